@@ -1,0 +1,23 @@
+// Package storetest is the conformance suite every eventstore backend runs.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/accessd/accessd/eventstore"
+)
+
+// Backend tells the suite how to make stores of one kind.
+type Backend struct {
+	// Name is shown in test names and skip messages.
+	Name string
+	// Open returns a fresh, empty store for one test; the suite closes it.
+	Open func(t testing.TB) eventstore.Store
+	// NewLocation returns a fresh place for a store (a file path, a schema
+	// name, ...) that OpenAt can open from several processes in turn. Nil
+	// skips the crash-durability test, for backends whose durability is the
+	// server's own (EventStoreDB).
+	NewLocation func(t testing.TB) string
+	// OpenAt opens the store at a location made by NewLocation.
+	OpenAt func(location string) (eventstore.Store, error)
+}
