@@ -101,3 +101,19 @@ func (r *Registry) Decode(rec RecordedEvent) (Envelope, error) {
 	env.Metadata.Schema = e.schema
 	return env, nil
 }
+
+// EncodeChained encodes an event that will sit at revision of stream, after
+// an event whose chain hash was prev, and sets its metadata's Hash. It
+// returns the event and its hash, the prev of the next event.
+func (r *Registry) EncodeChained(id uuid.UUID, event TypedEvent, meta Metadata, stream string, revision uint64, prev string) (EventData, string, error) {
+	ev, err := r.Encode(id, event, meta)
+	if err != nil {
+		return ev, "", err
+	}
+	meta.Schema = r.byType[reflect.TypeOf(event)].schema
+	meta.Hash = ChainHash(prev, id, ev.Type, stream, revision, ev.Data, meta)
+	if ev.Metadata, err = json.Marshal(meta); err != nil {
+		return ev, "", fmt.Errorf("encode %s metadata: %w", ev.Type, err)
+	}
+	return ev, meta.Hash, nil
+}

@@ -1,0 +1,38 @@
+# accessd: `make run` serves on the embedded default, `make test` runs the
+# whole suite. Both set up everything they need on a fresh machine.
+
+GO        ?= go
+BIN       ?= bin
+DATA_DIR  ?= ./data
+ADDR      ?= 127.0.0.1:8080
+STATICCHECK_VERSION ?= 2026.2.2
+
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+.PHONY: run build test test-short bench lint fuzz tools clean
+
+run: build
+	$(BIN)/accessd --addr $(ADDR) --data-dir $(DATA_DIR)
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# The whole suite with the race detector. Under CI=true the tests that need
+# PostgreSQL or NATS fail instead of skipping when the service is missing.
+test:
+	$(GO) mod download
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./eventstore/sqlite/
+
+lint: tools
+	$(GO) vet ./...
+	staticcheck ./...
+
+tools:
+	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+clean:
+	rm -rf $(BIN)

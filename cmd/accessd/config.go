@@ -1,0 +1,52 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// config is the server's settings: flags, each with an environment fallback.
+type config struct {
+	Addr            string
+	DataDir         string
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+}
+
+// parseConfig reads flags from args, defaulting each to its environment
+// variable and then to the built-in default.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("accessd", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("ACCESSD_ADDR", "127.0.0.1:8080"), "listen address (ACCESSD_ADDR)")
+	fs.StringVar(&c.DataDir, "data-dir", env("ACCESSD_DATA_DIR", "./data"), "data directory (ACCESSD_DATA_DIR)")
+	level := fs.String("log-level", env("ACCESSD_LOG_LEVEL", "info"), "debug, info, warn or error (ACCESSD_LOG_LEVEL)")
+	shutdown := fs.String("shutdown-timeout", env("ACCESSD_SHUTDOWN_TIMEOUT", "20s"), "how long in-flight requests may take at shutdown (ACCESSD_SHUTDOWN_TIMEOUT)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return c, fmt.Errorf("--log-level: %w", err)
+	}
+	d, err := time.ParseDuration(*shutdown)
+	if err != nil || d <= 0 {
+		return c, fmt.Errorf("--shutdown-timeout: %q is not a positive duration", *shutdown)
+	}
+	c.ShutdownTimeout = d
+	if c.DataDir == "" {
+		return c, fmt.Errorf("--data-dir: must not be empty")
+	}
+	return c, nil
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/projections"
+)
+
+// observedStore counts appends and their latency, whatever the backend.
+type observedStore struct {
+	eventstore.Store
+	appended *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+func newObservedStore(s eventstore.Store, reg prometheus.Registerer) *observedStore {
+	o := &observedStore{
+		Store: s,
+		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "accessd_eventstore_appends_total", Help: "Append calls by outcome.",
+		}, []string{"outcome"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "accessd_eventstore_append_duration_seconds", Help: "Durable append latency.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1},
+		}),
+	}
+	reg.MustRegister(o.appended, o.latency)
+	return o
+}
+
+func (o *observedStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	start := time.Now()
+	res, err := o.Store.Append(ctx, stream, expected, events...)
+	o.latency.Observe(time.Since(start).Seconds())
+	outcome := "ok"
+	switch {
+	case err == nil:
+	case isConflict(err):
+		outcome = "conflict"
+	default:
+		outcome = "error"
+	}
+	o.appended.WithLabelValues(outcome).Inc()
+	return res, err
+}
+
+func isConflict(err error) bool { return errors.Is(err, eventstore.ErrWrongExpectedVersion) }
+
+// lagCollector exports each projection's lag and position at scrape time.
+type lagCollector struct {
+	set      *projections.Set
+	lag      *prometheus.Desc
+	position *prometheus.Desc
+	head     *prometheus.Desc
+}
+
+func newLagCollector(set *projections.Set) *lagCollector {
+	return &lagCollector{
+		set:      set,
+		lag:      prometheus.NewDesc("accessd_projection_lag_events", "Head position of the log minus the projection's checkpoint.", []string{"projection"}, nil),
+		position: prometheus.NewDesc("accessd_projection_position", "Last log position the projection reflects.", []string{"projection"}, nil),
+		head:     prometheus.NewDesc("accessd_eventstore_head_position", "Position of the last event in the log.", nil, nil),
+	}
+}
+
+func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lag
+	ch <- c.position
+	ch <- c.head
+}
+
+func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lag, head, err := c.set.Lag(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.head, prometheus.GaugeValue, float64(head))
+	for _, r := range c.set.Runners() {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag[r.Name()]), r.Name())
+		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(r.Position()), r.Name())
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	httpapi "github.com/accessd/accessd/http"
+	"github.com/accessd/accessd/projections"
+)
+
+// run wires the embedded server and serves until ctx ends, then shuts down
+// in order: stop accepting, finish in-flight requests, stop projections at a
+// checkpoint, close the stores.
+func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	rawStore, err := sqlite.Open(filepath.Join(cfg.DataDir, "events.db"))
+	if err != nil {
+		return fmt.Errorf("event store: %w", err)
+	}
+	defer rawStore.Close()
+	store := newObservedStore(rawStore, reg)
+
+	readDB, err := projections.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "readmodels.db"))
+	if err != nil {
+		return err
+	}
+	defer readDB.Close()
+
+	registry := commands.NewRegistry()
+	var runners []*projections.Runner
+	for _, p := range projectionsFor(readDB) {
+		r, err := projections.NewRunner(readDB, store, registry, p, log)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, r)
+	}
+	set := projections.NewSet(store, runners...)
+	reg.MustRegister(newLagCollector(set))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
+	}
+	handler := httpapi.NewRouter(httpapi.Options{
+		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	projCtx, stopProjections := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := set.Run(projCtx); err != nil {
+			log.Error("projections stopped", "err", err)
+		}
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "eventstore", "sqlite")
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		stopProjections()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopProjections()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("accessd stopped cleanly")
+	return nil
+}
+
+// projectionsFor lists the read models the server keeps.
+func projectionsFor(db *projections.DB) []projections.Projection {
+	return nil
+}

@@ -1,0 +1,271 @@
+// Package commands turns requests into events: authorize the actor, load the
+// aggregate by folding its stream, decide, and append at the loaded revision.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/eventstore"
+)
+
+// MaxAttempts bounds the reload-and-decide loop on concurrent writes.
+const MaxAttempts = 5
+
+// ErrConcurrentChange is the conflict returned once MaxAttempts appends in a
+// row lost to other writers.
+var ErrConcurrentChange = domain.NewError(domain.ErrConflict, "the entity was changed concurrently; retry")
+
+// Pipeline loads aggregates and appends their decisions. Its dependencies are
+// an event store, the event registry and a clock.
+type Pipeline struct {
+	store    eventstore.Store
+	registry *eventstore.Registry
+	now      func() time.Time
+}
+
+// NewPipeline returns a pipeline, refusing nil dependencies.
+func NewPipeline(store eventstore.Store, registry *eventstore.Registry, now func() time.Time) (*Pipeline, error) {
+	if store == nil || registry == nil || now == nil {
+		return nil, errors.New("commands: pipeline needs a store, a registry and a clock")
+	}
+	return &Pipeline{store: store, registry: registry, now: now}, nil
+}
+
+// Store returns the event store the pipeline appends to.
+func (p *Pipeline) Store() eventstore.Store { return p.store }
+
+// Registry returns the event registry the pipeline encodes with.
+func (p *Pipeline) Registry() *eventstore.Registry { return p.registry }
+
+// Now returns the pipeline's clock reading.
+func (p *Pipeline) Now() time.Time { return p.now() }
+
+// Aggregate says how one kind of aggregate is named and rebuilt.
+type Aggregate[S any] struct {
+	// Category prefixes stream names: `lock` gives `lock-<id>`.
+	Category string
+	// Evolve applies one event to the state; it must not fail.
+	Evolve func(S, domain.Event) S
+}
+
+// Stream returns the stream name of the aggregate with id.
+func (a Aggregate[S]) Stream(id uuid.UUID) string { return a.Category + "-" + id.String() }
+
+// Loaded is an aggregate's state as of a revision.
+type Loaded[S any] struct {
+	State S
+	// Exists is false when the stream has no events.
+	Exists   bool
+	Revision uint64
+	// Hash is the chain hash of the stream's last event.
+	Hash string
+	// Position is the $all position of the last event.
+	Position uint64
+	ids      map[uuid.UUID]eventstore.AppendResult
+}
+
+// Result is what a command appended.
+type Result struct {
+	Stream   string
+	Revision uint64
+	// Position is the $all position of the last event appended; a reader
+	// that waits for its projections to reach it sees the command's effect.
+	Position uint64
+	Events   []domain.Event
+	// Replayed is true when an Idempotency-Key matched an earlier request
+	// and nothing was appended.
+	Replayed bool
+}
+
+// Load folds the aggregate's stream into its state.
+func Load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUID) (Loaded[S], error) {
+	return load(ctx, p, agg, agg.Stream(id), false)
+}
+
+const readPage = 1024
+
+func load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], stream string, keepIDs bool) (Loaded[S], error) {
+	var l Loaded[S]
+	if keepIDs {
+		l.ids = map[uuid.UUID]eventstore.AppendResult{}
+	}
+	from := uint64(0)
+	for {
+		page, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from, Max: readPage})
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return l, nil
+		}
+		if err != nil {
+			return l, fmt.Errorf("load %s: %w", stream, err)
+		}
+		for _, rec := range page {
+			env, err := p.registry.Decode(rec)
+			if err != nil {
+				return l, fmt.Errorf("load %s: %w", stream, err)
+			}
+			l.Exists, l.Revision, l.Position, l.Hash = true, rec.Revision, rec.Position, env.Metadata.Hash
+			if keepIDs {
+				l.ids[rec.ID] = eventstore.AppendResult{NextExpectedRevision: rec.Revision, Position: rec.Position}
+			}
+			if ev, ok := env.Event.(domain.Event); ok && env.Known {
+				l.State = agg.Evolve(l.State, ev)
+			}
+		}
+		if len(page) < readPage {
+			return l, nil
+		}
+		from = page[len(page)-1].Revision + 1
+	}
+}
+
+// Decision decides a command against the loaded state at the given instant.
+// It returns the events to append (none is a valid, idempotent outcome).
+type Decision[S any] func(state Loaded[S], now time.Time) ([]domain.Event, error)
+
+// Execute runs one command against one aggregate: load, decide, append at
+// the loaded revision; on a concurrent change it reloads and decides again,
+// up to MaxAttempts, then returns ErrConcurrentChange. name identifies the
+// command for idempotency keys.
+func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUID, name string, decide Decision[S]) (Result, error) {
+	stream := agg.Stream(id)
+	key := idempotencyKeyFrom(ctx)
+	meta := p.metadata(ctx)
+	for attempt := 1; ; attempt++ {
+		loaded, err := load(ctx, p, agg, stream, key != "")
+		if err != nil {
+			return Result{}, err
+		}
+		if key != "" {
+			if first, ok := loaded.ids[eventID(key, name, stream, 0)]; ok {
+				return p.replayed(ctx, stream, key, name, first)
+			}
+		}
+		now := p.now()
+		events, err := decide(loaded, now)
+		if err != nil {
+			return Result{}, err
+		}
+		res := Result{Stream: stream, Revision: loaded.Revision, Position: loaded.Position, Events: events}
+		if len(events) == 0 {
+			return res, nil
+		}
+		meta.OccurredAt = now.UTC()
+		data, err := p.encode(stream, loaded.Exists, loaded.Revision, loaded.Hash, events, meta, key, name)
+		if err != nil {
+			return Result{}, err
+		}
+		expected := eventstore.NoStream
+		if loaded.Exists {
+			expected = eventstore.Exact(loaded.Revision)
+		}
+		ar, err := p.store.Append(ctx, stream, expected, data...)
+		if errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			if attempt >= MaxAttempts {
+				return Result{}, ErrConcurrentChange
+			}
+			backoff(ctx, attempt)
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		res.Revision, res.Position = ar.NextExpectedRevision, ar.Position
+		return res, nil
+	}
+}
+
+// encode gives each event its id (random, or derived from the idempotency
+// key), its revision and its link in the stream's hash chain.
+func (p *Pipeline) encode(stream string, exists bool, revision uint64, prevHash string, events []domain.Event, meta eventstore.Metadata, key, name string) ([]eventstore.EventData, error) {
+	next := uint64(0)
+	if exists {
+		next = revision + 1
+	}
+	out := make([]eventstore.EventData, len(events))
+	for i, ev := range events {
+		id := uuid.New()
+		if key != "" {
+			id = eventID(key, name, stream, i)
+		}
+		data, hash, err := p.registry.EncodeChained(id, ev, meta, stream, next+uint64(i), prevHash)
+		if err != nil {
+			return nil, err
+		}
+		out[i], prevHash = data, hash
+	}
+	return out, nil
+}
+
+// replayed answers a repeated idempotent request with what the first one
+// appended: the run of events whose ids derive from the same key.
+func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first eventstore.AppendResult) (Result, error) {
+	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: first.NextExpectedRevision, Max: readPage})
+	if err != nil {
+		return Result{}, fmt.Errorf("replay %s: %w", stream, err)
+	}
+	res := Result{Stream: stream, Revision: first.NextExpectedRevision, Position: first.Position, Replayed: true}
+	for i, rec := range recs {
+		if rec.ID != eventID(key, name, stream, i) {
+			break
+		}
+		env, err := p.registry.Decode(rec)
+		if err != nil {
+			return Result{}, err
+		}
+		if ev, ok := env.Event.(domain.Event); ok {
+			res.Events = append(res.Events, ev)
+		}
+		res.Revision, res.Position = rec.Revision, rec.Position
+	}
+	return res, nil
+}
+
+func (p *Pipeline) metadata(ctx context.Context) eventstore.Metadata {
+	var m eventstore.Metadata
+	if a, ok := domain.ActorFrom(ctx); ok {
+		m.AccountID = idString(a.AccountID)
+		m.APIKeyID = idString(a.APIKeyID)
+		m.UserID = idString(a.UserID)
+	}
+	m.CorrelationID = correlationIDFrom(ctx)
+	m.CausationID = m.CorrelationID
+	if key := idempotencyKeyFrom(ctx); key != "" {
+		m.CausationID = "idempotency-key:" + key
+	}
+	return m
+}
+
+func idString(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}
+
+// idempotencyNamespace seeds the uuid v5 ids derived from Idempotency-Keys.
+var idempotencyNamespace = uuid.MustParse("0b6f6a4e-52c1-4a6e-9a57-3a8f0d6f2c11")
+
+// eventID derives the id of the i-th event a keyed command appends to stream.
+func eventID(key, command, stream string, i int) uuid.UUID {
+	return uuid.NewSHA1(idempotencyNamespace, fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", key, command, stream, i))
+}
+
+// backoff waits a little, more after each lost race, with jitter so the
+// losers do not collide again.
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(attempt) * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

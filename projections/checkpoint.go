@@ -1,0 +1,55 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// checkpointTable holds, per projection, the version its tables were built
+// with and the $all position of the last event it has seen.
+const checkpointTable = "projection_checkpoints"
+
+func ensureCheckpointTable(ctx context.Context, tx Tx) error {
+	_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+checkpointTable+` (
+		name TEXT PRIMARY KEY,
+		version INTEGER NOT NULL,
+		position BIGINT NOT NULL
+	)`)
+	return err
+}
+
+// readCheckpoint returns the stored version and position; found is false for
+// a projection that never ran.
+func readCheckpoint(ctx context.Context, tx Tx, name string) (version int, position uint64, found bool, err error) {
+	var pos int64
+	err = tx.QueryRow(ctx, `SELECT version, position FROM `+checkpointTable+` WHERE name = ?`, name).Scan(&version, &pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return version, uint64(pos), true, nil
+}
+
+func writeCheckpoint(ctx context.Context, tx Tx, name string, version int, position uint64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO `+checkpointTable+` (name, version, position) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position`,
+		name, version, int64(position))
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return nil
+}
+
+// dropTables removes a projection's physical tables.
+func dropTables(ctx context.Context, tx Tx, p Projection) error {
+	for _, t := range p.Tables() {
+		if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+tx.Table(t)); err != nil {
+			return fmt.Errorf("reset %s: %w", p.Name(), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+// Package projections builds read models from the event log: a runner per
+// projection follows $all from a checkpoint and writes each batch of changes
+// together with its new checkpoint, so a crash never applies an event twice
+// or skips one.
+package projections
+
+import (
+	"context"
+
+	"github.com/accessd/accessd/eventstore"
+)
+
+// Projection is one read model.
+type Projection interface {
+	// Name identifies the projection and its checkpoint; it never changes.
+	Name() string
+	// Version is raised whenever the read model's shape or meaning changes;
+	// a new version rebuilds the read model from the start of the log.
+	Version() int
+	// EventTypes lists the event types Apply handles; others are skipped
+	// without being decoded.
+	EventTypes() []string
+	// Tables lists the logical table names the projection owns.
+	Tables() []string
+	// Setup creates the projection's tables (tx.Table names) if missing.
+	Setup(ctx context.Context, tx Tx) error
+	// Apply changes the read model for one event. It must be deterministic
+	// and use only the event and the read model (no clock, no other I/O).
+	Apply(ctx context.Context, tx Tx, env eventstore.Envelope) error
+}

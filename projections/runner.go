@@ -1,0 +1,263 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/accessd/accessd/eventstore"
+)
+
+// maxBatch bounds how many events one read-model transaction applies.
+const maxBatch = 1000
+
+// Runner keeps one projection up to date with the log.
+type Runner struct {
+	db         *DB
+	store      eventstore.Store
+	registry   *eventstore.Registry
+	projection Projection
+	log        *slog.Logger
+	handles    map[string]bool
+
+	position atomic.Uint64 // last $all position applied and committed
+	failures atomic.Uint64 // batches that failed and were retried
+	mu       sync.Mutex
+	advanced chan struct{} // closed and replaced whenever position moves
+}
+
+// NewRunner returns a runner for p, refusing nil dependencies.
+func NewRunner(db *DB, store eventstore.Store, registry *eventstore.Registry, p Projection, log *slog.Logger) (*Runner, error) {
+	if db == nil || store == nil || registry == nil || p == nil || log == nil {
+		return nil, errors.New("projections: runner needs a database, a store, a registry, a projection and a logger")
+	}
+	handles := map[string]bool{}
+	for _, t := range p.EventTypes() {
+		handles[t] = true
+	}
+	return &Runner{db: db, store: store, registry: registry, projection: p,
+		log: log.With("projection", p.Name()), handles: handles, advanced: make(chan struct{})}, nil
+}
+
+// Name is the projection's name.
+func (r *Runner) Name() string { return r.projection.Name() }
+
+// Position is the $all position of the last event the read model reflects.
+func (r *Runner) Position() uint64 { return r.position.Load() }
+
+// Failures counts batches that failed to apply and were retried.
+func (r *Runner) Failures() uint64 { return r.failures.Load() }
+
+// Prepare creates the projection's tables and loads its checkpoint; a
+// stored version other than the projection's resets the read model so it is
+// rebuilt from position 0.
+func (r *Runner) Prepare(ctx context.Context) error {
+	return r.inTx(ctx, func(tx Tx) error {
+		if err := ensureCheckpointTable(ctx, tx); err != nil {
+			return err
+		}
+		version, pos, found, err := readCheckpoint(ctx, tx, r.projection.Name())
+		if err != nil {
+			return err
+		}
+		if found && version != r.projection.Version() {
+			r.log.Info("projection version changed; rebuilding from the start", "from", version, "to", r.projection.Version())
+			if err := dropTables(ctx, tx, r.projection); err != nil {
+				return err
+			}
+			pos, found = 0, false
+		}
+		if err := r.projection.Setup(ctx, tx); err != nil {
+			return fmt.Errorf("setup %s: %w", r.projection.Name(), err)
+		}
+		if !found {
+			if err := writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), 0); err != nil {
+				return err
+			}
+		}
+		r.advance(pos)
+		return nil
+	})
+}
+
+// Reset drops the read model and its checkpoint so the next Run rebuilds it
+// from position 0. Call it only while the runner is stopped.
+func (r *Runner) Reset(ctx context.Context) error {
+	err := r.inTx(ctx, func(tx Tx) error {
+		if err := ensureCheckpointTable(ctx, tx); err != nil {
+			return err
+		}
+		if err := dropTables(ctx, tx, r.projection); err != nil {
+			return err
+		}
+		if err := r.projection.Setup(ctx, tx); err != nil {
+			return err
+		}
+		return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), 0)
+	})
+	if err == nil {
+		r.mu.Lock()
+		r.position.Store(0)
+		r.mu.Unlock()
+	}
+	return err
+}
+
+// Run follows the log from the checkpoint until ctx ends. A batch that fails
+// is rolled back and retried from the checkpoint after a pause, so an event
+// is never skipped.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := r.Prepare(ctx); err != nil {
+		return err
+	}
+	for {
+		err := r.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.failures.Add(1)
+		r.log.Error("projection stopped; retrying from its checkpoint", "err", err, "position", r.Position())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// follow subscribes from the checkpoint and applies batches until an error.
+func (r *Runner) follow(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sub, err := r.store.Subscribe(ctx, r.Position(), eventstore.Filter{})
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	defer sub.Close()
+
+	// A reader goroutine feeds a buffer so the applier can take everything
+	// already delivered as one batch: one transaction per batch, not per
+	// event, while a lone live event is still applied at once.
+	feed := make(chan eventstore.RecordedEvent, maxBatch)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(feed)
+		for {
+			ev, err := sub.Next(ctx)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case feed <- ev:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+		}
+	}()
+
+	batch := make([]eventstore.RecordedEvent, 0, maxBatch)
+	for {
+		ev, ok := <-feed
+		if !ok {
+			return <-readErr
+		}
+		batch = append(batch[:0], ev)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case ev, ok := <-feed:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, ev)
+			default:
+				break drain
+			}
+		}
+		if err := r.applyBatch(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// applyBatch applies the events the projection handles and moves the
+// checkpoint past the whole batch, in one transaction.
+func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEvent) error {
+	last := batch[len(batch)-1].Position
+	err := r.inTx(ctx, func(tx Tx) error {
+		for _, rec := range batch {
+			if !r.handles[rec.Type] {
+				continue
+			}
+			env, err := r.registry.Decode(rec)
+			if err != nil {
+				// A stored event this build cannot read would stop the
+				// read model forever; it is logged and counted instead.
+				r.log.Error("undecodable event skipped", "err", err, "position", rec.Position, "type", rec.Type)
+				continue
+			}
+			if !env.Known {
+				continue
+			}
+			if err := r.projection.Apply(ctx, tx, env); err != nil {
+				return fmt.Errorf("apply %s at %d: %w", rec.Type, rec.Position, err)
+			}
+		}
+		return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), last)
+	})
+	if err != nil {
+		return err
+	}
+	r.advance(last)
+	return nil
+}
+
+func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {
+	sqlTx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read models: %w", err)
+	}
+	if err := fn(Tx{Tx: sqlTx, Dialect: r.db.Dialect}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("read models: commit: %w", err)
+	}
+	return nil
+}
+
+func (r *Runner) advance(pos uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if pos == r.position.Load() {
+		return
+	}
+	r.position.Store(pos)
+	close(r.advanced)
+	r.advanced = make(chan struct{})
+}
+
+// WaitFor blocks until the read model reflects every event up to position,
+// or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
+	for {
+		r.mu.Lock()
+		reached, ch := r.position.Load() >= position, r.advanced
+		r.mu.Unlock()
+		if reached {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to reach %d: %w", r.Name(), position, ctx.Err())
+		case <-ch:
+		}
+	}
+}
