@@ -269,3 +269,15 @@ func backoff(ctx context.Context, attempt int) {
 	case <-t.C:
 	}
 }
+
+// Decider is a domain command: it decides against an aggregate's state.
+type Decider[S any] interface {
+	Decide(state S, now time.Time) ([]domain.Event, error)
+}
+
+// Run executes a domain command against the aggregate with id.
+func Run[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUID, name string, cmd Decider[S]) (Result, error) {
+	return Execute(ctx, p, agg, id, name, func(l Loaded[S], now time.Time) ([]domain.Event, error) {
+		return cmd.Decide(l.State, now)
+	})
+}

@@ -2,13 +2,17 @@ package commands
 
 import (
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/account"
+	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/eventstore"
 )
 
 // NewRegistry registers every domain event type with the codec.
 func NewRegistry() *eventstore.Registry {
 	r := eventstore.NewRegistry()
-	for _, events := range [][]domain.Event{} {
+	for _, events := range [][]domain.Event{
+		account.Events(), apikey.Events(),
+	} {
 		for _, e := range events {
 			r.Register(e)
 		}

@@ -14,6 +14,8 @@ type config struct {
 	DataDir         string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// BootstrapKey, when set, becomes the first account's owner key.
+	BootstrapKey string
 }
 
 // parseConfig reads flags from args, defaulting each to its environment
@@ -45,6 +47,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("--shutdown-timeout: %q is not a positive duration", *shutdown)
 	}
 	c.ShutdownTimeout = d
+	c.BootstrapKey = getenv("ACCESSD_BOOTSTRAP_KEY")
+	if c.BootstrapKey != "" && len(c.BootstrapKey) < 32 {
+		return c, fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: must be at least 32 characters")
+	}
 	if c.DataDir == "" {
 		return c, fmt.Errorf("--data-dir: must not be empty")
 	}

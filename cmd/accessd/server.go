@@ -18,6 +18,8 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
 )
 
 // run wires the embedded server and serves until ctx ends, then shuts down
@@ -41,6 +43,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer readDB.Close()
 
 	registry := commands.NewRegistry()
+	pipeline, err := commands.NewPipeline(store, registry, time.Now)
+	if err != nil {
+		return err
+	}
+	secretKey, err := loadOrCreateSecret(cfg.DataDir, "command.key", 32)
+	if err != nil {
+		return fmt.Errorf("command key: %w", err)
+	}
+	service, err := commands.NewService(pipeline, secretKey)
+	if err != nil {
+		return err
+	}
 	var runners []*projections.Runner
 	for _, p := range projectionsFor(readDB) {
 		r, err := projections.NewRunner(readDB, store, registry, p, log)
@@ -57,6 +71,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
 	}
 	handler := httpapi.NewRouter(httpapi.Options{
+		Commands: service, Entities: queries.NewEntities(readDB), Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 	})
 	srv := &http.Server{
@@ -77,6 +92,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Error("projections stopped", "err", err)
 		}
 	}()
+
+	if cfg.BootstrapKey != "" {
+		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
+		if err != nil {
+			stopProjections()
+			wg.Wait()
+			return fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: %w", err)
+		}
+		log.Info("bootstrap", "accountCreated", created)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -104,5 +129,5 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(db *projections.DB) []projections.Projection {
-	return nil
+	return []projections.Projection{entities.New()}
 }

@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/queries"
+)
+
+// settleTimeout bounds how long a command's answer waits for the read models
+// to show its effect.
+const settleTimeout = 5 * time.Second
+
+// Waiter waits until every read model reflects the log up to a position.
+type Waiter interface {
+	WaitFor(ctx context.Context, position uint64) error
+}
+
+// API holds what the resource handlers need.
+type API struct {
+	cmd      *commands.Service
+	entities *queries.Entities
+	waiter   Waiter
+	log      *slog.Logger
+}
+
+// route is one operation of the API; the OpenAPI document is built from the
+// same table the router is, so neither can miss a route.
+type route struct {
+	method, path string
+	// operation is the reference's operationId where it has one.
+	operation, summary string
+	// public routes need no x-api-key.
+	public bool
+	// lockKey routes accept a lock's own key (its sync).
+	lockKey bool
+	handler http.HandlerFunc
+}
+
+// routes lists every operation of the API.
+func (a *API) routes() []route {
+	var rs []route
+	for _, group := range [][]route{
+		a.accountRoutes(),
+	} {
+		rs = append(rs, group...)
+	}
+	return rs
+}
+
+// settle makes a command's effect visible to the caller's next read: it
+// waits until the read models reach the position the command appended at.
+func (a *API) settle(ctx context.Context, res commands.Result) error {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	return a.waiter.WaitFor(ctx, res.Position)
+}
+
+// pathID reads a UUID path variable; a bad one is a 400 naming it.
+func pathID(r *http.Request, name string) (uuid.UUID, error) {
+	raw := mux.Vars(r)[name]
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return uuid.Nil, domain.InvalidField(name, "must be a UUID")
+	}
+	return id, nil
+}
+
+// queryID reads an optional UUID query parameter.
+func queryID(r *http.Request, name string) (uuid.UUID, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		return uuid.Nil, domain.InvalidField(name, "must be a UUID")
+	}
+	return id, nil
+}
+
+// pageOf reads pageSize and pageToken.
+func pageOf(r *http.Request) (queries.Page, error) {
+	q := r.URL.Query()
+	return queries.ParsePage(q.Get("pageSize"), q.Get("pageToken"))
+}
+
+// list answers a page of documents as {<plural>: [...], pageToken}.
+func writeList(w http.ResponseWriter, plural string, docs []queries.Document, next string) {
+	var b strings.Builder
+	b.WriteString(`{"`)
+	b.WriteString(plural)
+	b.WriteString(`":[`)
+	for i, d := range docs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(d.JSON)
+	}
+	b.WriteString("]")
+	if next != "" {
+		fmt.Fprintf(&b, `,"pageToken":%q`, next)
+	}
+	b.WriteString("}")
+	writeRaw(w, http.StatusOK, []byte(b.String()))
+}
+
+// writeRaw answers data that is already JSON.
+func writeRaw(w http.ResponseWriter, status int, data []byte) {
+	writeEnvelope(w, status, envelope{Success: true, Data: data})
+}
+
+// withField adds one string field to a JSON object.
+func withField(obj []byte, name, value string) []byte {
+	extra, _ := json.Marshal(map[string]string{name: value})
+	if len(obj) < 2 || string(obj) == "{}" {
+		return extra
+	}
+	out := make([]byte, 0, len(obj)+len(extra))
+	out = append(out, obj[:len(obj)-1]...)
+	out = append(out, ',')
+	return append(out, extra[1:]...)
+}

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
+)
+
+// maxAPIKeyLength bounds the header before it is hashed.
+const maxAPIKeyLength = 256
+
+var errBadKey = domain.NewError(domain.ErrUnauthenticated, "missing or unknown x-api-key")
+
+// authenticate resolves the x-api-key header to the actor it stands for.
+func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error) {
+	if key == "" || len(key) > maxAPIKeyLength {
+		return domain.Actor{}, errBadKey
+	}
+	doc, err := a.entities.ByLookup(ctx, entities.KindAPIKey, commands.HashAPIKey(key))
+	if errors.Is(err, queries.ErrEntityNotFound) {
+		return domain.Actor{}, errBadKey
+	}
+	if err != nil {
+		return domain.Actor{}, err
+	}
+	var k entities.APIKey
+	if err := json.Unmarshal(doc.JSON, &k); err != nil {
+		return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
+	}
+	actor := domain.Actor{Grants: apikey.ToGrants(k.APIPermissions)}
+	if actor.AccountID, err = uuid.Parse(doc.AccountID); err != nil {
+		return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
+	}
+	actor.APIKeyID, _ = uuid.Parse(k.APIKeyID)
+	if k.LockID != "" {
+		actor.LockID, _ = uuid.Parse(k.LockID)
+	}
+	for _, g := range actor.Grants {
+		if g.Permission == domain.PermMe && g.UserID != uuid.Nil {
+			actor.UserID = g.UserID
+		}
+	}
+	return actor, nil
+}
+
+// requireActor authenticates a request and puts its actor in the context.
+func (a *API) requireActor(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		actor, err := a.authenticate(r.Context(), r.Header.Get("x-api-key"))
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		next(w, r.WithContext(domain.WithActor(r.Context(), actor)))
+	}
+}
+
+// actorOf returns the authenticated actor of a request.
+func actorOf(r *http.Request) domain.Actor {
+	a, _ := domain.ActorFrom(r.Context())
+	return a
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+)
+
+var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
+
+// openAPI builds the OpenAPI 3 document of the routes.
+func openAPI(routes []route) []byte {
+	paths := map[string]map[string]any{}
+	for _, rt := range routes {
+		ops := paths[rt.path]
+		if ops == nil {
+			ops = map[string]any{}
+			paths[rt.path] = ops
+		}
+		var params []map[string]any
+		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
+			params = append(params, map[string]any{
+				"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"},
+			})
+		}
+		op := map[string]any{
+			"operationId": rt.operation,
+			"summary":     rt.summary,
+			"responses": map[string]any{
+				"200":     map[string]any{"description": "Success", "content": envelopeContent},
+				"default": map[string]any{"description": "Error", "content": envelopeContent},
+			},
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if !rt.public {
+			op["security"] = []map[string]any{{"apiKey": []string{}}}
+		}
+		if rt.method == "POST" || rt.method == "PUT" || rt.method == "PATCH" {
+			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
+		}
+		ops[strings.ToLower(rt.method)] = op
+	}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info":    map[string]any{"title": "accessd", "version": "1"},
+		"paths":   paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "x-api-key"}},
+			"schemas": map[string]any{"Envelope": map[string]any{
+				"type": "object",
+				"properties": map[string]any{
+					"success":    map[string]any{"type": "boolean"},
+					"data":       map[string]any{},
+					"error":      map[string]any{"type": "string"},
+					"signatures": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+				},
+				"required": []string{"success"},
+			}},
+		},
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err) // only maps of strings: cannot fail
+	}
+	return out
+}
+
+var envelopeContent = map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Envelope"}}}

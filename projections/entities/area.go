@@ -1,0 +1,5 @@
+package entities
+
+func areaHandlers() map[string]Handler {
+	return map[string]Handler{}
+}

@@ -1,0 +1,5 @@
+package entities
+
+func deviceHandlers() map[string]Handler {
+	return map[string]Handler{}
+}

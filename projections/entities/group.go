@@ -1,0 +1,5 @@
+package entities
+
+func groupHandlers() map[string]Handler {
+	return map[string]Handler{}
+}

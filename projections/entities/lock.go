@@ -1,0 +1,5 @@
+package entities
+
+func lockHandlers() map[string]Handler {
+	return map[string]Handler{}
+}

@@ -1,0 +1,63 @@
+package entities
+
+import (
+	"context"
+
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/projections"
+)
+
+// Handler applies one event type to the documents.
+type Handler func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error
+
+// Projection keeps the entity documents.
+type Projection struct {
+	handlers map[string]Handler
+}
+
+// New returns the projection with the handlers of every entity kind.
+func New() *Projection {
+	p := &Projection{handlers: map[string]Handler{}}
+	for _, hs := range []map[string]Handler{
+		accountHandlers(), apiKeyHandlers(), propertyHandlers(), areaHandlers(),
+		groupHandlers(), userHandlers(), deviceHandlers(), lockHandlers(),
+	} {
+		for t, h := range hs {
+			if p.handlers[t] != nil {
+				panic("entities: two handlers for " + t)
+			}
+			p.handlers[t] = h
+		}
+	}
+	return p
+}
+
+// Name implements projections.Projection.
+func (p *Projection) Name() string { return "entities" }
+
+// Version implements projections.Projection; raise it when a document's
+// shape or a handler's meaning changes.
+func (p *Projection) Version() int { return 1 }
+
+// EventTypes implements projections.Projection.
+func (p *Projection) EventTypes() []string {
+	out := make([]string, 0, len(p.handlers))
+	for t := range p.handlers {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Tables implements projections.Projection.
+func (p *Projection) Tables() []string { return []string{Table} }
+
+// Setup implements projections.Projection.
+func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error { return setup(ctx, tx) }
+
+// Apply implements projections.Projection.
+func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+	if h := p.handlers[env.Type]; h != nil {
+		return h(ctx, tx, env)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+package entities
+
+func propertyHandlers() map[string]Handler {
+	return map[string]Handler{}
+}

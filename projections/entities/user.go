@@ -1,0 +1,5 @@
+package entities
+
+func userHandlers() map[string]Handler {
+	return map[string]Handler{}
+}
