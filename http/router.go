@@ -42,24 +42,12 @@ func NewRouter(o Options) http.Handler {
 		writeFailure(w, http.StatusMethodNotAllowed, "method not allowed on this route")
 	})
 
-	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeData(w, http.StatusOK, map[string]string{"status": "ok"})
-	}).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if o.Ready != nil && !o.Ready() {
-			writeFailure(w, http.StatusServiceUnavailable, "projections are catching up")
-			return
-		}
-		writeData(w, http.StatusOK, map[string]string{"status": "ready"})
-	}).Methods(http.MethodGet)
-	r.Handle("/metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-
-	routes := api.routes()
+	routes := append(api.routes(), serviceRoutes(o)...)
 	doc := openAPI(routes)
-	r.HandleFunc("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	routes = append(routes, route{method: "GET", path: "/openapi.json", public: true, handler: func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(doc)
-	}).Methods(http.MethodGet)
+	}})
 	for _, rt := range routes {
 		h := rt.handler
 		if !rt.public {
@@ -81,5 +69,25 @@ func noLockKeys(next http.HandlerFunc, allowed bool) http.HandlerFunc {
 			return
 		}
 		next(w, r)
+	}
+}
+
+// serviceRoutes are the operational endpoints: health, readiness, metrics.
+func serviceRoutes(o Options) []route {
+	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})
+	return []route{
+		{method: "GET", path: "/healthz", operation: "health", summary: "The process is alive.", public: true,
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				writeData(w, http.StatusOK, map[string]string{"status": "ok"})
+			}},
+		{method: "GET", path: "/readyz", operation: "ready", summary: "The projections caught up at start; 503 until then.", public: true,
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				if o.Ready != nil && !o.Ready() {
+					writeFailure(w, http.StatusServiceUnavailable, "projections are catching up")
+					return
+				}
+				writeData(w, http.StatusOK, map[string]string{"status": "ready"})
+			}},
+		{method: "GET", path: "/metrics", operation: "metrics", summary: "Prometheus metrics.", public: true, handler: metrics.ServeHTTP},
 	}
 }

@@ -1,0 +1,160 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAuthentication(t *testing.T) {
+	h := newHarness(t)
+	for _, key := range []string{"", "wrong", strings.Repeat("k", 10_000)} {
+		r := h.do("GET", "/account", key, nil)
+		assert.Equal(t, http.StatusUnauthorized, r.Status)
+		assert.False(t, r.Success)
+		assert.NotEmpty(t, r.Error)
+	}
+	r := h.do("GET", "/account", rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, "account", r.field("type"))
+}
+
+func TestAccountUpdate(t *testing.T) {
+	h := newHarness(t)
+	r := h.do("PUT", "/account", rootKey, map[string]any{"displayName": "Acme Stays"})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Equal(t, "Acme Stays", r.field("displayName"))
+	assert.Equal(t, "Acme Stays", h.do("GET", "/account", rootKey, nil).field("displayName"))
+
+	for _, body := range []string{`{"displayName":""}`, `{"displayName":5}`, `{`, `{"displayName":"x","extra":1}`, ``} {
+		r := h.do("PUT", "/account", rootKey, body)
+		assert.Equal(t, http.StatusBadRequest, r.Status, body)
+		assert.NotEmpty(t, r.Error, body)
+	}
+	support := h.newKey(rootKey, perm("support"))
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/account", support, map[string]any{"displayName": "x"}).Status)
+}
+
+func TestAPIKeysLifecycle(t *testing.T) {
+	h := newHarness(t)
+	created := h.do("POST", "/accounts/keys", rootKey, map[string]any{
+		"displayName": "front desk", "apiPermissions": []map[string]string{{"permission": "manage-access", "propertyId": "7a449a59-a391-420d-b4a5-6e67e36da39d"}},
+	})
+	require.Equal(t, http.StatusCreated, created.Status, created.Error)
+	secret, id := created.field("apiKey"), created.field("apiKeyId")
+	require.NotEmpty(t, secret)
+
+	// The new key works at once, and cannot mint keys (not owner).
+	assert.Equal(t, http.StatusOK, h.do("GET", "/account", secret, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("POST", "/accounts/keys", secret, map[string]any{"displayName": "x", "apiPermissions": []any{perm("owner")}}).Status)
+
+	list := h.do("GET", "/accounts/keys", rootKey, nil)
+	require.Equal(t, http.StatusOK, list.Status)
+	assert.Contains(t, string(list.Data), id)
+	assert.NotContains(t, string(list.Data), secret, "secrets are never listed")
+
+	deleted := h.do("DELETE", "/accounts/keys/"+id, rootKey, nil)
+	require.Equal(t, http.StatusOK, deleted.Status, deleted.Error)
+	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/account", secret, nil).Status, "a deleted key stops working at once")
+	assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/accounts/keys/"+id, rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("DELETE", "/accounts/keys/not-a-uuid", rootKey, nil).Status)
+}
+
+func TestAPIKeyValidation(t *testing.T) {
+	h := newHarness(t)
+	cases := map[string]string{
+		`{"displayName":"k","apiPermissions":[{"permission":"root"}]}`:                      "apiPermissions[0].permission",
+		`{"displayName":"k","apiPermissions":[{"permission":"me"}]}`:                        "apiPermissions[0].userId",
+		`{"displayName":"k","apiPermissions":[{"permission":"owner","propertyId":"nope"}]}`: "apiPermissions[0].propertyId",
+		`{"displayName":"k","apiPermissions":[]}`:                                           "apiPermissions",
+		`{"displayName":"","apiPermissions":[{"permission":"owner"}]}`:                      "displayName",
+		`{"displayName":"k","apiPermissions":"owner"}`:                                      "apiPermissions",
+	}
+	for body, field := range cases {
+		r := h.do("POST", "/accounts/keys", rootKey, body)
+		assert.Equal(t, http.StatusBadRequest, r.Status, body)
+		assert.Contains(t, r.Error, field, body)
+	}
+}
+
+func TestChildAccountsAreIsolated(t *testing.T) {
+	h := newHarness(t)
+	childKey := h.newAccount()
+	child := h.do("GET", "/account", childKey, nil)
+	require.Equal(t, http.StatusOK, child.Status)
+	root := h.do("GET", "/account", rootKey, nil)
+	assert.NotEqual(t, root.field("accountId"), child.field("accountId"))
+
+	children := h.do("GET", "/accounts/children", rootKey, nil)
+	require.Equal(t, http.StatusOK, children.Status)
+	var page struct {
+		Accounts []struct {
+			AccountID string `json:"accountId"`
+		} `json:"accounts"`
+	}
+	require.NoError(t, json.Unmarshal(children.Data, &page))
+	require.Len(t, page.Accounts, 1)
+	assert.Equal(t, child.field("accountId"), page.Accounts[0].AccountID)
+
+	// Neither account reaches into the other's keys.
+	rootKeys := h.do("GET", "/accounts/keys", rootKey, nil)
+	childKeys := h.do("GET", "/accounts/keys", childKey, nil)
+	assert.NotContains(t, string(rootKeys.Data), child.field("accountId"))
+	var ck struct {
+		Keys []struct {
+			APIKeyID string `json:"apiKeyId"`
+		} `json:"keys"`
+	}
+	require.NoError(t, json.Unmarshal(childKeys.Data, &ck))
+	require.Len(t, ck.Keys, 1)
+	assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/accounts/keys/"+ck.Keys[0].APIKeyID, rootKey, nil).Status)
+}
+
+func TestPagingKeysIsStable(t *testing.T) {
+	h := newHarness(t)
+	for range 7 {
+		h.newKey(rootKey, perm("support"))
+	}
+	seen := map[string]bool{}
+	token := ""
+	for pages := 0; pages < 10; pages++ {
+		path := "/accounts/keys?pageSize=3"
+		if token != "" {
+			path += "&pageToken=" + token
+		}
+		r := h.do("GET", path, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var page struct {
+			Keys []struct {
+				APIKeyID string `json:"apiKeyId"`
+			} `json:"keys"`
+			PageToken string `json:"pageToken"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &page))
+		for _, k := range page.Keys {
+			assert.False(t, seen[k.APIKeyID], "repeated %s", k.APIKeyID)
+			seen[k.APIKeyID] = true
+		}
+		if pages == 0 {
+			h.newKey(rootKey, perm("support")) // appended while paging: still seen once
+		}
+		if page.PageToken == "" {
+			break
+		}
+		token = page.PageToken
+	}
+	assert.Len(t, seen, 9) // bootstrap + 7 + 1
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/accounts/keys?pageSize=501", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/accounts/keys?pageToken=garbage", rootKey, nil).Status)
+}
+
+func TestOversizedBodyIs413(t *testing.T) {
+	h := newHarness(t)
+	body := `{"displayName":"` + strings.Repeat("a", 2<<20) + `"}`
+	r := h.do("PUT", "/account", rootKey, body)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status)
+}

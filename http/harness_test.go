@@ -1,0 +1,151 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	httpapi "github.com/accessd/accessd/http"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
+)
+
+const rootKey = "test-root-key-0123456789abcdef0123456789"
+
+// harness is the whole server over real SQLite and real HTTP.
+type harness struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *sqlite.Store
+	set    *projections.Set
+	client *http.Client
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
+	require.NoError(t, err)
+	registry := commands.NewRegistry()
+	pipeline, err := commands.NewPipeline(store, registry, time.Now)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, bytes.Repeat([]byte{7}, 32))
+	require.NoError(t, err)
+	log := slog.New(slog.DiscardHandler)
+	runner, err := projections.NewRunner(db, store, registry, entities.New(), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner)
+	done := make(chan struct{})
+	go func() { defer close(done); set.Run(ctx) }()
+
+	_, err = service.Bootstrap(ctx, rootKey)
+	require.NoError(t, err)
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	require.NoError(t, set.WaitFor(ctx, head))
+
+	reg := prometheus.NewRegistry()
+	router := httpapi.NewRouter(httpapi.Options{
+		Commands: service, Entities: queries.NewEntities(db), Waiter: set, Ready: set.Ready,
+		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+	})
+	srv := httptest.NewServer(router)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		<-done
+		db.Close()
+		store.Close()
+	})
+	return &harness{t: t, srv: srv, store: store, set: set, client: srv.Client()}
+}
+
+// reply is a decoded envelope.
+type reply struct {
+	Status     int
+	Success    bool              `json:"success"`
+	Data       json.RawMessage   `json:"data"`
+	Error      string            `json:"error"`
+	Signatures map[string]string `json:"signatures"`
+	Header     http.Header       `json:"-"`
+}
+
+// field reads a top-level string field of the data.
+func (r reply) field(name string) string {
+	var m map[string]any
+	_ = json.Unmarshal(r.Data, &m)
+	s, _ := m[name].(string)
+	return s
+}
+
+// do sends a request; body is marshalled unless it is a string or []byte.
+func (h *harness) do(method, path, key string, body any) reply {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(h.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	require.NoError(h.t, err)
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.client.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	out := reply{Status: resp.StatusCode, Header: resp.Header}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		require.NoError(h.t, json.Unmarshal(raw, &out), "body: %s", raw)
+	}
+	require.Less(h.t, resp.StatusCode, 500, "%s %s answered %d: %s", method, path, resp.StatusCode, raw)
+	return out
+}
+
+// newKey creates an API key in the root account with the given permissions
+// and returns its secret.
+func (h *harness) newKey(adminKey string, perms ...map[string]string) string {
+	h.t.Helper()
+	r := h.do("POST", "/accounts/keys", adminKey, map[string]any{"displayName": "test key", "apiPermissions": perms})
+	require.Equal(h.t, http.StatusCreated, r.Status, r.Error)
+	return r.field("apiKey")
+}
+
+// newAccount registers a child account and returns its owner key.
+func (h *harness) newAccount() string {
+	h.t.Helper()
+	r := h.do("POST", "/accounts/register", rootKey, map[string]any{"displayName": "tenant"})
+	require.Equal(h.t, http.StatusCreated, r.Status, r.Error)
+	return r.field("apiKey")
+}
+
+func perm(p string) map[string]string { return map[string]string{"permission": p} }
