@@ -31,6 +31,7 @@ type API struct {
 	cmd      *commands.Service
 	entities *queries.Entities
 	waiter   Waiter
+	signer   *Signer
 	log      *slog.Logger
 }
 
@@ -51,7 +52,8 @@ type route struct {
 func (a *API) routes() []route {
 	var rs []route
 	for _, group := range [][]route{
-		a.accountRoutes(),
+		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
+		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -63,6 +64,7 @@ func newHarness(t *testing.T) *harness {
 
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
+		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
 		Commands: service, Entities: queries.NewEntities(db), Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 	})

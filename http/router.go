@@ -19,6 +19,8 @@ type Options struct {
 	Entities *queries.Entities
 	// Waiter gives read-your-writes: a command's answer waits for it.
 	Waiter Waiter
+	// Signer signs answers to locks and phones.
+	Signer *Signer
 	// Ready reports whether the server may take traffic (projections caught
 	// up at start).
 	Ready func() bool
@@ -32,7 +34,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
-	api := &API{cmd: o.Commands, entities: o.Entities, waiter: o.Waiter, log: o.Log}
+	api := &API{cmd: o.Commands, entities: o.Entities, waiter: o.Waiter, signer: o.Signer, log: o.Log}
 	r := mux.NewRouter()
 	r.Use(observe(o.Metrics, o.Log))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

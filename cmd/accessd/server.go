@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,7 +71,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
 	}
+	seed, err := loadOrCreateSecret(cfg.DataDir, "server-signing.key", ed25519.SeedSize)
+	if err != nil {
+		return fmt.Errorf("server signing key: %w", err)
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
+		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 	})

@@ -1,0 +1,5 @@
+package httpapi
+
+func (a *API) areaRoutes() []route {
+	return nil
+}

@@ -1,0 +1,5 @@
+package httpapi
+
+func (a *API) groupRoutes() []route {
+	return nil
+}

@@ -1,0 +1,5 @@
+package httpapi
+
+func (a *API) propertyRoutes() []route {
+	return nil
+}

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+)
+
+// Signer signs what the server sends to locks and phones with the server's
+// Ed25519 key. The key lives outside the event log.
+type Signer struct {
+	keyID string
+	key   ed25519.PrivateKey
+}
+
+// NewSigner returns a signer for the private key; its key id is derived
+// from the public key, so it changes only when the key does.
+func NewSigner(key ed25519.PrivateKey) *Signer {
+	pub := key.Public().(ed25519.PublicKey)
+	sum := sha256.Sum256(pub)
+	return &Signer{keyID: hex.EncodeToString(sum[:8]), key: key}
+}
+
+// KeyID identifies the server key in `signatures`.
+func (s *Signer) KeyID() string { return s.keyID }
+
+// PublicKey is the server's public key, standard base64.
+func (s *Signer) PublicKey() string {
+	return base64.StdEncoding.EncodeToString(s.key.Public().(ed25519.PublicKey))
+}
+
+// Sign returns `signatures` for the exact bytes of a `data` value.
+func (s *Signer) Sign(data []byte) map[string]string {
+	return map[string]string{s.keyID: base64.StdEncoding.EncodeToString(ed25519.Sign(s.key, data))}
+}
+
+// writeSigned answers data in the envelope with the server's signature over
+// the exact bytes of the data value, as they appear in the body.
+func (a *API) writeSigned(w http.ResponseWriter, status int, data any) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		slog.Error("encode signed response", "err", err)
+		writeFailure(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	a.writeSignedRaw(w, status, raw)
+}
+
+// writeSignedRaw is writeSigned for data that is already JSON.
+func (a *API) writeSignedRaw(w http.ResponseWriter, status int, raw []byte) {
+	writeEnvelope(w, status, envelope{Success: true, Data: raw, Signatures: a.signer.Sign(raw)})
+}
+
+func (a *API) keyRoutes() []route {
+	return []route{{
+		method: "GET", path: "/keys/server", operation: "getServerKey", public: true,
+		summary: "The server's signing key: {keyId, publicKey} (Ed25519, base64).",
+		handler: func(w http.ResponseWriter, _ *http.Request) {
+			writeData(w, http.StatusOK, map[string]string{"keyId": a.signer.KeyID(), "publicKey": a.signer.PublicKey(), "algorithm": "Ed25519"})
+		},
+	}}
+}
