@@ -30,9 +30,12 @@ type Waiter interface {
 type API struct {
 	cmd      *commands.Service
 	entities *queries.Entities
+	events   *queries.Events
 	waiter   Waiter
-	signer   *Signer
-	log      *slog.Logger
+	// reprocessor re-delivers an event for PUT /events/{eventId}/process.
+	reprocessor Reprocessor
+	signer      *Signer
+	log         *slog.Logger
 }
 
 // route is one operation of the API; the OpenAPI document is built from the

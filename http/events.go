@@ -1,5 +1,119 @@
 package httpapi
 
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/queries"
+)
+
+// Reprocessor re-delivers one logged event to every consumer.
+type Reprocessor interface {
+	Reprocess(ctx context.Context, position uint64) error
+}
+
+// eventSources maps eventSource to the stream category of its events.
+var eventSources = map[string]string{
+	"all": "", "property": "property", "area": "area", "userGroup": "group", "lock": "lock",
+	"user": "user", "userDevice": "device", "apiKey": "apikey", "firmware": "firmware", "key": "key",
+}
+
 func (a *API) eventRoutes() []route {
-	return nil
+	return []route{
+		{method: "GET", path: "/events", operation: "listEvents", summary: "Events newest first, by eventSource and the ids they concern.", handler: a.listEvents},
+		{method: "PUT", path: "/events/{eventId}/process", operation: "triggerEventProcessing", summary: "Re-deliver an event to every projection and consumer (owner).", handler: a.processEvent},
+	}
+}
+
+var errEventReader = domain.NewError(domain.ErrForbidden, "this key cannot read events")
+
+// readScope returns the property ids a reader may see, nil for all of them;
+// a key holding only `me` reads no property data.
+func readScope(actor domain.Actor) ([]string, bool) {
+	var scoped []string
+	any := false
+	for _, g := range actor.Grants {
+		if g.Permission == domain.PermMe {
+			continue
+		}
+		any = true
+		if g.PropertyID == uuid.Nil {
+			return nil, true
+		}
+		scoped = append(scoped, g.PropertyID.String())
+	}
+	return scoped, any
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
+	actor := actorOf(r)
+	scope, ok := readScope(actor)
+	if !ok {
+		writeErr(w, r, errEventReader)
+		return
+	}
+	q := r.URL.Query()
+	source := q.Get("eventSource")
+	category, known := eventSources[source]
+	if !known {
+		writeErr(w, r, domain.InvalidField("eventSource", "must be one of all, property, area, userGroup, lock, user, userDevice, apiKey, firmware, key"))
+		return
+	}
+	f := queries.EventFilter{Category: category, Equal: map[string]string{}, PropertyIDs: scope}
+	for param := range eventlist.IDColumns {
+		v := q.Get(param)
+		if v == "" {
+			continue
+		}
+		if param != "firmwareVersion" {
+			if _, err := queryID(r, param); err != nil {
+				writeErr(w, r, err)
+				return
+			}
+		}
+		f.Equal[param] = v
+	}
+	page, err := pageOf(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	items, next, err := a.events.List(r.Context(), actor.AccountID.String(), f, page)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []queries.EventItem{}
+	}
+	out := map[string]any{"events": items}
+	if next != "" {
+		out["pageToken"] = next
+	}
+	writeData(w, http.StatusOK, out)
+}
+
+func (a *API) processEvent(w http.ResponseWriter, r *http.Request) {
+	if err := requireOwner(r); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	id, err := pathID(r, "eventId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	pos, _, err := a.events.Find(r.Context(), actorOf(r).AccountID.String(), id.String())
+	if err == nil {
+		err = a.reprocessor.Reprocess(r.Context(), pos)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]string{"eventId": id.String()})
 }

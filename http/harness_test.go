@@ -22,6 +22,7 @@ import (
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/eventlist"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -52,7 +53,9 @@ func newHarness(t *testing.T) *harness {
 	log := slog.New(slog.DiscardHandler)
 	runner, err := projections.NewRunner(db, store, registry, entities.New(), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner)
+	listRunner, err := projections.NewRunner(db, store, registry, eventlist.New(registry), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner)
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
 
@@ -65,7 +68,7 @@ func newHarness(t *testing.T) *harness {
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
-		Commands: service, Entities: queries.NewEntities(db), Waiter: set, Ready: set.Ready,
+		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 	})
 	srv := httptest.NewServer(router)

@@ -17,6 +17,9 @@ import (
 type Options struct {
 	Commands *commands.Service
 	Entities *queries.Entities
+	Events   *queries.Events
+	// Reprocessor re-delivers one event to every projection.
+	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
 	Waiter Waiter
 	// Signer signs answers to locks and phones.
@@ -34,7 +37,8 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
-	api := &API{cmd: o.Commands, entities: o.Entities, waiter: o.Waiter, signer: o.Signer, log: o.Log}
+	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, reprocessor: o.Reprocessor,
+		waiter: o.Waiter, signer: o.Signer, log: o.Log}
 	r := mux.NewRouter()
 	r.Use(observe(o.Metrics, o.Log))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -261,3 +261,18 @@ func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
 		}
 	}
 }
+
+// Reprocess applies one event again, in its own transaction, without moving
+// the checkpoint. Projections are idempotent, so this repairs a read model
+// that missed an effect and changes nothing otherwise. An event past the
+// checkpoint is left to the runner, which will reach it.
+func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) error {
+	if rec.Position > r.Position() || !r.handles[rec.Type] {
+		return nil
+	}
+	env, err := r.registry.Decode(rec)
+	if err != nil || !env.Known {
+		return err
+	}
+	return r.inTx(ctx, func(tx Tx) error { return r.projection.Apply(ctx, tx, env) })
+}

@@ -82,3 +82,23 @@ func (s *Set) Lag(ctx context.Context) (map[string]uint64, uint64, error) {
 	}
 	return lag, head, nil
 }
+
+// Reprocess re-delivers the event at position to every projection.
+func (s *Set) Reprocess(ctx context.Context, position uint64) error {
+	if position == 0 {
+		return fmt.Errorf("reprocess: no event at position 0")
+	}
+	recs, err := s.store.ReadAll(ctx, position-1, 1, eventstore.Filter{})
+	if err != nil {
+		return fmt.Errorf("reprocess: %w", err)
+	}
+	if len(recs) == 0 || recs[0].Position != position {
+		return fmt.Errorf("reprocess: no event at position %d", position)
+	}
+	for _, r := range s.runners {
+		if err := r.Reprocess(ctx, recs[0]); err != nil {
+			return fmt.Errorf("reprocess %s: %w", r.Name(), err)
+		}
+	}
+	return nil
+}

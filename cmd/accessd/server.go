@@ -16,10 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/eventlist"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -57,7 +59,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	var runners []*projections.Runner
-	for _, p := range projectionsFor(readDB) {
+	for _, p := range projectionsFor(registry) {
 		r, err := projections.NewRunner(readDB, store, registry, p, log)
 		if err != nil {
 			return err
@@ -77,7 +79,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
-		Commands: service, Entities: queries.NewEntities(readDB), Waiter: set,
+		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB),
+		Reprocessor: set, Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 	})
 	srv := &http.Server{
@@ -134,6 +137,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 }
 
 // projectionsFor lists the read models the server keeps.
-func projectionsFor(db *projections.DB) []projections.Projection {
-	return []projections.Projection{entities.New()}
+func projectionsFor(registry *eventstore.Registry) []projections.Projection {
+	return []projections.Projection{entities.New(), eventlist.New(registry)}
 }

@@ -1,0 +1,111 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type eventPage struct {
+	Events []struct {
+		EventID   string `json:"eventId"`
+		EventName string `json:"eventName"`
+		APIKeyID  string `json:"apiKeyId"`
+		CreatedAt string `json:"createdAt"`
+	} `json:"events"`
+	PageToken string `json:"pageToken"`
+}
+
+func listEvents(t *testing.T, h *harness, key, query string) (eventPage, reply) {
+	t.Helper()
+	r := h.do("GET", "/events?"+query, key, nil)
+	var p eventPage
+	if r.Status == http.StatusOK {
+		require.NoError(t, json.Unmarshal(r.Data, &p))
+	}
+	return p, r
+}
+
+func TestEventsNewestFirstWithFiltersAndPaging(t *testing.T) {
+	h := newHarness(t)
+	created := h.do("POST", "/accounts/keys", rootKey, map[string]any{"displayName": "a", "apiPermissions": []any{perm("support")}})
+	require.Equal(t, http.StatusCreated, created.Status)
+	keyID := created.field("apiKeyId")
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/accounts/keys/"+keyID, rootKey, nil).Status)
+
+	all, r := listEvents(t, h, rootKey, "eventSource=all")
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	require.GreaterOrEqual(t, len(all.Events), 4) // bootstrap key + account + created + deleted
+	assert.Equal(t, "ApiKeyDeleted", all.Events[0].EventName, "newest first")
+	assert.Equal(t, "ApiKeyCreated", all.Events[1].EventName)
+
+	byKey, r := listEvents(t, h, rootKey, "eventSource=apiKey&apiKeyId="+keyID)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	require.Len(t, byKey.Events, 2)
+	for _, e := range byKey.Events {
+		assert.Equal(t, keyID, e.APIKeyID)
+	}
+	accounts, _ := listEvents(t, h, rootKey, "eventSource=property")
+	assert.Empty(t, accounts.Events)
+
+	// Paging newest first never repeats an event, even with appends between pages.
+	seen := map[string]bool{}
+	token := ""
+	for i := 0; i < 10; i++ {
+		q := "eventSource=all&pageSize=1"
+		if token != "" {
+			q += "&pageToken=" + token
+		}
+		p, r := listEvents(t, h, rootKey, q)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		for _, e := range p.Events {
+			assert.False(t, seen[e.EventID])
+			seen[e.EventID] = true
+		}
+		if i == 0 {
+			h.newKey(rootKey, perm("support"))
+		}
+		if p.PageToken == "" {
+			break
+		}
+		token = p.PageToken
+	}
+	assert.Len(t, seen, len(all.Events))
+
+	_, r = listEvents(t, h, rootKey, "eventSource=nope")
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	_, r = listEvents(t, h, rootKey, "")
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	_, r = listEvents(t, h, rootKey, "eventSource=lock&lockId=xyz")
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	assert.Contains(t, r.Error, "lockId")
+
+	// Another account sees none of these.
+	other, r := listEvents(t, h, h.newAccount(), "eventSource=all")
+	require.Equal(t, http.StatusOK, r.Status)
+	for _, e := range other.Events {
+		assert.False(t, seen[e.EventID], "another account's event leaked")
+	}
+}
+
+func TestReprocessEvent(t *testing.T) {
+	h := newHarness(t)
+	all, _ := listEvents(t, h, rootKey, "eventSource=all")
+	require.NotEmpty(t, all.Events)
+	id := all.Events[0].EventID
+	r := h.do("PUT", "/events/"+id+"/process", rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	again, _ := listEvents(t, h, rootKey, "eventSource=all")
+	assert.Equal(t, len(all.Events), len(again.Events), "reprocessing is idempotent")
+	assert.Equal(t, http.StatusOK, h.do("GET", "/account", rootKey, nil).Status)
+
+	other := h.newAccount()
+	assert.Equal(t, http.StatusNotFound, h.do("PUT", "/events/"+id+"/process", other, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("PUT", "/events/7a449a59-a391-420d-b4a5-6e67e36da39d/process", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("PUT", "/events/x/process", rootKey, nil).Status)
+	support := h.newKey(rootKey, perm("support"))
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/events/"+id+"/process", support, nil).Status)
+}
