@@ -58,6 +58,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.BootstrapKey != "" {
+		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
+		if err != nil {
+			return fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: %w", err)
+		}
+		log.Info("bootstrap", "accountCreated", created)
+	}
+
 	var runners []*projections.Runner
 	for _, p := range projectionsFor(registry) {
 		r, err := projections.NewRunner(readDB, store, registry, p, log)
@@ -101,16 +109,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Error("projections stopped", "err", err)
 		}
 	}()
-
-	if cfg.BootstrapKey != "" {
-		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
-		if err != nil {
-			stopProjections()
-			wg.Wait()
-			return fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: %w", err)
-		}
-		log.Info("bootstrap", "accountCreated", created)
-	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
