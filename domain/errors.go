@@ -40,6 +40,12 @@ func InvalidField(field, message string) *Error {
 	return &Error{Kind: ErrInvalid, Field: field, Message: message}
 }
 
+// At returns e for one input field: the result matches e (and so e's
+// kind) with errors.Is, and names the field.
+func (e *Error) At(field string) *Error {
+	return &Error{Kind: e, Message: e.Message, Field: field}
+}
+
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return e.Field + ": " + e.Message

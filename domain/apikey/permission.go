@@ -1,0 +1,66 @@
+package apikey
+
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// Permission is one entry of `apiPermissions` (the reference's
+// UserPermission) as events carry it: a permission, optionally scoped to a
+// property, and for `me` to the user it names. Users hold the same entries.
+type Permission struct {
+	Permission domain.Permission `json:"permission"`
+	PropertyID uuid.UUID         `json:"propertyId,omitzero"`
+	UserID     uuid.UUID         `json:"userId,omitzero"`
+}
+
+// Grant returns the entry as the domain's Grant.
+func (p Permission) Grant() domain.Grant {
+	return domain.Grant{Permission: p.Permission, PropertyID: p.PropertyID, UserID: p.UserID}
+}
+
+// FromGrants turns grants into event entries (nil for none).
+func FromGrants(gs []domain.Grant) []Permission {
+	if len(gs) == 0 {
+		return nil
+	}
+	out := make([]Permission, len(gs))
+	for i, g := range gs {
+		out[i] = Permission{Permission: g.Permission, PropertyID: g.PropertyID, UserID: g.UserID}
+	}
+	return out
+}
+
+// ToGrants turns event entries back into grants (nil for none).
+func ToGrants(ps []Permission) []domain.Grant {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]domain.Grant, len(ps))
+	for i, p := range ps {
+		out[i] = p.Grant()
+	}
+	return out
+}
+
+// ValidateGrants checks every entry of a permission list: a known
+// permission; `me` names the user it is for, and only `me` names a user.
+// field is the list's input name (`apiPermissions`, `userPermissions`), so
+// an error names the exact entry: `apiPermissions[1].userId`.
+func ValidateGrants(field string, gs []domain.Grant) error {
+	for i, g := range gs {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !g.Permission.Valid():
+			return domain.InvalidField(at+".permission", fmt.Sprintf("unknown permission %q", g.Permission))
+		case g.Permission == domain.PermMe && g.UserID == uuid.Nil:
+			return domain.InvalidField(at+".userId", "the `me` permission needs the userId it is for")
+		case g.Permission != domain.PermMe && g.UserID != uuid.Nil:
+			return domain.InvalidField(at+".userId", "only the `me` permission is scoped to a user")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package area
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// AreaCreated: an area was added to a property, under ParentAreaID (nil:
+// at the top), with its own user group AreaUserGroupID.
+type AreaCreated struct {
+	AreaID          uuid.UUID `json:"areaId"`
+	AccountID       uuid.UUID `json:"accountId"`
+	PropertyID      uuid.UUID `json:"propertyId"`
+	DisplayName     string    `json:"displayName"`
+	AreaType        Type      `json:"areaType"`
+	ParentAreaID    uuid.UUID `json:"parentAreaId,omitzero"`
+	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
+}
+
+// AreaUpdated: the area's name and type were replaced.
+type AreaUpdated struct {
+	AreaID      uuid.UUID `json:"areaId"`
+	AccountID   uuid.UUID `json:"accountId"`
+	PropertyID  uuid.UUID `json:"propertyId"`
+	DisplayName string    `json:"displayName"`
+	AreaType    Type      `json:"areaType"`
+}
+
+// AreaMoved: the area went from under PreviousParentAreaID to under
+// ParentAreaID (either nil: the top of the property), with its sub-areas.
+type AreaMoved struct {
+	AreaID               uuid.UUID `json:"areaId"`
+	AccountID            uuid.UUID `json:"accountId"`
+	PropertyID           uuid.UUID `json:"propertyId"`
+	ParentAreaID         uuid.UUID `json:"parentAreaId,omitzero"`
+	PreviousParentAreaID uuid.UUID `json:"previousParentAreaId,omitzero"`
+}
+
+// AreaAccessListChanged: the area's access list was replaced as a whole;
+// AccessListVersion is its new version.
+type AreaAccessListChanged struct {
+	AreaID            uuid.UUID     `json:"areaId"`
+	AccountID         uuid.UUID     `json:"accountId"`
+	PropertyID        uuid.UUID     `json:"propertyId"`
+	AccessList        []AccessEntry `json:"accessList"`
+	AccessListVersion int           `json:"accessListVersion"`
+}
+
+// AreaDeleted: the area was removed from under ParentAreaID; its own group
+// AreaUserGroupID goes with it.
+type AreaDeleted struct {
+	AreaID          uuid.UUID `json:"areaId"`
+	AccountID       uuid.UUID `json:"accountId"`
+	PropertyID      uuid.UUID `json:"propertyId"`
+	ParentAreaID    uuid.UUID `json:"parentAreaId,omitzero"`
+	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
+}
+
+// EventType names the event in the log.
+func (AreaCreated) EventType() string { return "AreaCreated" }
+
+// EventType names the event in the log.
+func (AreaUpdated) EventType() string { return "AreaUpdated" }
+
+// EventType names the event in the log.
+func (AreaMoved) EventType() string { return "AreaMoved" }
+
+// EventType names the event in the log.
+func (AreaAccessListChanged) EventType() string { return "AreaAccessListChanged" }
+
+// EventType names the event in the log.
+func (AreaDeleted) EventType() string { return "AreaDeleted" }
+
+// Events lists every event type of the package, for registration.
+func Events() []domain.Event {
+	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{}}
+}

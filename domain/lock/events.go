@@ -1,0 +1,78 @@
+package lock
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// LockProvisioned: a lock registered its public keys with an account;
+// APIKeyID is the key it syncs with.
+type LockProvisioned struct {
+	LockID              uuid.UUID  `json:"lockId"`
+	AccountID           uuid.UUID  `json:"accountId"`
+	DisplayName         string     `json:"displayName"`
+	PublicKey           string     `json:"publicKey"`
+	EncryptionPublicKey string     `json:"encryptionPublicKey"`
+	PurchaseDate        *time.Time `json:"purchaseDate,omitempty"`
+	APIKeyID            uuid.UUID  `json:"apiKeyId"`
+}
+
+// LockUpdated: the lock's writable fields were replaced. PropertyID and
+// AreaID say where the lock was at the time, for the events list.
+type LockUpdated struct {
+	LockID      uuid.UUID `json:"lockId"`
+	AccountID   uuid.UUID `json:"accountId"`
+	PropertyID  uuid.UUID `json:"propertyId,omitzero"`
+	AreaID      uuid.UUID `json:"areaId,omitzero"`
+	DisplayName string    `json:"displayName"`
+}
+
+// LockInstalled: the lock was installed into an area of a property.
+type LockInstalled struct {
+	LockID     uuid.UUID `json:"lockId"`
+	AccountID  uuid.UUID `json:"accountId"`
+	PropertyID uuid.UUID `json:"propertyId"`
+	AreaID     uuid.UUID `json:"areaId"`
+}
+
+// LockUninstalled: the lock left its area (mode area), its property too
+// (mode property), or its account altogether (mode owner). PropertyID and
+// AreaID are where it was; AreaID is nil when it was in no area.
+type LockUninstalled struct {
+	LockID     uuid.UUID     `json:"lockId"`
+	AccountID  uuid.UUID     `json:"accountId"`
+	PropertyID uuid.UUID     `json:"propertyId,omitzero"`
+	AreaID     uuid.UUID     `json:"areaId,omitzero"`
+	Mode       UninstallMode `json:"mode"`
+}
+
+// LockDeprovisioned: the lock was retired. PropertyID is the property it
+// was still in, if any.
+type LockDeprovisioned struct {
+	LockID     uuid.UUID `json:"lockId"`
+	AccountID  uuid.UUID `json:"accountId"`
+	PropertyID uuid.UUID `json:"propertyId,omitzero"`
+}
+
+// EventType names the event in the log.
+func (LockProvisioned) EventType() string { return "LockProvisioned" }
+
+// EventType names the event in the log.
+func (LockUpdated) EventType() string { return "LockUpdated" }
+
+// EventType names the event in the log.
+func (LockInstalled) EventType() string { return "LockInstalled" }
+
+// EventType names the event in the log.
+func (LockUninstalled) EventType() string { return "LockUninstalled" }
+
+// EventType names the event in the log.
+func (LockDeprovisioned) EventType() string { return "LockDeprovisioned" }
+
+// Events lists every event type of the package, for registration.
+func Events() []domain.Event {
+	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{}}
+}
