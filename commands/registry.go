@@ -4,6 +4,12 @@ import (
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/account"
 	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/domain/user"
 	"github.com/accessd/accessd/eventstore"
 )
 
@@ -11,7 +17,8 @@ import (
 func NewRegistry() *eventstore.Registry {
 	r := eventstore.NewRegistry()
 	for _, events := range [][]domain.Event{
-		account.Events(), apikey.Events(),
+		account.Events(), apikey.Events(), lock.Events(), user.Events(), device.Events(),
+		property.Events(), area.Events(), group.Events(),
 	} {
 		for _, e := range events {
 			r.Register(e)

@@ -16,6 +16,16 @@ type Service struct {
 	// secretKey derives the secrets of keyed (idempotent) creates, so a
 	// repeated request can answer the same secret without storing it.
 	secretKey []byte
+	// counts sees what is inside a property or an area (SetCounts).
+	counts Counts
+	// memberships finds a user's groups (SetMemberships).
+	memberships Memberships
+	// personal seals users' personal data (SetPersonalData).
+	personal PersonalData
+	// userDevices finds a user's devices (SetUserDevices).
+	userDevices UserDevices
+	// userDeleted runs when a user is deleted (OnUserDeleted).
+	userDeleted []UserDeletionHook
 }
 
 // NewService returns the command service; secretKey is a server-held random

@@ -35,6 +35,7 @@ type API struct {
 	// reprocessor re-delivers an event for PUT /events/{eventId}/process.
 	reprocessor Reprocessor
 	signer      *Signer
+	personal    PersonalData
 	log         *slog.Logger
 }
 

@@ -18,11 +18,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -35,6 +37,9 @@ type harness struct {
 	store  *sqlite.Store
 	set    *projections.Set
 	client *http.Client
+
+	// personal holds the users' personal-data keys.
+	personal *personaldata.Store
 }
 
 func newHarness(t *testing.T) *harness {
@@ -50,12 +55,21 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	service, err := commands.NewService(pipeline, bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
+	service.SetCounts(queries.NewEntities(db))
 	log := slog.New(slog.DiscardHandler)
 	runner, err := projections.NewRunner(db, store, registry, entities.New(), log)
 	require.NoError(t, err)
 	listRunner, err := projections.NewRunner(db, store, registry, eventlist.New(registry), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner, listRunner)
+	memberRunner, err := projections.NewRunner(db, store, registry, memberships.New(), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner, memberRunner)
+	service.SetMemberships(queries.NewMemberships(db))
+	service.OnUserDeleted(service.RemoveUserFromAllGroups)
+	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))
+	require.NoError(t, err)
+	service.SetPersonalData(personal)
+	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(db), set))
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
 
@@ -69,7 +83,7 @@ func newHarness(t *testing.T) *harness {
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
 		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
-		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
 	})
 	srv := httptest.NewServer(router)
 	t.Cleanup(func() {
@@ -78,8 +92,9 @@ func newHarness(t *testing.T) *harness {
 		<-done
 		db.Close()
 		store.Close()
+		personal.Close()
 	})
-	return &harness{t: t, srv: srv, store: store, set: set, client: srv.Client()}
+	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client()}
 }
 
 // reply is a decoded envelope.

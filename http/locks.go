@@ -1,5 +1,317 @@
 package httpapi
 
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
+)
+
 func (a *API) lockRoutes() []route {
-	return nil
+	return []route{
+		{method: "POST", path: "/locks", operation: "provisionLock", handler: a.provisionLock,
+			summary: "Provision a lock with its public keys; answers the signed lock with its own API key once in private.apiKey (provision-lock)."},
+		{method: "GET", path: "/locks", operation: "listLocks", handler: a.listLocks,
+			summary: "List the locks the caller may see, optionally of one property (?propertyId=)."},
+		{method: "GET", path: "/locks/{lockId}", operation: "getLock", handler: a.getLock,
+			summary: "One lock, signed by the server."},
+		{method: "PUT", path: "/locks/{lockId}", operation: "updateLock", handler: a.updateLock,
+			summary: "Rename a lock; answers the signed lock (provision-lock or install-lock)."},
+		{method: "DELETE", path: "/locks/{lockId}", operation: "deprovisionLock", handler: a.deprovisionLock,
+			summary: "Deprovision a lock in no area; its API key stops working (provision-lock)."},
+		{method: "PUT", path: "/properties/{propertyId}/areas/{areaId}/install/{lockId}", operation: "installLock", handler: a.installLock,
+			summary: "Install a lock into an area; answers a message for the lock signed by the server (install-lock)."},
+		{method: "PUT", path: "/locks/{lockId}/uninstall", operation: "uninstallLock", handler: a.uninstallLock,
+			summary: "Uninstall a lock (?uninstallMode=area|property|owner); answers a message for the lock signed by the server (install-lock)."},
+	}
+}
+
+// lockPrivatePerms see a lock's private part (with `owner`).
+var lockPrivatePerms = []domain.Permission{domain.PermProvisionLock, domain.PermInstallLock, domain.PermSupport}
+
+type provisionLockInput struct {
+	DisplayName         string  `json:"displayName"`
+	PublicKey           string  `json:"publicKey"`
+	EncryptionPublicKey string  `json:"encryptionPublicKey"`
+	PurchaseDate        *string `json:"purchaseDate"`
+}
+
+func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
+	var in provisionLockInput
+	if err := decodeBody(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	bought, err := lockInstant("purchaseDate", in.PurchaseDate)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.ProvisionLock(r.Context(), commands.ProvisionLock{
+		DisplayName: in.DisplayName, PublicKey: in.PublicKey, EncryptionPublicKey: in.EncryptionPublicKey, PurchaseDate: bought,
+	})
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	doc, err := a.entities.Get(r.Context(), entities.KindLock, actorOf(r).AccountID.String(), res.LockID.String(), true)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var out entities.Lock
+	if err := json.Unmarshal(doc.JSON, &out); err != nil {
+		writeErr(w, r, fmt.Errorf("lock %s: %w", doc.ID, err))
+		return
+	}
+	if out.Private == nil {
+		out.Private = &entities.LockPrivate{}
+	}
+	out.Private.APIKey = res.Key.Secret
+	a.writeSigned(w, http.StatusCreated, out)
+}
+
+// lockInstant parses an optional RFC 3339 instant of the body.
+func lockInstant(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
+	}
+	return &t, nil
+}
+
+// lockDoc returns a lock the caller may see, with its private part for the
+// callers allowed it. A lock outside the caller's scope is not found.
+func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
+	actor := actorOf(r)
+	doc, err := a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), id.String(), true)
+	if err != nil {
+		return doc, err
+	}
+	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
+	if err := commands.AuthorizeRead(actor, propertyID, lock.ErrNotFound); err != nil {
+		return doc, err
+	}
+	if actor.CanAny(propertyID, lockPrivatePerms...) {
+		return doc, nil
+	}
+	return a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), id.String(), false)
+}
+
+func (a *API) getLock(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err == nil {
+		a.writeLock(w, r, id)
+		return
+	}
+	writeErr(w, r, err)
+}
+
+// writeLock answers the lock signed by the server.
+func (a *API) writeLock(w http.ResponseWriter, r *http.Request, id uuid.UUID) {
+	doc, err := a.lockDoc(r, id)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeSignedRaw(w, http.StatusOK, doc.JSON)
+}
+
+func (a *API) listLocks(w http.ResponseWriter, r *http.Request) {
+	actor := actorOf(r)
+	propertyID, err := queryID(r, "propertyId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	page, err := pageOf(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	filter, withPrivate, err := a.lockListScope(r, actor, propertyID)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	docs, next, err := a.entities.List(r.Context(), entities.KindLock, actor.AccountID.String(), filter, page, withPrivate)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeList(w, "locks", docs, next)
+}
+
+var errLockPropertyNotFound = domain.NewError(domain.ErrNotFound, "property not found")
+
+// lockListScope narrows a lock list to what the caller may see: the
+// property asked for (which must be the caller's and in its scope), or
+// every property of the caller's scope. The list shows private parts when
+// the caller may see them in every property listed.
+func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID uuid.UUID) (queries.ListFilter, bool, error) {
+	if propertyID != uuid.Nil {
+		if err := commands.AuthorizeRead(actor, propertyID, errLockPropertyNotFound); err != nil {
+			return queries.ListFilter{}, false, err
+		}
+		if _, err := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), propertyID.String(), false); err != nil {
+			return queries.ListFilter{}, false, err
+		}
+		return queries.ListFilter{PropertyID: propertyID.String()}, actor.CanAny(propertyID, lockPrivatePerms...), nil
+	}
+	if commands.SeesProperty(actor, uuid.Nil) {
+		return queries.ListFilter{}, actor.CanAny(uuid.Nil, lockPrivatePerms...), nil
+	}
+	// A property-scoped caller: the properties of its grants (none but
+	// `me`: it lacks the permission).
+	filter := queries.ListFilter{PropertyIDs: []string{}}
+	withPrivate := true
+	seen := map[uuid.UUID]bool{}
+	for _, g := range actor.Grants {
+		if g.Permission == domain.PermMe || seen[g.PropertyID] {
+			continue
+		}
+		seen[g.PropertyID] = true
+		filter.PropertyIDs = append(filter.PropertyIDs, g.PropertyID.String())
+		withPrivate = withPrivate && actor.CanAny(g.PropertyID, lockPrivatePerms...)
+	}
+	if len(filter.PropertyIDs) == 0 {
+		return filter, false, commands.ErrPermission
+	}
+	return filter, withPrivate, nil
+}
+
+type updateLockInput struct {
+	DisplayName string `json:"displayName"`
+}
+
+func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var in updateLockInput
+	if err := decodeBody(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.UpdateLock(r.Context(), id, lock.Update{DisplayName: in.DisplayName})
+	if err == nil {
+		err = a.settle(r.Context(), res)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeLock(w, r, id)
+}
+
+func (a *API) deprovisionLock(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.DeprovisionLock(r.Context(), id)
+	if err == nil {
+		err = a.settle(r.Context(), res)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]string{"lockId": id.String()})
+}
+
+// lockInstallMessage is what installLock answers, signed, for the lock.
+type lockInstallMessage struct {
+	LockID      string     `json:"lockId"`
+	PropertyID  string     `json:"propertyId"`
+	AreaID      string     `json:"areaId"`
+	InstallDate *time.Time `json:"installDate"`
+}
+
+func (a *API) installLock(w http.ResponseWriter, r *http.Request) {
+	var ids [3]uuid.UUID
+	for i, name := range []string{"propertyId", "areaId", "lockId"} {
+		var err error
+		if ids[i], err = pathID(r, name); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	res, err := a.cmd.InstallLock(r.Context(), ids[0], ids[1], ids[2])
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	doc, err := a.entities.Get(r.Context(), entities.KindLock, actorOf(r).AccountID.String(), res.LockID.String(), false)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var l entities.Lock
+	if err := json.Unmarshal(doc.JSON, &l); err != nil {
+		writeErr(w, r, fmt.Errorf("lock %s: %w", doc.ID, err))
+		return
+	}
+	a.writeSigned(w, http.StatusOK, lockInstallMessage{
+		LockID: res.LockID.String(), PropertyID: res.PropertyID.String(), AreaID: res.AreaID.String(), InstallDate: l.InstallDate,
+	})
+}
+
+// lockUninstallMessage is what uninstallLock answers, signed, for the
+// lock: how far it left, from which property and area, and when.
+type lockUninstallMessage struct {
+	LockID        string             `json:"lockId"`
+	UninstallMode lock.UninstallMode `json:"uninstallMode"`
+	PropertyID    string             `json:"propertyId,omitempty"`
+	AreaID        string             `json:"areaId,omitempty"`
+	UninstallDate time.Time          `json:"uninstallDate"`
+}
+
+func (a *API) uninstallLock(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	mode := lock.UninstallMode(r.URL.Query().Get("uninstallMode"))
+	if !mode.Valid() {
+		writeErr(w, r, domain.InvalidField("uninstallMode", `must be "area", "property" or "owner"`))
+		return
+	}
+	res, err := a.cmd.UninstallLock(r.Context(), id, mode)
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	msg := lockUninstallMessage{LockID: id.String(), UninstallMode: mode, UninstallDate: res.At.UTC()}
+	if res.PropertyID != uuid.Nil {
+		msg.PropertyID = res.PropertyID.String()
+	}
+	if res.AreaID != uuid.Nil {
+		msg.AreaID = res.AreaID.String()
+	}
+	a.writeSigned(w, http.StatusOK, msg)
 }

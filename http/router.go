@@ -24,6 +24,8 @@ type Options struct {
 	Waiter Waiter
 	// Signer signs answers to locks and phones.
 	Signer *Signer
+	// PersonalData opens users' sealed personal data.
+	PersonalData PersonalData
 	// Ready reports whether the server may take traffic (projections caught
 	// up at start).
 	Ready func() bool
@@ -38,7 +40,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, reprocessor: o.Reprocessor,
-		waiter: o.Waiter, signer: o.Signer, log: o.Log}
+		waiter: o.Waiter, signer: o.Signer, personal: o.PersonalData, log: o.Log}
 	r := mux.NewRouter()
 	r.Use(observe(o.Metrics, o.Log))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -16,12 +16,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -58,6 +60,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	service.SetCounts(queries.NewEntities(readDB))
+	service.SetMemberships(queries.NewMemberships(readDB))
+	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	if cfg.BootstrapKey != "" {
 		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
 		if err != nil {
@@ -75,6 +80,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		runners = append(runners, r)
 	}
 	set := projections.NewSet(store, runners...)
+	personal, err := personaldata.Open(filepath.Join(cfg.DataDir, "personal-keys.db"))
+	if err != nil {
+		return err
+	}
+	defer personal.Close()
+	service.SetPersonalData(personal)
+	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(readDB), set))
 	reg.MustRegister(newLagCollector(set))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -90,6 +102,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB),
 		Reprocessor: set, Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		PersonalData: personal,
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -136,5 +149,5 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
-	return []projections.Projection{entities.New(), eventlist.New(registry)}
+	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New()}
 }

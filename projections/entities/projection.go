@@ -16,20 +16,33 @@ type Projection struct {
 }
 
 // New returns the projection with the handlers of every entity kind.
+// One event may concern several kinds (a lock installed into an area
+// changes the lock and the area): their handlers for it are chained, in
+// the order of this list, all in the same transaction.
 func New() *Projection {
 	p := &Projection{handlers: map[string]Handler{}}
 	for _, hs := range []map[string]Handler{
-		accountHandlers(), apiKeyHandlers(), propertyHandlers(), areaHandlers(),
-		groupHandlers(), userHandlers(), deviceHandlers(), lockHandlers(),
+		accountHandlers(), apiKeyHandlers(), propertyHandlers(), lockHandlers(),
+		areaHandlers(), groupHandlers(), userHandlers(), deviceHandlers(),
 	} {
 		for t, h := range hs {
-			if p.handlers[t] != nil {
-				panic("entities: two handlers for " + t)
-			}
-			p.handlers[t] = h
+			p.handlers[t] = chain(p.handlers[t], h)
 		}
 	}
 	return p
+}
+
+// chain runs first (if any), then next.
+func chain(first, next Handler) Handler {
+	if first == nil {
+		return next
+	}
+	return func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+		if err := first(ctx, tx, env); err != nil {
+			return err
+		}
+		return next(ctx, tx, env)
+	}
 }
 
 // Name implements projections.Projection.
@@ -37,7 +50,7 @@ func (p *Projection) Name() string { return "entities" }
 
 // Version implements projections.Projection; raise it when a document's
 // shape or a handler's meaning changes.
-func (p *Projection) Version() int { return 1 }
+func (p *Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {

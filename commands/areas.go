@@ -1,0 +1,227 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/group"
+)
+
+// maxAreaDepth bounds the walk up an area's parents: deeper trees are not
+// refused, their deepest ancestors are just not looked at.
+const maxAreaDepth = 1000
+
+// CreateArea adds an area to a property, at the top (ParentAreaID nil) or
+// under another area of the same property.
+type CreateArea struct {
+	PropertyID   uuid.UUID
+	DisplayName  string
+	AreaType     area.Type
+	ParentAreaID uuid.UUID
+}
+
+// NewArea is a created area and its own user group.
+type NewArea struct {
+	AreaID          uuid.UUID
+	AreaUserGroupID uuid.UUID
+	Result
+}
+
+// CreateArea needs `manage-access` (or `owner`) for the property, which
+// must be in the actor's account. It makes the area's own group (source
+// "area") first, then the area; both ids come from newID, so a request
+// retried with its Idempotency-Key appends neither twice. The area is
+// decided before the group is made, so a refused area leaves no group.
+func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error) {
+	actor, _, err := s.loadProperty(ctx, c.PropertyID, domain.PermManageAccess)
+	if err != nil {
+		return NewArea{}, err
+	}
+	areaID, groupID := s.newID(ctx, "area"), s.newID(ctx, "area-group")
+	cmd := area.Create{
+		AreaID: areaID, AccountID: actor.AccountID, PropertyID: c.PropertyID,
+		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AreaUserGroupID: groupID,
+	}
+	if c.ParentAreaID != uuid.Nil {
+		if cmd.Parent, err = s.parentOf(ctx, actor.AccountID, c.ParentAreaID); err != nil {
+			return NewArea{}, err
+		}
+	}
+	if _, err := cmd.Decide(area.State{}, s.p.Now()); err != nil {
+		return NewArea{}, err
+	}
+	if _, err := Run(ctx, s.p, groupAgg, groupID, "CreateArea", group.Create{
+		UserGroupID: groupID, AccountID: actor.AccountID, PropertyID: c.PropertyID,
+		DisplayName: c.DisplayName, GroupType: group.Type(c.AreaType), GroupSource: group.SourceArea, AreaID: areaID,
+	}); err != nil {
+		return NewArea{}, err
+	}
+	res, err := Run(ctx, s.p, areaAgg, areaID, "CreateArea", cmd)
+	if err != nil {
+		return NewArea{}, err
+	}
+	return NewArea{AreaID: areaID, AreaUserGroupID: groupID, Result: res}, nil
+}
+
+// UpdateArea replaces every writable field of an area: name, type, parent
+// (uuid.Nil: the top of the property) and the whole access list.
+type UpdateArea struct {
+	DisplayName  string
+	AreaType     area.Type
+	ParentAreaID uuid.UUID
+	AccessList   []area.AccessEntry
+}
+
+// UpdateArea needs `manage-access` (or `owner`) for the property. The
+// handler finds the facts the decision needs: the new parent and its
+// ancestors, and which groups and areas the access list names exist in
+// the area's property. A new name or type is passed on to the area's own
+// group.
+func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, c UpdateArea) (Result, error) {
+	actor, _, err := s.loadProperty(ctx, propertyID, domain.PermManageAccess)
+	if err != nil {
+		return Result{}, err
+	}
+	cmd := area.Update{DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AccessList: c.AccessList}
+	if c.ParentAreaID != uuid.Nil {
+		if cmd.Parent, err = s.parentOf(ctx, actor.AccountID, c.ParentAreaID); err != nil {
+			return Result{}, err
+		}
+	}
+	if cmd.KnownGroupIDs, cmd.KnownAreaIDs, err = s.knownTargets(ctx, actor.AccountID, propertyID, c.AccessList); err != nil {
+		return Result{}, err
+	}
+	var groupID uuid.UUID
+	res, err := Execute(ctx, s.p, areaAgg, areaID, "UpdateArea", func(l Loaded[area.State], now time.Time) ([]domain.Event, error) {
+		if !inProperty(l.State, actor.AccountID, propertyID) {
+			return nil, area.ErrNotFound
+		}
+		groupID = l.State.AreaUserGroupID()
+		return cmd.Decide(l.State, now)
+	})
+	if err != nil || res.Replayed {
+		return res, err
+	}
+	for _, e := range res.Events {
+		if u, ok := e.(area.AreaUpdated); ok {
+			gres, err := Run(ctx, s.p, groupAgg, groupID, "UpdateArea",
+				group.Update{DisplayName: u.DisplayName, GroupType: group.Type(u.AreaType)})
+			if err != nil && !errors.Is(err, group.ErrNotFound) {
+				return Result{}, err
+			}
+			res.Position = max(res.Position, gres.Position)
+		}
+	}
+	return res, nil
+}
+
+// DeleteArea removes an area in which no lock is installed and under which
+// no area is left, then its own user group. Needs `manage-access` (or
+// `owner`) for the property.
+func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) (Result, error) {
+	if s.counts == nil {
+		return Result{}, errNoCounts
+	}
+	actor, _, err := s.loadProperty(ctx, propertyID, domain.PermManageAccess)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := Execute(ctx, s.p, areaAgg, areaID, "DeleteArea", func(l Loaded[area.State], now time.Time) ([]domain.Event, error) {
+		if !inProperty(l.State, actor.AccountID, propertyID) {
+			return nil, area.ErrNotFound
+		}
+		locks, subAreas, err := s.counts.AreaChildren(ctx, actor.AccountID, areaID)
+		if err != nil {
+			return nil, err
+		}
+		return area.Delete{Locks: locks, SubAreas: subAreas}.Decide(l.State, now)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	// The group id is in the event, whether this request appended it or
+	// an Idempotency-Key repeat found it.
+	for _, e := range res.Events {
+		d, ok := e.(area.AreaDeleted)
+		if !ok {
+			continue
+		}
+		gres, err := Run(ctx, s.p, groupAgg, d.AreaUserGroupID, "DeleteArea", group.Delete{WithArea: true})
+		if err != nil && !errors.Is(err, group.ErrNotFound) {
+			return Result{}, err
+		}
+		res.Position = max(res.Position, gres.Position)
+	}
+	return res, nil
+}
+
+// inProperty reports whether area s exists in the account's property.
+func inProperty(s area.State, accountID, propertyID uuid.UUID) bool {
+	return s.Exists() && s.AccountID() == accountID && s.PropertyID() == propertyID
+}
+
+// parentOf finds what area.Parent says of the area an area is to go under:
+// whether it exists in the account, its property, and its ancestors, by
+// walking up the area streams.
+func (s *Service) parentOf(ctx context.Context, accountID, parentID uuid.UUID) (area.Parent, error) {
+	l, err := Load(ctx, s.p, areaAgg, parentID)
+	if err != nil {
+		return area.Parent{}, err
+	}
+	if !l.State.Exists() || l.State.AccountID() != accountID {
+		return area.Parent{}, nil
+	}
+	p := area.Parent{Found: true, PropertyID: l.State.PropertyID()}
+	seen := map[uuid.UUID]bool{parentID: true}
+	for next := l.State.ParentAreaID(); next != uuid.Nil && !seen[next] && len(p.Ancestors) < maxAreaDepth; {
+		up, err := Load(ctx, s.p, areaAgg, next)
+		if err != nil {
+			return area.Parent{}, err
+		}
+		if !up.State.Exists() {
+			break
+		}
+		p.Ancestors = append(p.Ancestors, next)
+		seen[next] = true
+		next = up.State.ParentAreaID()
+	}
+	return p, nil
+}
+
+// knownTargets returns which of the groups and areas an access list names
+// exist in the account's property. A list too long to be accepted is not
+// looked into: the decision refuses it anyway.
+func (s *Service) knownTargets(ctx context.Context, accountID, propertyID uuid.UUID, list []area.AccessEntry) (groups, areas []uuid.UUID, err error) {
+	if len(list) > area.MaxAccessList {
+		return nil, nil, nil
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, e := range list {
+		switch {
+		case e.UserGroupID != uuid.Nil && !seen[e.UserGroupID]:
+			seen[e.UserGroupID] = true
+			g, err := Load(ctx, s.p, groupAgg, e.UserGroupID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if g.State.Exists() && g.State.AccountID() == accountID && g.State.PropertyID() == propertyID {
+				groups = append(groups, e.UserGroupID)
+			}
+		case e.AreaID != uuid.Nil && !seen[e.AreaID]:
+			seen[e.AreaID] = true
+			a, err := Load(ctx, s.p, areaAgg, e.AreaID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if inProperty(a.State, accountID, propertyID) {
+				areas = append(areas, e.AreaID)
+			}
+		}
+	}
+	return groups, areas, nil
+}

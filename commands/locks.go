@@ -1,0 +1,301 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+)
+
+// ProvisionLock registers a lock, with the public halves of the key pairs
+// it made, in the actor's account.
+type ProvisionLock struct {
+	DisplayName         string
+	PublicKey           string
+	EncryptionPublicKey string
+	// PurchaseDate is optional.
+	PurchaseDate *time.Time
+}
+
+// ProvisionedLock is a new lock and its own API key, whose secret is shown
+// this once.
+type ProvisionedLock struct {
+	LockID uuid.UUID
+	Key    NewAPIKey
+	Result
+}
+
+// ProvisionLock creates the lock's own API key (no permissions: it lets the
+// lock call only its own sync), then the lock. The command is checked
+// before the key is minted, so a bad request leaves no key behind. Needs
+// `provision-lock` (or `owner`) for the whole account: a provisioned lock
+// is in no property yet.
+func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (ProvisionedLock, error) {
+	actor, err := authorize(ctx, uuid.Nil, domain.PermProvisionLock)
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
+	lockID := s.newID(ctx, "lock")
+	keyID := s.newID(ctx, "lock-key")
+	cmd := lock.Provision{
+		LockID: lockID, AccountID: actor.AccountID, DisplayName: c.DisplayName,
+		PublicKey: c.PublicKey, EncryptionPublicKey: c.EncryptionPublicKey,
+		PurchaseDate: c.PurchaseDate, APIKeyID: keyID,
+	}
+	if _, err := cmd.Decide(lock.State{}, s.p.Now()); err != nil {
+		return ProvisionedLock{}, err
+	}
+	key, err := s.createAPIKey(ctx, apikey.Create{
+		APIKeyID: keyID, AccountID: actor.AccountID, DisplayName: "lock " + lockID.String(), LockID: lockID,
+	})
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
+	res, err := Run(ctx, s.p, lockAgg, lockID, "ProvisionLock", cmd)
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
+	return ProvisionedLock{LockID: lockID, Key: key, Result: res}, nil
+}
+
+// UpdateLock replaces the lock's writable fields (its name). Needs
+// `provision-lock`, `install-lock` or `owner` for the lock's property.
+func (s *Service) UpdateLock(ctx context.Context, lockID uuid.UUID, c lock.Update) (Result, error) {
+	return Execute(ctx, s.p, lockAgg, lockID, "UpdateLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
+		if err := authorizeLock(ctx, l.State, domain.PermProvisionLock, domain.PermInstallLock); err != nil {
+			return nil, err
+		}
+		return c.Decide(l.State, now)
+	})
+}
+
+// ErrAreaNotFound is the 404 for an area that does not exist, is not in
+// the property named, or belongs to another account.
+var ErrAreaNotFound = domain.NewError(domain.ErrNotFound, "area not found in this property")
+
+// InstalledLock says where a lock was installed.
+type InstalledLock struct {
+	LockID, PropertyID, AreaID uuid.UUID
+	Result
+}
+
+// InstallLock puts a lock into an area of a property. Needs `install-lock`
+// (or `owner`) for that property. The property and the area must exist in
+// the actor's account, the area in that property; a lock installed in
+// another area is a conflict.
+func (s *Service) InstallLock(ctx context.Context, propertyID, areaID, lockID uuid.UUID) (InstalledLock, error) {
+	actor, ok := domain.ActorFrom(ctx)
+	if !ok || actor.AccountID == uuid.Nil {
+		return InstalledLock{}, ErrNoActor
+	}
+	prop, err := Load(ctx, s.p, propertyAgg, propertyID)
+	if err != nil {
+		return InstalledLock{}, err
+	}
+	if !prop.State.Exists() || prop.State.AccountID() != actor.AccountID {
+		return InstalledLock{}, property.ErrNotFound
+	}
+	if !actor.CanAny(propertyID, domain.PermInstallLock) {
+		if err := AuthorizeRead(actor, propertyID, property.ErrNotFound); err != nil {
+			return InstalledLock{}, err
+		}
+		return InstalledLock{}, ErrPermission
+	}
+	ar, err := Load(ctx, s.p, areaAgg, areaID)
+	if err != nil {
+		return InstalledLock{}, err
+	}
+	if !ar.State.Exists() || ar.State.AccountID() != actor.AccountID || ar.State.PropertyID() != propertyID {
+		return InstalledLock{}, ErrAreaNotFound
+	}
+	res, err := Execute(ctx, s.p, lockAgg, lockID, "InstallLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
+		st := l.State
+		if !st.Exists() || st.AccountID() != actor.AccountID {
+			return nil, lock.ErrNotFound
+		}
+		// A lock still in another property is that property's business:
+		// to a caller who cannot see it there, it does not exist.
+		if st.PropertyID() != uuid.Nil && st.PropertyID() != propertyID && !SeesProperty(actor, st.PropertyID()) {
+			return nil, lock.ErrNotFound
+		}
+		return lock.Install{PropertyID: propertyID, AreaID: areaID}.Decide(st, now)
+	})
+	if err != nil {
+		return InstalledLock{}, err
+	}
+	return InstalledLock{LockID: lockID, PropertyID: propertyID, AreaID: areaID, Result: res}, nil
+}
+
+// UninstalledLock says where a lock left and when.
+type UninstalledLock struct {
+	LockID uuid.UUID
+	Mode   lock.UninstallMode
+	// PropertyID and AreaID are where the lock was (uuid.Nil: none).
+	PropertyID, AreaID uuid.UUID
+	At                 time.Time
+	Result
+}
+
+// UninstallLock takes a lock out of its area (mode area), its property too
+// (mode property), or releases it from the account (mode owner), which also
+// deletes the lock's own API key. Needs `install-lock` (or `owner`) for the
+// lock's property.
+func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock.UninstallMode) (UninstalledLock, error) {
+	if !mode.Valid() {
+		return UninstalledLock{}, domain.InvalidField("uninstallMode", `must be "area", "property" or "owner"`)
+	}
+	out := UninstalledLock{LockID: lockID, Mode: mode}
+	var keyID uuid.UUID
+	res, err := Execute(ctx, s.p, lockAgg, lockID, "UninstallLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
+		if err := authorizeLock(ctx, l.State, domain.PermInstallLock); err != nil {
+			return nil, err
+		}
+		out.At, keyID = now, l.State.APIKeyID()
+		out.PropertyID, out.AreaID = l.State.PropertyID(), l.State.AreaID()
+		return lock.Uninstall{Mode: mode}.Decide(l.State, now)
+	})
+	if err != nil {
+		return UninstalledLock{}, err
+	}
+	out.Result = res
+	if res.Replayed {
+		// An Idempotency-Key repeat decided nothing: answer from the
+		// event the first request appended.
+		out.At = s.p.Now()
+		for _, e := range res.Events {
+			if u, ok := e.(lock.LockUninstalled); ok {
+				out.PropertyID, out.AreaID = u.PropertyID, u.AreaID
+			}
+		}
+		if keyID, err = s.lockKeyID(ctx, lockID); err != nil {
+			return UninstalledLock{}, err
+		}
+	}
+	if mode == lock.UninstallOwner {
+		if out.Result, err = s.deleteLockKey(ctx, lockID, keyID, res); err != nil {
+			return UninstalledLock{}, err
+		}
+	}
+	return out, nil
+}
+
+// DeprovisionLock retires a lock that is in no area and deletes its own API
+// key. Needs `provision-lock` (or `owner`) for the lock's property.
+func (s *Service) DeprovisionLock(ctx context.Context, lockID uuid.UUID) (Result, error) {
+	var keyID uuid.UUID
+	res, err := Execute(ctx, s.p, lockAgg, lockID, "DeprovisionLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
+		if err := authorizeLock(ctx, l.State, domain.PermProvisionLock); err != nil {
+			return nil, err
+		}
+		keyID = l.State.APIKeyID()
+		return lock.Deprovision{}.Decide(l.State, now)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if res.Replayed {
+		if keyID, err = s.lockKeyID(ctx, lockID); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.deleteLockKey(ctx, lockID, keyID, res)
+}
+
+// lockKeyID reads the id of a lock's own key from its stream (for a
+// repeated request, whose decision did not run).
+func (s *Service) lockKeyID(ctx context.Context, lockID uuid.UUID) (uuid.UUID, error) {
+	l, err := Load(ctx, s.p, lockAgg, lockID)
+	return l.State.APIKeyID(), err
+}
+
+// deleteLockKey deletes a lock's own key once the lock is gone from the
+// account; a key already deleted is fine (a retried request). It returns
+// whichever result is further in the log, for read-your-writes.
+func (s *Service) deleteLockKey(ctx context.Context, lockID, keyID uuid.UUID, prior Result) (Result, error) {
+	if keyID == uuid.Nil {
+		return prior, nil
+	}
+	res, err := Run(ctx, s.p, apiKeyAgg, keyID, "DeleteLockApiKey", apikey.Delete{LockID: lockID})
+	if errors.Is(err, apikey.ErrNotFound) {
+		return prior, nil
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if res.Position < prior.Position {
+		res.Position = prior.Position
+	}
+	return res, nil
+}
+
+// authorizeLock checks that the actor may act on a lock with one of perms
+// (`owner` always may). A lock of another account, or one outside every
+// property the actor can see, answers the same 404 as a missing lock; a
+// lock the actor can see but not change answers 403. A lock in no property
+// is seen by account-wide keys only.
+func authorizeLock(ctx context.Context, s lock.State, perms ...domain.Permission) error {
+	actor, ok := domain.ActorFrom(ctx)
+	if !ok || actor.AccountID == uuid.Nil {
+		return ErrNoActor
+	}
+	if !s.Exists() || s.AccountID() != actor.AccountID {
+		return lock.ErrNotFound
+	}
+	if actor.CanAny(s.PropertyID(), perms...) {
+		return nil
+	}
+	if err := AuthorizeRead(actor, s.PropertyID(), lock.ErrNotFound); err != nil {
+		return err
+	}
+	return ErrPermission
+}
+
+// AuthorizeRead checks that the actor may read an entity in propertyID
+// (uuid.Nil: in no property, seen by account-wide keys only). An actor
+// with no permission but `me` lacks the permission (ErrPermission); one
+// whose scope leaves the property out gets notFound, as for an id that
+// does not exist.
+func AuthorizeRead(a domain.Actor, propertyID uuid.UUID, notFound error) error {
+	switch {
+	case SeesProperty(a, propertyID):
+		return nil
+	case seesAnything(a):
+		return notFound
+	default:
+		return ErrPermission
+	}
+}
+
+// SeesProperty reports whether the actor may read what is in a property:
+// it holds any permission but `me` for it, or for the whole account.
+// propertyID uuid.Nil (things in no property) asks for an account-wide
+// grant.
+func SeesProperty(a domain.Actor, propertyID uuid.UUID) bool {
+	for _, g := range a.Grants {
+		if g.Permission == domain.PermMe {
+			continue
+		}
+		if g.PropertyID == uuid.Nil || g.PropertyID == propertyID {
+			return true
+		}
+	}
+	return false
+}
+
+// seesAnything reports whether the actor holds any permission but `me`;
+// one that holds none lacks the permission outright (403) rather than
+// failing to find things (404).
+func seesAnything(a domain.Actor) bool {
+	for _, g := range a.Grants {
+		if g.Permission != domain.PermMe {
+			return true
+		}
+	}
+	return false
+}

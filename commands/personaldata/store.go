@@ -1,0 +1,211 @@
+// Package personaldata keeps one random AES-256 key per subject (a user) and
+// seals that subject's personal data with it, for crypto-shredding: events
+// carry only the sealed text, so erasing the key makes the person unreadable
+// in every old event without rewriting the log. The keys live in their own
+// SQLite file, outside the event log and its backups.
+package personaldata
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+
+	_ "modernc.org/sqlite" // the key database
+)
+
+// Errors of Open and Seal, matched with errors.Is.
+var (
+	// ErrErased: the subject's key was erased (or never existed), so its
+	// sealed data can no longer be opened, and nothing new is sealed for it.
+	ErrErased = errors.New("personaldata: the subject's key is erased")
+	// ErrMalformed: the text is not sealed data of a known format.
+	ErrMalformed = errors.New("personaldata: sealed data is malformed")
+	// ErrAuthentication: the sealed data was altered, or sealed for another
+	// subject.
+	ErrAuthentication = errors.New("personaldata: sealed data does not open with the subject's key")
+)
+
+// MaxPlaintext bounds what one Seal call accepts, in bytes.
+const MaxPlaintext = 64 << 10
+
+const (
+	prefix    = "v1."
+	keySize   = 32
+	nonceSize = 12
+	tagSize   = 16
+	// maxSealed is the longest sealed text Open looks at.
+	maxSealed = len(prefix) + (nonceSize+MaxPlaintext+tagSize+2)/3*4
+)
+
+// Store is the per-subject key store. It is safe for concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+// Open opens (creating, mode 0600) the key database at path. Commits wait
+// for the disk (WAL, synchronous=FULL): a sealed event must never outlive
+// its key. Freed pages are zeroed (secure_delete) so an erased key does not
+// linger in the file.
+func Open(path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
+	}
+	f.Close()
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "secure_delete(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
+	}
+	// key IS NULL marks an erased subject: a tombstone, so a late Seal
+	// cannot give an erased person a fresh key.
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS subject_keys (
+		subject_id TEXT PRIMARY KEY,
+		key BLOB
+	) WITHOUT ROWID`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Seal encrypts plaintext with the subject's key, creating the key on first
+// use: AES-256-GCM with a random nonce and the subject id as additional
+// data. The result is "v1." and the base64url of nonce and ciphertext.
+func (s *Store) Seal(ctx context.Context, subjectID uuid.UUID, plaintext []byte) (string, error) {
+	if len(plaintext) > MaxPlaintext {
+		return "", fmt.Errorf("personaldata: %d bytes is more than %d", len(plaintext), MaxPlaintext)
+	}
+	key, err := s.key(ctx, subjectID, true)
+	if err != nil {
+		return "", err
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return "", err
+	}
+	out := make([]byte, nonceSize, nonceSize+len(plaintext)+tagSize)
+	if _, err := rand.Read(out); err != nil {
+		return "", fmt.Errorf("personaldata: nonce: %w", err)
+	}
+	out = aead.Seal(out, out, plaintext, subjectID[:])
+	return prefix + base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// Open decrypts what Seal returned for the same subject. It returns
+// ErrErased once the subject's key is erased, ErrMalformed for text that is
+// not sealed data, and ErrAuthentication for altered data or data sealed
+// for another subject.
+func (s *Store) Open(ctx context.Context, subjectID uuid.UUID, sealed string) ([]byte, error) {
+	nonce, ciphertext, err := parse(sealed)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.key(ctx, subjectID, false)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := aead.Open(nil, nonce, ciphertext, subjectID[:])
+	if err != nil {
+		return nil, ErrAuthentication
+	}
+	return plain, nil
+}
+
+// Erase deletes the subject's key for good: every text sealed for the
+// subject becomes unreadable, and Seal refuses the subject from then on.
+// Erasing twice, or a subject that never had a key, succeeds. The
+// write-ahead log is truncated afterwards so the key's old page does not
+// remain in it.
+func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO subject_keys (subject_id, key) VALUES (?, NULL)
+		ON CONFLICT (subject_id) DO UPDATE SET key = NULL`, subjectID.String()); err != nil {
+		return fmt.Errorf("personaldata: erase %s: %w", subjectID, err)
+	}
+	var busy, frames, done int
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("personaldata: erase %s: checkpoint: %w", subjectID, err)
+	}
+	return nil
+}
+
+// key returns the subject's key, creating it when create is set and the
+// subject has none yet.
+func (s *Store) key(ctx context.Context, subjectID uuid.UUID, create bool) ([]byte, error) {
+	id := subjectID.String()
+	var key []byte
+	err := s.db.QueryRowContext(ctx, `SELECT key FROM subject_keys WHERE subject_id = ?`, id).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) && create {
+		fresh := make([]byte, keySize)
+		if _, err := rand.Read(fresh); err != nil {
+			return nil, fmt.Errorf("personaldata: new key: %w", err)
+		}
+		// Two first Seals may race: the first insert wins and both read it.
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO subject_keys (subject_id, key) VALUES (?, ?)
+			ON CONFLICT (subject_id) DO NOTHING`, id, fresh); err != nil {
+			return nil, fmt.Errorf("personaldata: new key for %s: %w", id, err)
+		}
+		err = s.db.QueryRowContext(ctx, `SELECT key FROM subject_keys WHERE subject_id = ?`, id).Scan(&key)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrErased
+	case err != nil:
+		return nil, fmt.Errorf("personaldata: key of %s: %w", id, err)
+	case key == nil:
+		return nil, ErrErased
+	case len(key) != keySize:
+		return nil, fmt.Errorf("personaldata: key of %s has %d bytes", id, len(key))
+	}
+	return key, nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("personaldata: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// parse splits sealed text into its nonce and ciphertext.
+func parse(sealed string) (nonce, ciphertext []byte, err error) {
+	if len(sealed) > maxSealed || !strings.HasPrefix(sealed, prefix) {
+		return nil, nil, ErrMalformed
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(sealed[len(prefix):])
+	if err != nil || len(raw) < nonceSize+tagSize {
+		return nil, nil, ErrMalformed
+	}
+	return raw[:nonceSize], raw[nonceSize:], nil
+}
