@@ -158,3 +158,34 @@ func TestOversizedBodyIs413(t *testing.T) {
 	r := h.do("PUT", "/account", rootKey, body)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status)
 }
+
+func TestIdempotencyKeyRepeatsTheFirstAnswer(t *testing.T) {
+	h := newHarness(t)
+	send := func(key string) reply {
+		req, err := http.NewRequest("POST", h.srv.URL+"/accounts/keys", strings.NewReader(`{"displayName":"k","apiPermissions":[{"permission":"support"}]}`))
+		require.NoError(t, err)
+		req.Header.Set("x-api-key", rootKey)
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := h.client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var r reply
+		r.Status = resp.StatusCode
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&r))
+		return r
+	}
+	first, again := send("retry-1"), send("retry-1")
+	require.Equal(t, http.StatusCreated, first.Status, first.Error)
+	require.Equal(t, http.StatusCreated, again.Status, again.Error)
+	assert.Equal(t, first.field("apiKeyId"), again.field("apiKeyId"))
+	assert.Equal(t, first.field("apiKey"), again.field("apiKey"), "the repeat answers the same secret")
+	other := send("retry-2")
+	assert.NotEqual(t, first.field("apiKeyId"), other.field("apiKeyId"))
+
+	var page struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	require.NoError(t, json.Unmarshal(h.do("GET", "/accounts/keys", rootKey, nil).Data, &page))
+	assert.Len(t, page.Keys, 3, "bootstrap + two distinct requests")
+	assert.Equal(t, http.StatusBadRequest, send(strings.Repeat("x", 300)).Status)
+}

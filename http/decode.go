@@ -68,6 +68,9 @@ func jsonError(err error) error {
 		return domain.InvalidField(field, "must be "+jsonTypeName(typeErr.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if name == "" {
+			return domain.InvalidField("body", `unknown field ""`)
+		}
 		return domain.InvalidField(name, "unknown field")
 	default:
 		var fe *domain.Error

@@ -63,6 +63,9 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
 // observe wraps every request: a request id for correlation, recovery so no
 // panic reaches a client, one structured log line, and metrics by route.
 func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
@@ -75,6 +78,13 @@ func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
 			}
 			w.Header().Set("X-Request-Id", requestID)
 			ctx := commands.WithCorrelationID(r.Context(), requestID)
+			if key := r.Header.Get("Idempotency-Key"); key != "" {
+				if len(key) > maxIdempotencyKey {
+					writeFailure(w, http.StatusBadRequest, "Idempotency-Key: at most 255 characters")
+					return
+				}
+				ctx = commands.WithIdempotencyKey(ctx, key)
+			}
 			rec := &statusRecorder{ResponseWriter: w}
 			defer func() {
 				if p := recover(); p != nil {

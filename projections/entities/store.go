@@ -51,7 +51,11 @@ type Row struct {
 	// Position is the $all position of the creating event: lists page on
 	// it, so items created later always come after every page already read.
 	Position uint64
-	State    string
+	// Applied is the position of the last event applied through Update;
+	// an older event delivered again (re-processing) is skipped, so it
+	// cannot overwrite newer data.
+	Applied uint64
+	State   string
 	// Lookup is a secondary unique key (an API key's hash), or empty.
 	Lookup string
 }
@@ -87,6 +91,7 @@ func setup(ctx context.Context, tx projections.Tx) error {
 			property_id TEXT NOT NULL DEFAULT '',
 			parent_id TEXT NOT NULL DEFAULT '',
 			position BIGINT NOT NULL,
+			applied BIGINT NOT NULL DEFAULT 0,
 			state TEXT NOT NULL,
 			lookup TEXT NOT NULL DEFAULT '',
 			doc TEXT NOT NULL,
@@ -111,15 +116,16 @@ func setup(ctx context.Context, tx projections.Tx) error {
 func Load[T any](ctx context.Context, tx projections.Tx, kind, id string) (doc T, row Row, found bool, err error) {
 	var raw string
 	var pos int64
-	err = tx.QueryRow(ctx, `SELECT account_id, property_id, parent_id, position, state, lookup, doc FROM `+tx.Table(Table)+` WHERE kind = ? AND id = ?`, kind, id).
-		Scan(&row.AccountID, &row.PropertyID, &row.ParentID, &pos, &row.State, &row.Lookup, &raw)
+	var applied int64
+	err = tx.QueryRow(ctx, `SELECT account_id, property_id, parent_id, position, applied, state, lookup, doc FROM `+tx.Table(Table)+` WHERE kind = ? AND id = ?`, kind, id).
+		Scan(&row.AccountID, &row.PropertyID, &row.ParentID, &pos, &applied, &row.State, &row.Lookup, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return doc, row, false, nil
 	}
 	if err != nil {
 		return doc, row, false, fmt.Errorf("load %s %s: %w", kind, id, err)
 	}
-	row.Kind, row.ID, row.Position = kind, id, uint64(pos)
+	row.Kind, row.ID, row.Position, row.Applied = kind, id, uint64(pos), uint64(applied)
 	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
 		return doc, row, false, fmt.Errorf("load %s %s: %w", kind, id, err)
 	}
@@ -145,12 +151,12 @@ func Save(ctx context.Context, tx projections.Tx, row Row, doc any) error {
 			return fmt.Errorf("save %s %s: %w", row.Kind, row.ID, err)
 		}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (kind, id, account_id, property_id, parent_id, position, state, lookup, doc, public)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (kind, id, account_id, property_id, parent_id, position, applied, state, lookup, doc, public)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET account_id = excluded.account_id, property_id = excluded.property_id,
-			parent_id = excluded.parent_id, state = excluded.state, lookup = excluded.lookup,
+			parent_id = excluded.parent_id, applied = excluded.applied, state = excluded.state, lookup = excluded.lookup,
 			doc = excluded.doc, public = excluded.public`,
-		row.Kind, row.ID, row.AccountID, row.PropertyID, row.ParentID, int64(row.Position), row.State, row.Lookup, string(raw), string(public))
+		row.Kind, row.ID, row.AccountID, row.PropertyID, row.ParentID, int64(row.Position), int64(row.Applied), row.State, row.Lookup, string(raw), string(public))
 	if err != nil {
 		return fmt.Errorf("save %s %s: %w", row.Kind, row.ID, err)
 	}
@@ -169,9 +175,10 @@ func Delete(ctx context.Context, tx projections.Tx, kind, id string) error {
 // an entity this read model never saw changes nothing.
 func Update[T any](ctx context.Context, tx projections.Tx, kind, id string, env eventstore.Envelope, change func(doc *T, row *Row) error) error {
 	doc, row, found, err := Load[T](ctx, tx, kind, id)
-	if err != nil || !found {
+	if err != nil || !found || env.Position < row.Applied {
 		return err
 	}
+	row.Applied = env.Position
 	if err := change(&doc, &row); err != nil {
 		return err
 	}
