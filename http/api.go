@@ -31,6 +31,7 @@ type API struct {
 	cmd      *commands.Service
 	entities *queries.Entities
 	events   *queries.Events
+	keyMaps  *queries.KeyMaps
 	waiter   Waiter
 	// reprocessor re-delivers an event for PUT /events/{eventId}/process.
 	reprocessor Reprocessor
@@ -57,7 +58,7 @@ func (a *API) routes() []route {
 	var rs []route
 	for _, group := range [][]route{
 		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
-		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(),
+		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(), a.keyMapRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
 )
@@ -63,7 +64,9 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	memberRunner, err := projections.NewRunner(db, store, registry, memberships.New(), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner, listRunner, memberRunner)
+	keyMapRunner, err := projections.NewRunner(db, store, registry, keymaps.New(), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner)
 	service.SetMemberships(queries.NewMemberships(db))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))
@@ -82,7 +85,7 @@ func newHarness(t *testing.T) *harness {
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
-		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
+		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
 	})
 	srv := httptest.NewServer(router)

@@ -107,7 +107,7 @@ func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
 		return doc, err
 	}
 	if actor.CanAny(propertyID, lockPrivatePerms...) {
-		return doc, nil
+		return a.withKeyMapVersion(r, doc)
 	}
 	return a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), id.String(), false)
 }

@@ -18,6 +18,7 @@ type Options struct {
 	Commands *commands.Service
 	Entities *queries.Entities
 	Events   *queries.Events
+	KeyMaps  *queries.KeyMaps
 	// Reprocessor re-delivers one event to every projection.
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
@@ -39,7 +40,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
-	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, reprocessor: o.Reprocessor,
+	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
 		waiter: o.Waiter, signer: o.Signer, personal: o.PersonalData, log: o.Log}
 	r := mux.NewRouter()
 	r.Use(observe(o.Metrics, o.Log))

@@ -23,6 +23,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
 )
@@ -99,7 +100,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
-		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB),
+		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personal,
@@ -149,5 +150,5 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
-	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New()}
+	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New()}
 }

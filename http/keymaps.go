@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
+)
+
+// keyMapReaders may read a lock's plain key map.
+var keyMapReaders = []domain.Permission{domain.PermManageAccess, domain.PermSupport}
+
+func (a *API) keyMapRoutes() []route {
+	return []route{
+		{method: "GET", path: "/locks/{lockId}/keymap", operation: "getLockKeyMap", handler: a.getLockKeyMap,
+			summary: "The lock's plain key map and its version (owner, manage-access, support)."},
+	}
+}
+
+func (a *API) getLockKeyMap(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	doc, err := a.lockDoc(r, id)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	propertyID, _ := uuid.Parse(doc.PropertyID)
+	if !actorOf(r).CanAny(propertyID, keyMapReaders...) {
+		writeErr(w, r, domain.NewError(domain.ErrForbidden, "reading a key map needs owner, manage-access or support"))
+		return
+	}
+	km, err := a.keyMaps.Lock(r.Context(), actorOf(r).AccountID.String(), id.String())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]any{"lockId": id.String(), "keyMapVersion": km.Version, "keyMapEntries": km.Entries})
+}
+
+// withKeyMapVersion sets private.keyMapVersion of a lock document that has
+// a private part to the version the key-map projection computed.
+func (a *API) withKeyMapVersion(r *http.Request, doc queries.Document) (queries.Document, error) {
+	var l entities.Lock
+	if err := json.Unmarshal(doc.JSON, &l); err != nil || l.Private == nil {
+		return doc, err
+	}
+	km, err := a.keyMaps.Lock(r.Context(), doc.AccountID, doc.ID)
+	if err != nil {
+		return doc, nil // not projected yet: version 0
+	}
+	l.Private.KeyMapVersion = int(km.Version)
+	raw, err := json.Marshal(l)
+	if err != nil {
+		return doc, err
+	}
+	doc.JSON = raw
+	return doc, nil
+}

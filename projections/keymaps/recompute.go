@@ -1,0 +1,403 @@
+package keymaps
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/access"
+	"github.com/accessd/accessd/domain/area"
+)
+
+// emptyHash is the hash of a key map with no entries: a lock's version 0.
+var emptyHash = access.Hash([]access.Entry{})
+
+// maxDepth bounds an area chain; the domain refuses cycles, this only keeps
+// a corrupted tree from looping.
+const maxDepth = 256
+
+func (w *work) recompute(ctx context.Context) error {
+	areas, err := w.subtrees(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range areas {
+		if err := w.computeArea(ctx, a); err != nil {
+			return fmt.Errorf("area %s: %w", a, err)
+		}
+	}
+	for _, l := range w.locks {
+		if err := w.refreshLock(ctx, l); err != nil {
+			return fmt.Errorf("lock %s: %w", l, err)
+		}
+	}
+	devices := make([]string, 0, len(w.devices))
+	for d := range w.devices {
+		devices = append(devices, d)
+	}
+	slices.Sort(devices)
+	for _, d := range devices {
+		if err := w.computeDevice(ctx, d); err != nil {
+			return fmt.Errorf("device %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// subtrees expands the marked areas with all their descendants, parents
+// before children, each once.
+func (w *work) subtrees(ctx context.Context) ([]string, error) {
+	queue := make([]string, 0, len(w.areas))
+	for a := range w.areas {
+		queue = append(queue, a)
+	}
+	slices.Sort(queue)
+	seen := map[string]bool{}
+	var out []string
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		out = append(out, a)
+		children, err := w.strings(ctx, `SELECT area_id FROM `+w.tx.Table(TableAreas)+` WHERE parent_id = ? ORDER BY area_id`, a)
+		if err != nil {
+			return nil, err
+		}
+		queue = append(queue, children...)
+	}
+	return out, nil
+}
+
+// computeArea works out the entries of an area's locks; when they changed it
+// stores the new set, moves the version of every lock of the area by one,
+// and marks the devices that gained or lost entries.
+func (w *work) computeArea(ctx context.Context, areaID string) error {
+	t := w.tx.Table
+	var chain []access.Area
+	var propertyID, oldHash string
+	for cur, depth := areaID, 0; cur != "" && depth < maxDepth; depth++ {
+		var parent, group, list, prop, hash string
+		err := w.tx.QueryRow(ctx, `SELECT parent_id, group_id, access_list, property_id, entries_hash FROM `+t(TableAreas)+` WHERE area_id = ?`, cur).
+			Scan(&parent, &group, &list, &prop, &hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			if depth == 0 {
+				return nil // deleted area: nothing to compute
+			}
+			break
+		}
+		if err != nil {
+			return err
+		}
+		a := access.Area{ID: uuid.MustParse(cur), GroupID: parseID(group)}
+		if err := json.Unmarshal([]byte(list), &a.AccessList); err != nil {
+			return err
+		}
+		if depth == 0 {
+			propertyID, oldHash = prop, hash
+		}
+		chain = append(chain, a)
+		cur = parent
+	}
+
+	areaGroups := map[uuid.UUID]uuid.UUID{}
+	for _, a := range chain {
+		for _, e := range a.AccessList {
+			if e.AccessType != area.AccessArea {
+				continue
+			}
+			var g string
+			if err := w.tx.QueryRow(ctx, `SELECT group_id FROM `+t(TableAreas)+` WHERE area_id = ?`, e.AreaID.String()).Scan(&g); err == nil {
+				areaGroups[e.AreaID] = parseID(g)
+			}
+		}
+	}
+	grants := access.Grants(chain, areaGroups)
+	members := map[uuid.UUID][]access.Member{}
+	devices := map[uuid.UUID][]access.Device{}
+	for _, g := range grants {
+		if _, done := members[g.UserGroupID]; done {
+			continue
+		}
+		ms, err := w.members(ctx, g.UserGroupID)
+		if err != nil {
+			return err
+		}
+		members[g.UserGroupID] = ms
+		for _, m := range ms {
+			if _, done := devices[m.UserID]; done {
+				continue
+			}
+			if devices[m.UserID], err = w.devicesOf(ctx, m.UserID); err != nil {
+				return err
+			}
+		}
+	}
+	var tz string
+	_ = w.tx.QueryRow(ctx, `SELECT timezone FROM `+t(TableProperties)+` WHERE property_id = ?`, propertyID).Scan(&tz)
+	entries := access.Entries(grants, members, devices, tz)
+	hash := access.Hash(entries)
+	if hash == oldHash {
+		return nil
+	}
+
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		return err
+	}
+	if err := w.exec(ctx, `INSERT INTO `+t(TableSets)+` (hash, entries) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, hash, string(raw)); err != nil {
+		return err
+	}
+	if err := w.dropAreaEntries(ctx, areaID); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		sched, _ := json.Marshal(e.Schedule)
+		if err := w.exec(ctx, `INSERT INTO `+t(TableAreaEntries)+` (area_id, device_id, access_key_id, user_group_id, grant_area_id, schedule) VALUES (?, ?, ?, ?, ?, ?)`,
+			areaID, e.UserDeviceID.String(), e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)); err != nil {
+			return err
+		}
+		w.devices[e.UserDeviceID.String()] = true
+	}
+	if err := w.exec(ctx, `UPDATE `+t(TableAreas)+` SET entries_hash = ? WHERE area_id = ?`, hash, areaID); err != nil {
+		return err
+	}
+	locks, err := w.strings(ctx, `SELECT lock_id FROM `+t(TableLocks)+` WHERE area_id = ? AND deleted = 0 ORDER BY lock_id`, areaID)
+	if err != nil {
+		return err
+	}
+	for _, l := range locks {
+		if err := w.setLockHash(ctx, l, hash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropAreaEntries removes an area's entries, marking their devices.
+func (w *work) dropAreaEntries(ctx context.Context, areaID string) error {
+	old, err := w.strings(ctx, `SELECT DISTINCT device_id FROM `+w.tx.Table(TableAreaEntries)+` WHERE area_id = ?`, areaID)
+	if err != nil {
+		return err
+	}
+	for _, d := range old {
+		w.devices[d] = true
+	}
+	return w.exec(ctx, `DELETE FROM `+w.tx.Table(TableAreaEntries)+` WHERE area_id = ?`, areaID)
+}
+
+// refreshLock gives a lock whose area changed the key map of its new area.
+func (w *work) refreshLock(ctx context.Context, lockID string) error {
+	t := w.tx.Table
+	var areaID string
+	var deleted int
+	if err := w.tx.QueryRow(ctx, `SELECT area_id, deleted FROM `+t(TableLocks)+` WHERE lock_id = ?`, lockID).Scan(&areaID, &deleted); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	hash := emptyHash
+	if areaID != "" && deleted == 0 {
+		if err := w.tx.QueryRow(ctx, `SELECT entries_hash FROM `+t(TableAreas)+` WHERE area_id = ?`, areaID).Scan(&hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if hash == "" {
+			hash = emptyHash
+		}
+		devices, err := w.strings(ctx, `SELECT DISTINCT device_id FROM `+t(TableAreaEntries)+` WHERE area_id = ?`, areaID)
+		if err != nil {
+			return err
+		}
+		for _, d := range devices {
+			w.devices[d] = true
+		}
+	}
+	return w.setLockHash(ctx, lockID, hash)
+}
+
+// setLockHash moves a lock's key map to hash, raising its version by one
+// when, and only when, the entry set changed.
+func (w *work) setLockHash(ctx context.Context, lockID, hash string) error {
+	t := w.tx.Table
+	var version int64
+	var old string
+	if err := w.tx.QueryRow(ctx, `SELECT version, hash FROM `+t(TableLocks)+` WHERE lock_id = ?`, lockID).Scan(&version, &old); err != nil {
+		return err
+	}
+	if old == hash {
+		return nil
+	}
+	version++
+	if err := w.exec(ctx, `UPDATE `+t(TableLocks)+` SET version = ?, hash = ? WHERE lock_id = ?`, version, hash, lockID); err != nil {
+		return err
+	}
+	return w.exec(ctx, `INSERT INTO `+t(TableLockHistory)+` (lock_id, version, hash, position, recorded_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (lock_id, version) DO NOTHING`, lockID, version, hash, int64(w.env.Position), w.env.RecordedAt.UTC().Format(time.RFC3339Nano))
+}
+
+// markLockDevices marks the devices that can open a lock now, before the
+// lock leaves its area, so their access maps drop it.
+func (w *work) markLockDevices(ctx context.Context, lockID string) error {
+	devices, err := w.strings(ctx, `SELECT DISTINCT e.device_id FROM `+w.tx.Table(TableAreaEntries)+` e JOIN `+w.tx.Table(TableLocks)+` l ON l.area_id = e.area_id WHERE l.lock_id = ?`, lockID)
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		w.devices[d] = true
+	}
+	return nil
+}
+
+// DeviceEntry is one lock of a user access map.
+type DeviceEntry struct {
+	PropertyID  string           `json:"propertyId"`
+	AreaID      string           `json:"areaId"`
+	LockID      string           `json:"lockId"`
+	UserGroupID string           `json:"userGroupId"`
+	Schedule    *domain.Schedule `json:"schedule"`
+	AccessKeyID string           `json:"accessKeyId"`
+}
+
+// computeDevice rebuilds a device's access map from the entries of the
+// areas whose locks admit it; its version rises by one when it changed.
+func (w *work) computeDevice(ctx context.Context, deviceID string) error {
+	t := w.tx.Table
+	var accountID, userID string
+	err := w.tx.QueryRow(ctx, `SELECT account_id, user_id FROM `+t(TableDevices)+` WHERE device_id = ?`, deviceID).Scan(&accountID, &userID)
+	active := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	entries := []DeviceEntry{}
+	if active {
+		rows, err := w.tx.Query(ctx, `SELECT l.property_id, l.area_id, l.lock_id, e.user_group_id, e.schedule, e.access_key_id
+			FROM `+t(TableAreaEntries)+` e JOIN `+t(TableLocks)+` l ON l.area_id = e.area_id AND l.deleted = 0
+			WHERE e.device_id = ? ORDER BY l.lock_id, e.user_group_id, e.grant_area_id, e.schedule`, deviceID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var d DeviceEntry
+			var sched string
+			if err := rows.Scan(&d.PropertyID, &d.AreaID, &d.LockID, &d.UserGroupID, &sched, &d.AccessKeyID); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := json.Unmarshal([]byte(sched), &d.Schedule); err != nil {
+				rows.Close()
+				return err
+			}
+			entries = append(entries, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(raw)
+	hash := hex.EncodeToString(sum[:])
+
+	var version int64
+	var old string
+	err = w.tx.QueryRow(ctx, `SELECT version, hash FROM `+t(TableDeviceMaps)+` WHERE device_id = ?`, deviceID).Scan(&version, &old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if !active {
+			return nil
+		}
+		if len(entries) > 0 {
+			version = 1
+		}
+		return w.exec(ctx, `INSERT INTO `+t(TableDeviceMaps)+` (device_id, account_id, user_id, version, hash, entries) VALUES (?, ?, ?, ?, ?, ?)`,
+			deviceID, accountID, userID, version, hash, string(raw))
+	case err != nil:
+		return err
+	case old == hash:
+		return nil
+	}
+	return w.exec(ctx, `UPDATE `+t(TableDeviceMaps)+` SET version = ?, hash = ?, entries = ? WHERE device_id = ?`, version+1, hash, string(raw), deviceID)
+}
+
+func (w *work) members(ctx context.Context, groupID uuid.UUID) ([]access.Member, error) {
+	rows, err := w.tx.Query(ctx, `SELECT user_id, valid_from, valid_until FROM `+w.tx.Table(TableMembers)+` WHERE group_id = ? ORDER BY user_id`, groupID.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []access.Member
+	for rows.Next() {
+		var user, from, until string
+		if err := rows.Scan(&user, &from, &until); err != nil {
+			return nil, err
+		}
+		m := access.Member{UserID: parseID(user), ValidFrom: parseTime(from), ValidUntil: parseTime(until)}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (w *work) devicesOf(ctx context.Context, userID uuid.UUID) ([]access.Device, error) {
+	rows, err := w.tx.Query(ctx, `SELECT device_id, access_key_id, public_key FROM `+w.tx.Table(TableDevices)+` WHERE user_id = ? ORDER BY device_id`, userID.String())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []access.Device
+	for rows.Next() {
+		var dev, key, pub string
+		if err := rows.Scan(&dev, &key, &pub); err != nil {
+			return nil, err
+		}
+		out = append(out, access.Device{DeviceID: parseID(dev), UserID: userID, AccessKeyID: parseID(key), PublicKey: pub})
+	}
+	return out, rows.Err()
+}
+
+func (w *work) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := w.tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func parseID(s string) uuid.UUID {
+	u, _ := uuid.Parse(s)
+	return u
+}
+
+func parseTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
