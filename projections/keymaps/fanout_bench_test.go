@@ -1,0 +1,149 @@
+package keymaps_test
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/keymaps"
+)
+
+type world struct {
+	store    *sqlite.Store
+	db       *projections.DB
+	registry *eventstore.Registry
+	set      *projections.Set
+	account  uuid.UUID
+}
+
+func newWorld(tb testing.TB) *world {
+	tb.Helper()
+	dir := tb.TempDir()
+	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "read.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := eventstore.NewRegistry()
+	for _, evs := range [][]domain.Event{property.Events(), area.Events(), group.Events(), device.Events(), lock.Events()} {
+		for _, e := range evs {
+			reg.Register(e)
+		}
+	}
+	r, err := projections.NewRunner(db, store, reg, keymaps.New(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set := projections.NewSet(store, r)
+	done := make(chan struct{})
+	go func() { defer close(done); set.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done; db.Close(); store.Close() })
+	return &world{store: store, db: db, registry: reg, set: set, account: uuid.New()}
+}
+
+// emit appends events to a stream and returns the last position.
+func (w *world) emit(tb testing.TB, stream string, evs ...domain.Event) uint64 {
+	tb.Helper()
+	var data []eventstore.EventData
+	for _, e := range evs {
+		d, err := w.registry.Encode(uuid.New(), e, eventstore.Metadata{OccurredAt: time.Now()})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		data = append(data, d)
+	}
+	res, err := w.store.Append(context.Background(), stream, eventstore.Any, data...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res.Position
+}
+
+func (w *world) wait(tb testing.TB, pos uint64) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.set.WaitFor(ctx, pos); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func keys(tb testing.TB) (string, string) {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(pub), base64.StdEncoding.EncodeToString(x.PublicKey().Bytes())
+}
+
+// BenchmarkFanOut1000Locks: one membership change on an area with 1,000
+// locks; each op is the time from the append's acknowledgement until all
+// 1,000 key maps are at their new version.
+func BenchmarkFanOut1000Locks(b *testing.B) {
+	w := newWorld(b)
+	prop, ar, grp, user, dev := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	w.emit(b, "property-"+prop.String(), property.PropertyCreated{PropertyID: prop, AccountID: w.account, DisplayName: "P", Timezone: "UTC"})
+	w.emit(b, "area-"+ar.String(), area.AreaCreated{AreaID: ar, AccountID: w.account, PropertyID: prop, DisplayName: "Lobby", AreaType: area.TypeCommon, AreaUserGroupID: grp})
+	pub, enc := keys(b)
+	w.emit(b, "device-"+dev.String(), device.UserDeviceProvisioned{UserDeviceID: dev, AccountID: w.account, UserID: user, DeviceType: device.IOS, PublicKey: pub, EncryptionPublicKey: enc, AccessKeyID: uuid.New()})
+	var last uint64
+	for range 1000 {
+		l := uuid.New()
+		lpub, lenc := keys(b)
+		last = w.emit(b, "lock-"+l.String(),
+			lock.LockProvisioned{LockID: l, AccountID: w.account, DisplayName: "door", PublicKey: lpub, EncryptionPublicKey: lenc},
+			lock.LockInstalled{LockID: l, AccountID: w.account, PropertyID: prop, AreaID: ar})
+	}
+	w.wait(b, last)
+
+	var worst time.Duration
+	member := false
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		var pos uint64
+		if member {
+			pos = w.emit(b, "group-"+grp.String(), group.UserRemovedFromGroup{UserGroupID: grp, AccountID: w.account, PropertyID: prop, UserID: user})
+		} else {
+			pos = w.emit(b, "group-"+grp.String(), group.UserAddedToGroup{UserGroupID: grp, AccountID: w.account, PropertyID: prop, UserID: user})
+		}
+		member = !member
+		w.wait(b, pos)
+		worst = max(worst, time.Since(start))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+
+	var versions, locks int
+	if err := w.db.QueryRow(`SELECT COUNT(*), MIN(version) FROM km_locks`).Scan(&locks, &versions); err != nil {
+		b.Fatal(err)
+	}
+	if locks != 1000 || versions < 1 {
+		b.Fatalf("%d locks at min version %d", locks, versions)
+	}
+}
