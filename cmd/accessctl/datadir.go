@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore/sqlite"
+)
+
+// The files of a data directory, named as cmd/accessd names them.
+const (
+	eventsFile     = "events.db"
+	commandKeyFile = "command.key"
+	commandKeySize = 32
+)
+
+// dataDir is a server's data directory, opened the way the server opens it:
+// the SQLite event store, the event registry and a command pipeline on the
+// wall clock. SQLite's WAL lets the server keep the same file open.
+type dataDir struct {
+	path     string
+	store    *sqlite.Store
+	pipeline *commands.Pipeline
+}
+
+// openDataDir opens the event store of the data directory at path. It
+// refuses a directory without one rather than create an empty store where
+// a mistyped --data-dir points.
+func openDataDir(path string) (*dataDir, error) {
+	events := filepath.Join(path, eventsFile)
+	if _, err := os.Stat(events); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", events)
+		}
+		return nil, err
+	}
+	store, err := sqlite.Open(events)
+	if err != nil {
+		return nil, err
+	}
+	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &dataDir{path: path, store: store, pipeline: pipeline}, nil
+}
+
+// Close closes the event store once its appends are durable.
+func (d *dataDir) Close() error { return d.store.Close() }
+
+// service returns the command service with the server's command key,
+// creating the key as the server would if the server never ran here.
+func (d *dataDir) service() (*commands.Service, error) {
+	key, err := loadOrCreateSecret(d.path, commandKeyFile, commandKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("command key: %w", err)
+	}
+	return commands.NewService(d.pipeline, key)
+}
+
+// tenanted is what the aggregates' states answer for tenancy.
+type tenanted interface {
+	Exists() bool
+	AccountID() uuid.UUID
+}
+
+// existsIn reports whether the aggregate with id exists (and is not
+// deleted) in the account.
+func existsIn[S tenanted](ctx context.Context, p *commands.Pipeline, agg commands.Aggregate[S], id, accountID uuid.UUID) (bool, error) {
+	l, err := commands.Load(ctx, p, agg, id)
+	if err != nil {
+		return false, err
+	}
+	return l.Exists && l.State.Exists() && l.State.AccountID() == accountID, nil
+}
