@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,7 +27,22 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 	if key == "" || len(key) > maxAPIKeyLength {
 		return domain.Actor{}, errBadKey
 	}
-	doc, err := a.entities.ByLookup(ctx, entities.KindAPIKey, commands.HashAPIKey(key))
+	hash := commands.HashAPIKey(key)
+	now := time.Now()
+	cached, ok, gen := a.auth.get(hash, now)
+	if ok {
+		return cached, nil
+	}
+	actor, err := a.lookupKey(ctx, hash)
+	if err == nil {
+		a.auth.put(hash, actor, gen, now)
+	}
+	return actor, err
+}
+
+// lookupKey reads the actor of a key hash from the read model.
+func (a *API) lookupKey(ctx context.Context, hash string) (domain.Actor, error) {
+	doc, err := a.entities.ByLookup(ctx, entities.KindAPIKey, hash)
 	if errors.Is(err, queries.ErrEntityNotFound) {
 		return domain.Actor{}, errBadKey
 	}

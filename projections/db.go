@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // the embedded read-model database
 )
@@ -26,7 +27,15 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+	// writeMu serialises this process's read-model transactions. SQLite
+	// allows one writer; waiting here costs nothing, while waiting in
+	// SQLite's busy handler sleeps for up to 100 ms between tries.
+	writeMu sync.Mutex
 }
+
+// readPool is the number of pooled read-model connections: opening one runs
+// the pragmas and reads the schema, far dearer than a query.
+const readPool = 16
 
 // OpenSQLite opens (creating) the read-model database at path. Read models
 // can be rebuilt from the log, so commits need not wait for the disk
@@ -43,6 +52,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read models %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(readPool)
+	db.SetMaxIdleConns(readPool)
+	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read models %s: %w", path, err)

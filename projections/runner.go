@@ -219,6 +219,10 @@ func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEven
 }
 
 func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {
+	if r.db.Dialect == SQLite {
+		r.db.writeMu.Lock()
+		defer r.db.writeMu.Unlock()
+	}
 	sqlTx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("read models: %w", err)

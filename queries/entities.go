@@ -14,11 +14,12 @@ import (
 
 // Entities reads entity documents.
 type Entities struct {
-	db *projections.DB
+	db    *projections.DB
+	stmts *statements
 }
 
 // NewEntities returns a reader over the entities read model.
-func NewEntities(db *projections.DB) *Entities { return &Entities{db: db} }
+func NewEntities(db *projections.DB) *Entities { return &Entities{db: db, stmts: newStatements(db)} }
 
 // ErrEntityNotFound is the 404 for an id that does not exist, was deleted,
 // or belongs to another account: the three are indistinguishable.
@@ -40,8 +41,8 @@ func (q *Entities) Get(ctx context.Context, kind, accountID, id string, withPriv
 	d := Document{Row: entities.Row{Kind: kind, ID: id}}
 	var raw string
 	var pos int64
-	err := q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(`SELECT account_id, property_id, parent_id, position, state, `+col+`
-		FROM `+entities.Table+` WHERE kind = ? AND id = ? AND state <> ?`), kind, id, entities.StateDeleted).
+	err := q.stmts.queryRow(ctx, `SELECT account_id, property_id, parent_id, position, state, `+col+`
+		FROM `+entities.Table+` WHERE kind = ? AND id = ? AND state <> ?`, kind, id, entities.StateDeleted).
 		Scan(&d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &raw)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && d.AccountID != accountID) {
 		return d, fmt.Errorf("%s %s: %w", kind, id, ErrEntityNotFound)
@@ -141,8 +142,8 @@ func (q *Entities) ByLookup(ctx context.Context, kind, key string) (Document, er
 	d := Document{Row: entities.Row{Kind: kind, Lookup: key}}
 	var raw string
 	var pos int64
-	err := q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(`SELECT id, account_id, property_id, parent_id, position, state, doc
-		FROM `+entities.Table+` WHERE lookup = ? AND kind = ? AND state <> ?`), key, kind, entities.StateDeleted).
+	err := q.stmts.queryRow(ctx, `SELECT id, account_id, property_id, parent_id, position, state, doc
+		FROM `+entities.Table+` WHERE lookup = ? AND kind = ? AND state <> ?`, key, kind, entities.StateDeleted).
 		Scan(&d.ID, &d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrEntityNotFound

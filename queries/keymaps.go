@@ -13,11 +13,12 @@ import (
 
 // KeyMaps reads lock key maps and device access maps.
 type KeyMaps struct {
-	db *projections.DB
+	db    *projections.DB
+	stmts *statements
 }
 
 // NewKeyMaps returns a reader over the key-map read model.
-func NewKeyMaps(db *projections.DB) *KeyMaps { return &KeyMaps{db: db} }
+func NewKeyMaps(db *projections.DB) *KeyMaps { return &KeyMaps{db: db, stmts: newStatements(db)} }
 
 // LockKeyMap is a lock's key map as the projection has it.
 type LockKeyMap struct {
@@ -34,9 +35,9 @@ func (q *KeyMaps) Lock(ctx context.Context, accountID, lockID string) (LockKeyMa
 	m := LockKeyMap{LockID: lockID}
 	var version int64
 	var entries string
-	err := q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(`SELECT l.version, l.encryption_key, COALESCE(s.entries, '[]')
+	err := q.stmts.queryRow(ctx, `SELECT l.version, l.encryption_key, COALESCE(s.entries, '[]')
 		FROM `+keymaps.TableLocks+` l LEFT JOIN `+keymaps.TableSets+` s ON s.hash = l.hash
-		WHERE l.lock_id = ? AND l.account_id = ? AND l.deleted = 0`), lockID, accountID).Scan(&version, &m.EncryptionPublicKey, &entries)
+		WHERE l.lock_id = ? AND l.account_id = ? AND l.deleted = 0`, lockID, accountID).Scan(&version, &m.EncryptionPublicKey, &entries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("key map of lock %s: %w", lockID, ErrEntityNotFound)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -159,16 +160,36 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 	if err := w.exec(ctx, `INSERT INTO `+t(TableSets)+` (hash, entries) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, hash, string(raw)); err != nil {
 		return err
 	}
-	if err := w.dropAreaEntries(ctx, areaID); err != nil {
+	// Only devices whose own entries changed need their access maps
+	// computed again: in a large group, one member's change touches one
+	// device, not every member's.
+	before, err := w.entriesByDevice(ctx, areaID)
+	if err != nil {
 		return err
 	}
+	if err := w.exec(ctx, `DELETE FROM `+t(TableAreaEntries)+` WHERE area_id = ?`, areaID); err != nil {
+		return err
+	}
+	afterParts := map[string][]string{}
 	for _, e := range entries {
 		sched, _ := json.Marshal(e.Schedule)
+		dev := e.UserDeviceID.String()
 		if err := w.exec(ctx, `INSERT INTO `+t(TableAreaEntries)+` (area_id, device_id, access_key_id, user_group_id, grant_area_id, schedule) VALUES (?, ?, ?, ?, ?, ?)`,
-			areaID, e.UserDeviceID.String(), e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)); err != nil {
+			areaID, dev, e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)); err != nil {
 			return err
 		}
-		w.devices[e.UserDeviceID.String()] = true
+		afterParts[dev] = append(afterParts[dev], entryKey(e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)))
+	}
+	after := joinSorted(afterParts)
+	for dev, k := range before {
+		if after[dev] != k {
+			w.devices[dev] = true
+		}
+	}
+	for dev := range after {
+		if _, ok := before[dev]; !ok {
+			w.devices[dev] = true
+		}
 	}
 	if err := w.exec(ctx, `UPDATE `+t(TableAreas)+` SET entries_hash = ? WHERE area_id = ?`, hash, areaID); err != nil {
 		return err
@@ -183,6 +204,38 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 		}
 	}
 	return nil
+}
+
+// entriesByDevice reads an area's stored entries as one comparable string
+// per device.
+func (w *work) entriesByDevice(ctx context.Context, areaID string) (map[string]string, error) {
+	rows, err := w.tx.Query(ctx, `SELECT device_id, access_key_id, user_group_id, grant_area_id, schedule FROM `+w.tx.Table(TableAreaEntries)+` WHERE area_id = ?`, areaID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	parts := map[string][]string{}
+	for rows.Next() {
+		var dev, key, grp, area, sched string
+		if err := rows.Scan(&dev, &key, &grp, &area, &sched); err != nil {
+			return nil, err
+		}
+		parts[dev] = append(parts[dev], entryKey(key, grp, area, sched))
+	}
+	return joinSorted(parts), rows.Err()
+}
+
+func joinSorted(parts map[string][]string) map[string]string {
+	out := make(map[string]string, len(parts))
+	for dev, ps := range parts {
+		slices.Sort(ps)
+		out[dev] = strings.Join(ps, "")
+	}
+	return out
+}
+
+func entryKey(accessKey, group, area, schedule string) string {
+	return accessKey + "|" + group + "|" + area + "|" + schedule + ";"
 }
 
 // dropAreaEntries removes an area's entries, marking their devices.
@@ -244,7 +297,7 @@ func (w *work) setLockHash(ctx context.Context, lockID, hash string) error {
 		return err
 	}
 	return w.exec(ctx, `INSERT INTO `+t(TableLockHistory)+` (lock_id, version, hash, position, recorded_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (lock_id, version) DO NOTHING`, lockID, version, hash, int64(w.env.Position), w.env.RecordedAt.UTC().Format(time.RFC3339Nano))
+		ON CONFLICT (lock_id, version) DO NOTHING`, lockID, version, hash, int64(w.env.Position), w.env.RecordedAt.UTC().Format(timeLayout))
 }
 
 // markLockDevices marks the devices that can open a lock now, before the
