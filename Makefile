@@ -24,8 +24,9 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-bench:
+bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./eventstore/sqlite/
+	BIN=$(BIN) scripts/bench-load.sh
 
 lint: tools
 	$(GO) vet ./...
