@@ -1,0 +1,45 @@
+package sqlite
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/storetest"
+)
+
+// backend runs the conformance suite against stores in temp files on disk.
+var backend = storetest.Backend{
+	Name: "sqlite",
+	Open: func(t testing.TB) eventstore.Store {
+		t.Helper()
+		s, err := Open(filepath.Join(t.TempDir(), "events.db"))
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	},
+	NewLocation: func(t testing.TB) string {
+		t.Helper()
+		return filepath.Join(t.TempDir(), "events.db")
+	},
+	OpenAt: func(location string) (eventstore.Store, error) {
+		return Open(location)
+	},
+}
+
+func TestMain(m *testing.M) {
+	if storetest.RunChild(backend) {
+		return
+	}
+	code := m.Run()
+	for _, d := range benchDirs {
+		_ = os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, backend)
+}

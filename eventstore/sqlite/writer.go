@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// writerStmts are the statements the writer runs, prepared once on its
+// connection.
+type writerStmts struct {
+	dataVersion *sql.Stmt
+	maxPosition *sql.Stmt
+	streamHead  *sql.Stmt
+	findID      *sql.Stmt
+	idsBetween  *sql.Stmt
+	insert      *sql.Stmt
+}
+
+func (w *writerStmts) prepare(db *sql.DB) error {
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&w.dataVersion, `PRAGMA data_version`},
+		{&w.maxPosition, qMaxPosition},
+		{&w.streamHead, `SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
+		// INDEXED BY: left alone, SQLite may walk the whole stream in
+		// revision order to satisfy an ORDER BY instead of using this index.
+		{&w.findID, `SELECT MIN(revision) FROM events INDEXED BY events_stream_id WHERE stream = ? AND id = ?`},
+		{&w.idsBetween, `SELECT id, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision`},
+		{&w.insert, `INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		st, err := db.Prepare(p.query)
+		if err != nil {
+			return err
+		}
+		*p.stmt = st
+	}
+	return nil
+}
+
+func (w *writerStmts) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{w.dataVersion, w.maxPosition, w.streamHead, w.findID, w.idsBetween, w.insert} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runWriter is the writer goroutine: it owns the write connection and
+// commits queued appends in groups until the store closes.
+func (s *Store) runWriter() {
+	defer s.workers.Done()
+	batch := make([]*appendRequest, 0, s.cfg.maxBatch)
+	replies := make([]appendReply, 0, s.cfg.maxBatch)
+	for {
+		select {
+		case <-s.closing:
+			return
+		case req := <-s.reqs:
+			batch = append(batch[:0], req)
+		}
+		// Take whatever else is already waiting: appends that arrived
+		// while the previous batch was syncing share this one's sync.
+	drain:
+		for len(batch) < s.cfg.maxBatch {
+			select {
+			case req := <-s.reqs:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
+		}
+		replies = s.commitBatch(batch, replies[:0])
+		for i, req := range batch {
+			req.reply <- replies[i]
+			batch[i] = nil
+		}
+	}
+}
+
+// commitBatch runs the requests of batch in one transaction and returns
+// their replies, in order. A request that fails its expected-revision check
+// gets its error and leaves the others alone; a storage failure, or a failed
+// COMMIT, fails every request of the batch.
+func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []appendReply {
+	fail := func(err error) []appendReply {
+		s.heads.invalidate()
+		replies = replies[:0]
+		for range batch {
+			replies = append(replies, appendReply{err: err})
+		}
+		return replies
+	}
+	tx, err := s.wdb.Begin() // BEGIN IMMEDIATE (_txlock in the DSN)
+	if err != nil {
+		return fail(unavailable("append: begin", err))
+	}
+	if err := s.heads.refresh(tx, &s.w); err != nil {
+		_ = tx.Rollback()
+		return fail(unavailable("append: head", err))
+	}
+	b := newBatch(tx, &s.w, &s.heads, time.Now().UTC().UnixNano())
+	stored, appends := 0, 0
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			replies = append(replies, appendReply{err: err})
+			continue
+		}
+		rep, err := b.apply(req)
+		if err != nil {
+			b.close()
+			_ = tx.Rollback()
+			return fail(unavailable("append to "+req.stream, err))
+		}
+		if rep.stored > 0 {
+			stored += rep.stored
+			appends++
+		}
+		replies = append(replies, rep)
+	}
+	b.close()
+	if stored == 0 {
+		// Only checks and no-ops: nothing to sync, and the replies
+		// stand whatever the rollback says.
+		_ = tx.Rollback()
+		s.heads.commit(b.head, b.heads)
+		return replies
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(unavailable("append: commit", err))
+	}
+	s.heads.commit(b.head, b.heads)
+	s.stats.commits.Add(1)
+	s.stats.appends.Add(uint64(appends))
+	s.stats.events.Add(uint64(stored))
+	s.publishHead(b.head)
+	return replies
+}
