@@ -5,6 +5,7 @@ import (
 	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/firmware"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
@@ -21,4 +22,7 @@ var (
 	groupAgg    = Aggregate[group.State]{Category: group.Category, Evolve: group.Evolve}
 	userAgg     = Aggregate[user.State]{Category: user.Category, Evolve: user.Evolve}
 	deviceAgg   = Aggregate[device.State]{Category: device.Category, Evolve: device.Evolve}
+	firmwareAgg = Aggregate[firmware.State]{Category: firmware.Category, Evolve: firmware.Evolve}
+	// firmwareAssignmentAgg is one target's firmware assignment.
+	firmwareAssignmentAgg = Aggregate[firmware.Assignment]{Category: firmware.AssignmentCategory, Evolve: firmware.EvolveAssignment}
 )

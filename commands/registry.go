@@ -6,6 +6,7 @@ import (
 	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/firmware"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
@@ -18,7 +19,7 @@ func NewRegistry() *eventstore.Registry {
 	r := eventstore.NewRegistry()
 	for _, events := range [][]domain.Event{
 		account.Events(), apikey.Events(), lock.Events(), user.Events(), device.Events(),
-		property.Events(), area.Events(), group.Events(),
+		property.Events(), area.Events(), group.Events(), firmware.Events(),
 	} {
 		for _, e := range events {
 			r.Register(e)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -36,8 +37,19 @@ type API struct {
 	// reprocessor re-delivers an event for PUT /events/{eventId}/process.
 	reprocessor Reprocessor
 	signer      *Signer
+	auth        *authCache
 	personal    PersonalData
 	log         *slog.Logger
+
+	firmware *queries.Firmware
+	// firmwareBlobs keeps firmware images (nil: uploads are refused).
+	firmwareBlobs *firmwareBlobs
+
+	// lockSyncs runs PUT /locks/{lockId}/sync; accessLogs reads the logs;
+	// requiredFirmware (nil: none) tells a syncing lock what to run.
+	lockSyncs        *commands.LockSyncs
+	accessLogs       *queries.AccessLogs
+	requiredFirmware RequiredFirmwareSource
 }
 
 // route is one operation of the API; the OpenAPI document is built from the
@@ -59,6 +71,7 @@ func (a *API) routes() []route {
 	for _, group := range [][]route{
 		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
 		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(), a.keyMapRoutes(),
+		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.accessLogRoutes(),
 	} {
 		rs = append(rs, group...)
 	}
@@ -67,10 +80,26 @@ func (a *API) routes() []route {
 
 // settle makes a command's effect visible to the caller's next read: it
 // waits until the read models reach the position the command appended at.
+// A command that deleted an API key also empties the key cache, so the key
+// stops working at once.
 func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	return a.waiter.WaitFor(ctx, res.Position)
+	err := a.waiter.WaitFor(ctx, res.Position)
+	if deletesKey(res) {
+		a.auth.clear()
+	}
+	return err
+}
+
+// deletesKey reports whether a command's events revoke an API key.
+func deletesKey(res commands.Result) bool {
+	for _, e := range res.Events {
+		if e.EventType() == (apikey.APIKeyDeleted{}).EventType() {
+			return true
+		}
+	}
+	return false
 }
 
 // pathID reads a UUID path variable; a bad one is a 400 naming it.

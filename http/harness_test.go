@@ -22,8 +22,10 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/accesslogs"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/firmware"
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
@@ -41,6 +43,10 @@ type harness struct {
 
 	// personal holds the users' personal-data keys.
 	personal *personaldata.Store
+
+	// firmware reads the firmware read model; firmwareDir holds the images.
+	firmware    *queries.Firmware
+	firmwareDir string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -66,7 +72,11 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	keyMapRunner, err := projections.NewRunner(db, store, registry, keymaps.New(), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner)
+	accessLogRunner, err := projections.NewRunner(db, store, registry, accesslogs.New(), log)
+	require.NoError(t, err)
+	firmwareRunner, err := projections.NewRunner(db, store, registry, firmware.New(), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner)
 	service.SetMemberships(queries.NewMemberships(db))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))
@@ -82,11 +92,15 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	require.NoError(t, set.WaitFor(ctx, head))
 
+	lockSyncs, err := commands.NewLockSyncs(service, queries.NewKeyMaps(db))
+	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
 		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
+		Firmware: queries.NewFirmware(db), FirmwareDir: filepath.Join(dir, "firmware"),
+		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(db),
 	})
 	srv := httptest.NewServer(router)
 	t.Cleanup(func() {
@@ -97,7 +111,8 @@ func newHarness(t *testing.T) *harness {
 		store.Close()
 		personal.Close()
 	})
-	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client()}
+	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client(),
+		firmware: queries.NewFirmware(db), firmwareDir: filepath.Join(dir, "firmware")}
 }
 
 // reply is a decoded envelope.

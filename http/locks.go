@@ -20,7 +20,7 @@ func (a *API) lockRoutes() []route {
 		{method: "POST", path: "/locks", operation: "provisionLock", handler: a.provisionLock,
 			summary: "Provision a lock with its public keys; answers the signed lock with its own API key once in private.apiKey (provision-lock)."},
 		{method: "GET", path: "/locks", operation: "listLocks", handler: a.listLocks,
-			summary: "List the locks the caller may see, optionally of one property (?propertyId=)."},
+			summary: "List the locks the caller may see, optionally of one property (?propertyId=); ?outOfSync=true keeps those whose confirmed key map lags."},
 		{method: "GET", path: "/locks/{lockId}", operation: "getLock", handler: a.getLock,
 			summary: "One lock, signed by the server."},
 		{method: "PUT", path: "/locks/{lockId}", operation: "updateLock", handler: a.updateLock,
@@ -146,6 +146,14 @@ func (a *API) listLocks(w http.ResponseWriter, r *http.Request) {
 	filter, withPrivate, err := a.lockListScope(r, actor, propertyID)
 	if err != nil {
 		writeErr(w, r, err)
+		return
+	}
+	if outOfSync, err := outOfSyncParam(r); err != nil || outOfSync {
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		a.listOutOfSyncLocks(w, r, filter, page, withPrivate)
 		return
 	}
 	docs, next, err := a.entities.List(r.Context(), entities.KindLock, actor.AccountID.String(), filter, page, withPrivate)

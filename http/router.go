@@ -19,6 +19,14 @@ type Options struct {
 	Entities *queries.Entities
 	Events   *queries.Events
 	KeyMaps  *queries.KeyMaps
+	// Firmware reads firmware versions and the version a lock must run.
+	Firmware *queries.Firmware
+	// FirmwareDir holds the firmware images, named by their sha256
+	// (`<data-dir>/firmware`).
+	FirmwareDir string
+	// LockSyncs runs lock syncs; AccessLogs reads the access logs.
+	LockSyncs  *commands.LockSyncs
+	AccessLogs *queries.AccessLogs
 	// Reprocessor re-delivers one event to every projection.
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
@@ -41,7 +49,12 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
-		waiter: o.Waiter, signer: o.Signer, personal: o.PersonalData, log: o.Log}
+		waiter: o.Waiter, signer: o.Signer, auth: newAuthCache(), personal: o.PersonalData, log: o.Log,
+		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
+		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs}
+	if o.Firmware != nil {
+		api.requiredFirmware = o.Firmware
+	}
 	r := mux.NewRouter()
 	r.Use(observe(o.Metrics, o.Log))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

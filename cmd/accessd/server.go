@@ -21,8 +21,10 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/accesslogs"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
+	"github.com/accessd/accessd/projections/firmware"
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/queries"
@@ -98,12 +100,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("server signing key: %w", err)
 	}
+	lockSyncs, err := commands.NewLockSyncs(service, queries.NewKeyMaps(readDB))
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personal,
+		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
+		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -150,5 +158,5 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
-	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New()}
+	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New(), accesslogs.New(), firmware.New()}
 }

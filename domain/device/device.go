@@ -45,6 +45,7 @@ type State struct {
 	encryptionPublicKey string
 	provisioned         bool
 	deprovisioned       bool
+	sync                syncState
 }
 
 // Exists reports whether the device was provisioned and not deprovisioned.
@@ -239,6 +240,8 @@ func Evolve(s State, e domain.Event) State {
 		s.publicKey, s.encryptionPublicKey, s.accessKeyID = e.PublicKey, e.EncryptionPublicKey, e.AccessKeyID
 	case UserDeviceDeprovisioned:
 		s.deprovisioned = true
+	case UserDeviceSynced:
+		s = evolveSync(s, e)
 	}
 	return s
 }

@@ -195,7 +195,7 @@ func TestEventJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back != provisioned {
 		t.Fatalf("round trip = %+v, %v", back, err)
 	}
-	if len(Events()) != 4 {
+	if len(Events()) != 5 {
 		t.Fatal("Events() misses a type")
 	}
 }

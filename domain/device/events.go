@@ -63,5 +63,5 @@ func (UserDeviceDeprovisioned) EventType() string { return "UserDeviceDeprovisio
 
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
-	return []domain.Event{UserDeviceProvisioned{}, UserDeviceUpdated{}, UserDeviceKeysRotated{}, UserDeviceDeprovisioned{}}
+	return []domain.Event{UserDeviceProvisioned{}, UserDeviceUpdated{}, UserDeviceKeysRotated{}, UserDeviceDeprovisioned{}, UserDeviceSynced{}}
 }

@@ -74,5 +74,6 @@ func (LockDeprovisioned) EventType() string { return "LockDeprovisioned" }
 
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
-	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{}}
+	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
+		LockSynced{}, LockAccessLogged{}}
 }

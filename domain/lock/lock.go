@@ -62,6 +62,7 @@ type State struct {
 	provisioned         bool
 	deprovisioned       bool
 	released            bool
+	sync                syncState
 }
 
 // Exists reports whether the lock is provisioned and still its account's:
@@ -292,6 +293,8 @@ func Evolve(s State, e domain.Event) State {
 	case LockDeprovisioned:
 		s.deprovisioned = true
 		s.propertyID, s.areaID = uuid.Nil, uuid.Nil
+	case LockSynced:
+		s.sync = s.sync.apply(e)
 	}
 	return s
 }

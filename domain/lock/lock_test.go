@@ -241,7 +241,7 @@ func TestEventJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, provisioned) {
 		t.Fatalf("round trip = %+v, %v", back, err)
 	}
-	if len(Events()) != 5 {
+	if len(Events()) != 7 {
 		t.Fatal("Events() misses a type")
 	}
 }

@@ -27,8 +27,9 @@ type Lock struct {
 }
 
 // LockPrivate is the part of a lock shown to `owner`, `provision-lock`,
-// `install-lock` and `support` callers only. The sync (issue 4) keeps the
-// versions and dates; they start at zero.
+// `install-lock` and `support` callers only. LockSynced keeps the
+// versions the lock confirmed and when it last synced (by the server's
+// clock); they start at zero.
 type LockPrivate struct {
 	// KeyMapVersion is the version of the key map the lock should hold.
 	KeyMapVersion int `json:"keyMapVersion"`
@@ -93,6 +94,18 @@ func lockHandlers() map[string]Handler {
 					// Released: the lock is no longer the account's.
 					d.OwnerID, d.TypeState, r.State = "", StateDeleted, StateDeleted
 				}
+				return nil
+			})
+		},
+		lock.LockSynced{}.EventType(): func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+			e := env.Event.(lock.LockSynced)
+			return Update(ctx, tx, KindLock, e.LockID.String(), env, func(d *Lock, _ *Row) error {
+				if d.Private == nil {
+					d.Private = &LockPrivate{}
+				}
+				at := e.ReceivedAt.UTC()
+				d.Private.CurrentKeyMapVersion, d.Private.CurrentFirmwareVersion = int(e.CurrentKeyMapVersion), e.CurrentFirmwareVersion
+				d.Private.LastKnownSyncDate = &at
 				return nil
 			})
 		},

@@ -117,10 +117,16 @@ func (w *work) facts(ctx context.Context) error {
 			ON CONFLICT (device_id) DO NOTHING`, e.UserDeviceID.String(), e.AccountID.String(), e.UserID.String(), e.AccessKeyID.String(), e.PublicKey, e.EncryptionPublicKey); err != nil {
 			return err
 		}
+		if err := w.accessKey(ctx, e.AccountID, e.AccessKeyID, e.UserDeviceID, e.UserID, e.PublicKey); err != nil {
+			return err
+		}
 		return w.deviceChanged(ctx, e.UserDeviceID.String(), e.UserID.String())
 	case device.UserDeviceKeysRotated:
 		if err := w.exec(ctx, `UPDATE `+t(TableDevices)+` SET access_key_id = ?, public_key = ?, encryption_key = ? WHERE device_id = ?`,
 			e.AccessKeyID.String(), e.PublicKey, e.EncryptionPublicKey, e.UserDeviceID.String()); err != nil {
+			return err
+		}
+		if err := w.accessKey(ctx, e.AccountID, e.AccessKeyID, e.UserDeviceID, e.UserID, e.PublicKey); err != nil {
 			return err
 		}
 		return w.deviceChanged(ctx, e.UserDeviceID.String(), e.UserID.String())
@@ -161,8 +167,20 @@ func (w *work) facts(ctx context.Context) error {
 			return err
 		}
 		w.locks = append(w.locks, e.LockID.String())
+	case lock.LockSynced:
+		// The version the lock confirmed; an older event delivered again
+		// changes nothing.
+		return w.exec(ctx, `UPDATE `+t(TableLocks)+` SET confirmed_version = ?, confirmed_position = ?, last_sync_date = ?
+			WHERE lock_id = ? AND confirmed_position < ?`, int64(e.CurrentKeyMapVersion), int64(w.env.Position),
+			e.ReceivedAt.UTC().Format(timeLayout), e.LockID.String(), int64(w.env.Position))
 	}
 	return nil
+}
+
+// accessKey remembers a device key by its access key id, for good.
+func (w *work) accessKey(ctx context.Context, accountID, accessKeyID, deviceID, userID uuid.UUID, publicKey string) error {
+	return w.exec(ctx, `INSERT INTO `+w.tx.Table(TableAccessKeys)+` (account_id, access_key_id, device_id, user_id, public_key) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, access_key_id) DO NOTHING`, accountID.String(), accessKeyID.String(), deviceID.String(), userID.String(), publicKey)
 }
 
 // member sets a membership and marks every area that grants the group.

@@ -33,6 +33,10 @@ const (
 	TableAreaEntries = "km_area_entries"
 	TableLockHistory = "km_lock_history"
 	TableDeviceMaps  = "km_device_maps"
+	// TableAccessKeys remembers every device key ever registered, by its
+	// access key id, so an access log names its device even after the key
+	// was rotated or the device removed.
+	TableAccessKeys = "km_access_keys"
 )
 
 // Projection is the key-map read model.
@@ -45,7 +49,7 @@ func New() *Projection { return &Projection{} }
 func (*Projection) Name() string { return "keymaps" }
 
 // Version implements projections.Projection.
-func (*Projection) Version() int { return 1 }
+func (*Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (*Projection) EventTypes() []string {
@@ -56,13 +60,14 @@ func (*Projection) EventTypes() []string {
 		group.UserRemovedFromGroup{}.EventType(), group.UserGroupDeleted{}.EventType(),
 		device.UserDeviceProvisioned{}.EventType(), device.UserDeviceKeysRotated{}.EventType(), device.UserDeviceDeprovisioned{}.EventType(),
 		lock.LockProvisioned{}.EventType(), lock.LockInstalled{}.EventType(), lock.LockUninstalled{}.EventType(), lock.LockDeprovisioned{}.EventType(),
+		lock.LockSynced{}.EventType(),
 	}
 }
 
 // Tables implements projections.Projection.
 func (*Projection) Tables() []string {
 	return []string{TableProperties, TableAreas, TableGrants, TableMembers, TableDevices, TableLocks,
-		TableSets, TableAreaEntries, TableLockHistory, TableDeviceMaps}
+		TableSets, TableAreaEntries, TableLockHistory, TableDeviceMaps, TableAccessKeys}
 }
 
 // Setup implements projections.Projection.
@@ -84,7 +89,8 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		`CREATE INDEX IF NOT EXISTS ` + t(TableDevices) + `_by_user ON ` + t(TableDevices) + ` (user_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableLocks) + ` (lock_id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
 			property_id TEXT NOT NULL DEFAULT '', area_id TEXT NOT NULL DEFAULT '', version BIGINT NOT NULL, hash TEXT NOT NULL,
-			encryption_key TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)`,
+			encryption_key TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+			confirmed_version BIGINT NOT NULL DEFAULT 0, confirmed_position BIGINT NOT NULL DEFAULT 0, last_sync_date TEXT NOT NULL DEFAULT '')`,
 		`CREATE INDEX IF NOT EXISTS ` + t(TableLocks) + `_by_area ON ` + t(TableLocks) + ` (area_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableSets) + ` (hash TEXT PRIMARY KEY, entries TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableAreaEntries) + ` (area_id TEXT NOT NULL, device_id TEXT NOT NULL,
@@ -95,6 +101,8 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			position BIGINT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (lock_id, version))`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableDeviceMaps) + ` (device_id TEXT PRIMARY KEY, account_id TEXT NOT NULL,
 			user_id TEXT NOT NULL, version BIGINT NOT NULL, hash TEXT NOT NULL, entries TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS ` + t(TableAccessKeys) + ` (account_id TEXT NOT NULL, access_key_id TEXT NOT NULL,
+			device_id TEXT NOT NULL, user_id TEXT NOT NULL, public_key TEXT NOT NULL, PRIMARY KEY (account_id, access_key_id))`,
 	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {

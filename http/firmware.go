@@ -1,0 +1,327 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	fw "github.com/accessd/accessd/domain/firmware"
+	"github.com/accessd/accessd/queries"
+)
+
+// firmwareMultipartSlack is what a multipart upload may add to the image:
+// boundaries and part headers.
+const firmwareMultipartSlack = 1 << 20
+
+func (a *API) firmwareRoutes() []route {
+	return []route{
+		{method: "POST", path: "/firmware/{version}/upload", operation: "uploadFirmwareVersion", handler: a.uploadFirmware,
+			summary: "Upload a lock firmware image (raw application/octet-stream body, or multipart field file), up to 64 MiB (manage-firmware)."},
+		{method: "GET", path: "/firmware/{version}", operation: "getFirmwareVersion", handler: a.getFirmware,
+			summary: "A firmware version's metadata: size, sha256 and where it is assigned (manage-firmware or support)."},
+		{method: "GET", path: "/firmware/{version}/download", operation: "downloadFirmwareVersion", handler: a.downloadFirmware, lockKey: true,
+			summary: "The firmware image, ETag the quoted sha256 (manage-firmware or support; a lock's own key for the version it must run)."},
+		{method: "PUT", path: "/firmware/{version}/assign", operation: "assignFirmwareVersion", handler: a.assignFirmware,
+			summary: "Assign a version to a lock, area, property or globally (?scope=&lockId=|areaId=|propertyId=) (manage-firmware)."},
+		{method: "PUT", path: "/firmware/unassign", operation: "unassignFirmwareVersion", handler: a.unassignFirmware,
+			summary: "Remove the version assigned to a lock, area, property or globally (?scope=&lockId=|areaId=|propertyId=) (manage-firmware)."},
+	}
+}
+
+// firmwareOut is the reference's FirmwareVersionOutput data.
+type firmwareOut struct {
+	FirmwareVersion string                  `json:"firmwareVersion"`
+	DeviceType      string                  `json:"deviceType"`
+	Size            int64                   `json:"size"`
+	SHA256          string                  `json:"sha256"`
+	Scopes          []queries.FirmwareScope `json:"scopes"`
+	Type            string                  `json:"type"`
+	TypeState       string                  `json:"typeState"`
+	CreatedAt       time.Time               `json:"createdAt"`
+	LastModifiedAt  time.Time               `json:"lastModifiedAt"`
+	LastModifiedBy  string                  `json:"lastModifiedBy,omitempty"`
+}
+
+var (
+	errFirmwareRead    = domain.NewError(domain.ErrForbidden, "reading firmware needs owner, manage-firmware or support")
+	errFirmwareLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may download only the firmware version required of it")
+	errFirmwareFile    = domain.InvalidField("file", `a multipart upload needs the image in the field "file"`)
+	errFirmwareType    = domain.InvalidField("Content-Type", "must be application/octet-stream or multipart/form-data")
+)
+
+// firmwareVersionOf reads and checks the {version} path variable.
+func firmwareVersionOf(r *http.Request) (string, error) {
+	v := mux.Vars(r)["version"]
+	return v, fw.ValidateVersion("version", v)
+}
+
+func (a *API) uploadFirmware(w http.ResponseWriter, r *http.Request) {
+	version, err := firmwareVersionOf(r)
+	if err == nil {
+		// Refuse before reading: an image may be 64 MiB.
+		err = commands.AuthorizeFirmwareUpload(r.Context())
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	image, err := firmwareImage(w, r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	got, err := a.firmwareBlobs.receive(image)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	defer a.firmwareBlobs.discard(got)
+	if got.size == 0 {
+		writeErr(w, r, domain.InvalidField("file", "is empty"))
+		return
+	}
+	res, err := a.recordFirmware(r, version, got)
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	a.writeFirmware(w, r, status, version)
+}
+
+// recordFirmware places the image under its hash and records the
+// version; an image placed for an upload the command refuses (other
+// bytes under the same version) is removed again.
+func (a *API) recordFirmware(r *http.Request, version string, got firmwareReceived) (commands.UploadedFirmware, error) {
+	b := a.firmwareBlobs
+	b.commit.Lock()
+	defer b.commit.Unlock()
+	placed, err := b.place(got)
+	if err != nil {
+		return commands.UploadedFirmware{}, err
+	}
+	res, err := a.cmd.UploadFirmware(r.Context(), commands.UploadFirmware{Version: version, Size: got.size, SHA256: got.sha256})
+	if err != nil && placed && (errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrInvalid)) {
+		b.remove(got.sha256)
+	}
+	return res, err
+}
+
+// firmwareImage returns the image of an upload: the raw body, or the
+// `file` part of a multipart form (`firmware`, the reference's name, is
+// accepted too). Neither is read here: the caller streams it.
+func firmwareImage(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
+	ct := r.Header.Get("Content-Type")
+	mediaType := ""
+	if ct != "" {
+		var err error
+		if mediaType, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, errFirmwareType
+		}
+	}
+	switch mediaType {
+	case "", "application/octet-stream":
+		if r.ContentLength > fw.MaxSize {
+			return nil, errFirmwareTooLarge{}
+		}
+		return http.MaxBytesReader(w, r.Body, fw.MaxSize), nil
+	case "multipart/form-data":
+		if r.ContentLength > fw.MaxSize+firmwareMultipartSlack {
+			return nil, errFirmwareTooLarge{}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, fw.MaxSize+firmwareMultipartSlack)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, domain.InvalidField("body", "is not a multipart form")
+		}
+		for {
+			part, err := mr.NextPart()
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.Is(err, io.EOF):
+				return nil, errFirmwareFile
+			case errors.As(err, &tooLarge):
+				return nil, errFirmwareTooLarge{}
+			case err != nil:
+				return nil, domain.InvalidField("body", "is not a well-formed multipart form")
+			}
+			if name := part.FormName(); name == "file" || name == "firmware" {
+				return part, nil
+			}
+		}
+	}
+	return nil, errFirmwareType
+}
+
+func (a *API) getFirmware(w http.ResponseWriter, r *http.Request) {
+	version, err := firmwareVersionOf(r)
+	if err == nil && !commands.CanReadFirmware(actorOf(r)) {
+		err = errFirmwareRead
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeFirmware(w, r, http.StatusOK, version)
+}
+
+// writeFirmware answers a version of the caller's account.
+func (a *API) writeFirmware(w http.ResponseWriter, r *http.Request, status int, version string) {
+	v, err := a.firmware.Version(r.Context(), actorOf(r).AccountID, version)
+	if errors.Is(err, queries.ErrEntityNotFound) {
+		err = fw.ErrNotFound
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, status, firmwareOut{
+		FirmwareVersion: v.Version, DeviceType: v.DeviceType, Size: v.Size, SHA256: v.SHA256, Scopes: v.Scopes,
+		Type: "firmwareVersion", TypeState: "active", CreatedAt: v.CreatedAt, LastModifiedAt: v.LastModifiedAt, LastModifiedBy: v.LastModifiedBy,
+	})
+}
+
+func (a *API) downloadFirmware(w http.ResponseWriter, r *http.Request) {
+	version, err := firmwareVersionOf(r)
+	if err == nil {
+		err = a.authorizeFirmwareDownload(r, version)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	v, err := a.firmware.Version(r.Context(), actorOf(r).AccountID, version)
+	if errors.Is(err, queries.ErrEntityNotFound) {
+		err = fw.ErrNotFound
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	f, err := a.firmwareBlobs.open(v.SHA256)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("ETag", `"`+v.SHA256+`"`)
+	h.Set("Content-Disposition", `attachment; filename="firmware-`+v.Version+`.bin"`)
+	// ServeContent answers If-None-Match with 304 and serves ranges.
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// authorizeFirmwareDownload lets readers of firmware download any version
+// of their account, and a lock's own key the version required of it.
+func (a *API) authorizeFirmwareDownload(r *http.Request, version string) error {
+	actor := actorOf(r)
+	if actor.LockID == uuid.Nil {
+		if !commands.CanReadFirmware(actor) {
+			return errFirmwareRead
+		}
+		return nil
+	}
+	required, err := a.firmware.RequiredFor(r.Context(), actor.AccountID, actor.LockID)
+	if err != nil {
+		return err
+	}
+	if required != version {
+		return errFirmwareLockKey
+	}
+	return nil
+}
+
+// firmwareTarget reads ?scope= and the one id it names; an id for another
+// scope is refused rather than ignored.
+func firmwareTarget(r *http.Request) (fw.Target, error) {
+	q := r.URL.Query()
+	t := fw.Target{Scope: fw.Scope(q.Get("scope"))}
+	if !t.Scope.Valid() {
+		return t, domain.InvalidField("scope", `must be "lock", "area", "property" or "global"`)
+	}
+	for _, name := range []string{"lockId", "areaId", "propertyId"} {
+		raw := q.Get(name)
+		if name != t.Scope.IDField() {
+			if raw != "" {
+				return t, domain.InvalidField(name, "does not go with scope "+string(t.Scope))
+			}
+			continue
+		}
+		id, err := domain.ParseID(name, raw)
+		if err != nil {
+			return t, err
+		}
+		t.ID = id
+	}
+	return t, nil
+}
+
+func (a *API) assignFirmware(w http.ResponseWriter, r *http.Request) {
+	version, err := firmwareVersionOf(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	target, err := firmwareTarget(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.AssignFirmware(r.Context(), version, target)
+	if err == nil {
+		err = a.settle(r.Context(), res)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeFirmware(w, r, http.StatusOK, version)
+}
+
+// firmwareUnassignOut says what left the target.
+type firmwareUnassignOut struct {
+	queries.FirmwareScope
+	// UnassignedFirmwareVersion is the version that was assigned there;
+	// absent when none was.
+	UnassignedFirmwareVersion string `json:"unassignedFirmwareVersion,omitempty"`
+}
+
+func (a *API) unassignFirmware(w http.ResponseWriter, r *http.Request) {
+	target, err := firmwareTarget(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.UnassignFirmware(r.Context(), target)
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out := firmwareUnassignOut{FirmwareScope: queries.FirmwareScope{Scope: string(target.Scope)}, UnassignedFirmwareVersion: res.Version}
+	switch target.Scope {
+	case fw.ScopeLock:
+		out.LockID = target.ID.String()
+	case fw.ScopeArea:
+		out.AreaID = target.ID.String()
+	case fw.ScopeProperty:
+		out.PropertyID = target.ID.String()
+	}
+	writeData(w, http.StatusOK, out)
+}

@@ -1,0 +1,474 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fwMaxSize is the upload limit, 64 MiB.
+const fwMaxSize = 64 << 20
+
+type fwView struct {
+	FirmwareVersion string `json:"firmwareVersion"`
+	DeviceType      string `json:"deviceType"`
+	Size            int64  `json:"size"`
+	SHA256          string `json:"sha256"`
+	Scopes          []struct {
+		Scope      string `json:"scope"`
+		LockID     string `json:"lockId"`
+		AreaID     string `json:"areaId"`
+		PropertyID string `json:"propertyId"`
+	} `json:"scopes"`
+	Type           string    `json:"type"`
+	CreatedAt      time.Time `json:"createdAt"`
+	LastModifiedAt time.Time `json:"lastModifiedAt"`
+}
+
+func fwDecode(t *testing.T, r reply) fwView {
+	t.Helper()
+	var v fwView
+	require.NoError(t, json.Unmarshal(r.Data, &v), "%s", r.Data)
+	return v
+}
+
+// send makes a request with a body of the given type; size -1 sends it
+// chunked, without a Content-Length.
+func (h *harness) fwSend(method, path, key, contentType string, body io.Reader, size int64, header map[string]string) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, body)
+	require.NoError(h.t, err)
+	req.ContentLength = size
+	if size < 0 {
+		req.ContentLength = -1
+	}
+	if key != "" {
+		req.Header.Set("x-api-key", key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.client.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	out := reply{Status: resp.StatusCode, Header: resp.Header}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		require.NoError(h.t, json.Unmarshal(raw, &out), "body: %s", raw)
+	} else {
+		out.Data = raw
+	}
+	require.Less(h.t, resp.StatusCode, 500, "%s %s answered %d: %s", method, path, resp.StatusCode, raw)
+	return out
+}
+
+// uploadRaw uploads an image as a raw octet-stream body.
+func (h *harness) fwUploadRaw(key, version string, image []byte) reply {
+	h.t.Helper()
+	return h.fwSend("POST", "/firmware/"+version+"/upload", key, "application/octet-stream", bytes.NewReader(image), int64(len(image)), nil)
+}
+
+// uploadForm uploads an image as the multipart field named field.
+func (h *harness) fwUploadForm(key, version, field string, image []byte) reply {
+	h.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	require.NoError(h.t, mw.WriteField("note", "ignored"))
+	fw, err := mw.CreateFormFile(field, "lock.bin")
+	require.NoError(h.t, err)
+	_, err = fw.Write(image)
+	require.NoError(h.t, err)
+	require.NoError(h.t, mw.Close())
+	return h.fwSend("POST", "/firmware/"+version+"/upload", key, mw.FormDataContentType(), &buf, int64(buf.Len()), nil)
+}
+
+// mustUpload uploads random bytes as version and returns them.
+func (h *harness) fwMustUpload(key, version string) []byte {
+	h.t.Helper()
+	image := fwRandomBytes(h.t, 4096)
+	r := h.fwUploadRaw(key, version, image)
+	require.Equal(h.t, http.StatusCreated, r.Status, r.Error)
+	return image
+}
+
+func fwRandomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return b
+}
+
+func fwSHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func (h *harness) fwHead() uint64 {
+	h.t.Helper()
+	p, err := h.store.HeadPosition(context.Background())
+	require.NoError(h.t, err)
+	return p
+}
+
+// firmwareFiles lists the files in the image directory.
+func (h *harness) fwFiles() []string {
+	h.t.Helper()
+	entries, err := os.ReadDir(h.firmwareDir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(h.t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func (h *harness) fwAccountID(key string) uuid.UUID {
+	h.t.Helper()
+	r := h.do("GET", "/account", key, nil)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	return uuid.MustParse(r.field("accountId"))
+}
+
+// required asks the firmware query which version a lock must run.
+func (h *harness) fwRequired(accountID uuid.UUID, lockID string) string {
+	h.t.Helper()
+	v, err := h.firmware.RequiredFor(context.Background(), accountID, uuid.MustParse(lockID))
+	require.NoError(h.t, err)
+	return v
+}
+
+func TestFirmwareUploadGetAndDownload(t *testing.T) {
+	h := newHarness(t)
+	image := fwRandomBytes(t, 300_000)
+	sum := fwSHA256(image)
+
+	r := h.fwUploadRaw(rootKey, "1.0.0", image)
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	v := fwDecode(t, r)
+	assert.Equal(t, "1.0.0", v.FirmwareVersion)
+	assert.Equal(t, "Lock", v.DeviceType)
+	assert.Equal(t, int64(len(image)), v.Size)
+	assert.Equal(t, sum, v.SHA256, "lowercase hex sha256 of the bytes")
+	assert.Empty(t, v.Scopes)
+	assert.NotNil(t, v.Scopes, "scopes is an empty list, not null")
+	assert.Equal(t, "firmwareVersion", v.Type)
+	assert.False(t, v.CreatedAt.IsZero())
+	assert.Equal(t, []string{sum}, h.fwFiles(), "the image is stored under its hash, and nothing else is left")
+
+	// The same bytes again: no change.
+	before := h.fwHead()
+	r = h.fwUploadRaw(rootKey, "1.0.0", image)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Equal(t, sum, fwDecode(t, r).SHA256)
+	assert.Equal(t, before, h.fwHead(), "nothing appended")
+
+	// Other bytes under the same version: 409, nothing appended, no file left.
+	r = h.fwUploadRaw(rootKey, "1.0.0", fwRandomBytes(t, 1000))
+	assert.Equal(t, http.StatusConflict, r.Status, r.Error)
+	assert.Equal(t, before, h.fwHead())
+	assert.Equal(t, []string{sum}, h.fwFiles())
+
+	// Multipart, field `file`, and the reference's `firmware`.
+	small := fwRandomBytes(t, 1000)
+	r = h.fwUploadForm(rootKey, "1.0.1-beta", "file", small)
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	assert.Equal(t, fwSHA256(small), fwDecode(t, r).SHA256)
+	assert.Equal(t, int64(1000), fwDecode(t, r).Size)
+	r = h.fwUploadForm(rootKey, "1.0.2", "firmware", small)
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	assert.Len(t, h.fwFiles(), 2, "two versions with the same bytes share one image")
+	assert.Equal(t, http.StatusBadRequest, h.fwUploadForm(rootKey, "1.0.3", "image", small).Status, "no file field")
+
+	got := h.do("GET", "/firmware/1.0.0", rootKey, nil)
+	require.Equal(t, http.StatusOK, got.Status, got.Error)
+	assert.Equal(t, sum, fwDecode(t, got).SHA256)
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/9.9.9", rootKey, nil).Status)
+
+	// Download: the exact bytes, the ETag, and 304 for a matching If-None-Match.
+	d := h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, nil)
+	require.Equal(t, http.StatusOK, d.Status)
+	assert.True(t, bytes.Equal(image, d.Data), "the exact bytes")
+	assert.Equal(t, `"`+sum+`"`, d.Header.Get("ETag"))
+	assert.Equal(t, "application/octet-stream", d.Header.Get("Content-Type"))
+	d = h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, map[string]string{"If-None-Match": `"` + sum + `"`})
+	assert.Equal(t, http.StatusNotModified, d.Status)
+	assert.Empty(t, d.Data)
+	d = h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, map[string]string{"If-None-Match": `"` + fwSHA256(small) + `"`})
+	assert.Equal(t, http.StatusOK, d.Status)
+	assert.Len(t, d.Data, len(image))
+	assert.Equal(t, http.StatusNotFound, h.fwSend("GET", "/firmware/9.9.9/download", rootKey, "", nil, 0, nil).Status)
+}
+
+func TestFirmwareUploadValidation(t *testing.T) {
+	h := newHarness(t)
+	image := fwRandomBytes(t, 100)
+	for _, version := range []string{"1.0_beta", "v1+2", strings.Repeat("1", 65), "1.0%20x"} {
+		r := h.fwUploadRaw(rootKey, version, image)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "version %q: %s", version, r.Error)
+	}
+	assert.Equal(t, http.StatusCreated, h.fwUploadRaw(rootKey, strings.Repeat("A", 64), image).Status, "64 characters is fine")
+	assert.Equal(t, http.StatusBadRequest, h.fwUploadRaw(rootKey, "2.0", nil).Status, "empty image")
+	r := h.fwSend("POST", "/firmware/2.0/upload", rootKey, "application/json", bytes.NewReader([]byte(`{}`)), 2, nil)
+	assert.Equal(t, http.StatusBadRequest, r.Status, "JSON is not an image")
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/2.0", rootKey, nil).Status)
+}
+
+// fwPatternReader yields n bytes of a repeating pattern without holding
+// them.
+type fwPatternReader struct{ left int64 }
+
+func (p *fwPatternReader) Read(b []byte) (int, error) {
+	if p.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	p.left -= int64(len(b))
+	return len(b), nil
+}
+
+func TestFirmwareUploadTooLarge(t *testing.T) {
+	h := newHarness(t)
+	before := h.fwHead()
+	// Streamed without a Content-Length: refused once the 64 MiB are passed.
+	r := h.fwSend("POST", "/firmware/3.0/upload", rootKey, "application/octet-stream", &fwPatternReader{left: fwMaxSize + 1}, -1, nil)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status, r.Error)
+	// Announced: refused before it is read.
+	r = h.fwSend("POST", "/firmware/3.0/upload", rootKey, "application/octet-stream", &fwPatternReader{left: fwMaxSize + 1}, fwMaxSize+1, nil)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status, r.Error)
+	assert.Equal(t, before, h.fwHead(), "nothing appended")
+	assert.Empty(t, h.fwFiles(), "no image and no temporary file left")
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/3.0", rootKey, nil).Status)
+}
+
+func TestFirmwareAssignmentResolution(t *testing.T) {
+	h := newHarness(t)
+	account := h.fwAccountID(rootKey)
+	property := h.lockProperty(rootKey)
+	building := h.mkArea(rootKey, property, "Building", "")
+	floor := h.mkArea(rootKey, property, "Floor 1", building)
+	flat := h.mkArea(rootKey, property, "Flat 1A", floor)
+	door := h.provisionLock(rootKey, "Flat 1A door")
+	gate := h.provisionLock(rootKey, "Gate")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, flat, door.LockID), rootKey, nil).Status)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, building, gate.LockID), rootKey, nil).Status)
+	for _, v := range []string{"global-1", "property-1", "building-1", "flat-1", "lock-1"} {
+		h.fwMustUpload(rootKey, v)
+	}
+	assign := func(version, query string) fwView {
+		t.Helper()
+		r := h.do("PUT", "/firmware/"+version+"/assign?"+query, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		return fwDecode(t, r)
+	}
+	unassign := func(query, was string) {
+		t.Helper()
+		r := h.do("PUT", "/firmware/unassign?"+query, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		assert.Equal(t, was, r.field("unassignedFirmwareVersion"))
+	}
+
+	assert.Equal(t, "", h.fwRequired(account, door.LockID), "nothing assigned")
+	v := assign("global-1", "scope=global")
+	require.Len(t, v.Scopes, 1)
+	assert.Equal(t, "global", v.Scopes[0].Scope)
+	assert.Equal(t, "global-1", h.fwRequired(account, door.LockID))
+
+	v = assign("property-1", "scope=property&propertyId="+property)
+	require.Len(t, v.Scopes, 1)
+	assert.Equal(t, property, v.Scopes[0].PropertyID)
+	assert.Equal(t, "property-1", h.fwRequired(account, door.LockID), "property over global")
+
+	assign("building-1", "scope=area&areaId="+building)
+	assert.Equal(t, "building-1", h.fwRequired(account, door.LockID), "an ancestor area over the property")
+	assert.Equal(t, "building-1", h.fwRequired(account, gate.LockID), "the install area")
+
+	v = assign("flat-1", "scope=area&areaId="+flat)
+	assert.Equal(t, flat, v.Scopes[0].AreaID)
+	assert.Equal(t, "flat-1", h.fwRequired(account, door.LockID), "the install area over its ancestors")
+	assert.Equal(t, "building-1", h.fwRequired(account, gate.LockID))
+
+	assign("lock-1", "scope=lock&lockId="+door.LockID)
+	assert.Equal(t, "lock-1", h.fwRequired(account, door.LockID), "the lock's own over its areas")
+
+	// Assigning again changes nothing; another version at the same lock replaces it.
+	before := h.fwHead()
+	assign("lock-1", "scope=lock&lockId="+door.LockID)
+	assert.Equal(t, before, h.fwHead())
+	assign("global-1", "scope=lock&lockId="+door.LockID)
+	assert.Equal(t, "global-1", h.fwRequired(account, door.LockID))
+	assert.Empty(t, fwDecode(t, h.do("GET", "/firmware/lock-1", rootKey, nil)).Scopes, "lock-1 left the lock")
+	assert.Len(t, fwDecode(t, h.do("GET", "/firmware/global-1", rootKey, nil)).Scopes, 2, "global and the lock")
+	assign("lock-1", "scope=lock&lockId="+door.LockID)
+
+	// Moving the flat to the top of the property leaves the building out.
+	unassign("scope=area&areaId="+flat, "flat-1")
+	require.Equal(t, http.StatusOK, h.moveArea(property, flat, "").Status)
+	unassign("scope=lock&lockId="+door.LockID, "lock-1")
+	assert.Equal(t, "property-1", h.fwRequired(account, door.LockID), "no longer under the building")
+	require.Equal(t, http.StatusOK, h.moveArea(property, flat, floor).Status)
+	assert.Equal(t, "building-1", h.fwRequired(account, door.LockID), "under the building again")
+
+	// Unassigning walks back out.
+	unassign("scope=area&areaId="+building, "building-1")
+	assert.Equal(t, "property-1", h.fwRequired(account, door.LockID))
+	unassign("scope=property&propertyId="+property, "property-1")
+	assert.Equal(t, "global-1", h.fwRequired(account, door.LockID))
+	unassign("scope=global", "global-1")
+	assert.Equal(t, "", h.fwRequired(account, door.LockID))
+	before = h.fwHead()
+	unassign("scope=global", "")
+	assert.Equal(t, before, h.fwHead(), "unassigning nothing appends nothing")
+
+	// A lock taken out of its area keeps its property's version.
+	assign("property-1", "scope=property&propertyId="+property)
+	assign("flat-1", "scope=area&areaId="+flat)
+	assert.Equal(t, "flat-1", h.fwRequired(account, door.LockID))
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+door.LockID+"/uninstall?uninstallMode=area", rootKey, nil).Status)
+	assert.Equal(t, "property-1", h.fwRequired(account, door.LockID))
+}
+
+func TestFirmwareAssignValidation(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	l := h.provisionLock(rootKey, "door")
+	h.fwMustUpload(rootKey, "1.0")
+	for query, want := range map[string]int{
+		"":                                      http.StatusBadRequest,
+		"scope=building":                        http.StatusBadRequest,
+		"scope=lock":                            http.StatusBadRequest,
+		"scope=lock&lockId=nope":                http.StatusBadRequest,
+		"scope=lock&areaId=" + l.LockID:         http.StatusBadRequest,
+		"scope=global&propertyId=" + property:   http.StatusBadRequest,
+		"scope=lock&lockId=" + uuid.NewString(): http.StatusNotFound,
+		"scope=area&areaId=" + uuid.NewString(): http.StatusNotFound,
+		"scope=property&propertyId=" + l.LockID: http.StatusNotFound,
+		"scope=property&propertyId=" + property: http.StatusOK,
+		"scope=lock&lockId=" + l.LockID:         http.StatusOK,
+	} {
+		r := h.do("PUT", "/firmware/1.0/assign?"+query, rootKey, nil)
+		assert.Equal(t, want, r.Status, "assign ?%s: %s", query, r.Error)
+	}
+	r := h.do("PUT", "/firmware/9.9/assign?scope=global", rootKey, nil)
+	assert.Equal(t, http.StatusNotFound, r.Status, "a version never uploaded")
+	r = h.do("PUT", "/firmware/bad_version/assign?scope=global", rootKey, nil)
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	r = h.do("PUT", "/firmware/unassign?scope=lock", rootKey, nil)
+	assert.Equal(t, http.StatusBadRequest, r.Status)
+	r = h.do("PUT", "/firmware/unassign?scope=lock&lockId="+uuid.NewString(), rootKey, nil)
+	assert.Equal(t, http.StatusNotFound, r.Status)
+}
+
+func TestFirmwarePermissions(t *testing.T) {
+	h := newHarness(t)
+	account := h.fwAccountID(rootKey)
+	property := h.lockProperty(rootKey)
+	other := h.lockProperty(rootKey)
+	room := h.lockArea(rootKey, property)
+	l := h.provisionLock(rootKey, "door")
+	elsewhere := h.provisionLock(rootKey, "elsewhere")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, room, l.LockID), rootKey, nil).Status)
+	otherRoom := h.lockArea(rootKey, other)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(other, otherRoom, elsewhere.LockID), rootKey, nil).Status)
+
+	manager := h.newKey(rootKey, perm("manage-firmware"))
+	support := h.newKey(rootKey, perm("support"))
+	installer := h.newKey(rootKey, perm("install-lock"))
+	scoped := h.newKey(rootKey, scopedPerm("manage-firmware", property))
+
+	// manage-firmware does it all.
+	image := h.fwMustUpload(manager, "1.0")
+	assert.Equal(t, http.StatusOK, h.do("GET", "/firmware/1.0", manager, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("PUT", "/firmware/1.0/assign?scope=lock&lockId="+l.LockID, manager, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("PUT", "/firmware/unassign?scope=lock&lockId="+l.LockID, manager, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("PUT", "/firmware/1.0/assign?scope=area&areaId="+room, manager, nil).Status)
+	d := h.fwSend("GET", "/firmware/1.0/download", manager, "", nil, 0, nil)
+	require.Equal(t, http.StatusOK, d.Status)
+	assert.True(t, bytes.Equal(image, d.Data))
+
+	// support reads but changes nothing.
+	before := h.fwHead()
+	assert.Equal(t, http.StatusOK, h.do("GET", "/firmware/1.0", support, nil).Status)
+	assert.Equal(t, http.StatusOK, h.fwSend("GET", "/firmware/1.0/download", support, "", nil, 0, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.fwUploadRaw(support, "1.1", image).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/firmware/1.0/assign?scope=global", support, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/firmware/1.0/assign?scope=lock&lockId="+l.LockID, support, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/firmware/unassign?scope=area&areaId="+room, support, nil).Status)
+	assert.Equal(t, before, h.fwHead())
+	assert.Len(t, h.fwFiles(), 1, "a refused upload stores nothing")
+
+	// Other permissions neither read nor write.
+	assert.Equal(t, http.StatusForbidden, h.do("GET", "/firmware/1.0", installer, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.fwSend("GET", "/firmware/1.0/download", installer, "", nil, 0, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.fwUploadRaw(installer, "1.1", image).Status)
+
+	// Scoped to a property: its locks and areas, not the account's uploads,
+	// the global scope, or another property's locks.
+	assert.Equal(t, http.StatusOK, h.do("PUT", "/firmware/1.0/assign?scope=lock&lockId="+l.LockID, scoped, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("PUT", "/firmware/1.0/assign?scope=property&propertyId="+property, scoped, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/firmware/1.0/assign?scope=global", scoped, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("PUT", "/firmware/1.0/assign?scope=lock&lockId="+elsewhere.LockID, scoped, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.fwUploadRaw(scoped, "1.1", image).Status)
+
+	// A lock's own key downloads the version required of it, nothing else.
+	h.fwMustUpload(manager, "2.0")
+	lockKey := l.Private.APIKey
+	require.NotEmpty(t, lockKey)
+	require.Equal(t, "1.0", h.fwRequired(account, l.LockID))
+	d = h.fwSend("GET", "/firmware/1.0/download", lockKey, "", nil, 0, nil)
+	require.Equal(t, http.StatusOK, d.Status)
+	assert.True(t, bytes.Equal(image, d.Data))
+	assert.Equal(t, http.StatusForbidden, h.fwSend("GET", "/firmware/2.0/download", lockKey, "", nil, 0, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("GET", "/firmware/1.0", lockKey, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.fwUploadRaw(lockKey, "3.0", image).Status)
+}
+
+func TestFirmwareCrossAccount(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	room := h.lockArea(rootKey, property)
+	l := h.provisionLock(rootKey, "door")
+	image := h.fwMustUpload(rootKey, "1.0")
+
+	tenant := h.newAccount()
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/1.0", tenant, nil).Status, "versions are per account")
+	assert.Equal(t, http.StatusNotFound, h.fwSend("GET", "/firmware/1.0/download", tenant, "", nil, 0, nil).Status)
+	// The tenant's own 1.0, with other bytes, is no conflict.
+	mine := h.fwMustUpload(tenant, "1.0")
+	assert.NotEqual(t, fwSHA256(image), fwSHA256(mine))
+	for _, query := range []string{"scope=lock&lockId=" + l.LockID, "scope=area&areaId=" + room, "scope=property&propertyId=" + property} {
+		assert.Equal(t, http.StatusNotFound, h.do("PUT", "/firmware/1.0/assign?"+query, tenant, nil).Status, query)
+		assert.Equal(t, http.StatusNotFound, h.do("PUT", "/firmware/unassign?"+query, tenant, nil).Status, query)
+	}
+	// The tenant's global version is not the root account's.
+	require.Equal(t, http.StatusOK, h.do("PUT", "/firmware/1.0/assign?scope=global", tenant, nil).Status)
+	assert.Equal(t, "", h.fwRequired(h.fwAccountID(rootKey), l.LockID))
+	d := h.fwSend("GET", "/firmware/1.0/download", rootKey, "", nil, 0, nil)
+	assert.True(t, bytes.Equal(image, d.Data), "each account downloads its own bytes")
+}
