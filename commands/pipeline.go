@@ -28,6 +28,7 @@ type Pipeline struct {
 	store    eventstore.Store
 	registry *eventstore.Registry
 	now      func() time.Time
+	cache    *stateCache
 }
 
 // NewPipeline returns a pipeline, refusing nil dependencies.
@@ -35,7 +36,7 @@ func NewPipeline(store eventstore.Store, registry *eventstore.Registry, now func
 	if store == nil || registry == nil || now == nil {
 		return nil, errors.New("commands: pipeline needs a store, a registry and a clock")
 	}
-	return &Pipeline{store: store, registry: registry, now: now}, nil
+	return &Pipeline{store: store, registry: registry, now: now, cache: newStateCache()}, nil
 }
 
 // Store returns the event store the pipeline appends to.
@@ -91,12 +92,19 @@ func Load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUI
 
 const readPage = 1024
 
+// load folds a stream into its state. Without keepIDs (which needs every
+// event id, for idempotency keys) it starts from the cached state and reads
+// only the events after it.
 func load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], stream string, keepIDs bool) (Loaded[S], error) {
 	var l Loaded[S]
+	from := uint64(0)
 	if keepIDs {
 		l.ids = map[uuid.UUID]eventstore.AppendResult{}
+	} else if c, ok := p.cache.get(stream); ok {
+		if cached, ok := c.(Loaded[S]); ok && cached.Exists {
+			l, from = cached, cached.Revision+1
+		}
 	}
-	from := uint64(0)
 	for {
 		page, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from, Max: readPage})
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -119,6 +127,9 @@ func load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], stream stri
 			}
 		}
 		if len(page) < readPage {
+			if !keepIDs && l.Exists {
+				p.cache.put(stream, l)
+			}
 			return l, nil
 		}
 		from = page[len(page)-1].Revision + 1
@@ -157,7 +168,7 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 			return res, nil
 		}
 		meta.OccurredAt = now.UTC()
-		data, err := p.encode(stream, loaded.Exists, loaded.Revision, loaded.Hash, events, meta, key, name)
+		data, lastHash, err := p.encode(stream, loaded.Exists, loaded.Revision, loaded.Hash, events, meta, key, name)
 		if err != nil {
 			return Result{}, err
 		}
@@ -177,13 +188,18 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
 		res.Revision, res.Position = ar.NextExpectedRevision, ar.Position
+		next := Loaded[S]{State: loaded.State, Exists: true, Revision: ar.NextExpectedRevision, Hash: lastHash, Position: ar.Position}
+		for _, e := range events {
+			next.State = agg.Evolve(next.State, e)
+		}
+		p.cache.put(stream, next)
 		return res, nil
 	}
 }
 
 // encode gives each event its id (random, or derived from the idempotency
 // key), its revision and its link in the stream's hash chain.
-func (p *Pipeline) encode(stream string, exists bool, revision uint64, prevHash string, events []domain.Event, meta eventstore.Metadata, key, name string) ([]eventstore.EventData, error) {
+func (p *Pipeline) encode(stream string, exists bool, revision uint64, prevHash string, events []domain.Event, meta eventstore.Metadata, key, name string) ([]eventstore.EventData, string, error) {
 	next := uint64(0)
 	if exists {
 		next = revision + 1
@@ -196,11 +212,11 @@ func (p *Pipeline) encode(stream string, exists bool, revision uint64, prevHash 
 		}
 		data, hash, err := p.registry.EncodeChained(id, ev, meta, stream, next+uint64(i), prevHash)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out[i], prevHash = data, hash
 	}
-	return out, nil
+	return out, prevHash, nil
 }
 
 // replayed answers a repeated idempotent request with what the first one
