@@ -139,9 +139,17 @@ func (r *Runner) follow(ctx context.Context) error {
 	}
 	defer sub.Close()
 
-	// A reader goroutine feeds a buffer so the applier can take everything
-	// already delivered as one batch: one transaction per batch, not per
-	// event, while a lone live event is still applied at once.
+	return inBatches(ctx, sub, func(batch []eventstore.RecordedEvent) error {
+		return r.applyBatch(ctx, batch)
+	})
+}
+
+// inBatches reads a subscription until it fails, handing fn every event
+// already delivered as one batch: one transaction per batch, not per event,
+// while a lone live event is still applied at once.
+func inBatches(ctx context.Context, sub eventstore.Subscription, fn func([]eventstore.RecordedEvent) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	feed := make(chan eventstore.RecordedEvent, maxBatch)
 	readErr := make(chan error, 1)
 	go func() {
@@ -180,7 +188,7 @@ func (r *Runner) follow(ctx context.Context) error {
 				break drain
 			}
 		}
-		if err := r.applyBatch(ctx, batch); err != nil {
+		if err := fn(batch); err != nil {
 			return err
 		}
 	}
@@ -190,32 +198,48 @@ func (r *Runner) follow(ctx context.Context) error {
 // checkpoint past the whole batch, in one transaction.
 func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEvent) error {
 	last := batch[len(batch)-1].Position
-	err := r.inTx(ctx, func(tx Tx) error {
-		for _, rec := range batch {
-			if !r.handles[rec.Type] {
-				continue
-			}
-			env, err := r.registry.Decode(rec)
+	err := r.inTx(ctx, func(tx Tx) error { return r.applyIn(ctx, tx, batch, nil) })
+	if err != nil {
+		return err
+	}
+	r.advance(last)
+	return nil
+}
+
+// applyIn applies, inside tx, the events of batch past the runner's
+// checkpoint that it handles, and writes its new checkpoint. decoded shares
+// decoded envelopes between the runners of a set (nil: decode here).
+func (r *Runner) applyIn(ctx context.Context, tx Tx, batch []eventstore.RecordedEvent, decoded map[uint64]eventstore.Envelope) error {
+	last := batch[len(batch)-1].Position
+	if last <= r.Position() {
+		return nil
+	}
+	for _, rec := range batch {
+		if rec.Position <= r.Position() || !r.handles[rec.Type] {
+			continue
+		}
+		env, ok := decoded[rec.Position]
+		if !ok {
+			var err error
+			env, err = r.registry.Decode(rec)
 			if err != nil {
 				// A stored event this build cannot read would stop the
 				// read model forever; it is logged and counted instead.
 				r.log.Error("undecodable event skipped", "err", err, "position", rec.Position, "type", rec.Type)
 				continue
 			}
-			if !env.Known {
-				continue
-			}
-			if err := r.projection.Apply(ctx, tx, env); err != nil {
-				return fmt.Errorf("apply %s at %d: %w", rec.Type, rec.Position, err)
+			if decoded != nil {
+				decoded[rec.Position] = env
 			}
 		}
-		return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), last)
-	})
-	if err != nil {
-		return err
+		if !env.Known {
+			continue
+		}
+		if err := r.projection.Apply(ctx, tx, env); err != nil {
+			return fmt.Errorf("apply %s at %d to %s: %w", rec.Type, rec.Position, r.Name(), err)
+		}
 	}
-	r.advance(last)
-	return nil
+	return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), last)
 }
 
 func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {

@@ -200,3 +200,69 @@ func TestWaitForHonoursTheContext(t *testing.T) {
 	err := set.WaitFor(ctx, 1_000_000)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// named is a tally under another name, so two can share a database.
+type named struct {
+	*tally
+	name, table string
+}
+
+func (p named) Name() string     { return p.name }
+func (p named) Tables() []string { return []string{p.table} }
+func (p named) Setup(ctx context.Context, tx projections.Tx) error {
+	_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+tx.Table(p.table)+` (stream TEXT PRIMARY KEY, events INTEGER NOT NULL, total INTEGER NOT NULL)`)
+	return err
+}
+func (p named) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+	ev := env.Event.(ticked)
+	p.applied.Add(1)
+	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(p.table)+` (stream, events, total) VALUES (?, 1, ?)
+		ON CONFLICT (stream) DO UPDATE SET events = events + 1, total = total + excluded.total`, env.Stream, ev.N)
+	return err
+}
+
+// Projections sharing a database run in one transaction per batch; one that
+// is behind (rebuilding after a version change) catches up while the other
+// applies nothing twice.
+func TestProjectionsSharingADatabaseRunTogether(t *testing.T) {
+	f := newFixture(t)
+	var last uint64
+	for i := 1; i <= 300; i++ {
+		last = f.append(t, fmt.Sprintf("tick-%d", i%5), ticked{N: i})
+	}
+	start := func(a, b named) (*projections.Set, func()) {
+		log := slog.New(slog.DiscardHandler)
+		ra, err := projections.NewRunner(f.db, f.store, f.registry, a, log)
+		require.NoError(t, err)
+		rb, err := projections.NewRunner(f.db, f.store, f.registry, b, log)
+		require.NoError(t, err)
+		set := projections.NewSet(f.store, ra, rb)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); set.Run(ctx) }()
+		return set, func() { cancel(); <-done }
+	}
+	sum := func(table string) (events, total int) {
+		require.NoError(t, f.db.QueryRow(`SELECT COALESCE(SUM(events),0), COALESCE(SUM(total),0) FROM `+table).Scan(&events, &total))
+		return
+	}
+	a := named{tally: &tally{version: 1}, name: "a", table: "tally_a"}
+	b := named{tally: &tally{version: 1}, name: "b", table: "tally_b"}
+	set, stop := start(a, b)
+	waitFor(t, set, last)
+	stop()
+
+	a2 := named{tally: &tally{version: 1}, name: "a", table: "tally_a"}
+	b2 := named{tally: &tally{version: 2}, name: "b", table: "tally_b"} // rebuilds
+	set, stop = start(a2, b2)
+	defer stop()
+	last = f.append(t, "tick-live", ticked{N: 1000})
+	waitFor(t, set, last)
+	for _, table := range []string{"tally_a", "tally_b"} {
+		events, total := sum(table)
+		assert.Equal(t, 301, events, table)
+		assert.Equal(t, 300*301/2+1000, total, table)
+	}
+	assert.Equal(t, int64(1), a2.applied.Load(), "the projection that was up to date applied only the new event")
+	assert.Equal(t, int64(301), b2.applied.Load(), "the rebuilt one applied everything once")
+}

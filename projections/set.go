@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/accessd/accessd/eventstore"
 )
@@ -26,6 +27,9 @@ func (s *Set) Runners() []*Runner { return s.runners }
 
 // Run prepares every projection, runs them until ctx ends, and marks the set
 // ready once each has caught up with the head of the log as it was at start.
+// Projections that share one database run together: one subscription and
+// one transaction per batch for all of them (each skipping what is at or
+// below its own checkpoint), instead of a transaction per projection.
 func (s *Set) Run(ctx context.Context) error {
 	for _, r := range s.runners {
 		if err := r.Prepare(ctx); err != nil {
@@ -37,11 +41,15 @@ func (s *Set) Run(ctx context.Context) error {
 		return fmt.Errorf("projections: head position: %w", err)
 	}
 	var wg sync.WaitGroup
-	for _, r := range s.runners {
+	for _, group := range s.byDatabase() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.Run(ctx)
+			if len(group) == 1 {
+				group[0].Run(ctx)
+				return
+			}
+			runTogether(ctx, s.store, group)
 		}()
 	}
 	if err := s.WaitFor(ctx, head); err == nil {
@@ -49,6 +57,79 @@ func (s *Set) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// byDatabase groups the runners by the database they write to.
+func (s *Set) byDatabase() [][]*Runner {
+	var groups [][]*Runner
+	index := map[*DB]int{}
+	for _, r := range s.runners {
+		i, ok := index[r.db]
+		if !ok {
+			i = len(groups)
+			index[r.db] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+// runTogether follows the log for runners sharing a database until ctx
+// ends; a failed batch is rolled back for all and retried from their
+// checkpoints, so no projection skips an event.
+func runTogether(ctx context.Context, store eventstore.Store, runners []*Runner) {
+	for {
+		err := followTogether(ctx, store, runners)
+		if ctx.Err() != nil {
+			return
+		}
+		for _, r := range runners {
+			r.failures.Add(1)
+		}
+		runners[0].log.Error("projections stopped; retrying from their checkpoints", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func followTogether(ctx context.Context, store eventstore.Store, runners []*Runner) error {
+	from := runners[0].Position()
+	for _, r := range runners[1:] {
+		from = min(from, r.Position())
+	}
+	sub, err := store.Subscribe(ctx, from, eventstore.Filter{})
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	defer sub.Close()
+	return inBatches(ctx, sub, func(batch []eventstore.RecordedEvent) error {
+		decoded := map[uint64]eventstore.Envelope{}
+		err := runners[0].inTx(ctx, func(tx Tx) error {
+			for _, r := range runners {
+				if r.registry != runners[0].registry {
+					decoded = nil // envelopes are shared only under one registry
+				}
+				if err := r.applyIn(ctx, tx, batch, decoded); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		last := batch[len(batch)-1].Position
+		for _, r := range runners {
+			if last > r.Position() {
+				r.advance(last)
+			}
+		}
+		return nil
+	})
 }
 
 // Ready reports whether every projection caught up with the log at start.
