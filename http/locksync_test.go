@@ -271,7 +271,7 @@ func TestLockSyncRefusesWhatTheLockDidNotSign(t *testing.T) {
 	h := newHarness(t)
 	s := h.lsScene(rootKey)
 	other := h.lsProvision(rootKey, "Other door")
-	body := []byte(`{"syncDate":"2024-03-01T12:00:00Z","currentFirmwareVersion":"1.0.0","currentKeyMapVersion":0,"accessLogs":[` +
+	body := []byte(`{"syncDate":"` + time.Now().UTC().Format(time.RFC3339) + `","currentFirmwareVersion":"1.0.0","currentKeyMapVersion":0,"accessLogs":[` +
 		mustJSON(t, lsEntry(s.lock.ID, s.phone, "7a449a59-a391-420d-b4a5-6e67e36da39d", time.Now(), "granted")) + `]}`)
 	path := "/locks/" + s.lock.ID + "/sync"
 	sign := func(k ed25519.PrivateKey, b []byte) map[string]string {

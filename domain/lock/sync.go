@@ -178,6 +178,14 @@ func ValidateFirmwareVersion(field, v string) error {
 	return nil
 }
 
+// MaxSyncSkew bounds how far a sync's syncDate (the lock's clock) may be
+// from the server's: a captured signed sync replayed later is refused.
+const MaxSyncSkew = 15 * time.Minute
+
+// ErrStaleSync refuses a sync dated too far from now: a replayed request, or
+// a lock whose clock is off.
+var ErrStaleSync = domain.NewError(domain.ErrUnprocessable, "syncDate is more than 15 minutes from the server's clock: a replayed or stale sync is refused")
+
 // Decide records LockSynced when the lock reports another key-map or
 // firmware version than it last did, on its first sync, and otherwise once
 // per SyncHeartbeat; a sync that changes nothing in between records
@@ -190,6 +198,9 @@ func (c Sync) Decide(s State, now time.Time) ([]domain.Event, error) {
 		return nil, err
 	}
 	last := s.sync
+	if skew := now.Sub(c.SyncDate); skew > MaxSyncSkew || skew < -MaxSyncSkew {
+		return nil, ErrStaleSync
+	}
 	if last.synced && last.keyMapVersion == c.CurrentKeyMapVersion && last.firmwareVersion == c.CurrentFirmwareVersion &&
 		now.Sub(last.receivedAt) < SyncHeartbeat {
 		return nil, nil

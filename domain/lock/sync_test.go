@@ -92,6 +92,8 @@ func TestSyncDecide(t *testing.T) {
 		{name: "bad firmware", given: inArea, when: Sync{SyncDate: now, CurrentFirmwareVersion: "1.0 beta"}, err: domain.ErrInvalid, field: "currentFirmwareVersion"},
 		{name: "missing lock", when: report, err: ErrNotFound},
 		{name: "deprovisioned lock", given: deprovision, when: report, err: ErrNotFound},
+		{name: "replayed an hour later", given: inArea, when: Sync{SyncDate: now.Add(-time.Hour), CurrentKeyMapVersion: 3}, err: ErrStaleSync},
+		{name: "dated in the future", given: inArea, when: Sync{SyncDate: now.Add(MaxSyncSkew + time.Second), CurrentKeyMapVersion: 3}, err: ErrStaleSync},
 
 		{name: "granted, signed, in the key map", given: inArea, when: LogAccess{Attempt: attempt(nil), Credential: inMap},
 			then: []domain.Event{logged(nil)}},
