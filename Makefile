@@ -24,8 +24,13 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# Benchmarks: the event store, the door protocol, then a load run against a
+# running server. Figures depend on the machine; see README "Benchmarks".
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./eventstore/sqlite/
+	$(GO) test -run '^$$' -bench FanOut -benchtime 20x ./projections/keymaps/
+	$(GO) test -run '^$$' -bench 'LockSyncUnchanged|GetLock|RenameLock' -benchtime 5s -cpu 64 ./http/
+	$(GO) test -run '^$$' -bench AccessLogPage -benchtime 5000x -timeout 30m ./queries/
 	BIN=$(BIN) scripts/bench-load.sh
 
 lint: tools
