@@ -2,14 +2,13 @@ package account
 
 import (
 	"encoding/json"
-	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -18,10 +17,6 @@ var (
 	parentID = uuid.MustParse("00000000-0000-0000-0000-0000000000b2")
 	created  = AccountCreated{AccountID: id, DisplayName: "Acme"}
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -33,53 +28,21 @@ func fold(events []domain.Event) State {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: Create{AccountID: id, DisplayName: "Acme"}, then: []domain.Event{created}},
-		{name: "create child", when: Create{AccountID: id, DisplayName: "Acme", ParentAccountID: parentID},
-			then: []domain.Event{AccountCreated{AccountID: id, DisplayName: "Acme", ParentAccountID: parentID}}},
-		{name: "create twice", given: []domain.Event{created}, when: Create{AccountID: id, DisplayName: "Acme"}, err: ErrExists},
-		{name: "create without id", when: Create{DisplayName: "Acme"}, err: domain.ErrInvalid, field: "accountId"},
-		{name: "create own parent", when: Create{AccountID: id, DisplayName: "Acme", ParentAccountID: id}, err: domain.ErrInvalid, field: "parentAccountId"},
-		{name: "create without name", when: Create{AccountID: id}, err: domain.ErrInvalid, field: "displayName"},
-		{name: "create control characters", when: Create{AccountID: id, DisplayName: "a\x00b"}, err: domain.ErrInvalid, field: "displayName"},
-		{name: "update", given: []domain.Event{created}, when: Update{DisplayName: "Acme Ltd"},
-			then: []domain.Event{AccountUpdated{AccountID: id, DisplayName: "Acme Ltd"}}},
-		{name: "update unchanged", given: []domain.Event{created}, when: Update{DisplayName: "Acme"}},
-		{name: "update missing", when: Update{DisplayName: "Acme"}, err: ErrNotFound},
-		{name: "update blank", given: []domain.Event{created}, when: Update{DisplayName: ""}, err: domain.ErrInvalid, field: "displayName"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: Create{AccountID: id, DisplayName: "Acme"}, Then: []domain.Event{created}},
+		{Name: "create child", When: Create{AccountID: id, DisplayName: "Acme", ParentAccountID: parentID},
+			Then: []domain.Event{AccountCreated{AccountID: id, DisplayName: "Acme", ParentAccountID: parentID}}},
+		{Name: "create twice", Given: []domain.Event{created}, When: Create{AccountID: id, DisplayName: "Acme"}, Err: ErrExists},
+		{Name: "create without id", When: Create{DisplayName: "Acme"}, Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create own parent", When: Create{AccountID: id, DisplayName: "Acme", ParentAccountID: id}, Err: domain.ErrInvalid, Field: "parentAccountId"},
+		{Name: "create without name", When: Create{AccountID: id}, Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create control characters", When: Create{AccountID: id, DisplayName: "a\x00b"}, Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "update", Given: []domain.Event{created}, When: Update{DisplayName: "Acme Ltd"},
+			Then: []domain.Event{AccountUpdated{AccountID: id, DisplayName: "Acme Ltd"}}},
+		{Name: "update unchanged", Given: []domain.Event{created}, When: Update{DisplayName: "Acme"}},
+		{Name: "update missing", When: Update{DisplayName: "Acme"}, Err: ErrNotFound},
+		{Name: "update blank", Given: []domain.Event{created}, When: Update{DisplayName: ""}, Err: domain.ErrInvalid, Field: "displayName"},
+	})
 }
 
 func TestEvolve(t *testing.T) {

@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -20,10 +20,6 @@ var (
 	userID    = uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
 	lockID    = uuid.MustParse("00000000-0000-0000-0000-0000000000e1")
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -51,80 +47,48 @@ func create(mod func(*Create)) Create {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: create(nil), then: []domain.Event{created}},
-		{name: "create scoped permissions",
-			when: create(func(c *Create) {
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create scoped permissions",
+			When: create(func(c *Create) {
 				c.Permissions = []domain.Grant{
 					{Permission: domain.PermInstallLock, PropertyID: propID},
 					{Permission: domain.PermMe, UserID: userID},
 				}
 			}),
-			then: []domain.Event{APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "ops", KeyHash: "h1",
+			Then: []domain.Event{APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "ops", KeyHash: "h1",
 				APIPermissions: []Permission{
 					{Permission: domain.PermInstallLock, PropertyID: propID},
 					{Permission: domain.PermMe, UserID: userID},
 				}}}},
-		{name: "create lock key", when: create(func(c *Create) { c.DisplayName, c.KeyHash, c.Permissions, c.LockID = "lock", "h2", nil, lockID }),
-			then: []domain.Event{lockKey}},
-		{name: "create twice", given: []domain.Event{created}, when: create(nil), err: ErrExists},
-		{name: "create after delete", given: []domain.Event{created, APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}, when: create(nil), err: domain.ErrConflict},
-		{name: "create without id", when: create(func(c *Create) { c.APIKeyID = uuid.Nil }), err: domain.ErrInvalid, field: "apiKeyId"},
-		{name: "create without account", when: create(func(c *Create) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "create without hash", when: create(func(c *Create) { c.KeyHash = "" }), err: domain.ErrInvalid, field: "keyHash"},
-		{name: "create blank name", when: create(func(c *Create) { c.DisplayName = "  " }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create without permissions", when: create(func(c *Create) { c.Permissions = nil }), err: domain.ErrInvalid, field: "apiPermissions"},
-		{name: "create unknown permission",
-			when: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermOwner}, {Permission: "root"}} }),
-			err:  domain.ErrInvalid, field: "apiPermissions[1].permission"},
-		{name: "create me without user",
-			when: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermMe}} }),
-			err:  domain.ErrInvalid, field: "apiPermissions[0].userId"},
-		{name: "create user scope on other permission",
-			when: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermSupport, UserID: userID}} }),
-			err:  domain.ErrInvalid, field: "apiPermissions[0].userId"},
-		{name: "create lock key with permissions", when: create(func(c *Create) { c.LockID = lockID }), err: domain.ErrInvalid, field: "apiPermissions"},
-		{name: "delete", given: []domain.Event{created}, when: Delete{},
-			then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},
-		{name: "delete missing", when: Delete{}, err: ErrNotFound},
-		{name: "delete twice", given: []domain.Event{created, APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}, when: Delete{}, err: domain.ErrNotFound},
-		{name: "delete lock key alone", given: []domain.Event{lockKey}, when: Delete{}, err: ErrLockKey},
-		{name: "delete lock key with its lock", given: []domain.Event{lockKey}, when: Delete{LockID: lockID},
-			then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID, LockID: lockID}}},
-		{name: "delete plain key naming a lock", given: []domain.Event{created}, when: Delete{LockID: lockID}, err: domain.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "create lock key", When: create(func(c *Create) { c.DisplayName, c.KeyHash, c.Permissions, c.LockID = "lock", "h2", nil, lockID }),
+			Then: []domain.Event{lockKey}},
+		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
+		{Name: "create after delete", Given: []domain.Event{created, APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "create without id", When: create(func(c *Create) { c.APIKeyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "apiKeyId"},
+		{Name: "create without account", When: create(func(c *Create) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create without hash", When: create(func(c *Create) { c.KeyHash = "" }), Err: domain.ErrInvalid, Field: "keyHash"},
+		{Name: "create blank name", When: create(func(c *Create) { c.DisplayName = "  " }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create without permissions", When: create(func(c *Create) { c.Permissions = nil }), Err: domain.ErrInvalid, Field: "apiPermissions"},
+		{Name: "create unknown permission",
+			When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermOwner}, {Permission: "root"}} }),
+			Err:  domain.ErrInvalid, Field: "apiPermissions[1].permission"},
+		{Name: "create me without user",
+			When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermMe}} }),
+			Err:  domain.ErrInvalid, Field: "apiPermissions[0].userId"},
+		{Name: "create user scope on other permission",
+			When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermSupport, UserID: userID}} }),
+			Err:  domain.ErrInvalid, Field: "apiPermissions[0].userId"},
+		{Name: "create lock key with permissions", When: create(func(c *Create) { c.LockID = lockID }), Err: domain.ErrInvalid, Field: "apiPermissions"},
+		{Name: "delete", Given: []domain.Event{created}, When: Delete{},
+			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},
+		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
+		{Name: "delete twice", Given: []domain.Event{created, APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}, When: Delete{}, Err: domain.ErrNotFound},
+		{Name: "delete lock key alone", Given: []domain.Event{lockKey}, When: Delete{}, Err: ErrLockKey},
+		{Name: "delete lock key with its lock", Given: []domain.Event{lockKey}, When: Delete{LockID: lockID},
+			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID, LockID: lockID}}},
+		{Name: "delete plain key naming a lock", Given: []domain.Event{created}, When: Delete{LockID: lockID}, Err: domain.ErrNotFound},
+	})
 }
 
 func TestEvolve(t *testing.T) {

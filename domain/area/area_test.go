@@ -2,7 +2,6 @@ package area
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -26,10 +26,6 @@ var (
 	office    = &domain.Schedule{Timezone: "Europe/Madrid", Weekly: []domain.WeeklyWindow{
 		{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "08:00", To: "18:00"}}}
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -80,167 +76,135 @@ func schedule(mod func(*domain.Schedule)) *domain.Schedule {
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	given := []domain.Event{created, listed}
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: create(nil), then: []domain.Event{created}},
-		{name: "create at the top", when: create(func(c *Create) { c.ParentAreaID, c.Parent = uuid.Nil, Parent{} }),
-			then: []domain.Event{top}},
-		{name: "create twice", given: []domain.Event{created}, when: create(nil), err: ErrExists},
-		{name: "create after delete", given: []domain.Event{created, deleted}, when: create(nil), err: domain.ErrConflict},
-		{name: "create without id", when: create(func(c *Create) { c.AreaID = uuid.Nil }), err: domain.ErrInvalid, field: "areaId"},
-		{name: "create without account", when: create(func(c *Create) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "create without property", when: create(func(c *Create) { c.PropertyID = uuid.Nil }), err: domain.ErrInvalid, field: "propertyId"},
-		{name: "create without group", when: create(func(c *Create) { c.AreaUserGroupID = uuid.Nil }),
-			err: domain.ErrInvalid, field: "areaUserGroupId"},
-		{name: "create without name", when: create(func(c *Create) { c.DisplayName = "" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create bad type", when: create(func(c *Create) { c.AreaType = "garage" }), err: domain.ErrInvalid, field: "areaType"},
-		{name: "create parent unknown", when: create(func(c *Create) { c.Parent = Parent{} }), err: ErrParentNotFound, field: "parentAreaId"},
-		{name: "create parent in other property", when: create(func(c *Create) { c.Parent.PropertyID = prop2 }),
-			err: ErrParentInOtherProperty, field: "parentAreaId"},
-		{name: "create parent in other property is unprocessable", when: create(func(c *Create) { c.Parent.PropertyID = prop2 }),
-			err: domain.ErrUnprocessable},
-		{name: "create under itself", when: create(func(c *Create) { c.ParentAreaID = areaID }), err: ErrCycle, field: "parentAreaId"},
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create at the top", When: create(func(c *Create) { c.ParentAreaID, c.Parent = uuid.Nil, Parent{} }),
+			Then: []domain.Event{top}},
+		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
+		{Name: "create after delete", Given: []domain.Event{created, deleted}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "create without id", When: create(func(c *Create) { c.AreaID = uuid.Nil }), Err: domain.ErrInvalid, Field: "areaId"},
+		{Name: "create without account", When: create(func(c *Create) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create without property", When: create(func(c *Create) { c.PropertyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "propertyId"},
+		{Name: "create without group", When: create(func(c *Create) { c.AreaUserGroupID = uuid.Nil }),
+			Err: domain.ErrInvalid, Field: "areaUserGroupId"},
+		{Name: "create without name", When: create(func(c *Create) { c.DisplayName = "" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create bad type", When: create(func(c *Create) { c.AreaType = "garage" }), Err: domain.ErrInvalid, Field: "areaType"},
+		{Name: "create parent unknown", When: create(func(c *Create) { c.Parent = Parent{} }), Err: ErrParentNotFound, Field: "parentAreaId"},
+		{Name: "create parent in other property", When: create(func(c *Create) { c.Parent.PropertyID = prop2 }),
+			Err: ErrParentInOtherProperty, Field: "parentAreaId"},
+		{Name: "create parent in other property is unprocessable", When: create(func(c *Create) { c.Parent.PropertyID = prop2 }),
+			Err: domain.ErrUnprocessable},
+		{Name: "create under itself", When: create(func(c *Create) { c.ParentAreaID = areaID }), Err: ErrCycle, Field: "parentAreaId"},
 
-		{name: "update unchanged", given: given, when: update(nil)},
-		{name: "update unchanged with equal schedule copy", given: given, when: update(func(c *Update) {
+		{Name: "update unchanged", Given: given, When: update(nil)},
+		{Name: "update unchanged with equal schedule copy", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = office.Clone()
 		})},
-		{name: "rename", given: given, when: update(func(c *Update) { c.DisplayName, c.AreaType = "Spa", TypeStaff }),
-			then: []domain.Event{AreaUpdated{AreaID: areaID, AccountID: accountID, PropertyID: propID, DisplayName: "Spa", AreaType: TypeStaff}}},
-		{name: "move", given: given, when: update(func(c *Update) {
+		{Name: "rename", Given: given, When: update(func(c *Update) { c.DisplayName, c.AreaType = "Spa", TypeStaff }),
+			Then: []domain.Event{AreaUpdated{AreaID: areaID, AccountID: accountID, PropertyID: propID, DisplayName: "Spa", AreaType: TypeStaff}}},
+		{Name: "move", Given: given, When: update(func(c *Update) {
 			c.ParentAreaID, c.Parent = wingID, Parent{Found: true, PropertyID: propID, Ancestors: []uuid.UUID{floorID}}
 		}),
-			then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID,
+			Then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID,
 				ParentAreaID: wingID, PreviousParentAreaID: floorID}}},
-		{name: "move to the top", given: given, when: update(func(c *Update) { c.ParentAreaID, c.Parent = uuid.Nil, Parent{} }),
-			then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID, PreviousParentAreaID: floorID}}},
-		{name: "move from the top", given: []domain.Event{top}, when: update(func(c *Update) { c.AccessList = nil }),
-			then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID, ParentAreaID: floorID}}},
-		{name: "move under a sub-area", given: given, when: update(func(c *Update) {
+		{Name: "move to the top", Given: given, When: update(func(c *Update) { c.ParentAreaID, c.Parent = uuid.Nil, Parent{} }),
+			Then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID, PreviousParentAreaID: floorID}}},
+		{Name: "move from the top", Given: []domain.Event{top}, When: update(func(c *Update) { c.AccessList = nil }),
+			Then: []domain.Event{AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID, ParentAreaID: floorID}}},
+		{Name: "move under a sub-area", Given: given, When: update(func(c *Update) {
 			c.ParentAreaID, c.Parent = roomID, Parent{Found: true, PropertyID: propID, Ancestors: []uuid.UUID{wingID, areaID, floorID}}
-		}), err: ErrCycle, field: "parentAreaId"},
-		{name: "move under itself", given: given, when: update(func(c *Update) {
+		}), Err: ErrCycle, Field: "parentAreaId"},
+		{Name: "move under itself", Given: given, When: update(func(c *Update) {
 			c.ParentAreaID, c.Parent = areaID, Parent{Found: true, PropertyID: propID, Ancestors: []uuid.UUID{floorID}}
-		}), err: domain.ErrUnprocessable, field: "parentAreaId"},
-		{name: "move to other property", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrUnprocessable, Field: "parentAreaId"},
+		{Name: "move to other property", Given: given, When: update(func(c *Update) {
 			c.ParentAreaID, c.Parent = wingID, Parent{Found: true, PropertyID: prop2}
-		}), err: ErrParentInOtherProperty, field: "parentAreaId"},
-		{name: "move under unknown", given: given, when: update(func(c *Update) { c.ParentAreaID, c.Parent = wingID, Parent{} }),
-			err: ErrParentNotFound, field: "parentAreaId"},
-		{name: "same parent needs no facts", given: given, when: update(func(c *Update) { c.Parent = Parent{} })},
-		{name: "first access list", given: []domain.Event{created}, when: update(nil), then: []domain.Event{listed}},
-		{name: "access list replaced", given: given, when: update(func(c *Update) {
+		}), Err: ErrParentInOtherProperty, Field: "parentAreaId"},
+		{Name: "move under unknown", Given: given, When: update(func(c *Update) { c.ParentAreaID, c.Parent = wingID, Parent{} }),
+			Err: ErrParentNotFound, Field: "parentAreaId"},
+		{Name: "same parent needs no facts", Given: given, When: update(func(c *Update) { c.Parent = Parent{} })},
+		{Name: "first access list", Given: []domain.Event{created}, When: update(nil), Then: []domain.Event{listed}},
+		{Name: "access list replaced", Given: given, When: update(func(c *Update) {
 			c.AccessList = []AccessEntry{
 				{AccessType: AccessArea, AreaID: wingID},
 				{AccessType: AccessGroup, UserGroupID: staffID, Schedule: office},
 			}
 		}),
-			then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
+			Then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
 				AccessList:        []AccessEntry{{AccessType: AccessArea, AreaID: wingID}, {AccessType: AccessGroup, UserGroupID: staffID, Schedule: office.Clone()}},
 				AccessListVersion: 2}}},
-		{name: "access list emptied", given: given, when: update(func(c *Update) { c.AccessList = nil }),
-			then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
+		{Name: "access list emptied", Given: given, When: update(func(c *Update) { c.AccessList = nil }),
+			Then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
 				AccessList: []AccessEntry{}, AccessListVersion: 2}}},
-		{name: "schedule changed", given: given, when: update(func(c *Update) {
+		{Name: "schedule changed", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = schedule(func(s *domain.Schedule) { s.Weekly[0].To = "19:00" })
 		}),
-			then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
+			Then: []domain.Event{AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
 				AccessList: []AccessEntry{{AccessType: AccessGroup, UserGroupID: staffID,
 					Schedule: schedule(func(s *domain.Schedule) { s.Weekly[0].To = "19:00" })}}, AccessListVersion: 2}}},
-		{name: "everything at once", given: given, when: update(func(c *Update) {
+		{Name: "everything at once", Given: given, When: update(func(c *Update) {
 			c.DisplayName = "Spa"
 			c.ParentAreaID, c.Parent = uuid.Nil, Parent{}
 			c.AccessList = nil
 		}),
-			then: []domain.Event{
+			Then: []domain.Event{
 				AreaUpdated{AreaID: areaID, AccountID: accountID, PropertyID: propID, DisplayName: "Spa", AreaType: TypeCommon},
 				AreaMoved{AreaID: areaID, AccountID: accountID, PropertyID: propID, PreviousParentAreaID: floorID},
 				AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID, AccessList: []AccessEntry{}, AccessListVersion: 2},
 			}},
-		{name: "unknown access type", given: given, when: update(func(c *Update) { c.AccessList[0].AccessType = "user" }),
-			err: domain.ErrInvalid, field: "accessList[0].accessType"},
-		{name: "group entry without group", given: given, when: update(func(c *Update) { c.AccessList[0].UserGroupID = uuid.Nil }),
-			err: domain.ErrInvalid, field: "accessList[0].userGroupId"},
-		{name: "group entry with area", given: given, when: update(func(c *Update) { c.AccessList[0].AreaID = wingID }),
-			err: domain.ErrInvalid, field: "accessList[0].areaId"},
-		{name: "area entry without area", given: given, when: update(func(c *Update) {
+		{Name: "unknown access type", Given: given, When: update(func(c *Update) { c.AccessList[0].AccessType = "user" }),
+			Err: domain.ErrInvalid, Field: "accessList[0].accessType"},
+		{Name: "group entry without group", Given: given, When: update(func(c *Update) { c.AccessList[0].UserGroupID = uuid.Nil }),
+			Err: domain.ErrInvalid, Field: "accessList[0].userGroupId"},
+		{Name: "group entry with area", Given: given, When: update(func(c *Update) { c.AccessList[0].AreaID = wingID }),
+			Err: domain.ErrInvalid, Field: "accessList[0].areaId"},
+		{Name: "area entry without area", Given: given, When: update(func(c *Update) {
 			c.AccessList = append(c.AccessList, AccessEntry{AccessType: AccessArea})
-		}), err: domain.ErrInvalid, field: "accessList[1].areaId"},
-		{name: "area entry with group", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[1].areaId"},
+		{Name: "area entry with group", Given: given, When: update(func(c *Update) {
 			c.AccessList = append(c.AccessList, AccessEntry{AccessType: AccessArea, AreaID: wingID, UserGroupID: staffID})
-		}), err: domain.ErrInvalid, field: "accessList[1].userGroupId"},
-		{name: "bad schedule time", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[1].userGroupId"},
+		{Name: "bad schedule time", Given: given, When: update(func(c *Update) {
 			c.AccessList = []AccessEntry{
 				{AccessType: AccessArea, AreaID: wingID},
 				{AccessType: AccessArea, AreaID: wingID},
 				{AccessType: AccessGroup, UserGroupID: staffID, Schedule: schedule(func(s *domain.Schedule) { s.Weekly[0].From = "8:00" })},
 			}
-		}), err: domain.ErrInvalid, field: "accessList[2].schedule.weekly[0].from"},
-		{name: "schedule from after to", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[2].schedule.weekly[0].from"},
+		{Name: "schedule from after to", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = schedule(func(s *domain.Schedule) { s.Weekly[0].From = "19:00" })
-		}), err: domain.ErrInvalid, field: "accessList[0].schedule.weekly[0].from"},
-		{name: "schedule bad zone", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[0].schedule.weekly[0].from"},
+		{Name: "schedule bad zone", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = schedule(func(s *domain.Schedule) { s.Timezone = "Mars/Olympus" })
-		}), err: domain.ErrInvalid, field: "accessList[0].schedule.timezone"},
-		{name: "schedule unknown day", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[0].schedule.timezone"},
+		{Name: "schedule unknown day", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = schedule(func(s *domain.Schedule) { s.Weekly[0].Days[1] = "tues" })
-		}), err: domain.ErrInvalid, field: "accessList[0].schedule.weekly[0].days[1]"},
-		{name: "unknown group", given: given, when: update(func(c *Update) { c.KnownGroupIDs = nil }),
-			err: ErrUnknownGroup, field: "accessList[0].userGroupId"},
-		{name: "unknown group is unprocessable", given: given, when: update(func(c *Update) { c.KnownGroupIDs = nil }),
-			err: domain.ErrUnprocessable},
-		{name: "unknown area", given: given, when: update(func(c *Update) {
+		}), Err: domain.ErrInvalid, Field: "accessList[0].schedule.weekly[0].days[1]"},
+		{Name: "unknown group", Given: given, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
+			Err: ErrUnknownGroup, Field: "accessList[0].userGroupId"},
+		{Name: "unknown group is unprocessable", Given: given, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
+			Err: domain.ErrUnprocessable},
+		{Name: "unknown area", Given: given, When: update(func(c *Update) {
 			c.AccessList = append(c.AccessList, AccessEntry{AccessType: AccessArea, AreaID: roomID})
-		}), err: ErrUnknownArea, field: "accessList[1].areaId"},
-		{name: "shape errors before unknowns", given: given, when: update(func(c *Update) {
+		}), Err: ErrUnknownArea, Field: "accessList[1].areaId"},
+		{Name: "shape errors before unknowns", Given: given, When: update(func(c *Update) {
 			c.KnownGroupIDs = nil
 			c.AccessList = append(c.AccessList, AccessEntry{AccessType: "x"})
-		}), err: domain.ErrInvalid, field: "accessList[1].accessType"},
-		{name: "too many entries", given: given, when: update(func(c *Update) { c.AccessList = make([]AccessEntry, MaxAccessList+1) }),
-			err: domain.ErrInvalid, field: "accessList"},
-		{name: "update bad name", given: given, when: update(func(c *Update) { c.DisplayName = "\x00" }),
-			err: domain.ErrInvalid, field: "displayName"},
-		{name: "update missing", when: update(nil), err: ErrNotFound},
-		{name: "update deleted", given: []domain.Event{created, deleted}, when: update(nil), err: domain.ErrNotFound},
+		}), Err: domain.ErrInvalid, Field: "accessList[1].accessType"},
+		{Name: "too many entries", Given: given, When: update(func(c *Update) { c.AccessList = make([]AccessEntry, MaxAccessList+1) }),
+			Err: domain.ErrInvalid, Field: "accessList"},
+		{Name: "update bad name", Given: given, When: update(func(c *Update) { c.DisplayName = "\x00" }),
+			Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "update missing", When: update(nil), Err: ErrNotFound},
+		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: update(nil), Err: domain.ErrNotFound},
 
-		{name: "delete", given: given, when: Delete{}, then: []domain.Event{deleted}},
-		{name: "delete with locks", given: given, when: Delete{Locks: 1}, err: ErrAreaHasLocks},
-		{name: "delete with sub-areas", given: given, when: Delete{SubAreas: 3}, err: ErrAreaHasSubAreas},
-		{name: "delete with sub-areas is a conflict", given: given, when: Delete{SubAreas: 1}, err: domain.ErrConflict},
-		{name: "delete missing", when: Delete{}, err: ErrNotFound},
-		{name: "delete twice", given: []domain.Event{created, deleted}, when: Delete{}, err: domain.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "delete", Given: given, When: Delete{}, Then: []domain.Event{deleted}},
+		{Name: "delete with locks", Given: given, When: Delete{Locks: 1}, Err: ErrAreaHasLocks},
+		{Name: "delete with sub-areas", Given: given, When: Delete{SubAreas: 3}, Err: ErrAreaHasSubAreas},
+		{Name: "delete with sub-areas is a conflict", Given: given, When: Delete{SubAreas: 1}, Err: domain.ErrConflict},
+		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
+		{Name: "delete twice", Given: []domain.Event{created, deleted}, When: Delete{}, Err: domain.ErrNotFound},
+	})
 }
 
 func TestVersionRisesWithEachChange(t *testing.T) {

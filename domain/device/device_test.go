@@ -2,14 +2,13 @@ package device
 
 import (
 	"encoding/json"
-	"errors"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -22,10 +21,6 @@ var (
 	pub1, enc1 = testKeys("one")
 	pub2, enc2 = testKeys("two")
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -61,97 +56,65 @@ func update(mod func(*Update)) Update {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "provision", when: provision(nil), then: []domain.Event{provisioned}},
-		{name: "provision twice", given: []domain.Event{provisioned}, when: provision(nil), err: ErrExists},
-		{name: "provision after deprovision", given: []domain.Event{provisioned, deprovisioned}, when: provision(nil), err: domain.ErrConflict},
-		{name: "provision without user", when: provision(func(c *Provision) { c.UserID = uuid.Nil }), err: domain.ErrInvalid, field: "userId"},
-		{name: "provision without account", when: provision(func(c *Provision) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "provision without id", when: provision(func(c *Provision) { c.UserDeviceID = uuid.Nil }), err: domain.ErrInvalid, field: "userDeviceId"},
-		{name: "provision without access key id", when: provision(func(c *Provision) { c.AccessKeyID = uuid.Nil }), err: domain.ErrInvalid, field: "accessKeyId"},
-		{name: "provision unknown type", when: provision(func(c *Provision) { c.DeviceType = "Windows" }), err: domain.ErrInvalid, field: "deviceType"},
-		{name: "provision without make", when: provision(func(c *Provision) { c.MakeModel = "" }), err: domain.ErrInvalid, field: "makeModel"},
-		{name: "provision without name", when: provision(func(c *Provision) { c.DisplayName = "" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "provision bad public key", when: provision(func(c *Provision) { c.PublicKey = "AAAA" }), err: domain.ErrInvalid, field: "publicKey"},
-		{name: "provision zero public key", when: provision(func(c *Provision) { c.PublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
-			err: domain.ErrInvalid, field: "publicKey"},
-		{name: "provision bad encryption key", when: provision(func(c *Provision) { c.EncryptionPublicKey = "not base64!" }),
-			err: domain.ErrInvalid, field: "encryptionPublicKey"},
-		{name: "provision zero encryption key", when: provision(func(c *Provision) { c.EncryptionPublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
-			err: domain.ErrInvalid, field: "encryptionPublicKey"},
-		{name: "update details", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.DeviceType, c.MakeModel, c.DisplayName = Android, "Pixel 8", "work phone" }),
-			then: []domain.Event{UserDeviceUpdated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "provision", When: provision(nil), Then: []domain.Event{provisioned}},
+		{Name: "provision twice", Given: []domain.Event{provisioned}, When: provision(nil), Err: ErrExists},
+		{Name: "provision after deprovision", Given: []domain.Event{provisioned, deprovisioned}, When: provision(nil), Err: domain.ErrConflict},
+		{Name: "provision without user", When: provision(func(c *Provision) { c.UserID = uuid.Nil }), Err: domain.ErrInvalid, Field: "userId"},
+		{Name: "provision without account", When: provision(func(c *Provision) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "provision without id", When: provision(func(c *Provision) { c.UserDeviceID = uuid.Nil }), Err: domain.ErrInvalid, Field: "userDeviceId"},
+		{Name: "provision without access key id", When: provision(func(c *Provision) { c.AccessKeyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accessKeyId"},
+		{Name: "provision unknown type", When: provision(func(c *Provision) { c.DeviceType = "Windows" }), Err: domain.ErrInvalid, Field: "deviceType"},
+		{Name: "provision without make", When: provision(func(c *Provision) { c.MakeModel = "" }), Err: domain.ErrInvalid, Field: "makeModel"},
+		{Name: "provision without name", When: provision(func(c *Provision) { c.DisplayName = "" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "provision bad public key", When: provision(func(c *Provision) { c.PublicKey = "AAAA" }), Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "provision zero public key", When: provision(func(c *Provision) { c.PublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
+			Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "provision bad encryption key", When: provision(func(c *Provision) { c.EncryptionPublicKey = "not base64!" }),
+			Err: domain.ErrInvalid, Field: "encryptionPublicKey"},
+		{Name: "provision zero encryption key", When: provision(func(c *Provision) { c.EncryptionPublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
+			Err: domain.ErrInvalid, Field: "encryptionPublicKey"},
+		{Name: "update details", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.DeviceType, c.MakeModel, c.DisplayName = Android, "Pixel 8", "work phone" }),
+			Then: []domain.Event{UserDeviceUpdated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
 				DeviceType: Android, MakeModel: "Pixel 8", DisplayName: "work phone"}}},
-		{name: "update unchanged", given: []domain.Event{provisioned}, when: update(nil)},
-		{name: "update same keys", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.PublicKey, c.EncryptionPublicKey, c.AccessKeyID = pub1, enc1, key2 })},
-		{name: "rotate public key", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.PublicKey, c.AccessKeyID = pub2, key2 }),
-			then: []domain.Event{UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
+		{Name: "update unchanged", Given: []domain.Event{provisioned}, When: update(nil)},
+		{Name: "update same keys", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.PublicKey, c.EncryptionPublicKey, c.AccessKeyID = pub1, enc1, key2 })},
+		{Name: "rotate public key", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.PublicKey, c.AccessKeyID = pub2, key2 }),
+			Then: []domain.Event{UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
 				PublicKey: pub2, EncryptionPublicKey: enc1, AccessKeyID: key2}}},
-		{name: "rotate encryption key keeps access key", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.EncryptionPublicKey, c.AccessKeyID = enc2, key2 }),
-			then: []domain.Event{UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
+		{Name: "rotate encryption key keeps access key", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.EncryptionPublicKey, c.AccessKeyID = enc2, key2 }),
+			Then: []domain.Event{UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID,
 				PublicKey: pub1, EncryptionPublicKey: enc2, AccessKeyID: key1}}},
-		{name: "rename and rotate", given: []domain.Event{provisioned},
-			when: update(func(c *Update) {
+		{Name: "rename and rotate", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) {
 				c.DisplayName, c.PublicKey, c.EncryptionPublicKey, c.AccessKeyID = "new", pub2, enc2, key2
 			}),
-			then: []domain.Event{
+			Then: []domain.Event{
 				UserDeviceUpdated{UserDeviceID: devID, AccountID: accountID, UserID: userID, DeviceType: IOS, MakeModel: "iPhone 15", DisplayName: "new"},
 				UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID, PublicKey: pub2, EncryptionPublicKey: enc2, AccessKeyID: key2},
 			}},
-		{name: "rotate public key without new access key id", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.PublicKey = pub2 }), err: domain.ErrInvalid, field: "accessKeyId"},
-		{name: "rotate public key reusing access key id", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.PublicKey, c.AccessKeyID = pub2, key1 }), err: domain.ErrInvalid, field: "accessKeyId"},
-		{name: "update bad key", given: []domain.Event{provisioned},
-			when: update(func(c *Update) { c.PublicKey, c.AccessKeyID = "AQ==", key2 }), err: domain.ErrInvalid, field: "publicKey"},
-		{name: "update bad type", given: []domain.Event{provisioned}, when: update(func(c *Update) { c.DeviceType = "" }),
-			err: domain.ErrInvalid, field: "deviceType"},
-		{name: "update missing", when: update(nil), err: ErrNotFound},
-		{name: "update deprovisioned", given: []domain.Event{provisioned, deprovisioned}, when: update(nil), err: ErrNotFound},
-		{name: "deprovision", given: []domain.Event{provisioned}, when: Deprovision{}, then: []domain.Event{deprovisioned}},
-		{name: "deprovision after rotation names the current key",
-			given: []domain.Event{provisioned, UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID, PublicKey: pub2, EncryptionPublicKey: enc2, AccessKeyID: key2}},
-			when:  Deprovision{},
-			then:  []domain.Event{UserDeviceDeprovisioned{UserDeviceID: devID, AccountID: accountID, UserID: userID, AccessKeyID: key2}}},
-		{name: "deprovision missing", when: Deprovision{}, err: ErrNotFound},
-		{name: "deprovision twice", given: []domain.Event{provisioned, deprovisioned}, when: Deprovision{}, err: domain.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "rotate public key without new access key id", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.PublicKey = pub2 }), Err: domain.ErrInvalid, Field: "accessKeyId"},
+		{Name: "rotate public key reusing access key id", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.PublicKey, c.AccessKeyID = pub2, key1 }), Err: domain.ErrInvalid, Field: "accessKeyId"},
+		{Name: "update bad key", Given: []domain.Event{provisioned},
+			When: update(func(c *Update) { c.PublicKey, c.AccessKeyID = "AQ==", key2 }), Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "update bad type", Given: []domain.Event{provisioned}, When: update(func(c *Update) { c.DeviceType = "" }),
+			Err: domain.ErrInvalid, Field: "deviceType"},
+		{Name: "update missing", When: update(nil), Err: ErrNotFound},
+		{Name: "update deprovisioned", Given: []domain.Event{provisioned, deprovisioned}, When: update(nil), Err: ErrNotFound},
+		{Name: "deprovision", Given: []domain.Event{provisioned}, When: Deprovision{}, Then: []domain.Event{deprovisioned}},
+		{Name: "deprovision after rotation names the current key",
+			Given: []domain.Event{provisioned, UserDeviceKeysRotated{UserDeviceID: devID, AccountID: accountID, UserID: userID, PublicKey: pub2, EncryptionPublicKey: enc2, AccessKeyID: key2}},
+			When:  Deprovision{},
+			Then:  []domain.Event{UserDeviceDeprovisioned{UserDeviceID: devID, AccountID: accountID, UserID: userID, AccessKeyID: key2}}},
+		{Name: "deprovision missing", When: Deprovision{}, Err: ErrNotFound},
+		{Name: "deprovision twice", Given: []domain.Event{provisioned, deprovisioned}, When: Deprovision{}, Err: domain.ErrNotFound},
+	})
 }
 
 func TestEvolve(t *testing.T) {

@@ -5,11 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 func sync(mod func(*Sync)) Sync {
@@ -25,50 +25,21 @@ var synced = UserDeviceSynced{UserDeviceID: devID, AccountID: accountID, UserID:
 
 func TestSyncDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  Sync
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "sync", given: []domain.Event{provisioned}, when: sync(nil), then: []domain.Event{synced}},
-		{name: "sync again records again", given: []domain.Event{provisioned, synced}, when: sync(nil), then: []domain.Event{synced}},
-		{name: "version zero", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.AccessMapVersion = 0 }),
-			then: []domain.Event{func() UserDeviceSynced { e := synced; e.CurrentUserAccessMapVersion = 0; return e }()}},
-		{name: "missing device", when: sync(nil), err: ErrNotFound},
-		{name: "deprovisioned device", given: []domain.Event{provisioned, deprovisioned}, when: sync(nil), err: ErrNotFound},
-		{name: "bad type", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.DeviceType = "Nokia" }), err: domain.ErrInvalid, field: "deviceType"},
-		{name: "no make", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.MakeModel = " " }), err: domain.ErrInvalid, field: "makeModel"},
-		{name: "no os version", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.OSVersion = "" }), err: domain.ErrInvalid, field: "currentOsVersion"},
-		{name: "long app version", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.AppVersion = strings.Repeat("9", 65) }),
-			err: domain.ErrInvalid, field: "currentAppVersion"},
-		{name: "negative map version", given: []domain.Event{provisioned}, when: sync(func(c *Sync) { c.AccessMapVersion = -1 }),
-			err: domain.ErrInvalid, field: "currentUserAccessMapVersion"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "sync", Given: []domain.Event{provisioned}, When: sync(nil), Then: []domain.Event{synced}},
+		{Name: "sync again records again", Given: []domain.Event{provisioned, synced}, When: sync(nil), Then: []domain.Event{synced}},
+		{Name: "version zero", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.AccessMapVersion = 0 }),
+			Then: []domain.Event{func() UserDeviceSynced { e := synced; e.CurrentUserAccessMapVersion = 0; return e }()}},
+		{Name: "missing device", When: sync(nil), Err: ErrNotFound},
+		{Name: "deprovisioned device", Given: []domain.Event{provisioned, deprovisioned}, When: sync(nil), Err: ErrNotFound},
+		{Name: "bad type", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.DeviceType = "Nokia" }), Err: domain.ErrInvalid, Field: "deviceType"},
+		{Name: "no make", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.MakeModel = " " }), Err: domain.ErrInvalid, Field: "makeModel"},
+		{Name: "no os version", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.OSVersion = "" }), Err: domain.ErrInvalid, Field: "currentOsVersion"},
+		{Name: "long app version", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.AppVersion = strings.Repeat("9", 65) }),
+			Err: domain.ErrInvalid, Field: "currentAppVersion"},
+		{Name: "negative map version", Given: []domain.Event{provisioned}, When: sync(func(c *Sync) { c.AccessMapVersion = -1 }),
+			Err: domain.ErrInvalid, Field: "currentUserAccessMapVersion"},
+	})
 }
 
 func TestSyncEvolve(t *testing.T) {

@@ -2,7 +2,6 @@ package group
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -26,10 +26,6 @@ var (
 )
 
 func at(t time.Time) *time.Time { return &t }
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -62,114 +58,82 @@ func create(mod func(*Create)) Create {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: create(nil), then: []domain.Event{created}},
-		{name: "create area group", when: create(func(c *Create) {
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create area group", When: create(func(c *Create) {
 			c.DisplayName, c.GroupType, c.GroupSource, c.AreaID = "Room 101", TypeResident, SourceArea, areaID
-		}), then: []domain.Event{areaGroup}},
-		{name: "create twice", given: []domain.Event{created}, when: create(nil), err: ErrExists},
-		{name: "create after delete", given: []domain.Event{created, deleted}, when: create(nil), err: domain.ErrConflict},
-		{name: "create without id", when: create(func(c *Create) { c.UserGroupID = uuid.Nil }), err: domain.ErrInvalid, field: "userGroupId"},
-		{name: "create without account", when: create(func(c *Create) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "create without property", when: create(func(c *Create) { c.PropertyID = uuid.Nil }), err: domain.ErrInvalid, field: "propertyId"},
-		{name: "create without name", when: create(func(c *Create) { c.DisplayName = "" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create bad type", when: create(func(c *Create) { c.GroupType = "guest" }), err: domain.ErrInvalid, field: "groupType"},
-		{name: "create bad source", when: create(func(c *Create) { c.GroupSource = "property" }), err: domain.ErrInvalid, field: "groupSource"},
-		{name: "create custom with area", when: create(func(c *Create) { c.AreaID = areaID }), err: domain.ErrInvalid, field: "areaId"},
-		{name: "create area group without area", when: create(func(c *Create) { c.GroupSource = SourceArea }),
-			err: domain.ErrInvalid, field: "areaId"},
+		}), Then: []domain.Event{areaGroup}},
+		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
+		{Name: "create after delete", Given: []domain.Event{created, deleted}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "create without id", When: create(func(c *Create) { c.UserGroupID = uuid.Nil }), Err: domain.ErrInvalid, Field: "userGroupId"},
+		{Name: "create without account", When: create(func(c *Create) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create without property", When: create(func(c *Create) { c.PropertyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "propertyId"},
+		{Name: "create without name", When: create(func(c *Create) { c.DisplayName = "" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create bad type", When: create(func(c *Create) { c.GroupType = "guest" }), Err: domain.ErrInvalid, Field: "groupType"},
+		{Name: "create bad source", When: create(func(c *Create) { c.GroupSource = "property" }), Err: domain.ErrInvalid, Field: "groupSource"},
+		{Name: "create custom with area", When: create(func(c *Create) { c.AreaID = areaID }), Err: domain.ErrInvalid, Field: "areaId"},
+		{Name: "create area group without area", When: create(func(c *Create) { c.GroupSource = SourceArea }),
+			Err: domain.ErrInvalid, Field: "areaId"},
 
-		{name: "update", given: []domain.Event{created}, when: Update{DisplayName: "Housekeeping", GroupType: TypeCommon},
-			then: []domain.Event{UserGroupUpdated{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+		{Name: "update", Given: []domain.Event{created}, When: Update{DisplayName: "Housekeeping", GroupType: TypeCommon},
+			Then: []domain.Event{UserGroupUpdated{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
 				DisplayName: "Housekeeping", GroupType: TypeCommon}}},
-		{name: "update unchanged", given: []domain.Event{created}, when: Update{DisplayName: "Cleaners", GroupType: TypeStaff}},
-		{name: "update bad type", given: []domain.Event{created}, when: Update{DisplayName: "x", GroupType: ""},
-			err: domain.ErrInvalid, field: "groupType"},
-		{name: "update missing", when: Update{DisplayName: "x", GroupType: TypeStaff}, err: ErrNotFound},
-		{name: "update deleted", given: []domain.Event{created, deleted}, when: Update{DisplayName: "x", GroupType: TypeStaff},
-			err: domain.ErrNotFound},
+		{Name: "update unchanged", Given: []domain.Event{created}, When: Update{DisplayName: "Cleaners", GroupType: TypeStaff}},
+		{Name: "update bad type", Given: []domain.Event{created}, When: Update{DisplayName: "x", GroupType: ""},
+			Err: domain.ErrInvalid, Field: "groupType"},
+		{Name: "update missing", When: Update{DisplayName: "x", GroupType: TypeStaff}, Err: ErrNotFound},
+		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: Update{DisplayName: "x", GroupType: TypeStaff},
+			Err: domain.ErrNotFound},
 
-		{name: "delete", given: []domain.Event{created, added}, when: Delete{}, then: []domain.Event{deleted}},
-		{name: "delete area group alone", given: []domain.Event{areaGroup}, when: Delete{}, err: ErrAreaGroup},
-		{name: "delete area group alone is a conflict", given: []domain.Event{areaGroup}, when: Delete{}, err: domain.ErrConflict},
-		{name: "delete area group with its area", given: []domain.Event{areaGroup}, when: Delete{WithArea: true},
-			then: []domain.Event{UserGroupDeleted{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+		{Name: "delete", Given: []domain.Event{created, added}, When: Delete{}, Then: []domain.Event{deleted}},
+		{Name: "delete area group alone", Given: []domain.Event{areaGroup}, When: Delete{}, Err: ErrAreaGroup},
+		{Name: "delete area group alone is a conflict", Given: []domain.Event{areaGroup}, When: Delete{}, Err: domain.ErrConflict},
+		{Name: "delete area group with its area", Given: []domain.Event{areaGroup}, When: Delete{WithArea: true},
+			Then: []domain.Event{UserGroupDeleted{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
 				GroupSource: SourceArea, AreaID: areaID}}},
-		{name: "delete missing", when: Delete{}, err: ErrNotFound},
-		{name: "delete twice", given: []domain.Event{created, deleted}, when: Delete{}, err: domain.ErrNotFound},
+		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
+		{Name: "delete twice", Given: []domain.Event{created, deleted}, When: Delete{}, Err: domain.ErrNotFound},
 
-		{name: "add member", given: []domain.Event{created}, when: AddMember{UserID: userID}, then: []domain.Event{added}},
-		{name: "add member with window", given: []domain.Event{created},
-			when: AddMember{UserID: userID, ValidFrom: at(from.In(madrid)), ValidUntil: at(until)},
-			then: []domain.Event{addedW}},
-		{name: "add member from only", given: []domain.Event{created}, when: AddMember{UserID: userID, ValidFrom: at(from)},
-			then: []domain.Event{UserAddedToGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+		{Name: "add member", Given: []domain.Event{created}, When: AddMember{UserID: userID}, Then: []domain.Event{added}},
+		{Name: "add member with window", Given: []domain.Event{created},
+			When: AddMember{UserID: userID, ValidFrom: at(from.In(madrid)), ValidUntil: at(until)},
+			Then: []domain.Event{addedW}},
+		{Name: "add member from only", Given: []domain.Event{created}, When: AddMember{UserID: userID, ValidFrom: at(from)},
+			Then: []domain.Event{UserAddedToGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
 				UserID: userID, ValidFrom: at(from)}}},
-		{name: "add member to area group", given: []domain.Event{areaGroup}, when: AddMember{UserID: userID},
-			then: []domain.Event{added}},
-		{name: "add member again same window", given: []domain.Event{created, addedW},
-			when: AddMember{UserID: userID, ValidFrom: at(from.In(madrid)), ValidUntil: at(until)}},
-		{name: "add member again open", given: []domain.Event{created, added}, when: AddMember{UserID: userID}},
-		{name: "add member again new window", given: []domain.Event{created, addedW},
-			when: AddMember{UserID: userID, ValidFrom: at(from)},
-			then: []domain.Event{UserGroupMembershipChanged{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+		{Name: "add member to area group", Given: []domain.Event{areaGroup}, When: AddMember{UserID: userID},
+			Then: []domain.Event{added}},
+		{Name: "add member again same window", Given: []domain.Event{created, addedW},
+			When: AddMember{UserID: userID, ValidFrom: at(from.In(madrid)), ValidUntil: at(until)}},
+		{Name: "add member again open", Given: []domain.Event{created, added}, When: AddMember{UserID: userID}},
+		{Name: "add member again new window", Given: []domain.Event{created, addedW},
+			When: AddMember{UserID: userID, ValidFrom: at(from)},
+			Then: []domain.Event{UserGroupMembershipChanged{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
 				UserID: userID, ValidFrom: at(from)}}},
-		{name: "add member window reversed", given: []domain.Event{created},
-			when: AddMember{UserID: userID, ValidFrom: at(until), ValidUntil: at(from)}, err: domain.ErrInvalid, field: "validUntil"},
-		{name: "add member empty window", given: []domain.Event{created},
-			when: AddMember{UserID: userID, ValidFrom: at(from), ValidUntil: at(from)}, err: domain.ErrInvalid, field: "validUntil"},
-		{name: "add member out of range", given: []domain.Event{created},
-			when: AddMember{UserID: userID, ValidUntil: at(time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -3*3600)))},
-			err:  domain.ErrInvalid, field: "validUntil"},
-		{name: "add nil user", given: []domain.Event{created}, when: AddMember{}, err: domain.ErrInvalid, field: "userId"},
-		{name: "add member to missing group", when: AddMember{UserID: userID}, err: ErrNotFound},
-		{name: "add member to deleted group", given: []domain.Event{created, deleted}, when: AddMember{UserID: userID},
-			err: ErrNotFound},
-		{name: "add member after removal", given: []domain.Event{created, added, removed}, when: AddMember{UserID: userID},
-			then: []domain.Event{added}},
+		{Name: "add member window reversed", Given: []domain.Event{created},
+			When: AddMember{UserID: userID, ValidFrom: at(until), ValidUntil: at(from)}, Err: domain.ErrInvalid, Field: "validUntil"},
+		{Name: "add member empty window", Given: []domain.Event{created},
+			When: AddMember{UserID: userID, ValidFrom: at(from), ValidUntil: at(from)}, Err: domain.ErrInvalid, Field: "validUntil"},
+		{Name: "add member out of range", Given: []domain.Event{created},
+			When: AddMember{UserID: userID, ValidUntil: at(time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -3*3600)))},
+			Err:  domain.ErrInvalid, Field: "validUntil"},
+		{Name: "add nil user", Given: []domain.Event{created}, When: AddMember{}, Err: domain.ErrInvalid, Field: "userId"},
+		{Name: "add member to missing group", When: AddMember{UserID: userID}, Err: ErrNotFound},
+		{Name: "add member to deleted group", Given: []domain.Event{created, deleted}, When: AddMember{UserID: userID},
+			Err: ErrNotFound},
+		{Name: "add member after removal", Given: []domain.Event{created, added, removed}, When: AddMember{UserID: userID},
+			Then: []domain.Event{added}},
 
-		{name: "remove member", given: []domain.Event{created, addedW}, when: RemoveMember{UserID: userID},
-			then: []domain.Event{removed}},
-		{name: "remove non-member", given: []domain.Event{created, added}, when: RemoveMember{UserID: user2}, err: ErrNotMember},
-		{name: "remove non-member is not found", given: []domain.Event{created}, when: RemoveMember{UserID: userID},
-			err: domain.ErrNotFound},
-		{name: "remove twice", given: []domain.Event{created, added, removed}, when: RemoveMember{UserID: userID}, err: ErrNotMember},
-		{name: "remove nil user", given: []domain.Event{created}, when: RemoveMember{}, err: domain.ErrInvalid, field: "userId"},
-		{name: "remove from deleted group", given: []domain.Event{created, added, deleted}, when: RemoveMember{UserID: userID},
-			err: ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "remove member", Given: []domain.Event{created, addedW}, When: RemoveMember{UserID: userID},
+			Then: []domain.Event{removed}},
+		{Name: "remove non-member", Given: []domain.Event{created, added}, When: RemoveMember{UserID: user2}, Err: ErrNotMember},
+		{Name: "remove non-member is not found", Given: []domain.Event{created}, When: RemoveMember{UserID: userID},
+			Err: domain.ErrNotFound},
+		{Name: "remove twice", Given: []domain.Event{created, added, removed}, When: RemoveMember{UserID: userID}, Err: ErrNotMember},
+		{Name: "remove nil user", Given: []domain.Event{created}, When: RemoveMember{}, Err: domain.ErrInvalid, Field: "userId"},
+		{Name: "remove from deleted group", Given: []domain.Event{created, added, deleted}, When: RemoveMember{UserID: userID},
+			Err: ErrNotFound},
+	})
 }
 
 func TestEvolve(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -41,6 +42,7 @@ func testKeys(seed string) (string, string) {
 
 func ptr(t time.Time) *time.Time { return &t }
 
+// decider is a command of this aggregate; sync_test.go's table holds them.
 type decider interface {
 	Decide(State, time.Time) ([]domain.Event, error)
 }
@@ -78,105 +80,73 @@ func provision(mod func(*Provision)) Provision {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "provision", when: provision(nil), then: []domain.Event{provisioned}},
-		{name: "provision without purchase date", when: provision(func(c *Provision) { c.PurchaseDate = nil }),
-			then: []domain.Event{LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "provision", When: provision(nil), Then: []domain.Event{provisioned}},
+		{Name: "provision without purchase date", When: provision(func(c *Provision) { c.PurchaseDate = nil }),
+			Then: []domain.Event{LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
 				PublicKey: pub, EncryptionPublicKey: enc, APIKeyID: keyID}}},
-		{name: "provision purchase date in UTC",
-			when: provision(func(c *Provision) { c.PurchaseDate = ptr(bought.In(time.FixedZone("X", 3600))) }),
-			then: []domain.Event{provisioned}},
-		{name: "provision twice", given: []domain.Event{provisioned}, when: provision(nil), err: ErrExists},
-		{name: "provision after deprovision", given: deprovision, when: provision(nil), err: domain.ErrConflict},
-		{name: "provision without id", when: provision(func(c *Provision) { c.LockID = uuid.Nil }), err: domain.ErrInvalid, field: "lockId"},
-		{name: "provision without account", when: provision(func(c *Provision) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "provision without api key", when: provision(func(c *Provision) { c.APIKeyID = uuid.Nil }), err: domain.ErrInvalid, field: "apiKeyId"},
-		{name: "provision bought in the future", when: provision(func(c *Provision) { c.PurchaseDate = ptr(now.Add(time.Hour)) }),
-			err: domain.ErrInvalid, field: "purchaseDate"},
-		{name: "provision bought in year 0", when: provision(func(c *Provision) { c.PurchaseDate = ptr(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)) }),
-			err: domain.ErrInvalid, field: "purchaseDate"},
-		{name: "provision without name", when: provision(func(c *Provision) { c.DisplayName = "" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "provision bad public key", when: provision(func(c *Provision) { c.PublicKey = enc + "x" }), err: domain.ErrInvalid, field: "publicKey"},
-		{name: "provision zero public key", when: provision(func(c *Provision) { c.PublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
-			err: domain.ErrInvalid, field: "publicKey"},
-		{name: "provision bad encryption key", when: provision(func(c *Provision) { c.EncryptionPublicKey = "" }),
-			err: domain.ErrInvalid, field: "encryptionPublicKey"},
+		{Name: "provision purchase date in UTC",
+			When: provision(func(c *Provision) { c.PurchaseDate = ptr(bought.In(time.FixedZone("X", 3600))) }),
+			Then: []domain.Event{provisioned}},
+		{Name: "provision twice", Given: []domain.Event{provisioned}, When: provision(nil), Err: ErrExists},
+		{Name: "provision after deprovision", Given: deprovision, When: provision(nil), Err: domain.ErrConflict},
+		{Name: "provision without id", When: provision(func(c *Provision) { c.LockID = uuid.Nil }), Err: domain.ErrInvalid, Field: "lockId"},
+		{Name: "provision without account", When: provision(func(c *Provision) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "provision without api key", When: provision(func(c *Provision) { c.APIKeyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "apiKeyId"},
+		{Name: "provision bought in the future", When: provision(func(c *Provision) { c.PurchaseDate = ptr(now.Add(time.Hour)) }),
+			Err: domain.ErrInvalid, Field: "purchaseDate"},
+		{Name: "provision bought in year 0", When: provision(func(c *Provision) { c.PurchaseDate = ptr(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)) }),
+			Err: domain.ErrInvalid, Field: "purchaseDate"},
+		{Name: "provision without name", When: provision(func(c *Provision) { c.DisplayName = "" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "provision bad public key", When: provision(func(c *Provision) { c.PublicKey = enc + "x" }), Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "provision zero public key", When: provision(func(c *Provision) { c.PublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
+			Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "provision bad encryption key", When: provision(func(c *Provision) { c.EncryptionPublicKey = "" }),
+			Err: domain.ErrInvalid, Field: "encryptionPublicKey"},
 
-		{name: "update", given: inArea, when: Update{DisplayName: "Back door"},
-			then: []domain.Event{LockUpdated{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, DisplayName: "Back door"}}},
-		{name: "update unchanged", given: []domain.Event{provisioned}, when: Update{DisplayName: "Front door"}},
-		{name: "update blank", given: []domain.Event{provisioned}, when: Update{DisplayName: " "}, err: domain.ErrInvalid, field: "displayName"},
-		{name: "update missing", when: Update{DisplayName: "x"}, err: ErrNotFound},
-		{name: "update deprovisioned", given: deprovision, when: Update{DisplayName: "x"}, err: ErrNotFound},
+		{Name: "update", Given: inArea, When: Update{DisplayName: "Back door"},
+			Then: []domain.Event{LockUpdated{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, DisplayName: "Back door"}}},
+		{Name: "update unchanged", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door"}},
+		{Name: "update blank", Given: []domain.Event{provisioned}, When: Update{DisplayName: " "}, Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "update missing", When: Update{DisplayName: "x"}, Err: ErrNotFound},
+		{Name: "update deprovisioned", Given: deprovision, When: Update{DisplayName: "x"}, Err: ErrNotFound},
 
-		{name: "install", given: []domain.Event{provisioned}, when: Install{PropertyID: prop1, AreaID: area1}, then: []domain.Event{installed}},
-		{name: "install again", given: inArea, when: Install{PropertyID: prop1, AreaID: area1}},
-		{name: "install elsewhere", given: inArea, when: Install{PropertyID: prop1, AreaID: area2}, err: ErrLockAlreadyInstalled},
-		{name: "install in another property", given: inArea, when: Install{PropertyID: prop2, AreaID: area2}, err: ErrLockAlreadyInstalled},
-		{name: "install in another area of its property", given: inProperty, when: Install{PropertyID: prop1, AreaID: area2},
-			then: []domain.Event{LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area2}}},
-		{name: "install while in another property", given: inProperty, when: Install{PropertyID: prop2, AreaID: area2}, err: ErrLockInAnotherProperty},
-		{name: "install after leaving the property", given: outOfAreas, when: Install{PropertyID: prop2, AreaID: area2},
-			then: []domain.Event{LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop2, AreaID: area2}}},
-		{name: "install without area", given: []domain.Event{provisioned}, when: Install{PropertyID: prop1}, err: domain.ErrInvalid, field: "areaId"},
-		{name: "install without property", given: []domain.Event{provisioned}, when: Install{AreaID: area1}, err: domain.ErrInvalid, field: "propertyId"},
-		{name: "install missing", when: Install{PropertyID: prop1, AreaID: area1}, err: ErrNotFound},
-		{name: "install released", given: []domain.Event{provisioned, released}, when: Install{PropertyID: prop1, AreaID: area1}, err: ErrNotFound},
+		{Name: "install", Given: []domain.Event{provisioned}, When: Install{PropertyID: prop1, AreaID: area1}, Then: []domain.Event{installed}},
+		{Name: "install again", Given: inArea, When: Install{PropertyID: prop1, AreaID: area1}},
+		{Name: "install elsewhere", Given: inArea, When: Install{PropertyID: prop1, AreaID: area2}, Err: ErrLockAlreadyInstalled},
+		{Name: "install in another property", Given: inArea, When: Install{PropertyID: prop2, AreaID: area2}, Err: ErrLockAlreadyInstalled},
+		{Name: "install in another area of its property", Given: inProperty, When: Install{PropertyID: prop1, AreaID: area2},
+			Then: []domain.Event{LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area2}}},
+		{Name: "install while in another property", Given: inProperty, When: Install{PropertyID: prop2, AreaID: area2}, Err: ErrLockInAnotherProperty},
+		{Name: "install after leaving the property", Given: outOfAreas, When: Install{PropertyID: prop2, AreaID: area2},
+			Then: []domain.Event{LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop2, AreaID: area2}}},
+		{Name: "install without area", Given: []domain.Event{provisioned}, When: Install{PropertyID: prop1}, Err: domain.ErrInvalid, Field: "areaId"},
+		{Name: "install without property", Given: []domain.Event{provisioned}, When: Install{AreaID: area1}, Err: domain.ErrInvalid, Field: "propertyId"},
+		{Name: "install missing", When: Install{PropertyID: prop1, AreaID: area1}, Err: ErrNotFound},
+		{Name: "install released", Given: []domain.Event{provisioned, released}, When: Install{PropertyID: prop1, AreaID: area1}, Err: ErrNotFound},
 
-		{name: "uninstall area", given: inArea, when: Uninstall{Mode: UninstallArea}, then: []domain.Event{leftArea}},
-		{name: "uninstall area when in none", given: inProperty, when: Uninstall{Mode: UninstallArea}},
-		{name: "uninstall property", given: inArea, when: Uninstall{Mode: UninstallProperty}, then: []domain.Event{leftProp}},
-		{name: "uninstall property after area", given: inProperty, when: Uninstall{Mode: UninstallProperty},
-			then: []domain.Event{LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, Mode: UninstallProperty}}},
-		{name: "uninstall property when in none", given: []domain.Event{provisioned}, when: Uninstall{Mode: UninstallProperty}},
-		{name: "release installed", given: inArea, when: Uninstall{Mode: UninstallOwner},
-			then: []domain.Event{LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallOwner}}},
-		{name: "release uninstalled", given: []domain.Event{provisioned}, when: Uninstall{Mode: UninstallOwner}, then: []domain.Event{released}},
-		{name: "release twice", given: []domain.Event{provisioned, released}, when: Uninstall{Mode: UninstallOwner}, err: ErrNotFound},
-		{name: "uninstall unknown mode", given: inArea, when: Uninstall{Mode: "door"}, err: domain.ErrInvalid, field: "uninstallMode"},
-		{name: "uninstall missing", when: Uninstall{Mode: UninstallArea}, err: ErrNotFound},
+		{Name: "uninstall area", Given: inArea, When: Uninstall{Mode: UninstallArea}, Then: []domain.Event{leftArea}},
+		{Name: "uninstall area when in none", Given: inProperty, When: Uninstall{Mode: UninstallArea}},
+		{Name: "uninstall property", Given: inArea, When: Uninstall{Mode: UninstallProperty}, Then: []domain.Event{leftProp}},
+		{Name: "uninstall property after area", Given: inProperty, When: Uninstall{Mode: UninstallProperty},
+			Then: []domain.Event{LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, Mode: UninstallProperty}}},
+		{Name: "uninstall property when in none", Given: []domain.Event{provisioned}, When: Uninstall{Mode: UninstallProperty}},
+		{Name: "release installed", Given: inArea, When: Uninstall{Mode: UninstallOwner},
+			Then: []domain.Event{LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallOwner}}},
+		{Name: "release uninstalled", Given: []domain.Event{provisioned}, When: Uninstall{Mode: UninstallOwner}, Then: []domain.Event{released}},
+		{Name: "release twice", Given: []domain.Event{provisioned, released}, When: Uninstall{Mode: UninstallOwner}, Err: ErrNotFound},
+		{Name: "uninstall unknown mode", Given: inArea, When: Uninstall{Mode: "door"}, Err: domain.ErrInvalid, Field: "uninstallMode"},
+		{Name: "uninstall missing", When: Uninstall{Mode: UninstallArea}, Err: ErrNotFound},
 
-		{name: "deprovision never installed", given: []domain.Event{provisioned}, when: Deprovision{}, then: []domain.Event{retired}},
-		{name: "deprovision installed", given: inArea, when: Deprovision{}, err: ErrLockInstalled},
-		{name: "deprovision in property only", given: inProperty, when: Deprovision{},
-			then: []domain.Event{LockDeprovisioned{LockID: lockID, AccountID: accountID, PropertyID: prop1}}},
-		{name: "deprovision out of the property", given: outOfAreas, when: Deprovision{}, then: []domain.Event{retired}},
-		{name: "deprovision twice", given: deprovision, when: Deprovision{}, err: ErrNotFound},
-		{name: "deprovision released", given: []domain.Event{provisioned, released}, when: Deprovision{}, err: domain.ErrNotFound},
-		{name: "deprovision missing", when: Deprovision{}, err: ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "deprovision never installed", Given: []domain.Event{provisioned}, When: Deprovision{}, Then: []domain.Event{retired}},
+		{Name: "deprovision installed", Given: inArea, When: Deprovision{}, Err: ErrLockInstalled},
+		{Name: "deprovision in property only", Given: inProperty, When: Deprovision{},
+			Then: []domain.Event{LockDeprovisioned{LockID: lockID, AccountID: accountID, PropertyID: prop1}}},
+		{Name: "deprovision out of the property", Given: outOfAreas, When: Deprovision{}, Then: []domain.Event{retired}},
+		{Name: "deprovision twice", Given: deprovision, When: Deprovision{}, Err: ErrNotFound},
+		{Name: "deprovision released", Given: []domain.Event{provisioned, released}, When: Deprovision{}, Err: domain.ErrNotFound},
+		{Name: "deprovision missing", When: Deprovision{}, Err: ErrNotFound},
+	})
 }
 
 func TestErrorKinds(t *testing.T) {

@@ -2,7 +2,6 @@ package property
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -22,10 +22,6 @@ var (
 	addr      = domain.Address{Line1: "Calle Mayor 1", City: "Madrid", Country: "ES", PostalCode: "28013"}
 	ref       = domain.ExternalRef{ID: "hotel-9", Source: "pms", SyncStatus: "synced"}
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -64,91 +60,59 @@ func update(mod func(*Update)) Update {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: create(nil), then: []domain.Event{created}},
-		{name: "create minimal defaults to UTC",
-			when: Create{PropertyID: propID, AccountID: accountID, DisplayName: "Flat"},
-			then: []domain.Event{PropertyCreated{PropertyID: propID, AccountID: accountID, DisplayName: "Flat",
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create minimal defaults to UTC",
+			When: Create{PropertyID: propID, AccountID: accountID, DisplayName: "Flat"},
+			Then: []domain.Event{PropertyCreated{PropertyID: propID, AccountID: accountID, DisplayName: "Flat",
 				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{}}}},
-		{name: "create twice", given: []domain.Event{created}, when: create(nil), err: ErrExists},
-		{name: "create after delete", given: []domain.Event{created, deleted}, when: create(nil), err: domain.ErrConflict},
-		{name: "create without id", when: create(func(c *Create) { c.PropertyID = uuid.Nil }), err: domain.ErrInvalid, field: "propertyId"},
-		{name: "create without account", when: create(func(c *Create) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "create without name", when: create(func(c *Create) { c.DisplayName = "  " }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create long name", when: create(func(c *Create) { c.DisplayName = strings.Repeat("é", 201) }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create name with newline", when: create(func(c *Create) { c.DisplayName = "a\nb" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create bad zone", when: create(func(c *Create) { c.Timezone = "Europe/Atlantis" }), err: domain.ErrInvalid, field: "timezone"},
-		{name: "create Local zone", when: create(func(c *Create) { c.Timezone = "Local" }), err: domain.ErrInvalid, field: "timezone"},
-		{name: "create address without city", when: create(func(c *Create) { c.Address = &domain.Address{Line1: "x", Country: "ES"} }),
-			err: domain.ErrInvalid, field: "address.city"},
-		{name: "create address long postal code",
-			when: create(func(c *Create) { a := addr; a.PostalCode = strings.Repeat("1", 21); c.Address = &a }),
-			err:  domain.ErrInvalid, field: "address.postalCode"},
-		{name: "create nil manager", when: create(func(c *Create) { c.AccessManagerIDs = []uuid.UUID{manager1, uuid.Nil} }),
-			err: domain.ErrInvalid, field: "accessManagerIds[1]"},
-		{name: "create manager twice", when: create(func(c *Create) { c.AccessManagerIDs = []uuid.UUID{manager1, manager1} }),
-			err: domain.ErrInvalid, field: "accessManagerIds[1]"},
-		{name: "create ref without id", when: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{Source: "pms"}} }),
-			err: domain.ErrInvalid, field: "externalRefs[0].id"},
-		{name: "update", given: []domain.Event{created},
-			when: update(func(c *Update) {
+		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
+		{Name: "create after delete", Given: []domain.Event{created, deleted}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "create without id", When: create(func(c *Create) { c.PropertyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "propertyId"},
+		{Name: "create without account", When: create(func(c *Create) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create without name", When: create(func(c *Create) { c.DisplayName = "  " }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create long name", When: create(func(c *Create) { c.DisplayName = strings.Repeat("é", 201) }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create name with newline", When: create(func(c *Create) { c.DisplayName = "a\nb" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create bad zone", When: create(func(c *Create) { c.Timezone = "Europe/Atlantis" }), Err: domain.ErrInvalid, Field: "timezone"},
+		{Name: "create Local zone", When: create(func(c *Create) { c.Timezone = "Local" }), Err: domain.ErrInvalid, Field: "timezone"},
+		{Name: "create address without city", When: create(func(c *Create) { c.Address = &domain.Address{Line1: "x", Country: "ES"} }),
+			Err: domain.ErrInvalid, Field: "address.city"},
+		{Name: "create address long postal code",
+			When: create(func(c *Create) { a := addr; a.PostalCode = strings.Repeat("1", 21); c.Address = &a }),
+			Err:  domain.ErrInvalid, Field: "address.postalCode"},
+		{Name: "create nil manager", When: create(func(c *Create) { c.AccessManagerIDs = []uuid.UUID{manager1, uuid.Nil} }),
+			Err: domain.ErrInvalid, Field: "accessManagerIds[1]"},
+		{Name: "create manager twice", When: create(func(c *Create) { c.AccessManagerIDs = []uuid.UUID{manager1, manager1} }),
+			Err: domain.ErrInvalid, Field: "accessManagerIds[1]"},
+		{Name: "create ref without id", When: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{Source: "pms"}} }),
+			Err: domain.ErrInvalid, Field: "externalRefs[0].id"},
+		{Name: "update", Given: []domain.Event{created},
+			When: update(func(c *Update) {
 				c.DisplayName = "Hotel Luna"
 				c.Address = nil
 				c.Timezone = ""
 				c.AccessManagerIDs = []uuid.UUID{manager2, manager1}
 				c.ExternalRefs = nil
 			}),
-			then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Luna",
+			Then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Luna",
 				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{manager2, manager1}}}},
-		{name: "update unchanged", given: []domain.Event{created}, when: update(nil)},
-		{name: "update same address copy", given: []domain.Event{created},
-			when: update(func(c *Update) { a := addr; c.Address = &a })},
-		{name: "update zone only", given: []domain.Event{created}, when: update(func(c *Update) { c.Timezone = "America/New_York" }),
-			then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Sol",
+		{Name: "update unchanged", Given: []domain.Event{created}, When: update(nil)},
+		{Name: "update same address copy", Given: []domain.Event{created},
+			When: update(func(c *Update) { a := addr; c.Address = &a })},
+		{Name: "update zone only", Given: []domain.Event{created}, When: update(func(c *Update) { c.Timezone = "America/New_York" }),
+			Then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Sol",
 				Address: addrPtr(), Timezone: "America/New_York", AccessManagerIDs: []uuid.UUID{manager1},
 				ExternalRefs: []domain.ExternalRef{ref}}}},
-		{name: "update invalid", given: []domain.Event{created}, when: update(func(c *Update) { c.Timezone = "+02:00" }),
-			err: domain.ErrInvalid, field: "timezone"},
-		{name: "update missing", when: update(nil), err: ErrNotFound},
-		{name: "update deleted", given: []domain.Event{created, deleted}, when: update(nil), err: domain.ErrNotFound},
-		{name: "delete", given: []domain.Event{created}, when: Delete{}, then: []domain.Event{deleted}},
-		{name: "delete with locks", given: []domain.Event{created}, when: Delete{InstalledLocks: 2}, err: ErrPropertyHasLocks},
-		{name: "delete with locks is a conflict", given: []domain.Event{created}, when: Delete{InstalledLocks: 1}, err: domain.ErrConflict},
-		{name: "delete missing", when: Delete{}, err: ErrNotFound},
-		{name: "delete twice", given: []domain.Event{created, deleted}, when: Delete{}, err: domain.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "update invalid", Given: []domain.Event{created}, When: update(func(c *Update) { c.Timezone = "+02:00" }),
+			Err: domain.ErrInvalid, Field: "timezone"},
+		{Name: "update missing", When: update(nil), Err: ErrNotFound},
+		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: update(nil), Err: domain.ErrNotFound},
+		{Name: "delete", Given: []domain.Event{created}, When: Delete{}, Then: []domain.Event{deleted}},
+		{Name: "delete with locks", Given: []domain.Event{created}, When: Delete{InstalledLocks: 2}, Err: ErrPropertyHasLocks},
+		{Name: "delete with locks is a conflict", Given: []domain.Event{created}, When: Delete{InstalledLocks: 1}, Err: domain.ErrConflict},
+		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
+		{Name: "delete twice", Given: []domain.Event{created, deleted}, When: Delete{}, Err: domain.ErrNotFound},
+	})
 }
 
 func TestCommandNotShared(t *testing.T) {

@@ -2,7 +2,6 @@ package user
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/domaintest"
 )
 
 var (
@@ -21,10 +21,6 @@ var (
 	propID    = uuid.MustParse("00000000-0000-0000-0000-0000000000c1")
 	ref       = domain.ExternalRef{ID: "guest-7", Source: "pms", SyncDirection: "fromExternalToInternal", SyncStatus: "synced", LastSyncDate: now}
 )
-
-type decider interface {
-	Decide(State, time.Time) ([]domain.Event, error)
-}
 
 func fold(events []domain.Event) State {
 	var s State
@@ -64,87 +60,55 @@ func update(mod func(*Update)) Update {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name  string
-		given []domain.Event
-		when  decider
-		then  []domain.Event
-		err   error
-		field string
-	}{
-		{name: "create", when: create(nil), then: []domain.Event{created}},
-		{name: "create minimal", when: Create{UserID: userID, AccountID: accountID, DisplayName: "Bo"},
-			then: []domain.Event{UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Bo"}}},
-		{name: "create twice", given: []domain.Event{created}, when: create(nil), err: ErrExists},
-		{name: "create after delete", given: []domain.Event{created, deleted}, when: create(nil), err: domain.ErrConflict},
-		{name: "create without id", when: create(func(c *Create) { c.UserID = uuid.Nil }), err: domain.ErrInvalid, field: "userId"},
-		{name: "create without account", when: create(func(c *Create) { c.AccountID = uuid.Nil }), err: domain.ErrInvalid, field: "accountId"},
-		{name: "create without name", when: create(func(c *Create) { c.DisplayName = "" }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create long name", when: create(func(c *Create) { c.DisplayName = strings.Repeat("x", 201) }), err: domain.ErrInvalid, field: "displayName"},
-		{name: "create unknown permission", when: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: "god"}} }),
-			err: domain.ErrInvalid, field: "userPermissions[0].permission"},
-		{name: "create me without user", when: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermMe}} }),
-			err: domain.ErrInvalid, field: "userPermissions[0].userId"},
-		{name: "create user scope off me",
-			when: create(func(c *Create) {
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create minimal", When: Create{UserID: userID, AccountID: accountID, DisplayName: "Bo"},
+			Then: []domain.Event{UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Bo"}}},
+		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
+		{Name: "create after delete", Given: []domain.Event{created, deleted}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "create without id", When: create(func(c *Create) { c.UserID = uuid.Nil }), Err: domain.ErrInvalid, Field: "userId"},
+		{Name: "create without account", When: create(func(c *Create) { c.AccountID = uuid.Nil }), Err: domain.ErrInvalid, Field: "accountId"},
+		{Name: "create without name", When: create(func(c *Create) { c.DisplayName = "" }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create long name", When: create(func(c *Create) { c.DisplayName = strings.Repeat("x", 201) }), Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "create unknown permission", When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: "god"}} }),
+			Err: domain.ErrInvalid, Field: "userPermissions[0].permission"},
+		{Name: "create me without user", When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermMe}} }),
+			Err: domain.ErrInvalid, Field: "userPermissions[0].userId"},
+		{Name: "create user scope off me",
+			When: create(func(c *Create) {
 				c.Permissions = []domain.Grant{{Permission: domain.PermManageAccess, PropertyID: propID, UserID: userID}}
 			}),
-			err: domain.ErrInvalid, field: "userPermissions[0].userId"},
-		{name: "create ref without source", when: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x"}} }),
-			err: domain.ErrInvalid, field: "externalRefs[0].source"},
-		{name: "create ref bad direction", when: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x", Source: "s", SyncDirection: "both"}} }),
-			err: domain.ErrInvalid, field: "externalRefs[0].syncDirection"},
-		{name: "create ref bad status", when: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x", Source: "s", SyncStatus: "ok"}} }),
-			err: domain.ErrInvalid, field: "externalRefs[0].syncStatus"},
-		{name: "create too many refs", when: create(func(c *Create) { c.ExternalRefs = make([]domain.ExternalRef, domain.MaxExternalRefs+1) }),
-			err: domain.ErrInvalid, field: "externalRefs"},
-		{name: "update", given: []domain.Event{created},
-			when: update(func(c *Update) {
+			Err: domain.ErrInvalid, Field: "userPermissions[0].userId"},
+		{Name: "create ref without source", When: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x"}} }),
+			Err: domain.ErrInvalid, Field: "externalRefs[0].source"},
+		{Name: "create ref bad direction", When: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x", Source: "s", SyncDirection: "both"}} }),
+			Err: domain.ErrInvalid, Field: "externalRefs[0].syncDirection"},
+		{Name: "create ref bad status", When: create(func(c *Create) { c.ExternalRefs = []domain.ExternalRef{{ID: "x", Source: "s", SyncStatus: "ok"}} }),
+			Err: domain.ErrInvalid, Field: "externalRefs[0].syncStatus"},
+		{Name: "create too many refs", When: create(func(c *Create) { c.ExternalRefs = make([]domain.ExternalRef, domain.MaxExternalRefs+1) }),
+			Err: domain.ErrInvalid, Field: "externalRefs"},
+		{Name: "update", Given: []domain.Event{created},
+			When: update(func(c *Update) {
 				c.DisplayName = "Ana M."
 				c.Permissions = []domain.Grant{{Permission: domain.PermSupport, PropertyID: propID}}
 				c.ExternalRefs = nil
 				c.SealedPrivate = "sealed-2"
 			}),
-			then: []domain.Event{UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana M.",
+			Then: []domain.Event{UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana M.",
 				UserPermissions: []apikey.Permission{{Permission: domain.PermSupport, PropertyID: propID}}, SealedPrivate: "sealed-2"}}},
-		{name: "update unchanged", given: []domain.Event{created}, when: update(nil)},
-		{name: "update resealed", given: []domain.Event{created}, when: update(func(c *Update) { c.SealedPrivate = "sealed-again" }),
-			then: []domain.Event{UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+		{Name: "update unchanged", Given: []domain.Event{created}, When: update(nil)},
+		{Name: "update resealed", Given: []domain.Event{created}, When: update(func(c *Update) { c.SealedPrivate = "sealed-again" }),
+			Then: []domain.Event{UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
 				UserPermissions: []apikey.Permission{{Permission: domain.PermMe, UserID: userID}},
 				ExternalRefs:    []domain.ExternalRef{ref}, SealedPrivate: "sealed-again"}}},
-		{name: "update invalid", given: []domain.Event{created}, when: update(func(c *Update) { c.DisplayName = "\t" }),
-			err: domain.ErrInvalid, field: "displayName"},
-		{name: "update missing", when: update(nil), err: ErrNotFound},
-		{name: "update deleted", given: []domain.Event{created, deleted}, when: update(nil), err: ErrNotFound},
-		{name: "delete", given: []domain.Event{created}, when: Delete{}, then: []domain.Event{deleted}},
-		{name: "delete missing", when: Delete{}, err: ErrNotFound},
-		{name: "delete twice", given: []domain.Event{created, deleted}, when: Delete{}, err: domain.ErrNotFound},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := tt.when.Decide(fold(tt.given), now)
-			if tt.err != nil {
-				if !errors.Is(err, tt.err) {
-					t.Fatalf("error = %v, want %v", err, tt.err)
-				}
-				var de *domain.Error
-				if tt.field != "" && (!errors.As(err, &de) || de.Field != tt.field) {
-					t.Fatalf("error %v does not name field %q", err, tt.field)
-				}
-				if got != nil {
-					t.Fatalf("events = %v with an error", got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("error = %v", err)
-			}
-			if !reflect.DeepEqual(got, tt.then) {
-				t.Fatalf("events =\n%#v\nwant\n%#v", got, tt.then)
-			}
-		})
-	}
+		{Name: "update invalid", Given: []domain.Event{created}, When: update(func(c *Update) { c.DisplayName = "\t" }),
+			Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "update missing", When: update(nil), Err: ErrNotFound},
+		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: update(nil), Err: ErrNotFound},
+		{Name: "delete", Given: []domain.Event{created}, When: Delete{}, Then: []domain.Event{deleted}},
+		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
+		{Name: "delete twice", Given: []domain.Event{created, deleted}, When: Delete{}, Err: domain.ErrNotFound},
+	})
 }
 
 func TestEvolve(t *testing.T) {
