@@ -63,6 +63,24 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
+// validRequestID accepts a client's X-Request-Id only as 1 to 128 printable
+// ASCII characters: it becomes every event's correlation id, which the hash
+// chain covers, and JSON would rewrite other bytes after hashing.
+func validRequestID(id string) bool {
+	return id != "" && len(id) <= 128 && printableASCII(id)
+}
+
+// printableASCII reports whether s holds only printable ASCII characters.
+// Header values end up in event metadata, which the hash chain covers.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // maxIdempotencyKey bounds the Idempotency-Key header.
 const maxIdempotencyKey = 255
 
@@ -73,14 +91,14 @@ func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			requestID := r.Header.Get("X-Request-Id")
-			if requestID == "" || len(requestID) > 128 {
+			if !validRequestID(requestID) {
 				requestID = uuid.NewString()
 			}
 			w.Header().Set("X-Request-Id", requestID)
 			ctx := commands.WithCorrelationID(r.Context(), requestID)
 			if key := r.Header.Get("Idempotency-Key"); key != "" {
-				if len(key) > maxIdempotencyKey {
-					writeFailure(w, http.StatusBadRequest, "Idempotency-Key: at most 255 characters")
+				if len(key) > maxIdempotencyKey || !printableASCII(key) {
+					writeFailure(w, http.StatusBadRequest, "Idempotency-Key: 1 to 255 printable ASCII characters")
 					return
 				}
 				ctx = commands.WithIdempotencyKey(ctx, key)
