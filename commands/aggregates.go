@@ -7,6 +7,7 @@ import (
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/firmware"
 	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/invitation"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/domain/user"
@@ -23,6 +24,8 @@ var (
 	userAgg     = Aggregate[user.State]{Category: user.Category, Evolve: user.Evolve}
 	deviceAgg   = Aggregate[device.State]{Category: device.Category, Evolve: device.Evolve}
 	firmwareAgg = Aggregate[firmware.State]{Category: firmware.Category, Evolve: firmware.Evolve}
+	// membersAgg is one property's invitations and members.
+	membersAgg = Aggregate[invitation.State]{Category: invitation.Category, Evolve: invitation.Evolve}
 	// firmwareAssignmentAgg is one target's firmware assignment.
 	firmwareAssignmentAgg = Aggregate[firmware.Assignment]{Category: firmware.AssignmentCategory, Evolve: firmware.EvolveAssignment}
 )

@@ -24,6 +24,8 @@ type Service struct {
 	personal PersonalData
 	// userDevices finds a user's devices (SetUserDevices).
 	userDevices UserDevices
+	// bookingOverlaps finds overlapping bookings (SetBookingOverlaps).
+	bookingOverlaps BookingOverlaps
 	// userDeleted runs when a user is deleted (OnUserDeleted).
 	userDeleted []UserDeletionHook
 }

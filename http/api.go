@@ -50,6 +50,15 @@ type API struct {
 	lockSyncs        *commands.LockSyncs
 	accessLogs       *queries.AccessLogs
 	requiredFirmware RequiredFirmwareSource
+
+	// activity reads the activity feed (nil: GET /timeline/activity is 404).
+	activity *queries.Activity
+	// bookings reads the bookings read model.
+	bookings *queries.Bookings
+	// calendar reads the calendars and upcoming timelines.
+	calendar *queries.Calendar
+	// audit answers /audit (nil: 404).
+	audit *queries.Audit
 }
 
 // route is one operation of the API; the OpenAPI document is built from the
@@ -71,7 +80,8 @@ func (a *API) routes() []route {
 	for _, group := range [][]route{
 		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
 		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(), a.keyMapRoutes(),
-		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.accessLogRoutes(),
+		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.accessLogRoutes(), a.invitationRoutes(), a.timelineRoutes(), a.calendarRoutes(),
+		a.bookingRoutes(), a.accessCodeRoutes(), a.auditRoutes(), a.guestRoutes(),
 	} {
 		rs = append(rs, group...)
 	}
@@ -86,7 +96,7 @@ func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
 	err := a.waiter.WaitFor(ctx, res.Position)
-	if deletesKey(res) {
+	if deletesKey(res) || changesUserGrants(res) {
 		a.auth.clear()
 	}
 	return err

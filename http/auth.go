@@ -13,6 +13,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/user"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
 )
@@ -66,7 +67,36 @@ func (a *API) lookupKey(ctx context.Context, hash string) (domain.Actor, error) 
 			actor.UserID = g.UserID
 		}
 	}
+	if actor.UserID != uuid.Nil {
+		if err := a.addUserGrants(ctx, &actor); err != nil {
+			return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
+		}
+	}
 	return actor, nil
+}
+
+// addUserGrants gives a `me` key the grants of its user (userPermissions,
+// among them those of the user's property memberships), so the key's
+// powers follow the user's. A `me` grant for another user is not taken
+// over: a key acts as one user only.
+func (a *API) addUserGrants(ctx context.Context, actor *domain.Actor) error {
+	doc, err := a.entities.Get(ctx, entities.KindUser, actor.AccountID.String(), actor.UserID.String(), false)
+	if errors.Is(err, queries.ErrEntityNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var u entities.User
+	if err := json.Unmarshal(doc.JSON, &u); err != nil {
+		return err
+	}
+	for _, g := range apikey.ToGrants(u.UserPermissions) {
+		if g.Permission != domain.PermMe || g.UserID == actor.UserID {
+			actor.Grants = append(actor.Grants, g)
+		}
+	}
+	return nil
 }
 
 // requireActor authenticates a request and puts its actor in the context.
@@ -85,4 +115,17 @@ func (a *API) requireActor(next http.HandlerFunc) http.HandlerFunc {
 func actorOf(r *http.Request) domain.Actor {
 	a, _ := domain.ActorFrom(r.Context())
 	return a
+}
+
+// changesUserGrants reports whether a command's events change or remove a
+// user, whose grants every `me` key of theirs carries (addUserGrants):
+// the key cache is then emptied, as for a deleted key.
+func changesUserGrants(res commands.Result) bool {
+	for _, e := range res.Events {
+		switch e.EventType() {
+		case (user.UserUpdated{}).EventType(), (user.UserDeleted{}).EventType():
+			return true
+		}
+	}
+	return false
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -23,11 +22,15 @@ import (
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/accesslogs"
+	"github.com/accessd/accessd/projections/auditindex"
+	"github.com/accessd/accessd/projections/bookings"
+	"github.com/accessd/accessd/projections/calendar"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
 	"github.com/accessd/accessd/projections/firmware"
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
+	"github.com/accessd/accessd/projections/timeline"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -47,6 +50,12 @@ type harness struct {
 	// firmware reads the firmware read model; firmwareDir holds the images.
 	firmware    *queries.Firmware
 	firmwareDir string
+
+	// clock is the pipeline's clock; service and bookings serve the
+	// booking scheduler's tests.
+	clock    *testClock
+	service  *commands.Service
+	bookings *queries.Bookings
 }
 
 func newHarness(t *testing.T) *harness {
@@ -58,7 +67,8 @@ func newHarness(t *testing.T) *harness {
 	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
 	require.NoError(t, err)
 	registry := commands.NewRegistry()
-	pipeline, err := commands.NewPipeline(store, registry, time.Now)
+	clock := &testClock{}
+	pipeline, err := commands.NewPipeline(store, registry, clock.Now)
 	require.NoError(t, err)
 	service, err := commands.NewService(pipeline, bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
@@ -76,9 +86,19 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	firmwareRunner, err := projections.NewRunner(db, store, registry, firmware.New(), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner)
+	activityRunner, err := projections.NewRunner(db, store, registry, timeline.NewActivity(registry), log)
+	require.NoError(t, err)
+	calendarRunner, err := projections.NewRunner(db, store, registry, calendar.New(), log)
+	require.NoError(t, err)
+	bookingRunner, err := projections.NewRunner(db, store, registry, bookings.New(), log)
+	require.NoError(t, err)
+	auditRunner, err := projections.NewRunner(db, store, registry, auditindex.New(registry), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner, activityRunner, calendarRunner, bookingRunner, auditRunner)
+	service.SetBookingOverlaps(queries.NewBookings(db))
 	service.SetMemberships(queries.NewMemberships(db))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
+	service.OnUserDeleted(service.RemoveUserFromAllProperties)
 	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))
 	require.NoError(t, err)
 	service.SetPersonalData(personal)
@@ -94,13 +114,16 @@ func newHarness(t *testing.T) *harness {
 
 	lockSyncs, err := commands.NewLockSyncs(service, queries.NewKeyMaps(db))
 	require.NoError(t, err)
+	audit, err := queries.NewAudit(db, store, registry)
+	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
 		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
 		Firmware: queries.NewFirmware(db), FirmwareDir: filepath.Join(dir, "firmware"),
-		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(db),
+		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(db), Activity: queries.NewActivity(db), Calendar: queries.NewCalendar(db),
+		Bookings: queries.NewBookings(db), Audit: audit,
 	})
 	srv := httptest.NewServer(router)
 	t.Cleanup(func() {
@@ -112,7 +135,8 @@ func newHarness(t *testing.T) *harness {
 		personal.Close()
 	})
 	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client(),
-		firmware: queries.NewFirmware(db), firmwareDir: filepath.Join(dir, "firmware")}
+		firmware: queries.NewFirmware(db), firmwareDir: filepath.Join(dir, "firmware"),
+		clock: clock, service: service, bookings: queries.NewBookings(db)}
 }
 
 // reply is a decoded envelope.

@@ -27,6 +27,14 @@ type Options struct {
 	// LockSyncs runs lock syncs; AccessLogs reads the access logs.
 	LockSyncs  *commands.LockSyncs
 	AccessLogs *queries.AccessLogs
+	// Activity reads the activity feed (projections/timeline).
+	Activity *queries.Activity
+	// Bookings reads the bookings read model (projections/bookings).
+	Bookings *queries.Bookings
+	// Calendar reads the calendars (projections/calendar).
+	Calendar *queries.Calendar
+	// Audit answers /audit from the log (nil: 404).
+	Audit *queries.Audit
 	// Reprocessor re-delivers one event to every projection.
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
@@ -51,7 +59,8 @@ func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
 		waiter: o.Waiter, signer: o.Signer, auth: newAuthCache(), personal: o.PersonalData, log: o.Log,
 		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
-		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs}
+		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs, activity: o.Activity, calendar: o.Calendar,
+		bookings: o.Bookings, audit: o.Audit}
 	if o.Firmware != nil {
 		api.requiredFirmware = o.Firmware
 	}

@@ -211,11 +211,19 @@ func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEven
 // decoded envelopes between the runners of a set (nil: decode here).
 func (r *Runner) applyIn(ctx context.Context, tx Tx, batch []eventstore.RecordedEvent, decoded map[uint64]eventstore.Envelope) error {
 	last := batch[len(batch)-1].Position
-	if last <= r.Position() {
+	// The stored checkpoint can be ahead of this runner's: a rebuild
+	// swapped in tables built further (see Rebuild).
+	from := r.Position()
+	if _, stored, found, err := readCheckpoint(ctx, tx, r.projection.Name()); err != nil {
+		return err
+	} else if found && stored > from {
+		from = stored
+	}
+	if last <= from {
 		return nil
 	}
 	for _, rec := range batch {
-		if rec.Position <= r.Position() || !r.handles[rec.Type] {
+		if rec.Position <= from || !r.handles[rec.Type] {
 			continue
 		}
 		env, ok := decoded[rec.Position]

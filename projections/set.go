@@ -31,7 +31,16 @@ func (s *Set) Runners() []*Runner { return s.runners }
 // one transaction per batch for all of them (each skipping what is at or
 // below its own checkpoint), instead of a transaction per projection.
 func (s *Set) Run(ctx context.Context) error {
+	// A projection whose version changed is rebuilt beside its old tables,
+	// then runs on its own (see rebuildThenRun).
+	changed, err := s.versionChanged(ctx)
+	if err != nil {
+		return err
+	}
 	for _, r := range s.runners {
+		if changed[r] {
+			continue
+		}
 		if err := r.Prepare(ctx); err != nil {
 			return err
 		}
@@ -41,7 +50,11 @@ func (s *Set) Run(ctx context.Context) error {
 		return fmt.Errorf("projections: head position: %w", err)
 	}
 	var wg sync.WaitGroup
-	for _, group := range s.byDatabase() {
+	if len(changed) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.rebuildThenRun(ctx, changed) }()
+	}
+	for _, group := range s.byDatabase(changed) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -59,11 +72,15 @@ func (s *Set) Run(ctx context.Context) error {
 	return nil
 }
 
-// byDatabase groups the runners by the database they write to.
-func (s *Set) byDatabase() [][]*Runner {
+// byDatabase groups the runners by the database they write to, leaving
+// out those in skip.
+func (s *Set) byDatabase(skip map[*Runner]bool) [][]*Runner {
 	var groups [][]*Runner
 	index := map[*DB]int{}
 	for _, r := range s.runners {
+		if skip[r] {
+			continue
+		}
 		i, ok := index[r.db]
 		if !ok {
 			i = len(groups)

@@ -66,6 +66,9 @@ type action func(ctx context.Context, args []string) error
 func subcommands() []command {
 	return []command{
 		keysCreateCommand(),
+		verifyCommand(),
+		projectionsListCommand(), projectionsStatusCommand(), projectionsRebuildCommand(),
+		replayCommand(), seedCommand(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,6 +17,14 @@ type config struct {
 	ShutdownTimeout time.Duration
 	// BootstrapKey, when set, becomes the first account's owner key.
 	BootstrapKey string
+	// ReadOnly serves the data directory as it is (one written by
+	// accessctl replay): every request but GET, HEAD and OPTIONS is refused
+	// with 503, and nothing appends to the log.
+	ReadOnly bool
+	// SealEvery and SealInterval: the log is sealed after that many events,
+	// or after that long when any event came since the last seal.
+	SealEvery    int
+	SealInterval time.Duration
 }
 
 // parseConfig reads flags from args, defaulting each to its environment
@@ -32,7 +41,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Addr, "addr", env("ACCESSD_ADDR", "127.0.0.1:8080"), "listen address (ACCESSD_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("ACCESSD_DATA_DIR", "./data"), "data directory (ACCESSD_DATA_DIR)")
 	level := fs.String("log-level", env("ACCESSD_LOG_LEVEL", "info"), "debug, info, warn or error (ACCESSD_LOG_LEVEL)")
+	fs.BoolVar(&c.ReadOnly, "read-only", env("ACCESSD_READ_ONLY", "") == "true", "refuse every change and serve the data directory as it is, e.g. one written by accessctl replay (ACCESSD_READ_ONLY=true)")
 	shutdown := fs.String("shutdown-timeout", env("ACCESSD_SHUTDOWN_TIMEOUT", "20s"), "how long in-flight requests may take at shutdown (ACCESSD_SHUTDOWN_TIMEOUT)")
+	sealEvery := fs.String("seal-every", env("ACCESSD_SEAL_EVERY", "1000"), "seal the event log after this many events (ACCESSD_SEAL_EVERY)")
+	sealInterval := fs.String("seal-interval", env("ACCESSD_SEAL_INTERVAL", "10m"), "seal the event log this long after a change at the latest (ACCESSD_SEAL_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -47,6 +59,12 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("--shutdown-timeout: %q is not a positive duration", *shutdown)
 	}
 	c.ShutdownTimeout = d
+	if c.SealEvery, err = strconv.Atoi(*sealEvery); err != nil || c.SealEvery <= 0 {
+		return c, fmt.Errorf("--seal-every: %q is not a positive number", *sealEvery)
+	}
+	if c.SealInterval, err = time.ParseDuration(*sealInterval); err != nil || c.SealInterval <= 0 {
+		return c, fmt.Errorf("--seal-interval: %q is not a positive duration", *sealInterval)
+	}
 	c.BootstrapKey = getenv("ACCESSD_BOOTSTRAP_KEY")
 	if c.BootstrapKey != "" && len(c.BootstrapKey) < 32 {
 		return c, fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: must be at least 32 characters")

@@ -17,16 +17,13 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/commands/personaldata"
+	"github.com/accessd/accessd/commands/seals"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
-	"github.com/accessd/accessd/projections/accesslogs"
-	"github.com/accessd/accessd/projections/entities"
-	"github.com/accessd/accessd/projections/eventlist"
-	"github.com/accessd/accessd/projections/firmware"
-	"github.com/accessd/accessd/projections/keymaps"
-	"github.com/accessd/accessd/projections/memberships"
+	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/auditindex"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -65,8 +62,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	service.SetCounts(queries.NewEntities(readDB))
 	service.SetMemberships(queries.NewMemberships(readDB))
+	service.SetBookingOverlaps(queries.NewBookings(readDB))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
-	if cfg.BootstrapKey != "" {
+	service.OnUserDeleted(service.RemoveUserFromAllProperties)
+	if cfg.BootstrapKey != "" && !cfg.ReadOnly {
 		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
 		if err != nil {
 			return fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: %w", err)
@@ -100,19 +99,32 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("server signing key: %w", err)
 	}
+	sealer, err := seals.NewSealer(store, ed25519.NewKeyFromSeed(seed), time.Now, log, cfg.SealEvery, cfg.SealInterval)
+	if err != nil {
+		return err
+	}
 	lockSyncs, err := commands.NewLockSyncs(service, queries.NewKeyMaps(readDB))
 	if err != nil {
 		return err
 	}
+	audit, err := queries.NewAudit(readDB, store, registry)
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
+		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
 		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personal,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
-		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB),
+		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
+		Bookings: queries.NewBookings(readDB),
 	})
+	if cfg.ReadOnly {
+		handler = readOnly(handler)
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -131,10 +143,33 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			log.Error("projections stopped", "err", err)
 		}
 	}()
+	scheduler, err := commands.NewBookingScheduler(service, queries.NewBookings(readDB), log)
+	if err != nil {
+		stopProjections()
+		wg.Wait()
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !cfg.ReadOnly { // the scheduler appends to the log
+			scheduler.Run(projCtx, 10*time.Second, set.Ready)
+		}
+	}()
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if cfg.ReadOnly { // the sealer appends to the log
+			return
+		}
+		if err := sealer.Run(projCtx); err != nil {
+			log.Error("sealing stopped", "err", err)
+		}
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "eventstore", "sqlite")
+	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "eventstore", "sqlite", "readOnly", cfg.ReadOnly)
 
 	select {
 	case <-ctx.Done():
@@ -158,5 +193,20 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
-	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New(), accesslogs.New(), firmware.New()}
+	return append(all.Projections(registry), auditindex.New(registry))
+}
+
+// readOnly refuses every request that could change something with 503, so
+// a replayed data directory answers the API's reads and nothing else.
+func readOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"success":false,"error":"read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"}` + "\n"))
+	})
 }

@@ -26,6 +26,7 @@ const usage = `usage: locksim <lock|phone> <command> [flags]
   locksim lock provision --url URL --key KEY --state lock.json --name NAME
   locksim lock sync --state lock.json
   locksim lock open --state lock.json --credential cred.json [--at RFC3339]
+  locksim lock code --state lock.json --code DIGITS [--at RFC3339]
   locksim lock status --state lock.json
   locksim phone provision --url URL --key KEY --user USER_ID --state phone.json
   locksim phone sync --state phone.json
@@ -76,6 +77,7 @@ var commands = map[string]func(context.Context, env, []string) error{
 	"lock provision":   lockProvision,
 	"lock sync":        lockSync,
 	"lock open":        lockOpen,
+	"lock code":        lockCode,
 	"lock status":      lockStatus,
 	"phone provision":  phoneProvision,
 	"phone sync":       phoneSync,

@@ -81,6 +81,7 @@ type accessLog struct {
 	AccessDate      string `json:"accessDate"`
 	AccessKeyID     string `json:"accessKeyId"`
 	UserDeviceID    string `json:"userDeviceId,omitempty"`
+	AccessCodeID    string `json:"accessCodeId,omitempty"`
 	Result          string `json:"result"`
 	DenyReason      string `json:"denyReason,omitempty"`
 	DeviceSignature string `json:"deviceSignature,omitempty"`

@@ -82,15 +82,47 @@ func Grants(chain []Area, areaGroups map[uuid.UUID]uuid.UUID) []Grant {
 	return out
 }
 
-// Entry is one credential of a key map.
+// Entry is one credential of a key map: a device of an admitted user, or
+// an access code (AccessCodeID, CodeHash and Salt set, no device). The
+// device fields are omitted when zero, so a device entry encodes as it
+// did before codes existed and Hash keeps its values.
 type Entry struct {
-	AccessKeyID  uuid.UUID        `json:"accessKeyId"`
-	UserID       uuid.UUID        `json:"userId"`
-	UserDeviceID uuid.UUID        `json:"userDeviceId"`
-	UserGroupID  uuid.UUID        `json:"userGroupId"`
-	AreaID       uuid.UUID        `json:"areaId"`
-	PublicKey    string           `json:"publicKey"`
-	Schedule     *domain.Schedule `json:"schedule"`
+	AccessKeyID  uuid.UUID `json:"accessKeyId,omitzero"`
+	UserID       uuid.UUID `json:"userId,omitzero"`
+	UserDeviceID uuid.UUID `json:"userDeviceId,omitzero"`
+	UserGroupID  uuid.UUID `json:"userGroupId,omitzero"`
+	AccessCodeID uuid.UUID `json:"accessCodeId,omitzero"`
+	// CodeHash is hex(sha256(salt || code)), Salt the hex of the code's
+	// random salt.
+	CodeHash  string           `json:"codeHash,omitempty"`
+	Salt      string           `json:"salt,omitempty"`
+	AreaID    uuid.UUID        `json:"areaId"`
+	PublicKey string           `json:"publicKey,omitempty"`
+	Schedule  *domain.Schedule `json:"schedule"`
+}
+
+// Code is an active access code of an area.
+type Code struct {
+	AccessCodeID          uuid.UUID
+	AreaID                uuid.UUID
+	CodeHash, Salt        string
+	ValidFrom, ValidUntil time.Time
+}
+
+// CodeEntries are the key-map entries of codes, valid from their start to
+// their end, in the zone tz; sorted by code id.
+func CodeEntries(codes []Code, tz string) []Entry {
+	out := make([]Entry, 0, len(codes))
+	for _, c := range codes {
+		from, until := c.ValidFrom.UTC(), c.ValidUntil.UTC()
+		s := &domain.Schedule{Timezone: tz, ValidFrom: &from, ValidUntil: &until, Weekly: []domain.WeeklyWindow{}}
+		if s.Timezone == "" {
+			s.Timezone = "UTC"
+		}
+		out = append(out, Entry{AccessCodeID: c.AccessCodeID, CodeHash: c.CodeHash, Salt: c.Salt, AreaID: c.AreaID, Schedule: s})
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return bytes.Compare(a.AccessCodeID[:], b.AccessCodeID[:]) })
+	return out
 }
 
 // Entries is the key map of an area's locks: one entry per (active device

@@ -23,7 +23,7 @@ func New() *Projection {
 	p := &Projection{handlers: map[string]Handler{}}
 	for _, hs := range []map[string]Handler{
 		accountHandlers(), apiKeyHandlers(), propertyHandlers(), lockHandlers(),
-		areaHandlers(), groupHandlers(), userHandlers(), deviceHandlers(),
+		areaHandlers(), groupHandlers(), userHandlers(), deviceHandlers(), invitationHandlers(),
 	} {
 		for t, h := range hs {
 			p.handlers[t] = chain(p.handlers[t], h)

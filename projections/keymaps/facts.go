@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
@@ -167,6 +168,20 @@ func (w *work) facts(ctx context.Context) error {
 			return err
 		}
 		w.locks = append(w.locks, e.LockID.String())
+	case booking.AccessCodeCreated:
+		from, until := e.ValidFrom, e.ValidUntil
+		if err := w.exec(ctx, `INSERT INTO `+t(TableCodes)+` (access_code_id, booking_id, area_id, code_hash, salt, valid_from, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (access_code_id) DO NOTHING`, e.AccessCodeID.String(), e.BookingID.String(), e.AreaID.String(), e.CodeHash, e.Salt, fmtTime(&from), fmtTime(&until)); err != nil {
+			return err
+		}
+		w.areas[e.AreaID.String()] = true
+	case booking.AccessCodeRevoked:
+		return w.codesChanged(ctx, "access_code_id", e.AccessCodeID.String(), `DELETE FROM `+t(TableCodes)+` WHERE access_code_id = ?`, e.AccessCodeID.String())
+	case booking.BookingRescheduled:
+		// A booking's codes follow its dates and area.
+		from, until := e.StartDateTime, e.EndDateTime
+		return w.codesChanged(ctx, "booking_id", e.BookingID.String(), `UPDATE `+t(TableCodes)+` SET area_id = ?, valid_from = ?, valid_until = ? WHERE booking_id = ?`,
+			e.AreaID.String(), fmtTime(&from), fmtTime(&until), e.BookingID.String())
 	case lock.LockSynced:
 		// The version the lock confirmed; an older event delivered again
 		// changes nothing.
@@ -254,4 +269,17 @@ func (w *work) markRoots(ctx context.Context, query string, args ...any) error {
 		w.areas[a] = true
 	}
 	return rows.Err()
+}
+
+// codesChanged runs a change to the codes whose col is key, marking the
+// areas of those codes before and after it.
+func (w *work) codesChanged(ctx context.Context, col, key, query string, args ...any) error {
+	sel := `SELECT area_id FROM ` + w.tx.Table(TableCodes) + ` WHERE ` + col + ` = ?`
+	if err := w.markRoots(ctx, sel, key); err != nil {
+		return err
+	}
+	if err := w.exec(ctx, query, args...); err != nil {
+		return err
+	}
+	return w.markRoots(ctx, sel, key)
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
@@ -37,6 +38,8 @@ const (
 	// access key id, so an access log names its device even after the key
 	// was rotated or the device removed.
 	TableAccessKeys = "km_access_keys"
+	// TableCodes holds the active access codes of bookings, by area.
+	TableCodes = "km_access_codes"
 )
 
 // Projection is the key-map read model.
@@ -49,7 +52,7 @@ func New() *Projection { return &Projection{} }
 func (*Projection) Name() string { return "keymaps" }
 
 // Version implements projections.Projection.
-func (*Projection) Version() int { return 2 }
+func (*Projection) Version() int { return 3 }
 
 // EventTypes implements projections.Projection.
 func (*Projection) EventTypes() []string {
@@ -61,13 +64,14 @@ func (*Projection) EventTypes() []string {
 		device.UserDeviceProvisioned{}.EventType(), device.UserDeviceKeysRotated{}.EventType(), device.UserDeviceDeprovisioned{}.EventType(),
 		lock.LockProvisioned{}.EventType(), lock.LockInstalled{}.EventType(), lock.LockUninstalled{}.EventType(), lock.LockDeprovisioned{}.EventType(),
 		lock.LockSynced{}.EventType(),
+		booking.AccessCodeCreated{}.EventType(), booking.AccessCodeRevoked{}.EventType(), booking.BookingRescheduled{}.EventType(),
 	}
 }
 
 // Tables implements projections.Projection.
 func (*Projection) Tables() []string {
 	return []string{TableProperties, TableAreas, TableGrants, TableMembers, TableDevices, TableLocks,
-		TableSets, TableAreaEntries, TableLockHistory, TableDeviceMaps, TableAccessKeys}
+		TableSets, TableAreaEntries, TableLockHistory, TableDeviceMaps, TableAccessKeys, TableCodes}
 }
 
 // Setup implements projections.Projection.
@@ -103,6 +107,10 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			user_id TEXT NOT NULL, version BIGINT NOT NULL, hash TEXT NOT NULL, entries TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableAccessKeys) + ` (account_id TEXT NOT NULL, access_key_id TEXT NOT NULL,
 			device_id TEXT NOT NULL, user_id TEXT NOT NULL, public_key TEXT NOT NULL, PRIMARY KEY (account_id, access_key_id))`,
+		`CREATE TABLE IF NOT EXISTS ` + t(TableCodes) + ` (access_code_id TEXT PRIMARY KEY, booking_id TEXT NOT NULL, area_id TEXT NOT NULL,
+			code_hash TEXT NOT NULL, salt TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS ` + t(TableCodes) + `_by_area ON ` + t(TableCodes) + ` (area_id)`,
+		`CREATE INDEX IF NOT EXISTS ` + t(TableCodes) + `_by_booking ON ` + t(TableCodes) + ` (booking_id)`,
 	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {

@@ -148,6 +148,13 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 	var tz string
 	_ = w.tx.QueryRow(ctx, `SELECT timezone FROM `+t(TableProperties)+` WHERE property_id = ?`, propertyID).Scan(&tz)
 	entries := access.Entries(grants, members, devices, tz)
+	codes, err := w.codesOf(ctx, chain)
+	if err != nil {
+		return err
+	}
+	if len(codes) > 0 {
+		entries = append(entries, access.CodeEntries(codes, tz)...)
+	}
 	hash := access.Hash(entries)
 	if hash == oldHash {
 		return nil
@@ -172,6 +179,9 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 	}
 	afterParts := map[string][]string{}
 	for _, e := range entries {
+		if e.AccessCodeID != uuid.Nil {
+			continue // codes have no device and no device map
+		}
 		sched, _ := json.Marshal(e.Schedule)
 		dev := e.UserDeviceID.String()
 		if err := w.exec(ctx, `INSERT INTO `+t(TableAreaEntries)+` (area_id, device_id, access_key_id, user_group_id, grant_area_id, schedule) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -453,4 +463,39 @@ func parseTime(s string) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// codesOf lists the active codes of the areas of a chain: a code opens the
+// locks of its area and of every sub-area.
+func (w *work) codesOf(ctx context.Context, chain []access.Area) ([]access.Code, error) {
+	var out []access.Code
+	for _, a := range chain {
+		rows, err := w.tx.Query(ctx, `SELECT access_code_id, code_hash, salt, valid_from, valid_until FROM `+w.tx.Table(TableCodes)+` WHERE area_id = ?`, a.ID.String())
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, from, until string
+			c := access.Code{AreaID: a.ID}
+			if err := rows.Scan(&id, &c.CodeHash, &c.Salt, &from, &until); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			c.AccessCodeID = parseID(id)
+			if c.ValidFrom, err = time.Parse(timeLayout, from); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if c.ValidUntil, err = time.Parse(timeLayout, until); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

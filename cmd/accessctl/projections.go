@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
+)
+
+// readModelsFile is the read-model database of a data directory, named as
+// cmd/accessd names it.
+const readModelsFile = "readmodels.db"
+
+func projectionsListCommand() command {
+	return command{name: "projections list", synopsis: "[--data-dir DIR]",
+		summary: "list the read models: name, version, checkpoint and lag",
+		flags:   func(fs *flag.FlagSet, e env) action { return projectionsShow(fs, e, false) }}
+}
+
+func projectionsStatusCommand() command {
+	return command{name: "projections status", synopsis: "[--data-dir DIR]",
+		summary: "list the read models with the progress of rebuilds in progress",
+		flags:   func(fs *flag.FlagSet, e env) action { return projectionsShow(fs, e, true) }}
+}
+
+func projectionsRebuildCommand() command {
+	return command{name: "projections rebuild", synopsis: "NAME... | --all [--data-dir DIR]",
+		summary: "rebuild read models beside the live ones, then swap them in (resumes if interrupted)",
+		flags:   projectionsRebuildFlags}
+}
+
+// openReadModels opens the data directory's event store and read models.
+func openReadModels(ctx context.Context, dir string) (*dataDir, *projections.DB, error) {
+	d, err := openDataDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, readModelsFile))
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, db, nil
+}
+
+func projectionsShow(fs *flag.FlagSet, e env, withRebuilds bool) action {
+	dir := dataDirFlag(fs, e)
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected arguments: %s", strings.Join(args, " "))
+		}
+		d, db, err := openReadModels(ctx, *dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		defer db.Close()
+		head, err := d.store.HeadPosition(ctx)
+		if err != nil {
+			return err
+		}
+		cps, err := projections.Checkpoints(ctx, db)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		header := "NAME\tVERSION\tSTORED\tCHECKPOINT\tLAG"
+		if withRebuilds {
+			header += "\tREBUILD"
+		}
+		fmt.Fprintln(w, header)
+		for _, p := range all.Projections(d.pipeline.Registry()) {
+			stored, checkpoint, lag := "-", "-", "-"
+			if c, ok := cps[p.Name()]; ok {
+				stored, checkpoint, lag = fmt.Sprint(c.Version), fmt.Sprint(c.Position), fmt.Sprint(head-min(head, c.Position))
+				if c.Version != p.Version() {
+					stored += " (rebuild due)"
+				}
+			}
+			line := fmt.Sprintf("%s\t%d\t%s\t%s\t%s", p.Name(), p.Version(), stored, checkpoint, lag)
+			if withRebuilds {
+				rb := "-"
+				if c, ok := cps[projections.RebuildCheckpoint(p.Name())]; ok {
+					rb = fmt.Sprintf("v%d at %d/%d (%.1f%%)", c.Version, c.Position, head, percent(c.Position, head))
+				}
+				line += "\t" + rb
+			}
+			fmt.Fprintln(w, line)
+		}
+		fmt.Fprintf(w, "\nhead position: %d\n", head)
+		return w.Flush()
+	}
+}
+
+func percent(pos, head uint64) float64 {
+	if head == 0 {
+		return 100
+	}
+	return 100 * float64(min(pos, head)) / float64(head)
+}
+
+func projectionsRebuildFlags(fs *flag.FlagSet, e env) action {
+	dir := dataDirFlag(fs, e)
+	everything := fs.Bool("all", false, "rebuild every read model")
+	return func(ctx context.Context, rest []string) error {
+		// Names and flags may come in any order: rebuild NAME --data-dir DIR.
+		var args []string
+		for len(rest) > 0 {
+			args = append(args, rest[0])
+			if err := fs.Parse(rest[1:]); err != nil {
+				return usageError{err.Error()}
+			}
+			rest = fs.Args()
+		}
+		if *everything == (len(args) > 0) {
+			return usagef("name the read models to rebuild, or give --all")
+		}
+		d, db, err := openReadModels(ctx, *dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		defer db.Close()
+		known := all.Projections(d.pipeline.Registry())
+		chosen := known
+		if !*everything {
+			chosen = nil
+			for _, name := range args {
+				i := slices.IndexFunc(known, func(p projections.Projection) bool { return p.Name() == name })
+				if i < 0 {
+					names := make([]string, len(known))
+					for j, p := range known {
+						names[j] = p.Name()
+					}
+					return usagef("unknown read model %q (one of: %s)", name, strings.Join(names, ", "))
+				}
+				chosen = append(chosen, known[i])
+			}
+		}
+		names := make([]string, len(chosen))
+		for i, p := range chosen {
+			names[i] = p.Name()
+		}
+		fmt.Fprintf(e.stderr, "rebuilding %s\n", strings.Join(names, ", "))
+		pr := newProgressPrinter(e.stderr)
+		rb := &projections.Rebuild{DB: db, Store: d.store, Registry: d.pipeline.Registry(), Projections: chosen, Progress: pr.report}
+		if err := rb.Run(ctx); err != nil {
+			pr.finish()
+			return err
+		}
+		pr.finish()
+		fmt.Fprintf(e.stdout, "rebuilt and swapped in: %s\n", strings.Join(names, ", "))
+		return nil
+	}
+}
+
+// progressPrinter shows a rebuild's progress: a bar redrawn in place on a
+// terminal, plain lines (at most one every few seconds) otherwise.
+type progressPrinter struct {
+	w        io.Writer
+	terminal bool
+	last     time.Time
+	drawn    bool
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	return &progressPrinter{w: w, terminal: isTerminal(w)}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (p *progressPrinter) report(pr projections.RebuildProgress) {
+	now := time.Now()
+	every := 2 * time.Second
+	if p.terminal {
+		every = 100 * time.Millisecond
+	}
+	if !pr.Swapped && pr.Position < pr.Head && now.Sub(p.last) < every {
+		return
+	}
+	p.last = now
+	total := pr.Head - min(pr.From, pr.Head)
+	status := fmt.Sprintf("%d/%d events  %.0f events/s  %s left", pr.Done(), total, pr.Rate(), pr.Left().Round(time.Second))
+	if pr.Swapped {
+		status = fmt.Sprintf("%d events in %s (%.0f events/s), swapped in at position %d", pr.Done(), pr.Elapsed.Round(time.Millisecond), pr.Rate(), pr.Position)
+	}
+	if !p.terminal {
+		fmt.Fprintf(p.w, "rebuild: position %d/%d  %s\n", pr.Position, pr.Head, status)
+		return
+	}
+	const width = 30
+	filled := width
+	if total > 0 {
+		filled = int(float64(width) * float64(pr.Done()) / float64(total))
+	}
+	filled = min(max(filled, 0), width)
+	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("#", filled), strings.Repeat(".", width-filled), status)
+	p.drawn = true
+}
+
+func (p *progressPrinter) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
+)
+
+// BenchmarkRebuildAll rebuilds every read model from the event store of
+// ACCESSD_BENCH_DIR (seed one with `accessctl seed --events N`), on a copy
+// of the directory, and reports events/s.
+//
+//	ACCESSD_BENCH_DIR=/tmp/seeded go test -run '^$' -bench RebuildAll -benchtime 1x ./cmd/accessctl
+func BenchmarkRebuildAll(b *testing.B) {
+	src := os.Getenv("ACCESSD_BENCH_DIR")
+	if src == "" {
+		b.Skip("ACCESSD_BENCH_DIR names no seeded data directory")
+	}
+	only := os.Getenv("ACCESSD_BENCH_PROJECTION")
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		if out, err := exec.Command("cp", filepath.Join(src, eventsFile), filepath.Join(dir, eventsFile)).CombinedOutput(); err != nil {
+			b.Fatalf("copy: %v %s", err, out)
+		}
+		d, db, err := openReadModels(ctx, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps := all.Projections(d.pipeline.Registry())
+		if only != "" {
+			for _, p := range ps {
+				if p.Name() == only {
+					ps = []projections.Projection{p}
+				}
+			}
+		}
+		var last projections.RebuildProgress
+		rb := &projections.Rebuild{DB: db, Store: d.store, Registry: d.pipeline.Registry(), Projections: ps,
+			Progress: func(p projections.RebuildProgress) { last = p }}
+		b.StartTimer()
+		if err := rb.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(last.Done())/last.Elapsed.Seconds(), "events/s")
+		db.Close()
+		d.Close()
+	}
+}

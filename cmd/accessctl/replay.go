@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
+)
+
+func replayCommand() command {
+	return command{name: "replay", synopsis: "--until RFC3339|POSITION --out DIR [--data-dir DIR]",
+		summary: "build the read models as they were at a point of the log into a separate data directory, for `accessd --read-only`",
+		flags:   replayFlags}
+}
+
+// The files copied as they are now (not as they were): the keys the server
+// signs and derives ids with, and the personal-data keys (an erased person
+// stays erased in the copy).
+var replayCopies = []string{"server-signing.key", commandKeyFile}
+
+const personalKeysFile = "personal-keys.db"
+
+func replayFlags(fs *flag.FlagSet, e env) action {
+	dir := dataDirFlag(fs, e)
+	until := fs.String("until", "", "the last event to keep: an RFC 3339 instant (events recorded at or before it) or a $all position")
+	out := fs.String("out", "", "the new data `directory` to write (must not hold an event store)")
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected arguments: %s", strings.Join(args, " "))
+		}
+		if *until == "" || *out == "" {
+			return usagef("--until and --out are required")
+		}
+		var (
+			position uint64
+			at       time.Time
+			err      error
+		)
+		if position, err = strconv.ParseUint(*until, 10, 64); err != nil {
+			if at, err = time.Parse(time.RFC3339Nano, *until); err != nil {
+				return usagef("--until: %q is neither an RFC 3339 instant nor a position", *until)
+			}
+		}
+		src, err := filepath.Abs(*dir)
+		if err != nil {
+			return err
+		}
+		dst, err := filepath.Abs(*out)
+		if err != nil {
+			return err
+		}
+		if src == dst {
+			return usagef("--out must differ from --data-dir")
+		}
+		if _, err := os.Stat(filepath.Join(src, eventsFile)); err != nil {
+			return fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", filepath.Join(src, eventsFile))
+		}
+		if _, err := os.Stat(filepath.Join(dst, eventsFile)); err == nil {
+			return usagef("--out %s already holds an event store", dst)
+		}
+		start := time.Now()
+		last, count, err := copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "replay: copied %d events (up to position %d) in %s\n", count, last, time.Since(start).Round(time.Millisecond))
+		if err := copyKeys(ctx, src, dst); err != nil {
+			return err
+		}
+		store, err := sqlite.Open(filepath.Join(dst, eventsFile))
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		db, err := projections.OpenSQLite(ctx, filepath.Join(dst, readModelsFile))
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		registryDir, err := openDataDir(dst)
+		if err != nil {
+			return err
+		}
+		registry := registryDir.pipeline.Registry()
+		registryDir.Close()
+		pr := newProgressPrinter(e.stderr)
+		rb := &projections.Rebuild{DB: db, Store: store, Registry: registry, Projections: all.Projections(registry), Progress: pr.report}
+		err = rb.Run(ctx)
+		pr.finish()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "read models as of position %d written to %s; serve them with: accessd --data-dir %s --read-only\n", last, dst, dst)
+		return nil
+	}
+}
+
+// copyEvents creates the event store at dst holding the events of src up
+// to position (when non-zero) or recorded up to at, with their positions,
+// revisions, ids and recording times unchanged. It returns the last
+// position copied and how many events were.
+func copyEvents(ctx context.Context, src, dst string, position uint64, at time.Time) (uint64, int64, error) {
+	// Open once through the store so that dst gets the store's schema.
+	s, err := sqlite.Open(dst)
+	if err != nil {
+		return 0, 0, err
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", "file:"+dst+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, src); err != nil {
+		return 0, 0, fmt.Errorf("replay: open %s: %w", src, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
+	if position == 0 {
+		// The prefix of the log recorded by at: up to the first event
+		// recorded after it.
+		var first sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT MIN(position) FROM src.events WHERE recorded_at > ?`, at.UnixNano()).Scan(&first); err != nil {
+			return 0, 0, err
+		}
+		if first.Valid {
+			position = uint64(first.Int64 - 1)
+		} else if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM src.events`).Scan(&position); err != nil {
+			return 0, 0, err
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO main.events SELECT * FROM src.events WHERE position <= ? ORDER BY position`, int64(position))
+	if err != nil {
+		tx.Rollback()
+		return 0, 0, fmt.Errorf("replay: copy events: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, err
+	}
+	n, _ := res.RowsAffected()
+	var last uint64
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM main.events`).Scan(&last); err != nil {
+		return 0, 0, err
+	}
+	return last, n, nil
+}
+
+// copyKeys copies the server's keys and a snapshot of the personal-data
+// keys, so the copy answers with the same signatures and names.
+func copyKeys(ctx context.Context, src, dst string) error {
+	for _, f := range replayCopies {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o600); err != nil {
+			return err
+		}
+	}
+	pk := filepath.Join(src, personalKeysFile)
+	if _, err := os.Stat(pk); err != nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+pk+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dst, personalKeysFile)); err != nil {
+		return fmt.Errorf("replay: copy %s: %w", personalKeysFile, err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/seals"
+)
+
+// serverKeyFile is the seed of the server's Ed25519 key, as cmd/accessd
+// names it.
+const serverKeyFile = "server-signing.key"
+
+// errNotVerified is a log that does not check out: exit 1.
+var errNotVerified = errors.New("the event log does not verify")
+
+func verifyCommand() command {
+	return command{
+		name:     "verify",
+		synopsis: "[--data-dir DIR] [--json] [--server-key BASE64] [--require-chain]",
+		summary:  "check every stream's hash chain and every seal of the event log",
+		flags: func(fs *flag.FlagSet, e env) action {
+			dir := dataDirFlag(fs, e)
+			asJSON := fs.Bool("json", false, "print the report as JSON")
+			serverKey := fs.String("server-key", "", "the server's Ed25519 public `key`, standard base64 (default: from the data directory's server-signing.key)")
+			requireChain := fs.Bool("require-chain", false, "fail on a stream whose events carry no hash instead of listing it")
+			every := fs.Int("progress-every", 100000, "print a progress line to stderr every `N` events (0: never)")
+			return func(ctx context.Context, args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments: %v", args)
+				}
+				pub, err := verifyKey(*dir, *serverKey)
+				if err != nil {
+					return err
+				}
+				return runVerify(ctx, e, *dir, seals.VerifyOptions{PublicKey: pub, RequireChain: *requireChain, ProgressEvery: *every}, *asJSON)
+			}
+		},
+	}
+}
+
+// verifyKey is the public key seals are checked with: --server-key, else
+// the one whose seed is in the data directory, else none.
+func verifyKey(dir, flagValue string) (ed25519.PublicKey, error) {
+	if flagValue != "" {
+		b, err := base64.StdEncoding.DecodeString(flagValue)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, usagef("--server-key: not a standard base64 Ed25519 public key")
+		}
+		return ed25519.PublicKey(b), nil
+	}
+	seed, err := readSecret(filepath.Join(dir, serverKeyFile), ed25519.SeedSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey), nil
+}
+
+func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions, asJSON bool) error {
+	d, err := openDataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	opts.Registry = commands.NewRegistry()
+	seals.Register(opts.Registry)
+	opts.Progress = func(events, position, head uint64) {
+		fmt.Fprintf(e.stderr, "verify: %d events, position %d of %d\n", events, position, head)
+	}
+	rep, err := seals.Verify(ctx, d.store, opts)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		out := struct {
+			OK bool `json:"ok"`
+			seals.Report
+		}{rep.Failure == nil, rep}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		printVerify(e.stdout, rep)
+	}
+	if rep.Failure != nil {
+		return fmt.Errorf("%w: %s", errNotVerified, rep.Failure)
+	}
+	return nil
+}
+
+func printVerify(w io.Writer, rep seals.Report) {
+	if f := rep.Failure; f != nil {
+		fmt.Fprintf(w, "FAILED after %d good events\n  stream:   %s\n  revision: %d\n  position: %d\n  event:    %s %s\n  reason:   %s\n",
+			rep.Events, f.Stream, f.Revision, f.Position, f.Type, f.EventID, f.Reason)
+		if f.Expected != "" || f.Found != "" {
+			fmt.Fprintf(w, "  expected: %s\n  found:    %s\n", f.Expected, f.Found)
+		}
+		return
+	}
+	fmt.Fprintf(w, "OK: %d streams, %d events, %d seals checked; last position %d, sealed up to %d\n",
+		rep.Streams, rep.Events, rep.Seals, rep.LastPosition, rep.LastSealed)
+	if rep.Unsealed > 0 {
+		fmt.Fprintf(w, "%d events after position %d are not sealed yet: their chains hold, but a removed last event there would not show\n", rep.Unsealed, rep.LastSealed)
+	}
+	if n := len(rep.Unchained); n > 0 {
+		fmt.Fprintf(w, "%d unchained streams (events without a hash):\n", n)
+		for i, s := range rep.Unchained {
+			if i == 20 {
+				fmt.Fprintf(w, "  ... and %d more\n", n-20)
+				break
+			}
+			fmt.Fprintf(w, "  %s\n", s)
+		}
+	}
+}

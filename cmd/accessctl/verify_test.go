@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/seals"
+	"github.com/accessd/accessd/domain/account"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/sqlite"
+)
+
+// sealedLog is a data directory written through the command pipeline and
+// sealed by the server's sealer: its events, as read back before the file
+// was closed.
+type sealedLog struct {
+	dir    string
+	events []eventstore.RecordedEvent
+	// lastSealed is the position the last seal covers.
+	lastSealed uint64
+	accountID  uuid.UUID
+	propertyID uuid.UUID
+}
+
+// newSealedLog bootstraps an account and creates properties, each renamed
+// a few times (several streams, several events each), while a sealer with
+// a short interval runs, then waits until a seal covers every event and
+// closes the store with its WAL folded into the main file.
+func newSealedLog(t *testing.T) sealedLog {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	store, err := sqlite.Open(filepath.Join(dir, eventsFile))
+	require.NoError(t, err)
+	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	cmdKey, err := loadOrCreateSecret(dir, commandKeyFile, commandKeySize)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, cmdKey)
+	require.NoError(t, err)
+	seed, err := loadOrCreateSecret(dir, serverKeyFile, ed25519.SeedSize)
+	require.NoError(t, err)
+	sealer, err := seals.NewSealer(store, ed25519.NewKeyFromSeed(seed), time.Now, slog.New(slog.DiscardHandler), 1000, 20*time.Millisecond)
+	require.NoError(t, err)
+	sealCtx, stopSealer := context.WithCancel(ctx)
+	sealerDone := make(chan error, 1)
+	go func() { sealerDone <- sealer.Run(sealCtx) }()
+
+	_, err = service.Bootstrap(ctx, rootKey)
+	require.NoError(t, err)
+	recs, err := store.ReadAll(ctx, 0, 10, eventstore.Filter{EventTypes: []string{account.AccountCreated{}.EventType()}})
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	env, err := commands.NewRegistry().Decode(recs[0])
+	require.NoError(t, err)
+	accountID := env.Event.(account.AccountCreated).AccountID
+	log := sealedLog{dir: dir, accountID: accountID}
+	for i := range 4 {
+		p, err := service.CreateProperty(owner(ctx, accountID), commands.CreateProperty{DisplayName: fmt.Sprintf("Tamper Hotel %d", i)})
+		require.NoError(t, err)
+		log.propertyID = p.PropertyID
+		for j := range 3 {
+			_, err := service.UpdateProperty(owner(ctx, accountID), p.PropertyID, property.Update{DisplayName: fmt.Sprintf("Tamper Hotel %d renamed %d", i, j)})
+			require.NoError(t, err)
+		}
+	}
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		log.lastSealed = lastSealed(t, store)
+		return log.lastSealed >= head
+	}, 10*time.Second, 10*time.Millisecond, "no seal covers position %d", head)
+	stopSealer()
+	require.NoError(t, <-sealerDone)
+
+	log.events = readAllEvents(t, store)
+	require.NoError(t, store.Close())
+	checkpoint(t, filepath.Join(dir, eventsFile))
+	return log
+}
+
+func lastSealed(t *testing.T, store eventstore.Store) uint64 {
+	t.Helper()
+	recs, err := store.ReadStream(t.Context(), seals.Stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1})
+	if err != nil || len(recs) == 0 {
+		return 0
+	}
+	var s seals.Sealed
+	require.NoError(t, json.Unmarshal(recs[0].Data, &s))
+	return s.UpToPosition
+}
+
+func readAllEvents(t *testing.T, store eventstore.Store) []eventstore.RecordedEvent {
+	t.Helper()
+	recs, err := store.ReadAll(t.Context(), 0, 100000, eventstore.Filter{})
+	require.NoError(t, err)
+	return recs
+}
+
+// checkpoint compacts the database (no stale copies of events in free
+// pages) and folds the WAL into the file, so that every event's bytes are
+// in the file itself, once; then it removes the WAL.
+func checkpoint(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`VACUUM`)
+	require.NoError(t, err)
+	_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !os.IsNotExist(err) {
+			require.NoError(t, err)
+		}
+	}
+}
+
+// verifyJSON runs `accessctl verify --json` and decodes its report.
+func verifyJSON(t *testing.T, dir string, extra ...string) (int, seals.Report, string) {
+	t.Helper()
+	code, out, errOut := accessctl(t, append([]string{"verify", "--data-dir", dir, "--json"}, extra...)...)
+	var rep seals.Report
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), "stdout: %s\nstderr: %s", out, errOut)
+	return code, rep, errOut
+}
+
+func TestVerifyUntamperedLog(t *testing.T) {
+	log := newSealedLog(t)
+	code, rep, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Nil(t, rep.Failure)
+	assert.Equal(t, uint64(len(log.events)), rep.Events)
+	assert.GreaterOrEqual(t, rep.Seals, 1)
+	assert.Empty(t, rep.Unchained)
+	assert.Zero(t, rep.Unsealed)
+	streams := map[string]bool{}
+	for _, ev := range log.events {
+		streams[ev.Stream] = true
+	}
+	assert.Equal(t, len(streams), rep.Streams)
+
+	code, out, _ := accessctl(t, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, fmt.Sprintf("OK: %d streams, %d events, %d seals checked", rep.Streams, rep.Events, rep.Seals))
+
+	// Progress lines go to stderr.
+	code, _, errOut = accessctl(t, "verify", "--data-dir", log.dir, "--progress-every", "5")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, errOut, "verify: 5 events, position")
+}
+
+func TestVerifyChecksTheSealSignature(t *testing.T) {
+	log := newSealedLog(t)
+	other, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	code, rep, _ := verifyJSON(t, log.dir, "--server-key", base64.StdEncoding.EncodeToString(other))
+	require.Equal(t, exitFailed, code)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, seals.Stream, rep.Failure.Stream)
+	assert.Contains(t, rep.Failure.Reason, "signature")
+
+	// Without any key the seals cannot be checked: that is a failure too.
+	require.NoError(t, os.Remove(filepath.Join(log.dir, serverKeyFile)))
+	code, rep, _ = verifyJSON(t, log.dir)
+	require.Equal(t, exitFailed, code)
+	require.NotNil(t, rep.Failure)
+	assert.Contains(t, rep.Failure.Reason, "public key")
+}
+
+// TestVerifyCatchesEveryByteFlip flips single bytes of stored events in the
+// SQLite file itself, one at a time: inside the data and the metadata of
+// events of every stream, the seals included. verify must exit 1 and name
+// the event's stream each time.
+func TestVerifyCatchesEveryByteFlip(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	pristine, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	flips := 0
+	masks := []byte{0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0xff}
+	for i, ev := range log.events {
+		for _, part := range []struct {
+			name  string
+			bytes []byte
+		}{{"data", ev.Data}, {"metadata", ev.Metadata}} {
+			at := liveOffset(t, path, pristine, ev.Position, part.name, part.bytes)
+			for _, off := range flipOffsets(part.bytes, i) {
+				mask := masks[(flips+off)%len(masks)]
+				tampered := bytes.Clone(pristine)
+				tampered[at+off] ^= mask
+				require.NoError(t, os.WriteFile(path, tampered, 0o600))
+				code, rep, errOut := verifyJSON(t, log.dir)
+				where := fmt.Sprintf("%s of %s@%d, byte %d (%q ^ %#x)", part.name, ev.Stream, ev.Revision, off, part.bytes[off], mask)
+				require.Equal(t, exitFailed, code, "flip not caught: %s\n%s", where, errOut)
+				require.NotNil(t, rep.Failure, where)
+				require.Equal(t, ev.Stream, rep.Failure.Stream, "%s: %+v", where, rep.Failure)
+				flips++
+			}
+		}
+	}
+	require.NoError(t, os.WriteFile(path, pristine, 0o600))
+	code, _, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+	t.Logf("%d single-byte flips in %d events, each caught", flips, len(log.events))
+}
+
+// liveOffset finds where in the file the stored column (data or metadata)
+// of the event at position starts: the copy SQLite reads, which flipping
+// changes what a query returns (unused space in a page may hold stale
+// copies of a record).
+func liveOffset(t *testing.T, path string, pristine []byte, position uint64, column string, want []byte) int {
+	t.Helper()
+	for off := 0; ; off++ {
+		i := bytes.Index(pristine[off:], want)
+		require.GreaterOrEqual(t, i, 0, "live %s of the event at position %d not found in the file", column, position)
+		off += i
+		tampered := bytes.Clone(pristine)
+		tampered[off] ^= 0x01
+		require.NoError(t, os.WriteFile(path, tampered, 0o600))
+		db, err := sql.Open("sqlite", path)
+		require.NoError(t, err)
+		var got []byte
+		err = db.QueryRow(`SELECT `+column+` FROM events WHERE position = ?`, position).Scan(&got)
+		require.NoError(t, db.Close())
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(path, pristine, 0o600))
+		if !bytes.Equal(got, want) {
+			return off
+		}
+	}
+}
+
+// flipOffsets picks the bytes of an event's data or metadata to flip: the
+// first and last, a spread in between (shifted per event, so the events
+// together cover more), and the ones that say which schema and hash the
+// metadata carries.
+func flipOffsets(b []byte, shift int) []int {
+	n := len(b)
+	seen := map[int]bool{}
+	var out []int
+	add := func(i int) {
+		if i >= 0 && i < n && !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	add(0)
+	add(n - 1)
+	const spread = 12
+	for k := range spread {
+		add((k*n)/spread + shift%max(1, n/spread))
+	}
+	for _, key := range []string{`"schema":`, `"hash":"`, `"occurredAt":"`} {
+		if i := bytes.Index(b, []byte(key)); i >= 0 {
+			add(i + 1)          // the key's name
+			add(i + len(key))   // the first byte of its value
+			add(i + len(key)/2) // inside the name
+		}
+	}
+	return out
+}
+
+// TestVerifyCatchesADeletedLastEvent removes the last event of a stream
+// with SQL, as someone with the file could: the stream's chain still holds
+// (it is a prefix of itself), but the seal covering the event names a head
+// the log no longer has.
+func TestVerifyCatchesADeletedLastEvent(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	pristine, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	last := map[string]eventstore.RecordedEvent{}
+	for _, ev := range log.events {
+		last[ev.Stream] = ev
+	}
+	for stream, ev := range last {
+		if stream == seals.Stream || ev.Position > log.lastSealed {
+			continue
+		}
+		t.Run(stream, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(path, pristine, 0o600))
+			deleteEvent(t, path, ev.Stream, ev.Revision)
+			code, rep, errOut := verifyJSON(t, log.dir)
+			require.Equal(t, exitFailed, code, "deleting %s@%d not caught\n%s", ev.Stream, ev.Revision, errOut)
+			require.NotNil(t, rep.Failure)
+			assert.Equal(t, seals.Stream, rep.Failure.Stream, "the seal is what catches it")
+			if ev.Revision == 0 {
+				assert.Contains(t, rep.Failure.Reason, "number of streams")
+			} else {
+				assert.Contains(t, rep.Failure.Reason, "Merkle root")
+			}
+		})
+	}
+	// A stream's event before its last leaves a gap in its revisions: the
+	// chain catches it and names the stream.
+	for stream, ev := range last {
+		if ev.Revision < 2 {
+			continue
+		}
+		require.NoError(t, os.WriteFile(path, pristine, 0o600))
+		deleteEvent(t, path, stream, ev.Revision-1)
+		code, rep, _ := verifyJSON(t, log.dir)
+		require.Equal(t, exitFailed, code)
+		require.Equal(t, stream, rep.Failure.Stream)
+		assert.Contains(t, rep.Failure.Reason, "not contiguous")
+		break
+	}
+}
+
+// TestVerifyAfterTheLastSeal shows the limit: an event appended after the
+// last seal and then deleted leaves a log whose every chain holds, so verify
+// passes (and says how far the seals reach). A running server's next seal
+// would be made from the heads it saw, and fail verification.
+func TestVerifyAfterTheLastSeal(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	store, err := sqlite.Open(path)
+	require.NoError(t, err)
+	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	cmdKey, err := loadOrCreateSecret(log.dir, commandKeyFile, commandKeySize)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, cmdKey)
+	require.NoError(t, err)
+	res, err := service.UpdateProperty(owner(t.Context(), log.accountID), log.propertyID, property.Update{DisplayName: "After the last seal"})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	checkpoint(t, path)
+
+	code, rep, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, uint64(1), rep.Unsealed)
+
+	deleteEvent(t, path, res.Stream, res.Revision)
+	code, _, errOut = verifyJSON(t, log.dir)
+	assert.Equal(t, exitOK, code, "a deletion after the last seal cannot be seen in the log alone: %s", errOut)
+}
+
+func deleteEvent(t *testing.T, path, stream string, revision uint64) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	res, err := db.Exec(`DELETE FROM events WHERE stream = ? AND revision = ?`, stream, revision)
+	require.NoError(t, err)
+	n, err := res.RowsAffected()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	require.NoError(t, err)
+}

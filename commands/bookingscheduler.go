@@ -1,0 +1,130 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/booking"
+)
+
+// DueBookings lists the bookings whose time-driven transition is due: the
+// bookings read model, so the due list survives restarts.
+type DueBookings interface {
+	Due(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]booking.Due, error)
+}
+
+// BookingScheduler issues the scheduled transitions of bookings: the door
+// check-in once a granted opening was seen, noCheckIn at start plus the
+// grace period, completed at the end. Each
+// runs under an idempotency key derived from the booking and the
+// transition, so its event id is deterministic and a transition never
+// fires twice, whatever restarts or repeated ticks happen.
+type BookingScheduler struct {
+	s   *Service
+	due DueBookings
+	log *slog.Logger
+}
+
+// NewBookingScheduler returns a scheduler, refusing nil dependencies.
+func NewBookingScheduler(s *Service, due DueBookings, log *slog.Logger) (*BookingScheduler, error) {
+	if s == nil || due == nil || log == nil {
+		return nil, errors.New("commands: booking scheduler needs a service, a due list and a logger")
+	}
+	return &BookingScheduler{s: s, due: due, log: log}, nil
+}
+
+// schedulerBatch bounds the bookings one tick handles.
+const schedulerBatch = 200
+
+// Tick runs every transition due at the pipeline's clock and returns how
+// many it appended. A booking the read model shows as due but the log
+// does not (read-model lag, a check-in meanwhile) is skipped.
+func (b *BookingScheduler) Tick(ctx context.Context) (int, error) {
+	now := b.s.p.Now()
+	due, err := b.due.Due(ctx, now, booking.DefaultSettings.GracePeriod, schedulerBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range due {
+		res, err := b.fire(ctx, d)
+		if errors.Is(err, booking.ErrTransition) || errors.Is(err, booking.ErrNotDue) || errors.Is(err, booking.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if !res.Replayed && len(res.Events) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, error) {
+	ctx = domain.WithActor(ctx, domain.Actor{AccountID: d.AccountID,
+		Grants: []domain.Grant{{Permission: domain.PermOwner, PropertyID: d.PropertyID}}})
+	switch d.Status {
+	case booking.StatusBooked:
+		if d.DoorCheckIn {
+			ctx = WithIdempotencyKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
+			res, err := b.s.CheckInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil)
+			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) {
+				return res, err
+			}
+			// The window closed meanwhile: noCheckIn if due.
+		}
+		ctx = WithIdempotencyKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
+		var ended booking.State
+		res, err := b.s.onBooking(ctx, mustActor(ctx), d.BookingID, "RecordNoCheckIn", func(st booking.State, now time.Time) ([]domain.Event, error) {
+			ended = st
+			return booking.RecordNoCheckIn{Settings: bookingSettings(st.PropertyID())}.Decide(st, now)
+		})
+		if err != nil {
+			return res, err
+		}
+		return b.s.afterEnd(ctx, ended, res, false)
+	case booking.StatusCheckedIn:
+		ctx = WithIdempotencyKey(ctx, "booking-scheduler/completed/"+d.BookingID.String())
+		return b.s.endStay(ctx, d.BookingID, "CompleteBooking", booking.Complete{}, true)
+	}
+	return Result{}, nil
+}
+
+func mustActor(ctx context.Context) domain.Actor {
+	a, _ := domain.ActorFrom(ctx)
+	return a
+}
+
+// Run ticks every interval until ctx ends, logging failures. It skips
+// ticks while ready (if given) says the read models have not caught up
+// since start: a due list read before then would be incomplete.
+func (b *BookingScheduler) Run(ctx context.Context, interval time.Duration, ready func() bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if ready == nil || ready() {
+			b.tickAndLog(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (b *BookingScheduler) tickAndLog(ctx context.Context) {
+	n, err := b.Tick(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		b.log.Error("booking scheduler", "err", err)
+	case n > 0:
+		b.log.Info("booking scheduler", "transitions", n)
+	}
+}

@@ -1,0 +1,112 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands/personaldata"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/booking"
+)
+
+// GuestDetails are a registered guest's personal data: sealed with a key
+// of the guest's own, never stored in the clear.
+type GuestDetails struct {
+	DisplayName    string `json:"displayName"`
+	Email          string `json:"email,omitempty"`
+	PhoneNumber    string `json:"phoneNumber,omitempty"`
+	DocumentType   string `json:"documentType,omitempty"`
+	DocumentNumber string `json:"documentNumber,omitempty"`
+	Nationality    string `json:"nationality,omitempty"`
+	BirthDate      string `json:"birthDate,omitempty"`
+}
+
+// Validate checks the details' fields.
+func (g GuestDetails) Validate() error {
+	if err := domain.ValidateName("displayName", g.DisplayName); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, value string }{
+		{"email", g.Email}, {"phoneNumber", g.PhoneNumber}, {"documentType", g.DocumentType},
+		{"documentNumber", g.DocumentNumber}, {"nationality", g.Nationality},
+	} {
+		if err := domain.ValidateText(f.name, f.value, 200); err != nil {
+			return err
+		}
+	}
+	if g.BirthDate != "" {
+		if _, err := time.Parse(time.DateOnly, g.BirthDate); err != nil {
+			return domain.InvalidField("birthDate", "must be a date, YYYY-MM-DD")
+		}
+	}
+	return nil
+}
+
+// RegisteredGuest is a new guest of a booking.
+type RegisteredGuest struct {
+	GuestID uuid.UUID
+	Result
+}
+
+// RegisterGuest records a guest of a booked or checked-in booking, the
+// details sealed per guest (erasing the guest's key erases the person).
+// Needs `manage-access`.
+func (s *Service) RegisterGuest(ctx context.Context, bookingID uuid.UUID, g GuestDetails) (RegisteredGuest, error) {
+	if err := g.Validate(); err != nil {
+		return RegisteredGuest{}, err
+	}
+	actor, _, err := s.loadBooking(ctx, bookingID)
+	if err != nil {
+		return RegisteredGuest{}, err
+	}
+	reg, err := s.sealGuest(ctx, g)
+	if err != nil {
+		return RegisteredGuest{}, err
+	}
+	res, err := s.onBooking(ctx, actor, bookingID, "RegisterGuest", func(st booking.State, now time.Time) ([]domain.Event, error) {
+		return reg.Decide(st, now)
+	})
+	return RegisteredGuest{GuestID: reg.GuestID, Result: res}, err
+}
+
+// sealGuest validates a guest's details and seals them with a new key of
+// the guest's own.
+func (s *Service) sealGuest(ctx context.Context, g GuestDetails) (*booking.RegisterGuest, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if s.personal == nil {
+		return nil, errNoPersonalData
+	}
+	id := s.newID(ctx, "guest")
+	plain, err := json.Marshal(g)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.personal.Seal(ctx, id, plain)
+	if err != nil {
+		return nil, err
+	}
+	return &booking.RegisterGuest{GuestID: id, Personal: sealed}, nil
+}
+
+// OpenGuestDetails opens a guest's sealed details; nil, nil once the
+// guest's key is erased.
+func OpenGuestDetails(ctx context.Context, o Opener, guestID uuid.UUID, sealed string) (*GuestDetails, error) {
+	plain, err := o.Open(ctx, guestID, sealed)
+	if errors.Is(err, personaldata.ErrErased) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var g GuestDetails
+	if err := json.Unmarshal(plain, &g); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}

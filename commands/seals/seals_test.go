@@ -1,0 +1,150 @@
+package seals_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands/seals"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/memstore"
+)
+
+// noted is a test event type.
+type noted struct {
+	N int `json:"n"`
+}
+
+func (noted) EventType() string { return "Noted" }
+
+func TestMerkleRootDependsOnEveryHeadOnly(t *testing.T) {
+	t.Parallel()
+	a := seals.Heads{"a-1": {Revision: 0, Hash: "h1"}, "b-2": {Revision: 3, Hash: "h2"}, "c-3": {Revision: 1, Hash: ""}}
+	b := seals.Heads{"c-3": {Revision: 1, Hash: ""}, "a-1": {Revision: 0, Hash: "h1"}, "b-2": {Revision: 3, Hash: "h2"}}
+	assert.Equal(t, seals.MerkleRoot(a), seals.MerkleRoot(b), "order of insertion does not matter")
+	for name, change := range map[string]func(seals.Heads){
+		"revision": func(h seals.Heads) { h["b-2"] = seals.Head{Revision: 2, Hash: "h2"} },
+		"hash":     func(h seals.Heads) { h["a-1"] = seals.Head{Revision: 0, Hash: "h9"} },
+		"removed":  func(h seals.Heads) { delete(h, "c-3") },
+		"added":    func(h seals.Heads) { h["d-4"] = seals.Head{} },
+	} {
+		c := seals.Heads{}
+		for k, v := range a {
+			c[k] = v
+		}
+		change(c)
+		assert.NotEqual(t, seals.MerkleRoot(a), seals.MerkleRoot(c), name)
+	}
+	assert.Len(t, seals.MerkleRoot(seals.Heads{}), 64)
+}
+
+func TestSealSignature(t *testing.T) {
+	t.Parallel()
+	pub, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	s := seals.Heads{"a-1": {Revision: 2, Hash: "x"}}.Seal(7).Sign(key)
+	require.NoError(t, s.CheckSignature(pub))
+	other, _, _ := ed25519.GenerateKey(nil)
+	assert.ErrorIs(t, s.CheckSignature(other), seals.ErrBadSignature)
+	s.Streams++
+	assert.ErrorIs(t, s.CheckSignature(pub), seals.ErrBadSignature)
+}
+
+// appendChained appends n chained events to stream.
+func appendChained(t *testing.T, store eventstore.Store, reg *eventstore.Registry, stream string, n int) {
+	t.Helper()
+	ctx := t.Context()
+	prev, next, expected := "", uint64(0), eventstore.NoStream
+	if recs, err := store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1}); err == nil {
+		env, err := reg.Decode(recs[0])
+		require.NoError(t, err)
+		prev, next, expected = env.Metadata.Hash, recs[0].Revision+1, eventstore.Exact(recs[0].Revision)
+	}
+	for i := range n {
+		ev, hash, err := reg.EncodeChained(uuid.New(), noted{N: i}, eventstore.Metadata{OccurredAt: time.Now().UTC()}, stream, next, prev)
+		require.NoError(t, err)
+		_, err = store.Append(ctx, stream, expected, ev)
+		require.NoError(t, err)
+		prev, expected = hash, eventstore.Exact(next)
+		next++
+	}
+}
+
+func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	reg := eventstore.NewRegistry()
+	reg.Register(noted{})
+	seals.Register(reg)
+	pub, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	for i := range 3 {
+		appendChained(t, store, reg, fmt.Sprintf("note-%d", i), 4)
+	}
+	sealer, err := seals.NewSealer(store, key, time.Now, slog.New(slog.DiscardHandler), 5, time.Hour)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- sealer.Run(ctx) }()
+
+	// Catching up seals the 12 events once; then every 5 new events.
+	require.Eventually(t, func() bool { return countSeals(t, store) == 1 }, 5*time.Second, 5*time.Millisecond)
+	appendChained(t, store, reg, "note-0", 5)
+	appendChained(t, store, reg, "note-9", 4)
+	require.Eventually(t, func() bool { return countSeals(t, store) == 2 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.Equal(t, 2, countSeals(t, store), "4 pending events wait for the interval")
+
+	rep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{PublicKey: pub, Registry: reg})
+	require.NoError(t, err)
+	require.Nil(t, rep.Failure)
+	assert.Equal(t, 2, rep.Seals)
+	assert.Equal(t, 5, rep.Streams)
+	assert.Equal(t, uint64(12+9+2), rep.Events)
+	assert.Empty(t, rep.Unchained)
+}
+
+func TestVerifyListsUnchainedStreams(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	reg := eventstore.NewRegistry()
+	reg.Register(noted{})
+	ev, err := reg.Encode(uuid.New(), noted{N: 1}, eventstore.Metadata{OccurredAt: time.Now().UTC()})
+	require.NoError(t, err)
+	_, err = store.Append(t.Context(), "old-1", eventstore.NoStream, ev)
+	require.NoError(t, err)
+	appendChained(t, store, reg, "note-1", 2)
+
+	rep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{Registry: reg})
+	require.NoError(t, err)
+	require.Nil(t, rep.Failure)
+	assert.Equal(t, []string{"old-1"}, rep.Unchained)
+
+	rep, err = seals.Verify(t.Context(), store, seals.VerifyOptions{Registry: reg, RequireChain: true})
+	require.NoError(t, err)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, "old-1", rep.Failure.Stream)
+}
+
+func countSeals(t *testing.T, store eventstore.Store) int {
+	t.Helper()
+	recs, err := store.ReadStream(t.Context(), seals.Stream, eventstore.ReadStreamOptions{})
+	if err != nil {
+		return 0
+	}
+	for _, r := range recs {
+		var s seals.Sealed
+		require.NoError(t, json.Unmarshal(r.Data, &s))
+	}
+	return len(recs)
+}

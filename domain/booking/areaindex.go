@@ -1,0 +1,109 @@
+package booking
+
+import (
+	"maps"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// AreaIndexCategory names the streams of the per-area booking index:
+// `areabookings-<areaId>`. The index holds the stays of an area's live
+// bookings, so that two overlapping bookings cannot both be recorded: a
+// booking holds its slot there (appended at the index's revision) before
+// the booking itself is recorded.
+const AreaIndexCategory = "areabookings"
+
+// ErrOverlap: the area is already booked at an overlapping time.
+var ErrOverlap = domain.NewError(domain.ErrConflict, "the area is already booked at an overlapping time")
+
+// BookingSlotHeld: a live booking holds the area from Start to End (a
+// booking holding again moves its slot).
+type BookingSlotHeld struct {
+	AreaID     uuid.UUID `json:"areaId"`
+	BookingID  uuid.UUID `json:"bookingId"`
+	AccountID  uuid.UUID `json:"accountId"`
+	PropertyID uuid.UUID `json:"propertyId"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+}
+
+// BookingSlotReleased: the booking no longer holds the area (it ended,
+// was cancelled or moved to another area).
+type BookingSlotReleased struct {
+	AreaID     uuid.UUID `json:"areaId"`
+	BookingID  uuid.UUID `json:"bookingId"`
+	AccountID  uuid.UUID `json:"accountId"`
+	PropertyID uuid.UUID `json:"propertyId"`
+}
+
+// EventType names the event in the log.
+func (BookingSlotHeld) EventType() string { return "BookingSlotHeld" }
+
+// EventType names the event in the log.
+func (BookingSlotReleased) EventType() string { return "BookingSlotReleased" }
+
+type slot struct{ start, end time.Time }
+
+// AreaIndex is one area's held slots.
+type AreaIndex struct {
+	slots map[uuid.UUID]slot
+}
+
+// Held reports whether a booking holds a slot.
+func (x AreaIndex) Held(bookingID uuid.UUID) bool { _, ok := x.slots[bookingID]; return ok }
+
+// Hold has a booking hold an area from Start to End.
+type Hold struct {
+	AreaID, BookingID, AccountID, PropertyID uuid.UUID
+	Start, End                               time.Time
+}
+
+// Decide records BookingSlotHeld, nothing when the booking already holds
+// that slot, or ErrOverlap when another booking's slot overlaps.
+func (c Hold) Decide(x AreaIndex, _ time.Time) ([]domain.Event, error) {
+	for id, s := range x.slots {
+		if id != c.BookingID && s.start.Before(c.End) && c.Start.Before(s.end) {
+			return nil, ErrOverlap
+		}
+	}
+	if s, ok := x.slots[c.BookingID]; ok && s.start.Equal(c.Start) && s.end.Equal(c.End) {
+		return nil, nil
+	}
+	return []domain.Event{BookingSlotHeld{AreaID: c.AreaID, BookingID: c.BookingID, AccountID: c.AccountID,
+		PropertyID: c.PropertyID, Start: c.Start.UTC(), End: c.End.UTC()}}, nil
+}
+
+// Release frees a booking's slot.
+type Release struct {
+	AreaID, BookingID, AccountID, PropertyID uuid.UUID
+}
+
+// Decide records BookingSlotReleased, or nothing when the booking holds
+// no slot.
+func (c Release) Decide(x AreaIndex, _ time.Time) ([]domain.Event, error) {
+	if !x.Held(c.BookingID) {
+		return nil, nil
+	}
+	return []domain.Event{BookingSlotReleased{AreaID: c.AreaID, BookingID: c.BookingID, AccountID: c.AccountID, PropertyID: c.PropertyID}}, nil
+}
+
+// EvolveAreaIndex applies one event to an area's index.
+func EvolveAreaIndex(x AreaIndex, e domain.Event) AreaIndex {
+	switch e := e.(type) {
+	case BookingSlotHeld:
+		m := maps.Clone(x.slots)
+		if m == nil {
+			m = map[uuid.UUID]slot{}
+		}
+		m[e.BookingID] = slot{start: e.Start, end: e.End}
+		x.slots = m
+	case BookingSlotReleased:
+		m := maps.Clone(x.slots)
+		delete(m, e.BookingID)
+		x.slots = m
+	}
+	return x
+}

@@ -1,0 +1,338 @@
+// Package booking is the booking aggregate: a guest's stay in an area of a
+// property, from start to end, and its lifecycle: booked, then checkedIn
+// and checkedOut, or cancelled; noCheckIn when nobody came by start plus a
+// grace period; completed when a checked-in stay reached its end.
+package booking
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// Category names the aggregate's streams: `booking-<id>`.
+const Category = "booking"
+
+// Errors of the aggregate's decisions.
+var (
+	ErrNotFound = domain.NewError(domain.ErrNotFound, "booking not found")
+	ErrExists   = domain.NewError(domain.ErrConflict, "booking already exists")
+	// ErrTransition: the booking's status forbids the change. Errors
+	// returned for it wrap it and name the current status.
+	ErrTransition = domain.NewError(domain.ErrConflict, "the booking's status forbids this change")
+	// ErrCheckInClosed: check-in is outside its window (from start minus
+	// the opening time until end).
+	ErrCheckInClosed = domain.NewError(domain.ErrConflict, "check-in is not open at this time")
+	// ErrNotDue: a time-driven transition asked for before its time.
+	ErrNotDue = domain.NewError(domain.ErrConflict, "the transition is not due yet")
+)
+
+// State is a booking as its events left it.
+type State struct {
+	id, accountID, propertyID, areaID, groupID, guestID uuid.UUID
+	start, end                                          time.Time
+	status                                              Status
+	created                                             bool
+	// codes are the booking's access codes: true while active.
+	codes map[uuid.UUID]bool
+	// guests is how many guests are registered.
+	guests int
+}
+
+// Exists reports whether the booking was created.
+func (s State) Exists() bool { return s.created }
+
+// ID is the booking's id.
+func (s State) ID() uuid.UUID { return s.id }
+
+// AccountID is the account the booking belongs to.
+func (s State) AccountID() uuid.UUID { return s.accountID }
+
+// PropertyID is the booked property.
+func (s State) PropertyID() uuid.UUID { return s.propertyID }
+
+// AreaID is the booked area.
+func (s State) AreaID() uuid.UUID { return s.areaID }
+
+// AreaUserGroupID is the booked area's own group.
+func (s State) AreaUserGroupID() uuid.UUID { return s.groupID }
+
+// GuestUserID is the guest.
+func (s State) GuestUserID() uuid.UUID { return s.guestID }
+
+// Start is when the stay begins.
+func (s State) Start() time.Time { return s.start }
+
+// End is when the stay ends.
+func (s State) End() time.Time { return s.end }
+
+// Status is the booking's status.
+func (s State) Status() Status { return s.status }
+
+// transition returns ErrTransition naming the current status.
+func (s State) transition(action string) error {
+	return &domain.Error{Kind: ErrTransition, Message: "the booking is " + string(s.status) + "; it cannot be " + action}
+}
+
+// Create books an area for a guest: a user of the account (GuestUserID),
+// or a person given by name, registered with the booking (Guest).
+type Create struct {
+	BookingID, AccountID, PropertyID, AreaID, AreaUserGroupID, GuestUserID uuid.UUID
+	Guest                                                                  *RegisterGuest
+	StartDateTime, EndDateTime                                             time.Time
+	Source                                                                 Source
+}
+
+// Decide checks the booking and records BookingCreated. A start in the
+// past is allowed (walk-ins).
+func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if s.created {
+		return nil, ErrExists
+	}
+	for _, id := range []struct {
+		field string
+		id    uuid.UUID
+	}{{"bookingId", c.BookingID}, {"accountId", c.AccountID}, {"propertyId", c.PropertyID},
+		{"areaId", c.AreaID}, {"areaUserGroupId", c.AreaUserGroupID}} {
+		if err := domain.RequireID(id.field, id.id); err != nil {
+			return nil, err
+		}
+	}
+	if (c.GuestUserID == uuid.Nil) == (c.Guest == nil) {
+		return nil, domain.InvalidField("guest", "give either userId or the guest's details")
+	}
+	if err := validDates(c.StartDateTime, c.EndDateTime); err != nil {
+		return nil, err
+	}
+	src := c.Source
+	if src == "" {
+		src = "unknown"
+	}
+	if !src.Valid() {
+		return nil, domain.InvalidField("source", "must be one of web, ios, android, calendar, publicApi, slack, msTeams, unknown")
+	}
+	created := BookingCreated{
+		BookingID: c.BookingID, AccountID: c.AccountID, PropertyID: c.PropertyID, AreaID: c.AreaID,
+		AreaUserGroupID: c.AreaUserGroupID, GuestUserID: c.GuestUserID,
+		StartDateTime: c.StartDateTime.UTC(), EndDateTime: c.EndDateTime.UTC(), Source: src,
+	}
+	if c.Guest == nil {
+		return []domain.Event{created}, nil
+	}
+	created.GuestID = c.Guest.GuestID
+	guest, err := c.Guest.Decide(Evolve(s, created), now)
+	if err != nil {
+		return nil, err
+	}
+	return append([]domain.Event{created}, guest...), nil
+}
+
+func validDates(start, end time.Time) error {
+	if start.IsZero() {
+		return domain.InvalidField("startDateTime", "is required")
+	}
+	if end.IsZero() {
+		return domain.InvalidField("endDateTime", "is required")
+	}
+	if !start.Before(end) {
+		return domain.InvalidField("endDateTime", "must be after startDateTime")
+	}
+	return nil
+}
+
+// Reschedule changes the dates or the area of a booked or checked-in
+// booking. A checked-in booking keeps its area (the guest is in it).
+type Reschedule struct {
+	AreaID, AreaUserGroupID    uuid.UUID
+	StartDateTime, EndDateTime time.Time
+}
+
+// Decide records BookingRescheduled, or nothing when nothing changes.
+func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if s.status != StatusBooked && s.status != StatusCheckedIn {
+		return nil, s.transition("changed")
+	}
+	if err := validDates(c.StartDateTime, c.EndDateTime); err != nil {
+		return nil, err
+	}
+	if s.status == StatusCheckedIn {
+		if c.AreaID != s.areaID {
+			return nil, domain.NewError(domain.ErrConflict, "the booking is checkedIn; its area cannot change").At("areaId")
+		}
+		if !c.EndDateTime.After(now) {
+			return nil, domain.NewError(domain.ErrConflict, "the booking is checkedIn; its end cannot move into the past").At("endDateTime")
+		}
+	}
+	if c.AreaID == s.areaID && c.StartDateTime.Equal(s.start) && c.EndDateTime.Equal(s.end) {
+		return nil, nil
+	}
+	return []domain.Event{BookingRescheduled{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: c.AreaID,
+		AreaUserGroupID: c.AreaUserGroupID, StartDateTime: c.StartDateTime.UTC(), EndDateTime: c.EndDateTime.UTC(),
+	}}, nil
+}
+
+// CheckIn checks a booked booking in, from start minus
+// Settings.CheckInOpensBefore until end.
+type CheckIn struct {
+	Method   CheckMethod
+	UserID   uuid.UUID
+	Settings Settings
+}
+
+// Decide records BookingCheckedIn.
+func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if !c.Method.Valid() {
+		return nil, domain.InvalidField("method", "must be one of doorAccess, wifi, geofence, sensor, manual")
+	}
+	if s.status != StatusBooked {
+		return nil, s.transition("checked in")
+	}
+	if now.Before(s.start.Add(-c.Settings.CheckInOpensBefore)) || !now.Before(s.end) {
+		return nil, ErrCheckInClosed
+	}
+	if c.Settings.RequireGuestRegistration && s.guests == 0 {
+		return nil, ErrGuestRegistrationRequired
+	}
+	userID := c.UserID
+	if userID == uuid.Nil {
+		userID = s.guestID
+	}
+	return []domain.Event{BookingCheckedIn{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, UserID: userID, At: now.UTC(),
+	}}, nil
+}
+
+// CheckOut checks a checked-in booking out.
+type CheckOut struct {
+	Method CheckMethod
+}
+
+// Decide records BookingCheckedOut.
+func (c CheckOut) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if !c.Method.Valid() {
+		return nil, domain.InvalidField("method", "must be one of doorAccess, wifi, geofence, sensor, manual")
+	}
+	if s.status != StatusCheckedIn {
+		return nil, s.transition("checked out")
+	}
+	return s.revokeAll(BookingCheckedOut{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, At: now.UTC(),
+	}), nil
+}
+
+// Cancel calls off a booked booking.
+type Cancel struct {
+	Reason CancelReason
+}
+
+// Decide records BookingCancelled.
+func (c Cancel) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if !c.Reason.Valid() {
+		return nil, domain.InvalidField("reason", "is not a known cancellation reason")
+	}
+	if s.status != StatusBooked {
+		return nil, s.transition("cancelled")
+	}
+	return s.revokeAll(BookingCancelled{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Reason: c.Reason, At: now.UTC(),
+	}), nil
+}
+
+// RecordNoCheckIn marks a booked booking noCheckIn once start plus the
+// grace period has passed.
+type RecordNoCheckIn struct {
+	Settings Settings
+}
+
+// Decide records BookingNoCheckInRecorded.
+func (c RecordNoCheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if s.status != StatusBooked {
+		return nil, s.transition("marked noCheckIn")
+	}
+	if now.Before(s.NoCheckInDue(c.Settings)) {
+		return nil, ErrNotDue
+	}
+	return s.revokeAll(BookingNoCheckInRecorded{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, At: now.UTC(),
+	}), nil
+}
+
+// NoCheckInDue is when a booked booking becomes noCheckIn.
+func (s State) NoCheckInDue(set Settings) time.Time { return s.start.Add(set.GracePeriod) }
+
+// Complete ends a checked-in booking at its end.
+type Complete struct{}
+
+// Decide records BookingCompleted.
+func (Complete) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if s.status != StatusCheckedIn {
+		return nil, s.transition("completed")
+	}
+	if now.Before(s.end) {
+		return nil, ErrNotDue
+	}
+	return s.revokeAll(BookingCompleted{
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, At: now.UTC(),
+	}), nil
+}
+
+// Evolve applies one event to the state.
+func Evolve(s State, e domain.Event) State {
+	switch e := e.(type) {
+	case BookingCreated:
+		s = State{
+			id: e.BookingID, accountID: e.AccountID, propertyID: e.PropertyID, areaID: e.AreaID,
+			groupID: e.AreaUserGroupID, guestID: e.GuestUserID, start: e.StartDateTime, end: e.EndDateTime,
+			status: StatusBooked, created: true,
+		}
+	case BookingRescheduled:
+		s.areaID, s.groupID, s.start, s.end = e.AreaID, e.AreaUserGroupID, e.StartDateTime, e.EndDateTime
+	case BookingCheckedIn:
+		s.status = StatusCheckedIn
+	case BookingCheckedOut:
+		s.status = StatusCheckedOut
+	case BookingCancelled:
+		s.status = StatusCancelled
+	case BookingNoCheckInRecorded:
+		s.status = StatusNoCheckIn
+	case BookingCompleted:
+		s.status = StatusCompleted
+	case AccessCodeCreated:
+		s.codes = withCode(s.codes, e.AccessCodeID, true)
+	case AccessCodeRevoked:
+		s.codes = withCode(s.codes, e.AccessCodeID, false)
+	case GuestRegistered:
+		s.guests++
+	}
+	return s
+}
+
+func withCode(codes map[uuid.UUID]bool, id uuid.UUID, active bool) map[uuid.UUID]bool {
+	out := make(map[uuid.UUID]bool, len(codes)+1)
+	for k, v := range codes {
+		out[k] = v
+	}
+	out[id] = active
+	return out
+}

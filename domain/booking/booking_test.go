@@ -1,0 +1,211 @@
+package booking
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+var (
+	bookingID = uuid.MustParse("00000000-0000-0000-0000-0000000000a1")
+	accountID = uuid.MustParse("00000000-0000-0000-0000-0000000000b1")
+	propID    = uuid.MustParse("00000000-0000-0000-0000-0000000000c1")
+	areaID    = uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
+	groupID   = uuid.MustParse("00000000-0000-0000-0000-0000000000e1")
+	guestID   = uuid.MustParse("00000000-0000-0000-0000-0000000000f1")
+	start     = time.Date(2024, 3, 2, 15, 0, 0, 0, time.UTC)
+	end       = time.Date(2024, 3, 5, 11, 0, 0, 0, time.UTC)
+	set       = DefaultSettings
+)
+
+type decider interface {
+	Decide(State, time.Time) ([]domain.Event, error)
+}
+
+var (
+	created = BookingCreated{BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID,
+		AreaUserGroupID: groupID, GuestUserID: guestID, StartDateTime: start, EndDateTime: end, Source: "web"}
+	checkedIn  = BookingCheckedIn{BookingID: bookingID, AccountID: accountID, PropertyID: propID, Method: "manual", UserID: guestID, At: start}
+	checkedOut = BookingCheckedOut{BookingID: bookingID, AccountID: accountID, PropertyID: propID, Method: "manual", At: start.Add(time.Hour)}
+	cancelled  = BookingCancelled{BookingID: bookingID, AccountID: accountID, PropertyID: propID, Reason: "byUser", At: start}
+	noCheckIn  = BookingNoCheckInRecorded{BookingID: bookingID, AccountID: accountID, PropertyID: propID, At: start.Add(2 * time.Hour)}
+	completed  = BookingCompleted{BookingID: bookingID, AccountID: accountID, PropertyID: propID, At: end}
+)
+
+func fold(events ...domain.Event) State {
+	var s State
+	for _, e := range events {
+		s = Evolve(s, e)
+	}
+	return s
+}
+
+// statuses is one history per status, to run every command from each.
+var statuses = map[Status][]domain.Event{
+	StatusBooked:     {created},
+	StatusCheckedIn:  {created, checkedIn},
+	StatusCheckedOut: {created, checkedIn, checkedOut},
+	StatusCancelled:  {created, cancelled},
+	StatusNoCheckIn:  {created, noCheckIn},
+	StatusCompleted:  {created, checkedIn, completed},
+}
+
+// TestLifecycle runs every lifecycle command from every status, at an
+// instant when the command's time rule allows it: the allowed transitions
+// give their event and status, every other one ErrTransition naming the
+// current status.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	commands := []struct {
+		name string
+		cmd  decider
+		now  time.Time
+		from Status
+		to   Status
+	}{
+		{"check-in", CheckIn{Method: "manual", Settings: set}, start, StatusBooked, StatusCheckedIn},
+		{"check-out", CheckOut{Method: "manual"}, start.Add(time.Hour), StatusCheckedIn, StatusCheckedOut},
+		{"cancel", Cancel{Reason: "byUser"}, start, StatusBooked, StatusCancelled},
+		{"noCheckIn", RecordNoCheckIn{Settings: set}, start.Add(2 * time.Hour), StatusBooked, StatusNoCheckIn},
+		{"complete", Complete{}, end, StatusCheckedIn, StatusCompleted},
+	}
+	for _, c := range commands {
+		for status, history := range statuses {
+			t.Run(c.name+" from "+string(status), func(t *testing.T) {
+				t.Parallel()
+				s := fold(history...)
+				events, err := c.cmd.Decide(s, c.now)
+				if status != c.from {
+					if !errors.Is(err, ErrTransition) || !errors.Is(err, domain.ErrConflict) {
+						t.Fatalf("err = %v, want ErrTransition", err)
+					}
+					var de *domain.Error
+					if !errors.As(err, &de) || !contains(de.Message, string(status)) {
+						t.Fatalf("error %q does not name the status %s", err, status)
+					}
+					return
+				}
+				if err != nil || len(events) == 0 {
+					t.Fatalf("events, err = %v, %v", events, err)
+				}
+				if got := Evolve(s, events[0]).Status(); got != c.to {
+					t.Fatalf("status = %s, want %s", got, c.to)
+				}
+			})
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTimeRules checks the clock-driven limits of the transitions.
+func TestTimeRules(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		history []domain.Event
+		cmd     decider
+		now     time.Time
+		want    error
+	}{
+		{"check-in two hours early", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-2 * time.Hour), ErrCheckInClosed},
+		{"check-in just before opening", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-time.Hour - time.Second), ErrCheckInClosed},
+		{"check-in at opening", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-time.Hour), nil},
+		{"check-in after grace, before end", statuses[StatusBooked], CheckIn{Method: "wifi", Settings: set}, start.Add(5 * time.Hour), nil},
+		{"check-in at end", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, end, ErrCheckInClosed},
+		{"check-in bad method", statuses[StatusBooked], CheckIn{Method: "teleport", Settings: set}, start, domain.ErrInvalid},
+		{"noCheckIn before grace", statuses[StatusBooked], RecordNoCheckIn{Settings: set}, start.Add(2*time.Hour - time.Second), ErrNotDue},
+		{"noCheckIn at grace", statuses[StatusBooked], RecordNoCheckIn{Settings: set}, start.Add(2 * time.Hour), nil},
+		{"complete before end", statuses[StatusCheckedIn], Complete{}, end.Add(-time.Second), ErrNotDue},
+		{"complete after end", statuses[StatusCheckedIn], Complete{}, end.Add(time.Hour), nil},
+		{"cancel bad reason", statuses[StatusBooked], Cancel{Reason: "bored"}, start, domain.ErrInvalid},
+		{"check-out bad method", statuses[StatusCheckedIn], CheckOut{Method: ""}, start, domain.ErrInvalid},
+		{"check-in unknown booking", nil, CheckIn{Method: "manual", Settings: set}, start, ErrNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := c.cmd.Decide(fold(c.history...), c.now)
+			if c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+				t.Fatalf("err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestCreate(t *testing.T) {
+	t.Parallel()
+	base := Create{BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID,
+		AreaUserGroupID: groupID, GuestUserID: guestID, StartDateTime: start, EndDateTime: end, Source: "web"}
+	events, err := base.Decide(State{}, end.Add(time.Hour)) // a start in the past is allowed
+	if err != nil || !reflect.DeepEqual(events, []domain.Event{created}) {
+		t.Fatalf("events, err = %v, %v", events, err)
+	}
+	if _, err := base.Decide(fold(created), start); !errors.Is(err, ErrExists) {
+		t.Fatalf("again: err = %v", err)
+	}
+	for name, mod := range map[string]func(*Create){
+		"end before start": func(c *Create) { c.EndDateTime = start.Add(-time.Hour) },
+		"end at start":     func(c *Create) { c.EndDateTime = start },
+		"no start":         func(c *Create) { c.StartDateTime = time.Time{} },
+		"bad source":       func(c *Create) { c.Source = "fax" },
+		"no guest":         func(c *Create) { c.GuestUserID = uuid.Nil },
+	} {
+		c := base
+		mod(&c)
+		if _, err := c.Decide(State{}, start); !errors.Is(err, domain.ErrInvalid) {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+		}
+	}
+	c := base
+	c.Source = ""
+	events, _ = c.Decide(State{}, start)
+	if events[0].(BookingCreated).Source != "unknown" {
+		t.Errorf("default source = %v", events[0])
+	}
+}
+
+func TestReschedule(t *testing.T) {
+	t.Parallel()
+	later := Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: start, EndDateTime: end.Add(24 * time.Hour)}
+	events, err := later.Decide(fold(created), start)
+	if err != nil || len(events) == 0 {
+		t.Fatalf("booked: %v, %v", events, err)
+	}
+	if s := Evolve(fold(created), events[0]); !s.End().Equal(end.Add(24 * time.Hour)) {
+		t.Fatalf("end = %v", s.End())
+	}
+	if events, err := (Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: start, EndDateTime: end}).Decide(fold(created), start); err != nil || events != nil {
+		t.Fatalf("same dates: %v, %v", events, err)
+	}
+	if _, err := later.Decide(fold(created, checkedIn), start); err != nil {
+		t.Fatalf("checkedIn: %v", err)
+	}
+	other := uuid.MustParse("00000000-0000-0000-0000-0000000000d2")
+	if _, err := (Reschedule{AreaID: other, AreaUserGroupID: groupID, StartDateTime: start, EndDateTime: end}).Decide(fold(created, checkedIn), start); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("checkedIn, other area: %v", err)
+	}
+	if _, err := (Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: start, EndDateTime: start.Add(time.Hour)}).Decide(fold(created, checkedIn), start.Add(2*time.Hour)); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("checkedIn, end in the past: %v", err)
+	}
+	for _, st := range []Status{StatusCheckedOut, StatusCancelled, StatusNoCheckIn, StatusCompleted} {
+		if _, err := later.Decide(fold(statuses[st]...), start); !errors.Is(err, ErrTransition) {
+			t.Errorf("%s: err = %v", st, err)
+		}
+	}
+	if _, err := (Reschedule{AreaID: areaID, StartDateTime: end, EndDateTime: start}).Decide(fold(created), start); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("end before start: %v", err)
+	}
+}

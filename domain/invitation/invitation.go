@@ -1,0 +1,259 @@
+// Package invitation is a property's membership: the invitations to join
+// it and the members who accepted one, each with a role and overrides. One
+// aggregate per property (stream `members-<propertyId>`), so a second
+// pending invitation for the same e-mail is refused consistently.
+package invitation
+
+import (
+	"crypto/subtle"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// Category names the aggregate's streams: `members-<propertyId>`.
+const Category = "members"
+
+// Errors of the aggregate's decisions.
+var (
+	ErrNotFound       = domain.NewError(domain.ErrNotFound, "invitation not found")
+	ErrMemberNotFound = domain.NewError(domain.ErrNotFound, "member not found")
+	ErrPending        = domain.NewError(domain.ErrInvalid, "a pending invitation for this e-mail exists in this property")
+	ErrAlreadyMember  = domain.NewError(domain.ErrInvalid, "this e-mail belongs to a member of this property")
+	ErrUserIsMember   = domain.NewError(domain.ErrConflict, "the user is already a member of this property")
+	ErrNotPending     = domain.NewError(domain.ErrConflict, "the invitation is no longer pending")
+	ErrBadToken       = domain.NewError(domain.ErrForbidden, "the invitation token does not match")
+	ErrWrongEmail     = domain.NewError(domain.ErrForbidden, "the invitation is for another e-mail address")
+	ErrRemoveSelf     = domain.NewError(domain.ErrInvalid, "you cannot remove yourself from a property")
+	ErrExists         = domain.NewError(domain.ErrConflict, "invitation already exists")
+)
+
+// Status is where an invitation stands.
+type Status string
+
+// Invitation statuses.
+const (
+	StatusPending   Status = "pending"
+	StatusAccepted  Status = "accepted"
+	StatusWithdrawn Status = "withdrawn"
+)
+
+type pendingInvite struct {
+	emailHash string
+	tokenHash string
+	role      Role
+	overrides Overrides
+	status    Status
+}
+
+// Member is one member of the property.
+type Member struct {
+	Role      Role
+	Overrides Overrides
+	emailHash string
+}
+
+// State is a property's invitations and members as their events left them.
+type State struct {
+	propertyID  uuid.UUID
+	accountID   uuid.UUID
+	invitations map[uuid.UUID]pendingInvite
+	members     map[uuid.UUID]Member
+}
+
+// PropertyID is the property, once anything was recorded.
+func (s State) PropertyID() uuid.UUID { return s.propertyID }
+
+// AccountID is the account of the property.
+func (s State) AccountID() uuid.UUID { return s.accountID }
+
+// Member returns the user's membership, if any.
+func (s State) Member(userID uuid.UUID) (Member, bool) {
+	m, ok := s.members[userID]
+	return m, ok
+}
+
+// InvitationStatus returns an invitation's status, "" if unknown.
+func (s State) InvitationStatus(id uuid.UUID) Status { return s.invitations[id].status }
+
+// Invite invites an e-mail address to the property. The handler hashes the
+// e-mail (EmailHash, keyed and normalized), seals it, and makes the token.
+type Invite struct {
+	InvitationID uuid.UUID
+	AccountID    uuid.UUID
+	PropertyID   uuid.UUID
+	EmailHash    string
+	SealedEmail  string
+	Role         Role
+	Overrides    Overrides
+	TokenHash    string
+}
+
+// Decide records PropertyInvitationCreated.
+func (c Invite) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	switch {
+	case c.InvitationID == uuid.Nil:
+		return nil, domain.InvalidField("invitationId", "is required")
+	case c.AccountID == uuid.Nil:
+		return nil, domain.InvalidField("accountId", "is required")
+	case c.PropertyID == uuid.Nil:
+		return nil, domain.InvalidField("propertyId", "is required")
+	case c.EmailHash == "":
+		return nil, domain.InvalidField("email", "is required")
+	case c.TokenHash == "":
+		return nil, domain.InvalidField("tokenHash", "is required")
+	}
+	if err := validRole(c.Role, c.Overrides); err != nil {
+		return nil, err
+	}
+	if _, ok := s.invitations[c.InvitationID]; ok {
+		return nil, ErrExists
+	}
+	for _, inv := range s.invitations {
+		if inv.status == StatusPending && inv.emailHash == c.EmailHash {
+			return nil, ErrPending.At("email")
+		}
+	}
+	for _, m := range s.members {
+		if m.emailHash == c.EmailHash {
+			return nil, ErrAlreadyMember.At("email")
+		}
+	}
+	return []domain.Event{PropertyInvitationCreated{
+		InvitationID: c.InvitationID, AccountID: c.AccountID, PropertyID: c.PropertyID,
+		EmailHash: c.EmailHash, SealedEmail: c.SealedEmail, Role: c.Role, Overrides: cloneOverrides(c.Overrides),
+		TokenHash: c.TokenHash,
+	}}, nil
+}
+
+// Withdraw withdraws a pending invitation.
+type Withdraw struct{ InvitationID uuid.UUID }
+
+// Decide records PropertyInvitationWithdrawn.
+func (c Withdraw) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	inv, ok := s.invitations[c.InvitationID]
+	switch {
+	case !ok || inv.status == StatusWithdrawn:
+		return nil, ErrNotFound
+	case inv.status != StatusPending:
+		return nil, ErrNotPending
+	}
+	return []domain.Event{PropertyInvitationWithdrawn{InvitationID: c.InvitationID, AccountID: s.accountID, PropertyID: s.propertyID}}, nil
+}
+
+// Accept accepts an invitation for a user. TokenHash is the hash of the
+// token presented; EmailHash the keyed hash of the user's own e-mail.
+type Accept struct {
+	InvitationID uuid.UUID
+	UserID       uuid.UUID
+	TokenHash    string
+	EmailHash    string
+}
+
+// Decide records PropertyInvitationAccepted: the user becomes a member.
+func (c Accept) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	inv, ok := s.invitations[c.InvitationID]
+	switch {
+	case !ok || inv.status == StatusWithdrawn:
+		return nil, ErrNotFound
+	case c.UserID == uuid.Nil:
+		return nil, domain.InvalidField("userId", "is required")
+	case subtle.ConstantTimeCompare([]byte(c.TokenHash), []byte(inv.tokenHash)) != 1:
+		return nil, ErrBadToken.At("token")
+	case inv.status != StatusPending:
+		return nil, ErrNotPending
+	case c.EmailHash != inv.emailHash:
+		return nil, ErrWrongEmail
+	}
+	if _, member := s.members[c.UserID]; member {
+		return nil, ErrUserIsMember
+	}
+	return []domain.Event{PropertyInvitationAccepted{
+		InvitationID: c.InvitationID, AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID,
+		Role: inv.role, Overrides: cloneOverrides(inv.overrides),
+	}}, nil
+}
+
+// UpdateMember replaces a member's role and overrides.
+type UpdateMember struct {
+	UserID    uuid.UUID
+	Role      Role
+	Overrides Overrides
+}
+
+// Decide records PropertyMemberUpdated, or nothing when nothing changes.
+func (c UpdateMember) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	m, ok := s.members[c.UserID]
+	if !ok {
+		return nil, ErrMemberNotFound
+	}
+	if err := validRole(c.Role, c.Overrides); err != nil {
+		return nil, err
+	}
+	if m.Role == c.Role && slices.Equal(m.Overrides.Add, c.Overrides.Add) && slices.Equal(m.Overrides.Remove, c.Overrides.Remove) {
+		return nil, nil
+	}
+	return []domain.Event{PropertyMemberUpdated{AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID,
+		Role: c.Role, Overrides: cloneOverrides(c.Overrides)}}, nil
+}
+
+// RemoveMember ends a membership. ActorUserID is the user the caller acts
+// as (uuid.Nil for none): nobody removes themself.
+type RemoveMember struct {
+	UserID      uuid.UUID
+	ActorUserID uuid.UUID
+}
+
+// Decide records PropertyMemberRemoved.
+func (c RemoveMember) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if c.UserID == c.ActorUserID {
+		return nil, ErrRemoveSelf
+	}
+	if _, ok := s.members[c.UserID]; !ok {
+		return nil, ErrMemberNotFound
+	}
+	return []domain.Event{PropertyMemberRemoved{AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID}}, nil
+}
+
+func cloneOverrides(o Overrides) Overrides {
+	return Overrides{Add: slices.Clone(o.Add), Remove: slices.Clone(o.Remove)}
+}
+
+// Evolve applies one event to the state.
+func Evolve(s State, e domain.Event) State {
+	// Copy on write: a state may be shared (the pipeline caches states),
+	// so the maps of the state given are never changed.
+	s.invitations, s.members = maps.Clone(s.invitations), maps.Clone(s.members)
+	if s.invitations == nil {
+		s.invitations = map[uuid.UUID]pendingInvite{}
+	}
+	if s.members == nil {
+		s.members = map[uuid.UUID]Member{}
+	}
+	switch e := e.(type) {
+	case PropertyInvitationCreated:
+		s.propertyID, s.accountID = e.PropertyID, e.AccountID
+		s.invitations[e.InvitationID] = pendingInvite{emailHash: e.EmailHash, tokenHash: e.TokenHash, role: e.Role,
+			overrides: e.Overrides, status: StatusPending}
+	case PropertyInvitationWithdrawn:
+		inv := s.invitations[e.InvitationID]
+		inv.status = StatusWithdrawn
+		s.invitations[e.InvitationID] = inv
+	case PropertyInvitationAccepted:
+		inv := s.invitations[e.InvitationID]
+		inv.status = StatusAccepted
+		s.invitations[e.InvitationID] = inv
+		s.members[e.UserID] = Member{Role: e.Role, Overrides: e.Overrides, emailHash: inv.emailHash}
+	case PropertyMemberUpdated:
+		m := s.members[e.UserID]
+		m.Role, m.Overrides = e.Role, e.Overrides
+		s.members[e.UserID] = m
+	case PropertyMemberRemoved:
+		delete(s.members, e.UserID)
+	}
+	return s
+}

@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain/booking"
+)
+
+func (a *API) accessCodeRoutes() []route {
+	const codes = "/bookings/{bookingId}/access-codes"
+	return []route{
+		{method: "POST", path: codes, operation: "createAccessCode", handler: a.createAccessCode,
+			summary: "Give a booking a door code (4 to 10 digits, generated when absent), shown this once; valid on the locks of the booked area and its sub-areas from start to end (manage-access)."},
+		{method: "GET", path: codes, operation: "listAccessCodes", handler: a.listAccessCodes,
+			summary: "A booking's access codes, without the codes."},
+		{method: "DELETE", path: "/access-codes/{accessCodeId}", operation: "revokeAccessCode", handler: a.revokeAccessCode,
+			summary: "Revoke an access code (manage-access)."},
+	}
+}
+
+type accessCodeInput struct {
+	Code string `json:"code"`
+}
+
+type createdAccessCodeOutput struct {
+	AccessCodeID string    `json:"accessCodeId"`
+	BookingID    string    `json:"bookingId"`
+	Code         string    `json:"code"`
+	ValidFrom    time.Time `json:"validFrom"`
+	ValidUntil   time.Time `json:"validUntil"`
+	LockIDs      []string  `json:"lockIds"`
+}
+
+func (a *API) createAccessCode(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "bookingId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var in accessCodeInput
+	if err := decodeOptionalBody(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	created, err := a.cmd.CreateAccessCode(r.Context(), id, in.Code)
+	if err == nil {
+		err = a.settle(r.Context(), created.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	locks, err := a.bookings.LockIDsUnder(r.Context(), created.AreaID.String())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusCreated, createdAccessCodeOutput{
+		AccessCodeID: created.AccessCodeID.String(), BookingID: id.String(), Code: created.Code,
+		ValidFrom: created.ValidFrom.UTC(), ValidUntil: created.ValidUntil.UTC(), LockIDs: locks,
+	})
+}
+
+func (a *API) listAccessCodes(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "bookingId")
+	if err == nil {
+		_, err = a.readBooking(r, id)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	codes, err := a.bookings.AccessCodes(r.Context(), actorOf(r).AccountID.String(), id.String(), false)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]any{"accessCodes": codes})
+}
+
+func (a *API) revokeAccessCode(w http.ResponseWriter, r *http.Request) {
+	codeID, err := pathID(r, "accessCodeId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	actor := actorOf(r)
+	code, err := a.bookings.AccessCode(r.Context(), actor.AccountID.String(), codeID.String())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	propertyID, err := uuid.Parse(code.PropertyID())
+	if err == nil {
+		err = commands.AuthorizeRead(actor, propertyID, booking.ErrAccessCodeNotFound)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	bookingID := uuid.MustParse(code.BookingID)
+	res, err := a.cmd.RevokeAccessCode(r.Context(), bookingID, codeID)
+	if err == nil {
+		err = a.settle(r.Context(), res)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]string{"accessCodeId": codeID.String(), "bookingId": code.BookingID})
+}

@@ -1,0 +1,284 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/domain/user"
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/queries"
+)
+
+// auditReaders may read the audit of a property (with `owner`).
+var auditReaders = []domain.Permission{domain.PermSupport}
+
+var (
+	errAuditPermission = domain.NewError(domain.ErrForbidden, "reading the audit needs owner or support")
+	errNoAudit         = domain.NewError(domain.ErrNotFound, "the audit is not available on this server")
+)
+
+// auditFlushEvery is how many history items are written between flushes.
+const auditFlushEvery = 200
+
+func (a *API) auditRoutes() []route {
+	return []route{
+		{method: "GET", path: "/audit/locks/{lockId}/access", operation: "auditLockAccess", handler: a.auditLockAccess,
+			summary: "Who could open the lock at `at` (RFC 3339), through which grant, computed from the log (owner, support)."},
+		{method: "GET", path: "/audit/decisions", operation: "auditDecision", handler: a.auditDecision,
+			summary: "Whether userDeviceId could open lockId at `at`, with the path of events that made it, or the missing link (owner, support)."},
+		{method: "GET", path: "/audit/locks/{lockId}/history", operation: "auditLockHistory", handler: a.auditLockHistory,
+			summary: "Events concerning the lock and its key-map versions in [from, to), streamed as format=json (NDJSON) or csv (owner, support)."},
+		{method: "GET", path: "/audit/users/{userId}/history", operation: "auditUserHistory", handler: a.auditUserHistory,
+			summary: "Events concerning the user in [from, to), streamed as format=json (NDJSON) or csv (account-wide owner, support)."},
+		{method: "GET", path: "/audit/properties/{propertyId}/history", operation: "auditPropertyHistory", handler: a.auditPropertyHistory,
+			summary: "Events concerning the property in [from, to), streamed as format=json (NDJSON) or csv (owner, support)."},
+	}
+}
+
+// canAudit checks the actor may read the audit of a property: 404 when the
+// property is outside its scope, 403 when it sees it but may not audit.
+func canAudit(actor domain.Actor, propertyID uuid.UUID, notFound error) error {
+	if actor.CanAny(propertyID, auditReaders...) {
+		return nil
+	}
+	if err := commands.AuthorizeRead(actor, propertyID, notFound); err != nil {
+		return err
+	}
+	return errAuditPermission
+}
+
+// auditLockScope finds the lock in the actor's account and checks the
+// actor may audit its property.
+func (a *API) auditLockScope(r *http.Request, lockID uuid.UUID) error {
+	if a.audit == nil {
+		return errNoAudit
+	}
+	actor := actorOf(r)
+	doc, err := a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), lockID.String(), false)
+	if err != nil {
+		return err
+	}
+	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
+	return canAudit(actor, propertyID, lock.ErrNotFound)
+}
+
+// queryInstant reads a required RFC 3339 query parameter.
+func queryInstant(r *http.Request, name string) (time.Time, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return time.Time{}, domain.InvalidField(name, "is required (RFC 3339)")
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, domain.InvalidField(name, "must be an RFC 3339 instant")
+	}
+	return t, nil
+}
+
+func (a *API) auditLockAccess(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	at, err := queryInstant(r, "at")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if err := a.auditLockScope(r, id); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out, err := a.audit.LockAccessAt(r.Context(), id, at)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, out)
+}
+
+func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
+	lockID, err := queryID(r, "lockId")
+	if err == nil && lockID == uuid.Nil {
+		err = domain.InvalidField("lockId", "is required")
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("accessCodeId") != "" {
+		writeErr(w, r, domain.InvalidField("accessCodeId", "is not supported yet: ask with userDeviceId"))
+		return
+	}
+	deviceID, err := queryID(r, "userDeviceId")
+	if err == nil && deviceID == uuid.Nil {
+		err = domain.InvalidField("userDeviceId", "is required")
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	at, err := queryInstant(r, "at")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if err := a.auditLockScope(r, lockID); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out, err := a.audit.DecideDevice(r.Context(), lockID, deviceID, at)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, out)
+}
+
+func (a *API) auditLockHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "lockId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if err := a.auditLockScope(r, id); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeHistory(w, r, id, true)
+}
+
+func (a *API) auditPropertyHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "propertyId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if a.audit == nil {
+		writeErr(w, r, errNoAudit)
+		return
+	}
+	actor := actorOf(r)
+	if err := canAudit(actor, id, property.ErrNotFound); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if _, err := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), id.String(), false); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeHistory(w, r, id, false)
+}
+
+// auditUserHistory needs an account-wide reader: a user's events span the
+// account's properties.
+func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "userId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if a.audit == nil {
+		writeErr(w, r, errNoAudit)
+		return
+	}
+	actor := actorOf(r)
+	if _, err := a.entities.Get(r.Context(), entities.KindUser, actor.AccountID.String(), id.String(), false); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if err := canAudit(actor, uuid.Nil, user.ErrNotFound); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	a.writeHistory(w, r, id, false)
+}
+
+// writeHistory streams a history as NDJSON or CSV, flushing as it goes.
+// Once the first byte is out a failure can only cut the stream short.
+func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool) {
+	q := r.URL.Query()
+	from, to := time.Time{}, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	var err error
+	if q.Get("from") != "" {
+		if from, err = queryInstant(r, "from"); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	if q.Get("to") != "" {
+		if to, err = queryInstant(r, "to"); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" {
+		writeErr(w, r, domain.InvalidField("format", "must be json or csv"))
+		return
+	}
+	flusher, _ := w.(http.Flusher)
+	n := 0
+	flush := func() {
+		if n++; n%auditFlushEvery == 0 && flusher != nil {
+			flusher.Flush()
+		}
+	}
+	var emit func(queries.HistoryItem) error
+	switch format {
+	case "json":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		emit = func(it queries.HistoryItem) error {
+			if err := enc.Encode(it); err != nil {
+				return err
+			}
+			flush()
+			return nil
+		}
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		cw := csv.NewWriter(w)
+		header := append([]string{"position", "recordedAt", "eventType", "eventId", "stream", "apiKeyId", "actorUserId",
+			"correlationId", "causationId", "result", "denyReason", "keyMapVersion"}, queries.HistoryIDColumns...)
+		if err := cw.Write(header); err != nil {
+			return
+		}
+		emit = func(it queries.HistoryItem) error {
+			row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
+				it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, ""}
+			if it.KeyMapVersion > 0 {
+				row[11] = strconv.FormatUint(it.KeyMapVersion, 10)
+			}
+			for _, c := range queries.HistoryIDColumns {
+				row = append(row, it.IDs[c])
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+			if n%auditFlushEvery == auditFlushEvery-1 {
+				cw.Flush()
+			}
+			flush()
+			return cw.Error()
+		}
+		defer cw.Flush()
+	}
+	w.WriteHeader(http.StatusOK)
+	if err := a.audit.History(r.Context(), id, from, to, withKeyMaps, emit); err != nil && a.log != nil {
+		a.log.WarnContext(r.Context(), "audit history cut short", "path", r.URL.Path, "err", err)
+	}
+}

@@ -1,0 +1,349 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type auditAccess struct {
+	LockID        string `json:"lockId"`
+	KeyMapVersion int    `json:"keyMapVersion"`
+	KeyMapHash    string `json:"keyMapHash"`
+	EntriesHash   string `json:"entriesHash"`
+	Entries       []struct {
+		UserID       string `json:"userId"`
+		UserDeviceID string `json:"userDeviceId"`
+		Via          struct {
+			AreaID      string `json:"areaId"`
+			AccessType  string `json:"accessType"`
+			UserGroupID string `json:"userGroupId"`
+		} `json:"via"`
+		Schedule json.RawMessage `json:"schedule"`
+		OpenNow  bool            `json:"openNow"`
+	} `json:"entries"`
+}
+
+type auditLink struct {
+	Link        string     `json:"link"`
+	Missing     bool       `json:"missing"`
+	EventType   string     `json:"eventType"`
+	EventID     string     `json:"eventId"`
+	RecordedAt  *time.Time `json:"recordedAt"`
+	APIKeyID    string     `json:"apiKeyId"`
+	AreaID      string     `json:"areaId"`
+	AccessType  string     `json:"accessType"`
+	UserGroupID string     `json:"userGroupId"`
+	ValidFrom   *time.Time `json:"validFrom"`
+}
+
+type auditDecision struct {
+	Allowed bool        `json:"allowed"`
+	Reason  string      `json:"reason"`
+	Path    []auditLink `json:"path"`
+}
+
+// settle waits until every projection has applied the whole log, then
+// returns an instant after everything recorded so far.
+func (h *harness) settle() time.Time {
+	h.t.Helper()
+	ctx := context.Background()
+	head, err := h.store.HeadPosition(ctx)
+	require.NoError(h.t, err)
+	require.NoError(h.t, h.set.WaitFor(ctx, head))
+	time.Sleep(2 * time.Millisecond)
+	at := time.Now().UTC()
+	time.Sleep(2 * time.Millisecond)
+	return at
+}
+
+func (h *harness) auditAccess(key, lockID string, at time.Time) auditAccess {
+	h.t.Helper()
+	r := h.do("GET", "/audit/locks/"+lockID+"/access?at="+url.QueryEscape(at.Format(time.RFC3339Nano)), key, nil)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	var out auditAccess
+	require.NoError(h.t, json.Unmarshal(r.Data, &out))
+	return out
+}
+
+func (h *harness) auditDecide(lockID, deviceID string, at time.Time) auditDecision {
+	h.t.Helper()
+	r := h.do("GET", "/audit/decisions?lockId="+lockID+"&userDeviceId="+deviceID+"&at="+url.QueryEscape(at.Format(time.RFC3339Nano)), rootKey, nil)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	var out auditDecision
+	require.NoError(h.t, json.Unmarshal(r.Data, &out))
+	return out
+}
+
+// rawGet returns the status, content type and body of a GET.
+func (h *harness) rawGet(path, key string) (int, string, string) {
+	h.t.Helper()
+	req, err := http.NewRequest("GET", h.srv.URL+path, nil)
+	require.NoError(h.t, err)
+	req.Header.Set("x-api-key", key)
+	resp, err := h.client.Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(raw)
+}
+
+// auditFixture: a building with a flat; the flat's lock; a guest in the
+// flat's group; a cleaner granted on the building from tomorrow; then the
+// guest's phone goes, the cleaner leaves, the lock is uninstalled. at holds
+// an instant after each step.
+type auditFixture struct {
+	property, building, flat, lock string
+	guest, cleaner                 string
+	guestPhone, cleanerPhone       deviceOut
+	staff, flatGroup               string
+	at                             map[string]time.Time
+}
+
+func newAuditFixture(t *testing.T, h *harness) auditFixture {
+	f := auditFixture{at: map[string]time.Time{}}
+	f.property = h.lockProperty(rootKey)
+	f.building = h.mkArea(rootKey, f.property, "Building", "")
+	f.flat = h.mkArea(rootKey, f.property, "Flat 1A", f.building)
+	l := h.provisionLock(rootKey, "Flat 1A door")
+	f.lock = l.LockID
+	f.guest = h.grpUser(rootKey, "Guest")
+	f.guestPhone = h.provisionDevice(rootKey, f.guest, "guest phone")
+	f.cleaner = h.grpUser(rootKey, "Cleaner")
+	f.cleanerPhone = h.provisionDevice(rootKey, f.cleaner, "cleaner phone")
+	f.flatGroup = h.viewArea(rootKey, f.property, f.flat).AreaUserGroupID
+	f.staff = h.grpGroup(rootKey, f.property, "Cleaners")
+	f.at["before"] = h.settle()
+
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, f.lock), rootKey, nil).Status)
+	f.at["installed"] = h.settle()
+
+	h.grpAdd(rootKey, f.property, f.flatGroup, f.guest)
+	f.at["guest"] = h.settle()
+
+	r := h.do("PUT", "/properties/"+f.property+"/areas/"+f.building, rootKey, map[string]any{
+		"displayName": "Building", "areaType": "common",
+		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}},
+	})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	tomorrow := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+	r = h.do("POST", grpMemberPath(f.property, f.staff, f.cleaner), rootKey, map[string]any{"validFrom": tomorrow.Format(time.RFC3339)})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	f.at["cleaner"] = h.settle()
+
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+f.guest+"/devices/"+f.guestPhone.UserDeviceID, rootKey, nil).Status)
+	f.at["phoneGone"] = h.settle()
+
+	require.Equal(t, http.StatusOK, h.do("DELETE", grpMemberPath(f.property, f.staff, f.cleaner), rootKey, nil).Status)
+	f.at["cleanerGone"] = h.settle()
+
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+f.lock+"/uninstall?uninstallMode=area", rootKey, nil).Status)
+	f.at["uninstalled"] = h.settle()
+	return f
+}
+
+// The answer computed from the log equals, at every instant, the key map
+// version the projection had in force then (same entry-set hash, so the
+// same km_sets entries).
+func TestAuditLockAccessMatchesKeyMapHistory(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+
+	want := []struct {
+		step    string
+		version int
+		users   []string
+	}{
+		{"before", 0, nil},
+		{"installed", 0, nil},
+		{"guest", 1, []string{f.guest}},
+		{"cleaner", 2, []string{f.guest, f.cleaner}},
+		{"phoneGone", 3, []string{f.cleaner}},
+		{"cleanerGone", 4, nil},
+		{"uninstalled", 4, nil},
+	}
+	for _, w := range want {
+		got := h.auditAccess(rootKey, f.lock, f.at[w.step])
+		assert.Equal(t, w.version, got.KeyMapVersion, w.step)
+		assert.Equal(t, got.KeyMapHash, got.EntriesHash, "%s: the log and the key map projection agree", w.step)
+		var users []string
+		for _, e := range got.Entries {
+			users = append(users, e.UserID)
+		}
+		assert.ElementsMatch(t, w.users, users, w.step)
+	}
+
+	got := h.auditAccess(rootKey, f.lock, f.at["cleaner"])
+	require.Len(t, got.Entries, 2)
+	for _, e := range got.Entries {
+		switch e.UserID {
+		case f.guest:
+			assert.Equal(t, f.flat, e.Via.AreaID)
+			assert.Equal(t, "area", e.Via.AccessType)
+			assert.Equal(t, f.flatGroup, e.Via.UserGroupID)
+			assert.Equal(t, f.guestPhone.UserDeviceID, e.UserDeviceID)
+			assert.True(t, e.OpenNow)
+		case f.cleaner:
+			assert.Equal(t, f.building, e.Via.AreaID, "granted on the ancestor")
+			assert.Equal(t, "group", e.Via.AccessType)
+			assert.Equal(t, f.staff, e.Via.UserGroupID)
+			assert.False(t, e.OpenNow, "the membership starts tomorrow")
+			assert.Contains(t, string(e.Schedule), "validFrom")
+		}
+	}
+}
+
+func TestAuditDecisionsNameEachLink(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+
+	d := h.auditDecide(f.lock, f.guestPhone.UserDeviceID, f.at["before"])
+	assert.False(t, d.Allowed)
+	assert.Equal(t, "lockNotInstalled", d.Reason)
+
+	d = h.auditDecide(f.lock, f.guestPhone.UserDeviceID, f.at["installed"])
+	assert.False(t, d.Allowed)
+	assert.Equal(t, "noMembership", d.Reason)
+
+	d = h.auditDecide(f.lock, f.guestPhone.UserDeviceID, f.at["guest"])
+	assert.True(t, d.Allowed)
+	assert.Equal(t, "allowed", d.Reason)
+	links := map[string]auditLink{}
+	for _, l := range d.Path {
+		links[l.Link] = l
+		assert.False(t, l.Missing, l.Link)
+		assert.NotEmpty(t, l.EventID, l.Link)
+		assert.NotNil(t, l.RecordedAt, l.Link)
+	}
+	assert.Equal(t, "LockInstalled", links["install"].EventType)
+	assert.Equal(t, f.flat, links["install"].AreaID)
+	assert.Equal(t, "AreaCreated", links["grant"].EventType, "the area's own group")
+	assert.Equal(t, "UserAddedToGroup", links["membership"].EventType)
+	assert.NotEmpty(t, links["membership"].APIKeyID, "the API key that added the member")
+	assert.Equal(t, f.flatGroup, links["membership"].UserGroupID)
+	assert.Equal(t, "UserDeviceProvisioned", links["device"].EventType)
+
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, f.at["cleaner"])
+	assert.False(t, d.Allowed)
+	assert.Equal(t, "outsideSchedule", d.Reason)
+	for _, l := range d.Path {
+		if l.Link == "grant" {
+			assert.Equal(t, "AreaAccessListChanged", l.EventType)
+			assert.Equal(t, f.building, l.AreaID, "the grant on the ancestor")
+		}
+		if l.Link == "membership" {
+			assert.NotNil(t, l.ValidFrom)
+		}
+	}
+
+	d = h.auditDecide(f.lock, f.guestPhone.UserDeviceID, f.at["phoneGone"])
+	assert.False(t, d.Allowed)
+	assert.Equal(t, "deviceDeprovisioned", d.Reason)
+	assert.Equal(t, "UserDeviceDeprovisioned", d.Path[len(d.Path)-1].EventType)
+
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, f.at["cleanerGone"])
+	assert.Equal(t, "noMembership", d.Reason)
+
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, f.at["uninstalled"])
+	assert.Equal(t, "lockNotInstalled", d.Reason)
+	assert.Equal(t, "LockUninstalled", d.Path[0].EventType)
+}
+
+func TestAuditHistoryStreamsJSONAndCSV(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+
+	status, ctype, body := h.rawGet("/audit/locks/"+f.lock+"/history?format=json", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, "application/x-ndjson", ctype)
+	var types []string
+	var last uint64
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+		var it struct {
+			Position      uint64            `json:"position"`
+			EventType     string            `json:"eventType"`
+			APIKeyID      string            `json:"apiKeyId"`
+			CorrelationID string            `json:"correlationId"`
+			IDs           map[string]string `json:"ids"`
+			KeyMapVersion int               `json:"keyMapVersion"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &it), line)
+		assert.GreaterOrEqual(t, it.Position, last, "in order")
+		last = it.Position
+		types = append(types, it.EventType)
+		assert.Equal(t, f.lock, it.IDs["lockId"])
+		if it.EventType != "KeyMapVersionChanged" {
+			assert.NotEmpty(t, it.APIKeyID, it.EventType)
+		}
+	}
+	assert.Equal(t, []string{"ApiKeyCreated", "LockProvisioned", "LockInstalled", "KeyMapVersionChanged", "KeyMapVersionChanged",
+		"KeyMapVersionChanged", "KeyMapVersionChanged", "LockUninstalled"}, types)
+
+	// (ApiKeyCreated is the lock's own key.) A window: only the install.
+	from := url.QueryEscape(f.at["before"].Format(time.RFC3339Nano))
+	to := url.QueryEscape(f.at["installed"].Format(time.RFC3339Nano))
+	status, ctype, body = h.rawGet("/audit/locks/"+f.lock+"/history?format=csv&from="+from+"&to="+to, rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, ctype, "text/csv")
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2, body)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	assert.Equal(t, "LockInstalled", rows[1][col["eventType"]])
+	assert.Equal(t, f.lock, rows[1][col["lockId"]])
+	assert.Equal(t, f.flat, rows[1][col["areaId"]])
+	assert.Equal(t, f.property, rows[1][col["propertyId"]])
+
+	// The guest's history: added, device provisioned and removed.
+	status, _, body = h.rawGet("/audit/users/"+f.guest+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	for _, want := range []string{"UserDeviceProvisioned", "UserAddedToGroup", "UserDeviceDeprovisioned"} {
+		assert.Contains(t, body, `"eventType":"`+want+`"`)
+	}
+
+	// The property's history names the grant and the memberships.
+	status, _, body = h.rawGet("/audit/properties/"+f.property+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	for _, want := range []string{"AreaAccessListChanged", "UserAddedToGroup", "UserRemovedFromGroup", "LockInstalled"} {
+		assert.Contains(t, body, `"eventType":"`+want+`"`)
+	}
+}
+
+func TestAuditPermissionsAndTenancy(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	l := h.provisionLock(rootKey, "door")
+	at := url.QueryEscape(time.Now().UTC().Format(time.RFC3339))
+	paths := []string{
+		"/audit/locks/" + l.LockID + "/access?at=" + at,
+		"/audit/decisions?lockId=" + l.LockID + "&userDeviceId=" + l.LockID + "&at=" + at,
+		"/audit/locks/" + l.LockID + "/history",
+		"/audit/properties/" + property + "/history",
+	}
+	support := h.newKey(rootKey, perm("support"))
+	installer := h.newKey(rootKey, perm("install-lock"))
+	other := h.newAccount()
+	for _, p := range paths {
+		status, _, body := h.rawGet(p, support)
+		assert.Equal(t, http.StatusOK, status, "%s: %s", p, body)
+		status, _, _ = h.rawGet(p, installer)
+		assert.Equal(t, http.StatusForbidden, status, p)
+		status, _, _ = h.rawGet(p, other)
+		assert.Equal(t, http.StatusNotFound, status, p)
+	}
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/audit/locks/"+l.LockID+"/access", rootKey, nil).Status, "at is required")
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/audit/locks/"+l.LockID+"/history?format=xml", rootKey, nil).Status)
+}

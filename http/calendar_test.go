@@ -1,0 +1,147 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The calendar routes' checks; the items themselves are tested with the
+// calendar projection (projections/calendar).
+func TestCalendarRoutes(t *testing.T) {
+	h := newHarness(t)
+	prop := h.grpProperty(rootKey)
+	cal := "/properties/" + prop + "/calendar"
+
+	r := h.do("GET", cal+"?from=2027-01-01T00:00:00Z&to=2028-01-02T00:00:00Z", rootKey, nil)
+	assert.Equal(t, http.StatusOK, r.Status, "366 days: %s", r.Error)
+	assert.JSONEq(t, `{"items":[]}`, string(r.Data))
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", cal+"?from=2027-01-01T00:00:00Z&to=2028-01-02T00:00:01Z", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", cal+"?from=2027-01-02T00:00:00Z&to=2027-01-01T00:00:00Z", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", cal+"?from=tomorrow", rootKey, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("GET", cal, rootKey, nil).Status)
+
+	assert.Equal(t, http.StatusOK, h.do("GET", "/calendar/upcoming", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=367", rootKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=0", rootKey, nil).Status)
+
+	r = h.do("GET", "/properties/"+prop+"/timeline/upcoming?from=2027-03-26", rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	var tl struct {
+		Days []struct {
+			Date  string            `json:"date"`
+			Items []json.RawMessage `json:"items"`
+		} `json:"days"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &tl))
+	require.Len(t, tl.Days, 7)
+	assert.Equal(t, "2027-03-26", tl.Days[0].Date)
+	assert.Equal(t, "2027-04-01", tl.Days[6].Date)
+	assert.NotNil(t, tl.Days[0].Items)
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/properties/"+prop+"/timeline/upcoming?from=26/03/2027", rootKey, nil).Status)
+
+	other := h.grpProperty(rootKey)
+	scoped := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": other})
+	assert.Equal(t, http.StatusNotFound, h.do("GET", cal, scoped, nil).Status)
+	assert.Equal(t, http.StatusOK, h.do("GET", "/calendar/upcoming", scoped, nil).Status)
+	user := h.grpUser(rootKey, "Guest")
+	me := h.newKey(rootKey, map[string]string{"permission": "me", "userId": user})
+	assert.Equal(t, http.StatusForbidden, h.do("GET", "/calendar/upcoming", me, nil).Status)
+	assert.Equal(t, http.StatusForbidden, h.do("GET", cal, me, nil).Status)
+}
+
+// calItem is one calendar item as answered.
+type calItem struct {
+	Type      string    `json:"type"`
+	BookingID string    `json:"bookingId"`
+	AreaID    string    `json:"areaId"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Title     string    `json:"title"`
+}
+
+func calItems(t *testing.T, r reply) []calItem {
+	t.Helper()
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	var out struct {
+		Items []calItem `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &out))
+	return out.Items
+}
+
+// Bookings made through the API reach the calendars, and the upcoming
+// timeline groups them by Madrid's dates across the start of summer time
+// (Sunday 28 March 2027).
+func TestCalendarOfBookings(t *testing.T) {
+	h := newHarness(t)
+	r := h.do("POST", "/properties", rootKey, map[string]any{"displayName": "Casa Sol", "timezone": "Europe/Madrid"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	prop := r.field("propertyId")
+	flat := h.mkArea(rootKey, prop, "Flat 2B", "")
+	other := h.mkArea(rootKey, prop, "Flat 3C", "")
+	guest := h.grpUser(rootKey, "Ana")
+	book := func(area string, start, end time.Time) string {
+		r := h.do("POST", "/properties/"+prop+"/bookings", rootKey, map[string]any{"areaId": area,
+			"guest": map[string]any{"userId": guest}, "startDateTime": start.UTC().Format(time.RFC3339),
+			"endDateTime": end.UTC().Format(time.RFC3339), "source": "web"})
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+		return r.field("bookingId")
+	}
+	// Arrival 23:30 on Saturday (CET, 22:30Z); departure 00:30 on Monday (CEST, 22:30Z on Sunday).
+	arrive := time.Date(2027, 3, 27, 22, 30, 0, 0, time.UTC)
+	leave := time.Date(2027, 3, 28, 22, 30, 0, 0, time.UTC)
+	stay := book(flat, arrive, leave)
+
+	items := calItems(t, h.do("GET", "/properties/"+prop+"/calendar?from=2027-03-01T00:00:00Z&to=2027-04-01T00:00:00Z", rootKey, nil))
+	require.Len(t, items, 3)
+	types := map[string]calItem{}
+	for _, it := range items {
+		assert.Equal(t, stay, it.BookingID)
+		assert.Equal(t, flat, it.AreaID)
+		types[it.Type] = it
+	}
+	assert.True(t, types["stay"].Start.Equal(arrive) && types["stay"].End.Equal(leave))
+	assert.True(t, types["departure"].Start.Equal(leave))
+	assert.Equal(t, "Arrival: Ana · Flat 2B", types["arrival"].Title)
+
+	r = h.do("GET", "/properties/"+prop+"/timeline/upcoming?from=2027-03-26&days=7", rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	var tl struct {
+		Timezone string `json:"timezone"`
+		Days     []struct {
+			Date  string    `json:"date"`
+			Items []calItem `json:"items"`
+		} `json:"days"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &tl))
+	assert.Equal(t, "Europe/Madrid", tl.Timezone)
+	got := map[string][]string{}
+	for _, d := range tl.Days {
+		for _, it := range d.Items {
+			got[d.Date] = append(got[d.Date], it.Type)
+		}
+	}
+	assert.Equal(t, map[string][]string{"2027-03-27": {"arrival"}, "2027-03-29": {"departure"}}, got,
+		"the departure is on Monday in Madrid though Sunday in UTC")
+
+	// Across properties: the next days; an access code's window; a
+	// cancellation takes the booking away.
+	soon := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	next := book(other, soon, soon.Add(24*time.Hour))
+	r = h.do("POST", "/bookings/"+next+"/access-codes", rootKey, map[string]any{})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	up := calItems(t, h.do("GET", "/calendar/upcoming?days=14", rootKey, nil))
+	var kinds []string
+	for _, it := range up {
+		assert.Equal(t, next, it.BookingID)
+		kinds = append(kinds, it.Type)
+	}
+	assert.ElementsMatch(t, []string{"stay", "arrival", "departure", "accessCode"}, kinds)
+	require.Equal(t, http.StatusOK, h.do("POST", "/bookings/"+next+"/cancel", rootKey, map[string]any{"reason": "byUser"}).Status)
+	assert.Empty(t, calItems(t, h.do("GET", "/calendar/upcoming?days=14", rootKey, nil)))
+}

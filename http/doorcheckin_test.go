@@ -1,0 +1,92 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+)
+
+// syncAt syncs a lock dated by the harness clock, pushing logs.
+func (h *harness) syncAt(l lsLock, logs ...map[string]any) {
+	h.t.Helper()
+	raw, err := json.Marshal(map[string]any{"syncDate": h.clock.Now().UTC().Format(time.RFC3339), "currentFirmwareVersion": "1.0.0",
+		"currentKeyMapVersion": 0, "accessLogs": logs})
+	require.NoError(h.t, err)
+	r := h.lsSyncRaw(l, raw)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+}
+
+func codeLog(codeID string, at time.Time, result string) map[string]any {
+	e := map[string]any{"lockAccessLogId": uuid.NewString(), "accessDate": at.UTC().Format(time.RFC3339), "accessCodeId": codeID, "result": result}
+	if result == "denied" {
+		e["denyReason"] = "wrong code"
+	}
+	return e
+}
+
+// A granted opening by the booking's code during the check-in window
+// checks the booking in with method doorAccess, once; a denied one, or one
+// outside the window, does not.
+func TestDoorOpeningChecksTheBookingIn(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(3 * time.Hour).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "2468"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+
+	sched, err := commands.NewBookingScheduler(h.service, h.bookings, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	tick := func() int {
+		t.Helper()
+		settle := func() {
+			head, err := h.store.HeadPosition(context.Background())
+			require.NoError(t, err)
+			require.NoError(t, h.set.WaitFor(context.Background(), head))
+		}
+		settle()
+		n, err := sched.Tick(context.Background())
+		require.NoError(t, err)
+		settle()
+		return n
+	}
+
+	// Two hours before start (the window opens one hour before): nothing.
+	h.clock.Advance(time.Hour)
+	h.syncAt(door, codeLog(codeID, h.clock.Now().Add(-time.Minute), "granted"))
+	assert.Equal(t, 0, tick())
+	assert.Equal(t, "booked", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
+
+	h.clock.Advance(2*time.Hour + 10*time.Minute)
+	h.syncAt(door, codeLog(codeID, h.clock.Now().Add(-time.Minute), "denied"))
+	assert.Equal(t, 0, tick(), "a denied attempt checks nobody in")
+
+	h.syncAt(door, codeLog(codeID, h.clock.Now().Add(-time.Minute), "granted"), codeLog(codeID, h.clock.Now(), "granted"))
+	assert.Equal(t, 1, tick())
+	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+	assert.Equal(t, "doorAccess", got.CheckInMethod)
+	require.Len(t, h.keyMap(rootKey, f.lockID).KeyMapEntries, 2, "the guest's phone joins the code in the key map")
+
+	h.syncAt(door, codeLog(codeID, h.clock.Now(), "granted"))
+	assert.Equal(t, 0, tick(), "once")
+	checkIns := 0
+	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
+		if rec.Type == "BookingCheckedIn" {
+			checkIns++
+		}
+	}
+	assert.Equal(t, 1, checkIns)
+}

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain/booking"
+	"github.com/accessd/accessd/queries"
+)
+
+func (a *API) guestRoutes() []route {
+	return []route{
+		{method: "POST", path: "/bookings/{bookingId}/guests", operation: "registerGuest", handler: a.registerGuest,
+			summary: "Register a guest of a booking; the personal data is sealed with a key of the guest's own (manage-access)."},
+		{method: "GET", path: "/bookings/{bookingId}/check-in", operation: "getCheckIn", handler: a.getCheckIn,
+			summary: "The check-in snapshot: status, guests registered, checkedInAt, method, active access codes."},
+	}
+}
+
+var errNoPersonalReader = errors.New("httpapi: no personal data store wired (Options.PersonalData)")
+
+// guestOutput is a registered guest with the details opened (none once
+// the guest's key is erased).
+type guestOutput struct {
+	GuestID string `json:"guestId"`
+	*commands.GuestDetails
+	RegisteredAt time.Time `json:"registeredAt"`
+}
+
+func (a *API) registerGuest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "bookingId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var in commands.GuestDetails
+	if err := decodeBody(r, &in); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.RegisterGuest(r.Context(), id, in)
+	if err == nil {
+		err = a.settle(r.Context(), res.Result)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out := guestOutput{GuestID: res.GuestID.String(), GuestDetails: &in}
+	for _, e := range res.Events {
+		if g, ok := e.(booking.GuestRegistered); ok {
+			out.RegisteredAt = g.At
+		}
+	}
+	writeData(w, http.StatusCreated, map[string]any{"bookingId": id.String(), "guest": out})
+}
+
+// checkInOutput is GET /bookings/{bookingId}/check-in.
+type checkInOutput struct {
+	BookingID     string               `json:"bookingId"`
+	Status        string               `json:"status"`
+	CheckedInAt   *time.Time           `json:"checkedInAt"`
+	CheckInMethod string               `json:"checkInMethod,omitempty"`
+	Guests        []guestOutput        `json:"guests"`
+	AccessCodes   []queries.AccessCode `json:"accessCodes"`
+}
+
+func (a *API) getCheckIn(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "bookingId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	b, err := a.readBooking(r, id)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	var doc struct {
+		Status        string     `json:"status"`
+		CheckedInAt   *time.Time `json:"checkedInAt"`
+		CheckInMethod string     `json:"checkInMethod"`
+	}
+	if err := json.Unmarshal(b.JSON, &doc); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	account := actorOf(r).AccountID.String()
+	out := checkInOutput{BookingID: id.String(), Status: doc.Status, CheckedInAt: doc.CheckedInAt, CheckInMethod: doc.CheckInMethod, Guests: []guestOutput{}}
+	if out.AccessCodes, err = a.bookings.AccessCodes(r.Context(), account, id.String(), true); err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	guests, err := a.bookings.Guests(r.Context(), account, id.String())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	for _, g := range guests {
+		o := guestOutput{GuestID: g.GuestID, RegisteredAt: g.RegisteredAt}
+		if a.personal == nil {
+			writeErr(w, r, errNoPersonalReader)
+			return
+		}
+		if o.GuestDetails, err = commands.OpenGuestDetails(r.Context(), a.personal, uuid.MustParse(g.GuestID), g.Personal); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		out.Guests = append(out.Guests, o)
+	}
+	writeData(w, http.StatusOK, out)
+}

@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/queries"
+)
+
+func (a *API) timelineRoutes() []route {
+	return []route{
+		{method: "GET", path: "/timeline/activity", operation: "listActivity", handler: a.listActivity,
+			summary: "The activity feed newest first: one readable entry per event ({at, actor, action, subject, propertyId, details}), door openings and denials included; optionally one property's."},
+	}
+}
+
+var errActivityReader = domain.NewError(domain.ErrForbidden, "this key cannot read the activity feed")
+
+func (a *API) listActivity(w http.ResponseWriter, r *http.Request) {
+	if a.activity == nil {
+		writeFailure(w, http.StatusNotFound, "no such route")
+		return
+	}
+	actor := actorOf(r)
+	scope, ok := readScope(actor)
+	if !ok {
+		writeErr(w, r, errActivityReader)
+		return
+	}
+	propertyID, err := queryID(r, "propertyId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if propertyID != uuid.Nil {
+		if err := commands.AuthorizeRead(actor, propertyID, property.ErrNotFound); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
+	page, err := pageOf(r)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	f := queries.ActivityFilter{PropertyIDs: scope}
+	if propertyID != uuid.Nil {
+		f.PropertyID = propertyID.String()
+	}
+	items, next, err := a.activity.List(r.Context(), actor.AccountID.String(), f, page)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out := map[string]any{"activity": items}
+	if next != "" {
+		out["pageToken"] = next
+	}
+	writeData(w, http.StatusOK, out)
+}

@@ -1,0 +1,187 @@
+// Package auditindex maps every event to the entities it concerns, so the
+// audit queries read only the events of one lock, area, group or user
+// instead of scanning the log.
+//
+// Two kinds of rows: KindAccess rows index the events that change who may
+// open a lock, under the one id the point-in-time fold looks them up by
+// (an area's events by area, memberships by group, devices by user, a
+// lock's install by lock, a property's zone by property); KindHistory rows
+// index every event under the entity ids its payload names (Fields:
+// lockId, userId, propertyId, ...), for the history exports.
+package auditindex
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/projections"
+)
+
+// Table is the logical name of the index table.
+const Table = "audit_refs"
+
+// Row kinds.
+const (
+	// KindAccess marks an access-relevant event under its lookup id.
+	KindAccess = "a"
+	// KindHistory marks any event under every id it names.
+	KindHistory = "h"
+)
+
+// TimeLayout stores instants as fixed-width UTC text, so text order is
+// time order.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Projection is the audit index.
+type Projection struct{ types []string }
+
+// New returns the index over every event type the registry knows.
+func New(registry *eventstore.Registry) *Projection {
+	return &Projection{types: registry.Types()}
+}
+
+// Name implements projections.Projection.
+func (*Projection) Name() string { return "audit-index" }
+
+// Version implements projections.Projection.
+func (*Projection) Version() int { return 1 }
+
+// EventTypes implements projections.Projection.
+func (p *Projection) EventTypes() []string { return p.types }
+
+// Tables implements projections.Projection.
+func (*Projection) Tables() []string { return []string{Table} }
+
+// Setup implements projections.Projection. The key orders an entity's rows
+// by time, which both the point-in-time lookup (up to an instant) and the
+// history pages (a range, then onwards) read; on SQLite the table is the
+// key itself (WITHOUT ROWID), one b-tree written per row.
+func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
+	q := `CREATE TABLE IF NOT EXISTS ` + tx.Table(Table) + ` (entity_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL,
+		position BIGINT NOT NULL, PRIMARY KEY (entity_id, kind, recorded_at, position))`
+	if tx.Dialect == projections.SQLite {
+		q += ` WITHOUT ROWID`
+	}
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("audit index setup: %w", err)
+	}
+	return nil
+}
+
+// AccessTypes are the event types that change who may open a lock: the
+// ones the point-in-time fold applies.
+var AccessTypes = []string{
+	property.PropertyCreated{}.EventType(), property.PropertyUpdated{}.EventType(),
+	area.AreaCreated{}.EventType(), area.AreaMoved{}.EventType(), area.AreaAccessListChanged{}.EventType(), area.AreaDeleted{}.EventType(),
+	group.UserAddedToGroup{}.EventType(), group.UserGroupMembershipChanged{}.EventType(),
+	group.UserRemovedFromGroup{}.EventType(), group.UserGroupDeleted{}.EventType(),
+	device.UserDeviceProvisioned{}.EventType(), device.UserDeviceKeysRotated{}.EventType(), device.UserDeviceDeprovisioned{}.EventType(),
+	lock.LockProvisioned{}.EventType(), lock.LockInstalled{}.EventType(), lock.LockUninstalled{}.EventType(), lock.LockDeprovisioned{}.EventType(),
+}
+
+// AccessKey is the id an access-relevant event is looked up by; Nil for
+// any other event.
+func AccessKey(ev any) uuid.UUID {
+	switch e := ev.(type) {
+	case property.PropertyCreated:
+		return e.PropertyID
+	case property.PropertyUpdated:
+		return e.PropertyID
+	case area.AreaCreated:
+		return e.AreaID
+	case area.AreaMoved:
+		return e.AreaID
+	case area.AreaAccessListChanged:
+		return e.AreaID
+	case area.AreaDeleted:
+		return e.AreaID
+	case group.UserAddedToGroup:
+		return e.UserGroupID
+	case group.UserGroupMembershipChanged:
+		return e.UserGroupID
+	case group.UserRemovedFromGroup:
+		return e.UserGroupID
+	case group.UserGroupDeleted:
+		return e.UserGroupID
+	case device.UserDeviceProvisioned:
+		return e.UserID
+	case device.UserDeviceKeysRotated:
+		return e.UserID
+	case device.UserDeviceDeprovisioned:
+		return e.UserID
+	case lock.LockProvisioned:
+		return e.LockID
+	case lock.LockInstalled:
+		return e.LockID
+	case lock.LockUninstalled:
+		return e.LockID
+	case lock.LockDeprovisioned:
+		return e.LockID
+	}
+	return uuid.Nil
+}
+
+// Fields are the payload fields naming the entities a history can be
+// asked for, or that an audit looks events up by.
+var Fields = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId", "bookingId", "accessCodeId"}
+
+// IDs returns the ids a payload names: every top-level field ending in
+// "Id" whose value is a uuid, but the account's. Keys are the field names.
+func IDs(raw json.RawMessage) map[string]uuid.UUID {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	out := map[string]uuid.UUID{}
+	for k, v := range fields {
+		if !strings.HasSuffix(k, "Id") || k == "accountId" || len(v) != 38 || v[0] != '"' {
+			continue
+		}
+		if u, err := uuid.ParseBytes(v[1 : len(v)-1]); err == nil && u != uuid.Nil {
+			out[k] = u
+		}
+	}
+	return out
+}
+
+// Apply implements projections.Projection: one multi-row insert per event,
+// an access row and a history row per entity id of Fields it names.
+func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+	at := env.RecordedAt.UTC().Format(TimeLayout)
+	pos := int64(env.Position)
+	ids := IDs(env.Raw)
+	var args []any
+	seen := map[uuid.UUID]bool{}
+	for _, f := range Fields {
+		if id, ok := ids[f]; ok && !seen[id] {
+			seen[id] = true
+			args = append(args, id.String(), KindHistory, pos, at)
+		}
+	}
+	if env.Known {
+		if id := AccessKey(env.Event); id != uuid.Nil {
+			args = append(args, id.String(), KindAccess, pos, at)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	q := `INSERT INTO ` + tx.Table(Table) + ` (entity_id, kind, position, recorded_at) VALUES (?, ?, ?, ?)` +
+		strings.Repeat(`, (?, ?, ?, ?)`, len(args)/4-1) + ` ON CONFLICT DO NOTHING`
+	_, err := tx.Exec(ctx, q, args...)
+	return err
+}
+
+// FormatTime is t as the index stores it.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }

@@ -1,0 +1,158 @@
+package calendar_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
+	"github.com/accessd/accessd/domain/user"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/memstore"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/calendar"
+	"github.com/accessd/accessd/queries"
+)
+
+type fixture struct {
+	t        testing.TB
+	store    *memstore.Store
+	registry *eventstore.Registry
+	set      *projections.Set
+	q        *queries.Calendar
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	store := memstore.New()
+	db, err := projections.OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
+	require.NoError(t, err)
+	reg := eventstore.NewRegistry()
+	for _, evs := range [][]eventstore.TypedEvent{toTyped(area.Events()), toTyped(user.Events()), toTyped(booking.Events())} {
+		for _, e := range evs {
+			reg.Register(e)
+		}
+	}
+	r, err := projections.NewRunner(db, store, reg, calendar.New(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	set := projections.NewSet(store, r)
+	done := make(chan struct{})
+	go func() { defer close(done); set.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		db.Close()
+		store.Close()
+	})
+	return &fixture{t: t, store: store, registry: reg, set: set, q: queries.NewCalendar(db)}
+}
+
+func toTyped[E eventstore.TypedEvent](es []E) []eventstore.TypedEvent {
+	out := make([]eventstore.TypedEvent, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+func (f *fixture) append(stream string, evs ...eventstore.TypedEvent) {
+	f.t.Helper()
+	var data []eventstore.EventData
+	for _, e := range evs {
+		d, err := f.registry.Encode(uuid.New(), e, eventstore.Metadata{OccurredAt: time.Now()})
+		require.NoError(f.t, err)
+		data = append(data, d)
+	}
+	res, err := f.store.Append(context.Background(), stream, eventstore.Any, data...)
+	require.NoError(f.t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(f.t, f.set.WaitFor(ctx, res.Position))
+}
+
+func TestCalendarAcrossADaylightSavingWeek(t *testing.T) {
+	f := newFixture(t)
+	madrid, err := time.LoadLocation("Europe/Madrid")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, madrid)
+		require.NoError(t, err)
+		return v
+	}
+	account, property, room, guest := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	f.append("area-"+room.String(), area.AreaCreated{AreaID: room, AccountID: account, PropertyID: property, DisplayName: "Room 101"})
+	f.append("user-"+guest.String(), user.UserCreated{UserID: guest, AccountID: account, DisplayName: "Ana"})
+	stay, cancelled := uuid.New(), uuid.New()
+	f.append("booking-"+stay.String(), booking.BookingCreated{BookingID: stay, AccountID: account, PropertyID: property, AreaID: room,
+		GuestUserID: guest, StartDateTime: at("2027-03-27 16:00"), EndDateTime: at("2027-03-29 11:00"), Source: "web"})
+	f.append("booking-"+cancelled.String(), booking.BookingCreated{BookingID: cancelled, AccountID: account, PropertyID: property, AreaID: room,
+		GuestUserID: guest, StartDateTime: at("2027-03-30 16:00"), EndDateTime: at("2027-03-31 11:00"), Source: "web"},
+		booking.BookingCancelled{BookingID: cancelled, AccountID: account, PropertyID: property, Reason: "byUser", At: at("2027-03-20 10:00")})
+
+	// Summer time starts on Sunday 28 March 2027 in Madrid.
+	first := at("2027-03-26 09:00")
+	from, to := queries.DaysSpan(madrid, first, 7)
+	assert.Equal(t, 7*24*time.Hour-time.Hour, to.Sub(from))
+	items, err := f.q.Items(context.Background(), account.String(), []string{property.String()}, from, to)
+	require.NoError(t, err)
+	require.Len(t, items, 3, "the stay, its arrival and departure; the cancelled booking is gone")
+	assert.Equal(t, "arrival", items[0].Type, "arrival and stay start together: by type")
+	assert.Equal(t, "Arrival: Ana · Room 101", items[0].Title)
+	assert.Equal(t, room.String(), items[0].AreaID)
+	days := queries.ByLocalDay(items, madrid, first, 7)
+	require.Len(t, days, 7)
+	assert.Equal(t, "2027-03-27", days[1].Date)
+	require.Len(t, days[1].Items, 1)
+	assert.Equal(t, "arrival", days[1].Items[0].Type)
+	assert.Empty(t, days[2].Items, "Sunday, 23 hours long")
+	require.Len(t, days[3].Items, 1)
+	assert.Equal(t, "departure", days[3].Items[0].Type)
+	assert.True(t, days[3].Items[0].Start.Equal(at("2027-03-29 11:00")), "11:00 summer time is 09:00 UTC")
+	assert.Equal(t, 9, days[3].Items[0].Start.UTC().Hour())
+
+	// An access code's window; rescheduling moves the items and the code;
+	// an early check-out ends the stay.
+	code, revoked := uuid.New(), uuid.New()
+	f.append("booking-"+stay.String(),
+		booking.AccessCodeCreated{AccessCodeID: code, BookingID: stay, AccountID: account, PropertyID: property, AreaID: room,
+			CodeHash: "h", Salt: "s", ValidFrom: at("2027-03-27 16:00"), ValidUntil: at("2027-03-29 11:00")},
+		booking.AccessCodeCreated{AccessCodeID: revoked, BookingID: stay, AccountID: account, PropertyID: property, AreaID: room,
+			CodeHash: "h2", Salt: "s2", ValidFrom: at("2027-03-27 16:00"), ValidUntil: at("2027-03-29 11:00")},
+		booking.AccessCodeRevoked{AccessCodeID: revoked, BookingID: stay, AccountID: account, PropertyID: property, AreaID: room})
+	items, err = f.q.Items(context.Background(), account.String(), []string{property.String()}, from, to)
+	require.NoError(t, err)
+	require.Len(t, items, 4, "the revoked code is gone")
+	assert.Equal(t, "accessCode", items[0].Type, "access code, arrival and stay start together: by type")
+	assert.Equal(t, "Access code: Ana · Room 101", items[0].Title)
+	f.append("booking-"+stay.String(),
+		booking.BookingRescheduled{BookingID: stay, AccountID: account, PropertyID: property, AreaID: room,
+			StartDateTime: at("2027-03-28 16:00"), EndDateTime: at("2027-03-30 11:00")},
+		booking.BookingCheckedIn{BookingID: stay, AccountID: account, PropertyID: property, Method: "manual", At: at("2027-03-28 16:05")},
+		booking.BookingCheckedOut{BookingID: stay, AccountID: account, PropertyID: property, Method: "manual", At: at("2027-03-29 20:00")})
+	items, err = f.q.Items(context.Background(), account.String(), nil, from, to)
+	require.NoError(t, err)
+	byType := map[string]queries.CalendarItem{}
+	for _, it := range items {
+		byType[it.Type] = it
+		assert.Equal(t, "checkedOut", it.Status)
+	}
+	assert.True(t, byType["arrival"].Start.Equal(at("2027-03-28 16:00")))
+	assert.True(t, byType["stay"].End.Equal(at("2027-03-29 20:00")))
+	assert.True(t, byType["departure"].Start.Equal(at("2027-03-29 20:00")))
+	assert.True(t, byType["accessCode"].Start.Equal(at("2027-03-28 16:00")), "the code follows the booking")
+	assert.True(t, byType["accessCode"].End.Equal(at("2027-03-30 11:00")))
+
+	none, err := f.q.Items(context.Background(), uuid.NewString(), nil, from, to)
+	require.NoError(t, err)
+	assert.Empty(t, none, "another account sees nothing")
+}

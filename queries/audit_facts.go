@@ -1,0 +1,247 @@
+package queries
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain/access"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/eventstore"
+)
+
+// auditMaxDepth bounds an area chain, as the key-map projection does.
+const auditMaxDepth = 256
+
+// auditFacts are the access facts folded from the events of the entities
+// an audit question involves, with the event that set each one. It mirrors
+// projections/keymaps' facts, in memory.
+type auditFacts struct {
+	timezones map[uuid.UUID]string
+	areas     map[uuid.UUID]*auditArea
+	members   map[uuid.UUID]map[uuid.UUID]*auditMember // group -> user
+	devices   map[uuid.UUID]map[uuid.UUID]*auditDevice // user -> device
+	retired   map[uuid.UUID]*eventstore.Envelope       // deprovisioned devices
+	locks     map[uuid.UUID]*auditLock
+}
+
+type auditArea struct {
+	property, parent, group uuid.UUID
+	list                    []area.AccessEntry
+	created, listChanged    *eventstore.Envelope
+}
+
+type auditMember struct {
+	m  access.Member
+	ev *eventstore.Envelope
+}
+
+type auditDevice struct {
+	d  access.Device
+	ev *eventstore.Envelope
+}
+
+type auditLock struct {
+	area, property uuid.UUID
+	deleted        bool
+	// last is the last install, uninstall or deprovisioning.
+	last *eventstore.Envelope
+}
+
+func newAuditFacts() *auditFacts {
+	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
+		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
+		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{}}
+}
+
+// apply folds one event, as projections/keymaps' facts do.
+func (f *auditFacts) apply(env *eventstore.Envelope) {
+	switch e := env.Event.(type) {
+	case property.PropertyCreated:
+		f.timezones[e.PropertyID] = e.Timezone
+	case property.PropertyUpdated:
+		f.timezones[e.PropertyID] = e.Timezone
+	case area.AreaCreated:
+		if f.areas[e.AreaID] == nil {
+			f.areas[e.AreaID] = &auditArea{property: e.PropertyID, parent: e.ParentAreaID, group: e.AreaUserGroupID, created: env}
+		}
+	case area.AreaMoved:
+		if a := f.areas[e.AreaID]; a != nil {
+			a.parent = e.ParentAreaID
+		}
+	case area.AreaAccessListChanged:
+		if a := f.areas[e.AreaID]; a != nil {
+			a.list, a.listChanged = e.AccessList, env
+		}
+	case area.AreaDeleted:
+		delete(f.areas, e.AreaID)
+	case group.UserAddedToGroup:
+		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, env)
+	case group.UserGroupMembershipChanged:
+		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, env)
+	case group.UserRemovedFromGroup:
+		delete(f.members[e.UserGroupID], e.UserID)
+	case group.UserGroupDeleted:
+		delete(f.members, e.UserGroupID)
+	case device.UserDeviceProvisioned:
+		ds := f.userDevices(e.UserID)
+		if ds[e.UserDeviceID] == nil {
+			ds[e.UserDeviceID] = &auditDevice{d: access.Device{DeviceID: e.UserDeviceID, UserID: e.UserID, AccessKeyID: e.AccessKeyID, PublicKey: e.PublicKey}, ev: env}
+		}
+	case device.UserDeviceKeysRotated:
+		if d := f.devices[e.UserID][e.UserDeviceID]; d != nil {
+			d.d.AccessKeyID, d.d.PublicKey, d.ev = e.AccessKeyID, e.PublicKey, env
+		}
+	case device.UserDeviceDeprovisioned:
+		delete(f.devices[e.UserID], e.UserDeviceID)
+		f.retired[e.UserDeviceID] = env
+	case lock.LockProvisioned:
+		if f.locks[e.LockID] == nil {
+			f.locks[e.LockID] = &auditLock{}
+		}
+	case lock.LockInstalled:
+		if l := f.lock(e.LockID); l != nil {
+			l.area, l.property, l.last = e.AreaID, e.PropertyID, env
+		}
+	case lock.LockUninstalled:
+		if l := f.lock(e.LockID); l != nil {
+			l.area, l.last = uuid.Nil, env
+			if e.Mode != lock.UninstallArea {
+				l.property = uuid.Nil
+			}
+		}
+	case lock.LockDeprovisioned:
+		if l := f.lock(e.LockID); l != nil {
+			l.area, l.deleted, l.last = uuid.Nil, true, env
+		}
+	}
+}
+
+// lock returns a lock's facts, nil before its provisioning: an install of
+// an unknown lock changes nothing, as in the key-map projection.
+func (f *auditFacts) lock(id uuid.UUID) *auditLock { return f.locks[id] }
+
+func (f *auditFacts) member(groupID, userID uuid.UUID, from, until *time.Time, env *eventstore.Envelope) {
+	ms := f.members[groupID]
+	if ms == nil {
+		ms = map[uuid.UUID]*auditMember{}
+		f.members[groupID] = ms
+	}
+	ms[userID] = &auditMember{m: access.Member{UserID: userID, ValidFrom: from, ValidUntil: until}, ev: env}
+}
+
+func (f *auditFacts) userDevices(userID uuid.UUID) map[uuid.UUID]*auditDevice {
+	ds := f.devices[userID]
+	if ds == nil {
+		ds = map[uuid.UUID]*auditDevice{}
+		f.devices[userID] = ds
+	}
+	return ds
+}
+
+// chain is the lock's area and its ancestors, nearest first, as far as the
+// facts know them; nil when the lock is in no (existing) area.
+func (f *auditFacts) chain(lockID uuid.UUID) []access.Area {
+	l := f.locks[lockID]
+	if l == nil || l.deleted || l.area == uuid.Nil {
+		return nil
+	}
+	var out []access.Area
+	for cur, depth := l.area, 0; cur != uuid.Nil && depth < auditMaxDepth; depth++ {
+		a := f.areas[cur]
+		if a == nil {
+			break
+		}
+		out = append(out, access.Area{ID: cur, GroupID: a.group, AccessList: a.list})
+		cur = a.parent
+	}
+	return out
+}
+
+// grants are the grants opening the locks of chain[0]; an `area` entry
+// whose area the facts do not hold grants nothing, as in the projection.
+func (f *auditFacts) grants(chain []access.Area) []access.Grant {
+	areaGroups := map[uuid.UUID]uuid.UUID{}
+	for _, a := range chain {
+		for _, e := range a.AccessList {
+			if e.AccessType == area.AccessArea {
+				if ref := f.areas[e.AreaID]; ref != nil {
+					areaGroups[e.AreaID] = ref.group
+				}
+			}
+		}
+	}
+	return access.Grants(chain, areaGroups)
+}
+
+// needs lists the ids whose events the answer for the lock depends on,
+// given what the facts hold so far: the lock, its area chain and the
+// parent beyond it, areas named by `area` entries, the property, the
+// granted groups, and their members (for their devices).
+func (f *auditFacts) needs(lockID uuid.UUID) []uuid.UUID {
+	out := []uuid.UUID{lockID}
+	l := f.locks[lockID]
+	if l == nil || l.deleted || l.area == uuid.Nil {
+		return out
+	}
+	out = append(out, l.area)
+	chain := f.chain(lockID)
+	if len(chain) > 0 {
+		if a := f.areas[chain[0].ID]; a != nil {
+			out = append(out, a.property)
+		}
+		if last := f.areas[chain[len(chain)-1].ID]; last != nil && last.parent != uuid.Nil {
+			out = append(out, last.parent)
+		}
+	}
+	for _, a := range chain {
+		for _, e := range a.AccessList {
+			if e.AccessType == area.AccessArea {
+				out = append(out, e.AreaID)
+			}
+		}
+	}
+	for _, g := range f.grants(chain) {
+		out = append(out, g.UserGroupID)
+		for u := range f.members[g.UserGroupID] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// explain computes the lock's key map from the facts, with each entry's
+// grant and membership.
+func (f *auditFacts) explain(lockID uuid.UUID) []access.Explained {
+	chain := f.chain(lockID)
+	if len(chain) == 0 {
+		return []access.Explained{}
+	}
+	grants := f.grants(chain)
+	members := map[uuid.UUID][]access.Member{}
+	devices := map[uuid.UUID][]access.Device{}
+	for _, g := range grants {
+		if _, done := members[g.UserGroupID]; done {
+			continue
+		}
+		var ms []access.Member
+		for _, m := range f.members[g.UserGroupID] {
+			ms = append(ms, m.m)
+			if _, done := devices[m.m.UserID]; !done {
+				for _, d := range f.devices[m.m.UserID] {
+					devices[m.m.UserID] = append(devices[m.m.UserID], d.d)
+				}
+			}
+		}
+		members[g.UserGroupID] = ms
+	}
+	tz := ""
+	if a := f.areas[chain[0].ID]; a != nil {
+		tz = f.timezones[a.property]
+	}
+	return access.Explain(grants, members, devices, tz)
+}

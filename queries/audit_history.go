@@ -1,0 +1,211 @@
+package queries
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/projections/auditindex"
+	"github.com/accessd/accessd/projections/keymaps"
+)
+
+// historyPage is how many index rows one page of a history reads.
+const historyPage = 500
+
+// KeyMapVersionChanged is the type of a history item that is not an event
+// but a new version of a lock's key map (from the key-map projection).
+const KeyMapVersionChanged = "KeyMapVersionChanged"
+
+// HistoryItem is one item of a history: an event concerning the entity,
+// with who appended it and why, or a key-map version of a lock.
+type HistoryItem struct {
+	Position      uint64            `json:"position"`
+	RecordedAt    time.Time         `json:"recordedAt"`
+	EventType     string            `json:"eventType"`
+	EventID       string            `json:"eventId,omitempty"`
+	Stream        string            `json:"stream,omitempty"`
+	APIKeyID      string            `json:"apiKeyId,omitempty"`
+	ActorUserID   string            `json:"actorUserId,omitempty"`
+	CorrelationID string            `json:"correlationId,omitempty"`
+	CausationID   string            `json:"causationId,omitempty"`
+	IDs           map[string]string `json:"ids"`
+	// Result and DenyReason are an access attempt's outcome.
+	Result     string `json:"result,omitempty"`
+	DenyReason string `json:"denyReason,omitempty"`
+	// KeyMapVersion is set on KeyMapVersionChanged items.
+	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
+}
+
+// HistoryIDColumns are the id columns of a CSV history, in order.
+var HistoryIDColumns = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId",
+	"accessCodeId", "bookingId", "lockAccessLogId", "accessKeyId"}
+
+// History emits, in recorded order, every event naming the entity that was
+// recorded in [from, to); with keyMaps, the lock's key-map versions too.
+// It reads the index and the log a page at a time, so a long range never
+// sits in memory; emit's error stops it.
+func (a *Audit) History(ctx context.Context, entityID uuid.UUID, from, to time.Time, withKeyMaps bool, emit func(HistoryItem) error) error {
+	events := a.eventPager(entityID, from, to)
+	var versions pager = emptyPager{}
+	if withKeyMaps {
+		versions = a.keyMapPager(entityID, from, to)
+	}
+	ev, evOK, err := events.next(ctx)
+	if err != nil {
+		return err
+	}
+	km, kmOK, err := versions.next(ctx)
+	if err != nil {
+		return err
+	}
+	for evOK || kmOK {
+		// A key map version follows the event that made it.
+		takeEvent := evOK && (!kmOK || ev.Position <= km.Position)
+		item := km
+		if takeEvent {
+			item = ev
+		}
+		if err := emit(item); err != nil {
+			return err
+		}
+		if takeEvent {
+			ev, evOK, err = events.next(ctx)
+		} else {
+			km, kmOK, err = versions.next(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type pager interface {
+	next(ctx context.Context) (HistoryItem, bool, error)
+}
+
+type emptyPager struct{}
+
+func (emptyPager) next(context.Context) (HistoryItem, bool, error) { return HistoryItem{}, false, nil }
+
+// bufPager serves items from pages fetched on demand.
+type bufPager struct {
+	buf  []HistoryItem
+	done bool
+	// fetch returns the next page, and whether more may follow.
+	fetch func(ctx context.Context) ([]HistoryItem, bool, error)
+}
+
+func (p *bufPager) next(ctx context.Context) (HistoryItem, bool, error) {
+	for len(p.buf) == 0 && !p.done {
+		items, more, err := p.fetch(ctx)
+		if err != nil {
+			return HistoryItem{}, false, err
+		}
+		p.done = !more
+		p.buf = items
+	}
+	if len(p.buf) == 0 {
+		return HistoryItem{}, false, nil
+	}
+	it := p.buf[0]
+	p.buf = p.buf[1:]
+	return it, true, nil
+}
+
+// eventPager pages the entity's history rows by (recorded_at, position).
+func (a *Audit) eventPager(entityID uuid.UUID, from, to time.Time) pager {
+	lastAt, lastPos := auditindex.FormatTime(from), int64(-1)
+	toAt := auditindex.FormatTime(to)
+	return &bufPager{fetch: func(ctx context.Context) ([]HistoryItem, bool, error) {
+		rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT position, recorded_at FROM `+auditindex.Table+`
+			WHERE entity_id = ? AND kind = ? AND (recorded_at > ? OR (recorded_at = ? AND position > ?)) AND recorded_at < ?
+			ORDER BY recorded_at, position LIMIT ?`), entityID.String(), auditindex.KindHistory, lastAt, lastAt, lastPos, toAt, historyPage)
+		if err != nil {
+			return nil, false, fmt.Errorf("audit history: %w", err)
+		}
+		var positions []uint64
+		for rows.Next() {
+			var p int64
+			if err := rows.Scan(&p, &lastAt); err != nil {
+				rows.Close()
+				return nil, false, err
+			}
+			lastPos = p
+			positions = append(positions, uint64(p))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, err
+		}
+		sorted := append([]uint64(nil), positions...)
+		sortPositions(sorted)
+		envs, err := a.readPositions(ctx, sorted)
+		if err != nil {
+			return nil, false, err
+		}
+		byPos := make(map[uint64]*eventstore.Envelope, len(envs))
+		for _, e := range envs {
+			byPos[e.Position] = e
+		}
+		items := make([]HistoryItem, 0, len(positions))
+		for _, p := range positions {
+			if env := byPos[p]; env != nil {
+				items = append(items, historyItem(env))
+			}
+		}
+		return items, len(positions) == historyPage, nil
+	}}
+}
+
+func historyItem(env *eventstore.Envelope) HistoryItem {
+	it := HistoryItem{Position: env.Position, RecordedAt: env.RecordedAt.UTC(), EventType: env.Type, EventID: env.ID.String(),
+		Stream: env.Stream, APIKeyID: env.Metadata.APIKeyID, ActorUserID: env.Metadata.UserID,
+		CorrelationID: env.Metadata.CorrelationID, CausationID: env.Metadata.CausationID, IDs: map[string]string{}}
+	for k, v := range auditindex.IDs(env.Raw) {
+		it.IDs[k] = v.String()
+	}
+	var outcome struct {
+		Result     string `json:"result"`
+		DenyReason string `json:"denyReason"`
+	}
+	if json.Unmarshal(env.Raw, &outcome) == nil {
+		it.Result, it.DenyReason = outcome.Result, outcome.DenyReason
+	}
+	return it
+}
+
+// keyMapPager pages a lock's key-map versions recorded in [from, to).
+func (a *Audit) keyMapPager(lockID uuid.UUID, from, to time.Time) pager {
+	lastVersion := int64(-1)
+	fromAt, toAt := auditindex.FormatTime(from), auditindex.FormatTime(to)
+	return &bufPager{fetch: func(ctx context.Context) ([]HistoryItem, bool, error) {
+		rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT version, position, recorded_at FROM `+keymaps.TableLockHistory+`
+			WHERE lock_id = ? AND version > ? AND recorded_at >= ? AND recorded_at < ? ORDER BY version LIMIT ?`),
+			lockID.String(), lastVersion, fromAt, toAt, historyPage)
+		if err != nil {
+			return nil, false, fmt.Errorf("key map history: %w", err)
+		}
+		defer rows.Close()
+		var items []HistoryItem
+		for rows.Next() {
+			var version, pos int64
+			var at string
+			if err := rows.Scan(&version, &pos, &at); err != nil {
+				return nil, false, err
+			}
+			lastVersion = version
+			t, _ := time.Parse(auditindex.TimeLayout, at)
+			items = append(items, HistoryItem{Position: uint64(pos), RecordedAt: t, EventType: KeyMapVersionChanged,
+				IDs: map[string]string{"lockId": lockID.String()}, KeyMapVersion: uint64(version)})
+		}
+		return items, len(items) == historyPage, rows.Err()
+	}}
+}
+
+func sortPositions(p []uint64) { slices.Sort(p) }

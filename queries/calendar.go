@@ -1,0 +1,187 @@
+package queries
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/calendar"
+)
+
+// Calendar reads the calendar read model.
+type Calendar struct {
+	db *projections.DB
+}
+
+// NewCalendar returns a reader over the calendar.
+func NewCalendar(db *projections.DB) *Calendar { return &Calendar{db: db} }
+
+// CalendarItem is one item of a calendar: a stay (start to end), an
+// arrival or a departure (start = end), or an access code's window.
+type CalendarItem struct {
+	Type       string    `json:"type"`
+	BookingID  string    `json:"bookingId"`
+	PropertyID string    `json:"propertyId"`
+	AreaID     string    `json:"areaId"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Title      string    `json:"title"`
+	Status     string    `json:"status"`
+}
+
+// Items returns the items of the account overlapping [from, to) (an
+// arrival or departure: falling in it), in the given properties (nil: all
+// of them), by start, then booking and type.
+func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []string, from, to time.Time) ([]CalendarItem, error) {
+	if propertyIDs != nil && len(propertyIDs) == 0 {
+		return []CalendarItem{}, nil
+	}
+	span, err := q.longest(ctx, accountID, propertyIDs)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT i.type, i.booking_id, i.property_id, i.area_id, i.start_ms, i.end_ms, i.status, i.guest_name, i.area_name
+		FROM ` + calendar.Table + ` i
+		WHERE i.account_id = ? AND i.start_ms < ? AND i.start_ms >= ? AND i.end_ms >= ?`
+	args := []any{accountID, to.UnixMilli(), from.UnixMilli() - span, from.UnixMilli()}
+	if propertyIDs != nil {
+		query += ` AND i.property_id IN (?` + strings.Repeat(",?", len(propertyIDs)-1) + `)`
+		for _, p := range propertyIDs {
+			args = append(args, p)
+		}
+	}
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	defer rows.Close()
+	out := []CalendarItem{}
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	for rows.Next() {
+		var row CalendarItem
+		var start, end int64
+		var guest, areaName string
+		if err := rows.Scan(&row.Type, &row.BookingID, &row.PropertyID, &row.AreaID, &start, &end, &row.Status, &guest, &areaName); err != nil {
+			return nil, fmt.Errorf("calendar: %w", err)
+		}
+		row.Start, row.End = time.UnixMilli(start).UTC(), time.UnixMilli(end).UTC()
+		if row.Type != calendar.TypeBooking {
+			row.Title = title(row.Type, guest, areaName)
+			out = append(out, row)
+			continue
+		}
+		// A booking is its stay, and its arrival and departure when they
+		// fall in [from, to).
+		for _, it := range []struct {
+			typ string
+			at  int64
+		}{{calendar.TypeStay, -1}, {calendar.TypeArrival, start}, {calendar.TypeDeparture, end}} {
+			if it.at != -1 && (it.at < lo || it.at >= hi) {
+				continue
+			}
+			item := row
+			item.Type, item.Title = it.typ, title(it.typ, guest, areaName)
+			if it.at != -1 {
+				item.Start = time.UnixMilli(it.at).UTC()
+				item.End = item.Start
+			}
+			out = append(out, item)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	slices.SortStableFunc(out, func(a, b CalendarItem) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.BookingID, b.BookingID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Type, b.Type)
+	})
+	return out, nil
+}
+
+// longest is the longest item of the properties (nil: the account's), in
+// ms: no item overlapping a range starts longer than that before it.
+func (q *Calendar) longest(ctx context.Context, accountID string, propertyIDs []string) (int64, error) {
+	query := `SELECT COALESCE(MAX(max_ms), 0) FROM ` + calendar.SpansTable + ` WHERE account_id = ?`
+	args := []any{accountID}
+	if propertyIDs != nil {
+		query += ` AND property_id IN (?` + strings.Repeat(",?", len(propertyIDs)-1) + `)`
+		for _, p := range propertyIDs {
+			args = append(args, p)
+		}
+	}
+	var span int64
+	if err := q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(query), args...).Scan(&span); err != nil {
+		return 0, fmt.Errorf("calendar: %w", err)
+	}
+	return span, nil
+}
+
+// itemWhat names each item type in titles.
+var itemWhat = map[string]string{calendar.TypeStay: "Stay", calendar.TypeArrival: "Arrival",
+	calendar.TypeDeparture: "Departure", calendar.TypeAccessCode: "Access code"}
+
+// title is an item's readable name: what, who and where.
+func title(typ, guest, areaName string) string {
+	var parts []string
+	for _, p := range []string{guest, areaName} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	what := itemWhat[typ]
+	if len(parts) == 0 {
+		return what
+	}
+	return what + ": " + strings.Join(parts, " · ")
+}
+
+// CalendarDay is one local date of an upcoming timeline.
+type CalendarDay struct {
+	Date  string         `json:"date"`
+	Items []CalendarItem `json:"items"`
+}
+
+// ByLocalDay groups the items that happen on each of days local dates in
+// loc, from the date of first on: an arrival or departure on the date it
+// falls on, an access code's window on the date it opens; stays, which
+// span days, are left out. A date runs from its local midnight to the
+// next, so a day is 23 or 25 hours long across a daylight-saving change.
+// Every date is answered, an empty one with no items; a date's items are
+// by start.
+func ByLocalDay(items []CalendarItem, loc *time.Location, first time.Time, days int) []CalendarDay {
+	y, m, d := first.In(loc).Date()
+	out := make([]CalendarDay, days)
+	bounds := make([]time.Time, days+1)
+	for i := range bounds {
+		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+	}
+	for i := range out {
+		out[i] = CalendarDay{Date: bounds[i].Format(time.DateOnly), Items: []CalendarItem{}}
+	}
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, func(a, b CalendarItem) int { return a.Start.Compare(b.Start) })
+	for _, it := range items {
+		if it.Type == calendar.TypeStay || it.Start.Before(bounds[0]) || !it.Start.Before(bounds[days]) {
+			continue
+		}
+		i := sort.Search(days, func(i int) bool { return it.Start.Before(bounds[i+1]) })
+		out[i].Items = append(out[i].Items, it)
+	}
+	return out
+}
+
+// DaysSpan is the instants [from, to) of days local dates in loc from the
+// date of first: what ByLocalDay needs read.
+func DaysSpan(loc *time.Location, first time.Time, days int) (time.Time, time.Time) {
+	y, m, d := first.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+}
