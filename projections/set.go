@@ -31,6 +31,13 @@ func (s *Set) Runners() []*Runner { return s.runners }
 // one transaction per batch for all of them (each skipping what is at or
 // below its own checkpoint), instead of a transaction per projection.
 func (s *Set) Run(ctx context.Context) error {
+	seen := map[string]bool{}
+	for _, r := range s.runners {
+		if seen[r.Name()] {
+			return fmt.Errorf("projections: %q runs twice; each projection needs one runner", r.Name())
+		}
+		seen[r.Name()] = true
+	}
 	// A projection whose version changed is rebuilt beside its old tables,
 	// then runs on its own (see rebuildThenRun).
 	changed, err := s.versionChanged(ctx)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -123,4 +125,12 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer ln.Close()
 	return fmt.Sprint(ln.Addr())
+}
+
+func TestProjectionNamesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range projectionsFor(commands.NewRegistry()) {
+		assert.False(t, seen[p.Name()], "%s listed twice", p.Name())
+		seen[p.Name()] = true
+	}
 }

@@ -23,7 +23,6 @@ import (
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
-	"github.com/accessd/accessd/projections/auditindex"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -193,7 +192,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
-	return append(all.Projections(registry), auditindex.New(registry))
+	return all.Projections(registry)
 }
 
 // readOnly refuses every request that could change something with 503, so
