@@ -31,6 +31,43 @@ type DB struct {
 	// allows one writer; waiting here costs nothing, while waiting in
 	// SQLite's busy handler sleeps for up to 100 ms between tries.
 	writeMu sync.Mutex
+
+	stmtMu sync.RWMutex
+	stmts  map[string]*sql.Stmt
+}
+
+// maxPrepared bounds the prepared-statement cache (the projections use a few
+// hundred distinct statements; a rebuild's renamed tables add as many).
+const maxPrepared = 2048
+
+// prepared returns the statement for query prepared on the pool, or nil when
+// it cannot be prepared (a table not created yet): parsing SQL on every
+// call was a large share of a projection's CPU.
+func (d *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	d.stmtMu.RLock()
+	st := d.stmts[query]
+	d.stmtMu.RUnlock()
+	if st != nil {
+		return st
+	}
+	st, err := d.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	if prev := d.stmts[query]; prev != nil {
+		st.Close()
+		return prev
+	}
+	if d.stmts == nil || len(d.stmts) >= maxPrepared {
+		for _, old := range d.stmts {
+			old.Close()
+		}
+		d.stmts = map[string]*sql.Stmt{}
+	}
+	d.stmts[query] = st
+	return st
 }
 
 // readPool is the number of pooled read-model connections: opening one runs
@@ -87,22 +124,47 @@ type Tx struct {
 	*sql.Tx
 	Dialect Dialect
 	suffix  string
+	// db, when set, supplies prepared statements.
+	db *DB
 }
 
 // Table returns the physical name of a logical table.
 func (t Tx) Table(name string) string { return name + t.suffix }
 
+// stmt returns query's prepared statement bound to this transaction, or nil.
+func (t Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.db == nil {
+		return nil
+	}
+	if st := t.db.prepared(ctx, query); st != nil {
+		return t.Tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 // Exec runs a statement written with `?` placeholders.
 func (t Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.Dialect.Rebind(query), args...)
+	query = t.Dialect.Rebind(query)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 // Query runs a query written with `?` placeholders.
 func (t Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.Dialect.Rebind(query), args...)
+	query = t.Dialect.Rebind(query)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRow runs a one-row query written with `?` placeholders.
 func (t Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.Dialect.Rebind(query), args...)
+	query = t.Dialect.Rebind(query)
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }

@@ -447,7 +447,7 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 			}
 		}
 	}
-	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix}); err != nil {
+	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

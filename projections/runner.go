@@ -259,7 +259,7 @@ func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("read models: %w", err)
 	}
-	if err := fn(Tx{Tx: sqlTx, Dialect: r.db.Dialect}); err != nil {
+	if err := fn(Tx{Tx: sqlTx, Dialect: r.db.Dialect, db: r.db}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
