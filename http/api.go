@@ -177,3 +177,31 @@ func withField(obj []byte, name, value string) []byte {
 	out = append(out, ',')
 	return append(out, extra[1:]...)
 }
+
+// listInProperty answers a page of the live documents of kind in the
+// property of the path, for callers who may read that property, as
+// {<plural>: [...], pageToken}.
+func (a *API) listInProperty(kind, plural string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		propertyID, err := pathID(r, "propertyId")
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		page, err := pageOf(r)
+		if err == nil {
+			_, err = a.readProperty(r, propertyID)
+		}
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		docs, next, err := a.entities.List(r.Context(), kind, actorOf(r).AccountID.String(),
+			queries.ListFilter{PropertyID: propertyID.String()}, page, false)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeList(w, plural, docs, next)
+	}
+}

@@ -10,13 +10,12 @@ import (
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/projections/entities"
-	"github.com/accessd/accessd/queries"
 )
 
 func (a *API) areaRoutes() []route {
 	return []route{
 		{method: "POST", path: "/properties/{propertyId}/areas", operation: "createArea", summary: "Create an area, with its own user group (owner, manage-access).", handler: a.createArea},
-		{method: "GET", path: "/properties/{propertyId}/areas", operation: "listAreas", summary: "List a property's areas.", handler: a.listAreas},
+		{method: "GET", path: "/properties/{propertyId}/areas", operation: "listAreas", summary: "List a property's areas.", handler: a.listInProperty(entities.KindArea, "areas")},
 		{method: "GET", path: "/properties/{propertyId}/areas/{areaId}", operation: "getArea", summary: "One area.", handler: a.getArea},
 		{method: "PUT", path: "/properties/{propertyId}/areas/{areaId}", operation: "updateArea", summary: "Replace an area's name, type, parent and access list (owner, manage-access).", handler: a.updateArea},
 		{method: "DELETE", path: "/properties/{propertyId}/areas/{areaId}", operation: "deleteArea", summary: "Delete an area with no locks and no sub-areas, and its user group (owner, manage-access).", handler: a.deleteArea},
@@ -144,30 +143,6 @@ func (a *API) createArea(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.answerArea(w, r, http.StatusCreated, propertyID, created.AreaID)
-}
-
-func (a *API) listAreas(w http.ResponseWriter, r *http.Request) {
-	propertyID, err := pathID(r, "propertyId")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	page, err := pageOf(r)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	if _, err := a.readProperty(r, propertyID); err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	docs, next, err := a.entities.List(r.Context(), entities.KindArea, actorOf(r).AccountID.String(),
-		queries.ListFilter{PropertyID: propertyID.String()}, page, false)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeList(w, "areas", docs, next)
 }
 
 func (a *API) getArea(w http.ResponseWriter, r *http.Request) {

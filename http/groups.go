@@ -24,7 +24,7 @@ func (a *API) groupRoutes() []route {
 	return []route{
 		{method: "POST", path: groups, operation: "createUserGroup", handler: a.createUserGroup,
 			summary: "Create a custom user group in a property (manage-access)."},
-		{method: "GET", path: groups, operation: "listUserGroups", handler: a.listUserGroups,
+		{method: "GET", path: groups, operation: "listUserGroups", handler: a.listInProperty(entities.KindGroup, "groups"),
 			summary: "List a property's user groups, area groups included."},
 		{method: "GET", path: one, operation: "getUserGroup", handler: a.getUserGroup,
 			summary: "One user group."},
@@ -93,29 +93,6 @@ func (a *API) createUserGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeRaw(w, http.StatusCreated, doc.JSON)
-}
-
-func (a *API) listUserGroups(w http.ResponseWriter, r *http.Request) {
-	propertyID, err := pathID(r, "propertyId")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	page, err := pageOf(r)
-	if err == nil {
-		_, err = a.readProperty(r, propertyID)
-	}
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	docs, next, err := a.entities.List(r.Context(), entities.KindGroup, actorOf(r).AccountID.String(),
-		queries.ListFilter{PropertyID: propertyID.String()}, page, false)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeList(w, "groups", docs, next)
 }
 
 func (a *API) getUserGroup(w http.ResponseWriter, r *http.Request) {

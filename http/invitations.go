@@ -30,7 +30,7 @@ func (a *API) invitationRoutes() []route {
 			summary: "Withdraw a pending invitation (owner or manager of its property)."},
 		{method: "POST", path: "/invitations/{invitationId}/accept", operation: "acceptPropertyInvitation", handler: a.acceptPropertyInvitation,
 			summary: "Accept an invitation with its token, by a `me` key of the user whose e-mail was invited."},
-		{method: "GET", path: members, operation: "listPropertyMembers", handler: a.listPropertyMembers,
+		{method: "GET", path: members, operation: "listPropertyMembers", handler: a.listInProperty(entities.KindMember, "members"),
 			summary: "A property's members with their roles, overrides and permissions."},
 		{method: "PATCH", path: members + "/{userId}", operation: "updatePropertyMember", handler: a.updatePropertyMember,
 			summary: "Change a member's role and overrides (owner or manager of the property)."},
@@ -226,29 +226,6 @@ func (a *API) answerMember(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	writeRaw(w, status, doc.JSON)
-}
-
-func (a *API) listPropertyMembers(w http.ResponseWriter, r *http.Request) {
-	propertyID, err := pathID(r, "propertyId")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	page, err := pageOf(r)
-	if err == nil {
-		_, err = a.readProperty(r, propertyID)
-	}
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	docs, next, err := a.entities.List(r.Context(), entities.KindMember, actorOf(r).AccountID.String(),
-		queries.ListFilter{PropertyID: propertyID.String()}, page, false)
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeList(w, "members", docs, next)
 }
 
 // memberPath reads the property and user of a member route.
