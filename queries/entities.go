@@ -70,7 +70,7 @@ func (q *Entities) List(ctx context.Context, kind, accountID string, f ListFilte
 	if withPrivate {
 		col = "doc"
 	}
-	query := `SELECT id, property_id, parent_id, position, state, ` + col + ` FROM ` + entities.Table +
+	query := `SELECT id, account_id, property_id, parent_id, position, state, ` + col + ` FROM ` + entities.Table +
 		` WHERE kind = ? AND account_id = ? AND state <> ? AND position > ?`
 	args := []any{kind, accountID, entities.StateDeleted, int64(page.After)}
 	if f.PropertyID != "" {
@@ -92,31 +92,7 @@ func (q *Entities) List(ctx context.Context, kind, accountID string, f ListFilte
 	}
 	query += ` ORDER BY position LIMIT ?`
 	args = append(args, page.Size+1)
-	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list %s: %w", kind, err)
-	}
-	defer rows.Close()
-	var out []Document
-	for rows.Next() {
-		d := Document{Row: entities.Row{Kind: kind, AccountID: accountID}}
-		var raw string
-		var pos int64
-		if err := rows.Scan(&d.ID, &d.PropertyID, &d.ParentID, &pos, &d.State, &raw); err != nil {
-			return nil, "", fmt.Errorf("list %s: %w", kind, err)
-		}
-		d.Position, d.JSON = uint64(pos), json.RawMessage(raw)
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list %s: %w", kind, err)
-	}
-	next := ""
-	if len(out) > page.Size {
-		out = out[:page.Size]
-		next = Token(out[len(out)-1].Position)
-	}
-	return out, next, nil
+	return q.page(ctx, "list "+kind, kind, page, query, args...)
 }
 
 // Count returns how many live documents of kind match the filter.
@@ -166,26 +142,33 @@ func repeat(s string, n int) string {
 // Children returns one page of live documents of kind whose parent is
 // parentID, across accounts (the child accounts of a reseller).
 func (q *Entities) Children(ctx context.Context, kind, parentID string, page Page) ([]Document, string, error) {
-	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT id, account_id, position, state, public FROM `+entities.Table+`
-		WHERE kind = ? AND parent_id = ? AND state <> ? AND position > ? ORDER BY position LIMIT ?`),
+	return q.page(ctx, "children "+kind, kind, page, `SELECT id, account_id, property_id, parent_id, position, state, public FROM `+entities.Table+`
+		WHERE kind = ? AND parent_id = ? AND state <> ? AND position > ? ORDER BY position LIMIT ?`,
 		kind, parentID, entities.StateDeleted, int64(page.After), page.Size+1)
+}
+
+// page runs a list query selecting (id, account_id, property_id, parent_id,
+// position, state, document) with LIMIT page.Size+1, and answers the page
+// and the token of the next one ("" on the last).
+func (q *Entities) page(ctx context.Context, what, kind string, page Page, query string, args ...any) ([]Document, string, error) {
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("children %s: %w", kind, err)
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Document
 	for rows.Next() {
-		d := Document{Row: entities.Row{Kind: kind, ParentID: parentID}}
+		d := Document{Row: entities.Row{Kind: kind}}
 		var raw string
 		var pos int64
-		if err := rows.Scan(&d.ID, &d.AccountID, &pos, &d.State, &raw); err != nil {
-			return nil, "", fmt.Errorf("children %s: %w", kind, err)
+		if err := rows.Scan(&d.ID, &d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &raw); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", what, err)
 		}
 		d.Position, d.JSON = uint64(pos), json.RawMessage(raw)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	next := ""
 	if len(out) > page.Size {
