@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,7 +25,12 @@ const settleTimeout = 5 * time.Second
 
 // Waiter waits until every read model reflects the log up to a position.
 type Waiter interface {
+	// WaitFor waits for every read model.
 	WaitFor(ctx context.Context, position uint64) error
+	// WaitForCommands waits for the read models a command's answer reads;
+	// the others (lists and indexes) are waited for by the caller's next
+	// request.
+	WaitForCommands(ctx context.Context, position uint64) error
 }
 
 // API holds what the resource handlers need.
@@ -38,8 +44,11 @@ type API struct {
 	reprocessor Reprocessor
 	signer      *Signer
 	auth        *authCache
-	personal    PersonalData
-	log         *slog.Logger
+	// writes remembers, per API key, the position of its last command, so
+	// its next request waits for every read model to reach it.
+	writes   sync.Map
+	personal PersonalData
+	log      *slog.Logger
 
 	firmware *queries.Firmware
 	// firmwareBlobs keeps firmware images (nil: uploads are refused).
@@ -95,7 +104,8 @@ func (a *API) routes() []route {
 func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	err := a.waiter.WaitFor(ctx, res.Position)
+	a.noteWrite(ctx, res.Position)
+	err := a.waiter.WaitForCommands(ctx, res.Position)
 	if deletesKey(res) || changesUserGrants(res) {
 		a.auth.clear()
 	}
@@ -203,5 +213,33 @@ func (a *API) listInProperty(kind, plural string) http.HandlerFunc {
 			return
 		}
 		writeList(w, plural, docs, next)
+	}
+}
+
+// noteWrite remembers the position a caller's command reached.
+func (a *API) noteWrite(ctx context.Context, position uint64) {
+	actor, ok := domain.ActorFrom(ctx)
+	if !ok || position == 0 {
+		return
+	}
+	for {
+		prev, loaded := a.writes.LoadOrStore(actor.APIKeyID, position)
+		if !loaded || prev.(uint64) >= position || a.writes.CompareAndSwap(actor.APIKeyID, prev, position) {
+			return
+		}
+	}
+}
+
+// catchUp makes a caller's request see every effect of its own earlier
+// commands: it waits for all read models to reach the caller's last write.
+func (a *API) catchUp(ctx context.Context, actor domain.Actor) {
+	v, ok := a.writes.Load(actor.APIKeyID)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if a.waiter.WaitFor(ctx, v.(uint64)) == nil {
+		a.writes.CompareAndDelete(actor.APIKeyID, v)
 	}
 }

@@ -107,6 +107,7 @@ func (a *API) requireActor(next http.HandlerFunc) http.HandlerFunc {
 			writeErr(w, r, err)
 			return
 		}
+		a.catchUp(r.Context(), actor)
 		next(w, r.WithContext(domain.WithActor(r.Context(), actor)))
 	}
 }

@@ -28,3 +28,22 @@ type Projection interface {
 	// and use only the event and the read model (no clock, no other I/O).
 	Apply(ctx context.Context, tx Tx, env eventstore.Envelope) error
 }
+
+// LaneDeferred is the lane of read models that a command's answer does not
+// wait for (lists and indexes nobody reads in a command's answer). They run
+// in their own transactions, so commands are answered sooner; a caller's
+// next request still waits for them (see Set.WaitFor and WaitForLane).
+const LaneDeferred = "deferred"
+
+// Laned is a projection that names its lane; others are in the default lane,
+// which commands wait for.
+type Laned interface {
+	Lane() string
+}
+
+func laneOf(p Projection) string {
+	if l, ok := p.(Laned); ok {
+		return l.Lane()
+	}
+	return ""
+}

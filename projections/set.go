@@ -82,16 +82,21 @@ func (s *Set) Run(ctx context.Context) error {
 // byDatabase groups the runners by the database they write to, leaving
 // out those in skip.
 func (s *Set) byDatabase(skip map[*Runner]bool) [][]*Runner {
+	type key struct {
+		db   *DB
+		lane string
+	}
 	var groups [][]*Runner
-	index := map[*DB]int{}
+	index := map[key]int{}
 	for _, r := range s.runners {
 		if skip[r] {
 			continue
 		}
-		i, ok := index[r.db]
+		k := key{r.db, laneOf(r.projection)}
+		i, ok := index[k]
 		if !ok {
 			i = len(groups)
-			index[r.db] = i
+			index[k] = i
 			groups = append(groups, nil)
 		}
 		groups[i] = append(groups[i], r)
@@ -162,6 +167,20 @@ func (s *Set) Ready() bool { return s.ready.Load() }
 // WaitFor blocks until every projection reflects the log up to position.
 func (s *Set) WaitFor(ctx context.Context, position uint64) error {
 	for _, r := range s.runners {
+		if err := r.WaitFor(ctx, position); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitForCommands blocks until every projection outside the deferred lane
+// reflects the log up to position: what a command's answer waits for.
+func (s *Set) WaitForCommands(ctx context.Context, position uint64) error {
+	for _, r := range s.runners {
+		if laneOf(r.projection) == LaneDeferred {
+			continue
+		}
 		if err := r.WaitFor(ctx, position); err != nil {
 			return err
 		}

@@ -52,6 +52,10 @@ func New() *Projection { return &Projection{} }
 // Name implements projections.Projection.
 func (p *Projection) Name() string { return "calendar" }
 
+// Lane implements projections.Laned: commands do not wait for this read
+// model before answering; the caller's next request does.
+func (*Projection) Lane() string { return projections.LaneDeferred }
+
 // Version implements projections.Projection.
 func (p *Projection) Version() int { return 1 }
 

@@ -39,6 +39,10 @@ func NewActivity(registry *eventstore.Registry) *Activity {
 // Name implements projections.Projection.
 func (p *Activity) Name() string { return "timeline-activity" }
 
+// Lane implements projections.Laned: commands do not wait for this read
+// model before answering; the caller's next request does.
+func (*Activity) Lane() string { return projections.LaneDeferred }
+
 // Version implements projections.Projection.
 func (p *Activity) Version() int { return 1 }
 
