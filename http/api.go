@@ -112,6 +112,18 @@ func (a *API) settle(ctx context.Context, res commands.Result) error {
 	return err
 }
 
+// settleAll is settle for commands whose effect other callers read at once
+// from the deferred read models (a lock's access logs): it waits for every
+// read model.
+func (a *API) settleAll(ctx context.Context, res commands.Result) error {
+	if err := a.settle(ctx, res); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	return a.waiter.WaitFor(ctx, res.Position)
+}
+
 // deletesKey reports whether a command's events revoke an API key.
 func deletesKey(res commands.Result) bool {
 	for _, e := range res.Events {

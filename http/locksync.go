@@ -157,7 +157,9 @@ func (a *API) syncLock(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.lockSyncs.SyncLock(r.Context(), commands.SignedLockSync{LockID: id, Body: body, Signature: r.Header.Get(lockSignatureHeader)}, decodeLockSync)
 	if err == nil {
-		err = a.settle(r.Context(), res.Result)
+		// A sync's main output is its access logs, which operators read
+		// with their own keys: wait for every read model, logs included.
+		err = a.settleAll(r.Context(), res.Result)
 	}
 	if err != nil {
 		writeErr(w, r, err)
