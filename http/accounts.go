@@ -16,7 +16,7 @@ func (a *API) accountRoutes() []route {
 		{method: "PUT", path: "/account", operation: "updateAccount", summary: "Rename the caller's account (owner).", handler: a.updateAccount},
 		{method: "POST", path: "/accounts/keys", operation: "createApiKey", summary: "Create an API key; its secret is answered once (owner).", handler: a.createAPIKey},
 		{method: "GET", path: "/accounts/keys", operation: "listApiKeys", summary: "List the account's API keys (owner).", handler: a.listAPIKeys},
-		{method: "DELETE", path: "/accounts/keys/{key}", operation: "deleteApiKey", summary: "Revoke an API key at once (owner).", handler: a.deleteAPIKey},
+		{method: "DELETE", path: "/accounts/keys/{key}", operation: "deleteApiKey", summary: "Revoke an API key at once (owner).", handler: a.deleteByID("key", "apiKeyId", a.cmd.DeleteAPIKey)},
 		{method: "POST", path: "/accounts/register", operation: "registerAccount", summary: "Register a child account with a first owner key (owner).", handler: a.registerAccount},
 		{method: "GET", path: "/accounts/children", operation: "listChildAccounts", summary: "List child accounts (owner).", handler: a.listChildAccounts},
 	}
@@ -108,23 +108,6 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeList(w, "keys", docs, next)
-}
-
-func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "key")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	res, err := a.cmd.DeleteAPIKey(r.Context(), id)
-	if err == nil {
-		err = a.settle(r.Context(), res)
-	}
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeData(w, http.StatusOK, map[string]string{"apiKeyId": id.String()})
 }
 
 func (a *API) registerAccount(w http.ResponseWriter, r *http.Request) {

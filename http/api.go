@@ -255,3 +255,24 @@ func (a *API) catchUp(ctx context.Context, actor domain.Actor) {
 		a.writes.CompareAndDelete(actor.APIKeyID, v)
 	}
 }
+
+// deleteByID answers a DELETE whose path names one id: run the command,
+// settle, and answer {field: id}.
+func (a *API) deleteByID(param, field string, run func(context.Context, uuid.UUID) (commands.Result, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, param)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		res, err := run(r.Context(), id)
+		if err == nil {
+			err = a.settle(r.Context(), res)
+		}
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeData(w, http.StatusOK, map[string]string{field: id.String()})
+	}
+}

@@ -25,7 +25,7 @@ func (a *API) lockRoutes() []route {
 			summary: "One lock, signed by the server."},
 		{method: "PUT", path: "/locks/{lockId}", operation: "updateLock", handler: a.updateLock,
 			summary: "Rename a lock; answers the signed lock (provision-lock or install-lock)."},
-		{method: "DELETE", path: "/locks/{lockId}", operation: "deprovisionLock", handler: a.deprovisionLock,
+		{method: "DELETE", path: "/locks/{lockId}", operation: "deprovisionLock", handler: a.deleteByID("lockId", "lockId", a.cmd.DeprovisionLock),
 			summary: "Deprovision a lock in no area; its API key stops working (provision-lock)."},
 		{method: "PUT", path: "/properties/{propertyId}/areas/{areaId}/install/{lockId}", operation: "installLock", handler: a.installLock,
 			summary: "Install a lock into an area; answers a message for the lock signed by the server (install-lock)."},
@@ -226,23 +226,6 @@ func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeLock(w, r, id)
-}
-
-func (a *API) deprovisionLock(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "lockId")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	res, err := a.cmd.DeprovisionLock(r.Context(), id)
-	if err == nil {
-		err = a.settle(r.Context(), res)
-	}
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeData(w, http.StatusOK, map[string]string{"lockId": id.String()})
 }
 
 // lockInstallMessage is what installLock answers, signed, for the lock.

@@ -19,7 +19,7 @@ func (a *API) propertyRoutes() []route {
 		{method: "GET", path: "/properties", operation: "listProperties", summary: "List the properties the key may read.", handler: a.listProperties},
 		{method: "GET", path: "/properties/{propertyId}", operation: "getProperty", summary: "One property.", handler: a.getProperty},
 		{method: "PUT", path: "/properties/{propertyId}", operation: "updateProperty", summary: "Replace a property's writable fields (owner, manage-access).", handler: a.updateProperty},
-		{method: "DELETE", path: "/properties/{propertyId}", operation: "deleteProperty", summary: "Delete a property no lock is in (owner, manage-access).", handler: a.deleteProperty},
+		{method: "DELETE", path: "/properties/{propertyId}", operation: "deleteProperty", summary: "Delete a property no lock is in (owner, manage-access).", handler: a.deleteByID("propertyId", "propertyId", a.cmd.DeleteProperty)},
 	}
 }
 
@@ -148,21 +148,4 @@ func (a *API) updateProperty(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.answerProperty(w, r, http.StatusOK, id)
-}
-
-func (a *API) deleteProperty(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "propertyId")
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	res, err := a.cmd.DeleteProperty(r.Context(), id)
-	if err == nil {
-		err = a.settle(r.Context(), res)
-	}
-	if err != nil {
-		writeErr(w, r, err)
-		return
-	}
-	writeData(w, http.StatusOK, map[string]string{"propertyId": id.String()})
 }
