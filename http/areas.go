@@ -61,10 +61,10 @@ func (in *scheduleInput) schedule(field string) (*domain.Schedule, error) {
 	}
 	s := &domain.Schedule{Timezone: in.Timezone, Weekly: in.Weekly}
 	var err error
-	if s.ValidFrom, err = lockInstant(field+".validFrom", in.ValidFrom); err != nil {
+	if s.ValidFrom, err = optionalInstant(field+".validFrom", in.ValidFrom); err != nil {
 		return nil, err
 	}
-	if s.ValidUntil, err = lockInstant(field+".validUntil", in.ValidUntil); err != nil {
+	if s.ValidUntil, err = optionalInstant(field+".validUntil", in.ValidUntil); err != nil {
 		return nil, err
 	}
 	return s, nil

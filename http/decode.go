@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/accessd/accessd/domain"
 )
@@ -96,4 +97,17 @@ func jsonTypeName(kind string) string {
 	default:
 		return "of another type"
 	}
+}
+
+// optionalInstant parses an optional RFC 3339 instant of a body; a bad one
+// is a 400 naming the field.
+func optionalInstant(field string, s *string) (*time.Time, error) {
+	if s == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
+	}
+	return &t, nil
 }

@@ -176,11 +176,11 @@ func (a *API) addUserToUserGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := commands.AddMember{PropertyID: propertyID, UserGroupID: groupID, UserID: userID}
-	if c.ValidFrom, err = groupInstant("validFrom", in.ValidFrom); err != nil {
+	if c.ValidFrom, err = optionalInstant("validFrom", in.ValidFrom); err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	if c.ValidUntil, err = groupInstant("validUntil", in.ValidUntil); err != nil {
+	if c.ValidUntil, err = optionalInstant("validUntil", in.ValidUntil); err != nil {
 		writeErr(w, r, err)
 		return
 	}
@@ -331,18 +331,6 @@ func groupPath(r *http.Request) (propertyID, groupID uuid.UUID, err error) {
 	}
 	groupID, err = pathID(r, "userGroupId")
 	return
-}
-
-// groupInstant parses an optional RFC 3339 instant of the body.
-func groupInstant(field string, s *string) (*time.Time, error) {
-	if s == nil {
-		return nil, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, *s)
-	if err != nil {
-		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
-	}
-	return &t, nil
 }
 
 // decodeOptionalBody decodes a JSON object like decodeBody, but an empty

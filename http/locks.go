@@ -50,7 +50,7 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	bought, err := lockInstant("purchaseDate", in.PurchaseDate)
+	bought, err := optionalInstant("purchaseDate", in.PurchaseDate)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -80,18 +80,6 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Private.APIKey = res.Key.Secret
 	a.writeSigned(w, http.StatusCreated, out)
-}
-
-// lockInstant parses an optional RFC 3339 instant of the body.
-func lockInstant(field string, s *string) (*time.Time, error) {
-	if s == nil {
-		return nil, nil
-	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
-		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
-	}
-	return &t, nil
 }
 
 // lockDoc returns a lock the caller may see, with its private part for the
