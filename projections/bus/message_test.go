@@ -1,0 +1,47 @@
+package bus
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	id := uuid.New()
+	ev := eventstore.RecordedEvent{
+		ID: id, Type: "LockInstalled", Stream: "lock-" + uuid.NewString(), Revision: 3, Position: 42,
+		RecordedAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+		Data:       json.RawMessage(`{"areaId":"a"}`),
+		Metadata:   json.RawMessage(`{"correlationId":"c-1","accountId":"acc-1","occurredAt":"2026-11-23T10:00:00Z"}`),
+	}
+	msg, err := Encode(ev)
+	require.NoError(t, err)
+	require.Equal(t, id.String(), msg.UUID)
+	require.Equal(t, "LockInstalled", msg.Metadata.Get(MetaType))
+	require.Equal(t, ev.Stream, msg.Metadata.Get(MetaStream))
+	require.Equal(t, "42", msg.Metadata.Get(MetaPosition))
+	require.Equal(t, "c-1", msg.Metadata.Get(MetaCorrelationID))
+	require.Equal(t, "acc-1", msg.Metadata.Get(MetaAccountID))
+	require.Equal(t, "accessd.lock", Topic(ev.Stream))
+
+	got, err := Decode(msg)
+	require.NoError(t, err)
+	require.Equal(t, id, got.EventID)
+	require.Equal(t, uint64(42), got.Position)
+	require.JSONEq(t, `{"areaId":"a"}`, string(got.Data))
+}
+
+func TestDecodeRefusesForeignPayloads(t *testing.T) {
+	for _, payload := range []string{``, `{}`, `[1]`, `{"eventId":"not-a-uuid"}`} {
+		_, err := Decode(messageOf(payload))
+		require.Error(t, err, payload)
+	}
+}
+
+func messageOf(payload string) *message.Message { return message.NewMessage(uuid.NewString(), []byte(payload)) }
