@@ -44,4 +44,6 @@ func TestDecodeRefusesForeignPayloads(t *testing.T) {
 	}
 }
 
-func messageOf(payload string) *message.Message { return message.NewMessage(uuid.NewString(), []byte(payload)) }
+func messageOf(payload string) *message.Message {
+	return message.NewMessage(uuid.NewString(), []byte(payload))
+}
