@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,11 @@ type config struct {
 	// or after that long when any event came since the last seal.
 	SealEvery    int
 	SealInterval time.Duration
+	// EventStore, ReadModels and Bus choose the backends by URL; empty
+	// EventStore and ReadModels mean SQLite files in the data directory.
+	EventStore string
+	ReadModels string
+	Bus        string
 }
 
 // parseConfig reads flags from args, defaulting each to its environment
@@ -45,6 +51,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	shutdown := fs.String("shutdown-timeout", env("ACCESSD_SHUTDOWN_TIMEOUT", "20s"), "how long in-flight requests may take at shutdown (ACCESSD_SHUTDOWN_TIMEOUT)")
 	sealEvery := fs.String("seal-every", env("ACCESSD_SEAL_EVERY", "1000"), "seal the event log after this many events (ACCESSD_SEAL_EVERY)")
 	sealInterval := fs.String("seal-interval", env("ACCESSD_SEAL_INTERVAL", "10m"), "seal the event log this long after a change at the latest (ACCESSD_SEAL_INTERVAL)")
+	fs.StringVar(&c.EventStore, "eventstore", env("ACCESSD_EVENTSTORE", ""), "event log: sqlite:PATH (default DATA-DIR/events.db), kurrentdb://... or esdb://..., postgres://... (ACCESSD_EVENTSTORE)")
+	fs.StringVar(&c.ReadModels, "readmodels", env("ACCESSD_READMODELS", ""), "read models: sqlite:PATH (default DATA-DIR/readmodels.db) or postgres://... (ACCESSD_READMODELS)")
+	fs.StringVar(&c.Bus, "bus", env("ACCESSD_BUS", "gochannel"), "integration events: gochannel (in process) or nats://... (NATS JetStream) (ACCESSD_BUS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -71,6 +80,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.DataDir == "" {
 		return c, fmt.Errorf("--data-dir: must not be empty")
+	}
+	if c.EventStore == "" {
+		c.EventStore = "sqlite:" + filepath.Join(c.DataDir, "events.db")
+	}
+	if c.ReadModels == "" {
+		c.ReadModels = "sqlite:" + filepath.Join(c.DataDir, "readmodels.db")
+	}
+	if _, err := eventStoreKind(c.EventStore); err != nil {
+		return c, fmt.Errorf("--eventstore: %w", err)
+	}
+	if _, err := readModelsKind(c.ReadModels); err != nil {
+		return c, fmt.Errorf("--readmodels: %w", err)
+	}
+	if _, err := busKind(c.Bus); err != nil {
+		return c, fmt.Errorf("--bus: %w", err)
 	}
 	return c, nil
 }

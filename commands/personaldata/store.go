@@ -21,7 +21,8 @@ import (
 
 	"github.com/google/uuid"
 
-	_ "modernc.org/sqlite" // the key database
+	_ "github.com/jackc/pgx/v5/stdlib" // the key database at scale
+	_ "modernc.org/sqlite"             // the key database, embedded
 )
 
 // Errors of Open and Seal, matched with errors.Is.
@@ -51,6 +52,9 @@ const (
 // Store is the per-subject key store. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
+	// postgres: the keys live on a PostgreSQL server shared by scale-out
+	// servers ($n placeholders); otherwise in a SQLite file of their own.
+	postgres bool
 }
 
 // Open opens (creating, mode 0600) the key database at path. Commits wait
@@ -90,6 +94,43 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
 	}
 	return &Store{db: db}, nil
+}
+
+// OpenPostgres opens (creating its table) the key store on the PostgreSQL
+// server at dsn, for servers that scale out: every server must open the
+// same subjects' keys. Erasing a key deletes its bytes (key = NULL); the
+// server's own vacuum and backups decide when they leave the disk.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("personal data keys: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS subject_keys (
+		subject_id TEXT PRIMARY KEY,
+		key BYTEA
+	)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("personal data keys: %w", err)
+	}
+	return &Store{db: db, postgres: true}, nil
+}
+
+// q writes a statement's `?` placeholders in the database's own style.
+func (s *Store) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Close closes the database.
@@ -148,9 +189,12 @@ func (s *Store) Open(ctx context.Context, subjectID uuid.UUID, sealed string) ([
 // write-ahead log is truncated afterwards so the key's old page does not
 // remain in it.
 func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO subject_keys (subject_id, key) VALUES (?, NULL)
-		ON CONFLICT (subject_id) DO UPDATE SET key = NULL`, subjectID.String()); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO subject_keys (subject_id, key) VALUES (?, NULL)
+		ON CONFLICT (subject_id) DO UPDATE SET key = NULL`), subjectID.String()); err != nil {
 		return fmt.Errorf("personaldata: erase %s: %w", subjectID, err)
+	}
+	if s.postgres {
+		return nil
 	}
 	var busy, frames, done int
 	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
@@ -164,18 +208,18 @@ func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
 func (s *Store) key(ctx context.Context, subjectID uuid.UUID, create bool) ([]byte, error) {
 	id := subjectID.String()
 	var key []byte
-	err := s.db.QueryRowContext(ctx, `SELECT key FROM subject_keys WHERE subject_id = ?`, id).Scan(&key)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT key FROM subject_keys WHERE subject_id = ?`), id).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) && create {
 		fresh := make([]byte, keySize)
 		if _, err := rand.Read(fresh); err != nil {
 			return nil, fmt.Errorf("personaldata: new key: %w", err)
 		}
 		// Two first Seals may race: the first insert wins and both read it.
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO subject_keys (subject_id, key) VALUES (?, ?)
-			ON CONFLICT (subject_id) DO NOTHING`, id, fresh); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO subject_keys (subject_id, key) VALUES (?, ?)
+			ON CONFLICT (subject_id) DO NOTHING`), id, fresh); err != nil {
 			return nil, fmt.Errorf("personaldata: new key for %s: %w", id, err)
 		}
-		err = s.db.QueryRowContext(ctx, `SELECT key FROM subject_keys WHERE subject_id = ?`, id).Scan(&key)
+		err = s.db.QueryRowContext(ctx, s.q(`SELECT key FROM subject_keys WHERE subject_id = ?`), id).Scan(&key)
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
