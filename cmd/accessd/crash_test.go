@@ -93,9 +93,14 @@ func (s *crashServer) send(ctx context.Context, c *sent) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	var env struct {
-		Data map[string]any `json:"data"`
+		Data  map[string]any `json:"data"`
+		Error string         `json:"error"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&env)
+	if env.Error != "" {
+		// Failures carry their message beside the data.
+		env.Data = map[string]any{"error": env.Error}
+	}
 	return resp.StatusCode, env.Data
 }
 
