@@ -1,0 +1,170 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/accessd/accessd/eventstore"
+)
+
+// connectTimeout bounds Open's first connection when ctx has no deadline:
+// an unreachable server fails Open quickly rather than hanging.
+const connectTimeout = 10 * time.Second
+
+// Store is the PostgreSQL event store. It is safe for concurrent use, and
+// several Stores (in one process or many) may share one table.
+type Store struct {
+	cfg     config
+	url     string // redacted, for messages
+	rpool   *pgxpool.Pool
+	wpool   *pgxpool.Pool // the writer's single connection
+	lockKey int32         // second key of the write lock: the table's oid
+	channel string        // NOTIFY channel of the table
+
+	reqs      chan *appendRequest
+	closing   chan struct{}
+	cancel    context.CancelFunc // ends the watcher's waits at Close
+	workers   sync.WaitGroup     // the writer and the watcher
+	closeOnce sync.Once
+	closed    atomic.Bool
+
+	head  atomic.Pointer[headState]
+	heads headCache // the writer's
+	stats counters
+
+	// beforeCommit, set by tests only, runs in the writer once a batch has
+	// taken the write lock and numbered its events, before they are
+	// written and committed.
+	beforeCommit func(first, last uint64)
+}
+
+// Compile-time check that Store is an eventstore.Store.
+var _ eventstore.Store = (*Store)(nil)
+
+// headState is the last position known to be committed and a channel
+// closed when a later one replaces it: the broadcast to subscriptions.
+type headState struct {
+	pos     uint64
+	changed chan struct{}
+}
+
+// Open connects to the PostgreSQL database at url (a postgres:// URL or a
+// keyword/value string; search_path selects the schema), creates the
+// store's tables there if they are missing, and starts the writer and the
+// listener. An unreachable server fails Open with an error naming the URL
+// (without its password).
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Store{cfg: cfg, url: redact(url), reqs: make(chan *appendRequest), closing: make(chan struct{})}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+	}
+	if err := s.open(ctx, url); err != nil {
+		s.closePools()
+		return nil, fmt.Errorf("postgres: open %s: %w", s.url, err)
+	}
+	// The goroutines outlive Open's ctx: they end at Close. The writer's
+	// batches are not cancelled by Close, which waits for the current one.
+	base := context.WithoutCancel(ctx)
+	wctx, cancel := context.WithCancel(base)
+	s.cancel = cancel
+	s.workers.Add(2)
+	go s.runWriter(base)
+	go s.watch(wctx)
+	return s, nil
+}
+
+// open connects both pools, creates the tables and loads the head.
+func (s *Store) open(ctx context.Context, url string) error {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return err
+	}
+	pc.MaxConns = s.cfg.maxConns
+	if s.rpool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
+		return err
+	}
+	if err := s.rpool.Ping(ctx); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	wc := pc.Copy()
+	wc.MaxConns, wc.MinConns = 1, 0
+	if s.wpool, err = pgxpool.NewWithConfig(ctx, wc); err != nil {
+		return err
+	}
+	oid, err := createSchema(ctx, s.wpool)
+	if err != nil {
+		return err
+	}
+	s.lockKey = int32(oid) // the bits of the oid; only equality matters
+	s.channel = "es_events_" + strconv.FormatUint(uint64(oid), 10)
+	var head uint64
+	if err := s.rpool.QueryRow(ctx, qMaxPosition).Scan(&head); err != nil {
+		return err
+	}
+	s.head.Store(&headState{pos: head, changed: make(chan struct{})})
+	return nil
+}
+
+// HeadPosition is the position of the last committed event (0 when
+// empty), appended by this process or any other.
+func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
+	if s.closed.Load() {
+		return 0, eventstore.ErrClosed
+	}
+	var pos uint64
+	if err := s.rpool.QueryRow(ctx, qMaxPosition).Scan(&pos); err != nil {
+		return 0, s.readErr(ctx, "head position", err)
+	}
+	s.publishHead(pos)
+	return pos, nil
+}
+
+// publishHead records a position known to be committed and wakes the
+// subscriptions waiting for it. The head only moves forwards.
+func (s *Store) publishHead(pos uint64) {
+	for {
+		old := s.head.Load()
+		if pos <= old.pos {
+			return
+		}
+		if s.head.CompareAndSwap(old, &headState{pos: pos, changed: make(chan struct{})}) {
+			close(old.changed)
+			return
+		}
+	}
+}
+
+// Close stops the writer after its current batch and the listener, ends
+// open subscriptions with eventstore.ErrClosed and closes the connections.
+// Later calls return nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		close(s.closing)
+		s.cancel()
+		s.workers.Wait()
+		s.closePools()
+	})
+	return nil
+}
+
+func (s *Store) closePools() {
+	if s.rpool != nil {
+		s.rpool.Close()
+	}
+	if s.wpool != nil {
+		s.wpool.Close()
+	}
+}
