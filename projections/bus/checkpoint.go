@@ -1,0 +1,52 @@
+package bus
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/accessd/accessd/projections"
+)
+
+// checkpointTable holds, per forwarder, the $all position of the last event
+// it published. It lives in the read-model database beside the projections'
+// checkpoints, but is written on its own: a publish and a row cannot share a
+// transaction, so the row follows the publish (at-least-once).
+const checkpointTable = "bus_checkpoints"
+
+func ensureCheckpointTable(ctx context.Context, db *projections.DB) error {
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+checkpointTable+` (
+		name TEXT PRIMARY KEY,
+		position BIGINT NOT NULL
+	)`)
+	if err != nil {
+		return fmt.Errorf("bus checkpoints: %w", err)
+	}
+	return nil
+}
+
+// readCheckpoint returns the stored position, 0 for a forwarder that never ran.
+func readCheckpoint(ctx context.Context, db *projections.DB, name string) (uint64, error) {
+	var pos int64
+	err := db.QueryRowContext(ctx, db.Dialect.Rebind(`SELECT position FROM `+checkpointTable+` WHERE name = ?`), name).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bus checkpoint %s: %w", name, err)
+	}
+	return uint64(pos), nil
+}
+
+// writeCheckpoint stores position unless a later one is stored: a second
+// forwarder that overlapped (two processes) never moves it back.
+func writeCheckpoint(ctx context.Context, db *projections.DB, name string, position uint64) error {
+	_, err := db.ExecContext(ctx, db.Dialect.Rebind(`INSERT INTO `+checkpointTable+` (name, position) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET position = excluded.position
+		WHERE `+checkpointTable+`.position < excluded.position`), name, int64(position))
+	if err != nil {
+		return fmt.Errorf("bus checkpoint %s: %w", name, err)
+	}
+	return nil
+}
