@@ -1,0 +1,146 @@
+package kurrenttest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func client(t *testing.T) (*esdb.Client, *Server) {
+	t.Helper()
+	srv, err := NewServer()
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	conf, err := esdb.ParseConnectionString(srv.URL())
+	require.NoError(t, err)
+	conf.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(conf)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, srv
+}
+
+func ev(id uuid.UUID) esdb.EventData {
+	return esdb.EventData{EventID: id, EventType: "LockChanged", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)}
+}
+
+// TestIdempotencyConflict: with any, a first id already in the stream that
+// the rest do not follow is a wrong expected version, answered in band.
+func TestIdempotencyConflict(t *testing.T) {
+	c, _ := client(t)
+	a, b := uuid.New(), uuid.New()
+	_, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(a), ev(b))
+	require.NoError(t, err)
+	res, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(a), ev(b))
+	require.NoError(t, err, "the same ids again: a no-op")
+	require.Equal(t, uint64(1), res.NextExpectedVersion)
+	require.Zero(t, res.CommitPosition, "an idempotent retry has no position")
+
+	_, err = c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(a), ev(uuid.New()))
+	var e *esdb.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, esdb.ErrorCodeWrongExpectedVersion, e.Code(), "%v", err)
+	require.Contains(t, err.Error(), "expecting 'any' but got '1'")
+}
+
+// TestReadEvents: a read sends the recorded event with the system metadata
+// the client needs, and a missing stream answers stream-not-found.
+func TestReadEvents(t *testing.T) {
+	c, _ := client(t)
+	id := uuid.New()
+	before := time.Now()
+	_, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}}, ev(id))
+	require.NoError(t, err)
+
+	rs, err := c.ReadStream(t.Context(), "lock-1", esdb.ReadStreamOptions{}, 10)
+	require.NoError(t, err)
+	defer rs.Close()
+	got, err := rs.Recv()
+	require.NoError(t, err)
+	e := got.Event
+	require.Equal(t, id, e.EventID)
+	require.Equal(t, "LockChanged", e.EventType)
+	require.Equal(t, "application/json", e.ContentType)
+	require.False(t, e.CreatedDate.Before(before.Truncate(time.Microsecond)), "created %s, appended after %s", e.CreatedDate, before)
+	require.NotZero(t, e.Position.Commit)
+	_, err = rs.Recv()
+	require.ErrorIs(t, err, io.EOF)
+
+	missing, err := c.ReadStream(t.Context(), "lock-2", esdb.ReadStreamOptions{}, 10)
+	require.NoError(t, err)
+	defer missing.Close()
+	_, err = missing.Recv()
+	var ee *esdb.Error
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, esdb.ErrorCodeResourceNotFound, ee.Code())
+}
+
+// TestSubscriptionMessages checks the order the client relies on:
+// confirmation, stored events, a checkpoint (filtered), caught-up, then
+// live events.
+func TestSubscriptionMessages(t *testing.T) {
+	c, srv := client(t)
+	stored := uuid.New()
+	_, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(stored))
+	require.NoError(t, err)
+	_, err = c.AppendToStream(t.Context(), "$stats-1", esdb.AppendToStreamOptions{}, esdb.EventData{
+		EventID: uuid.New(), EventType: "$statsCollected", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`),
+	})
+	require.NoError(t, err)
+
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	call, err := streams.NewStreamsClient(conn).Read(ctx, &streams.ReadReq{Options: &streams.ReadReq_Options{
+		StreamOption: &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{
+			AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}},
+		}},
+		CountOption: &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}},
+		FilterOption: &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
+			Filter: &streams.ReadReq_Options_FilterOptions_EventType{EventType: &streams.ReadReq_Options_FilterOptions_Expression{Regex: `^[^\$].*`}},
+		}},
+		UuidOption: &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_String_{String_: &shared.Empty{}}},
+	}})
+	require.NoError(t, err)
+	kind := func() string {
+		t.Helper()
+		msg, err := call.Recv()
+		require.NoError(t, err)
+		switch m := msg.Content.(type) {
+		case *streams.ReadResp_Confirmation:
+			return "confirmation"
+		case *streams.ReadResp_Event:
+			r := m.Event.GetEvent()
+			_, err := strconv.ParseInt(r.GetMetadata()["created"], 10, 64)
+			require.NoError(t, err, "created is decimal ticks")
+			return "event " + r.GetId().GetString_()
+		case *streams.ReadResp_Checkpoint_:
+			return "checkpoint"
+		case *streams.ReadResp_CaughtUp_:
+			return "caught-up"
+		default:
+			return fmt.Sprintf("unexpected %T", m)
+		}
+	}
+	require.Equal(t, "confirmation", kind())
+	require.Equal(t, "event "+stored.String(), kind())
+	require.Equal(t, "checkpoint", kind())
+	require.Equal(t, "caught-up", kind())
+	live := uuid.New()
+	_, err = c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(live))
+	require.NoError(t, err)
+	require.Equal(t, "event "+live.String(), kind(), "the system event was filtered out; the live one comes")
+}
