@@ -12,6 +12,13 @@
 // with the number of concurrent writers instead of being bound by the disk's
 // sync rate. Positions are assigned by the writer: 1, 2, 3, … without gaps.
 //
+// Idempotency: an Any or StreamExists append asks whether its first id is
+// already in the stream, and where. No index on (stream, id) answers that,
+// since it would cost every append a page write; the writer keeps the ids of
+// the streams that received such appends in memory instead, read from the
+// stream at the first check, kept up to date at each commit, the least
+// recently used streams dropped past a bound (about 60 MiB).
+//
 // Reads use a separate pool of connections (WAL readers never block the
 // writer). A subscription reads windows of positions after its last one (two
 // at a time, in parallel, while it is behind) and, once caught up, waits for

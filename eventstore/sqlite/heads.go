@@ -46,12 +46,12 @@ func (c *headCache) refresh(tx *sql.Tx, w *writerStmts) error {
 }
 
 // commit takes in the heads a committed batch read or wrote.
-func (c *headCache) commit(position uint64, heads map[string]streamHead) {
+func (c *headCache) commit(position uint64, heads map[string]batchHead) {
 	if len(c.heads)+len(heads) > maxCachedHeads {
 		c.heads = make(map[string]streamHead, len(heads))
 	}
 	for s, h := range heads {
-		c.heads[s] = h
+		c.heads[s] = h.streamHead
 	}
 	c.position = position
 }

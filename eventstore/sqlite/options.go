@@ -16,6 +16,7 @@ type config struct {
 	busyTimeout  time.Duration
 	pollInterval time.Duration
 	observer     func(events int, d time.Duration)
+	maxCachedIDs int64
 }
 
 func defaultConfig() config {
@@ -25,6 +26,7 @@ func defaultConfig() config {
 		readConns:    4,
 		busyTimeout:  5 * time.Second,
 		pollInterval: time.Second,
+		maxCachedIDs: defaultMaxCachedIDs,
 	}
 }
 
@@ -86,4 +88,14 @@ func WithPollInterval(d time.Duration) Option {
 // fast.
 func WithObserver(f func(events int, d time.Duration)) Option {
 	return func(c *config) { c.observer = f }
+}
+
+// withMaxCachedIDs bounds the writer's id cache (default
+// defaultMaxCachedIDs revisions), for tests of eviction.
+func withMaxCachedIDs(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxCachedIDs = n
+		}
+	}
 }

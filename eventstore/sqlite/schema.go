@@ -7,13 +7,14 @@ import (
 	"strconv"
 )
 
-// schemaVersion is stored in PRAGMA user_version.
-const schemaVersion = 1
+// schemaVersion is stored in PRAGMA user_version. Version 2 dropped the
+// (stream, id) index of version 1: the writer's id cache does its work.
+const schemaVersion = 2
 
-// schema creates the events table. position is the rowid, assigned by the
-// writer; (stream, revision) is unique and serves stream reads and heads;
-// (stream, id) serves the idempotency checks. data and metadata are raw
-// bytes, NULL when absent; recorded_at is Unix nanoseconds, UTC.
+// schema creates the events table, or brings an older one up to date.
+// position is the rowid, assigned by the writer; (stream, revision) is
+// unique and serves stream reads, heads and the id cache. data and metadata
+// are raw bytes, NULL when absent; recorded_at is Unix nanoseconds, UTC.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS events (
 		position    INTEGER PRIMARY KEY,
@@ -26,7 +27,7 @@ var schema = []string{
 		recorded_at INTEGER NOT NULL,
 		UNIQUE (stream, revision)
 	)`,
-	`CREATE INDEX IF NOT EXISTS events_stream_id ON events (stream, id)`,
+	`DROP INDEX IF EXISTS events_stream_id`,
 	`PRAGMA user_version = ` + strconv.Itoa(schemaVersion),
 }
 

@@ -34,6 +34,7 @@ type Store struct {
 
 	head  atomic.Pointer[headState]
 	heads headCache // the writer's
+	ids   *idCache  // the writer's
 	stats counters
 }
 
@@ -66,6 +67,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		path:    abs,
 		reqs:    make(chan *appendRequest),
 		closing: make(chan struct{}),
+		ids:     newIDCache(cfg.maxCachedIDs),
 	}
 	if err := s.open(); err != nil {
 		_ = s.closeDBs() // the open error says more

@@ -12,7 +12,8 @@ type writerStmts struct {
 	dataVersion *sql.Stmt
 	maxPosition *sql.Stmt
 	streamHead  *sql.Stmt
-	findID      *sql.Stmt
+	scanID      *sql.Stmt
+	idsAfter    *sql.Stmt
 	idsBetween  *sql.Stmt
 	insert      *sql.Stmt
 }
@@ -25,9 +26,8 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 		{&w.dataVersion, `PRAGMA data_version`},
 		{&w.maxPosition, qMaxPosition},
 		{&w.streamHead, `SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
-		// INDEXED BY: left alone, SQLite may walk the whole stream in
-		// revision order to satisfy an ORDER BY instead of using this index.
-		{&w.findID, `SELECT MIN(revision) FROM events INDEXED BY events_stream_id WHERE stream = ? AND id = ?`},
+		{&w.scanID, `SELECT MIN(revision) FROM events WHERE stream = ? AND id = ?`},
+		{&w.idsAfter, `SELECT revision, id FROM events WHERE stream = ? AND revision > ? AND revision <= ? ORDER BY revision`},
 		{&w.idsBetween, `SELECT id, position FROM events WHERE stream = ? AND revision BETWEEN ? AND ? ORDER BY revision`},
 		{&w.insert, `INSERT INTO events (position, stream, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
@@ -42,7 +42,7 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 
 func (w *writerStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.dataVersion, w.maxPosition, w.streamHead, w.findID, w.idsBetween, w.insert} {
+	for _, st := range []*sql.Stmt{w.dataVersion, w.maxPosition, w.streamHead, w.scanID, w.idsAfter, w.idsBetween, w.insert} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -103,7 +103,7 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 		_ = tx.Rollback()
 		return fail(unavailable("append: head", err))
 	}
-	b := newBatch(tx, &s.w, &s.heads, time.Now().UTC().UnixNano())
+	b := newBatch(tx, &s.w, &s.heads, s.ids, time.Now().UTC().UnixNano(), len(batch))
 	stored, appends := 0, 0
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -134,6 +134,7 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 		return fail(unavailable("append: commit", err))
 	}
 	s.heads.commit(b.head, b.heads)
+	s.ids.committed(b.writes)
 	s.stats.commits.Add(1)
 	s.stats.appends.Add(uint64(appends))
 	s.stats.events.Add(uint64(stored))
