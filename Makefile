@@ -17,12 +17,18 @@ run: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# The whole suite with the race detector. Under CI=true the tests that need
+# The packages whose tests open read models (projections/readmodeltest):
+# `make test` runs them a second time on PostgreSQL.
+READMODEL_PKGS ?= ./projections/... ./queries/... ./http/... ./cmd/accessctl/...
+
+# The whole suite with the race detector, then the read-model suites again
+# on PostgreSQL. Under CI=true the tests that need
 # PostgreSQL or NATS fail instead of skipping when the service is missing.
 test:
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	ACCESSD_TEST_READMODELS=postgres $(GO) test -race -count=1 -timeout 20m $(READMODEL_PKGS)
 
 # Benchmarks: the event store, the door protocol, then a load run against a
 # running server. Figures depend on the machine; see README "Benchmarks".
@@ -32,6 +38,19 @@ bench: build
 	$(GO) test -run '^$$' -bench 'LockSyncUnchanged|GetLock|RenameLock' -benchtime 5s -cpu 64 ./http/
 	$(GO) test -run '^$$' -bench AccessLogPage -benchtime 5000x -timeout 30m ./queries/
 	BIN=$(BIN) scripts/bench-load.sh
+
+# Grow the fuzz corpora: each target for FUZZTIME. Plain `go test` (so
+# `make test`) replays the corpus committed under each testdata/fuzz/;
+# commit the few new entries worth keeping, not the whole cache.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = http:FuzzDecodeJSON http:FuzzDecodeBodies http:FuzzSyncBodies domain:FuzzSchedule \
+	queries:FuzzParsePage queries:FuzzParseAccessLogPage eventstore:FuzzDecode commands:FuzzEventCodec \
+	commands/personaldata:FuzzOpen
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ || exit 1; \
+	done
 
 lint: tools
 	$(GO) vet ./...

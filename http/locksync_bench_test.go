@@ -27,6 +27,7 @@ import (
 	"github.com/accessd/accessd/projections/accesslogs"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/keymaps"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -38,8 +39,7 @@ func lsBenchServer(b *testing.B) (*httptest.Server, *sqlite.Store) {
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
-	require.NoError(b, err)
+	db := readmodeltest.Open(ctx, b, filepath.Join(dir, "readmodels.db"))
 	registry := commands.NewRegistry()
 	pipeline, err := commands.NewPipeline(store, registry, time.Now)
 	require.NoError(b, err)

@@ -35,7 +35,7 @@ func readCheckpoint(ctx context.Context, tx Tx, name string) (version int, posit
 }
 
 func writeCheckpoint(ctx context.Context, tx Tx, name string, version int, position uint64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO `+checkpointTable+` (name, version, position) VALUES (?, ?, ?)
+	err := tx.Write(ctx, `INSERT INTO `+checkpointTable+` (name, version, position) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position`,
 		name, version, int64(position))
 	if err != nil {

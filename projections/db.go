@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // the embedded read-model database
 )
@@ -34,7 +35,15 @@ type DB struct {
 
 	stmtMu sync.RWMutex
 	stmts  map[string]*sql.Stmt
+
+	// schemaGen counts this process's swaps and resets of read-model
+	// tables; a PostgreSQL connection drops its cached statements when it
+	// last ran under an older generation (see OpenPostgres).
+	schemaGen atomic.Uint64
 }
+
+// schemaChanged records that tables were dropped or renamed.
+func (d *DB) schemaChanged() { d.schemaGen.Add(1) }
 
 // maxPrepared bounds the prepared-statement cache (the projections use a few
 // hundred distinct statements; a rebuild's renamed tables add as many).
@@ -43,7 +52,14 @@ const maxPrepared = 2048
 // prepared returns the statement for query prepared on the pool, or nil when
 // it cannot be prepared (a table not created yet): parsing SQL on every
 // call was a large share of a projection's CPU.
+//
+// On PostgreSQL it is always nil: pgx prepares and caches statements per
+// connection already, whereas a statement prepared on the pool would take a
+// second connection while a transaction holds one.
 func (d *DB) prepared(ctx context.Context, query string) *sql.Stmt {
+	if d.Dialect != SQLite {
+		return nil
+	}
 	d.stmtMu.RLock()
 	st := d.stmts[query]
 	d.stmtMu.RUnlock()
@@ -126,6 +142,8 @@ type Tx struct {
 	suffix  string
 	// db, when set, supplies prepared statements.
 	db *DB
+	// behind, when set, holds writes to send together (PostgreSQL).
+	behind *writeBehind
 }
 
 // Table returns the physical name of a logical table.
@@ -142,8 +160,24 @@ func (t Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return nil
 }
 
+// Write runs a statement written with `?` placeholders whose result the
+// caller does not need. On PostgreSQL it may be held and sent with others
+// before the transaction's next read or its commit, so that many writes
+// cost one round trip; an error may then surface at that later statement.
+// Elsewhere it is Exec.
+func (t Tx) Write(ctx context.Context, query string, args ...any) error {
+	if t.behind == nil {
+		_, err := t.Exec(ctx, query, args...)
+		return err
+	}
+	return t.behind.add(ctx, query, args)
+}
+
 // Exec runs a statement written with `?` placeholders.
 func (t Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.behind.flush(ctx); err != nil {
+		return nil, err
+	}
 	query = t.Dialect.Rebind(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -151,8 +185,11 @@ func (t Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, er
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
-// Query runs a query written with `?` placeholders.
+// Query runs a query (a SELECT) written with `?` placeholders.
 func (t Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.behind.flushFor(ctx, query); err != nil {
+		return nil, err
+	}
 	query = t.Dialect.Rebind(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -160,8 +197,12 @@ func (t Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, er
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
-// QueryRow runs a one-row query written with `?` placeholders.
+// QueryRow runs a one-row query (a SELECT) written with `?` placeholders.
+//
+// A held write that fails aborts the transaction, so the row then reports
+// that; the transaction's caller gets the write's own error as well.
 func (t Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	t.behind.flushFor(ctx, query)
 	query = t.Dialect.Rebind(query)
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)

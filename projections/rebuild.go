@@ -60,9 +60,10 @@ func (p RebuildProgress) Left() time.Duration {
 // their indexes), and move the checkpoint.
 //
 // The swap is safe beside a running server: it holds SQLite's write lock,
-// as the server's runners do for each batch, so a batch is entirely before
-// or after it. The swapped-in checkpoint is never behind the live one (the
-// rebuild first applies, in the swap transaction, what the live runner had
+// as the server's runners do for each batch (on PostgreSQL, an advisory
+// lock: see lockAgainstSwaps), so a batch is entirely before or after it.
+// The swapped-in checkpoint is never behind the live one (the rebuild
+// first applies, in the swap transaction, what the live runner had
 // applied past it), and runners read the stored checkpoint in each batch,
 // skipping what the swapped-in tables already reflect.
 type Rebuild struct {
@@ -164,6 +165,8 @@ func (b *Rebuild) prepare(ctx context.Context) ([]uint64, error) {
 		}
 		return nil
 	})
+	// Fresh rebuild tables may differ from the ones statements saw.
+	b.DB.schemaChanged()
 	return positions, err
 }
 
@@ -278,6 +281,9 @@ func (b *Rebuild) applyBatch(ctx context.Context, tx Tx, handles []map[string]bo
 func (b *Rebuild) swap(ctx context.Context, handles []map[string]bool, positions []uint64) error {
 	final := append([]uint64(nil), positions...)
 	err := inDBTx(ctx, b.DB, RebuildSuffix, func(tx Tx) error {
+		if err := lockAgainstSwaps(ctx, tx, true); err != nil {
+			return err
+		}
 		// Re-read the rebuild checkpoints: positions is what committed.
 		for i, p := range b.Projections {
 			_, pos, _, err := readCheckpoint(ctx, tx, RebuildCheckpoint(p.Name()))
@@ -311,6 +317,7 @@ func (b *Rebuild) swap(ctx context.Context, handles []map[string]bool, positions
 		}
 		return nil
 	})
+	b.DB.schemaChanged()
 	if err == nil {
 		copy(positions, final)
 	}
@@ -365,7 +372,7 @@ func swapTables(ctx context.Context, tx Tx, p Projection) error {
 // each is created again under its live name.
 func renameIndexes(ctx context.Context, tx Tx, old, table string) error {
 	if tx.Dialect == Postgres {
-		rows, err := tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE tablename = ?`, table)
+		rows, err := tx.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?`, table)
 		if err != nil {
 			return err
 		}
@@ -428,26 +435,60 @@ func renameIndexes(ctx context.Context, tx Tx, old, table string) error {
 
 // inDBTx runs fn in one read-model transaction whose Tx.Table adds suffix.
 func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error {
-	if db.Dialect == SQLite {
-		db.writeMu.Lock()
-		defer db.writeMu.Unlock()
+	if db.Dialect == Postgres {
+		return inPostgresTx(ctx, db, suffix, fn)
 	}
-	sqlTx, err := db.BeginTx(ctx, nil)
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("read models: %w", err)
 	}
-	if db.Dialect == SQLite && suffix == RebuildSuffix {
+	defer conn.Close()
+	if suffix == RebuildSuffix {
 		// A rebuild touches every index page of its tables: a larger page
 		// cache (for this connection only) saves most of the reads, and
 		// statement journals kept in memory save a file write per page.
+		// Set before BEGIN: SQLite refuses to change temp_store inside a
+		// transaction once the connection has used temporary storage.
 		for _, pragma := range []string{`PRAGMA cache_size = -131072`, `PRAGMA temp_store = MEMORY`} {
-			if _, err := sqlTx.ExecContext(ctx, pragma); err != nil {
-				sqlTx.Rollback()
+			if _, err := conn.ExecContext(ctx, pragma); err != nil {
 				return fmt.Errorf("read models: %w", err)
 			}
 		}
 	}
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read models: %w", err)
+	}
 	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("read models: commit: %w", err)
+	}
+	return nil
+}
+
+// inPostgresTx is inDBTx on PostgreSQL: the transaction keeps a connection
+// of its own, so that its writes can be sent behind (see writeBehind).
+func inPostgresTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("read models: %w", err)
+	}
+	defer conn.Close()
+	sqlTx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read models: %w", err)
+	}
+	behind := newWriteBehind(conn)
+	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db, behind: behind}); err != nil {
+		sqlTx.Rollback()
+		return behind.cause(err)
+	}
+	if err := behind.flush(ctx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

@@ -56,6 +56,12 @@ func (r *Runner) Failures() uint64 { return r.failures.Load() }
 // stored version other than the projection's resets the read model so it is
 // rebuilt from position 0.
 func (r *Runner) Prepare(ctx context.Context) error {
+	dropped := false
+	defer func() {
+		if dropped {
+			r.db.schemaChanged()
+		}
+	}()
 	return r.inTx(ctx, func(tx Tx) error {
 		if err := ensureCheckpointTable(ctx, tx); err != nil {
 			return err
@@ -69,6 +75,7 @@ func (r *Runner) Prepare(ctx context.Context) error {
 			if err := dropTables(ctx, tx, r.projection); err != nil {
 				return err
 			}
+			dropped = true
 			pos, found = 0, false
 		}
 		if err := r.projection.Setup(ctx, tx); err != nil {
@@ -99,6 +106,7 @@ func (r *Runner) Reset(ctx context.Context) error {
 		}
 		return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), 0)
 	})
+	r.db.schemaChanged()
 	if err == nil {
 		r.mu.Lock()
 		r.position.Store(0)
@@ -251,22 +259,12 @@ func (r *Runner) applyIn(ctx context.Context, tx Tx, batch []eventstore.Recorded
 }
 
 func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {
-	if r.db.Dialect == SQLite {
-		r.db.writeMu.Lock()
-		defer r.db.writeMu.Unlock()
-	}
-	sqlTx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("read models: %w", err)
-	}
-	if err := fn(Tx{Tx: sqlTx, Dialect: r.db.Dialect, db: r.db}); err != nil {
-		sqlTx.Rollback()
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("read models: commit: %w", err)
-	}
-	return nil
+	return inDBTx(ctx, r.db, "", func(tx Tx) error {
+		if err := lockAgainstSwaps(ctx, tx, false); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 func (r *Runner) advance(pos uint64) {

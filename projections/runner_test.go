@@ -17,6 +17,7 @@ import (
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 type ticked struct {
@@ -54,8 +55,9 @@ func (p *tally) Apply(ctx context.Context, tx projections.Tx, env eventstore.Env
 		return errors.New("injected failure")
 	}
 	p.applied.Add(1)
-	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table("tally")+` (stream, events, total) VALUES (?, 1, ?)
-		ON CONFLICT (stream) DO UPDATE SET events = events + 1, total = total + excluded.total`, env.Stream, ev.N)
+	t := tx.Table("tally")
+	_, err := tx.Exec(ctx, `INSERT INTO `+t+` (stream, events, total) VALUES (?, 1, ?)
+		ON CONFLICT (stream) DO UPDATE SET events = `+t+`.events + 1, total = `+t+`.total + excluded.total`, env.Stream, ev.N)
 	return err
 }
 
@@ -71,8 +73,7 @@ func newFixture(t *testing.T) fixture {
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	db, err := projections.OpenSQLite(context.Background(), filepath.Join(dir, "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(context.Background(), t, filepath.Join(dir, "readmodels.db"))
 	t.Cleanup(func() { db.Close() })
 	reg := eventstore.NewRegistry()
 	reg.Register(ticked{})
@@ -216,8 +217,9 @@ func (p named) Setup(ctx context.Context, tx projections.Tx) error {
 func (p named) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 	ev := env.Event.(ticked)
 	p.applied.Add(1)
-	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(p.table)+` (stream, events, total) VALUES (?, 1, ?)
-		ON CONFLICT (stream) DO UPDATE SET events = events + 1, total = total + excluded.total`, env.Stream, ev.N)
+	t := tx.Table(p.table)
+	_, err := tx.Exec(ctx, `INSERT INTO `+t+` (stream, events, total) VALUES (?, 1, ?)
+		ON CONFLICT (stream) DO UPDATE SET events = `+t+`.events + 1, total = `+t+`.total + excluded.total`, env.Stream, ev.N)
 	return err
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/accesslogs"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -56,8 +57,7 @@ func TestAccessLogTokens(t *testing.T) {
 // accessLogDB is a read-model database with the access-log table.
 func accessLogDB(t testing.TB) *projections.DB {
 	t.Helper()
-	db, err := projections.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(context.Background(), t, filepath.Join(t.TempDir(), "readmodels.db"))
 	t.Cleanup(func() { db.Close() })
 	inTx(t, db, func(tx projections.Tx) error { return accesslogs.New().Setup(context.Background(), tx) })
 	return db

@@ -20,6 +20,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/auditindex"
 	"github.com/accessd/accessd/projections/keymaps"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -111,10 +112,7 @@ func BenchmarkAuditLockAccessAt(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := readmodeltest.Open(ctx, b, filepath.Join(dir, "readmodels.db"))
 	defer db.Close()
 	reg := commands.NewRegistry()
 	start := time.Now()
@@ -180,10 +178,7 @@ func BenchmarkAuditIndex(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		db := readmodeltest.Open(ctx, b, filepath.Join(dir, "readmodels.db"))
 		reg := commands.NewRegistry()
 		auditSeed(ctx, b, store, reg, n)
 		runner, err := projections.NewRunner(db, store, reg, auditindex.New(reg), slog.New(slog.DiscardHandler))

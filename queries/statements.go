@@ -21,7 +21,14 @@ func newStatements(db *projections.DB) *statements {
 }
 
 // queryRow runs a `?`-placeholder query through its prepared statement.
+//
+// On PostgreSQL the driver prepares and caches statements per connection,
+// and drops them when a rebuild swaps tables, so the query goes straight
+// to the pool.
 func (s *statements) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s.db.Dialect != projections.SQLite {
+		return s.db.QueryRowContext(ctx, s.db.Dialect.Rebind(query), args...)
+	}
 	s.mu.RLock()
 	st := s.m[query]
 	s.mu.RUnlock()

@@ -22,6 +22,7 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -117,8 +118,7 @@ func parseKeyLines(t *testing.T, out string) (id, secret string) {
 func authenticate(t *testing.T, store eventstore.Store, dir, secret string) (queries.Document, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(ctx, t, filepath.Join(dir, "readmodels.db"))
 	runner, err := projections.NewRunner(db, store, commands.NewRegistry(), entities.New(), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	done := make(chan struct{})

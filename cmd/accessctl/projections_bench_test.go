@@ -9,13 +9,16 @@ import (
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 // BenchmarkRebuildAll rebuilds every read model from the event store of
 // ACCESSD_BENCH_DIR (seed one with `accessctl seed --events N`), on a copy
-// of the directory, and reports events/s.
+// of the directory, and reports events/s. With ACCESSD_TEST_READMODELS=postgres
+// the read models are on a fresh schema of the test PostgreSQL server.
 //
 //	ACCESSD_BENCH_DIR=/tmp/seeded go test -run '^$' -bench RebuildAll -benchtime 1x ./cmd/accessctl
+//	ACCESSD_TEST_READMODELS=postgres ACCESSD_BENCH_DIR=/tmp/seeded go test -run '^$' -bench RebuildAll -benchtime 1x ./cmd/accessctl
 func BenchmarkRebuildAll(b *testing.B) {
 	src := os.Getenv("ACCESSD_BENCH_DIR")
 	if src == "" {
@@ -29,10 +32,11 @@ func BenchmarkRebuildAll(b *testing.B) {
 		if out, err := exec.Command("cp", filepath.Join(src, eventsFile), filepath.Join(dir, eventsFile)).CombinedOutput(); err != nil {
 			b.Fatalf("copy: %v %s", err, out)
 		}
-		d, db, err := openReadModels(ctx, dir)
+		d, err := openDataDir(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
+		db := readmodeltest.Open(ctx, b, filepath.Join(dir, readModelsFile))
 		ps := all.Projections(d.pipeline.Registry())
 		if only != "" {
 			for _, p := range ps {

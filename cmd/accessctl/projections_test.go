@@ -16,6 +16,7 @@ import (
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 // TestRebuildEqualsLive seeds a data set while the live projections follow
@@ -31,10 +32,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, readModelsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := readmodeltest.Open(ctx, t, filepath.Join(dir, readModelsFile))
 	defer db.Close()
 	registry := s.service.Pipeline().Registry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -155,7 +153,11 @@ func checksums(ctx context.Context, t *testing.T, db *projections.DB, ps []proje
 			}
 			rows.Close()
 			var names []string
-			ir, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, table)
+			indexQuery := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`
+			if db.Dialect == projections.Postgres {
+				indexQuery = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1`
+			}
+			ir, err := db.QueryContext(ctx, indexQuery, table)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,10 +192,7 @@ func TestRebuildBesideLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, readModelsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := readmodeltest.Open(ctx, t, filepath.Join(dir, readModelsFile))
 	defer db.Close()
 	registry := s.service.Pipeline().Registry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -139,7 +139,7 @@ func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	if !ok {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, InsertSQL(tx.Table(Table)), Args(e, env.Position)...); err != nil {
+	if err := tx.Write(ctx, InsertSQL(tx.Table(Table)), Args(e, env.Position)...); err != nil {
 		return fmt.Errorf("access logs: %w", err)
 	}
 	return nil

@@ -183,7 +183,7 @@ func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	}
 	q := `INSERT INTO ` + tx.Table(Table) + ` (entity_id, kind, position, recorded_at) VALUES (?, ?, ?, ?)` +
 		strings.Repeat(`, (?, ?, ?, ?)`, len(args)/4-1) + ` ON CONFLICT DO NOTHING`
-	_, err := tx.Exec(ctx, q, args...)
+	err := tx.Write(ctx, q, args...)
 	return err
 }
 

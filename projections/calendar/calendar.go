@@ -150,7 +150,7 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 			return err
 		}
 		// A booking's access codes are valid from its start to its end.
-		_, err = tx.Exec(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, end_ms = ? WHERE booking_id = ? AND type = ?`,
+		err = tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, end_ms = ? WHERE booking_id = ? AND type = ?`,
 			e.StartDateTime.UnixMilli(), e.EndDateTime.UnixMilli(), id, TypeAccessCode)
 		return err
 	case booking.AccessCodeCreated:
@@ -162,10 +162,10 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		return p.place(ctx, tx, e.AccessCodeID.String(), id, TypeAccessCode, e.AccountID.String(), e.PropertyID.String(), e.AreaID.String(),
 			guest, status, e.ValidFrom, e.ValidUntil)
 	case booking.AccessCodeRevoked:
-		_, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE item_id = ? AND type = ?`, e.AccessCodeID.String(), TypeAccessCode)
+		err := tx.Write(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE item_id = ? AND type = ?`, e.AccessCodeID.String(), TypeAccessCode)
 		return err
 	case booking.BookingCancelled:
-		_, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE booking_id = ?`, id)
+		err := tx.Write(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE booking_id = ?`, id)
 		return err
 	case booking.BookingCheckedIn:
 		return p.status(ctx, tx, id, booking.StatusCheckedIn)
@@ -179,7 +179,7 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		}
 		// An early check-out ends the stay, and so moves the departure.
 		at := e.At.UnixMilli()
-		_, err := tx.Exec(ctx, `UPDATE `+tx.Table(Table)+` SET end_ms = ? WHERE item_id = ? AND end_ms > ? AND start_ms <= ?`,
+		err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET end_ms = ? WHERE item_id = ? AND end_ms > ? AND start_ms <= ?`,
 			at, id, at, at)
 		return err
 	}
@@ -227,12 +227,12 @@ func (p *Projection) claim(ctx context.Context, tx projections.Tx, id string, po
 // name records an area's or a user's display name, and puts it in the
 // titles of their items (kind: "area" or "guest").
 func (p *Projection) name(ctx context.Context, tx projections.Tx, kind, id, name string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(NamesTable)+` (id, name) VALUES (?, ?)
+	if err := tx.Write(ctx, `INSERT INTO `+tx.Table(NamesTable)+` (id, name) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name`, id, name); err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
 	col := map[string]string{"area": "area", "guest": "guest_user"}[kind]
-	_, err := tx.Exec(ctx, `UPDATE `+tx.Table(Table)+` SET `+kind+`_name = ? WHERE `+col+`_id = ?`, name, id)
+	err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET `+kind+`_name = ? WHERE `+col+`_id = ?`, name, id)
 	return err
 }
 
@@ -250,7 +250,7 @@ func (p *Projection) nameOf(ctx context.Context, tx projections.Tx, id string) (
 func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, typ, account, property, areaID, guest, status string, start, end time.Time) error {
 	t := tx.Table(Table)
 	sp := tx.Table(SpansTable)
-	if _, err := tx.Exec(ctx, `INSERT INTO `+sp+` (property_id, account_id, max_ms) VALUES (?, ?, ?)
+	if err := tx.Write(ctx, `INSERT INTO `+sp+` (property_id, account_id, max_ms) VALUES (?, ?, ?)
 		ON CONFLICT (property_id) DO UPDATE SET max_ms = excluded.max_ms WHERE `+sp+`.max_ms < excluded.max_ms`,
 		property, account, end.Sub(start).Milliseconds()); err != nil {
 		return fmt.Errorf("calendar: %w", err)
@@ -263,7 +263,7 @@ func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, t
 	if err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+t+` (item_id, booking_id, account_id, property_id, area_id, guest_user_id, guest_name, area_name, type, status, start_ms, end_ms)
+	if err := tx.Write(ctx, `INSERT INTO `+t+` (item_id, booking_id, account_id, property_id, area_id, guest_user_id, guest_name, area_name, type, status, start_ms, end_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (item_id) DO UPDATE SET property_id = excluded.property_id, area_id = excluded.area_id,
 			area_name = excluded.area_name, status = excluded.status, start_ms = excluded.start_ms, end_ms = excluded.end_ms`,
@@ -274,6 +274,6 @@ func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, t
 }
 
 func (p *Projection) status(ctx context.Context, tx projections.Tx, id string, s booking.Status) error {
-	_, err := tx.Exec(ctx, `UPDATE `+tx.Table(Table)+` SET status = ? WHERE booking_id = ?`, string(s), id)
+	err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET status = ? WHERE booking_id = ?`, string(s), id)
 	return err
 }

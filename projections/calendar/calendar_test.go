@@ -18,6 +18,7 @@ import (
 	"github.com/accessd/accessd/eventstore/memstore"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/calendar"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -33,8 +34,7 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	store := memstore.New()
-	db, err := projections.OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(ctx, t, filepath.Join(t.TempDir(), "readmodels.db"))
 	reg := eventstore.NewRegistry()
 	for _, evs := range [][]eventstore.TypedEvent{toTyped(area.Events()), toTyped(user.Events()), toTyped(booking.Events())} {
 		for _, e := range evs {

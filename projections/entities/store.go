@@ -151,7 +151,7 @@ func Save(ctx context.Context, tx projections.Tx, row Row, doc any) error {
 			return fmt.Errorf("save %s %s: %w", row.Kind, row.ID, err)
 		}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (kind, id, account_id, property_id, parent_id, position, applied, state, lookup, doc, public)
+	err = tx.Write(ctx, `INSERT INTO `+tx.Table(Table)+` (kind, id, account_id, property_id, parent_id, position, applied, state, lookup, doc, public)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET account_id = excluded.account_id, property_id = excluded.property_id,
 			parent_id = excluded.parent_id, applied = excluded.applied, state = excluded.state, lookup = excluded.lookup,
@@ -166,7 +166,7 @@ func Save(ctx context.Context, tx projections.Tx, row Row, doc any) error {
 // Delete removes a document (for entities whose deletion leaves nothing to
 // show; most keep a deleted typeState instead).
 func Delete(ctx context.Context, tx projections.Tx, kind, id string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE kind = ? AND id = ?`, kind, id)
+	err := tx.Write(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE kind = ? AND id = ?`, kind, id)
 	return err
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 // applier feeds events to the entities projection one transaction each.
@@ -27,8 +28,7 @@ type applier struct {
 
 func newApplier(t *testing.T) *applier {
 	t.Helper()
-	db, err := projections.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(context.Background(), t, filepath.Join(t.TempDir(), "readmodels.db"))
 	t.Cleanup(func() { db.Close() })
 	a := &applier{t: t, db: db, p: entities.New()}
 	a.tx(func(tx projections.Tx) { require.NoError(t, a.p.Setup(context.Background(), tx)) })
@@ -86,7 +86,7 @@ func TestUserAndDeviceDocuments(t *testing.T) {
 	assert.Equal(t, []string{}, u.DeviceIDs)
 	assert.Equal(t, accountID.String(), row.AccountID)
 	var public string
-	require.NoError(t, a.db.QueryRow(`SELECT public FROM entities WHERE kind = ? AND id = ?`, entities.KindUser, userID.String()).Scan(&public))
+	require.NoError(t, a.db.QueryRow(a.db.Dialect.Rebind(`SELECT public FROM entities WHERE kind = ? AND id = ?`), entities.KindUser, userID.String()).Scan(&public))
 	assert.NotContains(t, public, "sealedPrivate", "the public column lacks it")
 
 	provisioned := device.UserDeviceProvisioned{UserDeviceID: devID, AccountID: accountID, UserID: userID, DeviceType: device.IOS,

@@ -124,7 +124,7 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		x.AccountID = env.Metadata.AccountID
 	}
 	category, _, _ := strings.Cut(env.Stream, "-")
-	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (position, event_id, event_name, category, account_id,
+	err := tx.Write(ctx, `INSERT INTO `+tx.Table(Table)+` (position, event_id, event_name, category, account_id,
 		property_id, area_id, user_group_id, lock_id, user_id, user_device_id, api_key_id, key_id, firmware_version,
 		created_at, last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (position) DO NOTHING`,

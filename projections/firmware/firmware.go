@@ -110,7 +110,7 @@ type applier struct {
 }
 
 func (a applier) exec(ctx context.Context, q string, args ...any) error {
-	_, err := a.tx.Exec(ctx, q, args...)
+	err := a.tx.Write(ctx, q, args...)
 	return err
 }
 

@@ -46,7 +46,7 @@ func id(u uuid.UUID) string {
 }
 
 func (w *work) exec(ctx context.Context, q string, args ...any) error {
-	_, err := w.tx.Exec(ctx, q, args...)
+	err := w.tx.Write(ctx, q, args...)
 	return err
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/keymaps"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 type world struct {
@@ -41,10 +42,7 @@ func newWorld(tb testing.TB) *world {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "read.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := readmodeltest.Open(ctx, tb, filepath.Join(dir, "read.db"))
 	reg := eventstore.NewRegistry()
 	for _, evs := range [][]domain.Event{property.Events(), area.Events(), group.Events(), device.Events(), lock.Events()} {
 		for _, e := range evs {

@@ -136,12 +136,13 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 			return err
 		}
 		members[g.UserGroupID] = ms
+		byUser, err := w.devicesOfMembers(ctx, g.UserGroupID)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
-			if _, done := devices[m.UserID]; done {
-				continue
-			}
-			if devices[m.UserID], err = w.devicesOf(ctx, m.UserID); err != nil {
-				return err
+			if _, done := devices[m.UserID]; !done {
+				devices[m.UserID] = byUser[m.UserID]
 			}
 		}
 	}
@@ -415,19 +416,23 @@ func (w *work) members(ctx context.Context, groupID uuid.UUID) ([]access.Member,
 	return out, rows.Err()
 }
 
-func (w *work) devicesOf(ctx context.Context, userID uuid.UUID) ([]access.Device, error) {
-	rows, err := w.tx.Query(ctx, `SELECT device_id, access_key_id, public_key FROM `+w.tx.Table(TableDevices)+` WHERE user_id = ? ORDER BY device_id`, userID.String())
+// devicesOfMembers returns the devices of a group's members by user, each
+// user's in device order: one query for the group, not one per member.
+func (w *work) devicesOfMembers(ctx context.Context, groupID uuid.UUID) (map[uuid.UUID][]access.Device, error) {
+	rows, err := w.tx.Query(ctx, `SELECT d.user_id, d.device_id, d.access_key_id, d.public_key FROM `+w.tx.Table(TableDevices)+` d
+		JOIN `+w.tx.Table(TableMembers)+` m ON m.user_id = d.user_id WHERE m.group_id = ? ORDER BY d.user_id, d.device_id`, groupID.String())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []access.Device
+	out := map[uuid.UUID][]access.Device{}
 	for rows.Next() {
-		var dev, key, pub string
-		if err := rows.Scan(&dev, &key, &pub); err != nil {
+		var user, dev, key, pub string
+		if err := rows.Scan(&user, &dev, &key, &pub); err != nil {
 			return nil, err
 		}
-		out = append(out, access.Device{DeviceID: parseID(dev), UserID: userID, AccessKeyID: parseID(key), PublicKey: pub})
+		u := parseID(user)
+		out[u] = append(out[u], access.Device{DeviceID: parseID(dev), UserID: u, AccessKeyID: parseID(key), PublicKey: pub})
 	}
 	return out, rows.Err()
 }

@@ -162,23 +162,23 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 // orphan records a user's deletion and moves their memberships to the
 // orphans. Replayed, it changes nothing.
 func orphan(ctx context.Context, tx projections.Tx, accountID, userID uuid.UUID, position uint64) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(DeletedUsersTable)+` (user_id, account_id, position) VALUES (?, ?, ?)
+	if err := tx.Write(ctx, `INSERT INTO `+tx.Table(DeletedUsersTable)+` (user_id, account_id, position) VALUES (?, ?, ?)
 		ON CONFLICT (user_id) DO NOTHING`, userID.String(), accountID.String(), int64(position)); err != nil {
 		return err
 	}
 	cols := `account_id, group_id, property_id, user_id, valid_from, valid_until, position`
-	if _, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(OrphansTable)+` (`+cols+`) SELECT `+cols+` FROM `+tx.Table(Table)+`
+	if err := tx.Write(ctx, `INSERT INTO `+tx.Table(OrphansTable)+` (`+cols+`) SELECT `+cols+` FROM `+tx.Table(Table)+`
 		WHERE account_id = ? AND user_id = ? ON CONFLICT (group_id, user_id) DO NOTHING`, accountID.String(), userID.String()); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE account_id = ? AND user_id = ?`, accountID.String(), userID.String())
+	err := tx.Write(ctx, `DELETE FROM `+tx.Table(Table)+` WHERE account_id = ? AND user_id = ?`, accountID.String(), userID.String())
 	return err
 }
 
 // deleteFromBoth ends memberships, live or orphaned, matching where.
 func deleteFromBoth(ctx context.Context, tx projections.Tx, where string, args ...any) error {
 	for _, t := range []string{Table, OrphansTable} {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(t)+` WHERE `+where, args...); err != nil {
+		if err := tx.Write(ctx, `DELETE FROM `+tx.Table(t)+` WHERE `+where, args...); err != nil {
 			return err
 		}
 	}
@@ -200,7 +200,7 @@ func onGroup(ctx context.Context, tx projections.Tx, groupID uuid.UUID, env even
 	if err := change(); err != nil {
 		return fmt.Errorf("memberships: %s at %d: %w", env.Type, env.Position, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(MarksTable)+` (group_id, position) VALUES (?, ?)
+	err = tx.Write(ctx, `INSERT INTO `+tx.Table(MarksTable)+` (group_id, position) VALUES (?, ?)
 		ON CONFLICT (group_id) DO UPDATE SET position = excluded.position`, groupID.String(), int64(env.Position))
 	return err
 }
@@ -217,7 +217,7 @@ func upsert(ctx context.Context, tx projections.Tx, accountID, groupID, property
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(table)+` (account_id, group_id, property_id, user_id, valid_from, valid_until, position)
+	err = tx.Write(ctx, `INSERT INTO `+tx.Table(table)+` (account_id, group_id, property_id, user_id, valid_from, valid_until, position)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id, user_id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until`,
 		accountID.String(), groupID.String(), propertyID.String(), userID.String(), FormatTime(from), FormatTime(until), int64(position))

@@ -19,6 +19,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/memberships"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -35,8 +36,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	store := memstore.New()
-	db, err := projections.OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(ctx, t, filepath.Join(t.TempDir(), "readmodels.db"))
 	reg := eventstore.NewRegistry()
 	for _, e := range append(group.Events(), user.Events()...) {
 		reg.Register(e)

@@ -102,7 +102,7 @@ func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	}
 	property := str(data, "propertyId")
 	if property != "" {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(subjectsTable)+` (stream, property_id) VALUES (?, ?)
+		if err := tx.Write(ctx, `INSERT INTO `+tx.Table(subjectsTable)+` (stream, property_id) VALUES (?, ?)
 			ON CONFLICT (stream) DO UPDATE SET property_id = excluded.property_id`, env.Stream, property); err != nil {
 			return fmt.Errorf("timeline activity: %w", err)
 		}
@@ -117,7 +117,7 @@ func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (position, account_id, property_id, at, actor, action, subject, details)
+	err = tx.Write(ctx, `INSERT INTO `+tx.Table(Table)+` (position, account_id, property_id, at, actor, action, subject, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`,
 		int64(env.Position), account, property, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Subject, string(details))
 	return err

@@ -1,0 +1,45 @@
+// Package readmodeltest opens the read-model database a test runs against:
+// SQLite by default, PostgreSQL when ACCESSD_TEST_READMODELS=postgres, so
+// the same suites prove the read models on both dialects.
+package readmodeltest
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore/servicetest"
+	"github.com/accessd/accessd/projections"
+)
+
+// Env selects the read-model dialect of the tests: "postgres", or empty
+// (or "sqlite") for the embedded default.
+const Env = "ACCESSD_TEST_READMODELS"
+
+// Postgres reports whether the tests run their read models on PostgreSQL.
+func Postgres() bool { return os.Getenv(Env) == "postgres" }
+
+// Open opens a fresh read-model database for t: the SQLite file at
+// sqlitePath, or, under ACCESSD_TEST_READMODELS=postgres, a schema of t's
+// own on the test PostgreSQL server (dropped when t ends). The caller
+// closes it.
+func Open(ctx context.Context, t testing.TB, sqlitePath string) *projections.DB {
+	t.Helper()
+	db, err := open(ctx, t, sqlitePath)
+	require.NoError(t, err)
+	return db
+}
+
+func open(ctx context.Context, t testing.TB, sqlitePath string) (*projections.DB, error) {
+	switch v := os.Getenv(Env); v {
+	case "postgres":
+		return projections.OpenPostgres(ctx, servicetest.PostgresSchema(t))
+	case "", "sqlite":
+		return projections.OpenSQLite(ctx, sqlitePath)
+	default:
+		t.Fatalf("%s=%q: want postgres or sqlite", Env, v)
+		return nil, nil
+	}
+}
