@@ -13,6 +13,7 @@ import (
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/domain/user"
+	"github.com/accessd/accessd/domain/webhook"
 	"github.com/accessd/accessd/eventstore"
 )
 
@@ -22,7 +23,7 @@ func NewRegistry() *eventstore.Registry {
 	for _, events := range [][]domain.Event{
 		account.Events(), apikey.Events(), lock.Events(), user.Events(), device.Events(),
 		property.Events(), area.Events(), group.Events(), firmware.Events(), invitation.Events(),
-		booking.Events(),
+		booking.Events(), webhook.Events(),
 	} {
 		for _, e := range events {
 			r.Register(e)

@@ -35,6 +35,9 @@ type Options struct {
 	Calendar *queries.Calendar
 	// Audit answers /audit from the log (nil: 404).
 	Audit *queries.Audit
+	// Webhooks reads webhooks and their deliveries (projections/webhooks'
+	// Delivery; nil: every webhook route is 404).
+	Webhooks Webhooks
 	// Reprocessor re-delivers one event to every projection.
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
@@ -60,7 +63,7 @@ func NewRouter(o Options) http.Handler {
 		waiter: o.Waiter, signer: o.Signer, auth: newAuthCache(), personal: o.PersonalData, log: o.Log,
 		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
 		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs, activity: o.Activity, calendar: o.Calendar,
-		bookings: o.Bookings, audit: o.Audit}
+		bookings: o.Bookings, audit: o.Audit, webhooks: o.Webhooks}
 	if o.Firmware != nil {
 		api.requiredFirmware = o.Firmware
 	}

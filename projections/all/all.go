@@ -15,10 +15,11 @@ import (
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
 	"github.com/accessd/accessd/projections/timeline"
+	"github.com/accessd/accessd/projections/webhooks"
 )
 
 // Projections returns a fresh instance of every read model the server
 // keeps, in the order the server runs them.
 func Projections(registry *eventstore.Registry) []projections.Projection {
-	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New(), accesslogs.New(), firmware.New(), timeline.NewActivity(registry), calendar.New(), bookings.New(), auditindex.New(registry)}
+	return []projections.Projection{entities.New(), eventlist.New(registry), memberships.New(), keymaps.New(), accesslogs.New(), firmware.New(), timeline.NewActivity(registry), calendar.New(), bookings.New(), auditindex.New(registry), webhooks.New()}
 }

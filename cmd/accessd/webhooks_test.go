@@ -1,0 +1,67 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestServerDeliversSignedWebhooks: the real binary, embedded (in-process
+// bus), forwards a created property to a registered webhook, signed with
+// the secret it answered once.
+func TestServerDeliversSignedWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	type delivery struct {
+		body               string
+		eventID, timestamp string
+		signature          string
+	}
+	got := make(chan delivery, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- delivery{string(body), r.Header.Get("x-accessd-event-id"), r.Header.Get("x-accessd-timestamp"), r.Header.Get("x-accessd-signature")}
+	}))
+	defer receiver.Close()
+
+	bin := filepath.Join(t.TempDir(), "accessd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	s := &crashServer{bin: bin, dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("w", 40)}
+	s.start(t)
+	defer s.kill(t)
+
+	status, data := s.send(t.Context(), &sent{key: "hook", method: "POST", path: "/accounts/webhooks",
+		body: map[string]any{"url": receiver.URL, "eventTypes": []string{"PropertyCreated"}}})
+	require.Equal(t, http.StatusCreated, status, data)
+	secret, _ := data["secret"].(string)
+	require.NotEmpty(t, secret)
+
+	status, data = s.send(t.Context(), &sent{key: "p1", method: "POST", path: "/properties", body: map[string]any{"displayName": "Hooked"}})
+	require.Equal(t, http.StatusCreated, status, data)
+
+	select {
+	case d := <-got:
+		require.Contains(t, d.body, `"PropertyCreated"`)
+		require.Contains(t, d.body, "Hooked")
+		require.NotEmpty(t, d.eventID)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(d.timestamp + "." + d.body))
+		require.Equal(t, "sha256="+hex.EncodeToString(mac.Sum(nil)), d.signature, "the signature does not verify with the answered secret")
+	case <-time.After(20 * time.Second):
+		t.Fatal("no webhook delivery arrived")
+	}
+}

@@ -1,0 +1,176 @@
+// Package webhook is the webhook aggregate: an account's request that the
+// events of some types be POSTed to a URL of its own.
+package webhook
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// Category names the aggregate's streams: `webhook-<id>`.
+const Category = "webhook"
+
+// Limits on what a webhook may name.
+const (
+	MaxURLLength  = 2048
+	MaxEventTypes = 100
+)
+
+// Errors of the aggregate's decisions.
+var (
+	ErrNotFound = domain.NewError(domain.ErrNotFound, "webhook not found")
+	ErrExists   = domain.NewError(domain.ErrConflict, "webhook already exists")
+)
+
+// State is a webhook as its events left it.
+type State struct {
+	id         uuid.UUID
+	accountID  uuid.UUID
+	url        string
+	eventTypes []string
+	createdAt  time.Time
+	created    bool
+	deleted    bool
+}
+
+// Exists reports whether the webhook was registered and not deleted.
+func (s State) Exists() bool { return s.created && !s.deleted }
+
+// Deleted reports whether the webhook was deleted.
+func (s State) Deleted() bool { return s.deleted }
+
+// ID is the webhook's id.
+func (s State) ID() uuid.UUID { return s.id }
+
+// AccountID is the account the webhook belongs to.
+func (s State) AccountID() uuid.UUID { return s.accountID }
+
+// URL is where deliveries are POSTed.
+func (s State) URL() string { return s.url }
+
+// EventTypes are the event type names delivered (a copy).
+func (s State) EventTypes() []string { return slices.Clone(s.eventTypes) }
+
+// CreatedAt is when the webhook was registered.
+func (s State) CreatedAt() time.Time { return s.createdAt }
+
+// Register records a new webhook.
+type Register struct {
+	WebhookID  uuid.UUID
+	AccountID  uuid.UUID
+	URL        string
+	EventTypes []string
+	// KnownEventTypes are the event type names the server registers (as
+	// GET /events shows them); EventTypes must be among them.
+	KnownEventTypes []string
+}
+
+// Decide checks the webhook and records WebhookRegistered.
+func (c Register) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if s.created {
+		return nil, ErrExists
+	}
+	if err := domain.RequireID("webhookId", c.WebhookID); err != nil {
+		return nil, err
+	}
+	if err := domain.RequireID("accountId", c.AccountID); err != nil {
+		return nil, err
+	}
+	if err := ValidateURL("url", c.URL); err != nil {
+		return nil, err
+	}
+	if err := validateEventTypes("eventTypes", c.EventTypes, c.KnownEventTypes); err != nil {
+		return nil, err
+	}
+	return []domain.Event{WebhookRegistered{
+		WebhookID:  c.WebhookID,
+		AccountID:  c.AccountID,
+		URL:        c.URL,
+		EventTypes: slices.Clone(c.EventTypes),
+		CreatedAt:  now.UTC(),
+	}}, nil
+}
+
+// ValidateURL accepts an absolute http or https URL with a host. Credentials
+// in the URL are refused: the URL is stored in the event log.
+func ValidateURL(field, raw string) error {
+	if raw == "" {
+		return domain.InvalidField(field, "is required")
+	}
+	if len(raw) > MaxURLLength {
+		return domain.InvalidField(field, fmt.Sprintf("must be at most %d characters", MaxURLLength))
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return domain.InvalidField(field, "is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return domain.InvalidField(field, "must be an absolute http or https URL")
+	case u.Host == "" || u.Hostname() == "":
+		return domain.InvalidField(field, "must name a host")
+	case u.User != nil:
+		return domain.InvalidField(field, "must not carry credentials")
+	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
+		return domain.InvalidField(field, "must not carry a fragment")
+	}
+	return nil
+}
+
+// validateEventTypes wants a non-empty list of known, distinct names; an
+// error names the exact entry: `eventTypes[2]`.
+func validateEventTypes(field string, types, known []string) error {
+	if len(types) == 0 {
+		return domain.InvalidField(field, "at least one event type is required")
+	}
+	if len(types) > MaxEventTypes {
+		return domain.InvalidField(field, fmt.Sprintf("at most %d entries", MaxEventTypes))
+	}
+	for i, t := range types {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case t == "":
+			return domain.InvalidField(at, "is required")
+		case !slices.Contains(known, t):
+			return domain.InvalidField(at, fmt.Sprintf("unknown event type %q", t))
+		case slices.Contains(types[:i], t):
+			return domain.InvalidField(at, "is listed twice")
+		}
+	}
+	return nil
+}
+
+// Delete removes the webhook.
+type Delete struct{}
+
+// Decide records WebhookDeleted.
+func (Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	return []domain.Event{WebhookDeleted{WebhookID: s.id, AccountID: s.accountID}}, nil
+}
+
+// Evolve applies one event to the state.
+func Evolve(s State, e domain.Event) State {
+	switch e := e.(type) {
+	case WebhookRegistered:
+		s = State{
+			id:         e.WebhookID,
+			accountID:  e.AccountID,
+			url:        e.URL,
+			eventTypes: slices.Clone(e.EventTypes),
+			createdAt:  e.CreatedAt,
+			created:    true,
+		}
+	case WebhookDeleted:
+		s.deleted = true
+	}
+	return s
+}

@@ -1,0 +1,178 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain/account"
+	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
+	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/firmware"
+	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/invitation"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/domain/user"
+	"github.com/accessd/accessd/domain/webhook"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/bus"
+)
+
+// Topics of the delivery stages.
+const (
+	// DeliveriesTopic carries one message per (webhook, event) to deliver.
+	DeliveriesTopic = bus.TopicPrefix + "webhook.deliveries"
+	// PoisonTopic receives the deliveries that failed every attempt.
+	PoisonTopic = bus.TopicPrefix + "webhook.poison"
+)
+
+// MaxAttempts is how many times a delivery is tried before it is poisoned.
+const MaxAttempts = 8
+
+// Waiter waits until the webhooks read model reflects the log up to a
+// position (projections.Set and projections.Runner are ones).
+type Waiter interface {
+	WaitFor(ctx context.Context, position uint64) error
+}
+
+// Delivery delivers an account's events to its webhooks. Its Store methods
+// read the webhooks and their deliveries for the API.
+type Delivery struct {
+	*Store
+	table deliveries
+	sub   message.Subscriber
+	// queuePub and queueSub carry the deliveries and poison topics.
+	queuePub  message.Publisher
+	queueSub  message.Subscriber
+	secretFor func(webhookID uuid.UUID) []byte
+	client    *http.Client
+	now       func() time.Time
+	waiter    Waiter
+	topics    []string
+	retry     middleware.Retry
+	log       *slog.Logger
+}
+
+// Option changes a Delivery's defaults.
+type Option func(*Delivery)
+
+// WithBackoff sets the wait before the first retry and the most it grows
+// to (doubling each time); the defaults are 1 s and 1 min.
+func WithBackoff(initial, max time.Duration) Option {
+	return func(d *Delivery) { d.retry.InitialInterval, d.retry.MaxInterval = initial, max }
+}
+
+// WithQueue carries the deliveries and poison topics on their own
+// pub/sub. In process, give it a GoChannel that does not block publishers
+// until acknowledged: the forwarder's GoChannel does, and a receiver that
+// is down would then hold up every event for its whole retry schedule.
+func WithQueue(pub message.Publisher, sub message.Subscriber) Option {
+	return func(d *Delivery) { d.queuePub, d.queueSub = pub, sub }
+}
+
+// WithHTTPClient replaces the client deliveries are POSTed with.
+func WithHTTPClient(c *http.Client) Option { return func(d *Delivery) { d.client = c } }
+
+// WithClock replaces time.Now for the times deliveries record and sign.
+func WithClock(now func() time.Time) Option { return func(d *Delivery) { d.now = now } }
+
+// WithWaiter makes the fan-out wait until the webhooks read model has
+// applied everything logged before an event, so a webhook registered just
+// before it is not missed and one deleted just before it is not served.
+// The server must set it; tests that write the read model directly need not.
+func WithWaiter(w Waiter) Option { return func(d *Delivery) { d.waiter = w } }
+
+// WithTopics replaces the event topics the fan-out subscribes to
+// (EventTopics by default).
+func WithTopics(topics ...string) Option { return func(d *Delivery) { d.topics = topics } }
+
+// WithLogger sets the logger (slog.Default by default).
+func WithLogger(l *slog.Logger) Option { return func(d *Delivery) { d.log = l } }
+
+// EventTopics are the topics the forwarder publishes the domain's events
+// to: one per stream category (bus.Topic).
+func EventTopics() []string {
+	var out []string
+	for _, category := range []string{
+		account.Category, apikey.Category, property.Category, area.Category, lock.Category, lock.AccessLogCategory,
+		group.Category, user.Category, device.Category, firmware.Category, firmware.AssignmentCategory,
+		invitation.Category, booking.Category, booking.AreaIndexCategory, webhook.Category,
+	} {
+		out = append(out, bus.TopicPrefix+category)
+	}
+	return out
+}
+
+// NewDelivery returns the delivery over the read-model database db (where
+// it creates its deliveries table); it consumes the forwarder's event
+// messages from sub and publishes deliveries with pub (see WithQueue). secretFor gives a webhook's signing secret, as the bytes of the
+// string the API answered when the webhook was registered.
+func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher, sub message.Subscriber,
+	secretFor func(webhookID uuid.UUID) []byte, opts ...Option) (*Delivery, error) {
+	if db == nil || pub == nil || sub == nil || secretFor == nil {
+		return nil, errors.New("webhooks: delivery needs a database, a publisher, a subscriber and the secrets")
+	}
+	d := &Delivery{
+		Store: NewStore(db), table: deliveries{db: db}, sub: sub, secretFor: secretFor,
+		client: newHTTPClient(), now: time.Now, topics: EventTopics(), log: slog.Default(),
+		retry: middleware.Retry{
+			MaxRetries:      MaxAttempts - 1,
+			InitialInterval: time.Second,
+			MaxInterval:     time.Minute,
+			Multiplier:      2,
+			// The retries of one message run inside one handler call; the
+			// whole schedule must fit, however long it is.
+			MaxElapsedTime: 0,
+			ShouldRetry:    func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errPermanent) },
+		},
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	if d.queuePub == nil || d.queueSub == nil {
+		d.queuePub, d.queueSub = pub, sub
+	}
+	if err := d.table.setup(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// AddHandlers adds the two stages to router: one fan-out handler per event
+// topic, and the deliver handler with its retries and poison queue.
+func (d *Delivery) AddHandlers(router *message.Router) error {
+	poison, err := middleware.PoisonQueueWithFilter(d.queuePub, PoisonTopic, func(err error) bool {
+		// A delivery cut short by shutdown is not poisoned: it stays
+		// pending and the broker hands it out again.
+		return !errors.Is(err, context.Canceled)
+	})
+	if err != nil {
+		return fmt.Errorf("webhooks: poison queue: %w", err)
+	}
+	for _, topic := range d.topics {
+		// A failed read or write of the read-model database is retried
+		// briefly before the event goes back to the broker.
+		router.AddHandler("webhooks.fanout."+topic, topic, d.sub, DeliveriesTopic, d.queuePub, d.fanOut).
+			AddMiddleware(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}.Middleware)
+	}
+	router.AddConsumerHandler("webhooks.deliver", DeliveriesTopic, d.queueSub, d.deliver).
+		AddMiddleware(poison, d.failWhenExhausted, d.retry.Middleware)
+	return nil
+}
+
+// Deliveries returns one page of a webhook's deliveries, newest event first,
+// before the cursor (0: from the newest), and the next page's cursor (0 on
+// the last). The caller checks that the webhook is the account's.
+func (d *Delivery) Deliveries(ctx context.Context, webhookID uuid.UUID, before uint64, size int) ([]DeliveryRecord, uint64, error) {
+	return d.table.list(ctx, webhookID, before, size)
+}
