@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -208,7 +205,7 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 // Once the first byte is out a failure can only cut the stream short.
 func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool) {
 	q := r.URL.Query()
-	from, to := time.Time{}, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	from, to := time.Time{}, queries.HistoryEnd
 	var err error
 	if q.Get("from") != "" {
 		if from, err = queryInstant(r, "from"); err != nil {
@@ -224,58 +221,34 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 	}
 	format := q.Get("format")
 	if format == "" {
-		format = "json"
+		format = queries.HistoryJSON
 	}
-	if format != "json" && format != "csv" {
+	if format != queries.HistoryJSON && format != queries.HistoryCSV {
 		writeErr(w, r, domain.InvalidField("format", "must be json or csv"))
 		return
 	}
+	w.Header().Set("Content-Type", queries.HistoryContentType(format))
+	hw, err := queries.NewHistoryWriter(w, format)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	defer hw.Flush()
 	flusher, _ := w.(http.Flusher)
 	n := 0
-	flush := func() {
-		if n++; n%auditFlushEvery == 0 && flusher != nil {
-			flusher.Flush()
+	emit := func(it queries.HistoryItem) error {
+		if err := hw.Write(it); err != nil {
+			return err
 		}
-	}
-	var emit func(queries.HistoryItem) error
-	switch format {
-	case "json":
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
-		emit = func(it queries.HistoryItem) error {
-			if err := enc.Encode(it); err != nil {
+		if n++; n%auditFlushEvery == 0 {
+			if err := hw.Flush(); err != nil {
 				return err
 			}
-			flush()
-			return nil
+			if flusher != nil {
+				flusher.Flush()
+			}
 		}
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		cw := csv.NewWriter(w)
-		header := append([]string{"position", "recordedAt", "eventType", "eventId", "stream", "apiKeyId", "actorUserId",
-			"correlationId", "causationId", "result", "denyReason", "keyMapVersion"}, queries.HistoryIDColumns...)
-		if err := cw.Write(header); err != nil {
-			return
-		}
-		emit = func(it queries.HistoryItem) error {
-			row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
-				it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, ""}
-			if it.KeyMapVersion > 0 {
-				row[11] = strconv.FormatUint(it.KeyMapVersion, 10)
-			}
-			for _, c := range queries.HistoryIDColumns {
-				row = append(row, it.IDs[c])
-			}
-			if err := cw.Write(row); err != nil {
-				return err
-			}
-			if n%auditFlushEvery == auditFlushEvery-1 {
-				cw.Flush()
-			}
-			flush()
-			return cw.Error()
-		}
-		defer cw.Flush()
+		return nil
 	}
 	w.WriteHeader(http.StatusOK)
 	if err := a.audit.History(r.Context(), id, from, to, withKeyMaps, emit); err != nil && a.log != nil {

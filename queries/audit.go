@@ -45,6 +45,11 @@ type auditFold struct {
 	fetched map[uuid.UUID]bool
 	events  map[uint64]*eventstore.Envelope
 	facts   *auditFacts
+	// after are hypothetical events folded after the real ones (what-if);
+	// real events at or past position until (0: none) are left out, as
+	// they came after the copy the hypothetical ones were decided on.
+	after []*eventstore.Envelope
+	until uint64
 }
 
 func (a *Audit) newFold(at time.Time) *auditFold {
@@ -71,7 +76,7 @@ func (f *auditFold) grow(ctx context.Context, ids []uuid.UUID) (bool, error) {
 	}
 	var missing []uint64
 	for _, p := range positions {
-		if f.events[p] == nil {
+		if f.events[p] == nil && (f.until == 0 || p < f.until) {
 			missing = append(missing, p)
 		}
 	}
@@ -82,6 +87,13 @@ func (f *auditFold) grow(ctx context.Context, ids []uuid.UUID) (bool, error) {
 	for _, env := range envs {
 		f.events[env.Position] = env
 	}
+	f.refold()
+	return true, nil
+}
+
+// refold folds the events read so far in log order, then the hypothetical
+// ones.
+func (f *auditFold) refold() {
 	all := make([]uint64, 0, len(f.events))
 	for p := range f.events {
 		all = append(all, p)
@@ -91,7 +103,9 @@ func (f *auditFold) grow(ctx context.Context, ids []uuid.UUID) (bool, error) {
 	for _, p := range all {
 		f.facts.apply(f.events[p])
 	}
-	return true, nil
+	for _, env := range f.after {
+		f.facts.apply(env)
+	}
 }
 
 // foldLock folds everything the lock's key map at the instant depends on.

@@ -41,6 +41,10 @@ type HistoryItem struct {
 	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
 }
 
+// HistoryEnd is the end of a history range given no end: after any
+// instant the log can hold.
+var HistoryEnd = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
 // HistoryIDColumns are the id columns of a CSV history, in order.
 var HistoryIDColumns = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId",
 	"accessCodeId", "bookingId", "lockAccessLogId", "accessKeyId"}

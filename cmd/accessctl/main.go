@@ -68,7 +68,7 @@ func subcommands() []command {
 		keysCreateCommand(),
 		verifyCommand(),
 		projectionsListCommand(), projectionsStatusCommand(), projectionsRebuildCommand(),
-		replayCommand(), seedCommand(),
+		replayCommand(), seedCommand(), exportCommand(),
 	}
 }
 

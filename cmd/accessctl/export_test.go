@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/eventstore"
+	httpapi "github.com/accessd/accessd/http"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/auditindex"
+	"github.com/accessd/accessd/queries"
+)
+
+// exportServer is a seeded data directory with its projections caught up
+// and the API serving it, as the server would.
+type exportServer struct {
+	dir, key string
+	srv      *httptest.Server
+	// lock, user and property are seeded entities with a history.
+	lock, user, property uuid.UUID
+	// mid is an instant inside the seeded history: the lock's install.
+	mid time.Time
+}
+
+func newExportServer(t *testing.T) exportServer {
+	ctx, cancel := context.WithCancel(t.Context())
+	dir := t.TempDir()
+	s, err := newSeeder(ctx, dir)
+	require.NoError(t, err)
+	// The export reads the data directory's own SQLite read models,
+	// whatever dialect other suites run on.
+	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, readModelsFile))
+	require.NoError(t, err)
+	registry := s.service.Pipeline().Registry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var runners []*projections.Runner
+	for _, p := range all.Projections(registry) {
+		r, err := projections.NewRunner(db, s.store, registry, p, log)
+		require.NoError(t, err)
+		runners = append(runners, r)
+	}
+	set := projections.NewSet(s.store, runners...)
+	done := make(chan struct{})
+	go func() { defer close(done); set.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		db.Close()
+		s.close()
+	})
+
+	_, err = s.run(ctx, 1500, 2, func(uint64) {})
+	require.NoError(t, err)
+	key, err := s.service.CreateAPIKey(domain.WithActor(ctx, s.actor), commands.CreateAPIKey{
+		DisplayName: "auditor", Permissions: []domain.Grant{{Permission: domain.PermOwner}}})
+	require.NoError(t, err)
+	head, err := s.store.HeadPosition(ctx)
+	require.NoError(t, err)
+	require.NoError(t, set.WaitFor(ctx, head))
+
+	out := exportServer{dir: dir, key: key.Secret}
+	installs, err := s.store.ReadAll(ctx, 0, 1, eventstore.Filter{EventTypes: []string{"LockInstalled"}})
+	require.NoError(t, err)
+	require.Len(t, installs, 1)
+	ids := auditindex.IDs(installs[0].Data)
+	out.lock, out.property = ids["lockId"], ids["propertyId"]
+	devices, err := s.store.ReadAll(ctx, 0, 1, eventstore.Filter{EventTypes: []string{"UserDeviceProvisioned"}})
+	require.NoError(t, err)
+	require.Len(t, devices, 1)
+	out.user = auditindex.IDs(devices[0].Data)["userId"]
+	out.mid = installs[0].RecordedAt
+
+	reg := prometheus.NewRegistry()
+	out.srv = httptest.NewServer(httpapi.NewRouter(httpapi.Options{
+		Commands: s.service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db),
+		Waiter: set, Reprocessor: set, Ready: set.Ready, Signer: httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
+		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, Audit: mustAudit(t, db, s),
+	}))
+	t.Cleanup(out.srv.Close)
+	return out
+}
+
+func mustAudit(t *testing.T, db *projections.DB, s *seeder) *queries.Audit {
+	a, err := queries.NewAudit(db, s.store, s.service.Pipeline().Registry())
+	require.NoError(t, err)
+	return a
+}
+
+func (s exportServer) get(t *testing.T, path string) []byte {
+	req, err := http.NewRequestWithContext(t.Context(), "GET", s.srv.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("x-api-key", s.key)
+	resp, err := s.srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	return body
+}
+
+// The export of a lock, a user and a property, whole or from an instant,
+// as JSON lines and as CSV, is byte for byte what the API answers.
+func TestExportEqualsTheHTTPHistory(t *testing.T) {
+	s := newExportServer(t)
+	from := s.mid.Format(time.RFC3339Nano)
+	long := 0 // exports long enough for a progress line
+	for _, tc := range []struct{ flag, path string }{
+		{"--lock", "/audit/locks/" + s.lock.String() + "/history"},
+		{"--user", "/audit/users/" + s.user.String() + "/history"},
+		{"--property", "/audit/properties/" + s.property.String() + "/history"},
+	} {
+		id := strings.Split(tc.path, "/")[3]
+		for _, format := range []string{"json", "csv"} {
+			for _, window := range []string{"", from} {
+				name := tc.flag + " " + format + " from " + window
+				out := filepath.Join(t.TempDir(), "export."+format)
+				args := []string{"export", "--data-dir", s.dir, tc.flag, id, "--format", format, "--out", out, "--progress-every", "50"}
+				query := "?format=" + format
+				if window != "" {
+					args = append(args, "--from", window)
+					query += "&from=" + url.QueryEscape(window)
+				}
+				code, stdout, stderr := accessctl(t, args...)
+				require.Equal(t, exitOK, code, "%s: %s", name, stderr)
+				assert.NotContains(t, stderr, "warning", name)
+				got, err := os.ReadFile(out)
+				require.NoError(t, err)
+				want := s.get(t, tc.path+query)
+				require.NotEmpty(t, want, name)
+				assert.Equal(t, string(want), string(got), name)
+				items := bytes.Count(want, []byte("\n"))
+				if format == "csv" {
+					items-- // the header row
+				}
+				assert.Contains(t, stdout, "exported "+strconv.Itoa(items)+" items", name)
+				if window != "" && tc.flag != "--user" { // the user came after the install
+					whole := s.get(t, tc.path+"?format="+format)
+					assert.Less(t, len(want), len(whole), "%s: the window cuts the history", name)
+				}
+				if items >= 50 {
+					long++
+					assert.Contains(t, stderr, "export: 50 items", name)
+				}
+			}
+		}
+	}
+	assert.Positive(t, long, "some exports print progress")
+}
+
+// Invalid input exits 2 and writes nothing.
+func TestExportRefusesInvalidInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.json")
+	id := uuid.NewString()
+	for _, args := range [][]string{
+		{"--out", out},
+		{"--lock", id, "--user", id, "--out", out},
+		{"--lock", "door", "--out", out},
+		{"--lock", id},
+		{"--lock", id, "--out", out, "--format", "xml"},
+		{"--lock", id, "--out", out, "--from", "yesterday"},
+	} {
+		code, _, stderr := accessctl(t, append([]string{"export", "--data-dir", dir}, args...)...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
+	}
+	code, _, stderr := accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", out)
+	assert.Equal(t, exitFailed, code, "no event store here")
+	assert.Contains(t, stderr, "no event store")
+	_, err := os.Stat(out)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

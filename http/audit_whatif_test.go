@@ -1,0 +1,318 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type whatIfEntry struct {
+	UserID       string `json:"userId"`
+	UserDeviceID string `json:"userDeviceId"`
+	Via          struct {
+		AreaID      string `json:"areaId"`
+		AccessType  string `json:"accessType"`
+		UserGroupID string `json:"userGroupId"`
+	} `json:"via"`
+	Schedule json.RawMessage `json:"schedule"`
+}
+
+type whatIfOut struct {
+	At       time.Time `json:"at"`
+	Commands []struct {
+		Index       int    `json:"index"`
+		OperationID string `json:"operationId"`
+		Status      string `json:"status"`
+		HTTPStatus  int    `json:"httpStatus"`
+		Error       string `json:"error"`
+		Events      []struct {
+			Type   string `json:"type"`
+			Stream string `json:"stream"`
+		} `json:"events"`
+	} `json:"commands"`
+	Locks []struct {
+		LockID string        `json:"lockId"`
+		Gained []whatIfEntry `json:"gained"`
+		Lost   []whatIfEntry `json:"lost"`
+	} `json:"locks"`
+	Users []struct {
+		UserID      string   `json:"userId"`
+		GainedLocks []string `json:"gainedLocks"`
+		LostLocks   []string `json:"lostLocks"`
+	} `json:"users"`
+}
+
+func cmd(method, path string, body any) map[string]any {
+	c := map[string]any{"method": method, "path": path}
+	if body != nil {
+		c["body"] = body
+	}
+	return c
+}
+
+func (h *harness) head() uint64 {
+	h.t.Helper()
+	head, err := h.store.HeadPosition(context.Background())
+	require.NoError(h.t, err)
+	return head
+}
+
+// whatIf runs a what-if that must answer 200, and checks it appended
+// nothing to the log.
+func (h *harness) whatIf(key string, cmds ...map[string]any) whatIfOut {
+	h.t.Helper()
+	h.settle()
+	before := h.head()
+	r := h.do("POST", "/audit/what-if", key, map[string]any{"commands": cmds})
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	require.Equal(h.t, before, h.head(), "a what-if appends nothing")
+	var out whatIfOut
+	require.NoError(h.t, json.Unmarshal(r.Data, &out), "%s", r.Data)
+	require.Len(h.t, out.Commands, len(cmds))
+	return out
+}
+
+// whatIfFixture: a building with a flat, the flat's lock; Ana is in the
+// flat's group with a phone; Ben has a phone and no membership; Cleo, with
+// a phone, is in a staff group granted nowhere yet.
+type whatIfFixture struct {
+	property, building, flat, lock, flatGroup, staff string
+	ana, ben, cleo                                   string
+	anaPhone, benPhone, cleoPhone                    string
+}
+
+func newWhatIfFixture(t *testing.T, h *harness) whatIfFixture {
+	f := whatIfFixture{property: h.lockProperty(rootKey)}
+	f.building = h.mkArea(rootKey, f.property, "Building", "")
+	f.flat = h.mkArea(rootKey, f.property, "Flat 1A", f.building)
+	f.lock = h.provisionLock(rootKey, "Flat 1A door").LockID
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, f.lock), rootKey, nil).Status)
+	f.flatGroup = h.viewArea(rootKey, f.property, f.flat).AreaUserGroupID
+	f.staff = h.grpGroup(rootKey, f.property, "Cleaners")
+	f.ana, f.ben, f.cleo = h.grpUser(rootKey, "Ana"), h.grpUser(rootKey, "Ben"), h.grpUser(rootKey, "Cleo")
+	f.anaPhone = h.provisionDevice(rootKey, f.ana, "ana phone").UserDeviceID
+	f.benPhone = h.provisionDevice(rootKey, f.ben, "ben phone").UserDeviceID
+	f.cleoPhone = h.provisionDevice(rootKey, f.cleo, "cleo phone").UserDeviceID
+	h.grpAdd(rootKey, f.property, f.flatGroup, f.ana)
+	h.grpAdd(rootKey, f.property, f.staff, f.cleo)
+	h.settle()
+	return f
+}
+
+// Adding Ben gains his phone on the flat's lock, removing Ana loses hers;
+// the key map and the audit stay as they were, and the same change made
+// for real afterwards works.
+func TestAuditWhatIfMembershipGainsAndLosses(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	accessBefore := h.auditAccess(rootKey, f.lock, h.settle())
+
+	out := h.whatIf(rootKey,
+		cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil),
+		cmd("DELETE", grpMemberPath(f.property, f.flatGroup, f.ana), nil))
+	for i, op := range []string{"addUserToUserGroup", "removeUserFromUserGroup"} {
+		c := out.Commands[i]
+		assert.Equal(t, i, c.Index)
+		assert.Equal(t, op, c.OperationID)
+		assert.Equal(t, "applied", c.Status, c.Error)
+		require.Len(t, c.Events, 1)
+		assert.Equal(t, "group-"+f.flatGroup, c.Events[0].Stream)
+	}
+	assert.Equal(t, "UserAddedToGroup", out.Commands[0].Events[0].Type)
+	assert.Equal(t, "UserRemovedFromGroup", out.Commands[1].Events[0].Type)
+	require.Len(t, out.Locks, 1)
+	l := out.Locks[0]
+	assert.Equal(t, f.lock, l.LockID)
+	require.Len(t, l.Gained, 1)
+	assert.Equal(t, f.ben, l.Gained[0].UserID)
+	assert.Equal(t, f.benPhone, l.Gained[0].UserDeviceID)
+	assert.Equal(t, f.flat, l.Gained[0].Via.AreaID)
+	assert.Equal(t, "area", l.Gained[0].Via.AccessType)
+	require.Len(t, l.Lost, 1)
+	assert.Equal(t, f.ana, l.Lost[0].UserID)
+	assert.Equal(t, f.anaPhone, l.Lost[0].UserDeviceID)
+	require.Len(t, out.Users, 2)
+	for _, u := range out.Users {
+		switch u.UserID {
+		case f.ben:
+			assert.Equal(t, []string{f.lock}, u.GainedLocks)
+			assert.Empty(t, u.LostLocks)
+		case f.ana:
+			assert.Equal(t, []string{f.lock}, u.LostLocks)
+			assert.Empty(t, u.GainedLocks)
+		default:
+			t.Errorf("unexpected user %s", u.UserID)
+		}
+	}
+
+	// Nothing happened: the audit and the key map are as before.
+	accessAfter := h.auditAccess(rootKey, f.lock, h.settle())
+	assert.Equal(t, accessBefore.KeyMapVersion, accessAfter.KeyMapVersion)
+	assert.Equal(t, accessBefore.EntriesHash, accessAfter.EntriesHash)
+	require.Len(t, h.keyMap(rootKey, f.lock).KeyMapEntries, 1)
+
+	// The real command still runs against the real log.
+	head := h.head()
+	h.grpAdd(rootKey, f.property, f.flatGroup, f.ben)
+	assert.Greater(t, h.head(), head)
+	h.settle()
+	require.Len(t, h.keyMap(rootKey, f.lock).KeyMapEntries, 2)
+}
+
+// A grant on the building reaches the flat's lock below it.
+func TestAuditWhatIfAccessListOnParentAreaReachesSubAreas(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	out := h.whatIf(rootKey, cmd("PUT", areaPath(f.property, f.building), map[string]any{
+		"displayName": "Building", "areaType": "common",
+		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}},
+	}))
+	assert.Equal(t, "updateArea", out.Commands[0].OperationID)
+	assert.Equal(t, "applied", out.Commands[0].Status, out.Commands[0].Error)
+	require.Len(t, out.Locks, 1)
+	require.Len(t, out.Locks[0].Gained, 1)
+	g := out.Locks[0].Gained[0]
+	assert.Equal(t, f.cleo, g.UserID)
+	assert.Equal(t, f.cleoPhone, g.UserDeviceID)
+	assert.Equal(t, f.building, g.Via.AreaID)
+	assert.Equal(t, "group", g.Via.AccessType)
+	assert.Equal(t, f.staff, g.Via.UserGroupID)
+	assert.Empty(t, out.Locks[0].Lost)
+
+	// The grant, then the group's deletion: the second sees the first, and
+	// Cleo gains nothing after all.
+	out = h.whatIf(rootKey, cmd("PUT", areaPath(f.property, f.building), map[string]any{
+		"displayName": "Building", "areaType": "common",
+		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}},
+	}), cmd("DELETE", grpPath(f.property, f.staff), nil))
+	assert.Equal(t, "deleteUserGroup", out.Commands[1].OperationID)
+	assert.Equal(t, "applied", out.Commands[1].Status, out.Commands[1].Error)
+	assert.Empty(t, out.Locks)
+	assert.Empty(t, out.Users)
+}
+
+// Installing a second lock in the flat: everyone who opens the flat gains
+// it.
+func TestAuditWhatIfInstallGainsEveryone(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	h.grpAdd(rootKey, f.property, f.flatGroup, f.ben)
+	second := h.provisionLock(rootKey, "Flat 1A back door").LockID
+	out := h.whatIf(rootKey, cmd("PUT", installPath(f.property, f.flat, second), nil))
+	assert.Equal(t, "installLock", out.Commands[0].OperationID)
+	assert.Equal(t, "applied", out.Commands[0].Status, out.Commands[0].Error)
+	require.Len(t, out.Locks, 1)
+	assert.Equal(t, second, out.Locks[0].LockID)
+	var users []string
+	for _, e := range out.Locks[0].Gained {
+		users = append(users, e.UserID)
+	}
+	assert.ElementsMatch(t, []string{f.ana, f.ben}, users)
+	assert.Len(t, out.Users, 2)
+
+	// Uninstalling the first (a query string on the path): everyone loses it.
+	out = h.whatIf(rootKey, cmd("PUT", "/locks/"+f.lock+"/uninstall?uninstallMode=area", nil))
+	assert.Equal(t, "uninstallLock", out.Commands[0].OperationID)
+	assert.Equal(t, "applied", out.Commands[0].Status, out.Commands[0].Error)
+	require.Len(t, out.Locks, 1)
+	assert.Equal(t, f.lock, out.Locks[0].LockID)
+	assert.Empty(t, out.Locks[0].Gained)
+	users = nil
+	for _, e := range out.Locks[0].Lost {
+		users = append(users, e.UserID)
+	}
+	assert.ElementsMatch(t, []string{f.ana, f.ben}, users)
+}
+
+// Checking a booking in admits its guest, until the booking's end.
+func TestAuditWhatIfBookingCheckInGainsTheGuest(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(-time.Hour).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(5*time.Hour)), http.StatusCreated)
+	out := h.whatIf(rootKey, cmd("POST", "/bookings/"+b.BookingID+"/check-in", map[string]any{"method": "manual"}))
+	c := out.Commands[0]
+	assert.Equal(t, "checkInBooking", c.OperationID)
+	assert.Equal(t, "applied", c.Status, c.Error)
+	require.Len(t, out.Locks, 1)
+	assert.Equal(t, f.lockID, out.Locks[0].LockID)
+	require.Len(t, out.Locks[0].Gained, 1)
+	assert.Equal(t, f.guest, out.Locks[0].Gained[0].UserID)
+	assert.Contains(t, string(out.Locks[0].Gained[0].Schedule), rfc(start.Add(5 * time.Hour))[:16])
+	r := h.do("GET", "/bookings/"+b.BookingID, rootKey, nil)
+	assert.Equal(t, "booked", decodeBooking(t, r, http.StatusOK).Status, "the real booking is not checked in")
+}
+
+// A refused command is reported with its error and the rest still run;
+// later commands see the earlier ones' events.
+func TestAuditWhatIfReportsRefusedCommands(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	out := h.whatIf(rootKey,
+		cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), map[string]any{"validFrom": "soon"}),
+		cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil),
+		cmd("DELETE", grpMemberPath(f.property, f.flatGroup, f.ben), nil),
+		cmd("DELETE", grpMemberPath(f.property, f.flatGroup, f.ana), nil))
+	assert.Equal(t, "failed", out.Commands[0].Status)
+	assert.Equal(t, http.StatusBadRequest, out.Commands[0].HTTPStatus)
+	assert.Contains(t, out.Commands[0].Error, "validFrom")
+	assert.Empty(t, out.Commands[0].Events)
+	for _, c := range out.Commands[1:] {
+		assert.Equal(t, "applied", c.Status, "command %d: %s", c.Index, c.Error)
+	}
+	require.Len(t, out.Locks, 1)
+	assert.Empty(t, out.Locks[0].Gained, "Ben came and went")
+	require.Len(t, out.Locks[0].Lost, 1)
+	assert.Equal(t, f.ana, out.Locks[0].Lost[0].UserID)
+
+	// Another account's ids are 404 command by command.
+	other := h.newAccount()
+	out = h.whatIf(other, cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil),
+		cmd("PUT", installPath(f.property, f.flat, f.lock), nil))
+	for _, c := range out.Commands {
+		assert.Equal(t, "failed", c.Status)
+		assert.Equal(t, http.StatusNotFound, c.HTTPStatus, c.Error)
+	}
+	assert.Empty(t, out.Locks)
+	assert.Empty(t, out.Users)
+}
+
+// What is not a what-if command is refused before anything runs.
+func TestAuditWhatIfRefusesOtherOperations(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	h.settle()
+	before := h.head()
+	for _, tc := range []struct {
+		cmds []map[string]any
+		want string
+	}{
+		{[]map[string]any{cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil), cmd("POST", "/locks", map[string]any{"displayName": "x"})}, "commands[1]"},
+		{[]map[string]any{cmd("GET", "/locks/"+f.lock, nil)}, "commands[0]"},
+		{[]map[string]any{cmd("POST", "properties", nil)}, "commands[0]"},
+		{[]map[string]any{cmd("POST", "/properties/"+f.property+"/bookings", map[string]any{
+			"areaId": f.flat, "guest": map[string]any{"displayName": "Walk-in"},
+			"startDateTime": rfc(time.Now()), "endDateTime": rfc(time.Now().Add(time.Hour))})}, "commands[0].body.guest"},
+		{[]map[string]any{}, "commands"},
+	} {
+		r := h.do("POST", "/audit/what-if", rootKey, map[string]any{"commands": tc.cmds})
+		assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+		assert.Contains(t, r.Error, tc.want)
+	}
+	assert.Equal(t, before, h.head())
+
+	installer := h.newKey(rootKey, perm("install-lock"))
+	access := h.newKey(rootKey, perm("manage-access"))
+	h.settle()
+	before = h.head()
+	r := h.do("POST", "/audit/what-if", installer, map[string]any{"commands": []any{cmd("PUT", installPath(f.property, f.flat, f.lock), nil)}})
+	assert.Equal(t, http.StatusForbidden, r.Status, r.Error)
+	r = h.do("POST", "/audit/what-if", access, map[string]any{"commands": []any{cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil)}})
+	assert.Equal(t, http.StatusForbidden, r.Status, "may run the command, may not read the audit: %s", r.Error)
+	assert.Equal(t, before, h.head())
+}

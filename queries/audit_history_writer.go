@@ -1,0 +1,78 @@
+package queries
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// History formats: one JSON object per line, or CSV with a header row.
+const (
+	HistoryJSON = "json"
+	HistoryCSV  = "csv"
+)
+
+// historyCSVColumns are the CSV columns before the id columns.
+var historyCSVColumns = []string{"position", "recordedAt", "eventType", "eventId", "stream", "apiKeyId", "actorUserId",
+	"correlationId", "causationId", "result", "denyReason", "keyMapVersion"}
+
+// HistoryWriter writes history items in one format. The HTTP history and
+// `accessctl export` both write through it, so a file export is the same
+// bytes as the API's answer.
+type HistoryWriter struct {
+	enc *json.Encoder
+	csv *csv.Writer
+}
+
+// HistoryContentType is the media type of a history format.
+func HistoryContentType(format string) string {
+	if format == HistoryCSV {
+		return "text/csv; charset=utf-8"
+	}
+	return "application/x-ndjson"
+}
+
+// NewHistoryWriter returns a writer of format (HistoryJSON or HistoryCSV)
+// to w; a CSV starts with its header row. Call Flush at the end.
+func NewHistoryWriter(w io.Writer, format string) (*HistoryWriter, error) {
+	switch format {
+	case HistoryJSON:
+		return &HistoryWriter{enc: json.NewEncoder(w)}, nil
+	case HistoryCSV:
+		cw := csv.NewWriter(w)
+		if err := cw.Write(append(append([]string{}, historyCSVColumns...), HistoryIDColumns...)); err != nil {
+			return nil, fmt.Errorf("history csv header: %w", err)
+		}
+		return &HistoryWriter{csv: cw}, nil
+	default:
+		return nil, fmt.Errorf("history format %q: want json or csv", format)
+	}
+}
+
+// Write writes one item (CSV rows may wait in a buffer until Flush).
+func (h *HistoryWriter) Write(it HistoryItem) error {
+	if h.enc != nil {
+		return h.enc.Encode(it)
+	}
+	row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
+		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, ""}
+	if it.KeyMapVersion > 0 {
+		row[11] = strconv.FormatUint(it.KeyMapVersion, 10)
+	}
+	for _, c := range HistoryIDColumns {
+		row = append(row, it.IDs[c])
+	}
+	return h.csv.Write(row)
+}
+
+// Flush writes what the writer buffers to the underlying writer.
+func (h *HistoryWriter) Flush() error {
+	if h.csv == nil {
+		return nil
+	}
+	h.csv.Flush()
+	return h.csv.Error()
+}
