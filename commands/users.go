@@ -135,6 +135,9 @@ func (s *Service) CreateUser(ctx context.Context, c CreateUser) (NewUser, error)
 	if err := checkOwnerGrants(actor, nil, c.Permissions); err != nil {
 		return NewUser{}, err
 	}
+	if _, err := grantsInScope(actor, nil, c.Permissions); err != nil {
+		return NewUser{}, err
+	}
 	id := s.newID(ctx, "user")
 	cmd := user.Create{
 		UserID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName,
@@ -180,10 +183,14 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 		if !st.Exists() || st.AccountID() != actor.AccountID {
 			return nil, user.ErrNotFound
 		}
-		if err := checkOwnerGrants(actor, st.Grants(), c.Permissions); err != nil {
+		perms, err := grantsInScope(actor, st.Grants(), c.Permissions)
+		if err != nil {
 			return nil, err
 		}
-		cmd := user.Update{DisplayName: c.DisplayName, Permissions: c.Permissions, ExternalRefs: c.ExternalRefs,
+		if err := checkOwnerGrants(actor, st.Grants(), perms); err != nil {
+			return nil, err
+		}
+		cmd := user.Update{DisplayName: c.DisplayName, Permissions: perms, ExternalRefs: c.ExternalRefs,
 			SealedPrivate: st.SealedPrivate()}
 		if err := s.checkUser(st, now, cmd, c.Private); err != nil {
 			return nil, err

@@ -79,7 +79,7 @@ func TestNoRouteAnswers500ToBadBodiesOnRealEntities(t *testing.T) {
 		"userDeviceId": device.UserDeviceID, "userGroupId": group, "bookingId": booking.field("bookingId"),
 		"key": keyID, "version": "1.0.0", "eventId": "7a449a59-a391-420d-b4a5-6e67e36da39d",
 		"accessCodeId": "7a449a59-a391-420d-b4a5-6e67e36da39d", "invitationId": "7a449a59-a391-420d-b4a5-6e67e36da39d",
-		"webhookId": "7a449a59-a391-420d-b4a5-6e67e36da39d",
+		"webhookId": "7a449a59-a391-420d-b4a5-6e67e36da39d", "deliveryId": "7a449a59-a391-420d-b4a5-6e67e36da39d", "guestId": "7a449a59-a391-420d-b4a5-6e67e36da39d",
 	}
 	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
 	require.NoError(t, err)

@@ -199,6 +199,12 @@ func (a *API) acceptPropertyInvitation(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
+	if actorOf(r).UserID == uuid.Nil {
+		// Refused before the invitation is looked up, so a key that is no
+		// user's cannot tell which invitation ids exist.
+		writeErr(w, r, commands.ErrNotAUser)
+		return
+	}
 	id, propertyID, err := a.invitationProperty(r)
 	if err != nil {
 		writeErr(w, r, err)

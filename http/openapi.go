@@ -37,6 +37,12 @@ func openAPI(routes []route) []byte {
 		if !rt.public {
 			op["security"] = []map[string]any{{"apiKey": []string{}}}
 		}
+		if perms, ok := routePermissions[rt.operation]; ok && !rt.public {
+			op["x-permissions"] = perms
+		}
+		if rt.lockKey {
+			op["x-lock-key"] = true
+		}
 		if rt.method == "POST" || rt.method == "PUT" || rt.method == "PATCH" {
 			op["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 		}

@@ -166,6 +166,9 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := a.entities.LastState(r.Context(), entities.KindUser, actorOf(r).AccountID.String(), id.String())
+	if err == nil {
+		doc.JSON, err = grantsInScope(actorOf(r), id, doc.JSON)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -194,6 +197,9 @@ func (a *API) userJSON(r *http.Request, id uuid.UUID) ([]byte, error) {
 	}
 	withPrivate := commands.SeesUserPrivate(actor, id) && a.personal != nil
 	doc, err := a.entities.Get(r.Context(), entities.KindUser, actor.AccountID.String(), id.String(), withPrivate)
+	if err == nil {
+		doc.JSON, err = grantsInScope(actor, id, doc.JSON)
+	}
 	if err != nil || !withPrivate {
 		return doc.JSON, err
 	}
@@ -206,4 +212,38 @@ func (a *API) userJSON(r *http.Request, id uuid.UUID) ([]byte, error) {
 	}
 	out.SealedPrivate = ""
 	return json.Marshal(out)
+}
+
+// grantsInScope drops from a user's userPermissions the grants for
+// properties a property-scoped caller does not see, so a key of one
+// property does not learn the others' ids; the user sees all of theirs.
+func grantsInScope(actor domain.Actor, userID uuid.UUID, user []byte) ([]byte, error) {
+	if commands.SeesProperty(actor, uuid.Nil) || commands.IsUser(actor, userID) {
+		return user, nil
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(user, &doc); err != nil {
+		return nil, fmt.Errorf("user document: %w", err)
+	}
+	var grants []map[string]any
+	if raw, ok := doc["userPermissions"]; !ok || json.Unmarshal(raw, &grants) != nil {
+		return user, nil
+	}
+	kept := make([]map[string]any, 0, len(grants))
+	for _, g := range grants {
+		p, _ := g["propertyId"].(string)
+		id, err := uuid.Parse(p)
+		if p == "" || (err == nil && commands.SeesProperty(actor, id)) {
+			kept = append(kept, g)
+		}
+	}
+	if len(kept) == len(grants) {
+		return user, nil
+	}
+	raw, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	doc["userPermissions"] = raw
+	return json.Marshal(doc)
 }
