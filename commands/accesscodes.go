@@ -16,7 +16,7 @@ import (
 
 // ErrAccessCodeInUse: the code is already active on the same locks at an
 // overlapping time.
-var ErrAccessCodeInUse = domain.NewError(domain.ErrConflict, "this code is already active on the same locks at an overlapping time").At("code")
+var ErrAccessCodeInUse = booking.ErrCodeInUse
 
 // CreatedAccessCode is a new code: the code itself is answered this once.
 type CreatedAccessCode struct {
@@ -49,10 +49,13 @@ func (s *Service) CreateAccessCode(ctx context.Context, bookingID uuid.UUID, cod
 	id := s.newID(ctx, "accesscode")
 	out := CreatedAccessCode{AccessCodeID: id, Code: code}
 	out.Result, err = s.onBooking(ctx, actor, bookingID, "CreateAccessCode", func(st booking.State, now time.Time) ([]domain.Event, error) {
-		events, err := booking.CreateAccessCode{AccessCodeID: id, CodeHash: hex.EncodeToString(sum[:]), Salt: hex.EncodeToString(saltBytes)}.Decide(st, now)
+		events, err := booking.CreateAccessCode{AccessCodeID: id, CodeHash: hex.EncodeToString(sum[:]), Salt: hex.EncodeToString(saltBytes), Code: code}.Decide(st, now)
 		if err != nil {
 			return nil, err
 		}
+		// The booking's decision refused its own codes, race-free; the read
+		// model finds the codes of overlapping bookings of related areas
+		// recorded before the area indexes counted sub-areas.
 		if s.bookingOverlaps != nil {
 			inUse, err := s.bookingOverlaps.CodeInUse(ctx, actor.AccountID, st.AreaID(), code, st.Start(), st.End())
 			if err != nil {

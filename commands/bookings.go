@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/domain/user"
 )
 
@@ -23,10 +25,11 @@ var (
 // ErrBookingOverlap: the area is already booked at an overlapping time.
 var ErrBookingOverlap = booking.ErrOverlap
 
-// BookingOverlaps finds, in the read model, access codes already in use.
-// The read model lags the log by a moment: two equal codes created at the
-// same instant may both pass. (Overlapping bookings are refused by the
-// per-area index aggregate, which has no such race.)
+// BookingOverlaps finds, in the read model, access codes already in use
+// by other bookings. Since the area indexes refuse overlapping bookings of
+// related areas, only bookings recorded before they did can hold such
+// codes; the race-free check of a code against its own booking's is the
+// booking's decision (booking.CreateAccessCode).
 type BookingOverlaps interface {
 	CodeInUse(ctx context.Context, accountID, areaID uuid.UUID, code string, from, until time.Time) (bool, error)
 }
@@ -36,23 +39,24 @@ type BookingOverlaps interface {
 // before the service takes commands.
 func (s *Service) SetBookingOverlaps(b BookingOverlaps) { s.bookingOverlaps = b }
 
-// holdSlot has a booking hold an area from start to end in the area's
-// index, appended at the index's revision: of two overlapping bookings
-// racing, one gets ErrBookingOverlap.
-func (s *Service) holdSlot(ctx context.Context, accountID, propertyID, areaID, bookingID uuid.UUID, start, end time.Time) (Result, error) {
-	return Run(ctx, s.p, areaIndexAgg, areaID, "HoldBookingSlot", booking.Hold{
-		AreaID: areaID, BookingID: bookingID, AccountID: accountID, PropertyID: propertyID, Start: start, End: end})
+// bookingSettings are the booking rules of a property, as its events set
+// them (the defaults for a property that never did).
+func (s *Service) bookingSettings(ctx context.Context, propertyID uuid.UUID) (booking.Settings, error) {
+	l, err := Load(ctx, s.p, propertyAgg, propertyID)
+	if err != nil {
+		return booking.Settings{}, fmt.Errorf("booking settings of property %s: %w", propertyID, err)
+	}
+	return settingsOf(l.State.BookingSettings()), nil
 }
 
-// releaseSlot frees a booking's slot in an area's index.
-func (s *Service) releaseSlot(ctx context.Context, accountID, propertyID, areaID, bookingID uuid.UUID) (Result, error) {
-	return Run(ctx, s.p, areaIndexAgg, areaID, "ReleaseBookingSlot", booking.Release{
-		AreaID: areaID, BookingID: bookingID, AccountID: accountID, PropertyID: propertyID})
+// settingsOf turns a property's booking settings into the booking rules.
+func settingsOf(p property.BookingSettings) booking.Settings {
+	return booking.Settings{
+		CheckInOpensBefore:       time.Duration(p.CheckInOpensMinutesBefore) * time.Minute,
+		GracePeriod:              time.Duration(p.NoCheckInGraceMinutes) * time.Minute,
+		RequireGuestRegistration: p.GuestRegistrationRequired,
+	}
 }
-
-// bookingSettings are the booking rules of a property: fixed defaults
-// until properties carry settings.
-func bookingSettings(uuid.UUID) booking.Settings { return booking.DefaultSettings }
 
 // CreateBooking books an area of a property for a guest: a user of the
 // account (GuestUserID), or a person given by name (Guest), registered
@@ -72,7 +76,8 @@ type CreatedBooking struct {
 }
 
 // CreateBooking books an area. Needs `manage-access` (or `owner`) for the
-// property; an overlapping live booking of the same area is a conflict.
+// property; an overlapping live booking of the same area, of one of its
+// ancestors or of one of its sub-areas is a conflict.
 func (s *Service) CreateBooking(ctx context.Context, c CreateBooking) (CreatedBooking, error) {
 	actor, err := s.authorizeGroupProperty(ctx, c.PropertyID)
 	if err != nil {
@@ -104,20 +109,23 @@ func (s *Service) CreateBooking(ctx context.Context, c CreateBooking) (CreatedBo
 			return CreatedBooking{}, user.ErrNotFound.At("guest.userId")
 		}
 	}
-	// Refuse bad input before holding the slot, then hold it, then record
-	// the booking; if that fails, the slot is given back.
+	// Refuse bad input before holding the slots, then hold them, then
+	// record the booking; if that fails, the slots are given back.
 	if _, err := cmd.Decide(booking.State{}, s.p.Now()); err != nil {
 		return CreatedBooking{}, err
 	}
-	if _, err := s.holdSlot(ctx, actor.AccountID, c.PropertyID, c.AreaID, id, c.StartDateTime, c.EndDateTime); err != nil {
+	sl, err := s.slotsOf(ctx, actor.AccountID, c.PropertyID, c.AreaID, id, c.StartDateTime, c.EndDateTime)
+	if err != nil {
 		return CreatedBooking{}, err
+	}
+	if held, err := s.hold(ctx, sl); err != nil {
+		_, relErr := s.release(ctx, sl, held)
+		return CreatedBooking{}, errors.Join(err, relErr)
 	}
 	res, err := Run(ctx, s.p, bookingAgg, id, "CreateBooking", cmd)
 	if err != nil {
-		if _, relErr := s.releaseSlot(ctx, actor.AccountID, c.PropertyID, c.AreaID, id); relErr != nil {
-			return CreatedBooking{}, errors.Join(err, relErr)
-		}
-		return CreatedBooking{}, err
+		_, relErr := s.release(ctx, sl, nil)
+		return CreatedBooking{}, errors.Join(err, relErr)
 	}
 	return CreatedBooking{BookingID: id, Result: res}, nil
 }
@@ -166,12 +174,20 @@ func (s *Service) UpdateBooking(ctx context.Context, bookingID uuid.UUID, c Upda
 		cmd.EndDateTime = *c.EndDateTime
 	}
 	// Refuse bad input or a refused transition first; then hold the new
-	// slot, record the change, and free the old area's slot if it moved.
+	// slots, record the change, and free the old areas' slots if it moved.
 	if events, err := cmd.Decide(st, s.p.Now()); err != nil || len(events) == 0 {
 		return Result{Stream: bookingAgg.Stream(bookingID), Revision: cur.Revision, Position: cur.Position}, err
 	}
-	if _, err := s.holdSlot(ctx, actor.AccountID, st.PropertyID(), cmd.AreaID, bookingID, cmd.StartDateTime, cmd.EndDateTime); err != nil {
+	old, err := s.slotsOf(ctx, actor.AccountID, st.PropertyID(), st.AreaID(), bookingID, st.Start(), st.End())
+	if err != nil {
 		return Result{}, err
+	}
+	next, err := s.slotsOf(ctx, actor.AccountID, st.PropertyID(), cmd.AreaID, bookingID, cmd.StartDateTime, cmd.EndDateTime)
+	if err != nil {
+		return Result{}, err
+	}
+	if held, err := s.hold(ctx, next); err != nil {
+		return Result{}, errors.Join(err, s.restore(ctx, old, held))
 	}
 	var after booking.State
 	res, err := s.onBooking(ctx, actor, bookingID, "UpdateBooking", func(st booking.State, now time.Time) ([]domain.Event, error) {
@@ -182,21 +198,13 @@ func (s *Service) UpdateBooking(ctx context.Context, bookingID uuid.UUID, c Upda
 		return events, err
 	})
 	if err != nil {
-		// Give back what the change held: the new area's slot, or the old
-		// window in the same area.
-		var back error
-		if cmd.AreaID != st.AreaID() {
-			_, back = s.releaseSlot(ctx, actor.AccountID, st.PropertyID(), cmd.AreaID, bookingID)
-		} else {
-			_, back = s.holdSlot(ctx, actor.AccountID, st.PropertyID(), st.AreaID(), bookingID, st.Start(), st.End())
-		}
-		return res, errors.Join(err, back)
+		// Give back what the change held: the old window where the booking
+		// had slots, nothing where it had none.
+		return res, errors.Join(err, s.restore(ctx, old, next.chain))
 	}
-	if cmd.AreaID != st.AreaID() {
-		rel, err := s.releaseSlot(ctx, actor.AccountID, st.PropertyID(), st.AreaID(), bookingID)
-		if res = later(res, rel); err != nil {
-			return res, err
-		}
+	rel, err := s.release(ctx, old, gone(old, next))
+	if res = later(res, rel); err != nil {
+		return res, err
 	}
 	if len(res.Events) == 0 || after.Status() != booking.StatusCheckedIn {
 		return res, nil
@@ -207,13 +215,17 @@ func (s *Service) UpdateBooking(ctx context.Context, bookingID uuid.UUID, c Upda
 // CheckInBooking checks a booking in and makes the guest a member of the
 // booked area's group until the booking's end.
 func (s *Service) CheckInBooking(ctx context.Context, bookingID uuid.UUID, method booking.CheckMethod, userID uuid.UUID) (Result, error) {
-	actor, _, err := s.loadBooking(ctx, bookingID)
+	actor, cur, err := s.loadBooking(ctx, bookingID)
+	if err != nil {
+		return Result{}, err
+	}
+	set, err := s.bookingSettings(ctx, cur.State.PropertyID())
 	if err != nil {
 		return Result{}, err
 	}
 	var after booking.State
 	res, err := s.onBooking(ctx, actor, bookingID, "CheckInBooking", func(st booking.State, now time.Time) ([]domain.Event, error) {
-		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: bookingSettings(st.PropertyID())}.Decide(st, now)
+		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set}.Decide(st, now)
 		if err == nil {
 			after = booking.Evolve(st, events[0])
 		}
@@ -250,10 +262,14 @@ func (s *Service) endStay(ctx context.Context, bookingID uuid.UUID, name string,
 	return s.afterEnd(ctx, cur.State, res, revoke)
 }
 
-// afterEnd frees the ended booking's slot in its area's index and, when
-// revoke, ends the guest's membership.
+// afterEnd frees the ended booking's slots in its area's index and its
+// ancestors' and, when revoke, ends the guest's membership.
 func (s *Service) afterEnd(ctx context.Context, st booking.State, res Result, revoke bool) (Result, error) {
-	rel, err := s.releaseSlot(ctx, st.AccountID(), st.PropertyID(), st.AreaID(), st.ID())
+	sl, err := s.slotsOf(ctx, st.AccountID(), st.PropertyID(), st.AreaID(), st.ID(), st.Start(), st.End())
+	if err != nil {
+		return res, err
+	}
+	rel, err := s.release(ctx, sl, nil)
 	if res = later(res, rel); err != nil || !revoke {
 		return res, err
 	}
@@ -290,7 +306,7 @@ func (s *Service) onBooking(ctx context.Context, actor domain.Actor, bookingID u
 // grantStay makes the guest of a checked-in booking a member of the area's
 // group until the booking's end (or moves the window). It runs after the
 // booking's event is appended: a failure here leaves a checked-in booking
-// without access, which a retried PATCH of the booking repairs.
+// without access, which the booking scheduler's Reconcile repairs.
 func (s *Service) grantStay(ctx context.Context, st booking.State, res Result) (Result, error) {
 	if st.GuestUserID() == uuid.Nil {
 		return res, nil // a guest by name: no user to admit

@@ -13,9 +13,13 @@ import (
 )
 
 // DueBookings lists the bookings whose time-driven transition is due: the
-// bookings read model, so the due list survives restarts.
+// bookings read model, so the due list survives restarts. Stays lists,
+// in booking id order after the given one, the bookings of a guest user
+// that are checked in, or checked out before an end still to come: the
+// ones whose membership Reconcile checks.
 type DueBookings interface {
-	Due(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]booking.Due, error)
+	Due(ctx context.Context, now time.Time, limit int) ([]booking.Due, error)
+	Stays(ctx context.Context, now time.Time, after uuid.UUID, limit int) ([]booking.Stay, error)
 }
 
 // BookingScheduler issues the scheduled transitions of bookings: the door
@@ -46,7 +50,7 @@ const schedulerBatch = 200
 // does not (read-model lag, a check-in meanwhile) is skipped.
 func (b *BookingScheduler) Tick(ctx context.Context) (int, error) {
 	now := b.s.p.Now()
-	due, err := b.due.Due(ctx, now, booking.DefaultSettings.GracePeriod, schedulerBatch)
+	due, err := b.due.Due(ctx, now, schedulerBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -80,10 +84,14 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 			// The window closed meanwhile: noCheckIn if due.
 		}
 		ctx = WithIdempotencyKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
+		set, err := b.s.bookingSettings(ctx, d.PropertyID)
+		if err != nil {
+			return Result{}, err
+		}
 		var ended booking.State
 		res, err := b.s.onBooking(ctx, mustActor(ctx), d.BookingID, "RecordNoCheckIn", func(st booking.State, now time.Time) ([]domain.Event, error) {
 			ended = st
-			return booking.RecordNoCheckIn{Settings: bookingSettings(st.PropertyID())}.Decide(st, now)
+			return booking.RecordNoCheckIn{Settings: set}.Decide(st, now)
 		})
 		if err != nil {
 			return res, err
@@ -107,8 +115,15 @@ func mustActor(ctx context.Context) domain.Actor {
 func (b *BookingScheduler) Run(ctx context.Context, interval time.Duration, ready func() bool) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	ticks := 0
 	for {
 		if ready == nil || ready() {
+			// Reconcile on the first ready tick (a crash is followed by a
+			// restart) and every reconcileEvery ticks after.
+			if ticks%reconcileEvery == 0 {
+				b.reconcileAndLog(ctx)
+			}
+			ticks++
 			b.tickAndLog(ctx)
 		}
 		select {
@@ -116,6 +131,20 @@ func (b *BookingScheduler) Run(ctx context.Context, interval time.Duration, read
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// reconcileEvery is how many ticks pass between reconciliations: each
+// loads every current stay, so it runs less often than the transitions.
+const reconcileEvery = 30
+
+func (b *BookingScheduler) reconcileAndLog(ctx context.Context) {
+	n, err := b.Reconcile(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		b.log.Error("booking scheduler: reconcile", "err", err)
+	case n > 0:
+		b.log.Warn("booking scheduler: repaired memberships", "repairs", n)
 	}
 }
 

@@ -38,6 +38,8 @@ type CreateProperty struct {
 	Timezone         string
 	AccessManagerIDs []uuid.UUID
 	ExternalRefs     []domain.ExternalRef
+	// BookingSettings: nil means the defaults.
+	BookingSettings *property.BookingSettings
 }
 
 // NewProperty is a created property.
@@ -57,6 +59,7 @@ func (s *Service) CreateProperty(ctx context.Context, c CreateProperty) (NewProp
 	res, err := Run(ctx, s.p, propertyAgg, id, "CreateProperty", property.Create{
 		PropertyID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName, Address: c.Address,
 		Timezone: c.Timezone, AccessManagerIDs: c.AccessManagerIDs, ExternalRefs: c.ExternalRefs,
+		BookingSettings: c.BookingSettings,
 	})
 	if err != nil {
 		return NewProperty{}, err

@@ -96,7 +96,7 @@ func (a *API) propertyCalendar(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
+	writeCalendarItems(w, items)
 }
 
 func (a *API) upcomingCalendar(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +117,7 @@ func (a *API) upcomingCalendar(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
+	writeCalendarItems(w, items)
 }
 
 func (a *API) upcomingTimeline(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,8 @@ func (a *API) guestRoutes() []route {
 	return []route{
 		{method: "POST", path: "/bookings/{bookingId}/guests", operation: "registerGuest", handler: a.registerGuest,
 			summary: "Register a guest of a booking; the personal data is sealed with a key of the guest's own (manage-access)."},
+		{method: "DELETE", path: "/bookings/{bookingId}/guests/{guestId}", operation: "eraseGuest", handler: a.eraseGuest,
+			summary: "Erase a guest: their key is erased, so their personal data reads as erased in every event (manage-access)."},
 		{method: "GET", path: "/bookings/{bookingId}/check-in", operation: "getCheckIn", handler: a.getCheckIn,
 			summary: "The check-in snapshot: status, guests registered, checkedInAt, method, active access codes."},
 	}
@@ -24,11 +26,12 @@ func (a *API) guestRoutes() []route {
 
 var errNoPersonalReader = errors.New("httpapi: no personal data store wired (Options.PersonalData)")
 
-// guestOutput is a registered guest with the details opened (none once
-// the guest's key is erased).
+// guestOutput is a registered guest with the details opened (none, and
+// erased set, once the guest's key is erased).
 type guestOutput struct {
 	GuestID string `json:"guestId"`
 	*commands.GuestDetails
+	Erased       bool      `json:"erased,omitempty"`
 	RegisteredAt time.Time `json:"registeredAt"`
 }
 
@@ -111,7 +114,30 @@ func (a *API) getCheckIn(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, r, err)
 			return
 		}
+		o.Erased = o.GuestDetails == nil
 		out.Guests = append(out.Guests, o)
 	}
 	writeData(w, http.StatusOK, out)
+}
+
+func (a *API) eraseGuest(w http.ResponseWriter, r *http.Request) {
+	bookingID, err := pathID(r, "bookingId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	guestID, err := pathID(r, "guestId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.EraseGuest(r.Context(), bookingID, guestID)
+	if err == nil {
+		err = a.settle(r.Context(), res)
+	}
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeData(w, http.StatusOK, map[string]string{"bookingId": bookingID.String(), "guestId": guestID.String()})
 }

@@ -30,6 +30,8 @@ type propertyInput struct {
 	Timezone         string               `json:"timezone"`
 	AccessManagerIDs []string             `json:"accessManagerIds"`
 	ExternalRefs     []domain.ExternalRef `json:"externalRefs"`
+	// BookingSettings: absent means the defaults (PUT replaces them too).
+	BookingSettings *property.BookingSettings `json:"bookingSettings"`
 }
 
 // fields parses the input into the writable fields of a property.
@@ -37,6 +39,7 @@ func (in propertyInput) fields() (property.Update, error) {
 	out := property.Update{
 		DisplayName: in.DisplayName, Address: in.Address, Timezone: in.Timezone,
 		AccessManagerIDs: make([]uuid.UUID, len(in.AccessManagerIDs)), ExternalRefs: in.ExternalRefs,
+		BookingSettings: in.BookingSettings,
 	}
 	for i, s := range in.AccessManagerIDs {
 		id, err := requiredUUID(fmt.Sprintf("accessManagerIds[%d]", i), s)
@@ -81,7 +84,7 @@ func (a *API) createProperty(w http.ResponseWriter, r *http.Request) {
 	}
 	created, err := a.cmd.CreateProperty(r.Context(), commands.CreateProperty{
 		DisplayName: f.DisplayName, Address: f.Address, Timezone: f.Timezone,
-		AccessManagerIDs: f.AccessManagerIDs, ExternalRefs: f.ExternalRefs,
+		AccessManagerIDs: f.AccessManagerIDs, ExternalRefs: f.ExternalRefs, BookingSettings: f.BookingSettings,
 	})
 	if err == nil {
 		err = a.settle(r.Context(), created.Result)

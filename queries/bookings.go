@@ -167,11 +167,11 @@ func (q *Bookings) Current(ctx context.Context, accountID, propertyID string, no
 // Due lists up to limit bookings due at now: booked ones with a door
 // opening seen before their end (door check-in) or whose start plus grace
 // has passed (noCheckIn), checked-in ones whose end has passed.
-func (q *Bookings) Due(ctx context.Context, now time.Time, grace time.Duration, limit int) ([]booking.Due, error) {
+func (q *Bookings) Due(ctx context.Context, now time.Time, limit int) ([]booking.Due, error) {
 	t := bookings.FormatTime(now)
 	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id, status, door_access_at <> '' AND end_at > ? FROM `+bookings.Table+`
-		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND start_at <= ?) OR (status = ? AND end_at <= ?) LIMIT ?`),
-		t, string(booking.StatusBooked), t, string(booking.StatusBooked), bookings.FormatTime(now.Add(-grace)), string(booking.StatusCheckedIn), t, limit)
+		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND no_check_in_at <= ?) OR (status = ? AND end_at <= ?) LIMIT ?`),
+		t, string(booking.StatusBooked), t, string(booking.StatusBooked), t, string(booking.StatusCheckedIn), t, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due bookings: %w", err)
 	}
@@ -192,6 +192,36 @@ func (q *Bookings) Due(ctx context.Context, now time.Time, grace time.Duration, 
 			return nil, fmt.Errorf("due bookings: %w", err)
 		}
 		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Stays lists up to limit bookings of a guest user, in booking id order
+// after the given one, that are checked in, or checked out with their end
+// still to come: the ones whose membership the scheduler reconciles.
+func (q *Bookings) Stays(ctx context.Context, now time.Time, after uuid.UUID, limit int) ([]booking.Stay, error) {
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id FROM `+bookings.Table+`
+		WHERE status IN (?, ?) AND end_at > ? AND guest_user_id <> '' AND booking_id > ? ORDER BY booking_id LIMIT ?`),
+		string(booking.StatusCheckedIn), string(booking.StatusCheckedOut), bookings.FormatTime(now), after.String(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("stays: %w", err)
+	}
+	defer rows.Close()
+	var out []booking.Stay
+	for rows.Next() {
+		var id, acc, prop string
+		if err := rows.Scan(&id, &acc, &prop); err != nil {
+			return nil, fmt.Errorf("stays: %w", err)
+		}
+		var s booking.Stay
+		var errs [3]error
+		s.BookingID, errs[0] = uuid.Parse(id)
+		s.AccountID, errs[1] = uuid.Parse(acc)
+		s.PropertyID, errs[2] = uuid.Parse(prop)
+		if err := errors.Join(errs[:]...); err != nil {
+			return nil, fmt.Errorf("stays: %w", err)
+		}
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }

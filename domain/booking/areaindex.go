@@ -13,14 +13,19 @@ import (
 // `areabookings-<areaId>`. The index holds the stays of an area's live
 // bookings, so that two overlapping bookings cannot both be recorded: a
 // booking holds its slot there (appended at the index's revision) before
-// the booking itself is recorded.
+// the booking itself is recorded. A booking also holds a slot "via" its
+// area in the index of each ancestor area: booking a flat while a room
+// in it is booked (or the reverse) overlaps too, and the two bookings
+// always meet in the index of the higher of the two areas.
 const AreaIndexCategory = "areabookings"
 
 // ErrOverlap: the area is already booked at an overlapping time.
 var ErrOverlap = domain.NewError(domain.ErrConflict, "the area is already booked at an overlapping time")
 
 // BookingSlotHeld: a live booking holds the area from Start to End (a
-// booking holding again moves its slot).
+// booking holding again moves its slot). ViaAreaID, when set, is the
+// booked area under this one: the slot stands for a booking of a
+// sub-area (events recorded before sub-areas counted have none).
 type BookingSlotHeld struct {
 	AreaID     uuid.UUID `json:"areaId"`
 	BookingID  uuid.UUID `json:"bookingId"`
@@ -28,6 +33,7 @@ type BookingSlotHeld struct {
 	PropertyID uuid.UUID `json:"propertyId"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
+	ViaAreaID  uuid.UUID `json:"viaAreaId,omitzero"`
 }
 
 // BookingSlotReleased: the booking no longer holds the area (it ended,
@@ -45,7 +51,10 @@ func (BookingSlotHeld) EventType() string { return "BookingSlotHeld" }
 // EventType names the event in the log.
 func (BookingSlotReleased) EventType() string { return "BookingSlotReleased" }
 
-type slot struct{ start, end time.Time }
+type slot struct {
+	start, end time.Time
+	via        uuid.UUID
+}
 
 // AreaIndex is one area's held slots.
 type AreaIndex struct {
@@ -55,25 +64,32 @@ type AreaIndex struct {
 // Held reports whether a booking holds a slot.
 func (x AreaIndex) Held(bookingID uuid.UUID) bool { _, ok := x.slots[bookingID]; return ok }
 
-// Hold has a booking hold an area from Start to End.
+// Hold has a booking hold an area from Start to End: a booking of the
+// area itself, or of the sub-area ViaAreaID.
 type Hold struct {
 	AreaID, BookingID, AccountID, PropertyID uuid.UUID
 	Start, End                               time.Time
+	ViaAreaID                                uuid.UUID
 }
 
 // Decide records BookingSlotHeld, nothing when the booking already holds
-// that slot, or ErrOverlap when another booking's slot overlaps.
+// that slot, or ErrOverlap when another booking's slot overlaps: any slot
+// for a booking of the area itself; for a booking of a sub-area, only the
+// slots of bookings of the area itself (two sub-areas do not overlap).
 func (c Hold) Decide(x AreaIndex, _ time.Time) ([]domain.Event, error) {
 	for id, s := range x.slots {
-		if id != c.BookingID && s.start.Before(c.End) && c.Start.Before(s.end) {
+		if id == c.BookingID || !s.start.Before(c.End) || !c.Start.Before(s.end) {
+			continue
+		}
+		if c.ViaAreaID == uuid.Nil || s.via == uuid.Nil {
 			return nil, ErrOverlap
 		}
 	}
-	if s, ok := x.slots[c.BookingID]; ok && s.start.Equal(c.Start) && s.end.Equal(c.End) {
+	if s, ok := x.slots[c.BookingID]; ok && s.start.Equal(c.Start) && s.end.Equal(c.End) && s.via == c.ViaAreaID {
 		return nil, nil
 	}
 	return []domain.Event{BookingSlotHeld{AreaID: c.AreaID, BookingID: c.BookingID, AccountID: c.AccountID,
-		PropertyID: c.PropertyID, Start: c.Start.UTC(), End: c.End.UTC()}}, nil
+		PropertyID: c.PropertyID, Start: c.Start.UTC(), End: c.End.UTC(), ViaAreaID: c.ViaAreaID}}, nil
 }
 
 // Release frees a booking's slot.
@@ -98,7 +114,7 @@ func EvolveAreaIndex(x AreaIndex, e domain.Event) AreaIndex {
 		if m == nil {
 			m = map[uuid.UUID]slot{}
 		}
-		m[e.BookingID] = slot{start: e.Start, end: e.End}
+		m[e.BookingID] = slot{start: e.Start, end: e.End, via: e.ViaAreaID}
 		x.slots = m
 	case BookingSlotReleased:
 		m := maps.Clone(x.slots)

@@ -37,8 +37,10 @@ type State struct {
 	created                                             bool
 	// codes are the booking's access codes: true while active.
 	codes map[uuid.UUID]bool
-	// guests is how many guests are registered.
-	guests int
+	// codeHashes are the codes' salted hashes, to refuse a code twice.
+	codeHashes map[uuid.UUID]codeHash
+	// guests are the registered guests: true once erased.
+	guests map[uuid.UUID]bool
 }
 
 // Exists reports whether the booking was created.
@@ -199,7 +201,7 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if now.Before(s.start.Add(-c.Settings.CheckInOpensBefore)) || !now.Before(s.end) {
 		return nil, ErrCheckInClosed
 	}
-	if c.Settings.RequireGuestRegistration && s.guests == 0 {
+	if c.Settings.RequireGuestRegistration && len(s.guests) == 0 {
 		return nil, ErrGuestRegistrationRequired
 	}
 	userID := c.UserID
@@ -320,10 +322,13 @@ func Evolve(s State, e domain.Event) State {
 		s.status = StatusCompleted
 	case AccessCodeCreated:
 		s.codes = withCode(s.codes, e.AccessCodeID, true)
+		s.codeHashes = withHash(s.codeHashes, e.AccessCodeID, codeHash{hash: e.CodeHash, salt: e.Salt})
 	case AccessCodeRevoked:
 		s.codes = withCode(s.codes, e.AccessCodeID, false)
 	case GuestRegistered:
-		s.guests++
+		s.guests = withGuest(s.guests, e.GuestID, false)
+	case GuestErased:
+		s.guests = withGuest(s.guests, e.GuestID, true)
 	}
 	return s
 }

@@ -2,6 +2,10 @@ package booking
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"maps"
 	"slices"
 	"time"
 
@@ -45,11 +49,22 @@ func (AccessCodeRevoked) EventType() string { return "AccessCodeRevoked" }
 // ErrAccessCodeNotFound: no such active code on the booking.
 var ErrAccessCodeNotFound = domain.NewError(domain.ErrNotFound, "access code not found")
 
+// ErrCodeInUse: the code is already active on the same locks at an
+// overlapping time.
+var ErrCodeInUse = domain.NewError(domain.ErrConflict, "this code is already active on the same locks at an overlapping time").At("code")
+
 // CreateAccessCode adds a code (already hashed) to a booked or checked-in
-// booking.
+// booking. Code, the code itself, is compared with the booking's active
+// codes and never recorded: another live booking whose codes could share
+// a lock with this one's (a booking of the same area, an ancestor or a
+// sub-area) never overlaps it, as the area indexes see to, so the
+// booking's own codes are the only ones that can clash, and the check
+// runs in the booking's decision, appended at its revision: of two equal
+// codes created at once, the second sees the first.
 type CreateAccessCode struct {
 	AccessCodeID   uuid.UUID
 	CodeHash, Salt string
+	Code           string
 }
 
 // Decide records AccessCodeCreated with the booking's window.
@@ -65,6 +80,9 @@ func (c CreateAccessCode) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	}
 	if c.CodeHash == "" || c.Salt == "" {
 		return nil, domain.InvalidField("code", "hash and salt are required")
+	}
+	if c.Code != "" && s.codeActive(c.Code) {
+		return nil, ErrCodeInUse
 	}
 	return []domain.Event{AccessCodeCreated{
 		AccessCodeID: c.AccessCodeID, BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID,
@@ -108,5 +126,37 @@ func (s State) ActiveCodes() []uuid.UUID {
 		}
 	}
 	slices.SortFunc(out, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return out
+}
+
+// codeHash is a code's salted hash as AccessCodeCreated keeps it.
+type codeHash struct{ hash, salt string }
+
+// matches reports whether code hashes to h with h's salt.
+func (h codeHash) matches(code string) bool {
+	salt, err := hex.DecodeString(h.salt)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(append(salt, code...))
+	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(h.hash)) == 1
+}
+
+// codeActive reports whether one of the booking's active codes is code.
+func (s State) codeActive(code string) bool {
+	for id, active := range s.codes {
+		if active && s.codeHashes[id].matches(code) {
+			return true
+		}
+	}
+	return false
+}
+
+func withHash(hashes map[uuid.UUID]codeHash, id uuid.UUID, h codeHash) map[uuid.UUID]codeHash {
+	out := maps.Clone(hashes)
+	if out == nil {
+		out = map[uuid.UUID]codeHash{}
+	}
+	out[id] = h
 	return out
 }

@@ -109,5 +109,5 @@ func (BookingCompleted) EventType() string { return "BookingCompleted" }
 func Events() []domain.Event {
 	return []domain.Event{BookingCreated{}, BookingRescheduled{}, BookingCheckedIn{}, BookingCheckedOut{},
 		BookingCancelled{}, BookingNoCheckInRecorded{}, BookingCompleted{}, AccessCodeCreated{}, AccessCodeRevoked{}, GuestRegistered{},
-		BookingSlotHeld{}, BookingSlotReleased{}}
+		BookingSlotHeld{}, BookingSlotReleased{}, GuestErased{}}
 }

@@ -54,5 +54,6 @@ func (c RegisterGuest) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}}, nil
 }
 
-// Guests is how many guests are registered.
-func (s State) Guests() int { return s.guests }
+// Guests is how many guests are registered (erased ones included: they
+// were registered).
+func (s State) Guests() int { return len(s.guests) }

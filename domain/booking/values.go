@@ -61,8 +61,8 @@ func (r CancelReason) Valid() bool {
 	return false
 }
 
-// Settings are a property's booking rules. Properties have no such
-// settings yet: DefaultSettings applies everywhere.
+// Settings are a property's booking rules (the property's
+// bookingSettings, turned into durations by the command handlers).
 type Settings struct {
 	// CheckInOpensBefore is how long before start check-in is allowed.
 	CheckInOpensBefore time.Duration
@@ -86,4 +86,12 @@ type Due struct {
 	// DoorCheckIn: a booked booking whose door was opened in its check-in
 	// window, due for check-in by doorAccess.
 	DoorCheckIn bool
+}
+
+// Stay is a booking whose guest's membership of the booked area's group
+// may need repair: a checked-in one (the guest should be a member) or one
+// checked out before its end (the guest should no longer be), as the
+// scheduler's reconciliation finds them.
+type Stay struct {
+	BookingID, AccountID, PropertyID uuid.UUID
 }

@@ -15,6 +15,9 @@ type PropertyCreated struct {
 	Timezone         string               `json:"timezone"`
 	AccessManagerIDs []uuid.UUID          `json:"accessManagerIds"`
 	ExternalRefs     []domain.ExternalRef `json:"externalRefs,omitempty"`
+	// BookingSettings are absent from events recorded before properties
+	// had them: the defaults apply.
+	BookingSettings *BookingSettings `json:"bookingSettings,omitempty"`
 }
 
 // PropertyUpdated: every writable field of the property was replaced.
@@ -26,6 +29,9 @@ type PropertyUpdated struct {
 	Timezone         string               `json:"timezone"`
 	AccessManagerIDs []uuid.UUID          `json:"accessManagerIds"`
 	ExternalRefs     []domain.ExternalRef `json:"externalRefs,omitempty"`
+	// BookingSettings are absent from events recorded before properties
+	// had them: the defaults apply.
+	BookingSettings *BookingSettings `json:"bookingSettings,omitempty"`
 }
 
 // PropertyDeleted: the property was removed from its account.

@@ -35,6 +35,7 @@ type State struct {
 	timezone         string
 	accessManagerIDs []uuid.UUID
 	externalRefs     []domain.ExternalRef
+	bookingSettings  BookingSettings
 	created          bool
 	deleted          bool
 }
@@ -66,6 +67,9 @@ func (s State) AccessManagerIDs() []uuid.UUID { return slices.Clone(s.accessMana
 // ExternalRefs are the property's links to other systems (a copy).
 func (s State) ExternalRefs() []domain.ExternalRef { return slices.Clone(s.externalRefs) }
 
+// BookingSettings are the property's booking rules.
+func (s State) BookingSettings() BookingSettings { return s.bookingSettings }
+
 // Create adds a property to an account. An empty Timezone means UTC.
 type Create struct {
 	PropertyID       uuid.UUID
@@ -75,6 +79,8 @@ type Create struct {
 	Timezone         string
 	AccessManagerIDs []uuid.UUID
 	ExternalRefs     []domain.ExternalRef
+	// BookingSettings: nil means the defaults.
+	BookingSettings *BookingSettings
 }
 
 // Decide checks the property and records PropertyCreated.
@@ -88,14 +94,14 @@ func (c Create) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if err := domain.RequireID("accountId", c.AccountID); err != nil {
 		return nil, err
 	}
-	f := fields{c.DisplayName, c.Address, c.Timezone, c.AccessManagerIDs, c.ExternalRefs}.normal()
+	f := fields{c.DisplayName, c.Address, c.Timezone, c.AccessManagerIDs, c.ExternalRefs, orDefault(c.BookingSettings)}.normal()
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
 	return []domain.Event{PropertyCreated{
 		PropertyID: c.PropertyID, AccountID: c.AccountID,
 		DisplayName: f.displayName, Address: f.address, Timezone: f.timezone,
-		AccessManagerIDs: f.accessManagerIDs, ExternalRefs: f.externalRefs,
+		AccessManagerIDs: f.accessManagerIDs, ExternalRefs: f.externalRefs, BookingSettings: &f.bookingSettings,
 	}}, nil
 }
 
@@ -107,6 +113,8 @@ type Update struct {
 	Timezone         string
 	AccessManagerIDs []uuid.UUID
 	ExternalRefs     []domain.ExternalRef
+	// BookingSettings: nil means the defaults (a PUT replaces them too).
+	BookingSettings *BookingSettings
 }
 
 // Decide records PropertyUpdated, or nothing when nothing changes.
@@ -114,18 +122,19 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
 	}
-	f := fields{c.DisplayName, c.Address, c.Timezone, c.AccessManagerIDs, c.ExternalRefs}.normal()
+	f := fields{c.DisplayName, c.Address, c.Timezone, c.AccessManagerIDs, c.ExternalRefs, orDefault(c.BookingSettings)}.normal()
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
 	if f.displayName == s.displayName && domain.EqualAddress(f.address, s.address) && f.timezone == s.timezone &&
-		slices.Equal(f.accessManagerIDs, s.accessManagerIDs) && domain.EqualExternalRefs(f.externalRefs, s.externalRefs) {
+		slices.Equal(f.accessManagerIDs, s.accessManagerIDs) && domain.EqualExternalRefs(f.externalRefs, s.externalRefs) &&
+		f.bookingSettings == s.bookingSettings {
 		return nil, nil
 	}
 	return []domain.Event{PropertyUpdated{
 		PropertyID: s.id, AccountID: s.accountID,
 		DisplayName: f.displayName, Address: f.address, Timezone: f.timezone,
-		AccessManagerIDs: f.accessManagerIDs, ExternalRefs: f.externalRefs,
+		AccessManagerIDs: f.accessManagerIDs, ExternalRefs: f.externalRefs, BookingSettings: &f.bookingSettings,
 	}}, nil
 }
 
@@ -153,6 +162,7 @@ type fields struct {
 	timezone         string
 	accessManagerIDs []uuid.UUID
 	externalRefs     []domain.ExternalRef
+	bookingSettings  BookingSettings
 }
 
 // normal copies the fields into the form events keep: the default zone
@@ -180,7 +190,10 @@ func (f fields) validate() error {
 	if err := domain.ValidateIDs("accessManagerIds", f.accessManagerIDs, MaxAccessManagers); err != nil {
 		return err
 	}
-	return domain.ValidateExternalRefs("externalRefs", f.externalRefs)
+	if err := domain.ValidateExternalRefs("externalRefs", f.externalRefs); err != nil {
+		return err
+	}
+	return f.bookingSettings.validate()
 }
 
 // Evolve applies one event to the state.
@@ -195,6 +208,7 @@ func Evolve(s State, e domain.Event) State {
 			timezone:         e.Timezone,
 			accessManagerIDs: e.AccessManagerIDs,
 			externalRefs:     e.ExternalRefs,
+			bookingSettings:  orDefault(e.BookingSettings),
 			created:          true,
 		}
 	case PropertyUpdated:
@@ -203,6 +217,7 @@ func Evolve(s State, e domain.Event) State {
 		s.timezone = e.Timezone
 		s.accessManagerIDs = e.AccessManagerIDs
 		s.externalRefs = e.ExternalRefs
+		s.bookingSettings = orDefault(e.BookingSettings)
 	case PropertyDeleted:
 		s.deleted = true
 	}

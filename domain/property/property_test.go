@@ -40,6 +40,16 @@ var (
 	deleted = PropertyDeleted{PropertyID: propID, AccountID: accountID}
 )
 
+// withDefaults is ev as a decision records it now: the default booking
+// settings written out.
+func withDefaults(ev PropertyCreated) PropertyCreated {
+	d := DefaultBookingSettings
+	ev.BookingSettings = &d
+	return ev
+}
+
+func defaults() *BookingSettings { d := DefaultBookingSettings; return &d }
+
 func create(mod func(*Create)) Create {
 	c := Create{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Sol", Address: addrPtr(),
 		Timezone: "Europe/Madrid", AccessManagerIDs: []uuid.UUID{manager1}, ExternalRefs: []domain.ExternalRef{ref}}
@@ -61,11 +71,11 @@ func update(mod func(*Update)) Update {
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
-		{Name: "create", When: create(nil), Then: []domain.Event{created}},
+		{Name: "create", When: create(nil), Then: []domain.Event{withDefaults(created)}},
 		{Name: "create minimal defaults to UTC",
 			When: Create{PropertyID: propID, AccountID: accountID, DisplayName: "Flat"},
 			Then: []domain.Event{PropertyCreated{PropertyID: propID, AccountID: accountID, DisplayName: "Flat",
-				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{}}}},
+				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{}, BookingSettings: defaults()}}},
 		{Name: "create twice", Given: []domain.Event{created}, When: create(nil), Err: ErrExists},
 		{Name: "create after delete", Given: []domain.Event{created, deleted}, When: create(nil), Err: domain.ErrConflict},
 		{Name: "create without id", When: create(func(c *Create) { c.PropertyID = uuid.Nil }), Err: domain.ErrInvalid, Field: "propertyId"},
@@ -95,14 +105,14 @@ func TestDecide(t *testing.T) {
 				c.ExternalRefs = nil
 			}),
 			Then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Luna",
-				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{manager2, manager1}}}},
+				Timezone: "UTC", AccessManagerIDs: []uuid.UUID{manager2, manager1}, BookingSettings: defaults()}}},
 		{Name: "update unchanged", Given: []domain.Event{created}, When: update(nil)},
 		{Name: "update same address copy", Given: []domain.Event{created},
 			When: update(func(c *Update) { a := addr; c.Address = &a })},
 		{Name: "update zone only", Given: []domain.Event{created}, When: update(func(c *Update) { c.Timezone = "America/New_York" }),
 			Then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Sol",
 				Address: addrPtr(), Timezone: "America/New_York", AccessManagerIDs: []uuid.UUID{manager1},
-				ExternalRefs: []domain.ExternalRef{ref}}}},
+				ExternalRefs: []domain.ExternalRef{ref}, BookingSettings: defaults()}}},
 		{Name: "update invalid", Given: []domain.Event{created}, When: update(func(c *Update) { c.Timezone = "+02:00" }),
 			Err: domain.ErrInvalid, Field: "timezone"},
 		{Name: "update missing", When: update(nil), Err: ErrNotFound},
@@ -176,5 +186,39 @@ func TestEventJSON(t *testing.T) {
 	}
 	if len(Events()) != 3 {
 		t.Fatal("Events() misses a type")
+	}
+}
+
+// Booking settings: an event without them (recorded before they existed)
+// means the defaults; a decision writes them out, validates their bounds,
+// and an update that changes only them is recorded.
+func TestBookingSettings(t *testing.T) {
+	t.Parallel()
+	custom := &BookingSettings{NoCheckInGraceMinutes: 30, CheckInOpensMinutesBefore: 0, GuestRegistrationRequired: true}
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "create with settings", When: create(func(c *Create) { c.BookingSettings = custom }),
+			Then: []domain.Event{func() PropertyCreated { e := created; e.BookingSettings = custom; return e }()}},
+		{Name: "negative grace", When: create(func(c *Create) { c.BookingSettings = &BookingSettings{NoCheckInGraceMinutes: -1} }),
+			Err: domain.ErrInvalid, Field: "bookingSettings.noCheckInGraceMinutes"},
+		{Name: "opening beyond a week", When: create(func(c *Create) {
+			c.BookingSettings = &BookingSettings{CheckInOpensMinutesBefore: MaxBookingSettingMinutes + 1}
+		}), Err: domain.ErrInvalid, Field: "bookingSettings.checkInOpensMinutesBefore"},
+		{Name: "update only the settings", Given: []domain.Event{created}, When: update(func(c *Update) { c.BookingSettings = custom }),
+			Then: []domain.Event{PropertyUpdated{PropertyID: propID, AccountID: accountID, DisplayName: "Hotel Sol",
+				Address: addrPtr(), Timezone: "Europe/Madrid", AccessManagerIDs: []uuid.UUID{manager1},
+				ExternalRefs: []domain.ExternalRef{ref}, BookingSettings: custom}}},
+		{Name: "update to the defaults an old property has", Given: []domain.Event{created}, When: update(func(c *Update) { c.BookingSettings = defaults() })},
+	})
+	if got := fold([]domain.Event{created}).BookingSettings(); got != DefaultBookingSettings {
+		t.Fatalf("settings of an old event = %+v", got)
+	}
+	var old PropertyUpdated
+	if err := json.Unmarshal([]byte(`{"propertyId":"`+propID.String()+`","displayName":"A","timezone":"UTC"}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	s := Evolve(fold([]domain.Event{withDefaults(created)}), PropertyUpdated{PropertyID: propID, AccountID: accountID,
+		DisplayName: "A", Timezone: "UTC", BookingSettings: custom})
+	if got := Evolve(s, old).BookingSettings(); got != DefaultBookingSettings {
+		t.Fatalf("an old update without settings = %+v, want the defaults", got)
 	}
 }

@@ -2,9 +2,9 @@
 // the columns lists filter on (property, area, status, start, end) and the
 // booking's JSON document, plus their access codes and guests. The same
 // rows are the scheduler's due list: a booked row is due for noCheckIn at
-// start plus the grace period, or for a door check-in once a granted door
-// opening was seen (door_access_at); a checkedIn row is due for completion
-// at its end. The scheduler reads them, so what is due survives restarts
+// no_check_in_at (start plus the property's grace period), or for a door
+// check-in once a granted door opening was seen (door_access_at); a
+// checkedIn row is due for completion at its end. The scheduler reads them, so what is due survives restarts
 // with the read model.
 package bookings
 
@@ -20,6 +20,7 @@ import (
 
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 )
@@ -74,7 +75,7 @@ func New() *Projection { return &Projection{} }
 func (p *Projection) Name() string { return "bookings" }
 
 // Version implements projections.Projection.
-func (p *Projection) Version() int { return 1 }
+func (p *Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
@@ -82,11 +83,13 @@ func (p *Projection) EventTypes() []string {
 	for _, e := range booking.Events() {
 		out = append(out, e.EventType())
 	}
-	return append(out, lock.LockAccessLogged{}.EventType())
+	return append(out, lock.LockAccessLogged{}.EventType(), property.PropertyCreated{}.EventType(), property.PropertyUpdated{}.EventType())
 }
 
 // Tables implements projections.Projection.
-func (p *Projection) Tables() []string { return []string{Table, CodesTable, GuestsTable} }
+func (p *Projection) Tables() []string {
+	return []string{Table, CodesTable, GuestsTable, SettingsTable}
+}
 
 // Setup implements projections.Projection.
 func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
@@ -102,6 +105,8 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			start_at TEXT NOT NULL,
 			end_at TEXT NOT NULL,
 			door_access_at TEXT NOT NULL DEFAULT '',
+			opens_at TEXT NOT NULL DEFAULT '',
+			no_check_in_at TEXT NOT NULL DEFAULT '',
 			position BIGINT NOT NULL,
 			applied BIGINT NOT NULL,
 			doc TEXT NOT NULL
@@ -111,6 +116,7 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_area ON ` + t + ` (area_id, start_at)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_start ON ` + t + ` (status, start_at)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_end ON ` + t + ` (status, end_at)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_no_check_in ON ` + t + ` (status, no_check_in_at)`,
 	} {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return fmt.Errorf("bookings setup: %w", err)
@@ -120,6 +126,9 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		return fmt.Errorf("bookings setup: %w", err)
 	}
 	if err := setupGuests(ctx, tx); err != nil {
+		return fmt.Errorf("bookings setup: %w", err)
+	}
+	if err := setupSettings(ctx, tx); err != nil {
 		return fmt.Errorf("bookings setup: %w", err)
 	}
 	return nil
@@ -155,12 +164,18 @@ func save(ctx context.Context, tx projections.Tx, r row) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(Table)+` (booking_id, account_id, property_id, area_id, guest_user_id, status, start_at, end_at, position, applied, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	set, err := settingsOf(ctx, tx, r.propertyID)
+	if err != nil {
+		return err
+	}
+	opens, noCheckIn := windowOf(set, r.doc.StartDateTime)
+	err = tx.Write(ctx, `INSERT INTO `+tx.Table(Table)+` (booking_id, account_id, property_id, area_id, guest_user_id, status, start_at, end_at, opens_at, no_check_in_at, position, applied, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (booking_id) DO UPDATE SET area_id = excluded.area_id, status = excluded.status,
-			start_at = excluded.start_at, end_at = excluded.end_at, applied = excluded.applied, doc = excluded.doc`,
+			start_at = excluded.start_at, end_at = excluded.end_at, opens_at = excluded.opens_at, no_check_in_at = excluded.no_check_in_at,
+			applied = excluded.applied, doc = excluded.doc`,
 		r.doc.BookingID, r.accountID, r.propertyID, r.doc.AreaID, r.guestID, r.doc.Status,
-		FormatTime(r.doc.StartDateTime), FormatTime(r.doc.EndDateTime), int64(r.position), int64(r.applied), string(raw))
+		FormatTime(r.doc.StartDateTime), FormatTime(r.doc.EndDateTime), opens, noCheckIn, int64(r.position), int64(r.applied), string(raw))
 	if err != nil {
 		return fmt.Errorf("save booking %s: %w", r.doc.BookingID, err)
 	}
@@ -176,6 +191,9 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		return err
 	}
 	if done, err := applyDoor(ctx, tx, env); done || err != nil {
+		return err
+	}
+	if done, err := applySettings(ctx, tx, env); done || err != nil {
 		return err
 	}
 	at := env.Metadata.OccurredAt.UTC()

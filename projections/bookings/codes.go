@@ -51,17 +51,17 @@ func applyCode(ctx context.Context, tx projections.Tx, env eventstore.Envelope) 
 	t := tx.Table(CodesTable)
 	switch e := env.Event.(type) {
 	case booking.AccessCodeCreated:
-		_, err := tx.Exec(ctx, `INSERT INTO `+t+` (access_code_id, booking_id, account_id, property_id, area_id, code_hash, salt, valid_from, valid_until, state, position, created_at)
+		err := tx.Write(ctx, `INSERT INTO `+t+` (access_code_id, booking_id, account_id, property_id, area_id, code_hash, salt, valid_from, valid_until, state, position, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (access_code_id) DO NOTHING`,
 			e.AccessCodeID.String(), e.BookingID.String(), e.AccountID.String(), e.PropertyID.String(), e.AreaID.String(),
 			e.CodeHash, e.Salt, FormatTime(e.ValidFrom), FormatTime(e.ValidUntil), CodeActive, int64(env.Position), FormatTime(env.Metadata.OccurredAt))
 		return true, err
 	case booking.AccessCodeRevoked:
-		_, err := tx.Exec(ctx, `UPDATE `+t+` SET state = ? WHERE access_code_id = ?`, CodeRevoked, e.AccessCodeID.String())
+		err := tx.Write(ctx, `UPDATE `+t+` SET state = ? WHERE access_code_id = ?`, CodeRevoked, e.AccessCodeID.String())
 		return true, err
 	case booking.BookingRescheduled:
 		// Codes follow their booking's dates and area.
-		_, err := tx.Exec(ctx, `UPDATE `+t+` SET area_id = ?, valid_from = ?, valid_until = ? WHERE booking_id = ?`,
+		err := tx.Write(ctx, `UPDATE `+t+` SET area_id = ?, valid_from = ?, valid_until = ? WHERE booking_id = ?`,
 			e.AreaID.String(), FormatTime(e.StartDateTime), FormatTime(e.EndDateTime), e.BookingID.String())
 		return false, err
 	}

@@ -38,7 +38,7 @@ func applyGuest(ctx context.Context, tx projections.Tx, env eventstore.Envelope)
 	if !ok {
 		return false, nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(GuestsTable)+` (guest_id, booking_id, account_id, personal, registered_at, position)
+	err := tx.Write(ctx, `INSERT INTO `+tx.Table(GuestsTable)+` (guest_id, booking_id, account_id, personal, registered_at, position)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guest_id) DO NOTHING`,
 		e.GuestID.String(), e.BookingID.String(), e.AccountID.String(), e.Personal, FormatTime(e.At), int64(env.Position))
 	return true, err

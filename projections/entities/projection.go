@@ -50,7 +50,7 @@ func (p *Projection) Name() string { return "entities" }
 
 // Version implements projections.Projection; raise it when a document's
 // shape or a handler's meaning changes.
-func (p *Projection) Version() int { return 2 }
+func (p *Projection) Version() int { return 3 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {

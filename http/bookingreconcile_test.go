@@ -1,0 +1,94 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/booking"
+)
+
+// A crash between a booking's status event and its membership write
+// leaves access wrong; the scheduler's reconciliation repairs it, once,
+// however many schedulers run it at the same time.
+func TestBookingSchedulerReconcilesMemberships(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(30 * time.Minute).Truncate(time.Second)
+	end := start.Add(24 * time.Hour)
+	b := decodeBooking(t, h.book(f, start, end), http.StatusCreated)
+	id := uuid.MustParse(b.BookingID)
+	account := uuid.MustParse(h.do("GET", "/account", rootKey, nil).field("accountId"))
+	ctx := domain.WithActor(context.Background(), domain.Actor{AccountID: account, Grants: []domain.Grant{{Permission: domain.PermOwner}}})
+	agg := commands.Aggregate[booking.State]{Category: booking.Category, Evolve: booking.Evolve}
+	// crash appends only the booking's own event, as a process dying
+	// right after it would.
+	crash := func(name string, cmd commands.Decider[booking.State]) {
+		t.Helper()
+		_, err := commands.Run(ctx, h.service.Pipeline(), agg, id, name, cmd)
+		require.NoError(t, err)
+		h.settle()
+	}
+	reconcile := func(schedulers int) int {
+		t.Helper()
+		h.settle()
+		var wg sync.WaitGroup
+		counts := make([]int, schedulers)
+		for i := range schedulers {
+			sched, err := commands.NewBookingScheduler(h.service, h.bookings, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := sched.Reconcile(context.Background())
+				assert.NoError(t, err)
+				counts[i] = n
+			}()
+		}
+		wg.Wait()
+		h.settle()
+		total := 0
+		for _, n := range counts {
+			total += n
+		}
+		return total
+	}
+	groupEvents := func(typ string) int {
+		n := 0
+		for _, rec := range h.streamEvents("group-" + f.flatGroup) {
+			if rec.Type == typ {
+				n++
+			}
+		}
+		return n
+	}
+
+	assert.Equal(t, 0, reconcile(1), "a booked booking has nothing to repair")
+	crash("CheckInBooking", booking.CheckIn{Method: "manual", Settings: booking.Settings{CheckInOpensBefore: time.Hour}})
+	assert.Equal(t, "checkedIn", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
+	assert.Empty(t, h.keyMap(rootKey, f.lockID).KeyMapEntries, "the crash left the guest outside")
+
+	assert.GreaterOrEqual(t, reconcile(4), 1, "racing schedulers may each report the same repair")
+	km := h.keyMap(rootKey, f.lockID)
+	require.Len(t, km.KeyMapEntries, 1)
+	assert.Equal(t, f.guest, km.KeyMapEntries[0].UserID)
+	assert.Contains(t, string(km.KeyMapEntries[0].Schedule), rfc(end)[:16], "the membership ends with the booking")
+	assert.Equal(t, 1, groupEvents("UserAddedToGroup"), "four schedulers repaired it once")
+	assert.Equal(t, 0, reconcile(1), "nothing left to repair")
+
+	crash("CheckOutBooking", booking.CheckOut{Method: "manual"})
+	require.Len(t, h.keyMap(rootKey, f.lockID).KeyMapEntries, 1, "the crash left the guest inside")
+	assert.GreaterOrEqual(t, reconcile(4), 1, "racing schedulers may each report the same repair")
+	assert.Empty(t, h.keyMap(rootKey, f.lockID).KeyMapEntries)
+	assert.Equal(t, 1, groupEvents("UserRemovedFromGroup"), "four schedulers repaired it once")
+	assert.Equal(t, 0, reconcile(1))
+}
