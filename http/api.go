@@ -68,6 +68,8 @@ type API struct {
 	calendar *queries.Calendar
 	// audit answers /audit (nil: 404).
 	audit *queries.Audit
+	// webhooks reads webhooks and their deliveries (nil: 404).
+	webhooks Webhooks
 }
 
 // route is one operation of the API; the OpenAPI document is built from the
@@ -90,7 +92,7 @@ func (a *API) routes() []route {
 		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
 		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(), a.keyMapRoutes(),
 		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.accessLogRoutes(), a.invitationRoutes(), a.timelineRoutes(), a.calendarRoutes(),
-		a.bookingRoutes(), a.accessCodeRoutes(), a.auditRoutes(), a.guestRoutes(),
+		a.bookingRoutes(), a.accessCodeRoutes(), a.auditRoutes(), a.guestRoutes(), a.webhookRoutes(), a.whatIfRoutes(),
 	} {
 		rs = append(rs, group...)
 	}

@@ -12,7 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -30,7 +35,9 @@ import (
 	"github.com/accessd/accessd/projections/firmware"
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/projections/memberships"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/projections/timeline"
+	"github.com/accessd/accessd/projections/webhooks"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -56,6 +63,9 @@ type harness struct {
 	clock    *testClock
 	service  *commands.Service
 	bookings *queries.Bookings
+
+	// bus carries webhook deliveries; each publish returns once consumed.
+	bus *gochannel.GoChannel
 }
 
 func newHarness(t *testing.T) *harness {
@@ -64,8 +74,7 @@ func newHarness(t *testing.T) *harness {
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, "readmodels.db"))
-	require.NoError(t, err)
+	db := readmodeltest.Open(ctx, t, filepath.Join(dir, "readmodels.db"))
 	registry := commands.NewRegistry()
 	clock := &testClock{}
 	pipeline, err := commands.NewPipeline(store, registry, clock.Now)
@@ -94,7 +103,9 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	auditRunner, err := projections.NewRunner(db, store, registry, auditindex.New(registry), log)
 	require.NoError(t, err)
-	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner, activityRunner, calendarRunner, bookingRunner, auditRunner)
+	webhookRunner, err := projections.NewRunner(db, store, registry, webhooks.New(), log)
+	require.NoError(t, err)
+	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner, activityRunner, calendarRunner, bookingRunner, auditRunner, webhookRunner)
 	service.SetBookingOverlaps(queries.NewBookings(db))
 	service.SetMemberships(queries.NewMemberships(db))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
@@ -116,6 +127,16 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	audit, err := queries.NewAudit(db, store, registry)
 	require.NoError(t, err)
+	eventBus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
+	delivery, err := webhooks.NewDelivery(ctx, db, eventBus, eventBus, func(id uuid.UUID) []byte { return []byte(service.WebhookSecret(id)) },
+		webhooks.WithWaiter(set), webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond), webhooks.WithLogger(log))
+	require.NoError(t, err)
+	busRouter, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	require.NoError(t, err)
+	require.NoError(t, delivery.AddHandlers(busRouter))
+	busDone := make(chan struct{})
+	go func() { defer close(busDone); _ = busRouter.Run(ctx) }()
+	<-busRouter.Running()
 	reg := prometheus.NewRegistry()
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
@@ -123,11 +144,14 @@ func newHarness(t *testing.T) *harness {
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
 		Firmware: queries.NewFirmware(db), FirmwareDir: filepath.Join(dir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(db), Activity: queries.NewActivity(db), Calendar: queries.NewCalendar(db),
-		Bookings: queries.NewBookings(db), Audit: audit,
+		Bookings: queries.NewBookings(db), Audit: audit, Webhooks: delivery,
 	})
 	srv := httptest.NewServer(router)
 	t.Cleanup(func() {
 		srv.Close()
+		busRouter.Close()
+		<-busDone
+		eventBus.Close()
 		cancel()
 		<-done
 		db.Close()
@@ -136,7 +160,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client(),
 		firmware: queries.NewFirmware(db), firmwareDir: filepath.Join(dir, "firmware"),
-		clock: clock, service: service, bookings: queries.NewBookings(db)}
+		clock: clock, service: service, bookings: queries.NewBookings(db), bus: eventBus}
 }
 
 // reply is a decoded envelope.
