@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/accessd/accessd/eventstore"
 )
@@ -89,7 +91,7 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.RecordedEvent, er
 		}
 		head := sub.s.head.Load()
 		if sub.cursor < head.pos {
-			if err := sub.fill(ctx, head.pos); err != nil {
+			if err := sub.fillRetrying(ctx, head.pos); err != nil {
 				return eventstore.RecordedEvent{}, err
 			}
 			continue
@@ -102,6 +104,30 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.RecordedEvent, er
 			return eventstore.RecordedEvent{}, eventstore.ErrClosed
 		case <-sub.s.closing:
 			return eventstore.RecordedEvent{}, eventstore.ErrClosed
+		}
+	}
+}
+
+// fillRetries is how often a read that failed on the connection is tried
+// again before the subscription gives up: the pool drops a broken
+// connection, so a retry gets a fresh one (a restarted server, a
+// terminated backend).
+const fillRetries = 3
+
+// fillRetrying is fill, tried again after a short pause when the storage
+// was unavailable.
+func (sub *subscription) fillRetrying(ctx context.Context, head uint64) error {
+	for attempt := 1; ; attempt++ {
+		err := sub.fill(ctx, head)
+		if err == nil || attempt > fillRetries || !errors.Is(err, eventstore.ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-sub.done:
+			return eventstore.ErrClosed
 		}
 	}
 }
