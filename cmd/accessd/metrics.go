@@ -9,6 +9,7 @@ import (
 
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/bus"
 )
 
 // observedStore counts appends and their latency, whatever the backend.
@@ -86,4 +87,22 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag[r.Name()]), r.Name())
 		ch <- prometheus.MustNewConstMetric(c.position, prometheus.GaugeValue, float64(r.Position()), r.Name())
 	}
+}
+
+// newForwarderLagCollector reports how far integration events trail the
+// log (on the server holding the forwarder's lease; others report their
+// last known position).
+func newForwarderLagCollector(f *bus.Forwarder) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "accessd_forwarder_lag_events",
+		Help: "Head position of the log minus the last event published to the integration bus.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		lag, _, err := f.Lag(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(lag)
+	})
 }

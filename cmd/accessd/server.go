@@ -16,13 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accessd/accessd/commands"
-	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/commands/seals"
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/bus"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -33,18 +32,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	rawStore, err := sqlite.Open(filepath.Join(cfg.DataDir, "events.db"))
+	rawStore, err := openEventStore(ctx, cfg.EventStore, log)
 	if err != nil {
-		return fmt.Errorf("event store: %w", err)
+		return err
 	}
 	defer rawStore.Close()
 	store := newObservedStore(rawStore, reg)
 
-	readDB, err := projections.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "readmodels.db"))
+	readDB, err := openReadModels(ctx, cfg.ReadModels)
 	if err != nil {
 		return err
 	}
 	defer readDB.Close()
+	plainLeases, err := openLeases(ctx, cfg.ReadModels, log)
+	if err != nil {
+		return err
+	}
+	leases := newObservedLeases(plainLeases, reg)
+	integration, err := openBus(ctx, cfg.Bus, log)
+	if err != nil {
+		return err
+	}
+	defer integration.Close()
 
 	registry := commands.NewRegistry()
 	pipeline, err := commands.NewPipeline(store, registry, time.Now)
@@ -81,7 +90,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		runners = append(runners, r)
 	}
 	set := projections.NewSet(store, runners...)
-	personal, err := personaldata.Open(filepath.Join(cfg.DataDir, "personal-keys.db"))
+	personal, err := openPersonalData(ctx, cfg.ReadModels, filepath.Join(cfg.DataDir, "personal-keys.db"))
 	if err != nil {
 		return err
 	}
@@ -110,6 +119,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Workers outlive ctx's end by a little: they stop after the last
+	// request is answered.
+	projCtx, stopProjections := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProjections()
+	hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, log)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
@@ -120,27 +138,32 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
 		Bookings: queries.NewBookings(readDB),
+		Webhooks: hooks.delivery,
 	})
 	if cfg.ReadOnly {
 		handler = readOnly(handler)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(handler, log, serverTimeouts)
 
-	projCtx, stopProjections := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := set.Run(projCtx); err != nil {
+		if err := set.RunLeased(projCtx, leases); err != nil {
 			log.Error("projections stopped", "err", err)
 		}
+	}()
+	forwarder, err := bus.NewForwarder(store, readDB, integration.Publisher(), log)
+	if err != nil {
+		stopProjections()
+		wg.Wait()
+		return err
+	}
+	reg.MustRegister(newForwarderLagCollector(forwarder))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
 	}()
 	scheduler, err := commands.NewBookingScheduler(service, queries.NewBookings(readDB), log)
 	if err != nil {
@@ -152,7 +175,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	go func() {
 		defer wg.Done()
 		if !cfg.ReadOnly { // the scheduler appends to the log
-			scheduler.Run(projCtx, 10*time.Second, set.Ready)
+			runLeased(projCtx, leases, "booking-scheduler", log, func(ctx context.Context) error {
+				scheduler.Run(ctx, 10*time.Second, set.Ready)
+				return nil
+			})
 		}
 	}()
 
@@ -162,13 +188,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		if cfg.ReadOnly { // the sealer appends to the log
 			return
 		}
-		if err := sealer.Run(projCtx); err != nil {
-			log.Error("sealing stopped", "err", err)
-		}
+		runLeased(projCtx, leases, "sealer", log, sealer.Run)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir, "eventstore", "sqlite", "readOnly", cfg.ReadOnly)
+	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
+		"eventstore", redact(cfg.EventStore), "readmodels", redact(cfg.ReadModels), "bus", redact(cfg.Bus), "readOnly", cfg.ReadOnly)
 
 	select {
 	case <-ctx.Done():
@@ -181,6 +206,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	hooks.Close()
 	stopProjections()
 	wg.Wait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -208,4 +234,27 @@ func readOnly(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte(`{"success":false,"error":"read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"}` + "\n"))
 	})
+}
+
+// timeouts bound how long a client may take over each part of a request,
+// so slow clients cannot hold connections open forever.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// serverTimeouts are the server's: a request's headers within 10 s, its
+// body within 2 min (a 64 MiB firmware image on a slow link), its answer
+// within 5 min (an audit export), and 2 min idle between requests.
+var serverTimeouts = timeouts{readHeader: 10 * time.Second, read: 2 * time.Minute, write: 5 * time.Minute, idle: 2 * time.Minute}
+
+// newHTTPServer is the HTTP server of handler with the timeouts t.
+func newHTTPServer(handler http.Handler, log *slog.Logger, t timeouts) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
