@@ -54,15 +54,18 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 	appendN(5)
 	take(2)
 	srv.DropSubscriptions()
-	appendN(3) // appended after the drop: only a resumed call sees them
+	// The dropped call may still be sending what it had; once the client
+	// has resumed, what is appended next reaches it only through the
+	// resumed call.
+	require.Eventually(t, func() bool { return srv.Subscriptions() >= 2 }, 30*time.Second, 5*time.Millisecond, "the subscription was resumed")
+	appendN(3)
 	take(6)
-	require.GreaterOrEqual(t, srv.Subscriptions(), 2, "the subscription was resumed")
 
 	before := srv.Subscriptions()
 	srv.DropSubscriptions()
+	require.Eventually(t, func() bool { return srv.Subscriptions() > before }, 30*time.Second, 5*time.Millisecond, "the subscription was resumed again")
 	appendN(2)
 	take(2)
-	require.Greater(t, srv.Subscriptions(), before, "the subscription was resumed again")
 	require.Equal(t, want, got, "every event once, in order")
 
 	// Nothing more is pending: the next event is one appended now.
