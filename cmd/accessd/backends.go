@@ -25,7 +25,7 @@ func eventStoreKind(setting string) (string, error) {
 	case "postgres", "postgresql":
 		return kindPostgres, hostOf(setting)
 	default:
-		return "", fmt.Errorf("%q: want sqlite:PATH, kurrentdb://HOST:PORT, esdb://HOST:PORT or postgres://...", redact(setting))
+		return "", fmt.Errorf("%q: want sqlite:PATH, kurrentdb://HOST:PORT, esdb://HOST:PORT or postgres://HOST/DB", redact(setting))
 	}
 }
 
@@ -37,7 +37,7 @@ func readModelsKind(setting string) (string, error) {
 	case "postgres", "postgresql":
 		return kindPostgres, hostOf(setting)
 	default:
-		return "", fmt.Errorf("%q: want sqlite:PATH or postgres://...", redact(setting))
+		return "", fmt.Errorf("%q: want sqlite:PATH or postgres://HOST/DB", redact(setting))
 	}
 }
 
