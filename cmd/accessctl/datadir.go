@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 )
 
@@ -27,7 +30,7 @@ const (
 // wall clock. SQLite's WAL lets the server keep the same file open.
 type dataDir struct {
 	path     string
-	store    *sqlite.Store
+	store    eventstore.Store
 	pipeline *commands.Pipeline
 }
 
@@ -46,6 +49,23 @@ func openDataDir(path string) (*dataDir, error) {
 	if err != nil {
 		return nil, err
 	}
+	return withPipeline(path, store)
+}
+
+// openEventStoreAt opens the log a server's --eventstore setting names (a
+// scale-out server's), or, with no setting, the data directory's own.
+func openEventStoreAt(ctx context.Context, path, setting string) (*dataDir, error) {
+	if setting == "" {
+		return openDataDir(path)
+	}
+	store, err := backends.OpenEventStore(ctx, setting, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return withPipeline(path, store)
+}
+
+func withPipeline(path string, store eventstore.Store) (*dataDir, error) {
 	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
 	if err != nil {
 		store.Close()

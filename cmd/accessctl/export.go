@@ -29,8 +29,9 @@ func exportCommand() command {
 
 // exportJob is one export, its flags checked.
 type exportJob struct {
-	dir, out, format string
-	id               uuid.UUID
+	stores      storeFlags
+	out, format string
+	id          uuid.UUID
 	// withKeyMaps: a lock's history has its key-map versions too.
 	withKeyMaps   bool
 	from, to      time.Time
@@ -38,7 +39,7 @@ type exportJob struct {
 }
 
 func exportFlags(fs *flag.FlagSet, e env) action {
-	dir := dataDirFlag(fs, e)
+	stores := storeFlagsOf(fs, e)
 	lockID := fs.String("lock", "", "export the history of the lock with this `id`")
 	userID := fs.String("user", "", "export the history of the user with this `id`")
 	propertyID := fs.String("property", "", "export the history of the property with this `id`")
@@ -51,7 +52,7 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		if len(args) > 0 {
 			return usagef("unexpected arguments: %s", strings.Join(args, " "))
 		}
-		job := exportJob{dir: *dir, out: *out, format: *format, progressEvery: *every,
+		job := exportJob{stores: stores, out: *out, format: *format, progressEvery: *every,
 			to: queries.HistoryEnd}
 		var named []string
 		for _, f := range []struct{ name, value string }{{"--lock", *lockID}, {"--user", *userID}, {"--property", *propertyID}} {
@@ -95,7 +96,7 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 // renames it into place at the end, so a failed export leaves no partial
 // file under the name asked for.
 func runExport(ctx context.Context, e env, job exportJob) error {
-	d, db, err := openReadModels(ctx, job.dir)
+	d, db, err := job.stores.open(ctx)
 	if err != nil {
 		return err
 	}

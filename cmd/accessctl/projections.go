@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
 )
@@ -38,13 +39,33 @@ func projectionsRebuildCommand() command {
 		flags:   projectionsRebuildFlags}
 }
 
-// openReadModels opens the data directory's event store and read models.
-func openReadModels(ctx context.Context, dir string) (*dataDir, *projections.DB, error) {
-	d, err := openDataDir(dir)
+// storeFlags name where a server keeps its log and read models: its data
+// directory, or the scale-out settings it runs with.
+type storeFlags struct {
+	dir, eventStore, readModels *string
+}
+
+func storeFlagsOf(fs *flag.FlagSet, e env) storeFlags {
+	return storeFlags{
+		dir: dataDirFlag(fs, e),
+		eventStore: fs.String("eventstore", e.getenv("ACCESSD_EVENTSTORE"),
+			"the server's `--eventstore` setting, for a server not on its data directory's log (ACCESSD_EVENTSTORE)"),
+		readModels: fs.String("readmodels", e.getenv("ACCESSD_READMODELS"),
+			"the server's `--readmodels` setting, e.g. postgres://… (ACCESSD_READMODELS)"),
+	}
+}
+
+// open opens the event store and the read models the flags name.
+func (f storeFlags) open(ctx context.Context) (*dataDir, *projections.DB, error) {
+	d, err := openEventStoreAt(ctx, *f.dir, *f.eventStore)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := projections.OpenSQLite(ctx, filepath.Join(dir, readModelsFile))
+	setting := *f.readModels
+	if setting == "" {
+		setting = "sqlite:" + filepath.Join(*f.dir, readModelsFile)
+	}
+	db, err := backends.OpenReadModels(ctx, setting)
 	if err != nil {
 		d.Close()
 		return nil, nil, err
@@ -53,12 +74,12 @@ func openReadModels(ctx context.Context, dir string) (*dataDir, *projections.DB,
 }
 
 func projectionsShow(fs *flag.FlagSet, e env, withRebuilds bool) action {
-	dir := dataDirFlag(fs, e)
+	stores := storeFlagsOf(fs, e)
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected arguments: %s", strings.Join(args, " "))
 		}
-		d, db, err := openReadModels(ctx, *dir)
+		d, db, err := stores.open(ctx)
 		if err != nil {
 			return err
 		}
@@ -109,7 +130,7 @@ func percent(pos, head uint64) float64 {
 }
 
 func projectionsRebuildFlags(fs *flag.FlagSet, e env) action {
-	dir := dataDirFlag(fs, e)
+	stores := storeFlagsOf(fs, e)
 	everything := fs.Bool("all", false, "rebuild every read model")
 	return func(ctx context.Context, rest []string) error {
 		// Names and flags may come in any order: rebuild NAME --data-dir DIR.
@@ -124,7 +145,7 @@ func projectionsRebuildFlags(fs *flag.FlagSet, e env) action {
 		if *everything == (len(args) > 0) {
 			return usagef("name the read models to rebuild, or give --all")
 		}
-		d, db, err := openReadModels(ctx, *dir)
+		d, db, err := stores.open(ctx)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/accessd/accessd/cmd/internal/backends"
 )
 
 // config is the server's settings: flags, each with an environment fallback.
@@ -87,13 +89,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.ReadModels == "" {
 		c.ReadModels = "sqlite:" + filepath.Join(c.DataDir, "readmodels.db")
 	}
-	if _, err := eventStoreKind(c.EventStore); err != nil {
+	if _, err := backends.EventStoreKind(c.EventStore); err != nil {
 		return c, fmt.Errorf("--eventstore: %w", err)
 	}
-	if _, err := readModelsKind(c.ReadModels); err != nil {
+	if _, err := backends.ReadModelsKind(c.ReadModels); err != nil {
 		return c, fmt.Errorf("--readmodels: %w", err)
 	}
-	if _, err := busKind(c.Bus); err != nil {
+	if _, err := backends.BusKind(c.Bus); err != nil {
 		return c, fmt.Errorf("--bus: %w", err)
 	}
 	return c, nil

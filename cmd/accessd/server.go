@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/commands/seals"
 	"github.com/accessd/accessd/eventstore"
@@ -32,24 +33,24 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	rawStore, err := openEventStore(ctx, cfg.EventStore, log)
+	rawStore, err := backends.OpenEventStore(ctx, cfg.EventStore, log)
 	if err != nil {
 		return err
 	}
 	defer rawStore.Close()
 	store := newObservedStore(rawStore, reg)
 
-	readDB, err := openReadModels(ctx, cfg.ReadModels)
+	readDB, err := backends.OpenReadModels(ctx, cfg.ReadModels)
 	if err != nil {
 		return err
 	}
 	defer readDB.Close()
-	plainLeases, err := openLeases(ctx, cfg.ReadModels, log)
+	plainLeases, err := backends.OpenLeases(ctx, cfg.ReadModels, log)
 	if err != nil {
 		return err
 	}
 	leases := newObservedLeases(plainLeases, reg)
-	integration, err := openBus(ctx, cfg.Bus, log)
+	integration, err := backends.OpenBus(ctx, cfg.Bus, log)
 	if err != nil {
 		return err
 	}
@@ -90,7 +91,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		runners = append(runners, r)
 	}
 	set := projections.NewSet(store, runners...)
-	personal, err := openPersonalData(ctx, cfg.ReadModels, filepath.Join(cfg.DataDir, "personal-keys.db"))
+	personal, err := backends.OpenPersonalData(ctx, cfg.ReadModels, filepath.Join(cfg.DataDir, "personal-keys.db"))
 	if err != nil {
 		return err
 	}
@@ -193,7 +194,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
-		"eventstore", redact(cfg.EventStore), "readmodels", redact(cfg.ReadModels), "bus", redact(cfg.Bus), "readOnly", cfg.ReadOnly)
+		"eventstore", backends.Redact(cfg.EventStore), "readmodels", backends.Redact(cfg.ReadModels), "bus", backends.Redact(cfg.Bus), "readOnly", cfg.ReadOnly)
 
 	select {
 	case <-ctx.Done():

@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/bus"
@@ -41,7 +42,7 @@ func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus
 	}
 	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log)}
 	w := &webhookDelivery{}
-	if kind, _ := busKind(busSetting); kind == kindGoChannel {
+	if kind, _ := backends.BusKind(busSetting); kind == backends.GoChannel {
 		// Deliveries get a queue of their own, so a failing receiver's
 		// retries never hold up the forwarder's publishing.
 		w.queue = gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, wlog)

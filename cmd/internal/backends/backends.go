@@ -1,0 +1,98 @@
+// Package backends turns the --eventstore, --readmodels and --bus settings
+// into open stores, for the server and the operator CLI alike.
+package backends
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Backend kinds a URL setting can name.
+const (
+	SQLite    = "sqlite"
+	Kurrent   = "kurrent"
+	Postgres  = "postgres"
+	GoChannel = "gochannel"
+	NATS      = "nats"
+)
+
+// EventStoreKind tells which event store a --eventstore URL names.
+func EventStoreKind(setting string) (string, error) {
+	switch scheme := schemeOf(setting); scheme {
+	case "sqlite":
+		return SQLite, sqlitePathOf(setting)
+	case "esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover", "kurrent", "kurrent+discover":
+		return Kurrent, hostOf(setting)
+	case "postgres", "postgresql":
+		return Postgres, hostOf(setting)
+	default:
+		return "", fmt.Errorf("%q: want sqlite:PATH, kurrentdb://HOST:PORT, esdb://HOST:PORT or postgres://HOST/DB", Redact(setting))
+	}
+}
+
+// ReadModelsKind tells which database a --readmodels URL names.
+func ReadModelsKind(setting string) (string, error) {
+	switch schemeOf(setting) {
+	case "sqlite":
+		return SQLite, sqlitePathOf(setting)
+	case "postgres", "postgresql":
+		return Postgres, hostOf(setting)
+	default:
+		return "", fmt.Errorf("%q: want sqlite:PATH or postgres://HOST/DB", Redact(setting))
+	}
+}
+
+// BusKind tells which broker a --bus setting names.
+func BusKind(setting string) (string, error) {
+	switch {
+	case setting == "gochannel":
+		return GoChannel, nil
+	case schemeOf(setting) == "nats":
+		return NATS, hostOf(setting)
+	default:
+		return "", fmt.Errorf("%q: want gochannel or nats://HOST:PORT", Redact(setting))
+	}
+}
+
+func schemeOf(setting string) string {
+	scheme, _, ok := strings.Cut(setting, ":")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
+
+// sqlitePath is the file a sqlite:PATH setting names.
+// SQLitePath is the file a sqlite:PATH setting names.
+func SQLitePath(setting string) string {
+	path := strings.TrimPrefix(setting[len("sqlite:"):], "//")
+	return path
+}
+
+func sqlitePathOf(setting string) error {
+	if SQLitePath(setting) == "" {
+		return fmt.Errorf("%q: sqlite: needs a file path", setting)
+	}
+	return nil
+}
+
+func hostOf(setting string) error {
+	u, err := url.Parse(setting)
+	if err != nil {
+		return fmt.Errorf("%q: %v", Redact(setting), err)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q: no host", Redact(setting))
+	}
+	return nil
+}
+
+// redact hides a URL's password, for errors and logs.
+func Redact(setting string) string {
+	u, err := url.Parse(setting)
+	if err != nil || u.User == nil {
+		return setting
+	}
+	return u.Redacted()
+}
