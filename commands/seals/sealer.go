@@ -96,6 +96,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.sealAtStop(ctx, last)
 			return nil
 		case <-t.C:
 		}
@@ -116,6 +117,32 @@ func (s *Sealer) Run(ctx context.Context) error {
 		if s.pending > 0 && s.now().Sub(s.lastSeal) >= s.interval {
 			s.seal(ctx)
 		}
+	}
+}
+
+// stopSealTimeout bounds the last seal of a stopping server.
+const stopSealTimeout = 5 * time.Second
+
+// sealAtStop seals what came since the last seal when the sealer stops, so
+// a log left by a clean stop is sealed to its last event: deleting any
+// event of it afterwards is caught. (A crash leaves at most the interval's
+// events unsealed.) The server stops the sealer after its last request is
+// answered, so nothing it acknowledged comes after this seal.
+func (s *Sealer) sealAtStop(ctx context.Context, lastSealed uint64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopSealTimeout)
+	defer cancel()
+	for {
+		n, err := s.step(ctx, lastSealed, false)
+		if err != nil {
+			s.log.Warn("sealer could not read the log at stop", "err", err)
+			return
+		}
+		if n < readPage {
+			break
+		}
+	}
+	if s.pending > 0 {
+		s.seal(ctx)
 	}
 }
 

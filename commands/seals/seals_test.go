@@ -101,16 +101,17 @@ func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
 	appendChained(t, store, reg, "note-9", 4)
 	require.Eventually(t, func() bool { return countSeals(t, store) == 2 }, 5*time.Second, 5*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, 2, countSeals(t, store), "4 pending events wait for the interval")
 	cancel()
 	require.NoError(t, <-done)
-	assert.Equal(t, 2, countSeals(t, store), "4 pending events wait for the interval")
+	assert.Equal(t, 3, countSeals(t, store), "stopping seals the 4 pending events")
 
 	rep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{PublicKey: pub, Registry: reg})
 	require.NoError(t, err)
 	require.Nil(t, rep.Failure)
-	assert.Equal(t, 2, rep.Seals)
+	assert.Equal(t, 3, rep.Seals)
 	assert.Equal(t, 5, rep.Streams)
-	assert.Equal(t, uint64(12+9+2), rep.Events)
+	assert.Equal(t, uint64(12+9+3), rep.Events)
 	assert.Empty(t, rep.Unchained)
 }
 
