@@ -192,11 +192,15 @@ type AuditVia struct {
 	UserGroupID string `json:"userGroupId,omitempty"`
 	// ViaAreaID is the area whose group an `area` entry admits.
 	ViaAreaID string `json:"viaAreaId,omitempty"`
+	// BookingID is the booking an access code (accessType "accessCode")
+	// belongs to.
+	BookingID string `json:"bookingId,omitempty"`
 }
 
 // AuditEntry is one credential that could open the lock.
 type AuditEntry struct {
-	UserID       string           `json:"userId"`
+	// UserID and UserDeviceID name a device's entry; AccessCodeID a code's.
+	UserID       string           `json:"userId,omitempty"`
 	UserDeviceID string           `json:"userDeviceId,omitempty"`
 	AccessCodeID string           `json:"accessCodeId,omitempty"`
 	AccessKeyID  string           `json:"accessKeyId,omitempty"`
@@ -233,18 +237,28 @@ func (a *Audit) LockAccessAt(ctx context.Context, lockID uuid.UUID, at time.Time
 		return LockAccess{}, err
 	}
 	for _, e := range ex {
-		out.Entries = append(out.Entries, auditEntry(e, at))
+		out.Entries = append(out.Entries, f.facts.auditEntry(e, at))
 	}
 	return out, nil
 }
 
-func auditEntry(e access.Explained, at time.Time) AuditEntry {
+// auditEntry is one explained entry as the audit answers it: a device's
+// with its user and grant, a code's with its booking.
+func (f *auditFacts) auditEntry(e access.Explained, at time.Time) AuditEntry {
+	openNow := e.Schedule.Admits(at, time.UTC)
+	if e.AccessCodeID != uuid.Nil {
+		via := AuditVia{AreaID: e.AreaID.String(), AccessType: accessTypeCode}
+		if c := f.codes[e.AccessCodeID]; c != nil {
+			via.BookingID = c.booking.String()
+		}
+		return AuditEntry{AccessCodeID: e.AccessCodeID.String(), Via: via, Schedule: e.Schedule, OpenNow: openNow}
+	}
 	via := AuditVia{AreaID: e.Grant.AreaID.String(), AccessType: string(e.Grant.AccessType), UserGroupID: e.Grant.UserGroupID.String()}
 	if e.Grant.ViaAreaID != uuid.Nil {
 		via.ViaAreaID = e.Grant.ViaAreaID.String()
 	}
 	return AuditEntry{UserID: e.UserID.String(), UserDeviceID: e.UserDeviceID.String(), AccessKeyID: e.AccessKeyID.String(),
-		Via: via, Schedule: e.Schedule, OpenNow: e.Schedule.Admits(at, time.UTC)}
+		Via: via, Schedule: e.Schedule, OpenNow: openNow}
 }
 
 // keyMapAt is the version of the lock's key map recorded last at or before

@@ -7,6 +7,7 @@ import (
 
 	"github.com/accessd/accessd/domain/access"
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
@@ -27,6 +28,18 @@ type auditFacts struct {
 	devices   map[uuid.UUID]map[uuid.UUID]*auditDevice // user -> device
 	retired   map[uuid.UUID]*eventstore.Envelope       // deprovisioned devices
 	locks     map[uuid.UUID]*auditLock
+	// codes are the access codes not revoked, by id; bookings every
+	// booking whose code events were met (the fold follows them).
+	codes    map[uuid.UUID]*auditCode
+	bookings map[uuid.UUID]bool
+}
+
+// auditCode is a booking's access code: where and when it opens.
+type auditCode struct {
+	booking, area uuid.UUID
+	hash, salt    string
+	from, until   time.Time
+	created       *eventstore.Envelope
 }
 
 type auditArea struct {
@@ -55,7 +68,8 @@ type auditLock struct {
 func newAuditFacts() *auditFacts {
 	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
 		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
-		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{}}
+		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{},
+		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}}
 }
 
 // apply folds one event, as projections/keymaps' facts do.
@@ -99,6 +113,23 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 	case device.UserDeviceDeprovisioned:
 		delete(f.devices[e.UserID], e.UserDeviceID)
 		f.retired[e.UserDeviceID] = env
+	case booking.AccessCodeCreated:
+		f.bookings[e.BookingID] = true
+		if f.codes[e.AccessCodeID] == nil {
+			f.codes[e.AccessCodeID] = &auditCode{booking: e.BookingID, area: e.AreaID, hash: e.CodeHash, salt: e.Salt,
+				from: e.ValidFrom, until: e.ValidUntil, created: env}
+		}
+	case booking.AccessCodeRevoked:
+		f.bookings[e.BookingID] = true
+		delete(f.codes, e.AccessCodeID)
+	case booking.BookingRescheduled:
+		// A booking's codes follow its dates and area, as in the key maps.
+		f.bookings[e.BookingID] = true
+		for _, c := range f.codes {
+			if c.booking == e.BookingID {
+				c.area, c.from, c.until = e.AreaID, e.StartDateTime, e.EndDateTime
+			}
+		}
 	case lock.LockProvisioned:
 		if f.locks[e.LockID] == nil {
 			f.locks[e.LockID] = &auditLock{}
@@ -211,6 +242,9 @@ func (f *auditFacts) needs(lockID uuid.UUID) []uuid.UUID {
 			out = append(out, u)
 		}
 	}
+	for b := range f.bookings {
+		out = append(out, b)
+	}
 	return out
 }
 
@@ -243,5 +277,23 @@ func (f *auditFacts) explain(lockID uuid.UUID) []access.Explained {
 	if a := f.areas[chain[0].ID]; a != nil {
 		tz = f.timezones[a.property]
 	}
-	return access.Explain(grants, members, devices, tz)
+	out := access.Explain(grants, members, devices, tz)
+	// Codes come after the devices' entries, as the key maps write them:
+	// a code opens the locks of its area and of every sub-area.
+	var codes []access.Code
+	for id, c := range f.codes {
+		for _, a := range chain {
+			if c.area == a.ID {
+				codes = append(codes, access.Code{AccessCodeID: id, AreaID: c.area, CodeHash: c.hash, Salt: c.salt, ValidFrom: c.from, ValidUntil: c.until})
+				break
+			}
+		}
+	}
+	for _, e := range access.CodeEntries(codes, tz) {
+		out = append(out, access.Explained{Entry: e, Grant: access.Grant{AreaID: e.AreaID, AccessType: area.AccessType(accessTypeCode)}})
+	}
+	return out
 }
+
+// accessTypeCode is the via.accessType of an access code's entry.
+const accessTypeCode = "accessCode"

@@ -188,7 +188,7 @@ func (f *auditFold) entries(lockID uuid.UUID, at time.Time) []AuditEntry {
 	ex := f.facts.explain(lockID)
 	out := make([]AuditEntry, 0, len(ex))
 	for _, e := range ex {
-		out = append(out, auditEntry(e, at))
+		out = append(out, f.facts.auditEntry(e, at))
 	}
 	return out
 }

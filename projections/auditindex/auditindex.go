@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
@@ -59,7 +60,7 @@ func (*Projection) Name() string { return "audit-index" }
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
 // Version implements projections.Projection.
-func (*Projection) Version() int { return 1 }
+func (*Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string { return p.types }
@@ -94,9 +95,28 @@ var AccessTypes = []string{
 	lock.LockProvisioned{}.EventType(), lock.LockInstalled{}.EventType(), lock.LockUninstalled{}.EventType(), lock.LockDeprovisioned{}.EventType(),
 }
 
-// AccessKey is the id an access-relevant event is looked up by; Nil for
-// any other event.
-func AccessKey(ev any) uuid.UUID {
+// AccessKeys are the ids an access-relevant event is looked up by; none
+// for any other event. An access code's events are found by its area (the
+// fold of a lock in that area meets them) and by its booking (a booking
+// moved to another area takes its codes along, so the fold follows the
+// booking to its codes' other events).
+func AccessKeys(ev any) []uuid.UUID {
+	switch e := ev.(type) {
+	case booking.AccessCodeCreated:
+		return []uuid.UUID{e.AreaID, e.BookingID}
+	case booking.AccessCodeRevoked:
+		return []uuid.UUID{e.AreaID, e.BookingID}
+	case booking.BookingRescheduled:
+		return []uuid.UUID{e.AreaID, e.BookingID}
+	}
+	if id := accessKey(ev); id != uuid.Nil {
+		return []uuid.UUID{id}
+	}
+	return nil
+}
+
+// accessKey is the one id other access-relevant events are looked up by.
+func accessKey(ev any) uuid.UUID {
 	switch e := ev.(type) {
 	case property.PropertyCreated:
 		return e.PropertyID
@@ -174,7 +194,7 @@ func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 		}
 	}
 	if env.Known {
-		if id := AccessKey(env.Event); id != uuid.Nil {
+		for _, id := range AccessKeys(env.Event) {
 			args = append(args, id.String(), KindAccess, pos, at)
 		}
 	}
