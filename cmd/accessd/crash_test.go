@@ -113,10 +113,7 @@ func TestCrashesLoseNothingAnswered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
-	bin := filepath.Join(t.TempDir(), "accessd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildServer(t)
 	s := &crashServer{bin: bin, dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("c", 40)}
 
 	seed := uint64(time.Now().UnixNano())
@@ -233,25 +230,30 @@ func waitCaughtUp(t *testing.T, s *crashServer) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-// requireReadModelsEqualRebuild rebuilds every projection from the log
-// into a fresh database and compares it, table by table, with the read
-// models the crashed-and-restarted server kept.
+// requireReadModelsEqualRebuild compares the read models the crashed and
+// restarted server kept in its data directory with a fresh rebuild.
 func requireReadModelsEqualRebuild(t *testing.T, dataDir string) {
 	t.Helper()
-	ctx := t.Context()
 	store, err := sqlite.Open(filepath.Join(dataDir, "events.db"))
 	require.NoError(t, err)
 	defer store.Close()
-	head, err := store.HeadPosition(ctx)
-	require.NoError(t, err)
-
-	live, err := projections.OpenSQLite(ctx, filepath.Join(dataDir, "readmodels.db"))
+	live, err := projections.OpenSQLite(t.Context(), filepath.Join(dataDir, "readmodels.db"))
 	require.NoError(t, err)
 	defer live.Close()
-	fresh, err := projections.OpenSQLite(ctx, filepath.Join(t.TempDir(), "fresh.db"))
+	fresh, err := projections.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "fresh.db"))
 	require.NoError(t, err)
 	defer fresh.Close()
+	requireEqualsRebuild(t, store, live, fresh)
+}
 
+// requireEqualsRebuild rebuilds every projection from the log into fresh
+// and compares it, table by table, with live: any event applied twice or
+// skipped shows as a difference.
+func requireEqualsRebuild(t *testing.T, store eventstore.Store, live, fresh *projections.DB) {
+	t.Helper()
+	ctx := t.Context()
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
 	registry := commands.NewRegistry()
 	ps := projectionsFor(registry)
 	var runners []*projections.Runner
@@ -277,4 +279,14 @@ func requireReadModelsEqualRebuild(t *testing.T, dataDir string) {
 	for table, sum := range want {
 		require.Equal(t, sum, got[table], "read model table %s differs from a fresh rebuild", table)
 	}
+}
+
+// buildServer builds the accessd binary once per test.
+func buildServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "accessd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	return bin
 }

@@ -114,10 +114,7 @@ func TestDiskFull(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	disk := smallDisk(t, 48<<20)
-	bin := filepath.Join(t.TempDir(), "accessd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildServer(t)
 	s := &crashServer{bin: bin, dataDir: filepath.Join(disk, "data"), key: strings.Repeat("d", 40)}
 	s.start(t)
 	defer func() {

@@ -59,10 +59,7 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
-	bin := filepath.Join(t.TempDir(), "accessd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildServer(t)
 
 	addr := freeAddr(t)
 	dataDir := filepath.Join(t.TempDir(), "data")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,11 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/eventstore/postgres"
 	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/projections"
-	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 // scaledServer is one accessd process of a scale-out deployment.
@@ -85,10 +82,7 @@ func TestLeaseHolderKilledOtherTakesOver(t *testing.T) {
 		t.Skip("builds and runs the server binary")
 	}
 	eventStore, readModels := servicetest.PostgresSchema(t), servicetest.PostgresSchema(t)
-	bin := filepath.Join(t.TempDir(), "accessd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildServer(t)
 	key := strings.Repeat("t", 40)
 
 	// The servers share their keys (the data directory's secrets), as a
@@ -163,36 +157,11 @@ func TestLeaseHolderKilledOtherTakesOver(t *testing.T) {
 	store, err := postgres.Open(t.Context(), eventStore)
 	require.NoError(t, err)
 	defer store.Close()
-	head, err := store.HeadPosition(t.Context())
-	require.NoError(t, err)
 	live, err := projections.OpenPostgres(t.Context(), readModels)
 	require.NoError(t, err)
 	defer live.Close()
 	fresh, err := projections.OpenPostgres(t.Context(), servicetest.PostgresSchema(t))
 	require.NoError(t, err)
 	defer fresh.Close()
-	registry := commands.NewRegistry()
-	ps := projectionsFor(registry)
-	var runners []*projections.Runner
-	for _, p := range ps {
-		r, err := projections.NewRunner(fresh, store, registry, p, slog.New(slog.DiscardHandler))
-		require.NoError(t, err)
-		runners = append(runners, r)
-	}
-	set := projections.NewSet(store, runners...)
-	runCtx, stop := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() { defer close(done); set.Run(runCtx) }()
-	waitCtx, cancelWait := context.WithTimeout(t.Context(), 2*time.Minute)
-	require.NoError(t, set.WaitFor(waitCtx, head))
-	cancelWait()
-	stop()
-	<-done
-	want, err := readmodeltest.Checksums(t.Context(), fresh, ps)
-	require.NoError(t, err)
-	got, err := readmodeltest.Checksums(t.Context(), live, ps)
-	require.NoError(t, err)
-	for table, sum := range want {
-		require.Equal(t, sum, got[table], "read model %s differs from a fresh rebuild after the takeover", table)
-	}
+	requireEqualsRebuild(t, store, live, fresh)
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,10 +34,7 @@ func TestServerDeliversSignedWebhooks(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	bin := filepath.Join(t.TempDir(), "accessd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildServer(t)
 	s := &crashServer{bin: bin, dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("w", 40)}
 	s.start(t)
 	defer s.kill(t)
