@@ -113,16 +113,18 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("accessCodeId") != "" {
-		writeErr(w, r, domain.InvalidField("accessCodeId", "is not supported yet: ask with userDeviceId"))
-		return
-	}
 	deviceID, err := queryID(r, "userDeviceId")
-	if err == nil && deviceID == uuid.Nil {
-		err = domain.InvalidField("userDeviceId", "is required")
-	}
 	if err != nil {
 		writeErr(w, r, err)
+		return
+	}
+	codeID, err := queryID(r, "accessCodeId")
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if (deviceID == uuid.Nil) == (codeID == uuid.Nil) {
+		writeErr(w, r, domain.InvalidField("userDeviceId", "give exactly one of userDeviceId and accessCodeId"))
 		return
 	}
 	at, err := queryInstant(r, "at")
@@ -132,6 +134,15 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.auditLockScope(r, lockID); err != nil {
 		writeErr(w, r, err)
+		return
+	}
+	if codeID != uuid.Nil {
+		out, err := a.audit.DecideCode(r.Context(), lockID, codeID, at)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeData(w, http.StatusOK, out)
 		return
 	}
 	out, err := a.audit.DecideDevice(r.Context(), lockID, deviceID, at)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/access"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections/auditindex"
@@ -21,12 +22,18 @@ const (
 	ReasonDeprovisioned    = "deviceDeprovisioned"
 	ReasonNoMembership     = "noMembership"
 	ReasonOutsideSchedule  = "outsideSchedule"
+	// ReasonNoCode: no such code was created by then; ReasonCodeRevoked:
+	// it was revoked (or its booking cancelled); ReasonCodeElsewhere: it
+	// opens another area's locks, not this one's.
+	ReasonNoCode        = "codeNotCreated"
+	ReasonCodeRevoked   = "codeRevoked"
+	ReasonCodeElsewhere = "codeNotForThisLock"
 )
 
 // AuditLink is one link of a decision's path, with the event that made
 // it (or, for a missing link, Missing and no event).
 type AuditLink struct {
-	// Link is install, grant, membership or device.
+	// Link is install, grant, membership, device or accessCode.
 	Link    string `json:"link"`
 	Missing bool   `json:"missing,omitempty"`
 	// The event: its id, type, place in the log, when it was recorded,
@@ -46,15 +53,19 @@ type AuditLink struct {
 	UserGroupID  string           `json:"userGroupId,omitempty"`
 	UserID       string           `json:"userId,omitempty"`
 	UserDeviceID string           `json:"userDeviceId,omitempty"`
+	AccessCodeID string           `json:"accessCodeId,omitempty"`
+	BookingID    string           `json:"bookingId,omitempty"`
 	ValidFrom    *time.Time       `json:"validFrom,omitempty"`
 	ValidUntil   *time.Time       `json:"validUntil,omitempty"`
 	Schedule     *domain.Schedule `json:"schedule,omitempty"`
 }
 
-// Decision says whether a device could open a lock at an instant, and why.
+// Decision says whether a device or an access code could open a lock at
+// an instant, and why.
 type Decision struct {
 	LockID       string      `json:"lockId"`
-	UserDeviceID string      `json:"userDeviceId"`
+	UserDeviceID string      `json:"userDeviceId,omitempty"`
+	AccessCodeID string      `json:"accessCodeId,omitempty"`
 	At           time.Time   `json:"at"`
 	Allowed      bool        `json:"allowed"`
 	Reason       string      `json:"reason"`
@@ -87,19 +98,12 @@ func (a *Audit) DecideDevice(ctx context.Context, lockID, deviceID uuid.UUID, at
 		return Decision{}, err
 	}
 	facts := f.facts
-	l := facts.locks[lockID]
-	if l == nil || l.deleted || l.area == uuid.Nil || facts.areas[l.area] == nil {
-		link := AuditLink{Link: "install", Missing: true, LockID: lockID.String()}
-		if l != nil && l.last != nil {
-			link = linkOf("install", l.last)
-			link.Missing, link.LockID = true, lockID.String()
-		}
-		out.Reason, out.Path = ReasonLockNotInstalled, append(out.Path, link)
+	install, ok := installLink(facts, lockID)
+	out.Path = append(out.Path, install)
+	if !ok {
+		out.Reason = ReasonLockNotInstalled
 		return out, nil
 	}
-	install := linkOf("install", l.last)
-	install.LockID, install.AreaID = lockID.String(), l.area.String()
-	out.Path = append(out.Path, install)
 
 	var dev *auditDevice
 	if userID != uuid.Nil {
@@ -143,6 +147,23 @@ func (a *Audit) DecideDevice(ctx context.Context, lockID, deviceID uuid.UUID, at
 	return out, nil
 }
 
+// installLink is the lock's install, or the missing link (false) when the
+// lock is not installed in an existing area.
+func installLink(facts *auditFacts, lockID uuid.UUID) (AuditLink, bool) {
+	l := facts.locks[lockID]
+	if l == nil || l.deleted || l.area == uuid.Nil || facts.areas[l.area] == nil {
+		link := AuditLink{Link: "install", Missing: true, LockID: lockID.String()}
+		if l != nil && l.last != nil {
+			link = linkOf("install", l.last)
+			link.Missing, link.LockID = true, lockID.String()
+		}
+		return link, false
+	}
+	link := linkOf("install", l.last)
+	link.LockID, link.AreaID = lockID.String(), l.area.String()
+	return link, true
+}
+
 func grantLink(facts *auditFacts, e access.Explained) AuditLink {
 	ar := facts.areas[e.Grant.AreaID]
 	env := ar.created
@@ -170,8 +191,37 @@ func deviceLink(d *auditDevice) AuditLink {
 // deviceUser is the user a device belongs to, from its first event
 // recorded at or before at (uuid.Nil: none).
 func (a *Audit) deviceUser(ctx context.Context, deviceID uuid.UUID, at time.Time) (uuid.UUID, error) {
+	return a.firstNamed(ctx, deviceID, at, func(env *eventstore.Envelope) uuid.UUID {
+		switch e := env.Event.(type) {
+		case device.UserDeviceProvisioned:
+			if e.UserDeviceID == deviceID {
+				return e.UserID
+			}
+		case device.UserDeviceDeprovisioned:
+			if e.UserDeviceID == deviceID {
+				return e.UserID
+			}
+		}
+		return uuid.Nil
+	})
+}
+
+// codeBooking is the booking an access code belongs to, from its creation
+// recorded at or before at (uuid.Nil: none).
+func (a *Audit) codeBooking(ctx context.Context, codeID uuid.UUID, at time.Time) (uuid.UUID, error) {
+	return a.firstNamed(ctx, codeID, at, func(env *eventstore.Envelope) uuid.UUID {
+		if e, ok := env.Event.(booking.AccessCodeCreated); ok && e.AccessCodeID == codeID {
+			return e.BookingID
+		}
+		return uuid.Nil
+	})
+}
+
+// firstNamed reads the first events naming id recorded at or before at and
+// returns the first id pick finds in them (uuid.Nil: none).
+func (a *Audit) firstNamed(ctx context.Context, id uuid.UUID, at time.Time, pick func(*eventstore.Envelope) uuid.UUID) (uuid.UUID, error) {
 	rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT position FROM `+auditindex.Table+`
-		WHERE entity_id = ? AND kind = ? AND recorded_at <= ? ORDER BY recorded_at, position LIMIT 20`), deviceID.String(), auditindex.KindHistory, auditindex.FormatTime(at))
+		WHERE entity_id = ? AND kind = ? AND recorded_at <= ? ORDER BY recorded_at, position LIMIT 20`), id.String(), auditindex.KindHistory, auditindex.FormatTime(at))
 	if err != nil {
 		return uuid.Nil, err
 	}
@@ -193,16 +243,63 @@ func (a *Audit) deviceUser(ctx context.Context, deviceID uuid.UUID, at time.Time
 		return uuid.Nil, err
 	}
 	for _, env := range envs {
-		switch e := env.Event.(type) {
-		case device.UserDeviceProvisioned:
-			if e.UserDeviceID == deviceID {
-				return e.UserID, nil
-			}
-		case device.UserDeviceDeprovisioned:
-			if e.UserDeviceID == deviceID {
-				return e.UserID, nil
-			}
+		if found := pick(env); found != uuid.Nil {
+			return found, nil
 		}
 	}
 	return uuid.Nil, nil
+}
+
+// DecideCode works out, from the events recorded up to at, whether the
+// access code could open the lock at that instant: the lock's install, and
+// the code's creation on the lock's area or an ancestor, inside its window.
+func (a *Audit) DecideCode(ctx context.Context, lockID, codeID uuid.UUID, at time.Time) (Decision, error) {
+	out := Decision{LockID: lockID.String(), AccessCodeID: codeID.String(), At: at.UTC(), Path: []AuditLink{}}
+	bookingID, err := a.codeBooking(ctx, codeID, at)
+	if err != nil {
+		return Decision{}, err
+	}
+	f := a.newFold(at)
+	if err := f.foldLock(ctx, lockID, bookingID); err != nil {
+		return Decision{}, err
+	}
+	facts := f.facts
+	install, ok := installLink(facts, lockID)
+	out.Path = append(out.Path, install)
+	if !ok {
+		out.Reason = ReasonLockNotInstalled
+		return out, nil
+	}
+	c := facts.codes[codeID]
+	if c == nil {
+		out.Reason = ReasonNoCode
+		link := AuditLink{Link: "accessCode", Missing: true}
+		if env := facts.revokedCodes[codeID]; env != nil {
+			link = linkOf("accessCode", env)
+			link.Missing = true
+			out.Reason = ReasonCodeRevoked
+		}
+		link.AccessCodeID = codeID.String()
+		out.Path = append(out.Path, link)
+		return out, nil
+	}
+	link := linkOf("accessCode", c.created)
+	from, until := c.from.UTC(), c.until.UTC()
+	link.AccessCodeID, link.BookingID, link.AreaID, link.ValidFrom, link.ValidUntil = codeID.String(), c.booking.String(), c.area.String(), &from, &until
+	for _, e := range facts.explain(lockID) {
+		if e.AccessCodeID != codeID {
+			continue
+		}
+		link.Schedule = e.Schedule
+		out.Path = append(out.Path, link)
+		out.Allowed = e.Schedule.Admits(at, time.UTC)
+		out.Reason = ReasonAllowed
+		if !out.Allowed {
+			out.Reason = ReasonOutsideSchedule
+		}
+		return out, nil
+	}
+	out.Reason = ReasonCodeElsewhere
+	out.Path = append(out.Path, link)
+	return out, nil
 }

@@ -32,6 +32,8 @@ type auditFacts struct {
 	// booking whose code events were met (the fold follows them).
 	codes    map[uuid.UUID]*auditCode
 	bookings map[uuid.UUID]bool
+	// revokedCodes are the revocations, by code id.
+	revokedCodes map[uuid.UUID]*eventstore.Envelope
 }
 
 // auditCode is a booking's access code: where and when it opens.
@@ -69,7 +71,7 @@ func newAuditFacts() *auditFacts {
 	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
 		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
 		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{},
-		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}}
+		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}, revokedCodes: map[uuid.UUID]*eventstore.Envelope{}}
 }
 
 // apply folds one event, as projections/keymaps' facts do.
@@ -122,6 +124,7 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 	case booking.AccessCodeRevoked:
 		f.bookings[e.BookingID] = true
 		delete(f.codes, e.AccessCodeID)
+		f.revokedCodes[e.AccessCodeID] = env
 	case booking.BookingRescheduled:
 		// A booking's codes follow its dates and area, as in the key maps.
 		f.bookings[e.BookingID] = true
