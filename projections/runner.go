@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,10 +23,8 @@ type Runner struct {
 	log        *slog.Logger
 	handles    map[string]bool
 
-	position atomic.Uint64 // last $all position applied and committed
+	progress Progress      // last $all position applied and committed
 	failures atomic.Uint64 // batches that failed and were retried
-	mu       sync.Mutex
-	advanced chan struct{} // closed and replaced whenever position moves
 }
 
 // NewRunner returns a runner for p, refusing nil dependencies.
@@ -40,14 +37,14 @@ func NewRunner(db *DB, store eventstore.Store, registry *eventstore.Registry, p 
 		handles[t] = true
 	}
 	return &Runner{db: db, store: store, registry: registry, projection: p,
-		log: log.With("projection", p.Name()), handles: handles, advanced: make(chan struct{})}, nil
+		log: log.With("projection", p.Name()), handles: handles}, nil
 }
 
 // Name is the projection's name.
 func (r *Runner) Name() string { return r.projection.Name() }
 
 // Position is the $all position of the last event the read model reflects.
-func (r *Runner) Position() uint64 { return r.position.Load() }
+func (r *Runner) Position() uint64 { return r.progress.Load() }
 
 // Failures counts batches that failed to apply and were retried.
 func (r *Runner) Failures() uint64 { return r.failures.Load() }
@@ -108,9 +105,7 @@ func (r *Runner) Reset(ctx context.Context) error {
 	})
 	r.db.schemaChanged()
 	if err == nil {
-		r.mu.Lock()
-		r.position.Store(0)
-		r.mu.Unlock()
+		r.progress.Set(0)
 	}
 	return err
 }
@@ -267,33 +262,15 @@ func (r *Runner) inTx(ctx context.Context, fn func(Tx) error) error {
 	})
 }
 
-func (r *Runner) advance(pos uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if pos == r.position.Load() {
-		return
-	}
-	r.position.Store(pos)
-	close(r.advanced)
-	r.advanced = make(chan struct{})
-}
+func (r *Runner) advance(pos uint64) { r.progress.Set(pos) }
 
 // WaitFor blocks until the read model reflects every event up to position,
 // or ctx ends.
 func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
-	for {
-		r.mu.Lock()
-		reached, ch := r.position.Load() >= position, r.advanced
-		r.mu.Unlock()
-		if reached {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s to reach %d: %w", r.Name(), position, ctx.Err())
-		case <-ch:
-		}
+	if err := r.progress.Wait(ctx, position); err != nil {
+		return fmt.Errorf("waiting for %s to reach %d: %w", r.Name(), position, err)
 	}
+	return nil
 }
 
 // Reprocess applies one event again, in its own transaction, without moving

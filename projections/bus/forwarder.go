@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +36,8 @@ type Forwarder struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 
-	position atomic.Uint64 // last $all position published and checkpointed
-	failures atomic.Uint64 // failed attempts, each retried from the checkpoint
-	mu       sync.Mutex
-	advanced chan struct{} // closed and replaced whenever position moves
+	progress projections.Progress // last $all position published and checkpointed
+	failures atomic.Uint64        // failed attempts, each retried from the checkpoint
 }
 
 // ForwarderOption tunes a Forwarder.
@@ -76,7 +73,7 @@ func NewForwarder(store eventstore.Store, db *projections.DB, pub message.Publis
 		return nil, errors.New("bus: forwarder needs a store, a database, a publisher and a logger")
 	}
 	f := &Forwarder{store: store, db: db, pub: pub, name: DefaultForwarderName, batch: defaultBatch,
-		minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, advanced: make(chan struct{})}
+		minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second}
 	for _, o := range opts {
 		o(f)
 	}
@@ -88,7 +85,7 @@ func NewForwarder(store eventstore.Store, db *projections.DB, pub message.Publis
 }
 
 // Position is the $all position of the last event published and checkpointed.
-func (f *Forwarder) Position() uint64 { return f.position.Load() }
+func (f *Forwarder) Position() uint64 { return f.progress.Load() }
 
 // Failures counts failed attempts (each retried from the checkpoint).
 func (f *Forwarder) Failures() uint64 { return f.failures.Load() }
@@ -249,31 +246,13 @@ func (f *Forwarder) publish(ctx context.Context, out []outgoing) error {
 	return nil
 }
 
-func (f *Forwarder) advance(pos uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if pos == f.position.Load() {
-		return
-	}
-	f.position.Store(pos)
-	close(f.advanced)
-	f.advanced = make(chan struct{})
-}
+func (f *Forwarder) advance(pos uint64) { f.progress.Set(pos) }
 
 // WaitFor blocks until every event up to position is published and
 // checkpointed, or ctx ends.
 func (f *Forwarder) WaitFor(ctx context.Context, position uint64) error {
-	for {
-		f.mu.Lock()
-		reached, ch := f.position.Load() >= position, f.advanced
-		f.mu.Unlock()
-		if reached {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("bus: waiting for the forwarder to reach %d: %w", position, ctx.Err())
-		case <-ch:
-		}
+	if err := f.progress.Wait(ctx, position); err != nil {
+		return fmt.Errorf("bus: waiting for the forwarder to reach %d: %w", position, err)
 	}
+	return nil
 }
