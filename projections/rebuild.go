@@ -308,6 +308,11 @@ func (b *Rebuild) swap(ctx context.Context, handles []map[string]bool, positions
 			if err := swapTables(ctx, tx, p); err != nil {
 				return err
 			}
+			// The rebuild filled its tables without the readers' indexes:
+			// build them now, once each, under their live names.
+			if err := createIndexes(ctx, tx.withSuffix(""), p); err != nil {
+				return err
+			}
 			if err := writeCheckpoint(ctx, tx, p.Name(), p.Version(), final[i]); err != nil {
 				return err
 			}
@@ -440,25 +445,13 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	conn, err := db.Conn(ctx)
+	conn, err := db.writer(ctx)
 	if err != nil {
 		return fmt.Errorf("read models: %w", err)
 	}
-	defer conn.Close()
-	if suffix == RebuildSuffix {
-		// A rebuild touches every index page of its tables: a larger page
-		// cache (for this connection only) saves most of the reads, and
-		// statement journals kept in memory save a file write per page.
-		// Set before BEGIN: SQLite refuses to change temp_store inside a
-		// transaction once the connection has used temporary storage.
-		for _, pragma := range []string{`PRAGMA cache_size = -131072`, `PRAGMA temp_store = MEMORY`} {
-			if _, err := conn.ExecContext(ctx, pragma); err != nil {
-				return fmt.Errorf("read models: %w", err)
-			}
-		}
-	}
 	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		db.dropWriter()
 		return fmt.Errorf("read models: %w", err)
 	}
 	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db}); err != nil {
@@ -466,6 +459,7 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		db.dropWriter()
 		return fmt.Errorf("read models: commit: %w", err)
 	}
 	return nil

@@ -75,8 +75,8 @@ func (r *Runner) Prepare(ctx context.Context) error {
 			dropped = true
 			pos, found = 0, false
 		}
-		if err := r.projection.Setup(ctx, tx); err != nil {
-			return fmt.Errorf("setup %s: %w", r.projection.Name(), err)
+		if err := setupLive(ctx, tx, r.projection); err != nil {
+			return err
 		}
 		if !found {
 			if err := writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), 0); err != nil {
@@ -98,7 +98,7 @@ func (r *Runner) Reset(ctx context.Context) error {
 		if err := dropTables(ctx, tx, r.projection); err != nil {
 			return err
 		}
-		if err := r.projection.Setup(ctx, tx); err != nil {
+		if err := setupLive(ctx, tx, r.projection); err != nil {
 			return err
 		}
 		return writeCheckpoint(ctx, tx, r.projection.Name(), r.projection.Version(), 0)

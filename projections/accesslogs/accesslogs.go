@@ -92,9 +92,7 @@ func (*Projection) EventTypes() []string { return []string{lock.LockAccessLogged
 // Tables implements projections.Projection.
 func (*Projection) Tables() []string { return []string{Table} }
 
-// Setup implements projections.Projection. Each list has its index, in
-// the order it pages: (key, access_date DESC, lock_access_log_id DESC,
-// lock_id DESC).
+// Setup implements projections.Projection.
 func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 	t := tx.Table(Table)
 	stmts := []string{
@@ -121,9 +119,6 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			position BIGINT NOT NULL,
 			PRIMARY KEY (lock_id, lock_access_log_id)
 		)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_lock ON ` + t + ` (lock_id, access_date DESC, lock_access_log_id DESC)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_user ON ` + t + ` (user_id, access_date DESC, lock_access_log_id DESC, lock_id DESC) WHERE user_id <> ''`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (property_id, access_date DESC, lock_access_log_id DESC, lock_id DESC) WHERE property_id <> ''`,
 	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
@@ -131,6 +126,18 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		}
 	}
 	return nil
+}
+
+// Indexes implements projections.Indexed: each list has its index, in
+// the order it pages: (key, access_date DESC, lock_access_log_id DESC,
+// lock_id DESC).
+func (*Projection) Indexes(tx projections.Tx) []string {
+	t := tx.Table(Table)
+	return []string{
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_lock ON ` + t + ` (lock_id, access_date DESC, lock_access_log_id DESC)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_user ON ` + t + ` (user_id, access_date DESC, lock_access_log_id DESC, lock_id DESC) WHERE user_id <> ''`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (property_id, access_date DESC, lock_access_log_id DESC, lock_id DESC) WHERE property_id <> ''`,
+	}
 }
 
 // Apply implements projections.Projection.

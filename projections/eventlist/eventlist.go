@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ func (p *Projection) Name() string { return "event-list" }
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
 // Version implements projections.Projection.
-func (p *Projection) Version() int { return 1 }
+func (p *Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string { return p.types }
@@ -57,10 +58,9 @@ func (p *Projection) Tables() []string { return []string{Table} }
 
 // Setup implements projections.Projection.
 func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
-	t := tx.Table(Table)
-	stmts := []string{`CREATE TABLE IF NOT EXISTS ` + t + ` (
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+tx.Table(Table)+` (
 		position BIGINT PRIMARY KEY,
-		event_id TEXT NOT NULL UNIQUE,
+		event_id TEXT NOT NULL,
 		event_name TEXT NOT NULL,
 		category TEXT NOT NULL,
 		account_id TEXT NOT NULL,
@@ -75,19 +75,36 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		firmware_version TEXT NOT NULL DEFAULT '',
 		created_at TEXT NOT NULL,
 		last_modified_by TEXT NOT NULL DEFAULT ''
-	)`,
+	)`); err != nil {
+		return fmt.Errorf("event list setup: %w", err)
+	}
+	return nil
+}
+
+// Indexes implements projections.Indexed: the list's filters, each in
+// position order.
+func (p *Projection) Indexes(tx projections.Tx) []string {
+	t := tx.Table(Table)
+	stmts := []string{
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + t + `_by_event_id ON ` + t + ` (event_id)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_account ON ` + t + ` (account_id, position)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_category ON ` + t + ` (account_id, category, position)`,
 	}
-	for _, col := range IDColumns {
+	for _, col := range sortedColumns() {
 		stmts = append(stmts, `CREATE INDEX IF NOT EXISTS `+t+`_by_`+col+` ON `+t+` (account_id, `+col+`, position) WHERE `+col+` <> ''`)
 	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			return fmt.Errorf("event list setup: %w", err)
-		}
+	return stmts
+}
+
+// sortedColumns are the id columns in a fixed order, so indexes are
+// always created in the same order.
+func sortedColumns() []string {
+	cols := make([]string, 0, len(IDColumns))
+	for _, col := range IDColumns {
+		cols = append(cols, col)
 	}
-	return nil
+	sort.Strings(cols)
+	return cols
 }
 
 // ids are the fields events use for the entities they concern.

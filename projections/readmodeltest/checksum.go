@@ -10,9 +10,10 @@ import (
 	"github.com/accessd/accessd/projections"
 )
 
-// Checksums hashes every table of ps: its row count and its rows, ordered
-// by every column, so two tables holding the same rows hash the same
-// whatever order they were written in.
+// Checksums hashes every table of ps: its row count, its rows, ordered by
+// every column, so two tables holding the same rows hash the same whatever
+// order they were written in, and its indexes (name, uniqueness and
+// columns), so a table rebuilt without an index its readers need differs.
 func Checksums(ctx context.Context, db *projections.DB, ps []projections.Projection) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range ps {
@@ -69,5 +70,40 @@ func tableChecksum(ctx context.Context, db *projections.DB, table string) (strin
 	if err := rows.Err(); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d rows, %s", n, hex.EncodeToString(h.Sum(nil))), nil
+	indexes, err := tableIndexes(ctx, db, table)
+	if err != nil {
+		return "", fmt.Errorf("indexes: %w", err)
+	}
+	return fmt.Sprintf("%d rows, %s; indexes %s", n, hex.EncodeToString(h.Sum(nil)), indexes), nil
+}
+
+// tableIndexes describes table's indexes in a form that does not depend on
+// how they were created: on SQLite each index's name, uniqueness, whether
+// it is partial, and its key columns with their order; on PostgreSQL the
+// catalog's own definition.
+func tableIndexes(ctx context.Context, db *projections.DB, table string) (string, error) {
+	q := `SELECT il.name || ':' || il."unique" || il.partial || ':' || ii.name || ii."desc"
+		FROM pragma_index_list(?) il, pragma_index_xinfo(il.name) ii
+		WHERE ii.key = 1 ORDER BY il.name, ii.seqno`
+	if db.Dialect == projections.Postgres {
+		q = `SELECT indexname || ':' || indexdef FROM pg_indexes
+			WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname`
+	}
+	rows, err := db.QueryContext(ctx, q, table)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return "", err
+		}
+		parts = append(parts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	return strings.Join(parts, " "), nil
 }

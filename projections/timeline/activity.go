@@ -66,8 +66,6 @@ func (p *Activity) Setup(ctx context.Context, tx projections.Tx) error {
 			subject TEXT NOT NULL,
 			details TEXT NOT NULL
 		)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_account ON ` + t + ` (account_id, position)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (account_id, property_id, position)`,
 		`CREATE TABLE IF NOT EXISTS ` + s + ` (stream TEXT PRIMARY KEY, property_id TEXT NOT NULL)`,
 	} {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
@@ -75,6 +73,16 @@ func (p *Activity) Setup(ctx context.Context, tx projections.Tx) error {
 		}
 	}
 	return nil
+}
+
+// Indexes implements projections.Indexed: the feed of an account, and of
+// one of its properties, newest first.
+func (p *Activity) Indexes(tx projections.Tx) []string {
+	t := tx.Table(Table)
+	return []string{
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_account ON ` + t + ` (account_id, position)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (account_id, property_id, position)`,
+	}
 }
 
 // Entry is one line of the feed, as stored and answered.
@@ -103,7 +111,8 @@ func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	property := str(data, "propertyId")
 	if property != "" {
 		if err := tx.Write(ctx, `INSERT INTO `+tx.Table(subjectsTable)+` (stream, property_id) VALUES (?, ?)
-			ON CONFLICT (stream) DO UPDATE SET property_id = excluded.property_id`, env.Stream, property); err != nil {
+			ON CONFLICT (stream) DO UPDATE SET property_id = excluded.property_id
+			WHERE `+tx.Table(subjectsTable)+`.property_id <> excluded.property_id`, env.Stream, property); err != nil {
 			return fmt.Errorf("timeline activity: %w", err)
 		}
 	} else {
