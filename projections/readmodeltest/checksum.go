@@ -80,13 +80,15 @@ func tableChecksum(ctx context.Context, db *projections.DB, table string) (strin
 // tableIndexes describes table's indexes in a form that does not depend on
 // how they were created: on SQLite each index's name, uniqueness, whether
 // it is partial, and its key columns with their order; on PostgreSQL the
-// catalog's own definition.
+// catalog's own definition, without the schema.
 func tableIndexes(ctx context.Context, db *projections.DB, table string) (string, error) {
 	q := `SELECT il.name || ':' || il."unique" || il.partial || ':' || ii.name || ii."desc"
 		FROM pragma_index_list(?) il, pragma_index_xinfo(il.name) ii
 		WHERE ii.key = 1 ORDER BY il.name, ii.seqno`
 	if db.Dialect == projections.Postgres {
-		q = `SELECT indexname || ':' || indexdef FROM pg_indexes
+		// The definition names the schema; two read models in different
+		// schemas are the same when all else is.
+		q = `SELECT indexname || ':' || replace(indexdef, current_schema() || '.', '') FROM pg_indexes
 			WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname`
 	}
 	rows, err := db.QueryContext(ctx, q, table)
