@@ -66,7 +66,7 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	case booking.StatusCheckedIn:
 		ctx = WithIdempotencyKey(ctx, "booking-scheduler/stay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
-			return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end}.Decide(g, now)
+			return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end, BookingID: st.ID()}.Decide(g, now)
 		}
 	case booking.StatusCheckedOut, booking.StatusCompleted:
 		ctx = WithIdempotencyKey(ctx, "booking-scheduler/unstay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))

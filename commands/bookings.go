@@ -313,7 +313,7 @@ func (s *Service) grantStay(ctx context.Context, st booking.State, res Result) (
 	}
 	end := st.End()
 	gr, err := Execute(ctx, s.p, groupAgg, st.AreaUserGroupID(), "GrantBookingStay", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
-		return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end}.Decide(l.State, now)
+		return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end, BookingID: st.ID()}.Decide(l.State, now)
 	})
 	return later(res, gr), err
 }

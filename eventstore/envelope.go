@@ -20,7 +20,8 @@ type Metadata struct {
 	OccurredAt    time.Time `json:"occurredAt"`
 	// Schema is the version of the payload's shape when it was written.
 	Schema int `json:"schema,omitempty"`
-	// Hash is sha256(previous hash in the stream || canonical event), hex.
+	// Hash is sha256(previous hash in the stream || canonical event), hex,
+	// with a prefix naming its form (see ChainHash and HashForm).
 	Hash string `json:"hash,omitempty"`
 }
 

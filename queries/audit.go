@@ -193,7 +193,8 @@ type AuditVia struct {
 	// ViaAreaID is the area whose group an `area` entry admits.
 	ViaAreaID string `json:"viaAreaId,omitempty"`
 	// BookingID is the booking an access code (accessType "accessCode")
-	// belongs to.
+	// belongs to, or whose check-in made a guest's membership (a device's
+	// entry during the stay); empty for every other entry.
 	BookingID string `json:"bookingId,omitempty"`
 }
 
@@ -256,6 +257,9 @@ func (f *auditFacts) auditEntry(e access.Explained, at time.Time) AuditEntry {
 	via := AuditVia{AreaID: e.Grant.AreaID.String(), AccessType: string(e.Grant.AccessType), UserGroupID: e.Grant.UserGroupID.String()}
 	if e.Grant.ViaAreaID != uuid.Nil {
 		via.ViaAreaID = e.Grant.ViaAreaID.String()
+	}
+	if e.BookingID != uuid.Nil {
+		via.BookingID = e.BookingID.String()
 	}
 	return AuditEntry{UserID: e.UserID.String(), UserDeviceID: e.UserDeviceID.String(), AccessKeyID: e.AccessKeyID.String(),
 		Via: via, Schedule: e.Schedule, OpenNow: openNow}

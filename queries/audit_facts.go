@@ -96,9 +96,9 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 	case area.AreaDeleted:
 		delete(f.areas, e.AreaID)
 	case group.UserAddedToGroup:
-		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, env)
+		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, e.BookingID, env)
 	case group.UserGroupMembershipChanged:
-		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, env)
+		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, e.BookingID, env)
 	case group.UserRemovedFromGroup:
 		delete(f.members[e.UserGroupID], e.UserID)
 	case group.UserGroupDeleted:
@@ -159,13 +159,13 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 // an unknown lock changes nothing, as in the key-map projection.
 func (f *auditFacts) lock(id uuid.UUID) *auditLock { return f.locks[id] }
 
-func (f *auditFacts) member(groupID, userID uuid.UUID, from, until *time.Time, env *eventstore.Envelope) {
+func (f *auditFacts) member(groupID, userID uuid.UUID, from, until *time.Time, bookingID uuid.UUID, env *eventstore.Envelope) {
 	ms := f.members[groupID]
 	if ms == nil {
 		ms = map[uuid.UUID]*auditMember{}
 		f.members[groupID] = ms
 	}
-	ms[userID] = &auditMember{m: access.Member{UserID: userID, ValidFrom: from, ValidUntil: until}, ev: env}
+	ms[userID] = &auditMember{m: access.Member{UserID: userID, ValidFrom: from, ValidUntil: until, BookingID: bookingID}, ev: env}
 }
 
 func (f *auditFacts) userDevices(userID uuid.UUID) map[uuid.UUID]*auditDevice {

@@ -74,6 +74,8 @@ func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions,
 		return err
 	}
 	defer d.Close()
+	// The data directory's log is SQLite, whose positions have no gaps.
+	opts.DensePositions = true
 	opts.Registry = commands.NewRegistry()
 	seals.Register(opts.Registry)
 	opts.Progress = func(events, position, head uint64) {
@@ -104,8 +106,13 @@ func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions,
 
 func printVerify(w io.Writer, rep seals.Report) {
 	if f := rep.Failure; f != nil {
-		fmt.Fprintf(w, "FAILED after %d good events\n  stream:   %s\n  revision: %d\n  position: %d\n  event:    %s %s\n  reason:   %s\n",
-			rep.Events, f.Stream, f.Revision, f.Position, f.Type, f.EventID, f.Reason)
+		if f.EventID == "" { // a removed event: only its position is known
+			fmt.Fprintf(w, "FAILED after %d good events\n  stream:   %s\n  position: %d\n  reason:   %s\n",
+				rep.Events, f.Stream, f.Position, f.Reason)
+		} else {
+			fmt.Fprintf(w, "FAILED after %d good events\n  stream:   %s\n  revision: %d\n  position: %d\n  event:    %s %s\n  reason:   %s\n",
+				rep.Events, f.Stream, f.Revision, f.Position, f.Type, f.EventID, f.Reason)
+		}
 		if f.Expected != "" || f.Found != "" {
 			fmt.Fprintf(w, "  expected: %s\n  found:    %s\n", f.Expected, f.Found)
 		}
@@ -114,7 +121,7 @@ func printVerify(w io.Writer, rep seals.Report) {
 	fmt.Fprintf(w, "OK: %d streams, %d events, %d seals checked; last position %d, sealed up to %d\n",
 		rep.Streams, rep.Events, rep.Seals, rep.LastPosition, rep.LastSealed)
 	if rep.Unsealed > 0 {
-		fmt.Fprintf(w, "%d events after position %d are not sealed yet: their chains hold, but a removed last event there would not show\n", rep.Unsealed, rep.LastSealed)
+		fmt.Fprintf(w, "%d events after position %d are not sealed yet: their chains and positions hold, but the log's final events removed would not show\n", rep.Unsealed, rep.LastSealed)
 	}
 	if n := len(rep.Unchained); n > 0 {
 		fmt.Fprintf(w, "%d unchained streams (events without a hash):\n", n)

@@ -280,14 +280,16 @@ func flipOffsets(b []byte, shift int) []int {
 
 // TestVerifyCatchesADeletedLastEvent removes the last event of a stream
 // with SQL, as someone with the file could: the stream's chain still holds
-// (it is a prefix of itself), but the seal covering the event names a head
-// the log no longer has.
+// (it is a prefix of itself), but the position left empty in $all shows
+// first, and the seal covering the event names a head the log no longer has.
 func TestVerifyCatchesADeletedLastEvent(t *testing.T) {
 	log := newSealedLog(t)
 	path := filepath.Join(log.dir, eventsFile)
 	pristine, err := os.ReadFile(path)
 	require.NoError(t, err)
 
+	pub, err := verifyKey(log.dir, "")
+	require.NoError(t, err)
 	last := map[string]eventstore.RecordedEvent{}
 	for _, ev := range log.events {
 		last[ev.Stream] = ev
@@ -302,16 +304,26 @@ func TestVerifyCatchesADeletedLastEvent(t *testing.T) {
 			code, rep, errOut := verifyJSON(t, log.dir)
 			require.Equal(t, exitFailed, code, "deleting %s@%d not caught\n%s", ev.Stream, ev.Revision, errOut)
 			require.NotNil(t, rep.Failure)
-			assert.Equal(t, seals.Stream, rep.Failure.Stream, "the seal is what catches it")
+			assert.Equal(t, "$all", rep.Failure.Stream, "the gap in positions is what catches it first")
+			assert.Equal(t, ev.Position, rep.Failure.Position)
+
+			// Without relying on dense positions, the seal catches it.
+			store, err := sqlite.Open(path)
+			require.NoError(t, err)
+			defer store.Close()
+			sealRep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{PublicKey: pub, Registry: commands.NewRegistry()})
+			require.NoError(t, err)
+			require.NotNil(t, sealRep.Failure)
+			assert.Equal(t, seals.Stream, sealRep.Failure.Stream, "the seal is what catches it")
 			if ev.Revision == 0 {
-				assert.Contains(t, rep.Failure.Reason, "number of streams")
+				assert.Contains(t, sealRep.Failure.Reason, "number of streams")
 			} else {
-				assert.Contains(t, rep.Failure.Reason, "Merkle root")
+				assert.Contains(t, sealRep.Failure.Reason, "Merkle root")
 			}
 		})
 	}
-	// A stream's event before its last leaves a gap in its revisions: the
-	// chain catches it and names the stream.
+	// A stream's event before its last leaves a gap in its revisions and in
+	// $all's positions; the position's gap comes first in the log.
 	for stream, ev := range last {
 		if ev.Revision < 2 {
 			continue
@@ -320,23 +332,77 @@ func TestVerifyCatchesADeletedLastEvent(t *testing.T) {
 		deleteEvent(t, path, stream, ev.Revision-1)
 		code, rep, _ := verifyJSON(t, log.dir)
 		require.Equal(t, exitFailed, code)
-		// Whichever comes first in the log catches it: the stream's next
-		// event (a gap in its revisions), or a seal made between the two
-		// events (its root no longer matches).
+		require.NotNil(t, rep.Failure)
+		assert.Equal(t, "$all", rep.Failure.Stream)
+		assert.Contains(t, rep.Failure.Reason, "missing from $all")
+
+		// Without dense positions, whichever comes first in the log
+		// catches it: the stream's next event (a gap in its revisions), or
+		// a seal made between the two events (its root no longer matches).
 		// (A seal deleted from the seals' own stream is that stream's gap.)
-		if rep.Failure.Stream == stream {
-			assert.Contains(t, rep.Failure.Reason, "not contiguous")
+		store, err := sqlite.Open(path)
+		require.NoError(t, err)
+		sealRep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{PublicKey: pub, Registry: commands.NewRegistry()})
+		require.NoError(t, store.Close())
+		require.NoError(t, err)
+		require.NotNil(t, sealRep.Failure)
+		if sealRep.Failure.Stream == stream {
+			assert.Contains(t, sealRep.Failure.Reason, "not contiguous")
 		} else {
-			require.Equal(t, seals.Stream, rep.Failure.Stream)
-			assert.Contains(t, rep.Failure.Reason, "Merkle root")
+			require.Equal(t, seals.Stream, sealRep.Failure.Stream)
+			assert.Contains(t, sealRep.Failure.Reason, "Merkle root")
 		}
 		break
 	}
 }
 
-// TestVerifyAfterTheLastSeal shows the limit: an event appended after the
-// last seal and then deleted leaves a log whose every chain holds, so verify
-// passes (and says how far the seals reach). A running server's next seal
+// TestVerifyCatchesADeletedUnsealedLastEvent: after a crash, events after
+// the last seal are covered by no seal. Removing the last event of a
+// stream there leaves every chain whole, but not $all's positions: verify
+// names the position, unless the event was the log's very last.
+func TestVerifyCatchesADeletedUnsealedLastEvent(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	store, err := sqlite.Open(path)
+	require.NoError(t, err)
+	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	cmdKey, err := loadOrCreateSecret(log.dir, commandKeyFile, commandKeySize)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, cmdKey)
+	require.NoError(t, err)
+	// No sealer runs: as after a crash, these two are not sealed. The
+	// renamed property's event is its stream's last, not the log's.
+	renamed, err := service.UpdateProperty(owner(t.Context(), log.accountID), log.propertyID, property.Update{DisplayName: "Unsealed"})
+	require.NoError(t, err)
+	created, err := service.CreateProperty(owner(t.Context(), log.accountID), commands.CreateProperty{DisplayName: "Unsealed too"})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	checkpoint(t, path)
+	require.Greater(t, renamed.Position, log.lastSealed)
+
+	code, rep, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, uint64(2), rep.Unsealed)
+
+	deleteEvent(t, path, renamed.Stream, renamed.Revision)
+	code, rep, errOut = verifyJSON(t, log.dir)
+	require.Equal(t, exitFailed, code, "deleting %s@%d after the last seal not caught\n%s", renamed.Stream, renamed.Revision, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, "$all", rep.Failure.Stream)
+	assert.Equal(t, renamed.Position, rep.Failure.Position)
+	assert.Contains(t, rep.Failure.Reason, "missing from $all")
+	assert.Contains(t, rep.Failure.Found, fmt.Sprint(created.Position))
+
+	code, out, _ := accessctl(t, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitFailed, code)
+	assert.Contains(t, out, fmt.Sprintf("position: %d", renamed.Position))
+}
+
+// TestVerifyAfterTheLastSeal shows the limit: the log's last event,
+// appended after the last seal and then deleted, leaves a log whose every
+// chain holds and whose positions have no gap, so verify passes (and says
+// how far the seals reach). A running server's next seal
 // would be made from the heads it saw, and fail verification.
 func TestVerifyAfterTheLastSeal(t *testing.T) {
 	log := newSealedLog(t)
@@ -375,4 +441,153 @@ func deleteEvent(t *testing.T, path, stream string, revision uint64) {
 	require.Equal(t, int64(1), n)
 	_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	require.NoError(t, err)
+}
+
+// TestVerifyCatchesAFlippedSchemaNumber flips the schema number of every
+// event in the SQLite file to another digit. The hash covers the schema
+// number, so the chain catches it before the registry is asked whether the
+// type has that schema (it has not: every type is at schema 1 today, which
+// would leave a type at schema 2 flipped to 1 unseen without the hash).
+func TestVerifyCatchesAFlippedSchemaNumber(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	pristine, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, ev := range log.events {
+		require.Equal(t, eventstore.HashFormCurrent, eventstore.HashForm(metadataOf(t, ev).Hash), "%s@%d", ev.Stream, ev.Revision)
+		key := []byte(`"schema":`)
+		i := bytes.Index(ev.Metadata, key)
+		require.GreaterOrEqual(t, i, 0, "%s@%d has no schema number", ev.Stream, ev.Revision)
+		off := liveOffset(t, path, pristine, ev.Position, "metadata", ev.Metadata) + i + len(key)
+		require.Equal(t, byte('1'), pristine[off])
+		for _, mask := range []byte{0x02, 0x08} { // '1' becomes '3', '9'
+			tampered := bytes.Clone(pristine)
+			tampered[off] ^= mask
+			require.NoError(t, os.WriteFile(path, tampered, 0o600))
+			code, rep, errOut := verifyJSON(t, log.dir)
+			where := fmt.Sprintf("schema of %s@%d flipped to %q", ev.Stream, ev.Revision, tampered[off])
+			require.Equal(t, exitFailed, code, "not caught: %s\n%s", where, errOut)
+			require.NotNil(t, rep.Failure, where)
+			assert.Equal(t, ev.Stream, rep.Failure.Stream, where)
+			assert.Equal(t, ev.Revision, rep.Failure.Revision, where)
+			assert.Contains(t, rep.Failure.Reason, "hash does not match", where)
+		}
+	}
+	require.NoError(t, os.WriteFile(path, pristine, 0o600))
+	code, _, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+}
+
+// legacyHashLog is a data directory written and sealed by a build from
+// before the schema number joined the hash (testdata/legacy-hash-log: the
+// log of newSealedLog, made with that build).
+const legacyHashLog = "testdata/legacy-hash-log"
+
+// TestVerifyLegacyHashLog: a log written before the schema number was
+// hashed still verifies, and so does one that a current build appended to;
+// an event in the legacy form after the log's first current-form one does
+// not.
+func TestVerifyLegacyHashLog(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{eventsFile, serverKeyFile} {
+		b, err := os.ReadFile(filepath.Join(legacyHashLog, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
+	path := filepath.Join(dir, eventsFile)
+
+	code, rep, errOut := verifyJSON(t, dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, rep.Unchained)
+	assert.GreaterOrEqual(t, rep.Seals, 1)
+	assert.Zero(t, rep.Unsealed)
+
+	store, err := sqlite.Open(path)
+	require.NoError(t, err)
+	old := readAllEvents(t, store)
+	for _, ev := range old {
+		require.Equal(t, eventstore.HashFormLegacy, eventstore.HashForm(metadataOf(t, ev).Hash), "the fixture is in the legacy form: %s@%d", ev.Stream, ev.Revision)
+	}
+
+	// A legacy event's schema number is outside its hash: the registry is
+	// what refuses a schema its type does not have.
+	pristine, err := os.ReadFile(path)
+	require.NoError(t, err)
+	victim := old[len(old)/2]
+	key := []byte(`"schema":`)
+	off := liveOffset(t, path, pristine, victim.Position, "metadata", victim.Metadata) + bytes.Index(victim.Metadata, key) + len(key)
+	tampered := bytes.Clone(pristine)
+	tampered[off] ^= 0x02
+	require.NoError(t, os.WriteFile(path, tampered, 0o600))
+	code, rep, errOut = verifyJSON(t, dir)
+	require.Equal(t, exitFailed, code, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, victim.Stream, rep.Failure.Stream)
+	assert.Contains(t, rep.Failure.Reason, "schema")
+	require.NoError(t, os.WriteFile(path, pristine, 0o600))
+
+	// The current build appends in the current form, after the legacy
+	// events, even within one stream.
+	var accountID, propertyID uuid.UUID
+	registry := commands.NewRegistry()
+	for _, ev := range old {
+		env, err := registry.Decode(ev)
+		require.NoError(t, err)
+		switch e := env.Event.(type) {
+		case account.AccountCreated:
+			accountID = e.AccountID
+		case property.PropertyCreated:
+			propertyID = e.PropertyID
+		}
+	}
+	pipeline, err := commands.NewPipeline(store, registry, time.Now)
+	require.NoError(t, err)
+	cmdKey, err := loadOrCreateSecret(dir, commandKeyFile, commandKeySize)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, cmdKey)
+	require.NoError(t, err)
+	var appended []commands.Result
+	for i := range 2 {
+		res, err := service.UpdateProperty(owner(t.Context(), accountID), propertyID, property.Update{DisplayName: fmt.Sprintf("Upgraded %d", i)})
+		require.NoError(t, err)
+		appended = append(appended, res)
+	}
+	all := readAllEvents(t, store)
+	require.NoError(t, store.Close())
+	checkpoint(t, path)
+	newer := all[len(old):]
+	require.Len(t, newer, 2)
+	for _, ev := range newer {
+		require.Equal(t, eventstore.HashFormCurrent, eventstore.HashForm(metadataOf(t, ev).Hash))
+		require.Equal(t, appended[0].Stream, ev.Stream)
+	}
+	code, rep, errOut = verifyJSON(t, dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Equal(t, uint64(2), rep.Unsealed)
+
+	// The last event rewritten in the legacy form, with a hash that matches
+	// that form: refused, the log switched forms before it.
+	last := newer[1]
+	meta := metadataOf(t, last)
+	meta.Hash = eventstore.LegacyChainHash(metadataOf(t, newer[0]).Hash, last.ID, last.Type, last.Stream, last.Revision, last.Data, meta)
+	md, err := json.Marshal(meta)
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	_, err = db.Exec(`UPDATE events SET metadata = ? WHERE position = ?`, md, last.Position)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	code, rep, errOut = verifyJSON(t, dir)
+	require.Equal(t, exitFailed, code, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, last.Stream, rep.Failure.Stream)
+	assert.Equal(t, last.Revision, rep.Failure.Revision)
+	assert.Contains(t, rep.Failure.Reason, "legacy-form hash")
+}
+
+func metadataOf(t *testing.T, ev eventstore.RecordedEvent) eventstore.Metadata {
+	t.Helper()
+	var meta eventstore.Metadata
+	require.NoError(t, json.Unmarshal(ev.Metadata, &meta))
+	return meta
 }

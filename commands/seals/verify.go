@@ -18,8 +18,16 @@ type VerifyOptions struct {
 	// fails the verification: its signature cannot be checked.
 	PublicKey ed25519.PublicKey
 	// Registry, when set, refuses a schema number the event's type does not
-	// have (the one metadata field outside the hash).
+	// have (the one metadata field outside a legacy-form hash).
 	Registry *eventstore.Registry
+	// DensePositions says the store numbers $all 1, 2, 3, ... with no gaps,
+	// so that a missing position is a removed event even where no chain or
+	// seal would show it (the last event of a stream, after the last seal).
+	// The SQLite and PostgreSQL stores do: each assigns max(position)+1
+	// inside its write transaction, under its single writer's lock, with no
+	// sequence, so a rolled-back transaction leaves no gap. KurrentDB's
+	// positions are byte offsets: leave it false there.
+	DensePositions bool
 	// RequireChain fails a stream whose events carry no hash, instead of
 	// listing it as unchained.
 	RequireChain bool
@@ -35,7 +43,8 @@ type Report struct {
 	Seals        int    `json:"seals"`
 	LastPosition uint64 `json:"lastPosition"`
 	// LastSealed is the position the last seal covers; events after it are
-	// protected by their chains only (a removed last event goes unseen).
+	// protected by their chains and, with DensePositions, by the positions
+	// that follow them: removing the log's final events goes unseen.
 	LastSealed uint64 `json:"lastSealedPosition"`
 	// Unsealed counts the events after LastSealed, seals aside.
 	Unsealed uint64 `json:"unsealedEvents"`
@@ -60,6 +69,9 @@ type Failure struct {
 
 func (f *Failure) Error() string {
 	s := fmt.Sprintf("%s@%d (position %d, %s %s): %s", f.Stream, f.Revision, f.Position, f.Type, f.EventID, f.Reason)
+	if f.EventID == "" { // a removed event: only its position is known
+		s = fmt.Sprintf("%s (position %d): %s", f.Stream, f.Position, f.Reason)
+	}
 	if f.Expected != "" || f.Found != "" {
 		s += fmt.Sprintf(": expected %s, found %s", f.Expected, f.Found)
 	}
@@ -71,6 +83,14 @@ type chainState struct {
 	hash      string
 	chained   bool
 	unchained bool
+}
+
+// hashForms is the log-wide state of the hash forms: legacy-form hashes
+// are accepted only before the first current-form one, since every build
+// that writes the current form writes nothing else (all servers of a
+// deployment must run such a build before any of them appends).
+type hashForms struct {
+	currentSince *eventstore.RecordedEvent
 }
 
 type sealedHeads struct {
@@ -95,6 +115,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	streams := map[string]*chainState{}
+	forms := &hashForms{}
 	heads := Heads{}
 	roots := map[uint64]sealedHeads{}
 	next := 0
@@ -105,6 +126,10 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			return rep, fmt.Errorf("verify: read $all after %d: %w", pos, err)
 		}
 		for _, rec := range recs {
+			if opts.DensePositions && rec.Position != rep.LastPosition+1 {
+				rep.Failure = missingPositions(rep.LastPosition+1, rec)
+				return finish(rep, streams, unsealed), nil
+			}
 			for next < len(sealPositions) && sealPositions[next] < rec.Position {
 				roots[sealPositions[next]] = sealedHeads{root: MerkleRoot(heads), streams: uint64(len(heads))}
 				next++
@@ -114,7 +139,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 				st = &chainState{}
 				streams[rec.Stream] = st
 			}
-			if f := checkEvent(rec, st, opts); f != nil {
+			if f := checkEvent(rec, st, forms, opts); f != nil {
 				rep.Failure = f
 				return finish(rep, streams, unsealed), nil
 			}
@@ -185,6 +210,21 @@ func sealedPositions(ctx context.Context, store eventstore.Store) ([]uint64, err
 	return slices.Compact(out), nil
 }
 
+// missingPositions is the failure of a gap in $all's dense positions, from
+// first up to the event found after it. The removed events are named by
+// their positions: nothing left in the log says which streams they were in.
+func missingPositions(first uint64, found eventstore.RecordedEvent) *Failure {
+	last := found.Position - 1
+	gap := fmt.Sprint("position ", first)
+	if last > first {
+		gap = fmt.Sprintf("positions %d to %d", first, last)
+	}
+	return &Failure{Stream: "$all", Position: first,
+		Reason:   gap + " missing from $all, whose positions have no gaps: the events there were removed",
+		Expected: fmt.Sprint("position ", first),
+		Found:    fmt.Sprintf("position %d (%s@%d, %s %s)", found.Position, found.Stream, found.Revision, found.Type, found.ID)}
+}
+
 func failure(rec eventstore.RecordedEvent, reason, expected, found string) *Failure {
 	return &Failure{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, EventID: rec.ID.String(),
 		Type: rec.Type, Reason: reason, Expected: expected, Found: found}
@@ -192,7 +232,7 @@ func failure(rec eventstore.RecordedEvent, reason, expected, found string) *Fail
 
 // checkEvent checks one event against its stream's chain and moves the
 // chain on.
-func checkEvent(rec eventstore.RecordedEvent, st *chainState, opts VerifyOptions) *Failure {
+func checkEvent(rec eventstore.RecordedEvent, st *chainState, forms *hashForms, opts VerifyOptions) *Failure {
 	if rec.Revision != st.next {
 		return failure(rec, "revisions are not contiguous (an event was removed or moved)", fmt.Sprint("revision ", st.next), fmt.Sprint("revision ", rec.Revision))
 	}
@@ -208,11 +248,6 @@ func checkEvent(rec eventstore.RecordedEvent, st *chainState, opts VerifyOptions
 		if err != nil || !bytes.Equal(canonical, rec.Metadata) {
 			return failure(rec, "metadata is not as the server wrote it", string(canonical), string(rec.Metadata))
 		}
-		if opts.Registry != nil && meta.Schema > 1 && opts.Registry.Known(rec.Type) {
-			if _, err := opts.Registry.Decode(rec); err != nil {
-				return failure(rec, "metadata schema is not one of the event type's: "+err.Error(), "", "")
-			}
-		}
 	}
 	if meta.Hash == "" {
 		if st.chained || opts.RequireChain {
@@ -220,11 +255,26 @@ func checkEvent(rec eventstore.RecordedEvent, st *chainState, opts VerifyOptions
 		}
 		st.unchained = true
 	} else {
-		want := eventstore.ChainHash(st.hash, rec.ID, rec.Type, rec.Stream, rec.Revision, rec.Data, meta)
+		want, form := eventstore.ExpectedChainHash(st.hash, rec.ID, rec.Type, rec.Stream, rec.Revision, rec.Data, meta)
 		if want != meta.Hash {
 			return failure(rec, "hash does not match the event and the previous hash", want, meta.Hash)
 		}
+		switch {
+		case form == eventstore.HashFormCurrent && forms.currentSince == nil:
+			forms.currentSince = &rec
+		case form == eventstore.HashFormLegacy && forms.currentSince != nil:
+			first := forms.currentSince
+			return failure(rec, fmt.Sprintf("legacy-form hash (schema number not hashed) after the log's first current-form hash at position %d (%s@%d)", first.Position, first.Stream, first.Revision),
+				"a current-form hash", meta.Hash)
+		}
 		st.chained = true
+	}
+	// After the hash, which covers the schema number in its current form:
+	// for a legacy-form hash this is the schema number's only check.
+	if opts.Registry != nil && meta.Schema > 1 && opts.Registry.Known(rec.Type) {
+		if _, err := opts.Registry.Decode(rec); err != nil {
+			return failure(rec, "metadata schema is not one of the event type's: "+err.Error(), "", "")
+		}
 	}
 	st.hash = meta.Hash
 	st.next++

@@ -26,7 +26,7 @@ func Explain(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UU
 				out = append(out, Explained{
 					Entry: Entry{
 						AccessKeyID: d.AccessKeyID, UserID: m.UserID, UserDeviceID: d.DeviceID,
-						UserGroupID: g.UserGroupID, AreaID: g.AreaID, PublicKey: d.PublicKey, Schedule: s,
+						UserGroupID: g.UserGroupID, BookingID: m.BookingID, AreaID: g.AreaID, PublicKey: d.PublicKey, Schedule: s,
 					},
 					Grant: g, Member: m,
 				})

@@ -26,11 +26,13 @@ type Area struct {
 	AccessList []area.AccessEntry
 }
 
-// Member is a user's membership of a group, with its window.
+// Member is a user's membership of a group, with its window, and the
+// booking whose guest's stay it is (nil for any other membership).
 type Member struct {
 	UserID     uuid.UUID
 	ValidFrom  *time.Time
 	ValidUntil *time.Time
+	BookingID  uuid.UUID
 }
 
 // Device is an active device of a user, by the key that identifies it.
@@ -85,13 +87,16 @@ func Grants(chain []Area, areaGroups map[uuid.UUID]uuid.UUID) []Grant {
 // Entry is one credential of a key map: a device of an admitted user, or
 // an access code (AccessCodeID, CodeHash and Salt set, no device). The
 // device fields are omitted when zero, so a device entry encodes as it
-// did before codes existed and Hash keeps its values.
+// did before codes existed and Hash keeps its values. BookingID names the
+// booking a guest's device entry comes from (their stay's membership);
+// omitted for every other entry, whose hash it leaves unchanged.
 type Entry struct {
 	AccessKeyID  uuid.UUID `json:"accessKeyId,omitzero"`
 	UserID       uuid.UUID `json:"userId,omitzero"`
 	UserDeviceID uuid.UUID `json:"userDeviceId,omitzero"`
 	UserGroupID  uuid.UUID `json:"userGroupId,omitzero"`
 	AccessCodeID uuid.UUID `json:"accessCodeId,omitzero"`
+	BookingID    uuid.UUID `json:"bookingId,omitzero"`
 	// CodeHash is hex(sha256(salt || code)), Salt the hex of the code's
 	// random salt.
 	CodeHash  string           `json:"codeHash,omitempty"`
@@ -138,7 +143,7 @@ func Entries(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UU
 			for _, d := range devices[m.UserID] {
 				out = append(out, Entry{
 					AccessKeyID: d.AccessKeyID, UserID: m.UserID, UserDeviceID: d.DeviceID,
-					UserGroupID: g.UserGroupID, AreaID: g.AreaID, PublicKey: d.PublicKey, Schedule: s,
+					UserGroupID: g.UserGroupID, BookingID: m.BookingID, AreaID: g.AreaID, PublicKey: d.PublicKey, Schedule: s,
 				})
 			}
 		}

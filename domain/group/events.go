@@ -39,7 +39,10 @@ type UserGroupDeleted struct {
 }
 
 // UserAddedToGroup: a user became a member of the group, from ValidFrom
-// (nil: now) until ValidUntil (nil: until removed).
+// (nil: now) until ValidUntil (nil: until removed). BookingID names the
+// booking whose check-in made the membership (a guest's stay), so key maps
+// and audits can say so; omitted otherwise, and absent from events written
+// before it existed.
 type UserAddedToGroup struct {
 	UserGroupID uuid.UUID  `json:"userGroupId"`
 	AccountID   uuid.UUID  `json:"accountId"`
@@ -47,9 +50,11 @@ type UserAddedToGroup struct {
 	UserID      uuid.UUID  `json:"userId"`
 	ValidFrom   *time.Time `json:"validFrom,omitempty"`
 	ValidUntil  *time.Time `json:"validUntil,omitempty"`
+	BookingID   uuid.UUID  `json:"bookingId,omitzero"`
 }
 
-// UserGroupMembershipChanged: a member's window was replaced.
+// UserGroupMembershipChanged: a member's window was replaced (and with it
+// the booking it is for, if any: see UserAddedToGroup).
 type UserGroupMembershipChanged struct {
 	UserGroupID uuid.UUID  `json:"userGroupId"`
 	AccountID   uuid.UUID  `json:"accountId"`
@@ -57,6 +62,7 @@ type UserGroupMembershipChanged struct {
 	UserID      uuid.UUID  `json:"userId"`
 	ValidFrom   *time.Time `json:"validFrom,omitempty"`
 	ValidUntil  *time.Time `json:"validUntil,omitempty"`
+	BookingID   uuid.UUID  `json:"bookingId,omitzero"`
 }
 
 // UserRemovedFromGroup: a user stopped being a member of the group.

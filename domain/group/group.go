@@ -46,22 +46,27 @@ var (
 	ErrExists   = domain.NewError(domain.ErrConflict, "user group already exists")
 	// ErrAreaGroup: an area's own group goes only with its area.
 	ErrAreaGroup = domain.NewError(domain.ErrConflict, "this is an area's own user group; it is deleted with its area")
+	// ErrNotAreaGroup: only an area's own group can be orphaned by its
+	// area; a custom group is never deleted as one.
+	ErrNotAreaGroup = domain.NewError(domain.ErrConflict, "this is not an area's own user group; it has no area to miss")
 	// ErrNotMember: the user is not a member of the group.
 	ErrNotMember = domain.NewError(domain.ErrNotFound, "the user is not a member of this user group")
 )
 
-// Membership is a member's validity window; nil ends are open.
+// Membership is a member's validity window; nil ends are open. BookingID
+// is the booking whose stay it is, nil for any other membership.
 type Membership struct {
 	ValidFrom  *time.Time
 	ValidUntil *time.Time
+	BookingID  uuid.UUID
 }
 
 func (m Membership) clone() Membership {
-	return Membership{ValidFrom: domain.UTCPtr(m.ValidFrom), ValidUntil: domain.UTCPtr(m.ValidUntil)}
+	return Membership{ValidFrom: domain.UTCPtr(m.ValidFrom), ValidUntil: domain.UTCPtr(m.ValidUntil), BookingID: m.BookingID}
 }
 
 func (m Membership) equal(o Membership) bool {
-	return domain.EqualTimePtr(m.ValidFrom, o.ValidFrom) && domain.EqualTimePtr(m.ValidUntil, o.ValidUntil)
+	return domain.EqualTimePtr(m.ValidFrom, o.ValidFrom) && domain.EqualTimePtr(m.ValidUntil, o.ValidUntil) && m.BookingID == o.BookingID
 }
 
 // State is a user group as its events left it.
@@ -194,8 +199,12 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 
 // Delete removes the group and its memberships. WithArea is set only by
 // the area's handler, deleting an area's own group along with the area.
+// AreaNeverCreated is set only by the orphan repair, which found no stream
+// for the group's area: a CreateArea cut short between its two appends
+// left the group of an area that never came.
 type Delete struct {
-	WithArea bool
+	WithArea         bool
+	AreaNeverCreated bool
 }
 
 // Decide records UserGroupDeleted.
@@ -203,7 +212,10 @@ func (c Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
 	}
-	if s.source == SourceArea && !c.WithArea {
+	if c.AreaNeverCreated && s.source != SourceArea {
+		return nil, ErrNotAreaGroup
+	}
+	if s.source == SourceArea && !c.WithArea && !c.AreaNeverCreated {
 		return nil, ErrAreaGroup
 	}
 	return []domain.Event{UserGroupDeleted{
@@ -213,11 +225,13 @@ func (c Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
 }
 
 // AddMember makes a user a member from ValidFrom until ValidUntil (either
-// may be nil: open). For a member already, it replaces the window.
+// may be nil: open). For a member already, it replaces the window. BookingID
+// is set by a booking's check-in: the membership is that guest's stay.
 type AddMember struct {
 	UserID     uuid.UUID
 	ValidFrom  *time.Time
 	ValidUntil *time.Time
+	BookingID  uuid.UUID
 }
 
 // Decide records UserAddedToGroup for a new member,
@@ -233,20 +247,20 @@ func (c AddMember) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if err := domain.ValidateWindow("validFrom", "validUntil", c.ValidFrom, c.ValidUntil); err != nil {
 		return nil, err
 	}
-	want := Membership{ValidFrom: domain.UTCPtr(c.ValidFrom), ValidUntil: domain.UTCPtr(c.ValidUntil)}
+	want := Membership{ValidFrom: domain.UTCPtr(c.ValidFrom), ValidUntil: domain.UTCPtr(c.ValidUntil), BookingID: c.BookingID}
 	had, ok := s.members[c.UserID]
 	switch {
 	case !ok:
 		return []domain.Event{UserAddedToGroup{
 			UserGroupID: s.id, AccountID: s.accountID, PropertyID: s.propertyID,
-			UserID: c.UserID, ValidFrom: want.ValidFrom, ValidUntil: want.ValidUntil,
+			UserID: c.UserID, ValidFrom: want.ValidFrom, ValidUntil: want.ValidUntil, BookingID: c.BookingID,
 		}}, nil
 	case had.equal(want):
 		return nil, nil
 	default:
 		return []domain.Event{UserGroupMembershipChanged{
 			UserGroupID: s.id, AccountID: s.accountID, PropertyID: s.propertyID,
-			UserID: c.UserID, ValidFrom: want.ValidFrom, ValidUntil: want.ValidUntil,
+			UserID: c.UserID, ValidFrom: want.ValidFrom, ValidUntil: want.ValidUntil, BookingID: c.BookingID,
 		}}, nil
 	}
 }
@@ -303,9 +317,9 @@ func Evolve(s State, e domain.Event) State {
 		s.deleted = true
 		s.members = nil
 	case UserAddedToGroup:
-		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil})
+		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID})
 	case UserGroupMembershipChanged:
-		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil})
+		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID})
 	case UserRemovedFromGroup:
 		m := maps.Clone(s.members)
 		delete(m, e.UserID)

@@ -20,6 +20,7 @@ var (
 	userID    = uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
 	user2     = uuid.MustParse("00000000-0000-0000-0000-0000000000d2")
 	areaID    = uuid.MustParse("00000000-0000-0000-0000-0000000000f1")
+	bookingID = uuid.MustParse("00000000-0000-0000-0000-0000000000e1")
 	madrid    = time.FixedZone("CET", 3600)
 	from      = time.Date(2024, 3, 2, 15, 0, 0, 0, time.UTC)
 	until     = time.Date(2024, 3, 5, 11, 0, 0, 0, time.UTC)
@@ -45,6 +46,9 @@ var (
 	addedW  = UserAddedToGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID, UserID: userID,
 		ValidFrom: at(from), ValidUntil: at(until)}
 	removed = UserRemovedFromGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID, UserID: userID}
+	// addedStay is a guest's membership made by a booking's check-in.
+	addedStay = UserAddedToGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID, UserID: userID,
+		ValidUntil: at(until), BookingID: bookingID}
 )
 
 func create(mod func(*Create)) Create {
@@ -91,6 +95,14 @@ func TestDecide(t *testing.T) {
 		{Name: "delete area group with its area", Given: []domain.Event{areaGroup}, When: Delete{WithArea: true},
 			Then: []domain.Event{UserGroupDeleted{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
 				GroupSource: SourceArea, AreaID: areaID}}},
+		{Name: "delete orphan area group", Given: []domain.Event{areaGroup, added}, When: Delete{AreaNeverCreated: true},
+			Then: []domain.Event{UserGroupDeleted{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+				GroupSource: SourceArea, AreaID: areaID}}},
+		{Name: "delete custom group as orphan", Given: []domain.Event{created}, When: Delete{AreaNeverCreated: true},
+			Err: ErrNotAreaGroup},
+		{Name: "delete orphan area group twice", Given: []domain.Event{areaGroup, UserGroupDeleted{UserGroupID: groupID,
+			AccountID: accountID, PropertyID: propID, GroupSource: SourceArea, AreaID: areaID}},
+			When: Delete{AreaNeverCreated: true}, Err: ErrNotFound},
 		{Name: "delete missing", When: Delete{}, Err: ErrNotFound},
 		{Name: "delete twice", Given: []domain.Event{created, deleted}, When: Delete{}, Err: domain.ErrNotFound},
 
@@ -121,6 +133,19 @@ func TestDecide(t *testing.T) {
 		{Name: "add member to missing group", When: AddMember{UserID: userID}, Err: ErrNotFound},
 		{Name: "add member to deleted group", Given: []domain.Event{created, deleted}, When: AddMember{UserID: userID},
 			Err: ErrNotFound},
+		{Name: "add member for a booking's stay", Given: []domain.Event{areaGroup},
+			When: AddMember{UserID: userID, ValidUntil: at(until), BookingID: bookingID}, Then: []domain.Event{addedStay}},
+		{Name: "add member for the same stay again", Given: []domain.Event{areaGroup, addedStay},
+			When: AddMember{UserID: userID, ValidUntil: at(until), BookingID: bookingID}},
+		{Name: "a stay over a member with the same window names the booking", Given: []domain.Event{areaGroup,
+			UserAddedToGroup{UserGroupID: groupID, AccountID: accountID, PropertyID: propID, UserID: userID, ValidUntil: at(until)}},
+			When: AddMember{UserID: userID, ValidUntil: at(until), BookingID: bookingID},
+			Then: []domain.Event{UserGroupMembershipChanged{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+				UserID: userID, ValidUntil: at(until), BookingID: bookingID}}},
+		{Name: "a member added by hand over a stay names no booking", Given: []domain.Event{areaGroup, addedStay},
+			When: AddMember{UserID: userID, ValidUntil: at(until)},
+			Then: []domain.Event{UserGroupMembershipChanged{UserGroupID: groupID, AccountID: accountID, PropertyID: propID,
+				UserID: userID, ValidUntil: at(until)}}},
 		{Name: "add member after removal", Given: []domain.Event{created, added, removed}, When: AddMember{UserID: userID},
 			Then: []domain.Event{added}},
 
@@ -170,6 +195,16 @@ func TestEvolve(t *testing.T) {
 	if ms := gone.Members(); len(ms) != 1 {
 		t.Fatalf("Members() = %v", ms)
 	}
+	if m, _ := gone.Member(user2); m.BookingID != uuid.Nil {
+		t.Fatalf("an ordinary member names a booking: %+v", m)
+	}
+	stay := Evolve(gone, addedStay)
+	if m, _ := stay.Member(userID); m.BookingID != bookingID {
+		t.Fatalf("a stay's member = %+v, want booking %s", m, bookingID)
+	}
+	if m, _ := Evolve(stay, UserGroupMembershipChanged{UserGroupID: groupID, UserID: userID}).Member(userID); m.BookingID != uuid.Nil {
+		t.Fatalf("a window replaced by hand keeps the booking: %+v", m)
+	}
 	s = Evolve(gone, UserGroupUpdated{DisplayName: "Suite", GroupType: TypeCommon})
 	if s.DisplayName() != "Suite" || s.GroupType() != TypeCommon {
 		t.Fatalf("state after update: %+v", s)
@@ -194,6 +229,18 @@ func TestEventJSON(t *testing.T) {
 	var back UserAddedToGroup
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, addedW) {
 		t.Fatalf("round trip = %+v, %v", back, err)
+	}
+	// A stay names its booking; events from before bookingId existed
+	// decode without one.
+	b, _ = json.Marshal(addedStay)
+	want = `{"userGroupId":"` + groupID.String() + `","accountId":"` + accountID.String() + `","propertyId":"` + propID.String() +
+		`","userId":"` + userID.String() + `","validUntil":"2024-03-05T11:00:00Z","bookingId":"` + bookingID.String() + `"}`
+	if string(b) != want {
+		t.Fatalf("json =\n%s\nwant\n%s", b, want)
+	}
+	var old UserGroupMembershipChanged
+	if err := json.Unmarshal([]byte(`{"userGroupId":"`+groupID.String()+`","userId":"`+userID.String()+`"}`), &old); err != nil || old.BookingID != uuid.Nil {
+		t.Fatalf("old event = %+v, %v", old, err)
 	}
 	b, _ = json.Marshal(created)
 	want = `{"userGroupId":"` + groupID.String() + `","accountId":"` + accountID.String() + `","propertyId":"` + propID.String() +

@@ -99,9 +99,9 @@ func (w *work) facts(ctx context.Context) error {
 		}
 
 	case group.UserAddedToGroup:
-		return w.member(ctx, e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil)
+		return w.member(ctx, e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, e.BookingID)
 	case group.UserGroupMembershipChanged:
-		return w.member(ctx, e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil)
+		return w.member(ctx, e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, e.BookingID)
 	case group.UserRemovedFromGroup:
 		if err := w.exec(ctx, `DELETE FROM `+t(TableMembers)+` WHERE group_id = ? AND user_id = ?`, e.UserGroupID.String(), e.UserID.String()); err != nil {
 			return err
@@ -198,11 +198,12 @@ func (w *work) accessKey(ctx context.Context, accountID, accessKeyID, deviceID, 
 		ON CONFLICT (account_id, access_key_id) DO NOTHING`, accountID.String(), accessKeyID.String(), deviceID.String(), userID.String(), publicKey)
 }
 
-// member sets a membership and marks every area that grants the group.
-func (w *work) member(ctx context.Context, groupID, userID uuid.UUID, from, until *time.Time) error {
-	if err := w.exec(ctx, `INSERT INTO `+w.tx.Table(TableMembers)+` (group_id, user_id, valid_from, valid_until) VALUES (?, ?, ?, ?)
-		ON CONFLICT (group_id, user_id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until`,
-		groupID.String(), userID.String(), fmtTime(from), fmtTime(until)); err != nil {
+// member sets a membership (and the booking whose stay it is, if any) and
+// marks every area that grants the group.
+func (w *work) member(ctx context.Context, groupID, userID uuid.UUID, from, until *time.Time, bookingID uuid.UUID) error {
+	if err := w.exec(ctx, `INSERT INTO `+w.tx.Table(TableMembers)+` (group_id, user_id, valid_from, valid_until, booking_id) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (group_id, user_id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until, booking_id = excluded.booking_id`,
+		groupID.String(), userID.String(), fmtTime(from), fmtTime(until), optionalID(bookingID)); err != nil {
 		return err
 	}
 	return w.markGranting(ctx, groupID.String())

@@ -51,8 +51,9 @@ func New() *Projection { return &Projection{} }
 // Name implements projections.Projection.
 func (*Projection) Name() string { return "keymaps" }
 
-// Version implements projections.Projection.
-func (*Projection) Version() int { return 3 }
+// Version implements projections.Projection. Version 4 keeps each
+// membership's booking, so a guest's entries name the booking of the stay.
+func (*Projection) Version() int { return 4 }
 
 // EventTypes implements projections.Projection.
 func (*Projection) EventTypes() []string {
@@ -86,7 +87,8 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		`CREATE TABLE IF NOT EXISTS ` + t(TableGrants) + ` (area_id TEXT NOT NULL, group_id TEXT NOT NULL, PRIMARY KEY (area_id, group_id))`,
 		`CREATE INDEX IF NOT EXISTS ` + t(TableGrants) + `_by_group ON ` + t(TableGrants) + ` (group_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableMembers) + ` (group_id TEXT NOT NULL, user_id TEXT NOT NULL,
-			valid_from TEXT NOT NULL DEFAULT '', valid_until TEXT NOT NULL DEFAULT '', PRIMARY KEY (group_id, user_id))`,
+			valid_from TEXT NOT NULL DEFAULT '', valid_until TEXT NOT NULL DEFAULT '', booking_id TEXT NOT NULL DEFAULT '',
+			PRIMARY KEY (group_id, user_id))`,
 		`CREATE INDEX IF NOT EXISTS ` + t(TableMembers) + `_by_user ON ` + t(TableMembers) + ` (user_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + t(TableDevices) + ` (device_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, user_id TEXT NOT NULL,
 			access_key_id TEXT NOT NULL, public_key TEXT NOT NULL, encryption_key TEXT NOT NULL)`,

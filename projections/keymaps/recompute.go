@@ -399,18 +399,18 @@ func (w *work) computeDevice(ctx context.Context, deviceID string) error {
 }
 
 func (w *work) members(ctx context.Context, groupID uuid.UUID) ([]access.Member, error) {
-	rows, err := w.tx.Query(ctx, `SELECT user_id, valid_from, valid_until FROM `+w.tx.Table(TableMembers)+` WHERE group_id = ? ORDER BY user_id`, groupID.String())
+	rows, err := w.tx.Query(ctx, `SELECT user_id, valid_from, valid_until, booking_id FROM `+w.tx.Table(TableMembers)+` WHERE group_id = ? ORDER BY user_id`, groupID.String())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []access.Member
 	for rows.Next() {
-		var user, from, until string
-		if err := rows.Scan(&user, &from, &until); err != nil {
+		var user, from, until, booking string
+		if err := rows.Scan(&user, &from, &until, &booking); err != nil {
 			return nil, err
 		}
-		m := access.Member{UserID: parseID(user), ValidFrom: parseTime(from), ValidUntil: parseTime(until)}
+		m := access.Member{UserID: parseID(user), ValidFrom: parseTime(from), ValidUntil: parseTime(until), BookingID: parseID(booking)}
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -452,6 +452,15 @@ func (w *work) strings(ctx context.Context, query string, args ...any) ([]string
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// optionalID stores a nil id as the empty string (no booking), which
+// parseID reads back as nil.
+func optionalID(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
 }
 
 func parseID(s string) uuid.UUID {
