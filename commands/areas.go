@@ -35,8 +35,12 @@ type NewArea struct {
 // CreateArea needs `manage-access` (or `owner`) for the property, which
 // must be in the actor's account. It makes the area's own group (source
 // "area") first, then the area; both ids come from newID, so a request
-// retried with its Idempotency-Key appends neither twice. The area is
+// retried with its Idempotency-Key appends neither twice, and a retry
+// after a crash between the two appends completes the area. The area is
 // decided before the group is made, so a refused area leaves no group.
+// A crash between the appends with no retry leaves an orphan group, which
+// AreaRepair deletes after OrphanAreaGroupGrace; a retry after that is
+// refused (ErrAreaCreationAbandoned).
 func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error) {
 	actor, _, err := s.loadProperty(ctx, c.PropertyID, domain.PermManageAccess)
 	if err != nil {
@@ -55,17 +59,46 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 	if _, err := cmd.Decide(area.State{}, s.p.Now()); err != nil {
 		return NewArea{}, err
 	}
-	if _, err := Run(ctx, s.p, groupAgg, groupID, "CreateArea", group.Create{
+	gres, err := Run(ctx, s.p, groupAgg, groupID, "CreateArea", group.Create{
 		UserGroupID: groupID, AccountID: actor.AccountID, PropertyID: c.PropertyID,
 		DisplayName: c.DisplayName, GroupType: group.Type(c.AreaType), GroupSource: group.SourceArea, AreaID: areaID,
-	}); err != nil {
+	})
+	if err != nil {
 		return NewArea{}, err
+	}
+	if gres.Replayed {
+		if err := s.checkNotAbandoned(ctx, groupID, areaID); err != nil {
+			return NewArea{}, err
+		}
 	}
 	res, err := Run(ctx, s.p, areaAgg, areaID, "CreateArea", cmd)
 	if err != nil {
 		return NewArea{}, err
 	}
 	return NewArea{AreaID: areaID, AreaUserGroupID: groupID, Result: res}, nil
+}
+
+// ErrAreaCreationAbandoned answers a CreateArea retried with its
+// Idempotency-Key after the first attempt was cut short between its two
+// appends and the repair (AreaRepair) has since deleted the area's group:
+// completing it would make an area whose own group is gone.
+var ErrAreaCreationAbandoned = domain.NewError(domain.ErrConflict,
+	"this area's creation was interrupted and abandoned; retry with a new Idempotency-Key")
+
+// checkNotAbandoned refuses to complete a retried CreateArea whose group
+// the repair has deleted. An area already appended (the retry of a
+// complete request, whose area may have been deleted since) is left to
+// be answered by replay.
+func (s *Service) checkNotAbandoned(ctx context.Context, groupID, areaID uuid.UUID) error {
+	g, err := Load(ctx, s.p, groupAgg, groupID)
+	if err != nil || g.State.Exists() {
+		return err
+	}
+	a, err := Load(ctx, s.p, areaAgg, areaID)
+	if err != nil || a.Exists {
+		return err
+	}
+	return ErrAreaCreationAbandoned
 }
 
 // UpdateArea replaces every writable field of an area: name, type, parent
