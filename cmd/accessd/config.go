@@ -22,7 +22,8 @@ type config struct {
 	BootstrapKey string
 	// ReadOnly serves the data directory as it is (one written by
 	// accessctl replay): every request but GET, HEAD and OPTIONS is refused
-	// with 503, and nothing appends to the log.
+	// with 503, and nothing appends to the log. A data directory that
+	// cannot be written turns the same mode on by itself (see run).
 	ReadOnly bool
 	// SealEvery and SealInterval: the log is sealed after that many events,
 	// or after that long when any event came since the last seal.

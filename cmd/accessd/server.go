@@ -3,26 +3,31 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/commands/seals"
 	"github.com/accessd/accessd/eventstore"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
 	"github.com/accessd/accessd/projections/bus"
+	"github.com/accessd/accessd/projections/webhooks"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -33,21 +38,41 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	rawStore, err := backends.OpenEventStore(ctx, cfg.EventStore, log)
+	// A data directory that cannot be written (a read-only mount) still
+	// serves reads: the server starts as with --read-only, opens the
+	// SQLite files without writing and runs nothing that writes.
+	storageReadOnly := backends.NotWritable(storageDirs(cfg)...)
+	var readOnlyReason string
+	switch {
+	case storageReadOnly != "":
+		readOnlyReason = "read-only: " + storageReadOnly + "; accessd serves reads and refuses every change until the directory is writable again and accessd is restarted"
+		log.Warn("data directory is read-only: serving reads, refusing every change", "reason", storageReadOnly)
+	case cfg.ReadOnly:
+		readOnlyReason = "read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"
+	}
+	readOnlyMode := readOnlyReason != ""
+	openEventStore, openReadModels := backends.OpenEventStore, backends.OpenReadModels
+	if storageReadOnly != "" {
+		openEventStore, openReadModels = backends.OpenEventStoreReadOnly, backends.OpenReadModelsReadOnly
+	}
+
+	rawStore, err := openEventStore(ctx, cfg.EventStore, log)
 	if err != nil {
 		return err
 	}
 	defer rawStore.Close()
 	store := newObservedStore(rawStore, reg)
 
-	readDB, err := backends.OpenReadModels(ctx, cfg.ReadModels)
+	readDB, err := openReadModels(ctx, cfg.ReadModels)
 	if err != nil {
 		return err
 	}
 	defer readDB.Close()
-	plainLeases, err := backends.OpenLeases(ctx, cfg.ReadModels, log)
-	if err != nil {
-		return err
+	var plainLeases projections.Leaser = noLeases{}
+	if storageReadOnly == "" {
+		if plainLeases, err = backends.OpenLeases(ctx, cfg.ReadModels, log); err != nil {
+			return err
+		}
 	}
 	leases := newObservedLeases(plainLeases, reg)
 	integration, err := backends.OpenBus(ctx, cfg.Bus, log)
@@ -74,7 +99,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	service.SetBookingOverlaps(queries.NewBookings(readDB))
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	service.OnUserDeleted(service.RemoveUserFromAllProperties)
-	if cfg.BootstrapKey != "" && !cfg.ReadOnly {
+	if cfg.BootstrapKey != "" && !readOnlyMode {
 		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
 		if err != nil {
 			return fmt.Errorf("ACCESSD_BOOTSTRAP_KEY: %w", err)
@@ -91,12 +116,22 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		runners = append(runners, r)
 	}
 	set := projections.NewSet(store, runners...)
-	personal, err := backends.OpenPersonalData(ctx, cfg.ReadModels, filepath.Join(cfg.DataDir, "personal-keys.db"))
+	// On a read-only data directory the SQLite keys are read as stored,
+	// without writing; sealing and erasing fail with
+	// personaldata.ErrReadOnly (503).
+	openPersonal := backends.OpenPersonalData
+	if kind, _ := backends.ReadModelsKind(cfg.ReadModels); storageReadOnly != "" && kind != backends.Postgres {
+		openPersonal = func(_ context.Context, _, path string) (*personaldata.Store, error) {
+			return personaldata.OpenReadOnly(path)
+		}
+	}
+	personal, err := openPersonal(ctx, cfg.ReadModels, filepath.Join(cfg.DataDir, "personal-keys.db"))
 	if err != nil {
 		return err
 	}
 	defer personal.Close()
 	service.SetPersonalData(personal)
+	var personalReader httpapi.PersonalData = personal
 	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(readDB), set))
 	reg.MustRegister(newLagCollector(set))
 
@@ -124,25 +159,39 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// request is answered.
 	projCtx, stopProjections := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProjections()
-	hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, log)
-	if err != nil {
-		return err
+	var webhookReader httpapi.Webhooks
+	closeHooks := func() {}
+	if storageReadOnly == "" {
+		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, log)
+		if err != nil {
+			return err
+		}
+		defer hooks.Close()
+		closeHooks, webhookReader = hooks.Close, hooks.delivery
+	} else if hooks := readOnlyWebhooks(projCtx, readDB, integration, log); hooks != nil {
+		webhookReader = hooks
 	}
-	defer hooks.Close()
+	ready := set.Ready
+	if storageReadOnly != "" {
+		// Read models cannot catch up on a read-only directory: they are
+		// as ready as they will get, and serve what they hold.
+		ready = func() bool { return true }
+		go warnIfBehind(projCtx, set, log)
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
-		Ready: set.Ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
-		PersonalData: personal,
+		Ready: ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
 		Bookings: queries.NewBookings(readDB),
-		Webhooks: hooks.delivery,
+		Webhooks: webhookReader,
 	})
-	if cfg.ReadOnly {
-		handler = readOnly(handler)
+	if readOnlyMode {
+		handler = readOnly(handler, readOnlyReason)
 	}
 	srv := newHTTPServer(handler, log, serverTimeouts)
 
@@ -175,9 +224,27 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if !cfg.ReadOnly { // the scheduler appends to the log
+		if !readOnlyMode { // the scheduler appends to the log
 			runLeased(projCtx, leases, "booking-scheduler", log, func(ctx context.Context) error {
 				scheduler.Run(ctx, 10*time.Second, set.Ready)
+				return nil
+			})
+		}
+	}()
+	// Deletes the group a CreateArea killed between its two appends left
+	// without its area; at start, then as often as bookings reconcile.
+	areaRepair, err := commands.NewAreaRepair(service, queries.NewEntities(readDB), log)
+	if err != nil {
+		stopProjections()
+		wg.Wait()
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if !readOnlyMode { // the repair appends to the log
+			runLeased(projCtx, leases, "area-repair", log, func(ctx context.Context) error {
+				areaRepair.Run(ctx, 5*time.Minute, set.Ready)
 				return nil
 			})
 		}
@@ -186,7 +253,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if cfg.ReadOnly { // the sealer appends to the log
+		if readOnlyMode { // the sealer appends to the log
 			return
 		}
 		runLeased(projCtx, leases, "sealer", log, sealer.Run)
@@ -194,7 +261,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
-		"eventstore", backends.Redact(cfg.EventStore), "readmodels", backends.Redact(cfg.ReadModels), "bus", backends.Redact(cfg.Bus), "readOnly", cfg.ReadOnly)
+		"eventstore", backends.Redact(cfg.EventStore), "readmodels", backends.Redact(cfg.ReadModels), "bus", backends.Redact(cfg.Bus), "readOnly", readOnlyMode)
 
 	select {
 	case <-ctx.Done():
@@ -207,7 +274,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	hooks.Close()
+	closeHooks()
 	stopProjections()
 	wg.Wait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -222,10 +289,29 @@ func projectionsFor(registry *eventstore.Registry) []projections.Projection {
 	return all.Projections(registry)
 }
 
-// readOnly refuses every request that could change something with 503, so
-// a replayed data directory answers the API's reads and nothing else.
-func readOnly(next http.Handler) http.Handler {
+// readOnly refuses every request that could change something with 503 and
+// reason, so a replayed or read-only data directory answers the API's reads
+// and nothing else. /healthz says why in its readOnly field.
+func readOnly(next http.Handler, reason string) http.Handler {
+	refusal, _ := json.Marshal(struct {
+		Success bool   `json:"success"`
+		Error   string `json:"error"`
+	}{false, reason})
+	type health struct {
+		Status   string `json:"status"`
+		ReadOnly string `json:"readOnly"`
+	}
+	healthy, _ := json.Marshal(struct {
+		Success bool   `json:"success"`
+		Data    health `json:"data"`
+	}{true, health{"ok", reason}})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			w.Write(append(healthy, '\n'))
+			return
+		}
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			next.ServeHTTP(w, r)
@@ -233,8 +319,74 @@ func readOnly(next http.Handler) http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte(`{"success":false,"error":"read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"}` + "\n"))
+		w.Write(append(refusal, '\n'))
 	})
+}
+
+// storageDirs are the directories the server writes files to: the data
+// directory and those of SQLite stores placed elsewhere.
+func storageDirs(cfg config) []string {
+	dirs := []string{cfg.DataDir}
+	addSQLite := func(kind, setting string) {
+		if kind != backends.SQLite {
+			return
+		}
+		if dir := filepath.Dir(backends.SQLitePath(setting)); !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	if kind, err := backends.EventStoreKind(cfg.EventStore); err == nil {
+		addSQLite(kind, cfg.EventStore)
+	}
+	if kind, err := backends.ReadModelsKind(cfg.ReadModels); err == nil {
+		addSQLite(kind, cfg.ReadModels)
+	}
+	return dirs
+}
+
+// noLeases is the Leaser of a server on a read-only data directory: it
+// never grants a lease, so no worker (projections, forwarder) runs, while
+// the projections set follows the stored checkpoints (see RunLeased), which
+// keeps WaitFor and Lag working.
+type noLeases struct{}
+
+func (noLeases) Acquire(ctx context.Context, _ string) (projections.Lease, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// readOnlyWebhooks reads webhooks and their deliveries without delivering
+// anything: delivering would post again what a writable server posts
+// after the restart, and record nothing. Nil when the deliveries table is
+// missing (it cannot be created here): webhook routes then answer 404.
+func readOnlyWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus, log *slog.Logger) *webhooks.Delivery {
+	sub, err := integration.Subscriber("webhooks")
+	if err == nil {
+		noSecret := func(uuid.UUID) []byte { return nil } // nothing is signed: nothing is sent
+		var d *webhooks.Delivery
+		if d, err = webhooks.NewDelivery(ctx, db, integration.Publisher(), sub, noSecret, webhooks.WithLogger(log)); err == nil {
+			return d
+		}
+	}
+	log.Warn("webhooks cannot be read on this read-only data directory", "err", err)
+	return nil
+}
+
+// warnIfBehind logs when the read models lag the log on a read-only data
+// directory (after a crash, say): they cannot catch up until it is
+// writable, and reads answer from what they hold.
+func warnIfBehind(ctx context.Context, set *projections.Set, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(2 * time.Second):
+	}
+	if set.Ready() {
+		return
+	}
+	lag, head, err := set.Lag(ctx)
+	log.Warn("read models are behind the event log and cannot catch up while the data directory is read-only; reads answer from what they hold",
+		"head", head, "lag", lag, "err", err)
 }
 
 // timeouts bound how long a client may take over each part of a request,

@@ -55,6 +55,9 @@ type Store struct {
 	// postgres: the keys live on a PostgreSQL server shared by scale-out
 	// servers ($n placeholders); otherwise in a SQLite file of their own.
 	postgres bool
+	// readOnly: opened with OpenReadOnly; Seal and Erase fail. db is nil
+	// when there is no key database yet (no personal data at all).
+	readOnly bool
 }
 
 // Open opens (creating, mode 0600) the key database at path. Commits wait
@@ -134,12 +137,20 @@ func (s *Store) q(query string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.Close()
+}
 
 // Seal encrypts plaintext with the subject's key, creating the key on first
 // use: AES-256-GCM with a random nonce and the subject id as additional
 // data. The result is "v1." and the base64url of nonce and ciphertext.
 func (s *Store) Seal(ctx context.Context, subjectID uuid.UUID, plaintext []byte) (string, error) {
+	if err := s.refuseWrite("seal", subjectID); err != nil {
+		return "", err
+	}
 	if len(plaintext) > MaxPlaintext {
 		return "", fmt.Errorf("personaldata: %d bytes is more than %d", len(plaintext), MaxPlaintext)
 	}
@@ -189,6 +200,9 @@ func (s *Store) Open(ctx context.Context, subjectID uuid.UUID, sealed string) ([
 // write-ahead log is truncated afterwards so the key's old page does not
 // remain in it.
 func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
+	if err := s.refuseWrite("erase", subjectID); err != nil {
+		return err
+	}
 	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO subject_keys (subject_id, key) VALUES (?, NULL)
 		ON CONFLICT (subject_id) DO UPDATE SET key = NULL`), subjectID.String()); err != nil {
 		return fmt.Errorf("personaldata: erase %s: %w", subjectID, err)
@@ -206,6 +220,9 @@ func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
 // key returns the subject's key, creating it when create is set and the
 // subject has none yet.
 func (s *Store) key(ctx context.Context, subjectID uuid.UUID, create bool) ([]byte, error) {
+	if s.db == nil {
+		return nil, ErrErased // a read-only store without a database
+	}
 	id := subjectID.String()
 	var key []byte
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT key FROM subject_keys WHERE subject_id = ?`), id).Scan(&key)
