@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 )
 
 // Signer signs what the server sends to locks and phones with the server's
@@ -15,14 +16,24 @@ import (
 type Signer struct {
 	keyID string
 	key   ed25519.PrivateKey
+
+	// recent maps the sha256 of recently signed data to its signature.
+	// Ed25519 signatures are deterministic, so a cached one is exactly
+	// what signing again would give; a lock's document is read far more
+	// often than it changes, and signing was a sixth of a read's CPU.
+	mu     sync.Mutex
+	recent map[[sha256.Size]byte]string
 }
+
+// maxRecentSignatures bounds the cache; when full it starts over.
+const maxRecentSignatures = 4096
 
 // NewSigner returns a signer for the private key; its key id is derived
 // from the public key, so it changes only when the key does.
 func NewSigner(key ed25519.PrivateKey) *Signer {
 	pub := key.Public().(ed25519.PublicKey)
 	sum := sha256.Sum256(pub)
-	return &Signer{keyID: hex.EncodeToString(sum[:8]), key: key}
+	return &Signer{keyID: hex.EncodeToString(sum[:8]), key: key, recent: map[[sha256.Size]byte]string{}}
 }
 
 // KeyID identifies the server key in `signatures`.
@@ -35,7 +46,27 @@ func (s *Signer) PublicKey() string {
 
 // Sign returns `signatures` for the exact bytes of a `data` value.
 func (s *Signer) Sign(data []byte) map[string]string {
-	return map[string]string{s.keyID: base64.StdEncoding.EncodeToString(ed25519.Sign(s.key, data))}
+	return map[string]string{s.keyID: s.signature(data)}
+}
+
+// signature is data's Ed25519 signature, base64, from the cache if data
+// was signed recently.
+func (s *Signer) signature(data []byte) string {
+	sum := sha256.Sum256(data)
+	s.mu.Lock()
+	sig, ok := s.recent[sum]
+	s.mu.Unlock()
+	if ok {
+		return sig
+	}
+	sig = base64.StdEncoding.EncodeToString(ed25519.Sign(s.key, data))
+	s.mu.Lock()
+	if len(s.recent) >= maxRecentSignatures {
+		clear(s.recent)
+	}
+	s.recent[sum] = sig
+	s.mu.Unlock()
+	return sig
 }
 
 // writeSigned answers data in the envelope with the server's signature over
