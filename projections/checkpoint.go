@@ -34,6 +34,28 @@ func readCheckpoint(ctx context.Context, tx Tx, name string) (version int, posit
 	return version, uint64(pos), true, nil
 }
 
+// claimCheckpoint is readCheckpoint for a transaction that will apply
+// events and move the checkpoint. On PostgreSQL it locks the row until the
+// transaction ends: a second runner of the projection (another server that
+// took the lease over while this one, cut off from its lease, still ran a
+// batch) then waits, reads the position this batch committed, and skips
+// what it applied, so no event is applied twice. On SQLite the write
+// transaction already excludes every other writer.
+func claimCheckpoint(ctx context.Context, tx Tx, name string) (version int, position uint64, found bool, err error) {
+	if tx.Dialect != Postgres {
+		return readCheckpoint(ctx, tx, name)
+	}
+	var pos int64
+	err = tx.QueryRow(ctx, `SELECT version, position FROM `+checkpointTable+` WHERE name = ? FOR UPDATE`, name).Scan(&version, &pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return version, uint64(pos), true, nil
+}
+
 func writeCheckpoint(ctx context.Context, tx Tx, name string, version int, position uint64) error {
 	err := tx.Write(ctx, `INSERT INTO `+checkpointTable+` (name, version, position) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position`,

@@ -217,7 +217,7 @@ func (r *Runner) applyIn(ctx context.Context, tx Tx, batch []eventstore.Recorded
 	// The stored checkpoint can be ahead of this runner's: a rebuild
 	// swapped in tables built further (see Rebuild).
 	from := r.Position()
-	if _, stored, found, err := readCheckpoint(ctx, tx, r.projection.Name()); err != nil {
+	if _, stored, found, err := claimCheckpoint(ctx, tx, r.projection.Name()); err != nil {
 		return err
 	} else if found && stored > from {
 		from = stored

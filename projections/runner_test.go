@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/readmodeltest"
@@ -267,4 +268,45 @@ func TestProjectionsSharingADatabaseRunTogether(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), a2.applied.Load(), "the projection that was up to date applied only the new event")
 	assert.Equal(t, int64(301), b2.applied.Load(), "the rebuilt one applied everything once")
+}
+
+// Two servers can both run a projection for a moment: one that lost its
+// lease (its session dropped) may still finish a batch while the other has
+// taken over. On PostgreSQL their batches run at once; each must still
+// apply every event exactly once. (SQLite has one writer at a time.)
+func TestTwoRunnersOfOneProjectionApplyEachEventOnce(t *testing.T) {
+	url := servicetest.PostgresSchema(t)
+	f := newFixture(t)
+	want := 0
+	for i := 1; i <= 3000; i++ {
+		f.append(t, fmt.Sprintf("s-%d", i%3), ticked{N: i})
+		want += i
+	}
+	head, err := f.store.HeadPosition(context.Background())
+	require.NoError(t, err)
+	// The tables exist before both start, as when a second server joins.
+	first, err := projections.NewRunner(openPostgres(t, url), f.store, f.registry, &tally{version: 1}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NoError(t, first.Prepare(context.Background()))
+	var sets []*projections.Set
+	for range 2 {
+		server := fixture{store: f.store, db: openPostgres(t, url), registry: f.registry}
+		set, stop := startSet(t, server, &tally{version: 1})
+		t.Cleanup(stop)
+		sets = append(sets, set)
+	}
+	for _, set := range sets {
+		waitFor(t, set, head)
+	}
+	events, total := fixture{db: openPostgres(t, url)}.totals(t)
+	assert.Equal(t, 3000, events, "each event applied once")
+	assert.Equal(t, want, total)
+}
+
+func openPostgres(t *testing.T, url string) *projections.DB {
+	t.Helper()
+	db, err := projections.OpenPostgres(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
