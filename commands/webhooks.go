@@ -21,6 +21,9 @@ var webhookAgg = Aggregate[webhook.State]{Category: webhook.Category, Evolve: we
 type RegisterWebhook struct {
 	URL        string
 	EventTypes []string
+	// AllowPrivateTargets is the server's setting (not the caller's): it
+	// accepts a URL whose host is an internal IP address.
+	AllowPrivateTargets bool
 }
 
 // NewWebhook is a registered webhook; Secret is answered this once.
@@ -44,6 +47,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, c RegisterWebhook) (NewWe
 	cmd := webhook.Register{
 		WebhookID: s.newID(ctx, "webhook"), AccountID: actor.AccountID,
 		URL: c.URL, EventTypes: c.EventTypes, KnownEventTypes: s.p.registry.Types(),
+		AllowPrivateTargets: c.AllowPrivateTargets,
 	}
 	res, err := Run(ctx, s.p, webhookAgg, cmd.WebhookID, "RegisterWebhook", cmd)
 	if err != nil {

@@ -68,7 +68,9 @@ type harness struct {
 	bus *gochannel.GoChannel
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness builds the server; opts change its webhook delivery (internal
+// addresses are refused unless webhooks.WithPrivateTargets(true) is given).
+func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
@@ -129,7 +131,7 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, err)
 	eventBus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
 	delivery, err := webhooks.NewDelivery(ctx, db, eventBus, eventBus, func(id uuid.UUID) []byte { return []byte(service.WebhookSecret(id)) },
-		webhooks.WithWaiter(set), webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond), webhooks.WithLogger(log))
+		append([]webhooks.Option{webhooks.WithWaiter(set), webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond), webhooks.WithLogger(log)}, opts...)...)
 	require.NoError(t, err)
 	busRouter, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
 	require.NoError(t, err)

@@ -20,6 +20,9 @@ type Webhooks interface {
 	Webhooks(ctx context.Context, accountID uuid.UUID, after uint64, size int) ([]webhooks.Webhook, uint64, error)
 	Deliveries(ctx context.Context, webhookID uuid.UUID, before uint64, size int) ([]webhooks.DeliveryRecord, uint64, error)
 	Replay(ctx context.Context, webhookID, deliveryID uuid.UUID) error
+	// PrivateTargetsAllowed is the server's setting: whether a webhook URL
+	// may name an internal IP address (loopback, private, link-local...).
+	PrivateTargetsAllowed() bool
 }
 
 var errNoWebhooks = domain.NewError(domain.ErrNotFound, "webhooks are not enabled on this server")
@@ -55,7 +58,8 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	hook, err := a.cmd.RegisterWebhook(r.Context(), commands.RegisterWebhook{URL: in.URL, EventTypes: in.EventTypes})
+	hook, err := a.cmd.RegisterWebhook(r.Context(), commands.RegisterWebhook{URL: in.URL, EventTypes: in.EventTypes,
+		AllowPrivateTargets: a.webhooks.PrivateTargetsAllowed()})
 	if err == nil {
 		err = a.settle(r.Context(), hook.Result)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections/bus"
+	"github.com/accessd/accessd/projections/webhooks"
 )
 
 // forwardEvents publishes every logged event after *after onto the
@@ -128,7 +130,7 @@ func (h *harness) webhookDeliveries(key, webhookID string) []deliveryOut {
 }
 
 func TestWebhookLifecycle(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, webhooks.WithPrivateTargets(true)) // the receiver is on 127.0.0.1
 	var forwarded uint64
 	h.forwardEvents(&forwarded)
 	rcv := newHookReceiver(t)
@@ -192,7 +194,7 @@ func TestWebhookLifecycle(t *testing.T) {
 }
 
 func TestWebhookFailedDeliveryReplayed(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, webhooks.WithPrivateTargets(true)) // the receiver is on 127.0.0.1
 	var forwarded uint64
 	rcv := newHookReceiver(t)
 	hook := h.registerWebhook(rootKey, rcv.srv.URL, "PropertyCreated")
@@ -325,4 +327,85 @@ func TestWebhookListPages(t *testing.T) {
 		path = "/accounts/webhooks?pageSize=2&pageToken=" + page.PageToken
 	}
 	require.Equal(t, want, got)
+}
+
+func TestWebhookRefusesInternalURLs(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct{ url, why string }{
+		{"http://127.0.0.1:5432/", "127.0.0.1 is loopback"},
+		{"http://127.8.9.10/in", "is loopback"},
+		{"http://[::1]:8080/in", "::1 is loopback"},
+		{"http://10.0.0.5/", "10.0.0.5 is private"},
+		{"http://172.16.0.1/", "is private"},
+		{"http://192.168.1.1/", "is private"},
+		{"http://[fd00::1]/", "fd00::1 is private"},
+		{"http://169.254.169.254/latest/meta-data/", "169.254.169.254 is link-local"},
+		{"http://[fe80::1]/", "fe80::1 is link-local"},
+		{"http://0.0.0.0:8080/", "0.0.0.0 is unspecified"},
+		{"http://[::]/", ":: is unspecified"},
+		{"http://224.0.0.1/", "is multicast"},
+		{"http://[ff02::1]/", "is multicast"},
+		{"http://100.64.0.1/", "100.64.0.1 is shared address space (carrier-grade NAT)"},
+		{"http://[::ffff:127.0.0.1]/", "is loopback"},
+		{"http://[::ffff:169.254.169.254]/", "is link-local"},
+		{"http://2130706433/", "standard form"},
+		{"http://127.1/", "standard form"},
+		{"gopher://hooks.example.com/", "http or https"},
+		{"https://user:pw@hooks.example.com/in", "credentials"},
+	} {
+		r := h.do("POST", "/accounts/webhooks", rootKey, map[string]any{"url": tc.url, "eventTypes": []string{"LockInstalled"}})
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.url, r.Error)
+		require.False(t, r.Success, tc.url)
+		require.Contains(t, r.Error, "url", tc.url)
+		require.Contains(t, r.Error, tc.why, tc.url)
+	}
+	list := h.do("GET", "/accounts/webhooks", rootKey, nil)
+	require.JSONEq(t, `{"webhooks":[]}`, string(list.Data), "nothing was registered")
+
+	// A public address, and a name (not resolved at registration), pass.
+	h.registerWebhook(rootKey, "https://93.184.215.14/in", "LockInstalled")
+	h.registerWebhook(rootKey, "http://localhost:8080/in", "LockInstalled")
+
+	// A server whose receivers are on its private network allows them.
+	private := newHarness(t, webhooks.WithPrivateTargets(true))
+	hook := private.registerWebhook(rootKey, "http://10.0.0.5/in", "LockInstalled")
+	require.Equal(t, "http://10.0.0.5/in", hook.URL)
+}
+
+func TestWebhookDeliveryToAnInternalAddress(t *testing.T) {
+	rcv := newHookReceiver(t)
+	// localhost is a name, so registration accepts it; it resolves to a
+	// loopback address, which delivery refuses unless allowed.
+	target := "http://localhost:" + rcv.srv.URL[strings.LastIndexByte(rcv.srv.URL, ':')+1:] + "/in"
+
+	refused := newHarness(t)
+	var forwarded uint64
+	hook := refused.registerWebhook(rootKey, target, "PropertyCreated")
+	rcv.set(hook.Secret, http.StatusOK)
+	refused.do("POST", "/properties", rootKey, map[string]any{"displayName": "Casa Sol"})
+	refused.forwardEvents(&forwarded)
+
+	received, rejected := rcv.events()
+	require.Empty(t, received)
+	require.Zero(t, rejected, "nothing reached the receiver")
+	d := refused.webhookDeliveries(rootKey, hook.WebhookID)
+	require.Len(t, d, 1)
+	require.Equal(t, "failed", d[0].Status)
+	require.Equal(t, 8, d[0].Attempts)
+	require.NotNil(t, d[0].LastError)
+	require.Regexp(t, `^address not allowed: (127\.0\.0\.1|::1) is loopback$`, *d[0].LastError)
+
+	allowed := newHarness(t, webhooks.WithPrivateTargets(true))
+	forwarded = 0
+	hook = allowed.registerWebhook(rootKey, target, "PropertyCreated")
+	rcv.set(hook.Secret, http.StatusOK)
+	allowed.do("POST", "/properties", rootKey, map[string]any{"displayName": "Casa Luna"})
+	allowed.forwardEvents(&forwarded)
+
+	received, _ = rcv.events()
+	require.Len(t, received, 1)
+	d = allowed.webhookDeliveries(rootKey, hook.WebhookID)
+	require.Len(t, d, 1)
+	require.Equal(t, "delivered", d[0].Status)
+	require.Nil(t, d[0].LastError)
 }

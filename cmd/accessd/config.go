@@ -34,6 +34,10 @@ type config struct {
 	EventStore string
 	ReadModels string
 	Bus        string
+	// WebhooksAllowPrivate lets webhooks target loopback, private,
+	// link-local and other internal addresses, refused by default so an
+	// account cannot make the server POST into the server's own network.
+	WebhooksAllowPrivate bool
 }
 
 // parseConfig reads flags from args, defaulting each to its environment
@@ -57,6 +61,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.EventStore, "eventstore", env("ACCESSD_EVENTSTORE", ""), "event log: sqlite:PATH (default DATA-DIR/events.db), kurrentdb://... or esdb://..., postgres://... (ACCESSD_EVENTSTORE)")
 	fs.StringVar(&c.ReadModels, "readmodels", env("ACCESSD_READMODELS", ""), "read models: sqlite:PATH (default DATA-DIR/readmodels.db) or postgres://... (ACCESSD_READMODELS)")
 	fs.StringVar(&c.Bus, "bus", env("ACCESSD_BUS", "gochannel"), "integration events: gochannel (in process) or nats://... (NATS JetStream) (ACCESSD_BUS)")
+	fs.BoolVar(&c.WebhooksAllowPrivate, "webhooks-allow-private", env("ACCESSD_WEBHOOKS_ALLOW_PRIVATE", "") == "true", "let webhooks target loopback, private and link-local addresses, for receivers on a private network (ACCESSD_WEBHOOKS_ALLOW_PRIVATE=true)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

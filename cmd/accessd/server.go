@@ -162,7 +162,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	var webhookReader httpapi.Webhooks
 	closeHooks := func() {}
 	if storageReadOnly == "" {
-		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, log)
+		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, cfg.WebhooksAllowPrivate, log)
 		if err != nil {
 			return err
 		}

@@ -31,7 +31,7 @@ type webhookDelivery struct {
 // router until ctx ends. It must run before the forwarder publishes: an
 // in-process bus hands a message only to subscribers present then.
 func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus, busSetting string,
-	service *commands.Service, waiter webhooks.Waiter, log *slog.Logger) (*webhookDelivery, error) {
+	service *commands.Service, waiter webhooks.Waiter, allowPrivate bool, log *slog.Logger) (*webhookDelivery, error) {
 	// Watermill's own info lines (router and handler lifecycle) are debug
 	// detail here.
 	wlog := watermill.NewSlogLoggerWithLevelMapping(log.With("component", "webhooks"),
@@ -40,7 +40,7 @@ func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
-	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log)}
+	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log), webhooks.WithPrivateTargets(allowPrivate)}
 	w := &webhookDelivery{}
 	if kind, _ := backends.BusKind(busSetting); kind == backends.GoChannel {
 		// Deliveries get a queue of their own, so a failing receiver's

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,9 @@ func TestServerDeliversSignedWebhooks(t *testing.T) {
 	defer receiver.Close()
 
 	bin := buildServer(t)
+	// The receiver is on 127.0.0.1, an address refused by default; the
+	// server inherits the test's environment.
+	t.Setenv("ACCESSD_WEBHOOKS_ALLOW_PRIVATE", "true")
 	s := &crashServer{bin: bin, dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("w", 40)}
 	s.start(t)
 	defer s.kill(t)
@@ -58,5 +62,47 @@ func TestServerDeliversSignedWebhooks(t *testing.T) {
 		require.Equal(t, "sha256="+hex.EncodeToString(mac.Sum(nil)), d.signature, "the signature does not verify with the answered secret")
 	case <-time.After(20 * time.Second):
 		t.Fatal("no webhook delivery arrived")
+	}
+}
+
+// TestServerRefusesInternalWebhookURLsByDefault: without the setting, the
+// real binary answers 400 to a webhook on a loopback address.
+func TestServerRefusesInternalWebhookURLsByDefault(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	t.Setenv("ACCESSD_WEBHOOKS_ALLOW_PRIVATE", "")
+	s := &crashServer{bin: buildServer(t), dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("w", 40)}
+	s.start(t)
+	defer s.kill(t)
+
+	for i, url := range []string{"http://127.0.0.1:5432/", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/"} {
+		status, data := s.send(t.Context(), &sent{key: "hook-" + strconv.Itoa(i), method: "POST", path: "/accounts/webhooks",
+			body: map[string]any{"url": url, "eventTypes": []string{"PropertyCreated"}}})
+		require.Equal(t, http.StatusBadRequest, status, "%s: %v", url, data)
+		require.Contains(t, data["error"], "internal address", url)
+	}
+}
+
+func TestWebhooksAllowPrivateSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{nil, "", false},
+		{nil, "true", true},
+		{nil, "yes", false},
+		{[]string{"--webhooks-allow-private"}, "", true},
+		{[]string{"--webhooks-allow-private=false"}, "true", false},
+	} {
+		c, err := parseConfig(tc.args, func(name string) string {
+			if name == "ACCESSD_WEBHOOKS_ALLOW_PRIVATE" {
+				return tc.env
+			}
+			return ""
+		})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, c.WebhooksAllowPrivate, "%v %q", tc.args, tc.env)
 	}
 }

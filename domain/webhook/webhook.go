@@ -3,6 +3,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -70,6 +71,10 @@ type Register struct {
 	// KnownEventTypes are the event type names the server registers (as
 	// GET /events shows them); EventTypes must be among them.
 	KnownEventTypes []string
+	// AllowPrivateTargets accepts a URL whose host is a loopback, private,
+	// link-local or other internal IP address (see CheckAddress): the
+	// server's setting, off unless its receivers are on a private network.
+	AllowPrivateTargets bool
 }
 
 // Decide checks the webhook and records WebhookRegistered.
@@ -85,6 +90,11 @@ func (c Register) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}
 	if err := ValidateURL("url", c.URL); err != nil {
 		return nil, err
+	}
+	if !c.AllowPrivateTargets {
+		if err := validateTarget("url", c.URL); err != nil {
+			return nil, err
+		}
 	}
 	if err := validateEventTypes("eventTypes", c.EventTypes, c.KnownEventTypes); err != nil {
 		return nil, err
@@ -119,6 +129,23 @@ func ValidateURL(field, raw string) error {
 		return domain.InvalidField(field, "must not carry credentials")
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
 		return domain.InvalidField(field, "must not carry a fragment")
+	case isLegacyIPv4(u.Hostname()):
+		return domain.InvalidField(field, "host must be a name or an IP address in standard form")
+	}
+	return nil
+}
+
+// validateTarget refuses a URL (already valid) whose host is an IP literal
+// the server must not deliver to. A name is accepted as it is: delivery
+// checks the address it resolves to then.
+func validateTarget(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return domain.InvalidField(field, "is not a URL")
+	}
+	var refused *AddressError
+	if errors.As(checkHost(u.Hostname()), &refused) {
+		return domain.InvalidField(field, fmt.Sprintf("must not target an internal address: %s is %s", refused.Addr, refused.Reason))
 	}
 	return nil
 }

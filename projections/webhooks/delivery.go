@@ -61,6 +61,10 @@ type Delivery struct {
 	topics    []string
 	retry     middleware.Retry
 	log       *slog.Logger
+
+	// allowPrivateTargets lets webhooks reach internal addresses (see
+	// WithPrivateTargets).
+	allowPrivateTargets bool
 }
 
 // Option changes a Delivery's defaults.
@@ -80,8 +84,18 @@ func WithQueue(pub message.Publisher, sub message.Subscriber) Option {
 	return func(d *Delivery) { d.queuePub, d.queueSub = pub, sub }
 }
 
-// WithHTTPClient replaces the client deliveries are POSTed with.
+// WithHTTPClient replaces the client deliveries are POSTed with; checking
+// the addresses it connects to is then up to that client.
 func WithHTTPClient(c *http.Client) Option { return func(d *Delivery) { d.client = c } }
+
+// WithPrivateTargets, when allowed, lets webhooks be registered for and
+// delivered to loopback, private, link-local and other internal addresses
+// (webhook.CheckAddress), for receivers on the operator's own network and
+// for tests. By default such addresses are refused: at registration when
+// the URL's host is one, and at delivery whatever a name resolved to.
+func WithPrivateTargets(allowed bool) Option {
+	return func(d *Delivery) { d.allowPrivateTargets = allowed }
+}
 
 // WithClock replaces time.Now for the times deliveries record and sign.
 func WithClock(now func() time.Time) Option { return func(d *Delivery) { d.now = now } }
@@ -124,7 +138,7 @@ func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher,
 	}
 	d := &Delivery{
 		Store: NewStore(db), table: deliveries{db: db}, sub: sub, secretFor: secretFor,
-		client: newHTTPClient(), now: time.Now, topics: EventTopics(), log: slog.Default(),
+		now: time.Now, topics: EventTopics(), log: slog.Default(),
 		retry: middleware.Retry{
 			MaxRetries:      MaxAttempts - 1,
 			InitialInterval: time.Second,
@@ -138,6 +152,9 @@ func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher,
 	}
 	for _, o := range opts {
 		o(d)
+	}
+	if d.client == nil {
+		d.client = newHTTPClient(d.allowPrivateTargets)
 	}
 	if d.queuePub == nil || d.queueSub == nil {
 		d.queuePub, d.queueSub = pub, sub
@@ -169,6 +186,10 @@ func (d *Delivery) AddHandlers(router *message.Router) error {
 		AddMiddleware(poison, d.failWhenExhausted, d.retry.Middleware)
 	return nil
 }
+
+// PrivateTargetsAllowed reports whether webhooks may target internal
+// addresses (WithPrivateTargets); registration checks URLs with it.
+func (d *Delivery) PrivateTargetsAllowed() bool { return d.allowPrivateTargets }
 
 // Deliveries returns one page of a webhook's deliveries, newest event first,
 // before the cursor (0: from the newest), and the next page's cursor (0 on

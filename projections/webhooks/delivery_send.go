@@ -11,12 +11,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain/webhook"
 )
 
 // Headers of a delivery request.
@@ -43,11 +47,23 @@ func Signature(secret []byte, timestamp int64, body []byte) string {
 }
 
 // newHTTPClient bounds every phase of a delivery, and does not follow
-// redirects: a receiver that moved answers 3xx, which is a failure.
-func newHTTPClient() *http.Client {
+// redirects: a receiver that moved answers 3xx, which is a failure. Unless
+// private targets are allowed, it connects only to addresses that
+// webhook.CheckAddress allows, checked on the address actually dialled:
+// a name that resolves (or, later, rebinds) to an internal address is
+// refused too. It then connects directly, not through a proxy from the
+// environment: through one, the check would see the proxy's address, not
+// the receiver's.
+func newHTTPClient(allowPrivateTargets bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
+	if !allowPrivateTargets {
+		dialer.ControlContext = refuseInternalAddresses
+		proxy = nil
+	}
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
@@ -58,6 +74,20 @@ func newHTTPClient() *http.Client {
 		Timeout:       15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// refuseInternalAddresses is a net.Dialer control: it runs after the name
+// is resolved, before each connection is made, with the IP and port being
+// dialled.
+func refuseInternalAddresses(_ context.Context, network, address string, _ syscall.RawConn) error {
+	if network != "tcp4" && network != "tcp6" {
+		return fmt.Errorf("address not allowed: network %s", network)
+	}
+	addrPort, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("address not allowed: %q is not an IP address and port", address)
+	}
+	return webhook.CheckAddress(addrPort.Addr())
 }
 
 // deliver makes one attempt at a delivery; an error has the Retry
@@ -116,6 +146,11 @@ func (d *Delivery) post(ctx context.Context, target string, secret []byte, rec D
 	req.Header.Set(HeaderSignature, Signature(secret, ts, rec.payload))
 	resp, err := d.client.Do(req)
 	if err != nil {
+		// A refused address is the whole story: "address not allowed: ...".
+		var refused *webhook.AddressError
+		if errors.As(err, &refused) {
+			return refused
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err

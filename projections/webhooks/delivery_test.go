@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,8 +56,10 @@ func newFixture(t *testing.T, opts ...webhooks.Option) *fixture {
 	f.inTx(func(tx projections.Tx) error { return webhooks.New().Setup(ctx, tx) })
 
 	f.pubsub = gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
+	// The receivers are httptest servers on 127.0.0.1, so internal
+	// addresses are allowed unless a test's options refuse them again.
 	opts = append([]webhooks.Option{webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond),
-		webhooks.WithLogger(slog.New(slog.DiscardHandler))}, opts...)
+		webhooks.WithLogger(slog.New(slog.DiscardHandler)), webhooks.WithPrivateTargets(true)}, opts...)
 	var err error
 	f.delivery, err = webhooks.NewDelivery(ctx, db, f.pubsub, f.pubsub, secretFor, opts...)
 	require.NoError(t, err)
@@ -518,4 +521,62 @@ func TestDeliveryMalformedMessageIsPoisoned(t *testing.T) {
 	require.NoError(t, f.pubsub.Publish(webhooks.DeliveriesTopic, message.NewMessage(uuid.NewString(), []byte(`{}`))))
 	m := <-got
 	require.Contains(t, m.Metadata.Get("reason_poisoned"), "names no delivery")
+}
+
+func TestDeliveryRefusesInternalAddresses(t *testing.T) {
+	rcv := newReceiver(t, always(http.StatusOK))
+	port := rcv.srv.URL[strings.LastIndexByte(rcv.srv.URL, ':')+1:]
+	for name, target := range map[string]string{
+		// A name passes registration (it is not resolved then); what it
+		// resolves to is checked when connecting.
+		"a name that resolves to loopback": "http://localhost:" + port + "/in",
+		// Recorded before the check existed, or by a server that allowed it.
+		"a loopback literal": rcv.srv.URL + "/in",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, webhooks.WithPrivateTargets(false))
+			require.False(t, f.delivery.PrivateTargetsAllowed())
+			hook := f.register(target, "LockInstalled")
+			rcv.secret = secretFor(hook)
+			before, _ := rcv.counts()
+
+			f.publish(f.event("LockInstalled"))
+
+			after, _ := rcv.counts()
+			require.Equal(t, before, after, "nothing reached the receiver")
+			d := f.deliveries(hook)[0]
+			require.Equal(t, webhooks.StatusFailed, d.Status, "a refused address fails like any other attempt")
+			require.Equal(t, webhooks.MaxAttempts, d.Attempts)
+			require.NotNil(t, d.LastError)
+			require.Regexp(t, `^address not allowed: (127\.0\.0\.1|::1) is loopback$`, *d.LastError)
+		})
+	}
+
+	t.Run("allowed", func(t *testing.T) {
+		f := newFixture(t, webhooks.WithPrivateTargets(true))
+		require.True(t, f.delivery.PrivateTargetsAllowed())
+		hook := f.register("http://localhost:"+port+"/in", "LockInstalled")
+		rcv.secret = secretFor(hook)
+		f.publish(f.event("LockInstalled"))
+		d := f.deliveries(hook)[0]
+		require.Equal(t, webhooks.StatusDelivered, d.Status)
+		require.Nil(t, d.LastError)
+	})
+}
+
+func TestDeliveryDoesNotFollowRedirects(t *testing.T) {
+	f := newFixture(t)
+	target := newReceiver(t, always(http.StatusOK))
+	redirect := httptest.NewServer(http.RedirectHandler(target.srv.URL+"/in", http.StatusTemporaryRedirect))
+	t.Cleanup(redirect.Close)
+	hook := f.register(redirect.URL, "LockInstalled")
+	target.secret = secretFor(hook)
+
+	f.publish(f.event("LockInstalled"))
+
+	attempts, _ := target.counts()
+	require.Zero(t, attempts, "the redirect's target was not posted to")
+	d := f.deliveries(hook)[0]
+	require.Equal(t, webhooks.StatusFailed, d.Status)
+	require.Contains(t, *d.LastError, "307")
 }
