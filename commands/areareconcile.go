@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/eventstore"
 )
@@ -32,7 +33,11 @@ type AreaGroupsWithoutArea interface {
 }
 
 // AreaRepair deletes the orphans a crash in CreateArea leaves: an area's
-// own group appended without its area.
+// own group appended without its area. It first abandons the area in the
+// area's own stream (area.Abandon), then deletes the group, so that a late
+// retry of the CreateArea and the repair cannot both win: whichever of
+// AreaCreated and AreaCreationAbandoned is appended first, the other is
+// refused.
 type AreaRepair struct {
 	s          *Service
 	candidates AreaGroupsWithoutArea
@@ -50,12 +55,13 @@ func NewAreaRepair(s *Service, candidates AreaGroupsWithoutArea, log *slog.Logge
 // areaRepairBatch bounds the groups one page of a repair reads.
 const areaRepairBatch = 200
 
-// Repair deletes every area-source group whose area stream does not exist
-// and that is older than OrphanAreaGroupGrace. The list comes from the
-// read model, the decision from the log; each deletion runs under an
-// idempotency key derived from the group, so its event id is
-// deterministic and two repairs racing append it once. It returns how
-// many groups it deleted (two racing repairs may both count one).
+// Repair deletes every area-source group older than OrphanAreaGroupGrace
+// whose area was never created, after abandoning that area. The list
+// comes from the read model, the decision from the log; the abandonment
+// and the deletion each run under an idempotency key derived from the
+// area or the group, so their event ids are deterministic and two repairs
+// racing append each once. It returns how many groups it deleted (two
+// racing repairs may both count one).
 func (r *AreaRepair) Repair(ctx context.Context) (int, error) {
 	n := 0
 	after := uuid.Nil
@@ -80,7 +86,8 @@ func (r *AreaRepair) Repair(ctx context.Context) (int, error) {
 	}
 }
 
-// repair deletes one group if it is an orphan old enough.
+// repair deletes one group if it is an orphan old enough, once its area
+// is abandoned.
 func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error) {
 	g, err := Load(ctx, r.s.p, groupAgg, groupID)
 	if err != nil {
@@ -91,9 +98,14 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 		return false, nil // the read model lags: deleted, or not an area's group
 	}
 	areaID := st.AreaID()
-	if a, err := Load(ctx, r.s.p, areaAgg, areaID); err != nil || a.Exists {
-		return false, err // the area came (the read model had not seen it yet)
+	a, err := Load(ctx, r.s.p, areaAgg, areaID)
+	if err != nil {
+		return false, err
 	}
+	if a.Exists && !a.State.Abandoned() {
+		return false, nil // the area came (the read model had not seen it yet), maybe went since
+	}
+	// An abandoned area is a repair cut short before its deletion: finish it.
 	created, err := r.createdAt(ctx, groupAgg.Stream(groupID))
 	if err != nil {
 		return false, err
@@ -102,11 +114,25 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 		return false, nil // its CreateArea may still be between its appends
 	}
 	// The system's repair, not a caller: the account's owner for the
-	// property, no API key or user; the correlation id and the key (the
-	// event's causation) name the repair.
+	// property, no API key or user; the correlation id and the keys (the
+	// events' causation) name the repair.
 	ctx = domain.WithActor(ctx, domain.Actor{AccountID: st.AccountID(),
 		Grants: []domain.Grant{{Permission: domain.PermOwner, PropertyID: st.PropertyID()}}})
 	ctx = WithCorrelationID(ctx, "area-repair-"+groupID.String())
+	// A retry of the CreateArea may have checked the group already and be
+	// about to append the area. Both append to a stream that does not
+	// exist yet, so one wins: if the area did, the group is its own and
+	// stays; if the abandonment did, the retry's area.Create is refused.
+	abandon := area.Abandon{AreaID: areaID, AccountID: st.AccountID(), PropertyID: st.PropertyID(), AreaUserGroupID: groupID}
+	_, err = Run(WithIdempotencyKey(ctx, "area-repair/abandon/"+areaID.String()), r.s.p, areaAgg, areaID, "AbandonAreaCreation", abandon)
+	if errors.Is(err, area.ErrExists) {
+		r.log.Info("area repair: a retried CreateArea created the area first; its group stays",
+			"userGroupId", groupID, "areaId", areaID, "accountId", st.AccountID(), "propertyId", st.PropertyID())
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	ctx = WithIdempotencyKey(ctx, "area-repair/orphan-group/"+groupID.String())
 	res, err := Execute(ctx, r.s.p, groupAgg, groupID, "RepairOrphanAreaGroup", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		if !l.State.Exists() {
@@ -117,17 +143,9 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 	if err != nil || res.Replayed || len(res.Events) == 0 {
 		return false, err
 	}
-	r.log.Info("area repair: deleted the group of an area never created",
+	r.log.Info("area repair: abandoned an area never created and deleted its group",
 		"userGroupId", groupID, "areaId", areaID, "accountId", st.AccountID(), "propertyId", st.PropertyID(),
 		"groupCreatedAt", created)
-	// A CreateArea retried with its Idempotency-Key checks the group
-	// before appending the area; one that checked just before this
-	// deletion could still append it. Cross-stream, this cannot be
-	// fenced here, only seen.
-	if a, err := Load(ctx, r.s.p, areaAgg, areaID); err == nil && a.Exists {
-		r.log.Error("area repair: an area was created while its orphan group was deleted",
-			"userGroupId", groupID, "areaId", areaID)
-	}
 	return true, nil
 }
 

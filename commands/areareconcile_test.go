@@ -28,18 +28,35 @@ import (
 
 // crashingAreaAppends is a store that, while crashing is set, fails every
 // append to an area stream: a CreateArea stops after its group, as if the
-// server were killed between the two appends.
+// server were killed between the two appends. While crashingGroups is
+// set it fails every append to a group stream: a repair stops after
+// abandoning the area. beforeNextAreaAppend slips other work in just
+// before the next append to an area stream, after the command appending
+// has loaded and decided.
 type crashingAreaAppends struct {
 	eventstore.Store
-	crashing atomic.Bool
+	crashing       atomic.Bool
+	crashingGroups atomic.Bool
+	nextAreaAppend atomic.Pointer[func()]
 }
 
 func (c *crashingAreaAppends) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
-	if c.crashing.Load() && strings.HasPrefix(stream, area.Category+"-") {
+	switch {
+	case c.crashing.Load() && strings.HasPrefix(stream, area.Category+"-"),
+		c.crashingGroups.Load() && strings.HasPrefix(stream, group.Category+"-"):
 		return eventstore.AppendResult{}, errors.New("killed")
+	}
+	if strings.HasPrefix(stream, area.Category+"-") {
+		if f := c.nextAreaAppend.Swap(nil); f != nil {
+			(*f)()
+		}
 	}
 	return c.Store.Append(ctx, stream, expected, events...)
 }
+
+// beforeNextAreaAppend runs f once, just before the next area append
+// (f's own appends go through untouched).
+func (c *crashingAreaAppends) beforeNextAreaAppend(f func()) { c.nextAreaAppend.Store(&f) }
 
 // everyAreaGroup lists every area-source group the log holds, whether its
 // area exists or not: a read model as pessimistic as can be, so the
@@ -158,6 +175,35 @@ func streamLengthOrZero(t *testing.T, store eventstore.Store, stream string) int
 
 func groupStream(id uuid.UUID) string { return group.Category + "-" + id.String() }
 
+func areaStream(id uuid.UUID) string { return area.Category + "-" + id.String() }
+
+// areaOf is the area a group was made for.
+func (w *repairWorld) areaOf(t *testing.T, groupID uuid.UUID) uuid.UUID {
+	t.Helper()
+	recs, err := w.store.ReadStream(w.ctx, groupStream(groupID), eventstore.ReadStreamOptions{Max: 1})
+	require.NoError(t, err)
+	var ev group.UserGroupCreated
+	require.NoError(t, json.Unmarshal(recs[0].Data, &ev))
+	return ev.AreaID
+}
+
+// areaEvents are the decoded events of an area's stream.
+func (w *repairWorld) areaEvents(t *testing.T, areaID uuid.UUID) []eventstore.Envelope {
+	t.Helper()
+	recs, err := w.store.ReadStream(w.ctx, areaStream(areaID), eventstore.ReadStreamOptions{Max: 100})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil
+	}
+	require.NoError(t, err)
+	var out []eventstore.Envelope
+	for _, r := range recs {
+		env, err := commands.NewRegistry().Decode(r)
+		require.NoError(t, err)
+		out = append(out, env)
+	}
+	return out
+}
+
 func TestAreaRepairDeletesAnOldOrphanGroupOnce(t *testing.T) {
 	t.Parallel()
 	w := newRepairWorld(t)
@@ -253,4 +299,109 @@ func TestAreaRepairRun(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "the first pass repairs at start")
 	cancel()
 	<-stopped
+}
+
+// The race the abandonment closes, abandonment first: a retry has found
+// its group still there and decided its area when the repair (on the
+// other server) abandons the area and deletes the group. The retry's
+// append then meets the abandonment and is refused; no area is made
+// without its group.
+func TestLateRetryLosesToTheRepairsAbandonment(t *testing.T) {
+	t.Parallel()
+	w := newRepairWorld(t)
+	orphan := w.crashedCreateArea(t, "req-1", "Room 1")
+	areaID := w.areaOf(t, orphan)
+	w.advance(commands.OrphanAreaGroupGrace + time.Second)
+
+	var repaired int
+	var repairErr error
+	w.store.beforeNextAreaAppend(func() { repaired, repairErr = w.repairs[1].Repair(context.Background()) })
+	_, err := w.services[0].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
+	require.NoError(t, repairErr)
+	require.Equal(t, 1, repaired, "the repair ran between the retry's decision and its append")
+	require.ErrorIs(t, err, commands.ErrAreaCreationAbandoned)
+	assert.ErrorIs(t, err, domain.ErrConflict)
+
+	evs := w.areaEvents(t, areaID)
+	require.Len(t, evs, 1, "the abandonment, no area")
+	abandoned, ok := evs[0].Event.(area.AreaCreationAbandoned)
+	require.True(t, ok, "got %T", evs[0].Event)
+	assert.Equal(t, area.AreaCreationAbandoned{AreaID: areaID, AccountID: abandoned.AccountID, PropertyID: w.prop, AreaUserGroupID: orphan}, abandoned)
+	assert.NotEqual(t, uuid.Nil, abandoned.AccountID)
+	assert.Empty(t, evs[0].Metadata.APIKeyID, "the system's repair, not a caller's key")
+	assert.Equal(t, "area-repair-"+orphan.String(), evs[0].Metadata.CorrelationID)
+	assert.Contains(t, evs[0].Metadata.CausationID, "area-repair/abandon/"+areaID.String())
+	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(orphan)), "the group deleted")
+
+	_, err = w.services[1].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
+	require.ErrorIs(t, err, commands.ErrAreaCreationAbandoned, "and refused again")
+	assert.Len(t, w.areaEvents(t, areaID), 1)
+	assert.Zero(t, w.repairRacing(t), "nothing left to repair")
+}
+
+// The same race, the retry's area first: the repair has found no area
+// and is about to abandon it when the retry (on the other server)
+// appends it. The abandonment is refused, and the repair leaves the
+// group, now the area's, alone.
+func TestLateRetryBeatsTheRepair(t *testing.T) {
+	t.Parallel()
+	w := newRepairWorld(t)
+	orphan := w.crashedCreateArea(t, "req-1", "Room 1")
+	areaID := w.areaOf(t, orphan)
+	w.advance(commands.OrphanAreaGroupGrace + time.Second)
+
+	var done commands.NewArea
+	var retryErr error
+	w.store.beforeNextAreaAppend(func() {
+		done, retryErr = w.services[1].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
+	})
+	var logs bytes.Buffer
+	repair, err := commands.NewAreaRepair(w.services[0], everyAreaGroup{w.store}, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, err)
+	n, err := repair.Repair(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing deleted")
+	require.NoError(t, retryErr, "the retry ran between the repair's check and its abandonment")
+	assert.Equal(t, areaID, done.AreaID)
+	assert.Equal(t, orphan, done.AreaUserGroupID)
+
+	evs := w.areaEvents(t, areaID)
+	require.Len(t, evs, 1, "the area, not abandoned")
+	created, ok := evs[0].Event.(area.AreaCreated)
+	require.True(t, ok, "got %T", evs[0].Event)
+	assert.Equal(t, orphan, created.AreaUserGroupID)
+	assert.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(orphan)), "the group kept")
+	assert.Contains(t, logs.String(), "level=INFO")
+	assert.Contains(t, logs.String(), "created the area first")
+	assert.NotContains(t, logs.String(), "level=ERROR")
+
+	w.advance(commands.OrphanAreaGroupGrace)
+	assert.Zero(t, w.repairRacing(t), "a complete area is never touched")
+	assert.Len(t, w.areaEvents(t, areaID), 1)
+	assert.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(orphan)))
+}
+
+// A repair killed between the abandonment and the group's deletion
+// finishes on its next pass: the group is still listed, its area is
+// abandoned, the abandonment is not appended again.
+func TestAreaRepairCutShortAfterTheAbandonmentFinishes(t *testing.T) {
+	t.Parallel()
+	w := newRepairWorld(t)
+	orphan := w.crashedCreateArea(t, "req-1", "Room 1")
+	areaID := w.areaOf(t, orphan)
+	w.advance(commands.OrphanAreaGroupGrace + time.Second)
+
+	w.store.crashingGroups.Store(true)
+	_, err := w.repairs[0].Repair(context.Background())
+	w.store.crashingGroups.Store(false)
+	require.Error(t, err)
+	require.Len(t, w.areaEvents(t, areaID), 1, "abandoned")
+	require.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(orphan)), "the group not deleted yet")
+
+	_, err = w.services[0].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
+	require.ErrorIs(t, err, commands.ErrAreaCreationAbandoned, "a retry is refused already")
+
+	assert.GreaterOrEqual(t, w.repairRacing(t), 1)
+	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(orphan)), "deleted once")
+	assert.Len(t, w.areaEvents(t, areaID), 1, "abandoned once")
 }

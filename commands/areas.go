@@ -39,8 +39,9 @@ type NewArea struct {
 // after a crash between the two appends completes the area. The area is
 // decided before the group is made, so a refused area leaves no group.
 // A crash between the appends with no retry leaves an orphan group, which
-// AreaRepair deletes after OrphanAreaGroupGrace; a retry after that is
-// refused (ErrAreaCreationAbandoned).
+// AreaRepair deletes after OrphanAreaGroupGrace, having first abandoned
+// the area in its stream; a retry after that abandonment is refused
+// (ErrAreaCreationAbandoned), by the area's own decision.
 func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error) {
 	actor, _, err := s.loadProperty(ctx, c.PropertyID, domain.PermManageAccess)
 	if err != nil {
@@ -72,6 +73,9 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 		}
 	}
 	res, err := Run(ctx, s.p, areaAgg, areaID, "CreateArea", cmd)
+	if errors.Is(err, area.ErrCreationAbandoned) {
+		return NewArea{}, ErrAreaCreationAbandoned
+	}
 	if err != nil {
 		return NewArea{}, err
 	}
@@ -80,15 +84,18 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 
 // ErrAreaCreationAbandoned answers a CreateArea retried with its
 // Idempotency-Key after the first attempt was cut short between its two
-// appends and the repair (AreaRepair) has since deleted the area's group:
-// completing it would make an area whose own group is gone.
+// appends and the repair (AreaRepair) has since abandoned the area and
+// deletes its group: completing it would make an area whose own group is
+// gone.
 var ErrAreaCreationAbandoned = domain.NewError(domain.ErrConflict,
 	"this area's creation was interrupted and abandoned; retry with a new Idempotency-Key")
 
 // checkNotAbandoned refuses to complete a retried CreateArea whose group
-// the repair has deleted. An area already appended (the retry of a
-// complete request, whose area may have been deleted since) is left to
-// be answered by replay.
+// was deleted while its area stream is still empty: a repair from before
+// AreaCreationAbandoned existed deleted such groups without abandoning
+// their area, so only this check stops their retries (the abandonment
+// stops the others). An area stream with events (the retry of a complete
+// request, or an abandoned area) is left to the area's own decision.
 func (s *Service) checkNotAbandoned(ctx context.Context, groupID, areaID uuid.UUID) error {
 	g, err := Load(ctx, s.p, groupAgg, groupID)
 	if err != nil || g.State.Exists() {

@@ -34,6 +34,9 @@ func (t Type) Valid() bool { return t == TypeResident || t == TypeCommon || t ==
 var (
 	ErrNotFound = domain.NewError(domain.ErrNotFound, "area not found")
 	ErrExists   = domain.NewError(domain.ErrConflict, "area already exists")
+	// ErrCreationAbandoned: the area's creation was abandoned (Abandon);
+	// its id can never be created.
+	ErrCreationAbandoned = domain.NewError(domain.ErrConflict, "the area's creation was abandoned")
 	// ErrParentNotFound: the parent area does not exist.
 	ErrParentNotFound = domain.NewError(domain.ErrUnprocessable, "the parent area does not exist")
 	// ErrParentInOtherProperty: an area's parent is in the same property.
@@ -73,6 +76,7 @@ type State struct {
 	accessListVersion int
 	created           bool
 	deleted           bool
+	abandoned         bool
 }
 
 // Exists reports whether the area was created and not deleted.
@@ -80,6 +84,10 @@ func (s State) Exists() bool { return s.created && !s.deleted }
 
 // Deleted reports whether the area was deleted.
 func (s State) Deleted() bool { return s.deleted }
+
+// Abandoned reports whether the area's creation was abandoned: it never
+// existed and never will.
+func (s State) Abandoned() bool { return s.abandoned }
 
 // ID is the area's id.
 func (s State) ID() uuid.UUID { return s.id }
@@ -124,16 +132,14 @@ type Create struct {
 
 // Decide checks the area and its parent and records AreaCreated.
 func (c Create) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if s.abandoned {
+		return nil, ErrCreationAbandoned
+	}
 	if s.created {
 		return nil, ErrExists
 	}
-	for _, id := range []struct {
-		field string
-		id    uuid.UUID
-	}{{"areaId", c.AreaID}, {"accountId", c.AccountID}, {"propertyId", c.PropertyID}, {"areaUserGroupId", c.AreaUserGroupID}} {
-		if err := domain.RequireID(id.field, id.id); err != nil {
-			return nil, err
-		}
+	if err := requireIDs(c.AreaID, c.AccountID, c.PropertyID, c.AreaUserGroupID); err != nil {
+		return nil, err
 	}
 	if err := validFields(c.DisplayName, c.AreaType); err != nil {
 		return nil, err
@@ -148,6 +154,36 @@ func (c Create) Decide(s State, _ time.Time) ([]domain.Event, error) {
 		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID,
 		AreaUserGroupID: c.AreaUserGroupID,
 	}}, nil
+}
+
+// Abandon gives up for good the creation of an area that never came: the
+// repair of a CreateArea cut short between its group and its area records
+// it in the area's stream before deleting the group, so that stream alone
+// decides whether the repair or a late retry of the CreateArea wins. It is
+// accepted only while the area was never created; after it Create is
+// refused (ErrCreationAbandoned) and every other command finds no area.
+type Abandon struct {
+	AreaID          uuid.UUID
+	AccountID       uuid.UUID
+	PropertyID      uuid.UUID
+	AreaUserGroupID uuid.UUID
+}
+
+// Decide records AreaCreationAbandoned. Abandoning again records nothing
+// and is no error: a repair cut short after abandoning, before deleting
+// the group, must get through to the deletion on its next pass.
+func (c Abandon) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if s.created {
+		return nil, ErrExists
+	}
+	if s.abandoned {
+		return nil, nil
+	}
+	if err := requireIDs(c.AreaID, c.AccountID, c.PropertyID, c.AreaUserGroupID); err != nil {
+		return nil, err
+	}
+	return []domain.Event{AreaCreationAbandoned{AreaID: c.AreaID, AccountID: c.AccountID, PropertyID: c.PropertyID,
+		AreaUserGroupID: c.AreaUserGroupID}}, nil
 }
 
 // Update replaces every writable field of the area: its name and type, its
@@ -222,6 +258,19 @@ func (c Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
 		ParentAreaID: s.parentID, AreaUserGroupID: s.userGroupID}}, nil
 }
 
+// requireIDs checks the ids a creation, or its abandonment, names.
+func requireIDs(areaID, accountID, propertyID, areaUserGroupID uuid.UUID) error {
+	for _, id := range []struct {
+		field string
+		id    uuid.UUID
+	}{{"areaId", areaID}, {"accountId", accountID}, {"propertyId", propertyID}, {"areaUserGroupId", areaUserGroupID}} {
+		if err := domain.RequireID(id.field, id.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func validFields(displayName string, t Type) error {
 	if err := domain.ValidateName("displayName", displayName); err != nil {
 		return err
@@ -267,6 +316,10 @@ func Evolve(s State, e domain.Event) State {
 		s.accessList, s.accessListVersion = e.AccessList, e.AccessListVersion
 	case AreaDeleted:
 		s.deleted = true
+	case AreaCreationAbandoned:
+		// Only the mark: the area has no id, account or group to show,
+		// as for one that does not exist.
+		s.abandoned = true
 	}
 	return s
 }

@@ -44,7 +44,9 @@ var (
 	staffList = []AccessEntry{{AccessType: AccessGroup, UserGroupID: staffID, Schedule: office.Clone()}}
 	listed    = AreaAccessListChanged{AreaID: areaID, AccountID: accountID, PropertyID: propID,
 		AccessList: staffList, AccessListVersion: 1}
-	floor = Parent{Found: true, PropertyID: propID}
+	floor     = Parent{Found: true, PropertyID: propID}
+	abandoned = AreaCreationAbandoned{AreaID: areaID, AccountID: accountID, PropertyID: propID, AreaUserGroupID: groupID}
+	abandon   = Abandon{AreaID: areaID, AccountID: accountID, PropertyID: propID, AreaUserGroupID: groupID}
 )
 
 func create(mod func(*Create)) Create {
@@ -95,6 +97,19 @@ func TestDecide(t *testing.T) {
 		{Name: "create parent in other property is unprocessable", When: create(func(c *Create) { c.Parent.PropertyID = prop2 }),
 			Err: domain.ErrUnprocessable},
 		{Name: "create under itself", When: create(func(c *Create) { c.ParentAreaID = areaID }), Err: ErrCycle, Field: "parentAreaId"},
+
+		{Name: "abandon a fresh area", When: abandon, Then: []domain.Event{abandoned}},
+		{Name: "abandon without group", When: Abandon{AreaID: areaID, AccountID: accountID, PropertyID: propID},
+			Err: domain.ErrInvalid, Field: "areaUserGroupId"},
+		{Name: "abandon an existing area", Given: given, When: abandon, Err: ErrExists},
+		{Name: "abandon a deleted area", Given: []domain.Event{created, deleted}, When: abandon, Err: domain.ErrConflict},
+		// A repair cut short between its abandon and its group deletion
+		// abandons again on its next pass, then deletes the group.
+		{Name: "abandon twice records nothing", Given: []domain.Event{abandoned}, When: abandon},
+		{Name: "create after abandon", Given: []domain.Event{abandoned}, When: create(nil), Err: ErrCreationAbandoned},
+		{Name: "create after abandon is a conflict", Given: []domain.Event{abandoned}, When: create(nil), Err: domain.ErrConflict},
+		{Name: "update after abandon", Given: []domain.Event{abandoned}, When: update(nil), Err: ErrNotFound},
+		{Name: "delete after abandon", Given: []domain.Event{abandoned}, When: Delete{}, Err: ErrNotFound},
 
 		{Name: "update unchanged", Given: given, When: update(nil)},
 		{Name: "update unchanged with equal schedule copy", Given: given, When: update(func(c *Update) {
@@ -247,8 +262,13 @@ func TestEvolve(t *testing.T) {
 		t.Fatal("move not applied")
 	}
 	s = Evolve(s, deleted)
-	if s.Exists() || !s.Deleted() {
+	if s.Exists() || !s.Deleted() || s.Abandoned() {
 		t.Fatalf("state after delete: %+v", s)
+	}
+	s = fold([]domain.Event{abandoned})
+	if s.Exists() || s.Deleted() || !s.Abandoned() || s.ID() != uuid.Nil || s.AccountID() != uuid.Nil ||
+		s.PropertyID() != uuid.Nil || s.AreaUserGroupID() != uuid.Nil || s.ParentAreaID() != uuid.Nil {
+		t.Fatalf("state after abandon: %+v", s)
 	}
 }
 
@@ -280,7 +300,13 @@ func TestEventJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("json =\n%s\nwant\n%s", b, want)
 	}
-	if len(Events()) != 5 {
+	b, _ = json.Marshal(abandoned)
+	want = `{"areaId":"` + areaID.String() + `","accountId":"` + accountID.String() + `","propertyId":"` + propID.String() +
+		`","areaUserGroupId":"` + groupID.String() + `"}`
+	if string(b) != want {
+		t.Fatalf("json =\n%s\nwant\n%s", b, want)
+	}
+	if len(Events()) != 6 {
 		t.Fatal("Events() misses a type")
 	}
 }

@@ -57,6 +57,18 @@ type AreaDeleted struct {
 	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
 }
 
+// AreaCreationAbandoned: the area was never created and never will be. A
+// CreateArea cut short between its two appends left its own group
+// AreaUserGroupID without it, and the repair gave the area up before
+// deleting that group; the area's id stays taken, so a late retry of the
+// CreateArea is refused rather than making an area without its group.
+type AreaCreationAbandoned struct {
+	AreaID          uuid.UUID `json:"areaId"`
+	AccountID       uuid.UUID `json:"accountId"`
+	PropertyID      uuid.UUID `json:"propertyId"`
+	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
+}
+
 // EventType names the event in the log.
 func (AreaCreated) EventType() string { return "AreaCreated" }
 
@@ -72,7 +84,11 @@ func (AreaAccessListChanged) EventType() string { return "AreaAccessListChanged"
 // EventType names the event in the log.
 func (AreaDeleted) EventType() string { return "AreaDeleted" }
 
+// EventType names the event in the log.
+func (AreaCreationAbandoned) EventType() string { return "AreaCreationAbandoned" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
-	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{}}
+	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
+		AreaCreationAbandoned{}}
 }

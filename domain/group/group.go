@@ -199,9 +199,9 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 
 // Delete removes the group and its memberships. WithArea is set only by
 // the area's handler, deleting an area's own group along with the area.
-// AreaNeverCreated is set only by the orphan repair, which found no stream
-// for the group's area: a CreateArea cut short between its two appends
-// left the group of an area that never came.
+// AreaNeverCreated is set only by the orphan repair, once it has marked the
+// group's area abandoned in the area's own stream: a CreateArea cut short
+// between its two appends left the group of an area that never came.
 type Delete struct {
 	WithArea         bool
 	AreaNeverCreated bool
