@@ -47,12 +47,18 @@ type storeFlags struct {
 
 func storeFlagsOf(fs *flag.FlagSet, e env) storeFlags {
 	return storeFlags{
-		dir: dataDirFlag(fs, e),
-		eventStore: fs.String("eventstore", e.getenv("ACCESSD_EVENTSTORE"),
-			"the server's `--eventstore` setting, for a server not on its data directory's log (ACCESSD_EVENTSTORE)"),
+		dir:        dataDirFlag(fs, e),
+		eventStore: eventStoreFlag(fs, e),
 		readModels: fs.String("readmodels", e.getenv("ACCESSD_READMODELS"),
 			"the server's `--readmodels` setting, e.g. postgres://… (ACCESSD_READMODELS)"),
 	}
+}
+
+// eventStoreFlag is --eventstore, the log of a server not on its data
+// directory's (openEventStoreAt opens what it names).
+func eventStoreFlag(fs *flag.FlagSet, e env) *string {
+	return fs.String("eventstore", e.getenv("ACCESSD_EVENTSTORE"),
+		"the server's `--eventstore` setting, for a server not on its data directory's log (ACCESSD_EVENTSTORE)")
 }
 
 // open opens the event store and the read models the flags name.

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/commands/seals"
 )
@@ -26,10 +27,11 @@ var errNotVerified = errors.New("the event log does not verify")
 func verifyCommand() command {
 	return command{
 		name:     "verify",
-		synopsis: "[--data-dir DIR] [--json] [--server-key BASE64] [--require-chain]",
+		synopsis: "[--data-dir DIR] [--eventstore URL] [--json] [--server-key BASE64] [--require-chain]",
 		summary:  "check every stream's hash chain and every seal of the event log",
 		flags: func(fs *flag.FlagSet, e env) action {
 			dir := dataDirFlag(fs, e)
+			eventStore := eventStoreFlag(fs, e)
 			asJSON := fs.Bool("json", false, "print the report as JSON")
 			serverKey := fs.String("server-key", "", "the server's Ed25519 public `key`, standard base64 (default: from the data directory's server-signing.key)")
 			requireChain := fs.Bool("require-chain", false, "fail on a stream whose events carry no hash instead of listing it")
@@ -42,7 +44,7 @@ func verifyCommand() command {
 				if err != nil {
 					return err
 				}
-				return runVerify(ctx, e, *dir, seals.VerifyOptions{PublicKey: pub, RequireChain: *requireChain, ProgressEvery: *every}, *asJSON)
+				return runVerify(ctx, e, *dir, *eventStore, seals.VerifyOptions{PublicKey: pub, RequireChain: *requireChain, ProgressEvery: *every}, *asJSON)
 			}
 		},
 	}
@@ -68,14 +70,18 @@ func verifyKey(dir, flagValue string) (ed25519.PublicKey, error) {
 	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey), nil
 }
 
-func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions, asJSON bool) error {
-	d, err := openDataDir(dir)
+// runVerify checks the log --eventstore names, or with none the data
+// directory's.
+func runVerify(ctx context.Context, e env, dir, eventStore string, opts seals.VerifyOptions, asJSON bool) error {
+	d, err := openEventStoreAt(ctx, dir, eventStore)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	// The data directory's log is SQLite, whose positions have no gaps.
-	opts.DensePositions = true
+	// SQLite and PostgreSQL number $all without gaps (each append takes
+	// max(position)+1 under the writer's lock, with no sequence); KurrentDB's
+	// positions are byte offsets, where a gap means nothing.
+	opts.DensePositions = !onKurrent(eventStore)
 	opts.Registry = commands.NewRegistry()
 	seals.Register(opts.Registry)
 	opts.Progress = func(events, position, head uint64) {
@@ -87,16 +93,17 @@ func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions,
 	}
 	if asJSON {
 		out := struct {
-			OK bool `json:"ok"`
+			OK             bool `json:"ok"`
+			DensePositions bool `json:"densePositions"`
 			seals.Report
-		}{rep.Failure == nil, rep}
+		}{rep.Failure == nil, opts.DensePositions, rep}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
 	} else {
-		printVerify(e.stdout, rep)
+		printVerify(e.stdout, rep, opts.DensePositions)
 	}
 	if rep.Failure != nil {
 		return fmt.Errorf("%w: %s", errNotVerified, rep.Failure)
@@ -104,7 +111,17 @@ func runVerify(ctx context.Context, e env, dir string, opts seals.VerifyOptions,
 	return nil
 }
 
-func printVerify(w io.Writer, rep seals.Report) {
+// onKurrent reports whether an --eventstore setting (one that opened)
+// names KurrentDB or EventStoreDB.
+func onKurrent(eventStore string) bool {
+	if eventStore == "" {
+		return false
+	}
+	kind, _ := backends.EventStoreKind(eventStore)
+	return kind == backends.Kurrent
+}
+
+func printVerify(w io.Writer, rep seals.Report, densePositions bool) {
 	if f := rep.Failure; f != nil {
 		if f.EventID == "" { // a removed event: only its position is known
 			fmt.Fprintf(w, "FAILED after %d good events\n  stream:   %s\n  position: %d\n  reason:   %s\n",
@@ -120,8 +137,15 @@ func printVerify(w io.Writer, rep seals.Report) {
 	}
 	fmt.Fprintf(w, "OK: %d streams, %d events, %d seals checked; last position %d, sealed up to %d\n",
 		rep.Streams, rep.Events, rep.Seals, rep.LastPosition, rep.LastSealed)
-	if rep.Unsealed > 0 {
+	if !densePositions {
+		fmt.Fprintln(w, "positions not checked for gaps: KurrentDB's are byte offsets, so an event removed from the end of its stream shows only where a seal covers it")
+	}
+	switch {
+	case rep.Unsealed == 0:
+	case densePositions:
 		fmt.Fprintf(w, "%d events after position %d are not sealed yet: their chains and positions hold, but the log's final events removed would not show\n", rep.Unsealed, rep.LastSealed)
+	default:
+		fmt.Fprintf(w, "%d events after position %d are not sealed yet: their chains hold, but the last event of any of their streams removed would not show\n", rep.Unsealed, rep.LastSealed)
 	}
 	if n := len(rep.Unchained); n > 0 {
 		fmt.Fprintf(w, "%d unchained streams (events without a hash):\n", n)

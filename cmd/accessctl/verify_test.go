@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,6 +25,10 @@ import (
 	"github.com/accessd/accessd/domain/account"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/kurrent"
+	"github.com/accessd/accessd/eventstore/kurrent/kurrenttest"
+	"github.com/accessd/accessd/eventstore/postgres"
+	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/eventstore/sqlite"
 )
 
@@ -44,16 +50,35 @@ type sealedLog struct {
 // closes the store with its WAL folded into the main file.
 func newSealedLog(t *testing.T) sealedLog {
 	t.Helper()
-	ctx := t.Context()
 	dir := t.TempDir()
 	store, err := sqlite.Open(filepath.Join(dir, eventsFile))
 	require.NoError(t, err)
+	log := writeSealedLog(t, dir, store)
+	require.NoError(t, store.Close())
+	checkpoint(t, filepath.Join(dir, eventsFile))
+	return log
+}
+
+// serviceOn is the command service on store, with the command key of the
+// data directory dir.
+func serviceOn(t *testing.T, dir string, store eventstore.Store) *commands.Service {
+	t.Helper()
 	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
 	require.NoError(t, err)
 	cmdKey, err := loadOrCreateSecret(dir, commandKeyFile, commandKeySize)
 	require.NoError(t, err)
 	service, err := commands.NewService(pipeline, cmdKey)
 	require.NoError(t, err)
+	return service
+}
+
+// writeSealedLog writes newSealedLog's events into store, whatever the
+// store, with the server key and command key of the data directory dir,
+// and leaves the store open.
+func writeSealedLog(t *testing.T, dir string, store eventstore.Store) sealedLog {
+	t.Helper()
+	ctx := t.Context()
+	service := serviceOn(t, dir, store)
 	seed, err := loadOrCreateSecret(dir, serverKeyFile, ed25519.SeedSize)
 	require.NoError(t, err)
 	sealer, err := seals.NewSealer(store, ed25519.NewKeyFromSeed(seed), time.Now, slog.New(slog.DiscardHandler), 1000, 20*time.Millisecond)
@@ -90,8 +115,6 @@ func newSealedLog(t *testing.T) sealedLog {
 	require.NoError(t, <-sealerDone)
 
 	log.events = readAllEvents(t, store)
-	require.NoError(t, store.Close())
-	checkpoint(t, filepath.Join(dir, eventsFile))
 	return log
 }
 
@@ -590,4 +613,149 @@ func metadataOf(t *testing.T, ev eventstore.RecordedEvent) eventstore.Metadata {
 	var meta eventstore.Metadata
 	require.NoError(t, json.Unmarshal(ev.Metadata, &meta))
 	return meta
+}
+
+// TestVerifyOnPostgres verifies a log the command pipeline and the sealer
+// wrote into PostgreSQL, named by --eventstore as the servers name it; the
+// server key still comes from the data directory. Then it rewrites one
+// event's data and removes an unsealed event with SQL, as someone with
+// access to the database could: verify names the event, then the position.
+func TestVerifyOnPostgres(t *testing.T) {
+	ctx := t.Context()
+	eventStore := servicetest.PostgresSchema(t)
+	store, err := postgres.Open(ctx, eventStore)
+	require.NoError(t, err)
+	log := writeSealedLog(t, t.TempDir(), store)
+	// As after a crash, no seal covers these two. The renamed property's
+	// event is its stream's last, not the log's.
+	service := serviceOn(t, log.dir, store)
+	renamed, err := service.UpdateProperty(owner(ctx, log.accountID), log.propertyID, property.Update{DisplayName: "Unsealed"})
+	require.NoError(t, err)
+	created, err := service.CreateProperty(owner(ctx, log.accountID), commands.CreateProperty{DisplayName: "Unsealed too"})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	require.Greater(t, renamed.Position, log.lastSealed)
+
+	code, rep, errOut := verifyJSON(t, log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitOK, code, errOut)
+	require.Nil(t, rep.Failure)
+	assert.Equal(t, uint64(len(log.events)+2), rep.Events)
+	assert.GreaterOrEqual(t, rep.Seals, 1)
+	assert.Equal(t, uint64(2), rep.Unsealed)
+	assert.Empty(t, rep.Unchained)
+
+	// ACCESSD_EVENTSTORE names it as well; no data directory's log is read.
+	code, out, errOut := accessctlEnv(t, map[string]string{"ACCESSD_EVENTSTORE": eventStore}, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, fmt.Sprintf("OK: %d streams, %d events, %d seals checked", rep.Streams, rep.Events, rep.Seals))
+	assert.NotContains(t, out, "not checked for gaps")
+	_, err = os.Stat(filepath.Join(log.dir, eventsFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "verify on PostgreSQL created a SQLite log")
+
+	db, err := pgx.Connect(ctx, eventStore)
+	require.NoError(t, err)
+	defer db.Close(context.Background())
+
+	// One byte of a property's event, inside what a seal covers.
+	var victim eventstore.RecordedEvent
+	for _, ev := range log.events {
+		if ev.Stream != seals.Stream && ev.Position <= log.lastSealed && bytes.Contains(ev.Data, []byte("Tamper Hotel")) {
+			victim = ev
+			break
+		}
+	}
+	require.NotEmpty(t, victim.Stream)
+	at := bytes.Index(victim.Data, []byte("Tamper Hotel"))
+	require.GreaterOrEqual(t, at, 0, "%s", victim.Data)
+	tampered := bytes.Clone(victim.Data)
+	tampered[at] = 't'
+	setData := func(data []byte) {
+		t.Helper()
+		tag, err := db.Exec(ctx, `UPDATE es_events SET data = $1 WHERE position = $2`, data, int64(victim.Position))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), tag.RowsAffected())
+	}
+	setData(tampered)
+	code, rep, errOut = verifyJSON(t, log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitFailed, code, "rewritten data of %s@%d not caught\n%s", victim.Stream, victim.Revision, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, victim.Stream, rep.Failure.Stream)
+	assert.Equal(t, victim.Revision, rep.Failure.Revision)
+	assert.Equal(t, victim.Position, rep.Failure.Position)
+	assert.Equal(t, victim.ID.String(), rep.Failure.EventID)
+	code, out, _ = accessctl(t, "verify", "--data-dir", log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitFailed, code)
+	assert.Contains(t, out, "event:    "+victim.Type+" "+victim.ID.String())
+	setData(victim.Data)
+	code, _, errOut = verifyJSON(t, log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitOK, code, "the original bytes back: %s", errOut)
+
+	// The unsealed event removed: every chain holds, no seal covers it,
+	// and the position it leaves empty names it.
+	tag, err := db.Exec(ctx, `DELETE FROM es_events WHERE stream = $1 AND revision = $2`, renamed.Stream, int64(renamed.Revision))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), tag.RowsAffected())
+	code, rep, errOut = verifyJSON(t, log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitFailed, code, "deleting %s@%d after the last seal not caught\n%s", renamed.Stream, renamed.Revision, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, "$all", rep.Failure.Stream)
+	assert.Equal(t, renamed.Position, rep.Failure.Position)
+	assert.Contains(t, rep.Failure.Reason, "missing from $all")
+	assert.Contains(t, rep.Failure.Found, fmt.Sprint(created.Position))
+	code, out, _ = accessctl(t, "verify", "--data-dir", log.dir, "--eventstore", eventStore)
+	require.Equal(t, exitFailed, code)
+	assert.Contains(t, out, fmt.Sprintf("position: %d", renamed.Position))
+}
+
+// TestVerifyOnKurrent verifies a log written into the in-process KurrentDB
+// server. Its positions are byte offsets: verify does not read gaps in
+// them as removed events, and says so.
+func TestVerifyOnKurrent(t *testing.T) {
+	ctx := t.Context()
+	for _, scheme := range []string{"esdb", "kurrentdb"} {
+		t.Run(scheme, func(t *testing.T) {
+			eventStore := strings.Replace(kurrenttest.Start(t), "esdb://", scheme+"://", 1)
+			store, err := kurrent.Open(ctx, eventStore)
+			require.NoError(t, err)
+			log := writeSealedLog(t, t.TempDir(), store)
+			require.NoError(t, store.Close())
+
+			code, out, errOut := accessctl(t, "verify", "--data-dir", log.dir, "--eventstore", eventStore, "--json")
+			require.Equal(t, exitOK, code, errOut)
+			var rep struct {
+				OK             bool `json:"ok"`
+				DensePositions bool `json:"densePositions"`
+				seals.Report
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+			assert.True(t, rep.OK)
+			assert.False(t, rep.DensePositions)
+			assert.Equal(t, uint64(len(log.events)), rep.Events)
+			assert.GreaterOrEqual(t, rep.Seals, 1)
+			assert.Zero(t, rep.Unsealed)
+
+			code, out, errOut = accessctl(t, "verify", "--data-dir", log.dir, "--eventstore", eventStore)
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, out, fmt.Sprintf("OK: %d streams, %d events", rep.Streams, rep.Events))
+			assert.Contains(t, out, "positions not checked for gaps")
+		})
+	}
+}
+
+// TestVerifyBadEventStore: a setting that is wrong or names a server that
+// does not answer fails as the other commands fail, naming --eventstore
+// and never the password.
+func TestVerifyBadEventStore(t *testing.T) {
+	dir := t.TempDir()
+	for _, setting := range []string{
+		"postgres://postgres:hunter2@127.0.0.1:1/x?connect_timeout=2",
+		"mysql://postgres:hunter2@127.0.0.1/x",
+		"postgres://",
+	} {
+		code, out, errOut := accessctl(t, "verify", "--data-dir", dir, "--eventstore", setting)
+		assert.Equal(t, exitFailed, code, "%s: %s%s", setting, out, errOut)
+		assert.Contains(t, errOut, "--eventstore", setting)
+		assert.NotContains(t, errOut, "hunter2")
+		assert.Empty(t, out)
+	}
 }
