@@ -39,6 +39,14 @@ bench: build
 	$(GO) test -run '^$$' -bench AccessLogPage -benchtime 5000x -timeout 30m ./queries/
 	BIN=$(BIN) scripts/bench-load.sh
 
+# Scale: append and page latency at 10,000 and at 1,000,000 events, and the
+# server's memory with them. The first run seeds and rebuilds each history
+# (tens of minutes for 1,000,000 events) into BENCH_SCALE_DATA, later runs
+# reuse it. See BENCHMARKS.md, "Scale".
+.PHONY: bench-scale
+bench-scale: build
+	BIN=$(BIN) scripts/bench-scale.sh
+
 # Grow the fuzz corpora: each target for FUZZTIME. Plain `go test` (so
 # `make test`) replays the corpus committed under each testdata/fuzz/;
 # commit the few new entries worth keeping, not the whole cache.

@@ -62,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Key, "key", getenv("ACCESSD_BOOTSTRAP_KEY"), "an owner API key (default: $ACCESSD_BOOTSTRAP_KEY)")
 	fs.IntVar(&c.Concurrency, "concurrency", 64, "concurrent clients")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long the timed run lasts")
-	fs.StringVar(&c.Scenario, "scenario", "writes", "writes, reads or mix")
+	fs.StringVar(&c.Scenario, "scenario", "writes", "writes, reads, mix, visibility or pages")
 	fs.IntVar(&c.Seed.Properties, "seed-properties", 5, "properties to seed (each with 4 areas and 2 custom groups)")
 	fs.IntVar(&c.Seed.Locks, "seed-locks", 200, "locks to provision and install")
 	fs.IntVar(&c.Seed.Users, "seed-users", 256, "users to seed, each with a phone and a membership")
@@ -117,6 +117,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 	}
 	seedTime := time.Since(start)
 	fmt.Fprintf(out, "seeded %s in %s\n", countsLine(d.counts()), since(start))
+	if err := prepareScenario(ctx, c, cfg, d); err != nil {
+		return nil, fmt.Errorf("preparing the scenario: %w", err)
+	}
 
 	res, err := runScenario(ctx, c, d, mix, cfg.Concurrency, cfg.Duration)
 	if err != nil {

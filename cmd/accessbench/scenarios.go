@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -19,13 +23,19 @@ const (
 	opUpdateDevice = "updateUserDevice"
 	opGetLock      = "getLock"
 	opListMembers  = "listUsersForGroup"
+	opLockLogs     = "listLockAccessLogs"
+	opListEvents   = "listEvents"
+	opGetKeyMap    = "getLockKeyMap"
+	// opVisible is not a request: the time from a membership command's
+	// answer to the first key-map read (another key's) that shows it.
+	opVisible = "keyMapVisible"
 )
 
 // writeOps are the write commands; their sum is the "all writes" row.
 var writeOps = []string{opAddMember, opRemoveMember, opUpdateLock, opCreateUser, opUpdateUser, opUpdateDevice}
 
 // scenarios names every scenario.
-var scenarios = []string{"writes", "reads", "mix"}
+var scenarios = []string{"writes", "reads", "mix", "visibility", "pages"}
 
 // weighted picks among kinds of step by weight.
 type weighted struct {
@@ -55,6 +65,17 @@ var mixedMix = []weighted{
 	{20, (*worker).write},
 }
 
+// visibilityMix: add a user to a group that opens a lock, wait until the
+// lock's key map shows the user's phone, remove the membership again.
+var visibilityMix = []weighted{{100, (*worker).visibility}}
+
+// pageMix: the first page of lists that grow with history, a lock's access
+// logs and the account's events, as an operator's screen reads them.
+var pageMix = []weighted{
+	{50, (*worker).lockLogsPage},
+	{50, (*worker).eventsPage},
+}
+
 func mixOf(scenario string) ([]weighted, error) {
 	switch scenario {
 	case "writes":
@@ -63,6 +84,10 @@ func mixOf(scenario string) ([]weighted, error) {
 		return readMix, nil
 	case "mix":
 		return mixedMix, nil
+	case "visibility":
+		return visibilityMix, nil
+	case "pages":
+		return pageMix, nil
 	}
 	return nil, fmt.Errorf("--scenario: %q is not one of %v", scenario, scenarios)
 }
@@ -87,6 +112,8 @@ type worker struct {
 	// pending lists the memberships this worker added, oldest first.
 	pending []membership
 	seq     int
+	// vis is what the visibility step acts on (that scenario only).
+	vis *visTarget
 }
 
 func newWorker(ctx context.Context, c *client, d *dataset, id, of int, errs *errorLog) *worker {
@@ -137,6 +164,13 @@ func (w *worker) prepare(mu *sync.Mutex) error {
 		w.locks = append(w.locks, len(w.d.Locks)-1)
 		mu.Unlock()
 	}
+	if w.d.Reader != nil {
+		v, err := w.prepareVisibility()
+		if err != nil {
+			return err
+		}
+		w.vis = v
+	}
 	return nil
 }
 
@@ -158,11 +192,18 @@ func (w *worker) run(mix []weighted, deadline time.Time) {
 	}
 }
 
-// timed runs one step and records its outcome.
+// timed runs one step and records its outcome. A step that records its
+// own operations returns no name.
 func (w *worker) timed(step func(*worker) (string, error)) {
 	start := time.Now()
 	op, err := step(w)
-	d := time.Since(start)
+	if op != "" {
+		w.note(op, time.Since(start), err)
+	}
+}
+
+// note records an operation's outcome.
+func (w *worker) note(op string, d time.Duration, err error) {
 	if err != nil && w.ctx.Err() != nil {
 		return // interrupted: neither a success nor the server's failure
 	}
@@ -269,4 +310,202 @@ func (w *worker) getLock() (string, error) {
 func (w *worker) listMembers() (string, error) {
 	g := w.d.Groups[w.rng.IntN(len(w.d.Groups))]
 	return opListMembers, w.c.call(w.ctx, "GET", "/properties/"+g.PropertyID+"/groups/"+g.ID+"/users", nil)
+}
+
+// visTarget is a visibility worker's own user (with a phone, in no group),
+// the staff group of a property and a lock in that property's building,
+// whose access list admits the staff group.
+type visTarget struct {
+	memberPath string
+	lockID     string
+	deviceID   string
+}
+
+// prepareVisibility makes the worker's user and finds (or installs) a lock
+// in the building of property id mod the properties.
+func (w *worker) prepareVisibility() (*visTarget, error) {
+	pi := w.id % len(w.d.Properties)
+	p := w.d.Properties[pi]
+	var building []string
+	for i, pl := range w.d.LockPlaces {
+		if pl == (lockPlace{Property: pi, Area: 0}) {
+			building = append(building, w.d.Locks[i])
+		}
+	}
+	var lockID string
+	if len(building) > 0 {
+		lockID = building[(w.id/len(w.d.Properties))%len(building)]
+	} else {
+		id, err := provisionLock(w.ctx, w.c, fmt.Sprintf("Entrance %d", w.id))
+		if err != nil {
+			return nil, err
+		}
+		if err := w.c.call(w.ctx, "PUT", "/properties/"+p.ID+"/areas/"+p.Areas[0].ID+"/install/"+id, nil); err != nil {
+			return nil, err
+		}
+		lockID = id
+	}
+	u, err := seedUser(w.ctx, w.c, 200000+w.id)
+	if err != nil {
+		return nil, err
+	}
+	return &visTarget{
+		memberPath: "/properties/" + p.ID + "/groups/" + p.StaffGroupID + "/users/" + u.ID,
+		lockID:     lockID, deviceID: u.DeviceID,
+	}, nil
+}
+
+// Visibility polling: the pause between two key-map reads, and how long a
+// membership may take to show before the step fails.
+const (
+	pollInterval = time.Millisecond
+	pollTimeout  = 10 * time.Second
+)
+
+// visibility adds the worker's user to the staff group (timed as the
+// command, with its retries after a 409), then reads the lock's key map with the reader's key, which has
+// written nothing and so never waits on the server for this write, every
+// pollInterval until the user's phone is in it: the time from the
+// command's answer to the answer of the first read that shows it is
+// opVisible (its resolution is one read plus pollInterval). The membership
+// is then removed and the step waits, untimed, until the key map drops it,
+// so the next addition starts from a map without it.
+func (w *worker) visibility() (string, error) {
+	v := w.vis
+	start := time.Now()
+	err := w.retried("POST", v.memberPath)
+	answered := time.Now()
+	w.note(opAddMember, answered.Sub(start), err)
+	if err != nil {
+		return "", nil
+	}
+	err = w.awaitKeyMap(v, true)
+	w.note(opVisible, time.Since(answered), err)
+
+	start = time.Now()
+	err = w.retried("DELETE", v.memberPath)
+	w.note(opRemoveMember, time.Since(start), err)
+	if err == nil {
+		if err := w.awaitKeyMap(v, false); err != nil && w.ctx.Err() == nil {
+			w.errs.add("key map after removal: " + err.Error())
+		}
+	}
+	return "", nil
+}
+
+// retried sends a membership command again while it is answered 409 (the
+// group changed concurrently: the workers share each property's staff
+// group), as an integration would, after a random pause of up to 5 ms, up
+// to 50 times.
+func (w *worker) retried(method, path string) error {
+	var err error
+	for range 50 {
+		err = w.c.call(w.ctx, method, path, nil)
+		var api *apiError
+		if !errors.As(err, &api) || api.Status != http.StatusConflict {
+			return err
+		}
+		time.Sleep(time.Duration(w.rng.IntN(5000)) * time.Microsecond)
+	}
+	return err
+}
+
+// awaitKeyMap reads the lock's key map with the reader's key until the
+// device is in it (present) or out of it (!present). The reads while
+// waiting for presence are recorded as opGetKeyMap: as many of them as
+// opVisible means every first read showed the membership.
+func (w *worker) awaitKeyMap(v *visTarget, present bool) error {
+	deadline := time.Now().Add(pollTimeout)
+	want := []byte(`"` + v.deviceID + `"`)
+	for {
+		start := time.Now()
+		data, err := w.d.Reader.do(w.ctx, "GET", "/locks/"+v.lockID+"/keymap", nil)
+		if present { // the polls of the timed wait, each a row of its own
+			w.note(opGetKeyMap, time.Since(start), err)
+		}
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, want) == present {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lock %s: device %s present=%v not seen in the key map within %s", v.lockID, v.deviceID, present, pollTimeout)
+		}
+		select {
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func (w *worker) lockLogsPage() (string, error) {
+	id := w.d.PageLocks[w.rng.IntN(len(w.d.PageLocks))]
+	return opLockLogs, w.c.call(w.ctx, "GET", "/locks/"+id+"/logs", nil)
+}
+
+func (w *worker) eventsPage() (string, error) {
+	return opListEvents, w.c.call(w.ctx, "GET", "/events?eventSource=all", nil)
+}
+
+// prepareScenario gets what a scenario needs beyond the seeded data set,
+// untimed: the visibility scenario a second key, with manage-access only
+// (what an operator's door screen holds), for its key-map reads; the pages
+// scenario the first locks the server lists (in a data directory seeded by
+// `accessctl seed`, locks with a long history of access logs), preferring
+// those with at least one access log.
+func prepareScenario(ctx context.Context, c *client, cfg config, d *dataset) error {
+	switch cfg.Scenario {
+	case "visibility":
+		data, err := c.do(ctx, "POST", "/accounts/keys", map[string]any{
+			"displayName":    "accessbench key-map reader",
+			"apiPermissions": []any{map[string]any{"permission": "manage-access"}},
+		})
+		if err != nil {
+			return fmt.Errorf("creating the reader's key: %w", err)
+		}
+		secret, err := field(data, "apiKey")
+		if err != nil {
+			return err
+		}
+		d.Reader = newClient(cfg.URL, secret, cfg.Concurrency)
+	case "pages":
+		data, err := c.do(ctx, "GET", "/locks?pageSize=100", nil)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Locks []struct {
+				LockID string `json:"lockId"`
+			} `json:"locks"`
+		}
+		if err := json.Unmarshal(data, &page); err != nil {
+			return fmt.Errorf("GET /locks: %w", err)
+		}
+		var all []string
+		for _, l := range page.Locks {
+			all = append(all, l.LockID)
+			logs, err := c.do(ctx, "GET", "/locks/"+l.LockID+"/logs?pageSize=1", nil)
+			if err != nil {
+				return err
+			}
+			var first struct {
+				AccessLogs []json.RawMessage `json:"accessLogs"`
+			}
+			if err := json.Unmarshal(logs, &first); err != nil {
+				return fmt.Errorf("GET /locks/%s/logs: %w", l.LockID, err)
+			}
+			if len(first.AccessLogs) > 0 {
+				d.PageLocks = append(d.PageLocks, l.LockID)
+			}
+		}
+		if len(d.PageLocks) == 0 {
+			d.PageLocks = all
+		}
+		if len(d.PageLocks) == 0 {
+			return errors.New("pages: the server lists no lock")
+		}
+	}
+	return nil
 }

@@ -34,17 +34,32 @@ type dataset struct {
 	// Groups is every group of every property, area groups included.
 	Groups []seededGroup
 	Locks  []string
-	Users  []seededUser
+	// LockPlaces is where each seeded lock is installed (the spare locks
+	// workers provision later are not listed).
+	LockPlaces []lockPlace
+	Users      []seededUser
 	// Members is each user's seeded memberships: Members[u] lists indexes
 	// into Groups.
 	Members [][]int
+
+	// Reader is a client with a second key that wrote nothing (visibility
+	// scenario only).
+	Reader *client
+	// PageLocks are the locks whose access logs the pages scenario reads.
+	PageLocks []string
 }
 
 type seededProperty struct {
 	ID string
 	// Areas[0] is the building; the others are in it.
 	Areas []seededArea
+	// StaffGroupID is the custom group the building's access list admits.
+	StaffGroupID string
 }
+
+// lockPlace is the area a lock is installed in: indexes into Properties
+// and that property's Areas.
+type lockPlace struct{ Property, Area int }
 
 type seededArea struct {
 	ID, GroupID string
@@ -97,15 +112,18 @@ func seed(ctx context.Context, c *client, cfg seedConfig, workers int) (*dataset
 	}
 
 	d.Locks = make([]string, cfg.Locks)
+	d.LockPlaces = make([]lockPlace, cfg.Locks)
 	err = parallel(ctx, cfg.Locks, workers, func(i int) error {
 		id, err := provisionLock(ctx, c, fmt.Sprintf("Door %d", i+1))
 		if err != nil {
 			return err
 		}
 		d.Locks[i] = id
-		p := d.Properties[i%len(d.Properties)]
-		a := p.Areas[(i/len(d.Properties))%len(p.Areas)]
-		return c.call(ctx, "PUT", "/properties/"+p.ID+"/areas/"+a.ID+"/install/"+id, nil)
+		pl := lockPlace{Property: i % len(d.Properties)}
+		p := d.Properties[pl.Property]
+		pl.Area = (i / len(d.Properties)) % len(p.Areas)
+		d.LockPlaces[i] = pl
+		return c.call(ctx, "PUT", "/properties/"+p.ID+"/areas/"+p.Areas[pl.Area].ID+"/install/"+id, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -203,6 +221,7 @@ func seedGroups(ctx context.Context, c *client, d *dataset, i int) error {
 		}
 		if g == 0 {
 			staff = id
+			d.Properties[i].StaffGroupID = id
 		}
 		d.Groups = append(d.Groups, seededGroup{PropertyID: p.ID, ID: id})
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,11 +73,17 @@ func TestScenariosAgainstTheRealServer(t *testing.T) {
 			t.Log("\n" + out.String())
 			assert.Zero(t, rep.Errors, "%v", rep.FirstErrors)
 			rows := map[string]opStats{}
-			for _, g := range rep.Groups {
+			for _, g := range append(slices.Clone(rep.Operations), rep.Groups...) {
 				rows[g.Name] = g
 			}
 			want := []string{groupTotal}
-			if scenario != "reads" {
+			switch scenario {
+			case "reads":
+			case "pages":
+				want = append(want, opLockLogs, opListEvents)
+			case "visibility":
+				want = append(want, groupWrites, opVisible, opGetKeyMap, opAddMember, opRemoveMember)
+			default:
 				want = append(want, groupWrites)
 			}
 			for _, name := range want {
