@@ -174,6 +174,18 @@ func (s *Set) WaitFor(ctx context.Context, position uint64) error {
 	return nil
 }
 
+// Position is how far every projection reflects the log: the least of the
+// runners' committed checkpoints.
+func (s *Set) Position() uint64 {
+	var least uint64
+	for i, r := range s.runners {
+		if p := r.Position(); i == 0 || p < least {
+			least = p
+		}
+	}
+	return least
+}
+
 // WaitForCommands blocks until every projection outside the deferred lane
 // reflects the log up to position: what a command's answer waits for.
 func (s *Set) WaitForCommands(ctx context.Context, position uint64) error {

@@ -65,6 +65,8 @@ type Delivery struct {
 	// allowPrivateTargets lets webhooks reach internal addresses (see
 	// WithPrivateTargets).
 	allowPrivateTargets bool
+
+	cache subscriberCache
 }
 
 // Option changes a Delivery's defaults.

@@ -57,7 +57,7 @@ func (d *Delivery) fanOut(msg *message.Message) ([]*message.Message, error) {
 			return nil, fmt.Errorf("webhooks: wait for the read model to reach %d: %w", ev.Position, err)
 		}
 	}
-	hooks, err := d.subscribers(ctx, accountID, ev.Type, ev.Position)
+	hooks, err := d.subscribersAt(ctx, accountID, ev.Type, ev.Position)
 	if err != nil {
 		return nil, err
 	}

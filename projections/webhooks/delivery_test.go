@@ -580,3 +580,44 @@ func TestDeliveryDoesNotFollowRedirects(t *testing.T) {
 	require.Equal(t, webhooks.StatusFailed, d.Status)
 	require.Contains(t, *d.LastError, "307")
 }
+
+// positionWaiter is a read model that has applied everything the fixture
+// applied so far, as a projections.Set reports it.
+type positionWaiter struct{ f *fixture }
+
+func (*positionWaiter) WaitFor(context.Context, uint64) error { return nil }
+func (w *positionWaiter) Position() uint64                    { return w.f.position }
+
+// A fan-out replaying history, with the read model far ahead of the events,
+// gives each event to the webhooks registered before it, not to those
+// registered since; a live event after a new registration reaches it.
+func TestDeliveryReplayingHistoryGivesEachEventToTheWebhooksOfItsTime(t *testing.T) {
+	waiter := &positionWaiter{}
+	f := newFixture(t, webhooks.WithWaiter(waiter))
+	waiter.f = f
+	early, late, newest := newReceiver(t, always(http.StatusOK)), newReceiver(t, always(http.StatusOK)), newReceiver(t, always(http.StatusOK))
+	early.secret = secretFor(f.register(early.srv.URL, "LockInstalled"))
+	first := f.event("LockInstalled")
+	late.secret = secretFor(f.register(late.srv.URL, "LockInstalled"))
+	second := f.event("LockInstalled")
+
+	// Out of order, so the second answer comes from what the first loaded.
+	f.publish(second)
+	f.publish(first)
+	ids := func(r *receiver) []uuid.UUID {
+		_, got := r.counts()
+		var out []uuid.UUID
+		for _, ev := range got {
+			out = append(out, ev.EventID)
+		}
+		return out
+	}
+	require.Equal(t, []uuid.UUID{second.ID, first.ID}, ids(early))
+	require.Equal(t, []uuid.UUID{second.ID}, ids(late), "registered after the first event")
+
+	newest.secret = secretFor(f.register(newest.srv.URL, "LockInstalled"))
+	live := f.event("LockInstalled")
+	f.publish(live)
+	require.Equal(t, []uuid.UUID{live.ID}, ids(newest))
+	require.Equal(t, []uuid.UUID{second.ID, first.ID, live.ID}, ids(early))
+}

@@ -87,8 +87,21 @@ func (s *Store) Webhooks(ctx context.Context, accountID uuid.UUID, after uint64,
 // subscribers returns the account's webhooks that take an event of
 // eventType logged at position.
 func (s *Store) subscribers(ctx context.Context, accountID uuid.UUID, eventType string, position uint64) ([]Webhook, error) {
-	rows, err := s.db.QueryContext(ctx, s.db.Dialect.Rebind(`SELECT `+webhookColumns+` FROM `+Table+`
-		WHERE account_id = ? AND position < ? ORDER BY position`), accountID.String(), int64(position))
+	hooks, err := s.ofAccount(ctx, accountID, position)
+	if err != nil {
+		return nil, err
+	}
+	return takers(hooks, eventType, position), nil
+}
+
+// ofAccount returns the account's webhooks, live or deleted, registered
+// before position (0: all).
+func (s *Store) ofAccount(ctx context.Context, accountID uuid.UUID, before uint64) ([]Webhook, error) {
+	q, args := `SELECT `+webhookColumns+` FROM `+Table+` WHERE account_id = ?`, []any{accountID.String()}
+	if before > 0 {
+		q, args = q+` AND position < ?`, append(args, int64(before))
+	}
+	rows, err := s.db.QueryContext(ctx, s.db.Dialect.Rebind(q+` ORDER BY position`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks of %s: %w", accountID, err)
 	}
@@ -96,9 +109,19 @@ func (s *Store) subscribers(ctx context.Context, accountID uuid.UUID, eventType 
 	if err != nil {
 		return nil, fmt.Errorf("webhooks of %s: %w", accountID, err)
 	}
-	return slices.DeleteFunc(hooks, func(w Webhook) bool {
-		return !w.liveAt(position) || !slices.Contains(w.EventTypes, eventType)
-	}), nil
+	return hooks, nil
+}
+
+// takers are the webhooks of hooks that take an event of eventType logged
+// at position.
+func takers(hooks []Webhook, eventType string, position uint64) []Webhook {
+	var out []Webhook
+	for _, w := range hooks {
+		if w.liveAt(position) && slices.Contains(w.EventTypes, eventType) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // byID returns a webhook, live or deleted, whatever its account.
