@@ -23,15 +23,7 @@ func ensureCheckpointTable(ctx context.Context, tx Tx) error {
 // readCheckpoint returns the stored version and position; found is false for
 // a projection that never ran.
 func readCheckpoint(ctx context.Context, tx Tx, name string) (version int, position uint64, found bool, err error) {
-	var pos int64
-	err = tx.QueryRow(ctx, `SELECT version, position FROM `+checkpointTable+` WHERE name = ?`, name).Scan(&version, &pos)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, false, nil
-	}
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("checkpoint %s: %w", name, err)
-	}
-	return version, uint64(pos), true, nil
+	return queryCheckpoint(ctx, tx, name, "")
 }
 
 // claimCheckpoint is readCheckpoint for a transaction that will apply
@@ -45,8 +37,12 @@ func claimCheckpoint(ctx context.Context, tx Tx, name string) (version int, posi
 	if tx.Dialect != Postgres {
 		return readCheckpoint(ctx, tx, name)
 	}
+	return queryCheckpoint(ctx, tx, name, " FOR UPDATE")
+}
+
+func queryCheckpoint(ctx context.Context, tx Tx, name, lock string) (version int, position uint64, found bool, err error) {
 	var pos int64
-	err = tx.QueryRow(ctx, `SELECT version, position FROM `+checkpointTable+` WHERE name = ? FOR UPDATE`, name).Scan(&version, &pos)
+	err = tx.QueryRow(ctx, `SELECT version, position FROM `+checkpointTable+` WHERE name = ?`+lock, name).Scan(&version, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}

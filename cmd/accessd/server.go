@@ -215,22 +215,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		defer wg.Done()
 		runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
 	}()
+	// The workers that append to the log run under their leases, and not
+	// at all on a read-only server.
+	runAppender := func(lease string, fn func(context.Context) error) {
+		if readOnlyMode {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runLeased(projCtx, leases, lease, log, fn)
+		}()
+	}
 	scheduler, err := commands.NewBookingScheduler(service, queries.NewBookings(readDB), log)
 	if err != nil {
 		stopProjections()
 		wg.Wait()
 		return err
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if !readOnlyMode { // the scheduler appends to the log
-			runLeased(projCtx, leases, "booking-scheduler", log, func(ctx context.Context) error {
-				scheduler.Run(ctx, 10*time.Second, set.Ready)
-				return nil
-			})
-		}
-	}()
+	runAppender("booking-scheduler", func(ctx context.Context) error {
+		scheduler.Run(ctx, 10*time.Second, set.Ready)
+		return nil
+	})
 	// Deletes the group a CreateArea killed between its two appends left
 	// without its area; at start, then as often as bookings reconcile.
 	areaRepair, err := commands.NewAreaRepair(service, queries.NewEntities(readDB), log)
@@ -239,25 +245,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		wg.Wait()
 		return err
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if !readOnlyMode { // the repair appends to the log
-			runLeased(projCtx, leases, "area-repair", log, func(ctx context.Context) error {
-				areaRepair.Run(ctx, 5*time.Minute, set.Ready)
-				return nil
-			})
-		}
-	}()
-
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if readOnlyMode { // the sealer appends to the log
-			return
-		}
-		runLeased(projCtx, leases, "sealer", log, sealer.Run)
-	}()
+	runAppender("area-repair", func(ctx context.Context) error {
+		areaRepair.Run(ctx, 5*time.Minute, set.Ready)
+		return nil
+	})
+	runAppender("sealer", sealer.Run)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("accessd listening", "addr", ln.Addr().String(), "dataDir", cfg.DataDir,
