@@ -71,6 +71,16 @@ func (c *client) call(ctx context.Context, method, path string, body any) error 
 }
 
 func (c *client) send(ctx context.Context, method, path string, body any, keep bool) ([]byte, error) {
+	return c.sendAs(ctx, c.key, nil, method, path, body, keep)
+}
+
+// callAs is call with another API key (a lock's own) and extra headers.
+func (c *client) callAs(ctx context.Context, key string, headers map[string]string, method, path string, body any) error {
+	_, err := c.sendAs(ctx, key, headers, method, path, body, false)
+	return err
+}
+
+func (c *client) sendAs(ctx context.Context, key string, headers map[string]string, method, path string, body any, keep bool) ([]byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -87,9 +97,12 @@ func (c *client) send(ctx context.Context, method, path string, body any, keep b
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("x-api-key", c.key)
+	req.Header.Set("x-api-key", key)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

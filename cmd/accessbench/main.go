@@ -1,8 +1,9 @@
 // Command accessbench is a load generator for a running accessd: it seeds a
 // data set through the API (not timed), then runs a scenario at a fixed
 // concurrency for a fixed time and reports per operation the throughput
-// and p50/p95/p99/max latency, as a table and optionally as JSON, with the
-// issue's targets marked PASS or MISS.
+// and p50/p95/p99/max latency, as a table and optionally as JSON with an
+// SVG latency chart beside it (the same name, .svg), with the issue's
+// targets marked PASS or MISS.
 //
 //	accessbench --url http://127.0.0.1:8080 --scenario writes --duration 10s --out bench/results/writes.json
 package main
@@ -66,7 +67,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.Seed.Properties, "seed-properties", 5, "properties to seed (each with 4 areas and 2 custom groups)")
 	fs.IntVar(&c.Seed.Locks, "seed-locks", 200, "locks to provision and install")
 	fs.IntVar(&c.Seed.Users, "seed-users", 256, "users to seed, each with a phone and a membership")
-	fs.StringVar(&c.Out, "out", "", "write the results as JSON to this file")
+	fs.StringVar(&c.Out, "out", "", "write the results as JSON to this file, and the latency chart beside it (.svg)")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 30*time.Second, "how long to wait for /readyz")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -131,7 +132,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (*report, error) {
 		if err := rep.write(cfg.Out); err != nil {
 			return rep, err
 		}
-		fmt.Fprintf(out, "results written to %s\n", cfg.Out)
+		chart := svgPathFor(cfg.Out)
+		if err := rep.writeSVG(chart); err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(out, "results written to %s and %s\n", cfg.Out, chart)
 	}
 	return rep, ctx.Err()
 }
@@ -177,7 +182,7 @@ func runScenario(ctx context.Context, c *client, d *dataset, mix []weighted, con
 }
 
 func countsLine(m map[string]int) string {
-	order := []string{"properties", "areas", "groups", "locks", "users", "devices", "memberships"}
+	order := []string{"properties", "areas", "groups", "locks", "users", "devices", "memberships", "bookings", "checkIns"}
 	parts := make([]string, 0, len(order))
 	for _, k := range order {
 		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))

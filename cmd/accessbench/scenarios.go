@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Operation names, as the API's operation ids; the report has a row each.
@@ -26,6 +31,8 @@ const (
 	opLockLogs     = "listLockAccessLogs"
 	opListEvents   = "listEvents"
 	opGetKeyMap    = "getLockKeyMap"
+	opAuditAccess  = "auditLockAccess"
+	opSyncLock     = "syncLock"
 	// opVisible is not a request: the time from a membership command's
 	// answer to the first key-map read (another key's) that shows it.
 	opVisible = "keyMapVisible"
@@ -58,11 +65,28 @@ var writeMix = []weighted{
 // readMix: a lock read by an app or an operator's screen.
 var readMix = []weighted{{100, (*worker).getLock}}
 
-// mixedMix: mostly reads, with the write mix one step in five.
+// mixedMix: what a deployment's day looks like, reads dominating (70 in
+// 100 steps), then lock syncs (15) and the write mix (15):
+//   - 40 a lock read (an app or an operator's screen), GET /locks/{lockId};
+//   - 8 a key-map read (an operator checking who opens a door),
+//     GET /locks/{lockId}/keymap;
+//   - 8 the first page of a lock's access logs, GET /locks/{lockId}/logs;
+//   - 7 a group's members, GET /properties/{propertyId}/groups/{id}/users;
+//   - 7 a point-in-time audit question, who could open a lock 5 s ago,
+//     GET /audit/locks/{lockId}/access?at=;
+//   - 15 a lock's sync (PUT /locks/{lockId}/sync, with the lock's own key
+//     and signature, as locks poll; every lock synced once at seeding, so
+//     most find their key map unchanged; one in four carries an access
+//     attempt);
+//   - 15 a write command from the write mix.
 var mixedMix = []weighted{
-	{70, (*worker).getLock},
-	{10, (*worker).listMembers},
-	{20, (*worker).write},
+	{40, (*worker).getLock},
+	{8, (*worker).getKeyMap},
+	{8, (*worker).lockLogsFirstPage},
+	{7, (*worker).listMembers},
+	{7, (*worker).auditAccess},
+	{15, (*worker).syncLock},
+	{15, (*worker).write},
 }
 
 // visibilityMix: add a user to a group that opens a lock, wait until the
@@ -155,12 +179,14 @@ func (w *worker) prepare(mu *sync.Mutex) error {
 		w.addUser(u)
 	}
 	if len(w.locks) == 0 {
-		id, err := provisionLock(w.ctx, w.c, fmt.Sprintf("Spare door %d", w.id))
+		id, creds, err := provisionLock(w.ctx, w.c, fmt.Sprintf("Spare door %d", w.id))
 		if err != nil {
 			return err
 		}
 		mu.Lock()
 		w.d.Locks = append(w.d.Locks, id)
+		w.d.LockCreds = append(w.d.LockCreds, creds)
+		w.d.KeyMapVersions = append(w.d.KeyMapVersions, 0) // never synced
 		w.locks = append(w.locks, len(w.d.Locks)-1)
 		mu.Unlock()
 	}
@@ -307,6 +333,102 @@ func (w *worker) getLock() (string, error) {
 	return opGetLock, w.c.call(w.ctx, "GET", "/locks/"+w.d.Locks[w.rng.IntN(len(w.d.Locks))], nil)
 }
 
+// getKeyMap reads a lock's key map with the owner key.
+func (w *worker) getKeyMap() (string, error) {
+	return opGetKeyMap, w.c.call(w.ctx, "GET", "/locks/"+w.d.Locks[w.rng.IntN(len(w.d.Locks))]+"/keymap", nil)
+}
+
+// lockLogsFirstPage reads the first page of any lock's access logs (the
+// pages scenario reads those of the locks with a long history).
+func (w *worker) lockLogsFirstPage() (string, error) {
+	return opLockLogs, w.c.call(w.ctx, "GET", "/locks/"+w.d.Locks[w.rng.IntN(len(w.d.Locks))]+"/logs", nil)
+}
+
+// auditLag is how far back the audit step asks: a moment the log already
+// holds, as an operator looking into what just happened would.
+const auditLag = 5 * time.Second
+
+// auditAccess asks who could open a seeded lock auditLag ago.
+func (w *worker) auditAccess() (string, error) {
+	id := w.d.Locks[w.rng.IntN(len(w.d.LockPlaces))]
+	at := time.Now().Add(-auditLag).UTC().Format(time.RFC3339)
+	return opAuditAccess, w.c.call(w.ctx, "GET", "/audit/locks/"+id+"/access?at="+url.QueryEscape(at), nil)
+}
+
+// lockSyncBody is the body of PUT /locks/{lockId}/sync, as cmd/locksim
+// sends it.
+type lockSyncBody struct {
+	SyncDate               string          `json:"syncDate"`
+	CurrentFirmwareVersion string          `json:"currentFirmwareVersion"`
+	CurrentKeyMapVersion   int64           `json:"currentKeyMapVersion"`
+	AccessLogs             []lockAccessLog `json:"accessLogs"`
+}
+
+type lockAccessLog struct {
+	LockAccessLogID string `json:"lockAccessLogId"`
+	AccessDate      string `json:"accessDate"`
+	AccessKeyID     string `json:"accessKeyId"`
+	Result          string `json:"result"`
+	DenyReason      string `json:"denyReason,omitempty"`
+}
+
+// syncLock syncs one of the worker's locks as the lock does (cmd/locksim's
+// lock sync): with its own API key, its Ed25519 signature of the body in
+// x-lock-signature, and the key-map version it holds (the last answer's:
+// the sealed map is not opened, the server's work is the same). Seeding
+// synced every lock once, so a sync sends news only when a write changed
+// the lock's key map, as a lock in service does. One sync in four carries
+// an access attempt, a credential the lock did not know (denied,
+// unknownCredential), so the locks' access logs grow.
+func (w *worker) syncLock() (string, error) {
+	l := w.locks[w.rng.IntN(len(w.locks))]
+	var logs []lockAccessLog
+	if w.rng.IntN(4) == 0 {
+		logs = append(logs, lockAccessLog{
+			LockAccessLogID: uuid.NewString(), AccessDate: time.Now().UTC().Format(time.RFC3339), AccessKeyID: uuid.NewString(),
+			Result: "denied", DenyReason: "unknownCredential",
+		})
+	}
+	v, err := syncLockOnce(w.ctx, w.c, w.d.Locks[l], w.d.LockCreds[l], w.d.KeyMapVersions[l], logs)
+	if err == nil {
+		w.d.KeyMapVersions[l] = v // this worker's lock: no other writes it
+	}
+	return opSyncLock, err
+}
+
+// syncLockOnce sends one signed sync of lock id holding key-map version
+// held with logs, and returns the version the server answers.
+func syncLockOnce(ctx context.Context, c *client, id string, creds lockCreds, held int64, logs []lockAccessLog) (int64, error) {
+	if logs == nil {
+		logs = []lockAccessLog{}
+	}
+	raw, err := json.Marshal(lockSyncBody{
+		SyncDate: time.Now().UTC().Format(time.RFC3339), CurrentFirmwareVersion: "1.0.0", CurrentKeyMapVersion: held, AccessLogs: logs,
+	})
+	if err != nil {
+		return 0, err
+	}
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(creds.Sign, raw))
+	path := "/locks/" + id + "/sync"
+	answer, err := c.sendAs(ctx, creds.APIKey, map[string]string{"x-lock-signature": sig}, "PUT", path, raw, true)
+	if err != nil {
+		return 0, err
+	}
+	var env struct {
+		Data struct {
+			KeyMapVersion        *int64   `json:"keyMapVersion"`
+			AcceptedAccessLogIDs []string `json:"acceptedAccessLogIds"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(answer, &env); err != nil || env.Data.KeyMapVersion == nil {
+		return 0, &apiError{Method: "PUT", Path: path, Status: 200, Message: "unexpected answer: " + string(answer)}
+	}
+	if len(env.Data.AcceptedAccessLogIDs) != len(logs) {
+		return 0, &apiError{Method: "PUT", Path: path, Status: 200, Message: fmt.Sprintf("%d access logs sent, %d accepted", len(logs), len(env.Data.AcceptedAccessLogIDs))}
+	}
+	return *env.Data.KeyMapVersion, nil
+}
+
 func (w *worker) listMembers() (string, error) {
 	g := w.d.Groups[w.rng.IntN(len(w.d.Groups))]
 	return opListMembers, w.c.call(w.ctx, "GET", "/properties/"+g.PropertyID+"/groups/"+g.ID+"/users", nil)
@@ -336,7 +458,7 @@ func (w *worker) prepareVisibility() (*visTarget, error) {
 	if len(building) > 0 {
 		lockID = building[(w.id/len(w.d.Properties))%len(building)]
 	} else {
-		id, err := provisionLock(w.ctx, w.c, fmt.Sprintf("Entrance %d", w.id))
+		id, _, err := provisionLock(w.ctx, w.c, fmt.Sprintf("Entrance %d", w.id))
 		if err != nil {
 			return nil, err
 		}

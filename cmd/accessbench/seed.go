@@ -34,6 +34,12 @@ type dataset struct {
 	// Groups is every group of every property, area groups included.
 	Groups []seededGroup
 	Locks  []string
+	// LockCreds is each lock's own API key and signing key, as the lock
+	// keeps them from its provisioning (for its syncs); parallel to Locks.
+	LockCreds []lockCreds
+	// KeyMapVersions is the key-map version each lock holds, from its
+	// last sync's answer (0: never synced); parallel to Locks.
+	KeyMapVersions []int64
 	// LockPlaces is where each seeded lock is installed (the spare locks
 	// workers provision later are not listed).
 	LockPlaces []lockPlace
@@ -41,6 +47,10 @@ type dataset struct {
 	// Members is each user's seeded memberships: Members[u] lists indexes
 	// into Groups.
 	Members [][]int
+
+	// Bookings and CheckIns count each property's seeded bookings and
+	// the checked-in ones among them.
+	Bookings, CheckIns []int
 
 	// Reader is a client with a second key that wrote nothing (visibility
 	// scenario only).
@@ -69,6 +79,13 @@ type seededGroup struct {
 	PropertyID, ID string
 }
 
+// lockCreds is what a lock holds to sync: its own API key (the answer's
+// private.apiKey at provisioning) and its Ed25519 private key.
+type lockCreds struct {
+	APIKey string
+	Sign   ed25519.PrivateKey
+}
+
 type seededUser struct {
 	ID, DeviceID string
 }
@@ -83,15 +100,22 @@ func (d *dataset) counts() map[string]int {
 	for _, m := range d.Members {
 		members += len(m)
 	}
+	bookings, checkIns := 0, 0
+	for i := range d.Bookings {
+		bookings += d.Bookings[i]
+		checkIns += d.CheckIns[i]
+	}
 	return map[string]int{
 		"properties": len(d.Properties), "areas": areas, "groups": len(d.Groups),
 		"locks": len(d.Locks), "users": len(d.Users), "devices": len(d.Users), "memberships": members,
+		"bookings": bookings, "checkIns": checkIns,
 	}
 }
 
 // seed makes the data set through the API: properties with their areas,
-// groups and an access list; locks provisioned and installed; users, each
-// with a phone and a membership. workers requests run at a time.
+// groups and an access list; locks provisioned and installed; bookings;
+// users, each with a phone and a membership; then every lock's first sync.
+// workers requests run at a time.
 func seed(ctx context.Context, c *client, cfg seedConfig, workers int) (*dataset, error) {
 	if cfg.Properties < 1 || cfg.Locks < 1 || cfg.Users < 1 {
 		return nil, fmt.Errorf("seeding needs at least one property, lock and user")
@@ -112,18 +136,28 @@ func seed(ctx context.Context, c *client, cfg seedConfig, workers int) (*dataset
 	}
 
 	d.Locks = make([]string, cfg.Locks)
+	d.LockCreds = make([]lockCreds, cfg.Locks)
 	d.LockPlaces = make([]lockPlace, cfg.Locks)
 	err = parallel(ctx, cfg.Locks, workers, func(i int) error {
-		id, err := provisionLock(ctx, c, fmt.Sprintf("Door %d", i+1))
+		id, creds, err := provisionLock(ctx, c, fmt.Sprintf("Door %d", i+1))
 		if err != nil {
 			return err
 		}
-		d.Locks[i] = id
+		d.Locks[i], d.LockCreds[i] = id, creds
 		pl := lockPlace{Property: i % len(d.Properties)}
 		p := d.Properties[pl.Property]
 		pl.Area = (i / len(d.Properties)) % len(p.Areas)
 		d.LockPlaces[i] = pl
 		return c.call(ctx, "PUT", "/properties/"+p.ID+"/areas/"+p.Areas[pl.Area].ID+"/install/"+id, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	d.Bookings = make([]int, len(d.Properties))
+	d.CheckIns = make([]int, len(d.Properties))
+	err = parallel(ctx, len(d.Properties), workers, func(i int) error {
+		return seedBookings(ctx, c, d, i)
 	})
 	if err != nil {
 		return nil, err
@@ -148,7 +182,64 @@ func seed(ctx context.Context, c *client, cfg seedConfig, workers int) (*dataset
 	if err != nil {
 		return nil, err
 	}
+
+	// Each lock syncs once, as an installed lock does on going online: it
+	// fetches its key map and the server records its first LockSynced.
+	d.KeyMapVersions = make([]int64, len(d.Locks))
+	err = parallel(ctx, len(d.Locks), workers, func(i int) error {
+		v, err := syncLockOnce(ctx, c, d.Locks[i], d.LockCreds[i], 0, nil)
+		d.KeyMapVersions[i] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// seedBookings books each resident area of property i twice, for a guest
+// registered by name: a stay starting in ten minutes for two days, and one
+// a week later for two days. The first apartment's current stay is checked
+// in (manually) and gets a generated access code, which joins the key maps
+// of the apartment's locks (a guest by name has no user, so check-in adds
+// no membership: the code serves).
+func seedBookings(ctx context.Context, c *client, d *dataset, i int) error {
+	p := d.Properties[i]
+	now := time.Now().UTC().Truncate(time.Minute)
+	stays := []struct{ start, end time.Time }{
+		{now.Add(10 * time.Minute), now.Add(48 * time.Hour)},
+		{now.Add(7 * 24 * time.Hour), now.Add(9 * 24 * time.Hour)},
+	}
+	for r, a := range p.Areas[1:] {
+		for s, stay := range stays {
+			data, err := c.do(ctx, "POST", "/properties/"+p.ID+"/bookings", map[string]any{
+				"areaId": a.ID, "source": "publicApi",
+				"guest": map[string]any{
+					"displayName": fmt.Sprintf("Guest %d-%d-%d", i+1, r+1, s+1),
+					"email":       fmt.Sprintf("guest%d.%d.%d@example.org", i+1, r+1, s+1),
+				},
+				"startDateTime": stay.start.Format(time.RFC3339), "endDateTime": stay.end.Format(time.RFC3339),
+			})
+			if err != nil {
+				return err
+			}
+			d.Bookings[i]++
+			if r == 0 && s == 0 {
+				id, err := field(data, "bookingId")
+				if err != nil {
+					return err
+				}
+				if err := c.call(ctx, "POST", "/bookings/"+id+"/check-in", map[string]any{"method": "manual"}); err != nil {
+					return err
+				}
+				d.CheckIns[i]++
+				if err := c.call(ctx, "POST", "/bookings/"+id+"/access-codes", map[string]any{}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // seedProperty makes a property with its building and the resident areas
@@ -236,19 +327,35 @@ func seedGroups(ctx context.Context, c *client, d *dataset, i int) error {
 	})
 }
 
-// provisionLock registers a lock with fresh key pairs, as a lock would.
-func provisionLock(ctx context.Context, c *client, name string) (string, error) {
-	sign, enc, err := keyPairs()
+// provisionLock registers a lock with fresh key pairs, as a lock would,
+// and returns its id with what the lock keeps to sync.
+func provisionLock(ctx context.Context, c *client, name string) (string, lockCreds, error) {
+	var creds lockCreds
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return "", err
+		return "", creds, err
+	}
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return "", creds, err
 	}
 	data, err := c.do(ctx, "POST", "/locks", map[string]any{
-		"displayName": name, "publicKey": sign, "encryptionPublicKey": enc, "purchaseDate": "2025-01-15T00:00:00Z",
+		"displayName": name, "publicKey": base64.StdEncoding.EncodeToString(pub),
+		"encryptionPublicKey": base64.StdEncoding.EncodeToString(x.PublicKey().Bytes()), "purchaseDate": "2025-01-15T00:00:00Z",
 	})
 	if err != nil {
-		return "", err
+		return "", creds, err
 	}
-	return field(data, "lockId")
+	var out struct {
+		LockID  string `json:"lockId"`
+		Private struct {
+			APIKey string `json:"apiKey"`
+		} `json:"private"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil || out.LockID == "" || out.Private.APIKey == "" {
+		return "", creds, fmt.Errorf("POST /locks: no lockId or private.apiKey in %s", data)
+	}
+	return out.LockID, lockCreds{APIKey: out.Private.APIKey, Sign: priv}, nil
 }
 
 // seedUser makes a user with personal data and one phone.

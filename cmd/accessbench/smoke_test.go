@@ -83,6 +83,9 @@ func TestScenariosAgainstTheRealServer(t *testing.T) {
 				want = append(want, opLockLogs, opListEvents)
 			case "visibility":
 				want = append(want, groupWrites, opVisible, opGetKeyMap, opAddMember, opRemoveMember)
+			case "mix":
+				// Every step of the mix, reads and lock syncs included.
+				want = append(want, groupWrites, opGetLock, opGetKeyMap, opLockLogs, opListMembers, opAuditAccess, opSyncLock)
 			default:
 				want = append(want, groupWrites)
 			}
@@ -93,6 +96,13 @@ func TestScenariosAgainstTheRealServer(t *testing.T) {
 			}
 			_, err = os.Stat(cfg.Out)
 			assert.NoError(t, err, "the JSON results")
+			chart, err := os.ReadFile(svgPathFor(cfg.Out))
+			require.NoError(t, err, "the SVG chart")
+			text := parseSVG(t, chart)
+			for _, s := range rep.Operations {
+				assert.Contains(t, text, s.Name, "the chart's rows")
+			}
+			assert.Contains(t, out.String(), svgPathFor(cfg.Out))
 		})
 	}
 
