@@ -112,14 +112,21 @@ func (q *Entities) Count(ctx context.Context, kind, accountID string, f ListFilt
 	return n, err
 }
 
+// byLookupSQL is ByLookup's query: lookup, kind, and the deleted state.
+const byLookupSQL = `SELECT id, account_id, property_id, parent_id, position, state, doc
+	FROM ` + entities.Table + ` WHERE lookup = ? AND lookup <> '' AND kind = ? AND state <> ?`
+
 // ByLookup returns the live document of kind whose lookup key is key,
 // whatever its account (API keys by hash).
+//
+// The "lookup <> ”" lets SQLite use the partial lookup index, which it
+// cannot prove a bound value fits; without it every API key was read to
+// authenticate a request (38% of the server's CPU under the mixed load).
 func (q *Entities) ByLookup(ctx context.Context, kind, key string) (Document, error) {
 	d := Document{Row: entities.Row{Kind: kind, Lookup: key}}
 	var raw string
 	var pos int64
-	err := q.stmts.queryRow(ctx, `SELECT id, account_id, property_id, parent_id, position, state, doc
-		FROM `+entities.Table+` WHERE lookup = ? AND kind = ? AND state <> ?`, key, kind, entities.StateDeleted).
+	err := q.stmts.queryRow(ctx, byLookupSQL, key, kind, entities.StateDeleted).
 		Scan(&d.ID, &d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, ErrEntityNotFound

@@ -51,37 +51,10 @@ type EventFilter struct {
 // List returns one page of events, newest first; page.After is the position
 // the previous page ended at.
 func (q *Events) List(ctx context.Context, accountID string, f EventFilter, page Page) ([]EventItem, string, error) {
-	query := `SELECT position, event_id, event_name, property_id, area_id, user_group_id, lock_id, user_id,
-		user_device_id, api_key_id, key_id, firmware_version, created_at, last_modified_by
-		FROM ` + eventlist.Table + ` WHERE account_id = ?`
-	args := []any{accountID}
-	if page.After > 0 {
-		query += ` AND position < ?`
-		args = append(args, int64(page.After))
+	query, args, err := listEventsSQL(accountID, f, page)
+	if err != nil || query == "" {
+		return nil, "", err
 	}
-	if f.Category != "" {
-		query += ` AND category = ?`
-		args = append(args, f.Category)
-	}
-	for param, value := range f.Equal {
-		col, ok := eventlist.IDColumns[param]
-		if !ok {
-			return nil, "", fmt.Errorf("event filter %q: unknown", param)
-		}
-		query += ` AND ` + col + ` = ?`
-		args = append(args, value)
-	}
-	if f.PropertyIDs != nil {
-		if len(f.PropertyIDs) == 0 {
-			return nil, "", nil
-		}
-		query += ` AND property_id IN (?` + strings.Repeat(",?", len(f.PropertyIDs)-1) + `)`
-		for _, p := range f.PropertyIDs {
-			args = append(args, p)
-		}
-	}
-	query += ` ORDER BY position DESC LIMIT ?`
-	args = append(args, page.Size+1)
 	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list events: %w", err)
@@ -107,6 +80,44 @@ func (q *Events) List(ctx context.Context, accountID string, f EventFilter, page
 		next = Token(out[len(out)-1].position)
 	}
 	return out, next, nil
+}
+
+// listEventsSQL is List's query and arguments; "" when nothing can match.
+func listEventsSQL(accountID string, f EventFilter, page Page) (string, []any, error) {
+	query := `SELECT position, event_id, event_name, property_id, area_id, user_group_id, lock_id, user_id,
+		user_device_id, api_key_id, key_id, firmware_version, created_at, last_modified_by
+		FROM ` + eventlist.Table + ` WHERE account_id = ?`
+	args := []any{accountID}
+	if page.After > 0 {
+		query += ` AND position < ?`
+		args = append(args, int64(page.After))
+	}
+	if f.Category != "" {
+		query += ` AND category = ?`
+		args = append(args, f.Category)
+	}
+	for param, value := range f.Equal {
+		col, ok := eventlist.IDColumns[param]
+		if !ok {
+			return "", nil, fmt.Errorf("event filter %q: unknown", param)
+		}
+		// The "<> ''" lets SQLite use the column's partial index: it cannot
+		// tell that a bound value is not empty.
+		query += ` AND ` + col + ` = ? AND ` + col + ` <> ''`
+		args = append(args, value)
+	}
+	if f.PropertyIDs != nil {
+		if len(f.PropertyIDs) == 0 {
+			return "", nil, nil
+		}
+		query += ` AND property_id IN (?` + strings.Repeat(",?", len(f.PropertyIDs)-1) + `)`
+		for _, p := range f.PropertyIDs {
+			args = append(args, p)
+		}
+	}
+	query += ` ORDER BY position DESC LIMIT ?`
+	args = append(args, page.Size+1)
+	return query, args, nil
 }
 
 // ErrEventNotFound is the 404 for an event id that is not the account's.
