@@ -76,13 +76,7 @@ func OpenReadOnly(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
 	}
-	s := &Store{
-		cfg:     cfg,
-		path:    abs,
-		reqs:    make(chan *appendRequest),
-		closing: make(chan struct{}),
-		ids:     newIDCache(cfg.maxCachedIDs),
-	}
+	s := newStore(cfg, abs)
 	if err := s.openReadOnly(); err != nil {
 		_ = s.closeDBs() // the open error says more
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)

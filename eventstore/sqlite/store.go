@@ -62,13 +62,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{
-		cfg:     cfg,
-		path:    abs,
-		reqs:    make(chan *appendRequest),
-		closing: make(chan struct{}),
-		ids:     newIDCache(cfg.maxCachedIDs),
-	}
+	s := newStore(cfg, abs)
 	if err := s.open(); err != nil {
 		_ = s.closeDBs() // the open error says more
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -80,6 +74,17 @@ func Open(path string, opts ...Option) (*Store, error) {
 		go s.watchHead(cfg.pollInterval)
 	}
 	return s, nil
+}
+
+// newStore is a store of the file at abs, not yet connected.
+func newStore(cfg config, abs string) *Store {
+	return &Store{
+		cfg:     cfg,
+		path:    abs,
+		reqs:    make(chan *appendRequest),
+		closing: make(chan struct{}),
+		ids:     newIDCache(cfg.maxCachedIDs),
+	}
 }
 
 // open connects both pools, creates the schema, prepares the statements and
