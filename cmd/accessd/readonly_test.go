@@ -295,37 +295,13 @@ func remount(t *testing.T, dir, mode string) {
 // 503 naming the directory, says so in /healthz and its log, and changes
 // no file; once the filesystem is writable again a restart takes commands.
 func TestReadOnlyDataDir(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	disk := smallDisk(t, 64<<20)
-	bin := buildServer(t)
-	s := &roServer{crashServer: crashServer{bin: bin, dataDir: filepath.Join(disk, "data"), key: strings.Repeat("r", 40)}}
-	s.startLogged(t)
-	defer s.killIfRunning()
-	f := fillForReadOnly(t, s)
-	s.stop(t, syscall.SIGTERM)
+	s, disk, f := startFilled(t, strings.Repeat("r", 40), syscall.SIGTERM)
 	before := dirChecksums(t, s.dataDir)
 	require.Contains(t, before, "events.db")
 	require.NotContains(t, before, "events.db-wal", "a clean stop leaves no WAL")
 
-	remount(t, disk, "ro")
-	logs := s.startLogged(t)
-	requireReadOnlyReported(t, s, logs)
-	requireChangesRefused(t, s, f)
-	requireReadsAsBefore(t, s, f)
-	s.stop(t, syscall.SIGTERM)
-	requireNoErrorLogged(t, logs)
-	require.Equal(t, before, dirChecksums(t, s.dataDir), "files changed while read-only")
-
-	remount(t, disk, "rw")
-	logs = s.startLogged(t)
-	require.NotContains(t, logs.String(), "read-only")
-	requireReadsAsBefore(t, s, f)
-	s.created(t, "/properties", map[string]any{"displayName": "After read-only"}, "propertyId")
-	waitCaughtUp(t, &s.crashServer)
-	s.stop(t, syscall.SIGTERM)
-	requireReadModelsEqualRebuild(t, s.dataDir)
+	requireServesReadOnly(t, s, disk, f, before)
+	requireRecoversWritable(t, s, disk, f, "After read-only")
 }
 
 // TestReadOnlyAfterCrash: after a SIGKILL the -wal files hold the last
@@ -333,16 +309,7 @@ func TestReadOnlyDataDir(t *testing.T) {
 // -shm files the killed server left, so nothing committed is missing, and
 // refuses to start without them rather than miss commits.
 func TestReadOnlyAfterCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	disk := smallDisk(t, 64<<20)
-	bin := buildServer(t)
-	s := &roServer{crashServer: crashServer{bin: bin, dataDir: filepath.Join(disk, "data"), key: strings.Repeat("k", 40)}}
-	s.startLogged(t)
-	defer s.killIfRunning()
-	f := fillForReadOnly(t, s)
-	s.stop(t, syscall.SIGKILL)
+	s, disk, f := startFilled(t, strings.Repeat("k", 40), syscall.SIGKILL)
 	before := dirChecksums(t, s.dataDir)
 	require.Contains(t, before, "events.db-wal", "the killed server left no WAL to read")
 	for _, name := range []string{"events.db-wal", "readmodels.db-wal", "personal-keys.db-wal"} {
@@ -363,6 +330,32 @@ func TestReadOnlyAfterCrash(t *testing.T) {
 	remount(t, disk, "rw")
 	require.NoError(t, os.Rename(shm+".aside", shm))
 
+	requireServesReadOnly(t, s, disk, f, before)
+	requireRecoversWritable(t, s, disk, f, "After the crash")
+}
+
+// startFilled starts the server on a small tmpfs, fills it with data for
+// the read-only checks, and stops it with sig. It returns the server, the
+// tmpfs and what was written.
+func startFilled(t *testing.T, key string, sig syscall.Signal) (*roServer, string, *readOnlyFixture) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	disk := smallDisk(t, 64<<20)
+	s := &roServer{crashServer: crashServer{bin: buildServer(t), dataDir: filepath.Join(disk, "data"), key: key}}
+	s.startLogged(t)
+	t.Cleanup(s.killIfRunning)
+	f := fillForReadOnly(t, s)
+	s.stop(t, sig)
+	return s, disk, f
+}
+
+// requireServesReadOnly remounts disk read-only, starts the server, and
+// checks it reports read-only, refuses every change, serves the reads as
+// before, logs no error and changes no file (before: the checksums).
+func requireServesReadOnly(t *testing.T, s *roServer, disk string, f *readOnlyFixture, before map[string]string) {
+	t.Helper()
 	remount(t, disk, "ro")
 	logs := s.startLogged(t)
 	requireReadOnlyReported(t, s, logs)
@@ -371,11 +364,17 @@ func TestReadOnlyAfterCrash(t *testing.T) {
 	s.stop(t, syscall.SIGTERM)
 	requireNoErrorLogged(t, logs)
 	require.Equal(t, before, dirChecksums(t, s.dataDir), "files changed while read-only")
+}
 
+// requireRecoversWritable remounts disk writable, restarts the server, and
+// checks the reads, a command, and the read models against a rebuild.
+func requireRecoversWritable(t *testing.T, s *roServer, disk string, f *readOnlyFixture, property string) {
+	t.Helper()
 	remount(t, disk, "rw")
-	s.startLogged(t)
+	logs := s.startLogged(t)
+	require.NotContains(t, logs.String(), "read-only")
 	requireReadsAsBefore(t, s, f)
-	s.created(t, "/properties", map[string]any{"displayName": "After the crash"}, "propertyId")
+	s.created(t, "/properties", map[string]any{"displayName": property}, "propertyId")
 	waitCaughtUp(t, &s.crashServer)
 	s.stop(t, syscall.SIGTERM)
 	requireReadModelsEqualRebuild(t, s.dataDir)
