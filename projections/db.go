@@ -46,6 +46,9 @@ type DB struct {
 	// tables; a PostgreSQL connection drops its cached statements when it
 	// last ran under an older generation (see OpenPostgres).
 	schemaGen atomic.Uint64
+
+	// checkpoints runs the WAL checkpoints of a writable SQLite database.
+	checkpoints *checkpointer
 }
 
 // schemaChanged records that tables were dropped or renamed.
@@ -118,7 +121,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("read models %s: %w", path, err)
 	}
-	return &DB{DB: db, Dialect: SQLite}, nil
+	d := &DB{DB: db, Dialect: SQLite}
+	if d.checkpoints, err = startCheckpointer(d, path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read models %s: %w", path, err)
+	}
+	return d, nil
 }
 
 // writerCache is the page cache of the writing connection: it holds the
@@ -138,7 +146,7 @@ func (d *DB) writer(ctx context.Context) (*sql.Conn, error) {
 	// Statement journals and index sorts kept in memory save a file write
 	// per page. Set outside a transaction: SQLite refuses to change
 	// temp_store inside one once the connection has used temporary storage.
-	for _, pragma := range []string{writerCache, `PRAGMA temp_store = MEMORY`} {
+	for _, pragma := range []string{writerCache, `PRAGMA temp_store = MEMORY`, `PRAGMA wal_autocheckpoint = 0`} {
 		if _, err := conn.ExecContext(ctx, pragma); err != nil {
 			conn.Close()
 			return nil, err
@@ -157,8 +165,11 @@ func (d *DB) dropWriter() {
 	}
 }
 
-// Close closes the writing connection, then the pool.
+// Close stops the checkpoints, closes the writing connection, then the pool.
 func (d *DB) Close() error {
+	if d.checkpoints != nil {
+		d.checkpoints.close()
+	}
 	d.writeMu.Lock()
 	d.dropWriter()
 	d.writeMu.Unlock()
