@@ -25,6 +25,10 @@ type work struct {
 	areas   map[string]bool // areas to recompute, with their subtrees
 	devices map[string]bool // device maps to recompute
 	locks   []string        // locks whose area changed
+	// groups holds, per group, the members and their devices as read
+	// during recompute, when the facts no longer change: an area's subtree
+	// shares its ancestors' groups, which are read once, not per area.
+	groups map[uuid.UUID]groupFacts
 }
 
 // timeLayout stores instants as fixed-width UTC text, so text order is time

@@ -131,15 +131,12 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 		if _, done := members[g.UserGroupID]; done {
 			continue
 		}
-		ms, err := w.members(ctx, g.UserGroupID)
+		gf, err := w.group(ctx, g.UserGroupID)
 		if err != nil {
 			return err
 		}
+		ms, byUser := gf.members, gf.devices
 		members[g.UserGroupID] = ms
-		byUser, err := w.devicesOfMembers(ctx, g.UserGroupID)
-		if err != nil {
-			return err
-		}
 		for _, m := range ms {
 			if _, done := devices[m.UserID]; !done {
 				devices[m.UserID] = byUser[m.UserID]
@@ -156,65 +153,78 @@ func (w *work) computeArea(ctx context.Context, areaID string) error {
 	if len(codes) > 0 {
 		entries = append(entries, access.CodeEntries(codes, tz)...)
 	}
-	hash := access.Hash(entries)
-	if hash == oldHash {
-		return nil
-	}
-
 	raw, err := json.Marshal(entries)
 	if err != nil {
 		return err
 	}
+	hash := hashOf(raw) // access.Hash, without marshalling twice
+	if hash == oldHash {
+		return nil
+	}
 	if err := w.exec(ctx, `INSERT INTO `+t(TableSets)+` (hash, entries) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`, hash, string(raw)); err != nil {
 		return err
 	}
-	// Only devices whose own entries changed need their access maps
-	// computed again: in a large group, one member's change touches one
-	// device, not every member's.
+	// Only the rows of devices whose own entries changed are rewritten, and
+	// only their access maps computed again: in a large group, one member's
+	// change touches one device, not every member's.
 	before, err := w.entriesByDevice(ctx, areaID)
 	if err != nil {
 		return err
 	}
-	if err := w.exec(ctx, `DELETE FROM `+t(TableAreaEntries)+` WHERE area_id = ?`, areaID); err != nil {
-		return err
-	}
 	afterParts := map[string][]string{}
-	for _, e := range entries {
+	scheds := make(map[int]string, len(entries))
+	for i, e := range entries {
 		if e.AccessCodeID != uuid.Nil {
 			continue // codes have no device and no device map
 		}
 		sched, _ := json.Marshal(e.Schedule)
+		scheds[i] = string(sched)
 		dev := e.UserDeviceID.String()
-		if err := w.exec(ctx, `INSERT INTO `+t(TableAreaEntries)+` (area_id, device_id, access_key_id, user_group_id, grant_area_id, schedule) VALUES (?, ?, ?, ?, ?, ?)`,
-			areaID, dev, e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)); err != nil {
-			return err
-		}
 		afterParts[dev] = append(afterParts[dev], entryKey(e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), string(sched)))
 	}
 	after := joinSorted(afterParts)
 	for dev, k := range before {
-		if after[dev] != k {
-			w.devices[dev] = true
+		if after[dev] == k {
+			continue
+		}
+		w.devices[dev] = true
+		if err := w.exec(ctx, `DELETE FROM `+t(TableAreaEntries)+` WHERE area_id = ? AND device_id = ?`, areaID, dev); err != nil {
+			return err
 		}
 	}
-	for dev := range after {
-		if _, ok := before[dev]; !ok {
-			w.devices[dev] = true
+	for i, e := range entries {
+		dev := e.UserDeviceID.String()
+		if e.AccessCodeID != uuid.Nil || before[dev] == after[dev] {
+			continue
+		}
+		w.devices[dev] = true
+		if err := w.exec(ctx, `INSERT INTO `+t(TableAreaEntries)+` (area_id, device_id, access_key_id, user_group_id, grant_area_id, schedule) VALUES (?, ?, ?, ?, ?, ?)`,
+			areaID, dev, e.AccessKeyID.String(), e.UserGroupID.String(), e.AreaID.String(), scheds[i]); err != nil {
+			return err
 		}
 	}
 	if err := w.exec(ctx, `UPDATE `+t(TableAreas)+` SET entries_hash = ? WHERE area_id = ?`, hash, areaID); err != nil {
 		return err
 	}
-	locks, err := w.strings(ctx, `SELECT lock_id FROM `+t(TableLocks)+` WHERE area_id = ? AND deleted = 0 ORDER BY lock_id`, areaID)
-	if err != nil {
+	return w.setAreaLocksHash(ctx, areaID, hash)
+}
+
+// setAreaLocksHash moves the key map of every lock of an area to hash, in
+// two statements whatever the number of locks: each lock whose entry set
+// changed gets its version raised by one and a history row for it.
+func (w *work) setAreaLocksHash(ctx context.Context, areaID, hash string) error {
+	t := w.tx.Table
+	if err := w.exec(ctx, `UPDATE `+t(TableLocks)+` SET version = version + 1, hash = ? WHERE area_id = ? AND deleted = 0 AND hash <> ?`,
+		hash, areaID, hash); err != nil {
 		return err
 	}
-	for _, l := range locks {
-		if err := w.setLockHash(ctx, l, hash); err != nil {
-			return err
-		}
-	}
-	return nil
+	// A lock at version 1 or more already has the history row of its
+	// version, so only the locks just moved gain one; a lock still at
+	// version 0 (never changed) has none and needs none.
+	return w.exec(ctx, `INSERT INTO `+t(TableLockHistory)+` (lock_id, version, hash, position, recorded_at)
+		SELECT lock_id, version, hash, ?, ? FROM `+t(TableLocks)+` WHERE area_id = ? AND deleted = 0 AND hash = ? AND version > 0
+		ON CONFLICT (lock_id, version) DO NOTHING`,
+		int64(w.env.Position), w.env.RecordedAt.UTC().Format(timeLayout), areaID, hash)
 }
 
 // entriesByDevice reads an area's stored entries as one comparable string
@@ -398,43 +408,57 @@ func (w *work) computeDevice(ctx context.Context, deviceID string) error {
 	return w.exec(ctx, `UPDATE `+t(TableDeviceMaps)+` SET version = ?, hash = ?, entries = ? WHERE device_id = ?`, version+1, hash, string(raw), deviceID)
 }
 
-func (w *work) members(ctx context.Context, groupID uuid.UUID) ([]access.Member, error) {
-	rows, err := w.tx.Query(ctx, `SELECT user_id, valid_from, valid_until, booking_id FROM `+w.tx.Table(TableMembers)+` WHERE group_id = ? ORDER BY user_id`, groupID.String())
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []access.Member
-	for rows.Next() {
-		var user, from, until, booking string
-		if err := rows.Scan(&user, &from, &until, &booking); err != nil {
-			return nil, err
-		}
-		m := access.Member{UserID: parseID(user), ValidFrom: parseTime(from), ValidUntil: parseTime(until), BookingID: parseID(booking)}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+// groupFacts is a group's members and, by user, their devices.
+type groupFacts struct {
+	members []access.Member
+	devices map[uuid.UUID][]access.Device
 }
 
-// devicesOfMembers returns the devices of a group's members by user, each
-// user's in device order: one query for the group, not one per member.
-func (w *work) devicesOfMembers(ctx context.Context, groupID uuid.UUID) (map[uuid.UUID][]access.Device, error) {
-	rows, err := w.tx.Query(ctx, `SELECT d.user_id, d.device_id, d.access_key_id, d.public_key FROM `+w.tx.Table(TableDevices)+` d
-		JOIN `+w.tx.Table(TableMembers)+` m ON m.user_id = d.user_id WHERE m.group_id = ? ORDER BY d.user_id, d.device_id`, groupID.String())
+// hashOf is access.Hash of the entries whose JSON is raw.
+func hashOf(raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// group reads a group's members and their devices, each user's in device
+// order, in one query, once per event.
+func (w *work) group(ctx context.Context, groupID uuid.UUID) (groupFacts, error) {
+	if gf, ok := w.groups[groupID]; ok {
+		return gf, nil
+	}
+	t := w.tx.Table
+	rows, err := w.tx.Query(ctx, `SELECT m.user_id, m.valid_from, m.valid_until, m.booking_id,
+		COALESCE(d.device_id, ''), COALESCE(d.access_key_id, ''), COALESCE(d.public_key, '')
+		FROM `+t(TableMembers)+` m LEFT JOIN `+t(TableDevices)+` d ON d.user_id = m.user_id
+		WHERE m.group_id = ? ORDER BY m.user_id, d.device_id`, groupID.String())
 	if err != nil {
-		return nil, err
+		return groupFacts{}, err
 	}
 	defer rows.Close()
-	out := map[uuid.UUID][]access.Device{}
+	gf := groupFacts{devices: map[uuid.UUID][]access.Device{}}
+	var lastUser string
+	var user uuid.UUID
 	for rows.Next() {
-		var user, dev, key, pub string
-		if err := rows.Scan(&user, &dev, &key, &pub); err != nil {
-			return nil, err
+		var userID, from, until, booking, dev, key, pub string
+		if err := rows.Scan(&userID, &from, &until, &booking, &dev, &key, &pub); err != nil {
+			return groupFacts{}, err
 		}
-		u := parseID(user)
-		out[u] = append(out[u], access.Device{DeviceID: parseID(dev), UserID: u, AccessKeyID: parseID(key), PublicKey: pub})
+		if userID != lastUser {
+			lastUser, user = userID, parseID(userID)
+			gf.members = append(gf.members, access.Member{UserID: user, ValidFrom: parseTime(from), ValidUntil: parseTime(until), BookingID: parseID(booking)})
+		}
+		if dev != "" {
+			gf.devices[user] = append(gf.devices[user], access.Device{DeviceID: parseID(dev), UserID: user, AccessKeyID: parseID(key), PublicKey: pub})
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return groupFacts{}, err
+	}
+	if w.groups == nil {
+		w.groups = map[uuid.UUID]groupFacts{}
+	}
+	w.groups[groupID] = gf
+	return gf, nil
 }
 
 func (w *work) strings(ctx context.Context, query string, args ...any) ([]string, error) {
