@@ -207,6 +207,14 @@ func runWhatIf(ctx context.Context, router http.Handler, settled *settleRecorder
 	ctx = commands.WithIdempotencyKey(ctx, "")
 	out := make([]whatIfResult, len(cmds))
 	for i, c := range cmds {
+		c, err := resolveWhatIfRefs(c, out[:i])
+		if err != nil {
+			// What it names was not created: refused as the endpoint
+			// refuses an id that names nothing.
+			out[i] = whatIfResult{Index: i, OperationID: ops[i], Status: whatIfFailed,
+				HTTPStatus: http.StatusUnprocessableEntity, Error: err.Error(), Events: []whatIfEvent{}}
+			continue
+		}
 		before := len(copyLog.Appended())
 		settled.settled = false
 		req, err := whatIfRequest(ctx, c)
@@ -242,6 +250,10 @@ func runWhatIf(ctx context.Context, router http.Handler, settled *settleRecorder
 // it when it is not one a what-if may run.
 func whatIfOperation(ctx context.Context, router *mux.Router, i int, c whatIfCommand) (string, error) {
 	field := fmt.Sprintf("commands[%d]", i)
+	if err := checkWhatIfRefs(i, c); err != nil {
+		return "", domain.InvalidField(field, err.Error())
+	}
+	c = placeholderRefs(c)
 	req, err := whatIfRequest(ctx, c)
 	if err != nil {
 		return "", domain.InvalidField(field, err.Error())

@@ -191,7 +191,7 @@ func TestAuditWhatIfAccessListOnParentAreaReachesSubAreas(t *testing.T) {
 		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}},
 	}), cmd("DELETE", grpPath(f.property, f.staff), nil))
 	assert.Equal(t, "deleteUserGroup", out.Commands[1].OperationID)
-	assert.Equal(t, "applied", out.Commands[1].Status, out.Commands[1].Error)
+	assert.Equal(t, "applied", out.Commands[1].Status, "%d %s", out.Commands[1].HTTPStatus, out.Commands[1].Error)
 	assert.Empty(t, out.Locks)
 	assert.Empty(t, out.Users)
 }
@@ -314,5 +314,51 @@ func TestAuditWhatIfRefusesOtherOperations(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, r.Status, r.Error)
 	r = h.do("POST", "/audit/what-if", access, map[string]any{"commands": []any{cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil)}})
 	assert.Equal(t, http.StatusForbidden, r.Status, "may run the command, may not read the audit: %s", r.Error)
+	assert.Equal(t, before, h.head())
+}
+
+// A command names what an earlier one created by {commands[N].id}: a new
+// booking checked in admits its guest; a reference to a command that
+// created nothing fails that command; one to a later command runs nothing.
+func TestAuditWhatIfNamesWhatAnEarlierCommandCreated(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(-time.Hour).Truncate(time.Second)
+	book := cmd("POST", "/properties/"+f.property+"/bookings", map[string]any{
+		"areaId": f.flat, "guest": map[string]any{"userId": f.guest},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(5 * time.Hour)), "source": "web",
+	})
+	out := h.whatIf(rootKey, book,
+		cmd("POST", "/bookings/{commands[0].id}/check-in", map[string]any{"method": "manual"}))
+	require.Equal(t, "applied", out.Commands[0].Status, out.Commands[0].Error)
+	assert.Equal(t, "checkInBooking", out.Commands[1].OperationID)
+	assert.Equal(t, "applied", out.Commands[1].Status, "%d %s", out.Commands[1].HTTPStatus, out.Commands[1].Error)
+	require.Len(t, out.Locks, 1)
+	assert.Equal(t, f.lockID, out.Locks[0].LockID)
+	require.Len(t, out.Locks[0].Gained, 1)
+	assert.Equal(t, f.guest, out.Locks[0].Gained[0].UserID)
+	assert.Empty(t, h.bookingIDs("/properties/"+f.property+"/bookings"), "the booking exists only in the what-if")
+
+	// The booking is refused (it ends before it starts): the check-in
+	// naming it fails too, and nothing is gained.
+	bad := cmd("POST", "/properties/"+f.property+"/bookings", map[string]any{
+		"areaId": f.flat, "guest": map[string]any{"userId": f.guest},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(-time.Hour)), "source": "web",
+	})
+	out = h.whatIf(rootKey, bad,
+		cmd("POST", "/bookings/{commands[0].id}/check-in", map[string]any{"method": "manual"}))
+	assert.Equal(t, "failed", out.Commands[0].Status)
+	assert.Equal(t, "failed", out.Commands[1].Status)
+	assert.Equal(t, http.StatusUnprocessableEntity, out.Commands[1].HTTPStatus)
+	assert.Contains(t, out.Commands[1].Error, "commands[0]")
+	assert.Empty(t, out.Locks)
+
+	before := h.head()
+	for _, path := range []string{"/bookings/{commands[1].id}/check-in", "/bookings/{commands[0].id}/check-in"} {
+		r := h.do("POST", "/audit/what-if", rootKey, map[string]any{"commands": []any{
+			cmd("POST", path, map[string]any{"method": "manual"}), book}})
+		assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+		assert.Contains(t, r.Error, "must name an earlier command")
+	}
 	assert.Equal(t, before, h.head())
 }
