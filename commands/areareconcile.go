@@ -25,19 +25,24 @@ import (
 const OrphanAreaGroupGrace = 15 * time.Minute
 
 // AreaGroupsWithoutArea lists, in id order after the given one, the live
-// area-source groups whose area the read model does not show: the
-// entities read model, so a run reads the groups that may be orphans,
-// not the log.
+// area-source groups whose area the read model does not show live (never
+// created, or deleted): the entities read model, so a run reads the
+// groups that may be orphans, not the log.
 type AreaGroupsWithoutArea interface {
 	AreaGroupsWithoutArea(ctx context.Context, after uuid.UUID, limit int) ([]uuid.UUID, error)
 }
 
-// AreaRepair deletes the orphans a crash in CreateArea leaves: an area's
-// own group appended without its area. It first abandons the area in the
-// area's own stream (area.Abandon), then deletes the group, so that a late
-// retry of the CreateArea and the repair cannot both win: whichever of
-// AreaCreated and AreaCreationAbandoned is appended first, the other is
-// refused.
+// AreaRepair deletes the orphans a crash leaves between an area command's
+// two appends:
+//   - CreateArea: an area's own group appended without its area. It first
+//     abandons the area in the area's own stream (area.Abandon), then
+//     deletes the group, so that a late retry of the CreateArea and the
+//     repair cannot both win: whichever of AreaCreated and
+//     AreaCreationAbandoned is appended first, the other is refused.
+//   - DeleteArea: the area deleted, its own group still live. It deletes
+//     the group, as DeleteArea would have (no grace: the area is gone for
+//     good, and a DeleteArea still running finds the group deleted, which
+//     it accepts).
 type AreaRepair struct {
 	s          *Service
 	candidates AreaGroupsWithoutArea
@@ -102,8 +107,11 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 	if err != nil {
 		return false, err
 	}
+	if a.State.Deleted() {
+		return r.deleteGroupOfDeletedArea(ctx, st, groupID)
+	}
 	if a.Exists && !a.State.Abandoned() {
-		return false, nil // the area came (the read model had not seen it yet), maybe went since
+		return false, nil // the area came (the read model had not seen it yet)
 	}
 	// An abandoned area is a repair cut short before its deletion: finish it.
 	created, err := r.createdAt(ctx, groupAgg.Stream(groupID))
@@ -113,12 +121,7 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 	if r.s.p.Now().Sub(created) < OrphanAreaGroupGrace {
 		return false, nil // its CreateArea may still be between its appends
 	}
-	// The system's repair, not a caller: the account's owner for the
-	// property, no API key or user; the correlation id and the keys (the
-	// events' causation) name the repair.
-	ctx = domain.WithActor(ctx, domain.Actor{AccountID: st.AccountID(),
-		Grants: []domain.Grant{{Permission: domain.PermOwner, PropertyID: st.PropertyID()}}})
-	ctx = WithCorrelationID(ctx, "area-repair-"+groupID.String())
+	ctx = repairActor(ctx, st, groupID)
 	// A retry of the CreateArea may have checked the group already and be
 	// about to append the area. Both append to a stream that does not
 	// exist yet, so one wins: if the area did, the group is its own and
@@ -147,6 +150,33 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 		"userGroupId", groupID, "areaId", areaID, "accountId", st.AccountID(), "propertyId", st.PropertyID(),
 		"groupCreatedAt", created)
 	return true, nil
+}
+
+// deleteGroupOfDeletedArea deletes the live own group of a deleted area.
+func (r *AreaRepair) deleteGroupOfDeletedArea(ctx context.Context, st group.State, groupID uuid.UUID) (bool, error) {
+	ctx = repairActor(ctx, st, groupID)
+	ctx = WithIdempotencyKey(ctx, "area-repair/deleted-area-group/"+groupID.String())
+	res, err := Execute(ctx, r.s.p, groupAgg, groupID, "RepairDeletedAreaGroup", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
+		if !l.State.Exists() {
+			return nil, nil // the DeleteArea finished meanwhile
+		}
+		return group.Delete{WithArea: true}.Decide(l.State, now)
+	})
+	if err != nil || res.Replayed || len(res.Events) == 0 {
+		return false, err
+	}
+	r.log.Info("area repair: deleted the group a DeleteArea left behind",
+		"userGroupId", groupID, "areaId", st.AreaID(), "accountId", st.AccountID(), "propertyId", st.PropertyID())
+	return true, nil
+}
+
+// repairActor is the system's repair, not a caller: the account's owner
+// for the property, no API key or user; the correlation id and the keys
+// (the events' causation) name the repair.
+func repairActor(ctx context.Context, st group.State, groupID uuid.UUID) context.Context {
+	ctx = domain.WithActor(ctx, domain.Actor{AccountID: st.AccountID(),
+		Grants: []domain.Grant{{Permission: domain.PermOwner, PropertyID: st.PropertyID()}}})
+	return WithCorrelationID(ctx, "area-repair-"+groupID.String())
 }
 
 // createdAt is when the stream's first event was appended, by the

@@ -405,3 +405,41 @@ func TestAreaRepairCutShortAfterTheAbandonmentFinishes(t *testing.T) {
 	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(orphan)), "deleted once")
 	assert.Len(t, w.areaEvents(t, areaID), 1, "abandoned once")
 }
+
+// A DeleteArea killed between its two appends leaves the deleted area's
+// own group live: the repair deletes it at once (no grace), once whichever
+// server wins, and a retry of the DeleteArea afterwards still succeeds.
+func TestAreaRepairDeletesTheGroupADeleteAreaLeft(t *testing.T) {
+	t.Parallel()
+	w := newRepairWorld(t)
+	kept, err := w.services[0].CreateArea(w.ctx, w.createArea("Room 1"))
+	require.NoError(t, err)
+	gone, err := w.services[0].CreateArea(w.ctx, w.createArea("Room 2"))
+	require.NoError(t, err)
+
+	w.store.crashingGroups.Store(true)
+	_, err = w.services[0].DeleteArea(commands.WithIdempotencyKey(w.ctx, "del-1"), w.prop, gone.AreaID)
+	w.store.crashingGroups.Store(false)
+	require.Error(t, err)
+	require.Equal(t, 2, streamLengthOrZero(t, w.store, areaStream(gone.AreaID)), "the area was deleted")
+	require.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(gone.AreaUserGroupID)), "its group was not")
+
+	assert.GreaterOrEqual(t, w.repairRacing(t), 1)
+	recs, err := w.store.ReadStream(w.ctx, groupStream(gone.AreaUserGroupID), eventstore.ReadStreamOptions{Max: 100})
+	require.NoError(t, err)
+	require.Len(t, recs, 2, "deleted exactly once, whichever server won")
+	env, err := commands.NewRegistry().Decode(recs[1])
+	require.NoError(t, err)
+	deleted, ok := env.Event.(group.UserGroupDeleted)
+	require.True(t, ok, "got %T", env.Event)
+	assert.Equal(t, gone.AreaID, deleted.AreaID)
+	assert.Empty(t, env.Metadata.APIKeyID, "the system's repair, not a caller's key")
+	assert.Equal(t, "area-repair-"+gone.AreaUserGroupID.String(), env.Metadata.CorrelationID)
+	assert.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(kept.AreaUserGroupID)), "a live area's group is never touched")
+
+	assert.Zero(t, w.repairRacing(t), "a repeated repair finds nothing")
+	_, err = w.services[1].DeleteArea(commands.WithIdempotencyKey(w.ctx, "del-1"), w.prop, gone.AreaID)
+	require.NoError(t, err, "the retry finds its area deleted and the group gone")
+	assert.Equal(t, 2, streamLengthOrZero(t, w.store, areaStream(gone.AreaID)))
+	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(gone.AreaUserGroupID)))
+}

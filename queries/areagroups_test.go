@@ -3,6 +3,8 @@ package queries_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +50,8 @@ func TestAreaGroupsWithoutArea(t *testing.T) {
 	}
 
 	// An area with its group, a deleted area with its deleted group, a
-	// custom group, a deleted orphan and two orphans.
+	// custom group, a deleted orphan, two orphans and the live group of a
+	// deleted area.
 	completeArea, completeGroup := uuid.New(), uuid.New()
 	apply(areaGroup(completeGroup, completeArea))
 	apply(area.AreaCreated{AreaID: completeArea, AccountID: account, PropertyID: prop, DisplayName: "Room",
@@ -68,9 +71,13 @@ func TestAreaGroupsWithoutArea(t *testing.T) {
 	for _, id := range orphans {
 		apply(areaGroup(id, uuid.New()))
 	}
-	if orphans[0].String() > orphans[1].String() {
-		orphans[0], orphans[1] = orphans[1], orphans[0]
-	}
+	leftArea, leftGroup := uuid.New(), uuid.New()
+	apply(areaGroup(leftGroup, leftArea))
+	apply(area.AreaCreated{AreaID: leftArea, AccountID: account, PropertyID: prop, DisplayName: "Room",
+		AreaType: area.TypeResident, AreaUserGroupID: leftGroup})
+	apply(area.AreaDeleted{AreaID: leftArea, AccountID: account, PropertyID: prop, AreaUserGroupID: leftGroup})
+	orphans = append(orphans, leftGroup)
+	slices.SortFunc(orphans, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
 
 	q := queries.NewEntities(db)
 	got, err := q.AreaGroupsWithoutArea(ctx, uuid.Nil, 10)
