@@ -86,18 +86,20 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 // callers allowed it. A lock outside the caller's scope is not found.
 func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
 	actor := actorOf(r)
-	doc, err := a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), id.String(), true)
+	found, err := a.entities.GetLock(r.Context(), actor.AccountID.String(), id.String())
 	if err != nil {
-		return doc, err
+		return found.Document, err
 	}
-	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
+	propertyID, _ := uuid.Parse(found.PropertyID) // uuid.Nil: in no property
 	if err := commands.AuthorizeRead(actor, propertyID, lock.ErrNotFound); err != nil {
-		return doc, err
+		return found.Document, err
 	}
 	if actor.CanAny(propertyID, lockPrivatePerms...) {
-		return a.withKeyMapVersion(r, doc)
+		return withKeyMapVersion(found.Document, found.KeyMapVersion)
 	}
-	return a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), id.String(), false)
+	doc := found.Document
+	doc.JSON = found.Public
+	return doc, nil
 }
 
 func (a *API) getLock(w http.ResponseWriter, r *http.Request) {

@@ -74,13 +74,3 @@ func (q *KeyMaps) Device(ctx context.Context, accountID, deviceID string) (Devic
 	return m, nil
 }
 
-// LockVersion returns only the key-map version of a lock of the account
-// (0 when the projection has not seen it).
-func (q *KeyMaps) LockVersion(ctx context.Context, accountID, lockID string) (uint64, error) {
-	var version int64
-	err := q.stmts.queryRow(ctx, `SELECT version FROM `+keymaps.TableLocks+` WHERE lock_id = ? AND account_id = ? AND deleted = 0`, lockID, accountID).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return uint64(version), err
-}

@@ -1,0 +1,45 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/keymaps"
+)
+
+// LockDocument is a lock as GET /locks/{lockId} answers it, read in one
+// query: its document with the private part (JSON), without it (Public),
+// and the version the key-map projection gave its key map (0: none yet).
+// The entities read model stores 0 as the private keyMapVersion; the
+// caller sets the real one.
+type LockDocument struct {
+	Document
+	Public        json.RawMessage
+	KeyMapVersion uint64
+}
+
+// GetLock returns the live lock id of account. Both read models run in
+// one transaction per batch, so the document and the version are of the
+// same log position.
+func (q *Entities) GetLock(ctx context.Context, accountID, id string) (LockDocument, error) {
+	d := LockDocument{Document: Document{Row: entities.Row{Kind: entities.KindLock, ID: id}}}
+	var private, public string
+	var pos, version int64
+	err := q.stmts.queryRow(ctx, `SELECT e.account_id, e.property_id, e.parent_id, e.position, e.state, e.doc, e.public,
+			COALESCE(k.version, 0)
+		FROM `+entities.Table+` e LEFT JOIN `+keymaps.TableLocks+` k ON k.lock_id = e.id AND k.account_id = e.account_id AND k.deleted = 0
+		WHERE e.kind = ? AND e.id = ? AND e.state <> ?`, entities.KindLock, id, entities.StateDeleted).
+		Scan(&d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &private, &public, &version)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && d.AccountID != accountID) {
+		return d, fmt.Errorf("%s %s: %w", entities.KindLock, id, ErrEntityNotFound)
+	}
+	if err != nil {
+		return d, fmt.Errorf("get %s: %w", entities.KindLock, err)
+	}
+	d.Position, d.JSON, d.Public, d.KeyMapVersion = uint64(pos), json.RawMessage(private), json.RawMessage(public), uint64(version)
+	return d, nil
+}
