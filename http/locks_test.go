@@ -545,3 +545,18 @@ func TestLockListPaging(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/locks?propertyId=nope", rootKey, nil).Status)
 	assert.Equal(t, http.StatusNotFound, h.do("GET", "/locks?propertyId=7a449a59-a391-420d-b4a5-6e67e36da39d", rootKey, nil).Status)
 }
+
+// A name with characters JSON encoders escape (<, >, &, U+2028) reads back
+// as given, signed over the exact bytes sent, whether the lock was just
+// provisioned or is read from the read model.
+func TestLockNameWithEscapedCharactersIsSignedAsSent(t *testing.T) {
+	h := newHarness(t)
+	name := "Door <A&B>\u2028east"
+	l := h.provisionLock(rootKey, name)
+	assert.Equal(t, name, l.DisplayName)
+	r := h.do("GET", "/locks/"+l.LockID, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.verifySigned(r)
+	assert.Equal(t, name, decodeLock(t, r).DisplayName)
+	assert.NotContains(t, string(r.Data), "<", "escaped as encoding/json escapes it")
+}
