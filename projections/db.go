@@ -205,6 +205,31 @@ type Tx struct {
 	db *DB
 	// behind, when set, holds writes to send together (PostgreSQL).
 	behind *writeBehind
+	// memo, when set, holds what projections keep for the transaction.
+	memo txMemo
+}
+
+// txMemo is what projections keep for the length of one transaction, by
+// name and physical tables.
+type txMemo map[string]map[string]any
+
+// Memo returns the map named name that lives as long as the transaction:
+// a projection keeps there what it read or wrote earlier in the same
+// transaction, which a rollback discards with it, so it is never stale
+// (a memo across transactions would outlive a rolled-back batch). Each
+// set of physical tables (see Table) has its own. Nil when the Tx was made
+// without one: then keep nothing.
+func (t Tx) Memo(name string) map[string]any {
+	if t.memo == nil {
+		return nil
+	}
+	key := name + "\x00" + t.suffix
+	m := t.memo[key]
+	if m == nil {
+		m = map[string]any{}
+		t.memo[key] = m
+	}
+	return m
 }
 
 // Table returns the physical name of a logical table.

@@ -454,7 +454,7 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 		db.dropWriter()
 		return fmt.Errorf("read models: %w", err)
 	}
-	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db}); err != nil {
+	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db, memo: txMemo{}}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
@@ -478,7 +478,7 @@ func inPostgresTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error)
 		return fmt.Errorf("read models: %w", err)
 	}
 	behind := newWriteBehind(conn)
-	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db, behind: behind}); err != nil {
+	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db, behind: behind, memo: txMemo{}}); err != nil {
 		sqlTx.Rollback()
 		return behind.cause(err)
 	}

@@ -25,10 +25,11 @@ type work struct {
 	areas   map[string]bool // areas to recompute, with their subtrees
 	devices map[string]bool // device maps to recompute
 	locks   []string        // locks whose area changed
-	// groups holds, per group, the members and their devices as read
-	// during recompute, when the facts no longer change: an area's subtree
-	// shares its ancestors' groups, which are read once, not per area.
-	groups map[uuid.UUID]groupFacts
+	// groups holds, by group id, the groupFacts read since the batch's
+	// transaction began (Tx.Memo; nil: none kept), less those of groups
+	// whose members or devices changed since: a building's subtree, and
+	// the next events of the batch, share the building's groups.
+	groups map[string]any
 }
 
 // timeLayout stores instants as fixed-width UTC text, so text order is time
@@ -55,6 +56,7 @@ func (w *work) exec(ctx context.Context, q string, args ...any) error {
 }
 
 func (w *work) facts(ctx context.Context) error {
+	w.forgetGroups()
 	t := w.tx.Table
 	switch e := w.env.Event.(type) {
 	case property.PropertyCreated:
@@ -194,6 +196,27 @@ func (w *work) facts(ctx context.Context) error {
 			e.ReceivedAt.UTC().Format(timeLayout), e.LockID.String(), int64(w.env.Position))
 	}
 	return nil
+}
+
+// forgetGroups drops the group facts the event changes: a membership's
+// group; for a device, every group (which groups its user is in is not
+// known here, and device changes are rare next to memberships).
+func (w *work) forgetGroups() {
+	if len(w.groups) == 0 {
+		return
+	}
+	switch e := w.env.Event.(type) {
+	case group.UserAddedToGroup:
+		delete(w.groups, e.UserGroupID.String())
+	case group.UserGroupMembershipChanged:
+		delete(w.groups, e.UserGroupID.String())
+	case group.UserRemovedFromGroup:
+		delete(w.groups, e.UserGroupID.String())
+	case group.UserGroupDeleted:
+		delete(w.groups, e.UserGroupID.String())
+	case device.UserDeviceProvisioned, device.UserDeviceKeysRotated, device.UserDeviceDeprovisioned:
+		clear(w.groups)
+	}
 }
 
 // accessKey remembers a device key by its access key id, for good.

@@ -125,7 +125,7 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 // Apply implements projections.Projection: it updates the facts, then
 // recomputes what they touch.
 func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
-	w := &work{tx: tx, env: env, areas: map[string]bool{}, devices: map[string]bool{}}
+	w := &work{tx: tx, env: env, areas: map[string]bool{}, devices: map[string]bool{}, groups: tx.Memo("keymaps-groups")}
 	if err := w.facts(ctx); err != nil {
 		return fmt.Errorf("keymaps %s: %w", env.Type, err)
 	}

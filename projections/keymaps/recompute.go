@@ -421,9 +421,9 @@ func hashOf(raw []byte) string {
 }
 
 // group reads a group's members and their devices, each user's in device
-// order, in one query, once per event.
+// order, in one query, once per batch unless they change (see work.groups).
 func (w *work) group(ctx context.Context, groupID uuid.UUID) (groupFacts, error) {
-	if gf, ok := w.groups[groupID]; ok {
+	if gf, ok := w.groups[groupID.String()].(groupFacts); ok {
 		return gf, nil
 	}
 	t := w.tx.Table
@@ -454,10 +454,9 @@ func (w *work) group(ctx context.Context, groupID uuid.UUID) (groupFacts, error)
 	if err := rows.Err(); err != nil {
 		return groupFacts{}, err
 	}
-	if w.groups == nil {
-		w.groups = map[uuid.UUID]groupFacts{}
+	if w.groups != nil {
+		w.groups[groupID.String()] = gf
 	}
-	w.groups[groupID] = gf
 	return gf, nil
 }
 

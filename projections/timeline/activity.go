@@ -108,18 +108,9 @@ func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	if account == "" {
 		account = env.Metadata.AccountID
 	}
-	property := str(data, "propertyId")
-	if property != "" {
-		if err := tx.Write(ctx, `INSERT INTO `+tx.Table(subjectsTable)+` (stream, property_id) VALUES (?, ?)
-			ON CONFLICT (stream) DO UPDATE SET property_id = excluded.property_id
-			WHERE `+tx.Table(subjectsTable)+`.property_id <> excluded.property_id`, env.Stream, property); err != nil {
-			return fmt.Errorf("timeline activity: %w", err)
-		}
-	} else {
-		err := tx.QueryRow(ctx, `SELECT property_id FROM `+tx.Table(subjectsTable)+` WHERE stream = ?`, env.Stream).Scan(&property)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("timeline activity: %w", err)
-		}
+	property, err := subjectProperty(ctx, tx, env.Stream, str(data, "propertyId"))
+	if err != nil {
+		return fmt.Errorf("timeline activity: %w", err)
 	}
 	e := Describe(env, data)
 	details, err := json.Marshal(e.Details)
@@ -130,6 +121,34 @@ func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`,
 		int64(env.Position), account, property, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Subject, string(details))
 	return err
+}
+
+// subjectProperty records the property an event of stream names, or, when
+// it names none, returns the one an earlier event of the stream named.
+// What the batch's transaction already wrote or read is kept in its memo:
+// most events of a batch are a lock's openings, all naming its property.
+func subjectProperty(ctx context.Context, tx projections.Tx, stream, property string) (string, error) {
+	memo := tx.Memo("timeline-subjects")
+	if known, ok := memo[stream].(string); ok && (property == "" || property == known) {
+		return known, nil
+	}
+	if property != "" {
+		err := tx.Write(ctx, `INSERT INTO `+tx.Table(subjectsTable)+` (stream, property_id) VALUES (?, ?)
+			ON CONFLICT (stream) DO UPDATE SET property_id = excluded.property_id
+			WHERE `+tx.Table(subjectsTable)+`.property_id <> excluded.property_id`, stream, property)
+		if err != nil {
+			return "", err
+		}
+	} else {
+		err := tx.QueryRow(ctx, `SELECT property_id FROM `+tx.Table(subjectsTable)+` WHERE stream = ?`, stream).Scan(&property)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	if memo != nil {
+		memo[stream] = property
+	}
+	return property, nil
 }
 
 // Description is the readable part of an entry.
