@@ -73,4 +73,3 @@ func (q *KeyMaps) Device(ctx context.Context, accountID, deviceID string) (Devic
 	m.Version, m.Entries = uint64(version), json.RawMessage(entries)
 	return m, nil
 }
-
