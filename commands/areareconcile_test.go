@@ -163,6 +163,23 @@ func (w *repairWorld) repairRacing(t *testing.T) int {
 	return counts[0] + counts[1]
 }
 
+// repairedDeletion checks that a group's stream ends in the one deletion
+// a repair appended, as the system and under the repair's correlation id,
+// and returns it.
+func (w *repairWorld) repairedDeletion(t *testing.T, groupID uuid.UUID) (eventstore.Envelope, group.UserGroupDeleted) {
+	t.Helper()
+	recs, err := w.store.ReadStream(w.ctx, groupStream(groupID), eventstore.ReadStreamOptions{Max: 100})
+	require.NoError(t, err)
+	require.Len(t, recs, 2, "deleted exactly once, whichever server won")
+	env, err := commands.NewRegistry().Decode(recs[1])
+	require.NoError(t, err)
+	deleted, ok := env.Event.(group.UserGroupDeleted)
+	require.True(t, ok, "got %T", env.Event)
+	assert.Empty(t, env.Metadata.APIKeyID, "the system's repair, not a caller's key")
+	assert.Equal(t, "area-repair-"+groupID.String(), env.Metadata.CorrelationID)
+	return env, deleted
+}
+
 func streamLengthOrZero(t *testing.T, store eventstore.Store, stream string) int {
 	t.Helper()
 	recs, err := store.ReadStream(context.Background(), stream, eventstore.ReadStreamOptions{Max: 100})
@@ -218,16 +235,8 @@ func TestAreaRepairDeletesAnOldOrphanGroupOnce(t *testing.T) {
 	young := w.crashedCreateArea(t, "req-young", "Room 3")
 
 	assert.GreaterOrEqual(t, w.repairRacing(t), 1)
-	recs, err := w.store.ReadStream(w.ctx, groupStream(orphan), eventstore.ReadStreamOptions{Max: 100})
-	require.NoError(t, err)
-	require.Len(t, recs, 2, "deleted exactly once, whichever server won")
-	env, err := commands.NewRegistry().Decode(recs[1])
-	require.NoError(t, err)
-	deleted, ok := env.Event.(group.UserGroupDeleted)
-	require.True(t, ok, "got %T", env.Event)
+	env, deleted := w.repairedDeletion(t, orphan)
 	assert.Equal(t, group.SourceArea, deleted.GroupSource)
-	assert.Empty(t, env.Metadata.APIKeyID, "the system's repair, not a caller's key")
-	assert.Equal(t, "area-repair-"+orphan.String(), env.Metadata.CorrelationID)
 	assert.Contains(t, env.Metadata.CausationID, "area-repair/orphan-group/"+orphan.String())
 
 	assert.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(complete.AreaUserGroupID)), "a complete area is never touched")
@@ -425,16 +434,8 @@ func TestAreaRepairDeletesTheGroupADeleteAreaLeft(t *testing.T) {
 	require.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(gone.AreaUserGroupID)), "its group was not")
 
 	assert.GreaterOrEqual(t, w.repairRacing(t), 1)
-	recs, err := w.store.ReadStream(w.ctx, groupStream(gone.AreaUserGroupID), eventstore.ReadStreamOptions{Max: 100})
-	require.NoError(t, err)
-	require.Len(t, recs, 2, "deleted exactly once, whichever server won")
-	env, err := commands.NewRegistry().Decode(recs[1])
-	require.NoError(t, err)
-	deleted, ok := env.Event.(group.UserGroupDeleted)
-	require.True(t, ok, "got %T", env.Event)
+	_, deleted := w.repairedDeletion(t, gone.AreaUserGroupID)
 	assert.Equal(t, gone.AreaID, deleted.AreaID)
-	assert.Empty(t, env.Metadata.APIKeyID, "the system's repair, not a caller's key")
-	assert.Equal(t, "area-repair-"+gone.AreaUserGroupID.String(), env.Metadata.CorrelationID)
 	assert.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(kept.AreaUserGroupID)), "a live area's group is never touched")
 
 	assert.Zero(t, w.repairRacing(t), "a repeated repair finds nothing")
