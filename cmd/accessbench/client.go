@@ -74,12 +74,6 @@ func (c *client) send(ctx context.Context, method, path string, body any, keep b
 	return c.sendAs(ctx, c.key, nil, method, path, body, keep)
 }
 
-// callAs is call with another API key (a lock's own) and extra headers.
-func (c *client) callAs(ctx context.Context, key string, headers map[string]string, method, path string, body any) error {
-	_, err := c.sendAs(ctx, key, headers, method, path, body, false)
-	return err
-}
-
 func (c *client) sendAs(ctx context.Context, key string, headers map[string]string, method, path string, body any, keep bool) ([]byte, error) {
 	var rd io.Reader
 	switch b := body.(type) {
