@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -88,7 +89,21 @@ var fuzzBodies = []fuzzBody{
 	{"accessCode", `{"code":"482913"}`, func() any { return &accessCodeInput{} }, nil},
 	{"guest", `{"displayName":"G","email":"g@h.i","birthDate":"1990-01-01"}`, func() any { return &commands.GuestDetails{} },
 		func(v any) error { return v.(*commands.GuestDetails).Validate() }},
-	{"whatIf", `{"commands":[{"method":"POST","path":"/properties/x/groups/y/users/z","body":{}}]}`, func() any { return &whatIfInput{} }, nil},
+	{"whatIf", `{"commands":[{"method":"POST","path":"/properties/x/bookings","body":{}},{"method":"POST","path":"/bookings/{commands[0].id}/check-in","body":{"userId":"{commands[0].id}"}}]}`,
+		func() any { return &whatIfInput{} },
+		func(v any) error {
+			// As auditWhatIf checks every command before any runs.
+			for i, c := range v.(*whatIfInput).Commands {
+				field := fmt.Sprintf("commands[%d]", i)
+				if err := checkWhatIfRefs(i, c); err != nil {
+					return domain.InvalidField(field, err.Error())
+				}
+				if _, err := whatIfRequest(context.Background(), placeholderRefs(c)); err != nil {
+					return domain.InvalidField(field, err.Error())
+				}
+			}
+			return nil
+		}},
 	{"deviceSync", `{"deviceType":"iOS","currentUserAccessMapVersion":3}`, func() any { return &deviceSyncInput{} }, nil},
 	{"lockSync", `{"syncDate":"2030-01-01T00:00:00Z","currentFirmwareVersion":"1.0.0","currentKeyMapVersion":2,"accessLogs":[]}`, func() any { return &lockSyncInput{} }, nil},
 }
