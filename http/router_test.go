@@ -1,0 +1,35 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Routing answers an unknown path 404 and a known path with another method
+// 405, each in the envelope, and a path that only shares a route's first
+// letters is unknown.
+func TestRoutingAnswersUnknownPathsAndMethods(t *testing.T) {
+	h := newHarness(t)
+	l := h.provisionLock(rootKey, "Door")
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/no-such-thing", http.StatusNotFound},
+		{"GET", "/locksmith", http.StatusNotFound},
+		{"GET", "/locks/" + l.LockID + "/no-such-thing", http.StatusNotFound},
+		{"DELETE", "/locks", http.StatusMethodNotAllowed},
+		{"PATCH", "/locks/" + l.LockID, http.StatusMethodNotAllowed},
+		{"GET", "/locks/" + l.LockID, http.StatusOK},
+		{"GET", "/keys/server", http.StatusOK},
+	} {
+		r := h.do(tc.method, tc.path, rootKey, nil)
+		assert.Equal(t, tc.want, r.Status, "%s %s: %s", tc.method, tc.path, r.Error)
+		if tc.want != http.StatusOK {
+			assert.False(t, r.Success)
+			assert.NotEmpty(t, r.Error, "%s %s answers in the envelope", tc.method, tc.path)
+		}
+	}
+}
