@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	_ "modernc.org/sqlite" // the embedded read-model database
 )
@@ -49,6 +50,19 @@ type DB struct {
 
 	// checkpoints runs the WAL checkpoints of a writable SQLite database.
 	checkpoints *checkpointer
+
+	// writeWait and committing count the nanoseconds transactions waited
+	// for the writer's turn (SQLite) and spent committing (on PostgreSQL
+	// with sending the writes held behind).
+	writeWait, committing atomic.Int64
+}
+
+// WriterTimes is how long this process's read-model transactions have
+// waited for the writer's turn (SQLite; 0 on PostgreSQL) and spent
+// committing (on PostgreSQL, with sending the writes held behind): with
+// the runners' apply times, where the writer's time goes.
+func (d *DB) WriterTimes() (wait, commit time.Duration) {
+	return time.Duration(d.writeWait.Load()), time.Duration(d.committing.Load())
 }
 
 // schemaChanged records that tables were dropped or renamed.

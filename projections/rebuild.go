@@ -443,8 +443,10 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 	if db.Dialect == Postgres {
 		return inPostgresTx(ctx, db, suffix, fn)
 	}
+	waitStart := time.Now()
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	db.writeWait.Add(int64(time.Since(waitStart)))
 	conn, err := db.writer(ctx)
 	if err != nil {
 		return fmt.Errorf("read models: %w", err)
@@ -458,6 +460,8 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 		sqlTx.Rollback()
 		return err
 	}
+	commitStart := time.Now()
+	defer func() { db.committing.Add(int64(time.Since(commitStart))) }()
 	if err := sqlTx.Commit(); err != nil {
 		db.dropWriter()
 		return fmt.Errorf("read models: commit: %w", err)
@@ -482,6 +486,8 @@ func inPostgresTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error)
 		sqlTx.Rollback()
 		return behind.cause(err)
 	}
+	commitStart := time.Now()
+	defer func() { db.committing.Add(int64(time.Since(commitStart))) }()
 	if err := behind.flush(ctx); err != nil {
 		sqlTx.Rollback()
 		return err

@@ -25,7 +25,12 @@ type Runner struct {
 
 	progress Progress      // last $all position applied and committed
 	failures atomic.Uint64 // batches that failed and were retried
+	applying atomic.Int64  // nanoseconds spent applying batches, committed or not
 }
+
+// ApplyTime is how long the runner has spent applying events (its share
+// of the read-model writer's time; commits are the DB's, see WriterTimes).
+func (r *Runner) ApplyTime() time.Duration { return time.Duration(r.applying.Load()) }
 
 // NewRunner returns a runner for p, refusing nil dependencies.
 func NewRunner(db *DB, store eventstore.Store, registry *eventstore.Registry, p Projection, log *slog.Logger) (*Runner, error) {
@@ -213,6 +218,8 @@ func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEven
 // checkpoint that it handles, and writes its new checkpoint. decoded shares
 // decoded envelopes between the runners of a set (nil: decode here).
 func (r *Runner) applyIn(ctx context.Context, tx Tx, batch []eventstore.RecordedEvent, decoded map[uint64]eventstore.Envelope) error {
+	start := time.Now()
+	defer func() { r.applying.Add(int64(time.Since(start))) }()
 	last := batch[len(batch)-1].Position
 	// The stored checkpoint can be ahead of this runner's: a rebuild
 	// swapped in tables built further (see Rebuild).

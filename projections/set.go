@@ -161,6 +161,20 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 	})
 }
 
+// WriterTimes sums DB.WriterTimes over the databases the set writes to.
+func (s *Set) WriterTimes() (wait, commit time.Duration) {
+	seen := map[*DB]bool{}
+	for _, r := range s.runners {
+		if seen[r.db] {
+			continue
+		}
+		seen[r.db] = true
+		w, c := r.db.WriterTimes()
+		wait, commit = wait+w, commit+c
+	}
+	return wait, commit
+}
+
 // Ready reports whether every projection caught up with the log at start.
 func (s *Set) Ready() bool { return s.ready.Load() }
 

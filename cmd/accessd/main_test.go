@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,6 +102,14 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the bootstrap key works")
 
+	// The bootstrap's events went through the read-model writer, which
+	// says where its time went.
+	metrics := scrape(t, base)
+	for _, name := range []string{`accessd_projection_apply_seconds_total{projection="entities"}`, "accessd_readmodel_commit_seconds_total"} {
+		assert.Greater(t, metrics[name], 0.0, name)
+	}
+	assert.Contains(t, metrics, "accessd_readmodel_write_wait_seconds_total")
+
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "exit status 0 after SIGTERM")
 	var lines []string
@@ -115,6 +124,28 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dataDir, f))
 		assert.NoError(t, err, f)
 	}
+}
+
+// scrape reads the server's metrics, by name with labels, as numbers.
+func scrape(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if strings.HasPrefix(line, "#") || i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	require.NoError(t, sc.Err())
+	return out
 }
 
 func freeAddr(t *testing.T) string {

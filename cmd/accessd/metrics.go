@@ -58,6 +58,8 @@ type lagCollector struct {
 	lag      *prometheus.Desc
 	position *prometheus.Desc
 	head     *prometheus.Desc
+	// Where the read-model writer's time goes.
+	apply, writeWait, commit *prometheus.Desc
 }
 
 func newLagCollector(set *projections.Set) *lagCollector {
@@ -66,6 +68,11 @@ func newLagCollector(set *projections.Set) *lagCollector {
 		lag:      prometheus.NewDesc("accessd_projection_lag_events", "Head position of the log minus the projection's checkpoint.", []string{"projection"}, nil),
 		position: prometheus.NewDesc("accessd_projection_position", "Last log position the projection reflects.", []string{"projection"}, nil),
 		head:     prometheus.NewDesc("accessd_eventstore_head_position", "Position of the last event in the log.", nil, nil),
+		apply:    prometheus.NewDesc("accessd_projection_apply_seconds_total", "Time the projection spent applying events.", []string{"projection"}, nil),
+		writeWait: prometheus.NewDesc("accessd_readmodel_write_wait_seconds_total",
+			"Time read-model transactions waited for the writer's turn (SQLite).", nil, nil),
+		commit: prometheus.NewDesc("accessd_readmodel_commit_seconds_total",
+			"Time read-model transactions spent committing (PostgreSQL: with the writes held behind).", nil, nil),
 	}
 }
 
@@ -73,9 +80,18 @@ func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lag
 	ch <- c.position
 	ch <- c.head
+	ch <- c.apply
+	ch <- c.writeWait
+	ch <- c.commit
 }
 
 func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	wait, commit := c.set.WriterTimes()
+	ch <- prometheus.MustNewConstMetric(c.writeWait, prometheus.CounterValue, wait.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.commit, prometheus.CounterValue, commit.Seconds())
+	for _, r := range c.set.Runners() {
+		ch <- prometheus.MustNewConstMetric(c.apply, prometheus.CounterValue, r.ApplyTime().Seconds(), r.Name())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	lag, head, err := c.set.Lag(ctx)
