@@ -25,11 +25,21 @@ func writeData(w http.ResponseWriter, status int, data any) {
 		writeEnvelope(w, http.StatusInternalServerError, envelope{Error: "internal error"})
 		return
 	}
-	// The envelope is written around raw by hand: marshalling it would
-	// validate and re-compact raw, a second pass over a large answer
-	// (json.Marshal's output is already compact and escaped).
-	body := make([]byte, 0, len(raw)+32)
-	body = append(append(append(body, `{"success":true,"data":`...), raw...), "}\n"...)
+	writeSuccess(w, status, raw, nil)
+}
+
+// writeSuccess answers status with raw, JSON as json.Marshal writes it
+// (compact and escaped), as the data of a successful envelope, with the
+// signatures object sigs when not nil. The envelope is written around raw
+// by hand: marshalling it would validate and re-compact raw, a second pass
+// over a large answer, and signed bytes must be sent as they were signed.
+func writeSuccess(w http.ResponseWriter, status int, raw, sigs []byte) {
+	body := make([]byte, 0, len(raw)+len(sigs)+48)
+	body = append(append(body, `{"success":true,"data":`...), raw...)
+	if sigs != nil {
+		body = append(append(body, `,"signatures":`...), sigs...)
+	}
+	body = append(body, "}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(body)

@@ -82,10 +82,8 @@ func (a *API) writeSigned(w http.ResponseWriter, status int, data any) {
 }
 
 // writeSignedRaw is writeSigned for data that is already JSON, compact and
-// escaped as json.Marshal writes it (the read models store documents so).
-// The envelope is written around it by hand, as writeData does: the bytes
-// signed are the bytes sent, and marshalling the envelope would only
-// validate and copy them again.
+// escaped as json.Marshal writes it (the read models store documents so):
+// the bytes signed are the bytes sent.
 func (a *API) writeSignedRaw(w http.ResponseWriter, status int, raw []byte) {
 	sigs, err := json.Marshal(a.signer.Sign(raw))
 	if err != nil {
@@ -93,12 +91,7 @@ func (a *API) writeSignedRaw(w http.ResponseWriter, status int, raw []byte) {
 		writeFailure(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	body := make([]byte, 0, len(raw)+len(sigs)+48)
-	body = append(append(body, `{"success":true,"data":`...), raw...)
-	body = append(append(append(body, `,"signatures":`...), sigs...), "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(body)
+	writeSuccess(w, status, raw, sigs)
 }
 
 func (a *API) keyRoutes() []route {
