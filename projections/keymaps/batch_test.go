@@ -13,7 +13,6 @@ import (
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
-	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/keymaps"
@@ -50,11 +49,8 @@ func TestOneBatchEqualsOneEventAtATime(t *testing.T) {
 	emitWait("area-"+flat1.String(), area.AreaCreated{AreaID: flat1, AccountID: w.account, PropertyID: prop, DisplayName: "Flat 1", AreaType: area.TypeResident, AreaUserGroupID: gFlat1, ParentAreaID: building})
 	emitWait("area-"+flat2.String(), area.AreaCreated{AreaID: flat2, AccountID: w.account, PropertyID: prop, DisplayName: "Flat 2", AreaType: area.TypeResident, AreaUserGroupID: gFlat2, ParentAreaID: building})
 	for _, a := range []uuid.UUID{building, flat1, flat2} {
-		l := uuid.New()
-		lpub, lenc := keys(t)
-		emitWait("lock-"+l.String(),
-			lock.LockProvisioned{LockID: l, AccountID: w.account, DisplayName: "door", PublicKey: lpub, EncryptionPublicKey: lenc},
-			lock.LockInstalled{LockID: l, AccountID: w.account, PropertyID: prop, AreaID: a})
+		_, pos := w.installLock(t, prop, a)
+		w.wait(t, pos)
 	}
 	emitWait(dev(anaPhone), provision(anaPhone, ana))
 	emitWait(dev(benPhone), provision(benPhone, ben))

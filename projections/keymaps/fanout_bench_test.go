@@ -87,6 +87,32 @@ func (w *world) wait(tb testing.TB, pos uint64) {
 	}
 }
 
+// lobbyWorld is a property with one common area and a user with a phone
+// who is in no group yet.
+type lobbyWorld struct{ prop, area, group, user, device uuid.UUID }
+
+func (w *world) lobby(tb testing.TB) lobbyWorld {
+	tb.Helper()
+	l := lobbyWorld{prop: uuid.New(), area: uuid.New(), group: uuid.New(), user: uuid.New(), device: uuid.New()}
+	w.emit(tb, "property-"+l.prop.String(), property.PropertyCreated{PropertyID: l.prop, AccountID: w.account, DisplayName: "P", Timezone: "UTC"})
+	w.emit(tb, "area-"+l.area.String(), area.AreaCreated{AreaID: l.area, AccountID: w.account, PropertyID: l.prop, DisplayName: "Lobby", AreaType: area.TypeCommon, AreaUserGroupID: l.group})
+	pub, enc := keys(tb)
+	w.emit(tb, "device-"+l.device.String(), device.UserDeviceProvisioned{UserDeviceID: l.device, AccountID: w.account, UserID: l.user, DeviceType: device.IOS, PublicKey: pub, EncryptionPublicKey: enc, AccessKeyID: uuid.New()})
+	return l
+}
+
+// installLock provisions a lock and installs it into an area of a
+// property; it returns the lock and the position of the install.
+func (w *world) installLock(tb testing.TB, propertyID, areaID uuid.UUID) (uuid.UUID, uint64) {
+	tb.Helper()
+	l := uuid.New()
+	pub, enc := keys(tb)
+	pos := w.emit(tb, "lock-"+l.String(),
+		lock.LockProvisioned{LockID: l, AccountID: w.account, DisplayName: "door", PublicKey: pub, EncryptionPublicKey: enc},
+		lock.LockInstalled{LockID: l, AccountID: w.account, PropertyID: propertyID, AreaID: areaID})
+	return l, pos
+}
+
 func keys(tb testing.TB) (string, string) {
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -104,18 +130,11 @@ func keys(tb testing.TB) (string, string) {
 // 1,000 key maps are at their new version.
 func BenchmarkFanOut1000Locks(b *testing.B) {
 	w := newWorld(b)
-	prop, ar, grp, user, dev := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
-	w.emit(b, "property-"+prop.String(), property.PropertyCreated{PropertyID: prop, AccountID: w.account, DisplayName: "P", Timezone: "UTC"})
-	w.emit(b, "area-"+ar.String(), area.AreaCreated{AreaID: ar, AccountID: w.account, PropertyID: prop, DisplayName: "Lobby", AreaType: area.TypeCommon, AreaUserGroupID: grp})
-	pub, enc := keys(b)
-	w.emit(b, "device-"+dev.String(), device.UserDeviceProvisioned{UserDeviceID: dev, AccountID: w.account, UserID: user, DeviceType: device.IOS, PublicKey: pub, EncryptionPublicKey: enc, AccessKeyID: uuid.New()})
+	lb := w.lobby(b)
+	prop, grp, user := lb.prop, lb.group, lb.user
 	var last uint64
 	for range 1000 {
-		l := uuid.New()
-		lpub, lenc := keys(b)
-		last = w.emit(b, "lock-"+l.String(),
-			lock.LockProvisioned{LockID: l, AccountID: w.account, DisplayName: "door", PublicKey: lpub, EncryptionPublicKey: lenc},
-			lock.LockInstalled{LockID: l, AccountID: w.account, PropertyID: prop, AreaID: ar})
+		_, last = w.installLock(b, prop, lb.area)
 	}
 	w.wait(b, last)
 

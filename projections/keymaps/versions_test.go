@@ -8,11 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/accessd/accessd/domain/area"
-	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
-	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/projections/keymaps"
 )
 
@@ -23,17 +20,11 @@ import (
 // deprovisioned lock stays where it was.
 func TestLockVersionsMoveTogetherPerArea(t *testing.T) {
 	w := newWorld(t)
-	prop, ar, grp, user, dev := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
-	w.emit(t, "property-"+prop.String(), property.PropertyCreated{PropertyID: prop, AccountID: w.account, DisplayName: "P", Timezone: "UTC"})
-	w.emit(t, "area-"+ar.String(), area.AreaCreated{AreaID: ar, AccountID: w.account, PropertyID: prop, DisplayName: "Lobby", AreaType: area.TypeCommon, AreaUserGroupID: grp})
-	pub, enc := keys(t)
-	w.emit(t, "device-"+dev.String(), device.UserDeviceProvisioned{UserDeviceID: dev, AccountID: w.account, UserID: user, DeviceType: device.IOS, PublicKey: pub, EncryptionPublicKey: enc, AccessKeyID: uuid.New()})
+	lb := w.lobby(t)
+	prop, ar, grp, user := lb.prop, lb.area, lb.group, lb.user
 	install := func() uuid.UUID {
-		l := uuid.New()
-		lpub, lenc := keys(t)
-		w.wait(t, w.emit(t, "lock-"+l.String(),
-			lock.LockProvisioned{LockID: l, AccountID: w.account, DisplayName: "door", PublicKey: lpub, EncryptionPublicKey: lenc},
-			lock.LockInstalled{LockID: l, AccountID: w.account, PropertyID: prop, AreaID: ar}))
+		l, pos := w.installLock(t, prop, ar)
+		w.wait(t, pos)
 		return l
 	}
 	membership := func(add bool) {
