@@ -55,6 +55,41 @@ type DB struct {
 	// for the writer's turn (SQLite) and spent committing (on PostgreSQL
 	// with sending the writes held behind).
 	writeWait, committing atomic.Int64
+
+	// dataVersion, under writeMu, is SQLite's data_version as the writer
+	// last saw it; foreignCommits counts the times it had moved, that is
+	// commits by other connections, each of which emptied the writer's
+	// page cache.
+	dataVersion    int64
+	foreignCommits atomic.Uint64
+}
+
+// Update runs fn in one read-model transaction. Every write to the
+// read-model database belongs in one: on SQLite it runs on the writing
+// connection, whose whole page cache SQLite discards after a commit made
+// on any other connection (see ForeignCommits).
+func (d *DB) Update(ctx context.Context, fn func(Tx) error) error {
+	return inDBTx(ctx, d, "", fn)
+}
+
+// ForeignCommits counts the commits to a SQLite read-model database this
+// process's writer found made by another connection (another process, or a
+// write that bypassed Update). Each cost the writer its page cache; 0 on
+// PostgreSQL.
+func (d *DB) ForeignCommits() uint64 { return d.foreignCommits.Load() }
+
+// noteDataVersion records the data_version seen at the start of a writer
+// transaction, counting a change since the last one.
+func (d *DB) noteDataVersion(ctx context.Context, tx *sql.Tx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return err
+	}
+	if d.dataVersion != 0 && v != d.dataVersion {
+		d.foreignCommits.Add(1)
+	}
+	d.dataVersion = v
+	return nil
 }
 
 // WriterTimes is how long this process's read-model transactions have
@@ -177,6 +212,7 @@ func (d *DB) dropWriter() {
 		d.writeConn.Close()
 		d.writeConn = nil
 	}
+	d.dataVersion = 0 // data_version is per connection
 }
 
 // Close stops the checkpoints, closes the writing connection, then the pool.

@@ -456,6 +456,11 @@ func inDBTx(ctx context.Context, db *DB, suffix string, fn func(Tx) error) error
 		db.dropWriter()
 		return fmt.Errorf("read models: %w", err)
 	}
+	if err := db.noteDataVersion(ctx, sqlTx); err != nil {
+		sqlTx.Rollback()
+		db.dropWriter()
+		return fmt.Errorf("read models: %w", err)
+	}
 	if err := fn(Tx{Tx: sqlTx, Dialect: db.Dialect, suffix: suffix, db: db, memo: txMemo{}}); err != nil {
 		sqlTx.Rollback()
 		return err

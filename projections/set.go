@@ -163,16 +163,32 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 
 // WriterTimes sums DB.WriterTimes over the databases the set writes to.
 func (s *Set) WriterTimes() (wait, commit time.Duration) {
-	seen := map[*DB]bool{}
-	for _, r := range s.runners {
-		if seen[r.db] {
-			continue
-		}
-		seen[r.db] = true
-		w, c := r.db.WriterTimes()
+	for _, db := range s.databases() {
+		w, c := db.WriterTimes()
 		wait, commit = wait+w, commit+c
 	}
 	return wait, commit
+}
+
+// ForeignCommits sums DB.ForeignCommits over the databases the set writes to.
+func (s *Set) ForeignCommits() (n uint64) {
+	for _, db := range s.databases() {
+		n += db.ForeignCommits()
+	}
+	return n
+}
+
+// databases lists the distinct databases the set's projections write to.
+func (s *Set) databases() []*DB {
+	var out []*DB
+	seen := map[*DB]bool{}
+	for _, r := range s.runners {
+		if !seen[r.db] {
+			seen[r.db] = true
+			out = append(out, r.db)
+		}
+	}
+	return out
 }
 
 // Ready reports whether every projection caught up with the log at start.

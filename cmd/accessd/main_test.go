@@ -109,6 +109,10 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 		assert.Greater(t, metrics[name], 0.0, name)
 	}
 	assert.Contains(t, metrics, "accessd_readmodel_write_wait_seconds_total")
+	// Nothing but the writer commits to the read models: the forwarder's
+	// checkpoints and the webhook deliveries go through it too.
+	assert.Contains(t, metrics, "accessd_readmodel_foreign_commits_total")
+	assert.Zero(t, metrics["accessd_readmodel_foreign_commits_total"])
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "exit status 0 after SIGTERM")

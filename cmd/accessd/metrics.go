@@ -59,7 +59,7 @@ type lagCollector struct {
 	position *prometheus.Desc
 	head     *prometheus.Desc
 	// Where the read-model writer's time goes.
-	apply, writeWait, commit *prometheus.Desc
+	apply, writeWait, commit, foreignCommits *prometheus.Desc
 }
 
 func newLagCollector(set *projections.Set) *lagCollector {
@@ -73,6 +73,8 @@ func newLagCollector(set *projections.Set) *lagCollector {
 			"Time read-model transactions waited for the writer's turn (SQLite).", nil, nil),
 		commit: prometheus.NewDesc("accessd_readmodel_commit_seconds_total",
 			"Time read-model transactions spent committing (PostgreSQL: with the writes held behind).", nil, nil),
+		foreignCommits: prometheus.NewDesc("accessd_readmodel_foreign_commits_total",
+			"Commits to the SQLite read models by a connection other than the writer's; each empties the writer's page cache.", nil, nil),
 	}
 }
 
@@ -83,12 +85,14 @@ func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.apply
 	ch <- c.writeWait
 	ch <- c.commit
+	ch <- c.foreignCommits
 }
 
 func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	wait, commit := c.set.WriterTimes()
 	ch <- prometheus.MustNewConstMetric(c.writeWait, prometheus.CounterValue, wait.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.commit, prometheus.CounterValue, commit.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.foreignCommits, prometheus.CounterValue, float64(c.set.ForeignCommits()))
 	for _, r := range c.set.Runners() {
 		ch <- prometheus.MustNewConstMetric(c.apply, prometheus.CounterValue, r.ApplyTime().Seconds(), r.Name())
 	}

@@ -12,14 +12,17 @@ import (
 // checkpointTable holds, per forwarder, the $all position of the last event
 // it published. It lives in the read-model database beside the projections'
 // checkpoints, but is written on its own: a publish and a row cannot share a
-// transaction, so the row follows the publish (at-least-once).
+// transaction, so the row follows the publish (at-least-once). It is
+// written through DB.Update, on the projections' writing connection.
 const checkpointTable = "bus_checkpoints"
 
 func ensureCheckpointTable(ctx context.Context, db *projections.DB) error {
-	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+checkpointTable+` (
-		name TEXT PRIMARY KEY,
-		position BIGINT NOT NULL
-	)`)
+	err := db.Update(ctx, func(tx projections.Tx) error {
+		return tx.Write(ctx, `CREATE TABLE IF NOT EXISTS `+checkpointTable+` (
+			name TEXT PRIMARY KEY,
+			position BIGINT NOT NULL
+		)`)
+	})
 	if err != nil {
 		return fmt.Errorf("bus checkpoints: %w", err)
 	}
@@ -42,9 +45,11 @@ func readCheckpoint(ctx context.Context, db *projections.DB, name string) (uint6
 // writeCheckpoint stores position unless a later one is stored: a second
 // forwarder that overlapped (two processes) never moves it back.
 func writeCheckpoint(ctx context.Context, db *projections.DB, name string, position uint64) error {
-	_, err := db.ExecContext(ctx, db.Dialect.Rebind(`INSERT INTO `+checkpointTable+` (name, position) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET position = excluded.position
-		WHERE `+checkpointTable+`.position < excluded.position`), name, int64(position))
+	err := db.Update(ctx, func(tx projections.Tx) error {
+		return tx.Write(ctx, `INSERT INTO `+checkpointTable+` (name, position) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET position = excluded.position
+			WHERE `+checkpointTable+`.position < excluded.position`, name, int64(position))
+	})
 	if err != nil {
 		return fmt.Errorf("bus checkpoint %s: %w", name, err)
 	}

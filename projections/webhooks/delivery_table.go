@@ -76,19 +76,26 @@ func (t deliveries) setup(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_by_webhook ON ` + DeliveriesTable + ` (webhook_id, position)`,
 		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_by_status ON ` + DeliveriesTable + ` (status, position)`,
 	} {
-		if _, err := t.db.ExecContext(ctx, stmt); err != nil {
+		if _, err := t.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("webhook deliveries setup: %w", err)
 		}
 	}
 	return nil
 }
 
+// exec runs one write through DB.Update, on the read models' writing
+// connection, and answers the rows it changed.
 func (t deliveries) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := t.db.ExecContext(ctx, t.db.Dialect.Rebind(query), args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	var n int64
+	err := t.db.Update(ctx, func(tx projections.Tx) error {
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // insertPending records a new delivery; one already recorded (the event

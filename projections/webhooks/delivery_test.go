@@ -86,10 +86,7 @@ func secretFor(id uuid.UUID) []byte {
 
 func (f *fixture) inTx(fn func(projections.Tx) error) {
 	f.t.Helper()
-	tx, err := f.db.BeginTx(f.ctx, nil)
-	require.NoError(f.t, err)
-	require.NoError(f.t, fn(projections.Tx{Tx: tx, Dialect: f.db.Dialect}))
-	require.NoError(f.t, tx.Commit())
+	require.NoError(f.t, f.db.Update(f.ctx, fn))
 }
 
 func (f *fixture) apply(ev domain.Event) {
@@ -226,6 +223,10 @@ func TestDeliverySignsAndDeliversAfterRetries(t *testing.T) {
 	require.Nil(t, d.LastError)
 	require.NotNil(t, d.LastAttemptAt)
 	require.NotNil(t, d.DeliveredAt)
+
+	// Every delivery write went through the read models' writing connection.
+	f.inTx(func(projections.Tx) error { return nil })
+	require.Zero(t, f.db.ForeignCommits())
 }
 
 func TestDeliveryWrongSecretIsRefusedByTheReceiver(t *testing.T) {

@@ -1,0 +1,39 @@
+package projections
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestForeignCommitsCountWritesThatBypassTheWriter pins the signal the
+// bus's and the webhooks' tests rely on: a commit on a pooled connection
+// is counted (it empties the writer's page cache), one through Update is
+// not, and neither is a read.
+func TestForeignCommitsCountWritesThatBypassTheWriter(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	insert := func(tx Tx) error { return tx.Write(ctx, `INSERT INTO notes (body) VALUES ('x')`) }
+
+	require.NoError(t, db.Update(ctx, func(tx Tx) error {
+		return tx.Write(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
+	}))
+	for range 3 {
+		require.NoError(t, db.Update(ctx, insert))
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&n))
+	}
+	require.Zero(t, db.ForeignCommits(), "writes through Update and reads on the pool")
+
+	_, err = db.ExecContext(ctx, `INSERT INTO notes (body) VALUES ('bypass')`)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(ctx, insert))
+	require.Equal(t, uint64(1), db.ForeignCommits(), "a commit on a pooled connection")
+
+	require.NoError(t, db.Update(ctx, insert))
+	require.Equal(t, uint64(1), db.ForeignCommits())
+}
