@@ -43,6 +43,8 @@ type Envelope struct {
 	Known bool
 	// Raw is the payload JSON as stored.
 	Raw json.RawMessage
+	// fields caches Raw split into top-level fields (see Fields).
+	fields *payloadFields
 }
 
 // Encode turns a registered payload and its metadata into EventData.
@@ -69,6 +71,7 @@ func (r *Registry) Decode(rec RecordedEvent) (Envelope, error) {
 	env := Envelope{
 		ID: rec.ID, Type: rec.Type, Stream: rec.Stream, Revision: rec.Revision,
 		Position: rec.Position, RecordedAt: rec.RecordedAt, Raw: rec.Data,
+		fields: &payloadFields{},
 	}
 	if len(rec.Metadata) > 0 {
 		if err := json.Unmarshal(rec.Metadata, &env.Metadata); err != nil {

@@ -243,6 +243,7 @@ func (b *Rebuild) decode(recs []eventstore.RecordedEvent, handles []map[string]b
 		if err != nil || !env.Known {
 			continue // skipped, as the live runner skips it
 		}
+		env.Fields() // split here, beside the writer, for the read models that index them
 		d.envs[i], d.ok[i] = env, true
 	}
 	return d

@@ -168,8 +168,12 @@ var Fields = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId",
 // IDs returns the ids a payload names: every top-level field ending in
 // "Id" whose value is a uuid, but the account's. Keys are the field names.
 func IDs(raw json.RawMessage) map[string]uuid.UUID {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
+	return IDsOf(eventstore.SplitFields(raw))
+}
+
+// IDsOf is IDs of a payload already split into its fields.
+func IDsOf(fields map[string]json.RawMessage) map[string]uuid.UUID {
+	if fields == nil {
 		return nil
 	}
 	out := map[string]uuid.UUID{}
@@ -189,7 +193,7 @@ func IDs(raw json.RawMessage) map[string]uuid.UUID {
 func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 	at := env.RecordedAt.UTC().Format(TimeLayout)
 	pos := int64(env.Position)
-	ids := IDs(env.Raw)
+	ids := IDsOf(env.Fields())
 	var args []any
 	seen := map[uuid.UUID]bool{}
 	for _, f := range Fields {

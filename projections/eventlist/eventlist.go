@@ -4,7 +4,6 @@ package eventlist
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -108,19 +107,6 @@ func sortedColumns() []string {
 }
 
 // ids are the fields events use for the entities they concern.
-type ids struct {
-	AccountID       string `json:"accountId"`
-	PropertyID      string `json:"propertyId"`
-	AreaID          string `json:"areaId"`
-	UserGroupID     string `json:"userGroupId"`
-	LockID          string `json:"lockId"`
-	UserID          string `json:"userId"`
-	UserDeviceID    string `json:"userDeviceId"`
-	APIKeyID        string `json:"apiKeyId"`
-	KeyID           string `json:"keyId"`
-	FirmwareVersion string `json:"firmwareVersion"`
-}
-
 const zeroID = "00000000-0000-0000-0000-000000000000"
 
 func clean(id string) string {
@@ -133,21 +119,23 @@ func clean(id string) string {
 // Apply implements projections.Projection. Replaying an event already listed
 // changes nothing.
 func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
-	var x ids
-	if err := json.Unmarshal(env.Raw, &x); err != nil {
+	fields := env.Fields()
+	if fields == nil {
 		return nil // not an object: nothing to index, and no reason to stop
 	}
-	if x.AccountID == "" {
-		x.AccountID = env.Metadata.AccountID
+	id := func(name string) string { return clean(eventstore.FieldString(fields, name)) }
+	account := id("accountId")
+	if account == "" {
+		account = clean(env.Metadata.AccountID)
 	}
 	category, _, _ := strings.Cut(env.Stream, "-")
 	err := tx.Write(ctx, `INSERT INTO `+tx.Table(Table)+` (position, event_id, event_name, category, account_id,
 		property_id, area_id, user_group_id, lock_id, user_id, user_device_id, api_key_id, key_id, firmware_version,
 		created_at, last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (position) DO NOTHING`,
-		int64(env.Position), env.ID.String(), env.Type, category, clean(x.AccountID),
-		clean(x.PropertyID), clean(x.AreaID), clean(x.UserGroupID), clean(x.LockID), clean(x.UserID),
-		clean(x.UserDeviceID), clean(x.APIKeyID), clean(x.KeyID), x.FirmwareVersion,
+		int64(env.Position), env.ID.String(), env.Type, category, account,
+		id("propertyId"), id("areaId"), id("userGroupId"), id("lockId"), id("userId"),
+		id("userDeviceId"), id("apiKeyId"), id("keyId"), eventstore.FieldString(fields, "firmwareVersion"),
 		env.Metadata.OccurredAt.UTC().Format(time.RFC3339Nano), env.Metadata.APIKeyID)
 	return err
 }

@@ -100,8 +100,8 @@ const zeroID = "00000000-0000-0000-0000-000000000000"
 // Apply implements projections.Projection. Replaying an event already in
 // the feed changes nothing.
 func (p *Activity) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
-	var data map[string]any
-	if err := json.Unmarshal(env.Raw, &data); err != nil {
+	data := env.Fields()
+	if data == nil {
 		return nil // not an object: nothing readable to show
 	}
 	account := str(data, "accountId")
@@ -157,7 +157,7 @@ type Description struct {
 	Actor   string
 	Action  string
 	Subject string
-	Details map[string]any
+	Details map[string]json.RawMessage
 }
 
 // Describe turns an event into a readable entry: the action from its type
@@ -165,9 +165,9 @@ type Description struct {
 // to (the noun's id in the data, else its stream's id), the actor from its metadata (the API key), or
 // the lock or device that reported it; the details are its data without
 // ids already shown, hashes, sealed data and signatures.
-func Describe(env eventstore.Envelope, data map[string]any) Description {
+func Describe(env eventstore.Envelope, data map[string]json.RawMessage) Description {
 	category, streamID, _ := strings.Cut(env.Stream, "-")
-	d := Description{At: env.Metadata.OccurredAt, Actor: env.Metadata.APIKeyID, Details: map[string]any{}}
+	d := Description{At: env.Metadata.OccurredAt, Actor: env.Metadata.APIKeyID, Details: map[string]json.RawMessage{}}
 	noun, verb := splitType(env.Type, category)
 	d.Action = noun + "." + verb
 	d.Subject = noun + " " + streamID
@@ -198,7 +198,7 @@ func Describe(env eventstore.Envelope, data map[string]any) Description {
 		d.Actor = "system"
 	}
 	for k, v := range data {
-		if hidden(k) || v == nil || v == "" || v == zeroID {
+		if hidden(k) || empty(v) {
 			continue
 		}
 		d.Details[k] = v
@@ -292,10 +292,19 @@ func kebab(words []string) string {
 	return strings.Join(out, "-")
 }
 
-func str(data map[string]any, key string) string {
-	s, _ := data[key].(string)
+func str(data map[string]json.RawMessage, key string) string {
+	s := eventstore.FieldString(data, key)
 	if s == zeroID {
 		return ""
 	}
 	return s
+}
+
+// empty reports a value an entry leaves out: null, "" and the nil id.
+func empty(v json.RawMessage) bool {
+	switch string(v) {
+	case "null", `""`, `"` + zeroID + `"`:
+		return true
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -33,22 +34,33 @@ func TestDescribe(t *testing.T) {
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	env := eventstore.Envelope{Type: "LockAccessLogged", Stream: "accesslog-L1",
 		Metadata: eventstore.Metadata{APIKeyID: "K1", OccurredAt: at.Add(time.Minute)}}
-	d := Describe(env, map[string]any{"lockId": "L1", "result": "denied", "accessDate": at.Format(time.RFC3339),
-		"deviceSignature": "sig", "accountId": "A", "userId": "U1", "denyReason": "outsideSchedule"})
+	d := Describe(env, fieldsOf(t, map[string]any{"lockId": "L1", "result": "denied", "accessDate": at.Format(time.RFC3339),
+		"deviceSignature": "sig", "accountId": "A", "userId": "U1", "denyReason": "outsideSchedule", "keyId": nil, "note": ""}))
 	if d.Action != "lock.access-denied" || d.Actor != "lock L1" || d.Subject != "lock L1" || !d.At.Equal(at) {
 		t.Fatalf("access log entry = %+v", d)
 	}
-	if _, ok := d.Details["deviceSignature"]; ok || d.Details["userId"] != "U1" || d.Details["accountId"] != nil {
+	if _, ok := d.Details["deviceSignature"]; ok || string(d.Details["userId"]) != `"U1"` || d.Details["accountId"] != nil ||
+		d.Details["keyId"] != nil || d.Details["note"] != nil {
 		t.Fatalf("details = %v", d.Details)
 	}
 	d = Describe(eventstore.Envelope{Type: "ApiKeyCreated", Stream: "apikey-K2", Metadata: eventstore.Metadata{APIKeyID: "K1"}},
-		map[string]any{"apiKeyId": "K2", "keyHash": "h"})
+		fieldsOf(t, map[string]any{"apiKeyId": "K2", "keyHash": "h"}))
 	if d.Action != "api-key.created" || d.Subject != "api-key K2" || d.Actor != "K1" || d.Details["keyHash"] != nil {
 		t.Fatalf("api key entry = %+v", d)
 	}
 	d = Describe(eventstore.Envelope{Type: "AccessCodeCreated", Stream: "booking-B1"},
-		map[string]any{"accessCodeId": "C1", "bookingId": "B1", "codeHash": "h", "salt": "s"})
-	if d.Action != "access-code.created" || d.Subject != "access-code C1" || d.Actor != "system" || d.Details["salt"] != nil || d.Details["bookingId"] != "B1" {
+		fieldsOf(t, map[string]any{"accessCodeId": "C1", "bookingId": "B1", "codeHash": "h", "salt": "s"}))
+	if d.Action != "access-code.created" || d.Subject != "access-code C1" || d.Actor != "system" || d.Details["salt"] != nil || string(d.Details["bookingId"]) != `"B1"` {
 		t.Fatalf("access code entry = %+v", d)
 	}
+}
+
+// fieldsOf is data as an event's payload split into its fields.
+func fieldsOf(t *testing.T, data map[string]any) map[string]json.RawMessage {
+	t.Helper()
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eventstore.SplitFields(raw)
 }
