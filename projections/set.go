@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,12 +137,9 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 	}
 	defer sub.Close()
 	return inBatches(ctx, sub, func(batch []eventstore.RecordedEvent) error {
-		decoded := map[uint64]eventstore.Envelope{}
+		decoded := decodeAhead(batch, runners)
 		err := runners[0].inTx(ctx, func(tx Tx) error {
 			for _, r := range runners {
-				if r.registry != runners[0].registry {
-					decoded = nil // envelopes are shared only under one registry
-				}
 				if err := r.applyIn(ctx, tx, batch, decoded); err != nil {
 					return err
 				}
@@ -159,6 +157,32 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 		}
 		return nil
 	})
+}
+
+// decodeAhead decodes the events of batch some runner handles, and splits
+// their payloads into fields, before the batch waits for the writer's turn:
+// the other lane can write meanwhile. Nil when the runners do not share one
+// registry; an event that does not decode is left to applyIn, which logs it.
+func decodeAhead(batch []eventstore.RecordedEvent, runners []*Runner) map[uint64]eventstore.Envelope {
+	registry := runners[0].registry
+	for _, r := range runners[1:] {
+		if r.registry != registry {
+			return nil
+		}
+	}
+	decoded := make(map[uint64]eventstore.Envelope, len(batch))
+	for _, rec := range batch {
+		if !slices.ContainsFunc(runners, func(r *Runner) bool { return r.handles[rec.Type] }) {
+			continue
+		}
+		env, err := registry.Decode(rec)
+		if err != nil {
+			continue
+		}
+		env.Fields()
+		decoded[rec.Position] = env
+	}
+	return decoded
 }
 
 // WriterTimes sums DB.WriterTimes over the databases the set writes to.
