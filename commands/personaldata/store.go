@@ -60,6 +60,9 @@ type Store struct {
 	readOnly bool
 }
 
+// keyConns bounds the key database's pooled connections.
+const keyConns = 8
+
 // Open opens (creating, mode 0600) the key database at path. Commits wait
 // for the disk (WAL, synchronous=FULL): a sealed event must never outlive
 // its key. Freed pages are zeroed (secure_delete) so an erased key does not
@@ -87,6 +90,11 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
 	}
+	// Connections are kept: with database/sql's default of two idle ones,
+	// concurrent requests opened a connection each (pragmas and schema
+	// read), 1.5% of the server's CPU under the write load.
+	db.SetMaxOpenConns(keyConns)
+	db.SetMaxIdleConns(keyConns)
 	// key IS NULL marks an erased subject: a tombstone, so a late Seal
 	// cannot give an erased person a fresh key.
 	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS subject_keys (
