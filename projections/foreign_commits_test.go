@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,9 +13,7 @@ import (
 // not, and neither is a read.
 func TestForeignCommitsCountWritesThatBypassTheWriter(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
-	defer db.Close()
+	db := openTestSQLite(t)
 	insert := func(tx Tx) error { return tx.Write(ctx, `INSERT INTO notes (body) VALUES ('x')`) }
 
 	require.NoError(t, db.Update(ctx, func(tx Tx) error {
@@ -29,7 +26,7 @@ func TestForeignCommitsCountWritesThatBypassTheWriter(t *testing.T) {
 	}
 	require.Zero(t, db.ForeignCommits(), "writes through Update and reads on the pool")
 
-	_, err = db.ExecContext(ctx, `INSERT INTO notes (body) VALUES ('bypass')`)
+	_, err := db.ExecContext(ctx, `INSERT INTO notes (body) VALUES ('bypass')`)
 	require.NoError(t, err)
 	require.NoError(t, db.Update(ctx, insert))
 	require.Equal(t, uint64(1), db.ForeignCommits(), "a commit on a pooled connection")

@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,9 +12,7 @@ import (
 // made without one keeps nothing.
 func TestTxMemoLivesForOneTransaction(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "readmodels.db"))
-	require.NoError(t, err)
-	defer db.Close()
+	db := openTestSQLite(t)
 
 	require.NoError(t, inDBTx(ctx, db, "", func(tx Tx) error {
 		tx.Memo("m")["k"] = "live"
