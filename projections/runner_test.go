@@ -102,11 +102,17 @@ func (f fixture) totals(t *testing.T) (events, total int) {
 	return events, total
 }
 
-func startSet(t *testing.T, f fixture, p projections.Projection) (*projections.Set, context.CancelFunc) {
+// startSet runs ps as one set (those sharing the fixture's database run
+// together) until the returned stop is called.
+func startSet(t *testing.T, f fixture, ps ...projections.Projection) (*projections.Set, context.CancelFunc) {
 	t.Helper()
-	r, err := projections.NewRunner(f.db, f.store, f.registry, p, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	set := projections.NewSet(f.store, r)
+	var runners []*projections.Runner
+	for _, p := range ps {
+		r, err := projections.NewRunner(f.db, f.store, f.registry, p, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		runners = append(runners, r)
+	}
+	set := projections.NewSet(f.store, runners...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
@@ -233,31 +239,19 @@ func TestProjectionsSharingADatabaseRunTogether(t *testing.T) {
 	for i := 1; i <= 300; i++ {
 		last = f.append(t, fmt.Sprintf("tick-%d", i%5), ticked{N: i})
 	}
-	start := func(a, b named) (*projections.Set, func()) {
-		log := slog.New(slog.DiscardHandler)
-		ra, err := projections.NewRunner(f.db, f.store, f.registry, a, log)
-		require.NoError(t, err)
-		rb, err := projections.NewRunner(f.db, f.store, f.registry, b, log)
-		require.NoError(t, err)
-		set := projections.NewSet(f.store, ra, rb)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); set.Run(ctx) }()
-		return set, func() { cancel(); <-done }
-	}
 	sum := func(table string) (events, total int) {
 		require.NoError(t, f.db.QueryRow(`SELECT COALESCE(SUM(events),0), COALESCE(SUM(total),0) FROM `+table).Scan(&events, &total))
 		return
 	}
 	a := named{tally: &tally{version: 1}, name: "a", table: "tally_a"}
 	b := named{tally: &tally{version: 1}, name: "b", table: "tally_b"}
-	set, stop := start(a, b)
+	set, stop := startSet(t, f, a, b)
 	waitFor(t, set, last)
 	stop()
 
 	a2 := named{tally: &tally{version: 1}, name: "a", table: "tally_a"}
 	b2 := named{tally: &tally{version: 2}, name: "b", table: "tally_b"} // rebuilds
-	set, stop = start(a2, b2)
+	set, stop = startSet(t, f, a2, b2)
 	defer stop()
 	last = f.append(t, "tick-live", ticked{N: 1000})
 	waitFor(t, set, last)

@@ -3,7 +3,6 @@ package projections_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
@@ -11,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/projections"
 )
 
 // An event this build cannot decode is skipped by every projection of a
@@ -21,24 +19,16 @@ func TestProjectionsTogetherSkipAnUndecodableEvent(t *testing.T) {
 	f := newFixture(t)
 	first := f.append(t, "tick-1", ticked{N: 1})
 
-	log := slog.New(slog.DiscardHandler)
 	a := named{tally: &tally{version: 1}, name: "a", table: "tally_a"}
 	b := named{tally: &tally{version: 1}, name: "b", table: "tally_b"}
-	ra, err := projections.NewRunner(f.db, f.store, f.registry, a, log)
-	require.NoError(t, err)
-	rb, err := projections.NewRunner(f.db, f.store, f.registry, b, log)
-	require.NoError(t, err)
-	set := projections.NewSet(f.store, ra, rb)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); set.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	set, stop := startSet(t, f, a, b)
+	defer stop()
 	waitFor(t, set, first)
 
 	// Live, so the lane's batch, not a rebuild, meets it.
 	bad := eventstore.EventData{ID: uuid.New(), Type: "Ticked",
 		Data: json.RawMessage(`{"n":"not a number"}`), Metadata: json.RawMessage(`{}`)}
-	_, err = f.store.Append(context.Background(), "tick-1", eventstore.Any, bad)
+	_, err := f.store.Append(context.Background(), "tick-1", eventstore.Any, bad)
 	require.NoError(t, err)
 	last := f.append(t, "tick-1", ticked{N: 2})
 	waitFor(t, set, last)
