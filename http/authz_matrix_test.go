@@ -371,7 +371,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for _, op := range ops {
 		documented[op.Method+" "+op.Path] = true
 	}
-	require.NoError(t, h.srv.Config.Handler.(*mux.Router).Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	require.NoError(t, h.srv.Config.Handler.(interface{ Walk(mux.WalkFunc) error }).Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, _ := route.GetPathTemplate()
 		methods, _ := route.GetMethods()
 		for _, m := range methods {

@@ -27,7 +27,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
 	assert.Equal(t, "3.0.3", doc.OpenAPI)
 
-	router := h.srv.Config.Handler.(*mux.Router)
+	router := h.srv.Config.Handler.(interface{ Walk(mux.WalkFunc) error })
 	count := 0
 	err = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()

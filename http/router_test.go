@@ -9,7 +9,8 @@ import (
 
 // Routing answers an unknown path 404 and a known path with another method
 // 405, each in the envelope, and a path that only shares a route's first
-// letters is unknown.
+// letters is unknown. Each route's first segment has its own router;
+// paths of no known segment go to the router of all routes.
 func TestRoutingAnswersUnknownPathsAndMethods(t *testing.T) {
 	h := newHarness(t)
 	l := h.provisionLock(rootKey, "Door")
@@ -24,6 +25,12 @@ func TestRoutingAnswersUnknownPathsAndMethods(t *testing.T) {
 		{"PATCH", "/locks/" + l.LockID, http.StatusMethodNotAllowed},
 		{"GET", "/locks/" + l.LockID, http.StatusOK},
 		{"GET", "/keys/server", http.StatusOK},
+		{"GET", "/", http.StatusNotFound},
+		{"GET", "/locks/" + l.LockID + "/", http.StatusNotFound},
+		{"GET", "/locks/../keys/server", http.StatusOK}, // cleaned, redirected, followed
+		{"GET", "//locks/" + l.LockID, http.StatusOK},
+		{"GET", "/healthz", http.StatusOK},
+		{"POST", "/healthz", http.StatusMethodNotAllowed},
 	} {
 		r := h.do(tc.method, tc.path, rootKey, nil)
 		assert.Equal(t, tc.want, r.Status, "%s %s: %s", tc.method, tc.path, r.Error)
