@@ -44,9 +44,15 @@ func (s *Signer) PublicKey() string {
 	return base64.StdEncoding.EncodeToString(s.key.Public().(ed25519.PublicKey))
 }
 
-// Sign returns `signatures` for the exact bytes of a `data` value.
-func (s *Signer) Sign(data []byte) map[string]string {
-	return map[string]string{s.keyID: s.signature(data)}
+// Sign returns `signatures` for the exact bytes of a `data` value, as
+// JSON. It is written by hand, without escaping, because the key id is hex
+// and the signature base64: encoding a map per answer was 2% of a lock
+// read's CPU.
+func (s *Signer) Sign(data []byte) []byte {
+	sig := s.signature(data)
+	out := make([]byte, 0, len(s.keyID)+len(sig)+7)
+	out = append(append(append(out, `{"`...), s.keyID...), `":"`...)
+	return append(append(out, sig...), `"}`...)
 }
 
 // signature is data's Ed25519 signature, base64, from the cache if data
@@ -85,13 +91,7 @@ func (a *API) writeSigned(w http.ResponseWriter, status int, data any) {
 // escaped as json.Marshal writes it (the read models store documents so):
 // the bytes signed are the bytes sent.
 func (a *API) writeSignedRaw(w http.ResponseWriter, status int, raw []byte) {
-	sigs, err := json.Marshal(a.signer.Sign(raw))
-	if err != nil {
-		slog.Error("encode signatures", "err", err)
-		writeFailure(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	writeSuccess(w, status, raw, sigs)
+	writeSuccess(w, status, raw, a.signer.Sign(raw))
 }
 
 func (a *API) keyRoutes() []route {

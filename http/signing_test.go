@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -16,7 +17,10 @@ func TestSignerSignaturesVerifyWhetherCachedOrNot(t *testing.T) {
 	require.NoError(t, err)
 	s := NewSigner(priv)
 	verify := func(data []byte) string {
-		sig, err := base64.StdEncoding.DecodeString(s.Sign(data)[s.KeyID()])
+		var sigs map[string]string
+		require.NoError(t, json.Unmarshal(s.Sign(data), &sigs), "signatures are JSON")
+		require.Len(t, sigs, 1)
+		sig, err := base64.StdEncoding.DecodeString(sigs[s.KeyID()])
 		require.NoError(t, err)
 		require.True(t, ed25519.Verify(pub, data, sig), "signature of %q", data)
 		return string(sig)
