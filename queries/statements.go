@@ -49,5 +49,8 @@ func (s *statements) queryRow(ctx context.Context, query string, args ...any) *s
 		}
 		s.mu.Unlock()
 	}
-	return st.QueryRowContext(ctx, args...)
+	// A lookup by key takes microseconds; with a context that can be
+	// cancelled, database/sql and the driver would each start a goroutine
+	// per query to watch it (5% of a read's CPU under a load of lock reads).
+	return st.QueryRowContext(context.WithoutCancel(ctx), args...)
 }
