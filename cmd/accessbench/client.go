@@ -19,6 +19,8 @@ type client struct {
 	base string
 	key  string
 	http *http.Client
+	// own, when set, carries every request instead of http (withOwnConn).
+	own *conn
 }
 
 func newClient(base, key string, concurrency int) *client {
@@ -31,6 +33,21 @@ func newClient(base, key string, concurrency int) *client {
 		DisableCompression:  true,
 	}
 	return &client{base: strings.TrimRight(base, "/"), key: key, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+}
+
+// withOwnConn returns a copy of c whose requests go over a connection of
+// its own, for one worker's sequential steps: cheaper for the client than
+// the pool. close releases it.
+func (c *client) withOwnConn() *client {
+	cp := *c
+	cp.own = &conn{base: c.base}
+	return &cp
+}
+
+func (c *client) close() {
+	if c.own != nil {
+		c.own.close()
+	}
 }
 
 // apiError is an answer outside 2xx, or a failure to get one.
@@ -74,22 +91,62 @@ func (c *client) send(ctx context.Context, method, path string, body any, keep b
 	return c.sendAs(ctx, c.key, nil, method, path, body, keep)
 }
 
+// sendAs sends a request with key and extra headers. With an own
+// connection the answer returned is valid only until c's next request.
 func (c *client) sendAs(ctx context.Context, key string, headers map[string]string, method, path string, body any, keep bool) ([]byte, error) {
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(enc)
+		raw = enc
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	var (
+		status int
+		answer []byte
+		err    error
+	)
+	if c.own != nil {
+		status, answer, err = c.own.roundTrip(ctx, key, headers, method, path, raw, keep)
+	} else {
+		status, answer, err = c.pooledRoundTrip(ctx, key, headers, method, c.base+path, raw, keep)
+	}
+	if err != nil && status == 0 {
+		return nil, &apiError{Method: method, Path: path, Message: err.Error()}
+	}
 	if err != nil {
-		return nil, err
+		return nil, &apiError{Method: method, Path: path, Status: status, Message: "reading the answer: " + err.Error()}
+	}
+	if status < 200 || status > 299 {
+		var env struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(answer))
+		if json.Unmarshal(answer, &env) == nil && env.Error != "" {
+			msg = env.Error
+		}
+		if len(msg) > 300 {
+			msg = msg[:300] + "..."
+		}
+		return nil, &apiError{Method: method, Path: path, Status: status, Message: msg}
+	}
+	return answer, nil
+}
+
+// pooledRoundTrip is roundTrip (see conn) over the shared net/http pool.
+func (c *client) pooledRoundTrip(ctx context.Context, key string, headers map[string]string, method, url string, body []byte, keep bool) (status int, answer []byte, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("x-api-key", key)
 	if rd != nil {
@@ -100,35 +157,15 @@ func (c *client) sendAs(ctx context.Context, key string, headers map[string]stri
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, &apiError{Method: method, Path: path, Message: err.Error()}
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if ok && !keep {
-		_, err := io.Copy(io.Discard, resp.Body)
-		if err != nil {
-			return nil, &apiError{Method: method, Path: path, Status: resp.StatusCode, Message: "reading the answer: " + err.Error()}
-		}
-		return nil, nil
+	if keep || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		answer, err = io.ReadAll(resp.Body)
+	} else {
+		_, err = io.Copy(io.Discard, resp.Body)
 	}
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, &apiError{Method: method, Path: path, Status: resp.StatusCode, Message: "reading the answer: " + err.Error()}
-	}
-	if !ok {
-		var env struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(raw))
-		if json.Unmarshal(raw, &env) == nil && env.Error != "" {
-			msg = env.Error
-		}
-		if len(msg) > 300 {
-			msg = msg[:300] + "..."
-		}
-		return nil, &apiError{Method: method, Path: path, Status: resp.StatusCode, Message: msg}
-	}
-	return raw, nil
+	return resp.StatusCode, answer, err
 }
 
 // ready waits until the server answers /readyz with 200, or ctx ends.

@@ -151,12 +151,16 @@ type runResult struct {
 
 // runScenario starts the workers together after their (untimed)
 // preparation and lets each take steps until the duration is over; steps
-// under way at the deadline finish and count.
+// under way at the deadline finish and count. Each worker has a connection
+// of its own (withOwnConn), so that the client's per-request work leaves
+// the shared CPU to the server.
 func runScenario(ctx context.Context, c *client, d *dataset, mix []weighted, concurrency int, duration time.Duration) (runResult, error) {
 	errs := &errorLog{limit: 10}
 	workers := make([]*worker, concurrency)
 	for i := range workers {
-		workers[i] = newWorker(ctx, c, d, i, concurrency, errs)
+		own := c.withOwnConn()
+		defer own.close()
+		workers[i] = newWorker(ctx, own, d, i, concurrency, errs)
 	}
 	var mu sync.Mutex
 	if err := parallel(ctx, concurrency, concurrency, func(i int) error { return workers[i].prepare(&mu) }); err != nil {
