@@ -45,10 +45,13 @@ type API struct {
 	signer      *Signer
 	auth        *authCache
 	// writes remembers, per API key, the position of its last command, so
-	// its next request waits for every read model to reach it.
-	writes   sync.Map
-	personal PersonalData
-	log      *slog.Logger
+	// its next request of the deferred lane waits for every read model to
+	// reach it; unsettled, that of its last command whose answer did not
+	// wait for the read models, so its next request of any kind waits.
+	writes    sync.Map
+	unsettled sync.Map
+	personal  PersonalData
+	log       *slog.Logger
 
 	firmware *queries.Firmware
 	// firmwareBlobs keeps firmware images (nil: uploads are refused).
@@ -82,7 +85,11 @@ type route struct {
 	public bool
 	// lockKey routes accept a lock's own key (its sync).
 	lockKey bool
-	handler http.HandlerFunc
+	// readsDeferred routes read the deferred lane's read models (events,
+	// activity, access logs, calendar, audit), which a command's answer
+	// does not wait for; the caller's next such request does (catchUp).
+	readsDeferred bool
+	handler       http.HandlerFunc
 }
 
 // routes lists every operation of the API.
@@ -90,11 +97,21 @@ func (a *API) routes() []route {
 	var rs []route
 	for _, group := range [][]route{
 		a.accountRoutes(), a.propertyRoutes(), a.areaRoutes(), a.groupRoutes(),
-		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.eventRoutes(), a.keyRoutes(), a.keyMapRoutes(),
-		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.accessLogRoutes(), a.invitationRoutes(), a.timelineRoutes(), a.calendarRoutes(),
-		a.bookingRoutes(), a.accessCodeRoutes(), a.auditRoutes(), a.guestRoutes(), a.webhookRoutes(), a.whatIfRoutes(),
+		a.userRoutes(), a.deviceRoutes(), a.lockRoutes(), a.keyRoutes(), a.keyMapRoutes(),
+		a.firmwareRoutes(), a.deviceSyncRoutes(), a.lockSyncRoutes(), a.invitationRoutes(),
+		a.bookingRoutes(), a.accessCodeRoutes(), a.guestRoutes(), a.webhookRoutes(),
 	} {
 		rs = append(rs, group...)
+	}
+	// The only routes that read the deferred lane (queries.Events,
+	// Activity, AccessLogs, Calendar and Audit).
+	for _, group := range [][]route{
+		a.eventRoutes(), a.accessLogRoutes(), a.timelineRoutes(), a.calendarRoutes(), a.auditRoutes(), a.whatIfRoutes(),
+	} {
+		for _, rt := range group {
+			rt.readsDeferred = true
+			rs = append(rs, rt)
+		}
 	}
 	return rs
 }
@@ -106,8 +123,11 @@ func (a *API) routes() []route {
 func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	a.noteWrite(ctx, res.Position)
+	notePosition(&a.writes, ctx, res.Position)
 	err := a.waiter.WaitForCommands(ctx, res.Position)
+	if err != nil {
+		notePosition(&a.unsettled, ctx, res.Position)
+	}
 	if deletesKey(res) || changesUserGrants(res) {
 		a.auth.clear()
 	}
@@ -230,31 +250,40 @@ func (a *API) listInProperty(kind, plural string) http.HandlerFunc {
 	}
 }
 
-// noteWrite remembers the position a caller's command reached.
-func (a *API) noteWrite(ctx context.Context, position uint64) {
+// notePosition raises the position m holds for the caller's key to
+// position.
+func notePosition(m *sync.Map, ctx context.Context, position uint64) {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || position == 0 {
 		return
 	}
 	for {
-		prev, loaded := a.writes.LoadOrStore(actor.APIKeyID, position)
-		if !loaded || prev.(uint64) >= position || a.writes.CompareAndSwap(actor.APIKeyID, prev, position) {
+		prev, loaded := m.LoadOrStore(actor.APIKeyID, position)
+		if !loaded || prev.(uint64) >= position || m.CompareAndSwap(actor.APIKeyID, prev, position) {
 			return
 		}
 	}
 }
 
 // catchUp makes a caller's request see every effect of its own earlier
-// commands: it waits for all read models to reach the caller's last write.
-func (a *API) catchUp(ctx context.Context, actor domain.Actor) {
-	v, ok := a.writes.Load(actor.APIKeyID)
+// commands. A route of the deferred lane waits for every read model to
+// reach the caller's last write. Any other route reads only read models a
+// command's answer already waited for, so it waits only after a command
+// whose answer could not wait (settle failed): many clients sharing one
+// key must not each wait for the others' writes.
+func (a *API) catchUp(ctx context.Context, actor domain.Actor, readsDeferred bool) {
+	pending, wait := &a.unsettled, a.waiter.WaitForCommands
+	if readsDeferred {
+		pending, wait = &a.writes, a.waiter.WaitFor
+	}
+	v, ok := pending.Load(actor.APIKeyID)
 	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	if a.waiter.WaitFor(ctx, v.(uint64)) == nil {
-		a.writes.CompareAndDelete(actor.APIKeyID, v)
+	if wait(ctx, v.(uint64)) == nil {
+		pending.CompareAndDelete(actor.APIKeyID, v)
 	}
 }
 

@@ -100,14 +100,14 @@ func (a *API) addUserGrants(ctx context.Context, actor *domain.Actor) error {
 }
 
 // requireActor authenticates a request and puts its actor in the context.
-func (a *API) requireActor(next http.HandlerFunc) http.HandlerFunc {
+func (a *API) requireActor(next http.HandlerFunc, readsDeferred bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		actor, err := a.authenticate(r.Context(), r.Header.Get("x-api-key"))
 		if err != nil {
 			writeErr(w, r, err)
 			return
 		}
-		a.catchUp(r.Context(), actor)
+		a.catchUp(r.Context(), actor, readsDeferred)
 		next(w, r.WithContext(domain.WithActor(r.Context(), actor)))
 	}
 }

@@ -90,7 +90,7 @@ func NewRouter(o Options) http.Handler {
 	for _, rt := range routes {
 		h := rt.handler
 		if !rt.public {
-			h = api.requireActor(noLockKeys(h, rt.lockKey))
+			h = api.requireActor(noLockKeys(h, rt.lockKey), rt.readsDeferred)
 		}
 		s.all.HandleFunc(rt.path, h).Methods(rt.method)
 		seg := firstSegment(rt.path)
