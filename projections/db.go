@@ -171,7 +171,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("read models %s: %w", path, err)
 	}
 	d := &DB{DB: db, Dialect: SQLite}
-	if d.checkpoints, err = startCheckpointer(d, path); err != nil {
+	if d.checkpoints, err = startCheckpointer(d, path, walDefaults); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read models %s: %w", path, err)
 	}
