@@ -250,6 +250,23 @@ func (a *API) listInProperty(kind, plural string) http.HandlerFunc {
 	}
 }
 
+// forgetReached drops a key's last write once every read model shows it,
+// without waiting: writes then holds only the keys whose writes some read
+// model has yet to reach, not every key (every lock's) that ever wrote.
+func (a *API) forgetReached(key uuid.UUID) {
+	v, ok := a.writes.Load(key)
+	if ok && a.waiter.WaitFor(alreadyDone, v.(uint64)) == nil {
+		a.writes.CompareAndDelete(key, v)
+	}
+}
+
+// alreadyDone makes a wait a check: reached or not, it returns at once.
+var alreadyDone = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
 // notePosition raises the position m holds for the caller's key to
 // position.
 func notePosition(m *sync.Map, ctx context.Context, position uint64) {
@@ -275,6 +292,8 @@ func (a *API) catchUp(ctx context.Context, actor domain.Actor, readsDeferred boo
 	pending, wait := &a.unsettled, a.waiter.WaitForCommands
 	if readsDeferred {
 		pending, wait = &a.writes, a.waiter.WaitFor
+	} else {
+		a.forgetReached(actor.APIKeyID)
 	}
 	v, ok := pending.Load(actor.APIKeyID)
 	if !ok {

@@ -13,14 +13,23 @@ import (
 	"github.com/accessd/accessd/domain"
 )
 
-// recordingWaiter notes what it was asked to wait for; WaitForCommands
+// recordingWaiter notes the waits it was asked for. Every read model has
+// reached deferredAt; a wait beyond it succeeds (as once the read models
+// get there) unless its context is already done (a check). WaitForCommands
 // fails while failCommands is set, as a timed-out settle does.
 type recordingWaiter struct {
 	all, forCommands []uint64
+	deferredAt       uint64
 	failCommands     bool
 }
 
-func (w *recordingWaiter) WaitFor(_ context.Context, p uint64) error {
+func (w *recordingWaiter) WaitFor(ctx context.Context, p uint64) error {
+	if p <= w.deferredAt {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	w.all = append(w.all, p)
 	return nil
 }
@@ -36,6 +45,7 @@ func (w *recordingWaiter) WaitForCommands(_ context.Context, p uint64) error {
 // A key's next request waits for the deferred lane only on the routes that
 // read it, and for the command lane only after a command whose answer
 // could not wait for it; another key never waits for this key's writes.
+// A write every read model shows is forgotten by the key's next request.
 func TestCatchUpWaitsOnlyForWhatTheRouteReads(t *testing.T) {
 	w := &recordingWaiter{}
 	a := &API{waiter: w}
@@ -53,6 +63,12 @@ func TestCatchUpWaitsOnlyForWhatTheRouteReads(t *testing.T) {
 	assert.Equal(t, []uint64{10}, w.all, "a route of the deferred lane waits for the last write")
 	a.catchUp(ctx, actor, true)
 	assert.Equal(t, []uint64{10}, w.all, "once reached, it is not waited for again")
+
+	assert.NoError(t, a.settle(ctx, commands.Result{Position: 11}))
+	w.deferredAt = 11
+	a.catchUp(ctx, actor, false)
+	_, kept := a.writes.Load(actor.APIKeyID)
+	assert.False(t, kept, "a write every read model shows is forgotten")
 
 	w.failCommands = true
 	assert.Error(t, a.settle(ctx, commands.Result{Position: 12}))
