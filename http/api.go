@@ -123,8 +123,11 @@ func (a *API) routes() []route {
 func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
-	notePosition(&a.writes, ctx, res.Position)
 	err := a.waiter.WaitForCommands(ctx, res.Position)
+	// Noted once the answer is about to go, not when the command appended:
+	// another client's request on the same key that started before this
+	// answer need not wait for it.
+	notePosition(&a.writes, ctx, res.Position)
 	if err != nil {
 		notePosition(&a.unsettled, ctx, res.Position)
 	}
