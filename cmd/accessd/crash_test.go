@@ -221,8 +221,9 @@ func checkAnswered(t *testing.T, dataDir string, all []*sent) {
 
 func waitCaughtUp(t *testing.T, s *crashServer) {
 	t.Helper()
-	// A request waits for the caller's own last write on every read model.
-	req, _ := http.NewRequest("GET", s.base+"/properties?pageSize=1", nil)
+	// A request of a route that reads the deferred lane (here the event
+	// list) waits for the caller's own last write on every read model.
+	req, _ := http.NewRequest("GET", s.base+"/events?eventSource=all&pageSize=1", nil)
 	req.Header.Set("x-api-key", s.key)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
