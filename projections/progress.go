@@ -13,6 +13,16 @@ type Progress struct {
 	pos      atomic.Uint64
 	mu       sync.Mutex
 	advanced chan struct{} // closed and replaced whenever pos moves
+	// hurry, when set, is told whenever someone has to wait: the worker
+	// may be holding events back to apply more at once.
+	hurry chan<- struct{}
+}
+
+// hurryOnWait makes every Wait that has to block tell hurry first.
+func (p *Progress) hurryOnWait(hurry chan<- struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hurry = hurry
 }
 
 // Load is the current position.
@@ -40,10 +50,19 @@ func (p *Progress) Wait(ctx context.Context, position uint64) error {
 		if p.advanced == nil {
 			p.advanced = make(chan struct{})
 		}
-		reached, ch := p.pos.Load() >= position, p.advanced
+		reached, ch, hurry := p.pos.Load() >= position, p.advanced, p.hurry
 		p.mu.Unlock()
 		if reached {
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err // a check, not a wait: nobody to hurry for
+		}
+		if hurry != nil {
+			select {
+			case hurry <- struct{}{}:
+			default: // already told
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,16 @@ func NewSet(store eventstore.Store, runners ...*Runner) *Set {
 // Runners lists the set's runners.
 func (s *Set) Runners() []*Runner { return s.runners }
 
+// Runner is the runner of the projection named name, or nil.
+func (s *Set) Runner(name string) *Runner {
+	for _, r := range s.runners {
+		if r.Name() == name {
+			return r
+		}
+	}
+	return nil
+}
+
 // Run prepares every projection, runs them until ctx ends, and marks the set
 // ready once each has caught up with the head of the log as it was at start.
 // Projections that share one database run together: one subscription and
@@ -136,7 +146,7 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	defer sub.Close()
-	return inBatches(ctx, sub, func(batch []eventstore.RecordedEvent) error {
+	return inBatches(ctx, sub, batchingOf(runners), func(batch []eventstore.RecordedEvent) error {
 		decoded := decodeAhead(batch, runners)
 		err := runners[0].inTx(ctx, func(tx Tx) error {
 			for _, r := range runners {

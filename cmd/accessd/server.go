@@ -162,7 +162,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	var webhookReader httpapi.Webhooks
 	closeHooks := func() {}
 	if storageReadOnly == "" {
-		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, set, cfg.WebhooksAllowPrivate, log)
+		// Deliveries read only the webhooks read model: waiting for every
+		// read model would also make them wait for, and hurry, the
+		// deferred lane.
+		var hookWaiter webhooks.Waiter = set
+		if r := set.Runner(webhooks.New().Name()); r != nil {
+			hookWaiter = r
+		}
+		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, hookWaiter, cfg.WebhooksAllowPrivate, log)
 		if err != nil {
 			return err
 		}
