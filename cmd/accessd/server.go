@@ -41,18 +41,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// A data directory that cannot be written (a read-only mount) still
 	// serves reads: the server starts as with --read-only, opens the
 	// SQLite files without writing and runs nothing that writes.
-	storageReadOnly := backends.NotWritable(storageDirs(cfg)...)
+	// --read-only serves a forensic copy the same way: a server that
+	// refuses changes must not change its files, nor republish the log
+	// through the forwarder or webhooks, either.
 	var readOnlyReason string
-	switch {
-	case storageReadOnly != "":
+	if cfg.ReadOnly {
+		readOnlyReason = "read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"
+	} else if storageReadOnly := backends.NotWritable(storageDirs(cfg)...); storageReadOnly != "" {
 		readOnlyReason = "read-only: " + storageReadOnly + "; accessd serves reads and refuses every change until the directory is writable again and accessd is restarted"
 		log.Warn("data directory is read-only: serving reads, refusing every change", "reason", storageReadOnly)
-	case cfg.ReadOnly:
-		readOnlyReason = "read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"
 	}
 	readOnlyMode := readOnlyReason != ""
 	openEventStore, openReadModels := backends.OpenEventStore, backends.OpenReadModels
-	if storageReadOnly != "" {
+	if readOnlyMode {
 		openEventStore, openReadModels = backends.OpenEventStoreReadOnly, backends.OpenReadModelsReadOnly
 	}
 
@@ -69,7 +70,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer readDB.Close()
 	var plainLeases projections.Leaser = noLeases{}
-	if storageReadOnly == "" {
+	if !readOnlyMode {
 		if plainLeases, err = backends.OpenLeases(ctx, cfg.ReadModels, log); err != nil {
 			return err
 		}
@@ -120,7 +121,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// without writing; sealing and erasing fail with
 	// personaldata.ErrReadOnly (503).
 	openPersonal := backends.OpenPersonalData
-	if kind, _ := backends.ReadModelsKind(cfg.ReadModels); storageReadOnly != "" && kind != backends.Postgres {
+	if kind, _ := backends.ReadModelsKind(cfg.ReadModels); readOnlyMode && kind != backends.Postgres {
 		openPersonal = func(_ context.Context, _, path string) (*personaldata.Store, error) {
 			return personaldata.OpenReadOnly(path)
 		}
@@ -161,7 +162,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	defer stopProjections()
 	var webhookReader httpapi.Webhooks
 	closeHooks := func() {}
-	if storageReadOnly == "" {
+	if !readOnlyMode {
 		// Deliveries read only the webhooks read model: waiting for every
 		// read model would also make them wait for, and hurry, the
 		// deferred lane.
@@ -179,7 +180,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		webhookReader = hooks
 	}
 	ready := set.Ready
-	if storageReadOnly != "" {
+	if readOnlyMode {
 		// Read models cannot catch up on a read-only directory: they are
 		// as ready as they will get, and serve what they hold.
 		ready = func() bool { return true }
@@ -203,25 +204,27 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	srv := newHTTPServer(handler, log, serverTimeouts)
 
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := set.RunLeased(projCtx, leases); err != nil {
-			log.Error("projections stopped", "err", err)
+	if !readOnlyMode {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := set.RunLeased(projCtx, leases); err != nil {
+				log.Error("projections stopped", "err", err)
+			}
+		}()
+		forwarder, err := bus.NewForwarder(store, readDB, integration.Publisher(), log)
+		if err != nil {
+			stopProjections()
+			wg.Wait()
+			return err
 		}
-	}()
-	forwarder, err := bus.NewForwarder(store, readDB, integration.Publisher(), log)
-	if err != nil {
-		stopProjections()
-		wg.Wait()
-		return err
+		reg.MustRegister(newForwarderLagCollector(forwarder))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
+		}()
 	}
-	reg.MustRegister(newForwarderLagCollector(forwarder))
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
-	}()
 	// The workers that append to the log run under their leases, and not
 	// at all on a read-only server.
 	runAppender := func(lease string, fn func(context.Context) error) {

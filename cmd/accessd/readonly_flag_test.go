@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadOnlyFlagChangesNothing: accessd --read-only on a data directory
+// a server left (as replay leaves one) answers reads and refuses changes
+// like a read-only mount: it changes no file, and runs no projections,
+// forwarder or webhook delivery, so no receiver hears an event again.
+func TestReadOnlyFlagChangesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	var delivered atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { delivered.Add(1) }))
+	defer receiver.Close()
+	t.Setenv("ACCESSD_WEBHOOKS_ALLOW_PRIVATE", "true")
+	s := &crashServer{bin: buildServer(t), dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("o", 40)}
+	s.start(t)
+	status, data := s.send(t.Context(), &sent{key: "hook", method: "POST", path: "/accounts/webhooks",
+		body: map[string]any{"url": receiver.URL, "eventTypes": []string{"PropertyCreated"}}})
+	require.Equal(t, http.StatusCreated, status, data)
+	status, data = s.send(t.Context(), &sent{key: "p1", method: "POST", path: "/properties", body: map[string]any{"displayName": "Seen once"}})
+	require.Equal(t, http.StatusCreated, status, data)
+	require.Eventually(t, func() bool { return delivered.Load() == 1 }, 20*time.Second, 20*time.Millisecond)
+	stopCleanly(t, s)
+	before := dirChecksums(t, s.dataDir)
+
+	t.Setenv("ACCESSD_READ_ONLY", "true")
+	s.start(t)
+	require.Equal(t, http.StatusOK, s.get(t, "/properties"))
+	status, _ = s.send(t.Context(), &sent{key: "p2", method: "POST", path: "/properties", body: map[string]any{"displayName": "Refused"}})
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	// A forwarder or a delivery, had one run, would have republished the
+	// log by now: an idle server forwards within milliseconds.
+	time.Sleep(2 * time.Second)
+	stopCleanly(t, s)
+	require.EqualValues(t, 1, delivered.Load(), "the read-only server delivered a webhook again")
+	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed its data directory")
+
+	// A directory that is not there is not made: there is nothing to serve.
+	missing := filepath.Join(t.TempDir(), "missing")
+	out, err := exec.Command(s.bin, "--addr", freeAddr(t), "--data-dir", missing).CombinedOutput()
+	require.Error(t, err, "started on a missing directory: %s", out)
+	require.NoDirExists(t, missing)
+}
+
+// stopCleanly stops a server with SIGTERM and waits for a clean exit.
+func stopCleanly(t *testing.T, s *crashServer) {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "server did not stop cleanly")
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Fatal("server did not stop")
+	}
+}
