@@ -33,6 +33,9 @@ type Sealed struct {
 	// MerkleRoot is the hex sha256 Merkle root of the stream heads (see
 	// MerkleRoot).
 	MerkleRoot string `json:"merkleRoot"`
+	// RecordedDigest is the hex RecordedDigest of $all up to the position.
+	// Seals made before it existed have none, and are signed as v1.
+	RecordedDigest string `json:"recordedDigest,omitempty"`
 	// KeyID names the server key, as GET /keys/server does.
 	KeyID string `json:"keyId"`
 	// Signature is the standard base64 Ed25519 signature of SigningBytes.
@@ -45,23 +48,34 @@ func (Sealed) EventType() string { return "AuditSealed" }
 // Register adds the seal event to a registry.
 func Register(r *eventstore.Registry) { r.Register(Sealed{}) }
 
-// signingDomain separates seal signatures from anything else the server key
-// signs.
-const signingDomain = "accessd audit seal v1"
+// The signing domains separate seal signatures from anything else the
+// server key signs; v2 seals also sign the recorded digest.
+const (
+	signingDomainV1 = "accessd audit seal v1"
+	signingDomainV2 = "accessd audit seal v2"
+)
 
 // SigningBytes are the exact bytes the signature covers: a domain string,
-// then the position, the stream count, the root and the key id, each
-// length-prefixed, so no JSON encoding question arises.
+// then the position, the stream count, the root, the recorded digest (v2
+// only) and the key id, each length-prefixed, so no JSON encoding question
+// arises.
 func (s Sealed) SigningBytes() []byte {
 	var b []byte
 	field := func(v []byte) {
 		b = binary.BigEndian.AppendUint64(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	field([]byte(signingDomain))
+	domain := signingDomainV1
+	if s.RecordedDigest != "" {
+		domain = signingDomainV2
+	}
+	field([]byte(domain))
 	field(binary.BigEndian.AppendUint64(nil, s.UpToPosition))
 	field(binary.BigEndian.AppendUint64(nil, s.Streams))
 	field([]byte(s.MerkleRoot))
+	if s.RecordedDigest != "" {
+		field([]byte(s.RecordedDigest))
+	}
 	field([]byte(s.KeyID))
 	return b
 }

@@ -37,8 +37,9 @@ type Sealer struct {
 	interval time.Duration
 
 	heads     Heads
-	position  uint64 // last $all position folded into heads
-	pending   int    // events (not seals) after the last seal
+	recorded  RecordedDigest // of $all up to position
+	position  uint64         // last $all position folded into heads
+	pending   int            // events (not seals) after the last seal
 	lastSeal  time.Time
 	sealRev   uint64 // the seal stream's last revision, when sealed
 	sealHash  string
@@ -176,6 +177,7 @@ func (s *Sealer) step(ctx context.Context, lastSealed uint64, live bool) (int, e
 	}
 	for _, rec := range recs {
 		s.heads.Observe(rec.Stream, rec.Revision, chainHash(rec.Metadata))
+		s.recorded.Observe(rec)
 		s.position = rec.Position
 		if rec.Stream == Stream || rec.Position <= lastSealed {
 			continue
@@ -205,7 +207,9 @@ var sealNamespace = uuid.MustParse("5d1d0a8e-3a7c-4f0e-9f44-6c1b2b7e0a51")
 
 // seal appends the signed seal of the heads at the current position.
 func (s *Sealer) seal(ctx context.Context) {
-	seal := s.heads.Seal(s.position).Sign(s.key)
+	seal := s.heads.Seal(s.position)
+	seal.RecordedDigest = s.recorded.String()
+	seal = seal.Sign(s.key)
 	id := uuid.NewSHA1(sealNamespace, fmt.Appendf(nil, "%d", seal.UpToPosition))
 	for attempt := 0; attempt < 2; attempt++ {
 		next, expected := uint64(0), eventstore.NoStream

@@ -94,8 +94,9 @@ type hashForms struct {
 }
 
 type sealedHeads struct {
-	root    string
-	streams uint64
+	root     string
+	streams  uint64
+	recorded string // RecordedDigest
 }
 
 // Verify reads $all once, in position order, and checks every event: its
@@ -117,6 +118,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 	streams := map[string]*chainState{}
 	forms := &hashForms{}
 	heads := Heads{}
+	var recorded RecordedDigest
 	roots := map[uint64]sealedHeads{}
 	next := 0
 	var unsealed []uint64 // positions of events after the last seal's
@@ -131,7 +133,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 				return finish(rep, streams, unsealed), nil
 			}
 			for next < len(sealPositions) && sealPositions[next] < rec.Position {
-				roots[sealPositions[next]] = sealedHeads{root: MerkleRoot(heads), streams: uint64(len(heads))}
+				roots[sealPositions[next]] = sealedHeads{root: MerkleRoot(heads), streams: uint64(len(heads)), recorded: recorded.String()}
 				next++
 			}
 			st := streams[rec.Stream]
@@ -144,6 +146,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 				return finish(rep, streams, unsealed), nil
 			}
 			heads.Observe(rec.Stream, rec.Revision, st.hash)
+			recorded.Observe(rec)
 			if rec.Stream == Stream {
 				if f := checkSeal(rec, roots, opts); f != nil {
 					rep.Failure = f
@@ -305,6 +308,10 @@ func checkSeal(rec eventstore.RecordedEvent, roots map[uint64]sealedHeads, opts 
 	if want.root != s.MerkleRoot {
 		return failure(rec, fmt.Sprintf("stream heads up to position %d do not match the seal's Merkle root (the last event of a stream was removed, or one was added or altered)", s.UpToPosition),
 			s.MerkleRoot, want.root)
+	}
+	if s.RecordedDigest != "" && want.recorded != s.RecordedDigest {
+		return failure(rec, fmt.Sprintf("the log's order or recording times up to position %d do not match the seal's recorded digest (an event's recorded time was changed, or events were moved)", s.UpToPosition),
+			s.RecordedDigest, want.recorded)
 	}
 	if opts.PublicKey == nil {
 		return failure(rec, "no server public key to check the seal's signature (pass --server-key)", "", "")
