@@ -33,6 +33,10 @@ func TestBackendSettings(t *testing.T) {
 		{[]string{"--readmodels", "esdb://127.0.0.1:2113"}},
 		{[]string{"--bus", "kafka://x"}},
 		{[]string{"--bus", ""}},
+		// Empty on purpose (an unset variable in a template) is not the
+		// data directory's own file.
+		{[]string{"--eventstore", ""}},
+		{[]string{"--readmodels", ""}},
 	} {
 		_, err := parseConfig(tc.args, none)
 		require.Error(t, err, tc.args)

@@ -89,6 +89,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.DataDir == "" {
 		return c, fmt.Errorf("--data-dir: must not be empty")
 	}
+	// An empty value given on purpose is most likely an unset variable in
+	// a template (--eventstore "$ES"): falling back to the data directory's
+	// own files would split a scale-out deployment's data, silently.
+	var emptyGiven error
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "eventstore" || f.Name == "readmodels") && f.Value.String() == "" && emptyGiven == nil {
+			emptyGiven = fmt.Errorf("--%s: empty; leave the flag out to use the data directory's SQLite file", f.Name)
+		}
+	})
+	if emptyGiven != nil {
+		return c, emptyGiven
+	}
 	if c.EventStore == "" {
 		c.EventStore = "sqlite:" + filepath.Join(c.DataDir, "events.db")
 	}

@@ -82,11 +82,8 @@ func OpenPersonalData(ctx context.Context, readModels, path string) (*personalda
 	return personaldata.Open(path)
 }
 
-// OpenBus opens the integration bus --bus names.
+// OpenBus opens the integration bus --bus names. The bus's own errors
+// already name --bus and the setting, passwords masked.
 func OpenBus(ctx context.Context, setting string, log *slog.Logger) (*bus.Bus, error) {
-	b, err := bus.Open(ctx, setting, log)
-	if err != nil {
-		return nil, fmt.Errorf("--bus %s: %w", Redact(setting), err)
-	}
-	return b, nil
+	return bus.Open(ctx, setting, log)
 }
