@@ -31,6 +31,11 @@ func (s *Service) Bootstrap(ctx context.Context, secret string) (created bool, e
 	}
 	hash := HashAPIKey(secret)
 	keyID := uuid.NewSHA1(idempotencyNamespace, []byte("bootstrap-key\x00"+hash))
+	// The bootstrap's events belong to the account they create, by the key
+	// they register, and share a correlation id, as a command's would: an
+	// audit of the account then finds them with an actor and a cause.
+	ctx = domain.WithActor(ctx, domain.Actor{AccountID: bootstrapAccountID, APIKeyID: keyID})
+	ctx = WithCorrelationID(ctx, uuid.NewSHA1(idempotencyNamespace, []byte("bootstrap-correlation\x00"+hash)).String())
 	_, err = Run(ctx, s.p, apiKeyAgg, keyID, "Bootstrap", apikey.Create{
 		APIKeyID: keyID, AccountID: bootstrapAccountID, DisplayName: "bootstrap", KeyHash: hash,
 		Permissions: []domain.Grant{{Permission: domain.PermOwner}},
