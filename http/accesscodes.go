@@ -74,12 +74,21 @@ func (a *API) listAccessCodes(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	codes, err := a.bookings.AccessCodes(r.Context(), actorOf(r).AccountID.String(), id.String(), false)
+	page, err := pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"accessCodes": codes})
+	codes, next, err := a.bookings.AccessCodesPage(r.Context(), actorOf(r).AccountID.String(), id.String(), page)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	out := map[string]any{"accessCodes": codes}
+	if next != "" {
+		out["pageToken"] = next
+	}
+	writeData(w, http.StatusOK, out)
 }
 
 func (a *API) revokeAccessCode(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,4 +170,52 @@ func TestConcurrentEqualAccessCodes(t *testing.T) {
 	}
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, count)
 	assert.Len(t, h.codeEntries(f.lockID), 1)
+}
+
+// A booking's codes page like every list: pageSize from 1 to 500, tokens
+// this server issued, and walking the pages with codes created meanwhile
+// meets each code once.
+func TestAccessCodesPage(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(24 * time.Hour).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(48*time.Hour)), http.StatusCreated)
+	list := "/bookings/" + b.BookingID + "/access-codes"
+	create := func(code string) string {
+		r := h.do("POST", list, rootKey, map[string]any{"code": code})
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+		return r.field("accessCodeId")
+	}
+	want := []string{create("100001"), create("100002"), create("100003")}
+
+	for _, bad := range []string{"pageSize=0", "pageSize=-1", "pageSize=501", "pageSize=abc", "pageToken=garbage"} {
+		r := h.do("GET", list+"?"+bad, rootKey, nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, bad)
+		assert.Contains(t, r.Error, bad[:strings.Index(bad, "=")], bad)
+	}
+
+	var got []string
+	token := ""
+	for range 10 {
+		r := h.do("GET", list+"?pageSize=1&pageToken="+token, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var page struct {
+			AccessCodes []struct {
+				AccessCodeID string `json:"accessCodeId"`
+			} `json:"accessCodes"`
+			PageToken string `json:"pageToken"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &page))
+		require.LessOrEqual(t, len(page.AccessCodes), 1)
+		for _, c := range page.AccessCodes {
+			got = append(got, c.AccessCodeID)
+		}
+		if len(got) == 1 && token == "" {
+			want = append(want, create("100004")) // appended while paging
+		}
+		if token = page.PageToken; token == "" {
+			break
+		}
+	}
+	assert.Equal(t, want, got)
 }

@@ -169,17 +169,19 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// queryID reads an optional UUID query parameter.
-func queryID(r *http.Request, name string) (uuid.UUID, error) {
+// queryID reads an optional UUID query parameter: nil when absent. The nil
+// UUID is a value like any other (it names nothing, so a filter on it finds
+// nothing), never "not given".
+func queryID(r *http.Request, name string) (*uuid.UUID, error) {
 	raw := r.URL.Query().Get(name)
 	if raw == "" {
-		return uuid.Nil, nil
+		return nil, nil
 	}
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		return uuid.Nil, domain.InvalidField(name, "must be a UUID")
+		return nil, domain.InvalidField(name, "must be a UUID")
 	}
-	return id, nil
+	return &id, nil
 }
 
 // pageOf reads pageSize and pageToken.

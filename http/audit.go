@@ -106,7 +106,7 @@ func (a *API) auditLockAccess(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 	lockID, err := queryID(r, "lockId")
-	if err == nil && lockID == uuid.Nil {
+	if err == nil && lockID == nil {
 		err = domain.InvalidField("lockId", "is required")
 	}
 	if err != nil {
@@ -123,7 +123,7 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if (deviceID == uuid.Nil) == (codeID == uuid.Nil) {
+	if (deviceID == nil) == (codeID == nil) {
 		writeErr(w, r, domain.InvalidField("userDeviceId", "give exactly one of userDeviceId and accessCodeId"))
 		return
 	}
@@ -132,12 +132,12 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if err := a.auditLockScope(r, lockID); err != nil {
+	if err := a.auditLockScope(r, *lockID); err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	if codeID != uuid.Nil {
-		out, err := a.audit.DecideCode(r.Context(), lockID, codeID, at)
+	if codeID != nil {
+		out, err := a.audit.DecideCode(r.Context(), actorOf(r).AccountID, *lockID, *codeID, at)
 		if err != nil {
 			writeErr(w, r, err)
 			return
@@ -145,7 +145,7 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		writeData(w, http.StatusOK, out)
 		return
 	}
-	out, err := a.audit.DecideDevice(r.Context(), lockID, deviceID, at)
+	out, err := a.audit.DecideDevice(r.Context(), actorOf(r).AccountID, *lockID, *deviceID, at)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -229,6 +229,10 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 			writeErr(w, r, err)
 			return
 		}
+	}
+	if from.After(to) {
+		writeErr(w, r, domain.InvalidField("from", "must not be after to"))
+		return
 	}
 	format := q.Get("format")
 	if format == "" {

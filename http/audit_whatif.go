@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,8 +57,38 @@ type whatIfCommand struct {
 	Body   json.RawMessage `json:"body"`
 }
 
+// whatIfInput holds the commands undecoded: whatIfCommands decodes each
+// on its own, so that an error names the command it is in.
 type whatIfInput struct {
-	Commands []whatIfCommand `json:"commands"`
+	Commands []json.RawMessage `json:"commands"`
+}
+
+// whatIfCommands decodes the commands strictly, naming the command and
+// field of an error (commands[1].method: is required).
+func whatIfCommands(raw []json.RawMessage) ([]whatIfCommand, error) {
+	out := make([]whatIfCommand, len(raw))
+	for i, r := range raw {
+		field := fmt.Sprintf("commands[%d]", i)
+		if trimmed := bytes.TrimSpace(r); len(trimmed) == 0 || trimmed[0] != '{' {
+			return nil, domain.InvalidField(field, "must be an object")
+		}
+		if err := decodeJSON(r, &out[i]); err != nil {
+			var de *domain.Error
+			if errors.As(err, &de) && errors.Is(err, domain.ErrInvalid) && de.Field != "" {
+				return nil, domain.InvalidField(field+"."+de.Field, de.Message)
+			}
+			return nil, err
+		}
+		switch c := out[i]; {
+		case c.Method == "":
+			return nil, domain.InvalidField(field+".method", "is required")
+		case c.Path == "":
+			return nil, domain.InvalidField(field+".path", "is required")
+		case !strings.HasPrefix(c.Path, "/"):
+			return nil, domain.InvalidField(field+".path", "must start with /")
+		}
+	}
+	return out, nil
 }
 
 type whatIfEvent struct {
@@ -139,6 +170,11 @@ func (a *API) auditWhatIf(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, domain.InvalidField("commands", fmt.Sprintf("must hold 1 to %d commands", maxWhatIfCommands)))
 		return
 	}
+	cmds, err := whatIfCommands(in.Commands)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	ctx := r.Context()
 	copyLog, err := overlay.New(ctx, a.cmd.Pipeline().Store(), nil)
 	if err != nil {
@@ -155,15 +191,15 @@ func (a *API) auditWhatIf(w http.ResponseWriter, r *http.Request) {
 	router := whatIfRouter(a.whatIfCopy(svc, settled))
 	// Every command is checked before any runs, so a malformed what-if
 	// runs nothing.
-	ops := make([]string, len(in.Commands))
-	for i, c := range in.Commands {
+	ops := make([]string, len(cmds))
+	for i, c := range cmds {
 		if ops[i], err = whatIfOperation(ctx, router, i, c); err != nil {
 			writeErr(w, r, err)
 			return
 		}
 	}
 	out := whatIfOutput{}
-	if out.Commands, err = runWhatIf(ctx, router, settled, copyLog, in.Commands, ops); err != nil {
+	if out.Commands, err = runWhatIf(ctx, router, settled, copyLog, cmds, ops); err != nil {
 		writeErr(w, r, err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -359,6 +360,34 @@ func TestAuditWhatIfNamesWhatAnEarlierCommandCreated(t *testing.T) {
 			cmd("POST", path, map[string]any{"method": "manual"}), book}})
 		assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
 		assert.Contains(t, r.Error, "must name an earlier command")
+	}
+	assert.Equal(t, before, h.head())
+}
+
+// A malformed command is a 400 naming the command and its field, and
+// nothing runs.
+func TestAuditWhatIfNamesTheCommandOfABadField(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	h.settle()
+	before := h.head()
+	good := cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil)
+	for body, want := range map[string]string{
+		`{"commands":[{"path":"/x"}]}`:                                     "commands[0].method: is required",
+		`{"commands":[{"method":"POST"}]}`:                                 "commands[0].path: is required",
+		`{"commands":[{"method":"POST","path":"x"}]}`:                      "commands[0].path: must start with /",
+		`{"commands":[GOOD,{"method":"POST","path":"/x","bogus":1}]}`:      "commands[1].bogus: unknown field",
+		`{"commands":[GOOD,{"method":"POST","Path":"/x"}]}`:                "commands[1].Path: unknown field",
+		`{"commands":[GOOD,{"method":5,"path":"/x"}]}`:                     "commands[1].method: must be a string",
+		`{"commands":[GOOD,{"method":"POST","path":"/x","method":"PUT"}]}`: "commands[1].method: duplicate field",
+		`{"commands":[GOOD,"POST /x"]}`:                                    "commands[1]: must be an object",
+	} {
+		raw, err := json.Marshal(good)
+		require.NoError(t, err)
+		body = strings.Replace(body, "GOOD", string(raw), 1)
+		r := h.do("POST", "/audit/what-if", rootKey, body)
+		assert.Equal(t, http.StatusBadRequest, r.Status, body)
+		assert.Equal(t, want, r.Error, body)
 	}
 	assert.Equal(t, before, h.head())
 }

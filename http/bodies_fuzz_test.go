@@ -93,7 +93,11 @@ var fuzzBodies = []fuzzBody{
 		func() any { return &whatIfInput{} },
 		func(v any) error {
 			// As auditWhatIf checks every command before any runs.
-			for i, c := range v.(*whatIfInput).Commands {
+			cmds, err := whatIfCommands(v.(*whatIfInput).Commands)
+			if err != nil {
+				return err
+			}
+			for i, c := range cmds {
 				field := fmt.Sprintf("commands[%d]", i)
 				if err := checkWhatIfRefs(i, c); err != nil {
 					return domain.InvalidField(field, err.Error())

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/accessd/accessd/domain"
@@ -49,7 +51,130 @@ func decodeJSON(body []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return domain.InvalidField("body", "unexpected data after the JSON object")
 	}
-	return nil
+	// encoding/json keeps the last of duplicate keys and matches field names
+	// case-insensitively; both would let a body say something other than
+	// what it seems to, so a second pass over the tokens refuses them.
+	keys := json.NewDecoder(bytes.NewReader(body))
+	keys.UseNumber() // numbers are skipped, never converted
+	return checkKeys(keys, reflect.TypeOf(dst), "")
+}
+
+var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// checkKeys reads one value from dec, already known to be valid JSON of
+// type t, and refuses a key repeated in an object and, where t is a
+// struct, a key that is not exactly a field's JSON name. path names the
+// value as error fields do (accessList[0].schedule). A nil t (a map's
+// values, any, a type decoding itself) checks duplicates only.
+func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && (t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(jsonUnmarshaler)) {
+		t = nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(err)
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = jsonFields(t)
+		} else if t != nil && t.Kind() == reflect.Map {
+			elem = t.Elem()
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return jsonError(err)
+			}
+			key, _ := tok.(string)
+			name := joinPath(path, key)
+			if seen[key] {
+				return domain.InvalidField(name, "duplicate field")
+			}
+			seen[key] = true
+			valueType := elem
+			if fields != nil {
+				ft, ok := fields[key]
+				if !ok {
+					return domain.InvalidField(name, "unknown field")
+				}
+				valueType = ft
+			}
+			if err := checkKeys(dec, valueType, name); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := checkKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // a scalar
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// jsonFieldCache holds jsonFields' answers by struct type.
+var jsonFieldCache sync.Map
+
+// jsonFields maps the exact JSON names of a struct's fields, embedded
+// structs' promoted ones included, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if cached, ok := jsonFieldCache.Load(t); ok {
+		return cached.(map[string]reflect.Type)
+	}
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for n, typ := range jsonFields(ft) {
+					if _, shadowed := out[n]; !shadowed {
+						out[n] = typ
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	jsonFieldCache.Store(t, out)
+	return out
 }
 
 // jsonError turns encoding/json's errors into field errors.

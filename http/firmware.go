@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -221,8 +222,51 @@ func (a *API) downloadFirmware(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("ETag", `"`+v.SHA256+`"`)
 	h.Set("Content-Disposition", `attachment; filename="firmware-`+v.Version+`.bin"`)
-	// ServeContent answers If-None-Match with 304 and serves ranges.
-	http.ServeContent(w, r, "", time.Time{}, f)
+	// ServeContent answers If-None-Match with 304 and serves ranges; its
+	// errors (416 for a bad or unsatisfiable Range, 412) it writes in plain
+	// text, so they are caught and answered as envelopes.
+	ew := &envelopeErrors{ResponseWriter: w}
+	http.ServeContent(ew, r, "", time.Time{}, f)
+	ew.finish()
+}
+
+// envelopeErrors passes a handler's successful answer through and holds
+// back an error status and its plain-text body, for finish to answer as an
+// envelope with the headers set so far (a 416's Content-Range).
+type envelopeErrors struct {
+	http.ResponseWriter
+	status int // the error status held back; 0 while there is none
+	body   strings.Builder
+}
+
+func (e *envelopeErrors) WriteHeader(status int) {
+	if status >= http.StatusBadRequest {
+		e.status = status
+		return
+	}
+	e.ResponseWriter.WriteHeader(status)
+}
+
+func (e *envelopeErrors) Write(p []byte) (int, error) {
+	if e.status != 0 {
+		return e.body.Write(p)
+	}
+	return e.ResponseWriter.Write(p)
+}
+
+func (e *envelopeErrors) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// finish answers the error held back, if any, as an envelope.
+func (e *envelopeErrors) finish() {
+	if e.status == 0 {
+		return
+	}
+	msg := strings.TrimSpace(e.body.String())
+	if msg == "" {
+		msg = strings.ToLower(http.StatusText(e.status))
+	}
+	e.ResponseWriter.Header().Del("Content-Disposition") // no file comes
+	writeFailure(e.ResponseWriter, e.status, msg)
 }
 
 // authorizeFirmwareDownload lets readers of firmware download any version

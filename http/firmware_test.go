@@ -472,3 +472,34 @@ func TestFirmwareCrossAccount(t *testing.T) {
 	d := h.fwSend("GET", "/firmware/1.0/download", rootKey, "", nil, 0, nil)
 	assert.True(t, bytes.Equal(image, d.Data), "each account downloads its own bytes")
 }
+
+// A download's Range is served (206); a malformed or unsatisfiable one is
+// a 416 envelope like every other error, not ServeContent's plain text,
+// and If-Match failing is a 412 envelope.
+func TestFirmwareDownloadRangeErrorsAreEnvelopes(t *testing.T) {
+	h := newHarness(t)
+	image := h.fwMustUpload(rootKey, "1.0.0")
+	download := func(header map[string]string) reply {
+		return h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, header)
+	}
+
+	d := download(map[string]string{"Range": "bytes=0-9"})
+	require.Equal(t, http.StatusPartialContent, d.Status)
+	assert.Equal(t, image[:10], []byte(d.Data))
+	assert.Equal(t, "bytes 0-9/4096", d.Header.Get("Content-Range"))
+
+	for _, bad := range []string{"bytes=zzz", "bytes=999999-", "items=0-1"} {
+		d = download(map[string]string{"Range": bad})
+		assert.Equal(t, http.StatusRequestedRangeNotSatisfiable, d.Status, bad)
+		assert.Equal(t, "application/json", d.Header.Get("Content-Type"), bad)
+		assert.False(t, d.Success, bad)
+		assert.NotEmpty(t, d.Error, bad)
+		assert.Empty(t, d.Header.Get("Content-Disposition"), bad)
+	}
+	assert.Equal(t, "bytes */4096", download(map[string]string{"Range": "bytes=999999-"}).Header.Get("Content-Range"))
+
+	d = download(map[string]string{"If-Match": `"nope"`})
+	assert.Equal(t, http.StatusPreconditionFailed, d.Status)
+	assert.Equal(t, "application/json", d.Header.Get("Content-Type"))
+	assert.NotEmpty(t, d.Error)
+}

@@ -244,7 +244,7 @@ func (a *API) listUsersForGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listGroupsForUser(w http.ResponseWriter, r *http.Request) {
-	a.writeGroupsOfUser(w, r, uuid.Nil)
+	a.writeGroupsOfUser(w, r, nil)
 }
 
 func (a *API) listGroupsForUserAtProperty(w http.ResponseWriter, r *http.Request) {
@@ -253,14 +253,15 @@ func (a *API) listGroupsForUserAtProperty(w http.ResponseWriter, r *http.Request
 		writeErr(w, r, err)
 		return
 	}
-	a.writeGroupsOfUser(w, r, propertyID)
+	a.writeGroupsOfUser(w, r, &propertyID)
 }
 
 // writeGroupsOfUser answers the groups of the user in the path, in one
-// property (or in every property for uuid.Nil). A `me` key reads its own
-// user's groups everywhere; other readers see the properties in their
-// scope.
-func (a *API) writeGroupsOfUser(w http.ResponseWriter, r *http.Request, propertyID uuid.UUID) {
+// property, or in every property when propertyID is nil (the nil UUID
+// names a property like any other: one that does not exist). A `me` key
+// reads its own user's groups everywhere; other readers see the
+// properties in their scope.
+func (a *API) writeGroupsOfUser(w http.ResponseWriter, r *http.Request, propertyID *uuid.UUID) {
 	actor := actorOf(r)
 	userID, err := pathID(r, "userId")
 	if err != nil {
@@ -282,11 +283,11 @@ func (a *API) writeGroupsOfUser(w http.ResponseWriter, r *http.Request, property
 		}
 		f.PropertyIDs = scope
 	}
-	if propertyID != uuid.Nil {
+	if propertyID != nil {
 		if self {
 			_, err = a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), propertyID.String(), false)
 		} else {
-			_, err = a.readProperty(r, propertyID)
+			_, err = a.readProperty(r, *propertyID)
 		}
 		if err != nil {
 			writeErr(w, r, err)

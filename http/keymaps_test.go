@@ -156,3 +156,49 @@ func TestKeyMapPermissionsAndTenancy(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, h.do("GET", "/locks/"+l.LockID+"/keymap", l.Private.APIKey, nil).Status, "the lock's own key syncs; it does not read")
 	_ = property
 }
+
+// The lock list shows each lock's key-map version as GET /locks/{lockId}
+// does, page by page, not the 0 the entities read model stores.
+func TestLockListShowsKeyMapVersions(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	want := map[string]int{}
+	guest := h.grpUser(rootKey, "Guest")
+	h.provisionDevice(rootKey, guest, "guest phone")
+	for i, name := range []string{"Flat 1A", "Flat 1B", "Flat 1C"} {
+		flat := h.mkArea(rootKey, property, name, "")
+		l := h.provisionLock(rootKey, name+" door")
+		require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, flat, l.LockID), rootKey, nil).Status)
+		group := h.viewArea(rootKey, property, flat).AreaUserGroupID
+		for range i { // a different version for each lock
+			h.grpAdd(rootKey, property, group, guest)
+			require.Equal(t, http.StatusOK, h.do("DELETE", grpMemberPath(property, group, guest), rootKey, nil).Status)
+		}
+		h.grpAdd(rootKey, property, group, guest)
+		want[l.LockID] = h.keyMap(rootKey, l.LockID).KeyMapVersion
+		require.Equal(t, 1+2*i, want[l.LockID])
+	}
+	got := map[string]int{}
+	token := ""
+	for range 10 {
+		r := h.do("GET", "/locks?pageSize=2&propertyId="+property+"&pageToken="+token, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var page struct {
+			Locks     []lockOut `json:"locks"`
+			PageToken string    `json:"pageToken"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &page))
+		for _, l := range page.Locks {
+			require.NotNil(t, l.Private, "the owner sees the private part")
+			got[l.LockID] = *l.Private.KeyMapVersion
+			single := decodeLock(t, h.do("GET", "/locks/"+l.LockID, rootKey, nil))
+			assert.Equal(t, *single.Private.KeyMapVersion, got[l.LockID], "list and lock agree on %s", l.LockID)
+		}
+		if token = page.PageToken; token == "" {
+			break
+		}
+	}
+	assert.Equal(t, want, got)
+	r := h.do("GET", "/locks", rootKey, nil)
+	assert.Contains(t, string(r.Data), `"keyMapVersion":5`, "the unfiltered list too")
+}

@@ -147,6 +147,9 @@ func (a *API) listLocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	docs, next, err := a.entities.List(r.Context(), entities.KindLock, actor.AccountID.String(), filter, page, withPrivate)
+	if err == nil && withPrivate {
+		err = a.withKeyMapVersions(r, docs)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -154,21 +157,43 @@ func (a *API) listLocks(w http.ResponseWriter, r *http.Request) {
 	writeList(w, "locks", docs, next)
 }
 
+// withKeyMapVersions sets private.keyMapVersion of a page of lock
+// documents, as GET /locks/{lockId} does for one, reading the versions in
+// one query.
+func (a *API) withKeyMapVersions(r *http.Request, docs []queries.Document) error {
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	versions, err := a.keyMaps.LockVersions(r.Context(), actorOf(r).AccountID.String(), ids)
+	if err != nil {
+		return err
+	}
+	for i := range docs {
+		if docs[i], err = withKeyMapVersion(docs[i], versions[docs[i].ID]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 var errLockPropertyNotFound = domain.NewError(domain.ErrNotFound, "property not found")
 
 // lockListScope narrows a lock list to what the caller may see: the
-// property asked for (which must be the caller's and in its scope), or
-// every property of the caller's scope. The list shows private parts when
-// the caller may see them in every property listed.
-func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID uuid.UUID) (queries.ListFilter, bool, error) {
-	if propertyID != uuid.Nil {
-		if err := commands.AuthorizeRead(actor, propertyID, errLockPropertyNotFound); err != nil {
+// property asked for (which must be the caller's and in its scope), or,
+// when propertyID is nil, every property of the caller's scope. The list
+// shows private parts when the caller may see them in every property
+// listed.
+func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID *uuid.UUID) (queries.ListFilter, bool, error) {
+	if propertyID != nil {
+		id := *propertyID
+		if err := commands.AuthorizeRead(actor, id, errLockPropertyNotFound); err != nil {
 			return queries.ListFilter{}, false, err
 		}
-		if _, err := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), propertyID.String(), false); err != nil {
+		if _, err := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), id.String(), false); err != nil {
 			return queries.ListFilter{}, false, err
 		}
-		return queries.ListFilter{PropertyID: propertyID.String()}, actor.CanAny(propertyID, lockPrivatePerms...), nil
+		return queries.ListFilter{PropertyID: id.String()}, actor.CanAny(id, lockPrivatePerms...), nil
 	}
 	if commands.SeesProperty(actor, uuid.Nil) {
 		return queries.ListFilter{}, actor.CanAny(uuid.Nil, lockPrivatePerms...), nil

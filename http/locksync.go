@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/lock"
-	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -241,16 +239,11 @@ func (a *API) listOutOfSyncLocks(w http.ResponseWriter, r *http.Request, f queri
 	docs := make([]queries.Document, len(locks))
 	for i, l := range locks {
 		docs[i] = l.Document
-		if !withPrivate {
-			continue
-		}
-		var doc entities.Lock
-		if err := json.Unmarshal(l.JSON, &doc); err != nil || doc.Private == nil {
-			continue
-		}
-		doc.Private.KeyMapVersion = int(l.KeyMapVersion)
-		if raw, err := json.Marshal(doc); err == nil {
-			docs[i].JSON = raw
+		if withPrivate {
+			if docs[i], err = withKeyMapVersion(l.Document, l.KeyMapVersion); err != nil {
+				writeErr(w, r, err)
+				return
+			}
 		}
 	}
 	writeList(w, "locks", docs, next)

@@ -3,11 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/google/uuid"
-
-	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
-	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -36,8 +32,10 @@ func (a *API) listActivity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if propertyID != uuid.Nil {
-		if err := commands.AuthorizeRead(actor, propertyID, property.ErrNotFound); err != nil {
+	// One property's feed: the property must exist in the caller's scope
+	// (404 otherwise, as for every property id), not answer an empty feed.
+	if propertyID != nil {
+		if _, err := a.readProperty(r, *propertyID); err != nil {
 			writeErr(w, r, err)
 			return
 		}
@@ -48,7 +46,7 @@ func (a *API) listActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := queries.ActivityFilter{PropertyIDs: scope}
-	if propertyID != uuid.Nil {
+	if propertyID != nil {
 		f.PropertyID = propertyID.String()
 	}
 	items, next, err := a.activity.List(r.Context(), actor.AccountID.String(), f, page)

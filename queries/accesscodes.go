@@ -25,19 +25,22 @@ type AccessCode struct {
 	State        string    `json:"state"`
 	CreatedAt    time.Time `json:"createdAt"`
 	propertyID   string
+	position     uint64 // of its creation: the paging cursor
 }
 
 // PropertyID is the property of the code's booking.
 func (c AccessCode) PropertyID() string { return c.propertyID }
 
-const codeColumns = `access_code_id, booking_id, property_id, area_id, valid_from, valid_until, state, created_at`
+const codeColumns = `access_code_id, booking_id, property_id, area_id, valid_from, valid_until, state, created_at, position`
 
 func scanCode(sc interface{ Scan(...any) error }) (AccessCode, error) {
 	var c AccessCode
 	var from, until, created string
-	if err := sc.Scan(&c.AccessCodeID, &c.BookingID, &c.propertyID, &c.AreaID, &from, &until, &c.State, &created); err != nil {
+	var position int64
+	if err := sc.Scan(&c.AccessCodeID, &c.BookingID, &c.propertyID, &c.AreaID, &from, &until, &c.State, &created, &position); err != nil {
 		return c, err
 	}
+	c.position = uint64(position)
 	var errs [3]error
 	c.ValidFrom, errs[0] = time.Parse(bookings.TimeLayout, from)
 	c.ValidUntil, errs[1] = time.Parse(bookings.TimeLayout, until)
@@ -48,13 +51,34 @@ func scanCode(sc interface{ Scan(...any) error }) (AccessCode, error) {
 // AccessCodes lists a booking's codes, oldest first; active only when
 // activeOnly.
 func (q *Bookings) AccessCodes(ctx context.Context, accountID, bookingID string, activeOnly bool) ([]AccessCode, error) {
-	query := `SELECT ` + codeColumns + ` FROM ` + bookings.CodesTable + ` WHERE account_id = ? AND booking_id = ?`
-	args := []any{accountID, bookingID}
+	where, args := ``, []any{accountID, bookingID}
 	if activeOnly {
-		query += ` AND state = ?`
-		args = append(args, bookings.CodeActive)
+		where, args = ` AND state = ?`, append(args, bookings.CodeActive)
 	}
-	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query+` ORDER BY position`), args...)
+	return q.codes(ctx, where+` ORDER BY position`, args...)
+}
+
+// AccessCodesPage returns one page of a booking's codes, oldest first, and
+// the token of the next page ("" on the last). The cursor is the position
+// of a code's creation, which later events never change.
+func (q *Bookings) AccessCodesPage(ctx context.Context, accountID, bookingID string, page Page) ([]AccessCode, string, error) {
+	out, err := q.codes(ctx, ` AND position > ? ORDER BY position LIMIT ?`, accountID, bookingID, int64(page.After), page.Size+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > page.Size {
+		out = out[:page.Size]
+		next = Token(out[len(out)-1].position)
+	}
+	return out, next, nil
+}
+
+// codes lists the codes of the account's booking (the first two args)
+// with the rest of the query appended.
+func (q *Bookings) codes(ctx context.Context, rest string, args ...any) ([]AccessCode, error) {
+	query := `SELECT ` + codeColumns + ` FROM ` + bookings.CodesTable + ` WHERE account_id = ? AND booking_id = ?` + rest
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("access codes: %w", err)
 	}

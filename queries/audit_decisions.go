@@ -86,10 +86,11 @@ func linkOf(name string, env *eventstore.Envelope) AuditLink {
 
 // DecideDevice works out, from the events recorded up to at, whether the
 // device could open the lock at that instant, naming each link of the
-// path with its event, or the missing one.
-func (a *Audit) DecideDevice(ctx context.Context, lockID, deviceID uuid.UUID, at time.Time) (Decision, error) {
+// path with its event, or the missing one. A device of another account
+// than accountID answers as one never provisioned.
+func (a *Audit) DecideDevice(ctx context.Context, accountID, lockID, deviceID uuid.UUID, at time.Time) (Decision, error) {
 	out := Decision{LockID: lockID.String(), UserDeviceID: deviceID.String(), At: at.UTC(), Path: []AuditLink{}}
-	userID, err := a.deviceUser(ctx, deviceID, at)
+	userID, err := a.deviceUser(ctx, accountID, deviceID, at)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -129,7 +130,7 @@ func (a *Audit) DecideDevice(ctx context.Context, lockID, deviceID uuid.UUID, at
 	}
 	if len(mine) == 0 {
 		out.Reason = ReasonNoMembership
-		out.Path = append(out.Path, AuditLink{Link: "membership", Missing: true, UserID: userID.String()}, deviceLink(dev))
+		out.Path = append(out.Path, deviceLink(dev), missingMemberLink(facts, lockID, userID))
 		return out, nil
 	}
 	chosen := mine[0]
@@ -182,16 +183,35 @@ func memberLink(facts *auditFacts, e access.Explained) AuditLink {
 	return l
 }
 
+// missingMemberLink is the missing membership ending a noMembership path:
+// with the latest UserRemovedFromGroup that took the user out of a group
+// granted on the lock, when there is one.
+func missingMemberLink(facts *auditFacts, lockID, userID uuid.UUID) AuditLink {
+	var removal *eventstore.Envelope
+	var removedFrom uuid.UUID
+	for _, g := range facts.grants(facts.chain(lockID)) {
+		if env := facts.removed[g.UserGroupID][userID]; env != nil && (removal == nil || env.Position > removal.Position) {
+			removal, removedFrom = env, g.UserGroupID
+		}
+	}
+	l := linkOf("membership", removal)
+	l.Missing, l.UserID = true, userID.String()
+	if removal != nil {
+		l.UserGroupID = removedFrom.String()
+	}
+	return l
+}
+
 func deviceLink(d *auditDevice) AuditLink {
 	l := linkOf("device", d.ev)
 	l.UserDeviceID, l.UserID = d.d.DeviceID.String(), d.d.UserID.String()
 	return l
 }
 
-// deviceUser is the user a device belongs to, from its first event
-// recorded at or before at (uuid.Nil: none).
-func (a *Audit) deviceUser(ctx context.Context, deviceID uuid.UUID, at time.Time) (uuid.UUID, error) {
-	return a.firstNamed(ctx, deviceID, at, func(env *eventstore.Envelope) uuid.UUID {
+// deviceUser is the user a device of the account belongs to, from its
+// first event recorded at or before at (uuid.Nil: none).
+func (a *Audit) deviceUser(ctx context.Context, accountID, deviceID uuid.UUID, at time.Time) (uuid.UUID, error) {
+	return a.firstNamed(ctx, accountID, deviceID, at, func(env *eventstore.Envelope) uuid.UUID {
 		switch e := env.Event.(type) {
 		case device.UserDeviceProvisioned:
 			if e.UserDeviceID == deviceID {
@@ -206,10 +226,10 @@ func (a *Audit) deviceUser(ctx context.Context, deviceID uuid.UUID, at time.Time
 	})
 }
 
-// codeBooking is the booking an access code belongs to, from its creation
-// recorded at or before at (uuid.Nil: none).
-func (a *Audit) codeBooking(ctx context.Context, codeID uuid.UUID, at time.Time) (uuid.UUID, error) {
-	return a.firstNamed(ctx, codeID, at, func(env *eventstore.Envelope) uuid.UUID {
+// codeBooking is the booking an access code of the account belongs to,
+// from its creation recorded at or before at (uuid.Nil: none).
+func (a *Audit) codeBooking(ctx context.Context, accountID, codeID uuid.UUID, at time.Time) (uuid.UUID, error) {
+	return a.firstNamed(ctx, accountID, codeID, at, func(env *eventstore.Envelope) uuid.UUID {
 		if e, ok := env.Event.(booking.AccessCodeCreated); ok && e.AccessCodeID == codeID {
 			return e.BookingID
 		}
@@ -218,8 +238,10 @@ func (a *Audit) codeBooking(ctx context.Context, codeID uuid.UUID, at time.Time)
 }
 
 // firstNamed reads the first events naming id recorded at or before at and
-// returns the first id pick finds in them (uuid.Nil: none).
-func (a *Audit) firstNamed(ctx context.Context, id uuid.UUID, at time.Time, pick func(*eventstore.Envelope) uuid.UUID) (uuid.UUID, error) {
+// returns the first id pick finds in those of the account (uuid.Nil:
+// none). The index is not by account: without the filter another
+// account's id would lead the fold into that account's events.
+func (a *Audit) firstNamed(ctx context.Context, accountID, id uuid.UUID, at time.Time, pick func(*eventstore.Envelope) uuid.UUID) (uuid.UUID, error) {
 	rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT position FROM `+auditindex.Table+`
 		WHERE entity_id = ? AND kind = ? AND recorded_at <= ? ORDER BY recorded_at, position LIMIT 20`), id.String(), auditindex.KindHistory, auditindex.FormatTime(at))
 	if err != nil {
@@ -242,7 +264,11 @@ func (a *Audit) firstNamed(ctx context.Context, id uuid.UUID, at time.Time, pick
 	if err != nil {
 		return uuid.Nil, err
 	}
+	account := accountID.String()
 	for _, env := range envs {
+		if env.Metadata.AccountID != account {
+			continue
+		}
 		if found := pick(env); found != uuid.Nil {
 			return found, nil
 		}
@@ -253,9 +279,10 @@ func (a *Audit) firstNamed(ctx context.Context, id uuid.UUID, at time.Time, pick
 // DecideCode works out, from the events recorded up to at, whether the
 // access code could open the lock at that instant: the lock's install, and
 // the code's creation on the lock's area or an ancestor, inside its window.
-func (a *Audit) DecideCode(ctx context.Context, lockID, codeID uuid.UUID, at time.Time) (Decision, error) {
+// A code of another account than accountID answers as one never created.
+func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.UUID, at time.Time) (Decision, error) {
 	out := Decision{LockID: lockID.String(), AccessCodeID: codeID.String(), At: at.UTC(), Path: []AuditLink{}}
-	bookingID, err := a.codeBooking(ctx, codeID, at)
+	bookingID, err := a.codeBooking(ctx, accountID, codeID, at)
 	if err != nil {
 		return Decision{}, err
 	}

@@ -25,9 +25,11 @@ type auditFacts struct {
 	timezones map[uuid.UUID]string
 	areas     map[uuid.UUID]*auditArea
 	members   map[uuid.UUID]map[uuid.UUID]*auditMember // group -> user
-	devices   map[uuid.UUID]map[uuid.UUID]*auditDevice // user -> device
-	retired   map[uuid.UUID]*eventstore.Envelope       // deprovisioned devices
-	locks     map[uuid.UUID]*auditLock
+	// removed are the removals of members not added again since.
+	removed map[uuid.UUID]map[uuid.UUID]*eventstore.Envelope // group -> user
+	devices map[uuid.UUID]map[uuid.UUID]*auditDevice         // user -> device
+	retired map[uuid.UUID]*eventstore.Envelope               // deprovisioned devices
+	locks   map[uuid.UUID]*auditLock
 	// codes are the access codes not revoked, by id; bookings every
 	// booking whose code events were met (the fold follows them).
 	codes    map[uuid.UUID]*auditCode
@@ -69,7 +71,7 @@ type auditLock struct {
 
 func newAuditFacts() *auditFacts {
 	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
-		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
+		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, removed: map[uuid.UUID]map[uuid.UUID]*eventstore.Envelope{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
 		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{},
 		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}, revokedCodes: map[uuid.UUID]*eventstore.Envelope{}}
 }
@@ -101,6 +103,10 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 		f.member(e.UserGroupID, e.UserID, e.ValidFrom, e.ValidUntil, e.BookingID, env)
 	case group.UserRemovedFromGroup:
 		delete(f.members[e.UserGroupID], e.UserID)
+		if f.removed[e.UserGroupID] == nil {
+			f.removed[e.UserGroupID] = map[uuid.UUID]*eventstore.Envelope{}
+		}
+		f.removed[e.UserGroupID][e.UserID] = env
 	case group.UserGroupDeleted:
 		delete(f.members, e.UserGroupID)
 	case device.UserDeviceProvisioned:
@@ -165,6 +171,7 @@ func (f *auditFacts) member(groupID, userID uuid.UUID, from, until *time.Time, b
 		ms = map[uuid.UUID]*auditMember{}
 		f.members[groupID] = ms
 	}
+	delete(f.removed[groupID], userID)
 	ms[userID] = &auditMember{m: access.Member{UserID: userID, ValidFrom: from, ValidUntil: until, BookingID: bookingID}, ev: env}
 }
 

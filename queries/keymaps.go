@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/keymaps"
@@ -46,6 +47,36 @@ func (q *KeyMaps) Lock(ctx context.Context, accountID, lockID string) (LockKeyMa
 	}
 	m.Version, m.Entries = uint64(version), json.RawMessage(entries)
 	return m, nil
+}
+
+// LockVersions returns the key-map versions of the account's live locks
+// among lockIDs, in one query: a page of locks costs one more query, not
+// one per lock. A lock the projection has not seen yet is left out
+// (version 0).
+func (q *KeyMaps) LockVersions(ctx context.Context, accountID string, lockIDs []string) (map[string]uint64, error) {
+	out := make(map[string]uint64, len(lockIDs))
+	if len(lockIDs) == 0 {
+		return out, nil
+	}
+	args := []any{accountID}
+	for _, id := range lockIDs {
+		args = append(args, id)
+	}
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT lock_id, version FROM `+keymaps.TableLocks+`
+		WHERE account_id = ? AND deleted = 0 AND lock_id IN (?`+strings.Repeat(",?", len(lockIDs)-1)+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("key-map versions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var version int64
+		if err := rows.Scan(&id, &version); err != nil {
+			return nil, fmt.Errorf("key-map versions: %w", err)
+		}
+		out[id] = uint64(version)
+	}
+	return out, rows.Err()
 }
 
 // DeviceAccessMap is a device's user access map.

@@ -1,0 +1,138 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// auditTenant is one account's installed lock, a device and a booking's
+// access code, all able to open the lock.
+type auditTenant struct {
+	key, lock, device, code string
+}
+
+func (h *harness) newAuditTenant(key string) auditTenant {
+	h.t.Helper()
+	t := auditTenant{key: key}
+	property := h.lockProperty(key)
+	flat := h.mkArea(key, property, "Flat 1A", "")
+	t.lock = h.provisionLock(key, "Flat 1A door").LockID
+	require.Equal(h.t, http.StatusOK, h.do("PUT", installPath(property, flat, t.lock), key, nil).Status)
+	guest := h.grpUser(key, "Guest")
+	t.device = h.provisionDevice(key, guest, "guest phone").UserDeviceID
+	h.grpAdd(key, property, h.viewArea(key, property, flat).AreaUserGroupID, guest)
+	start := h.clock.Now().Add(-time.Hour).Truncate(time.Second)
+	r := h.do("POST", "/properties/"+property+"/bookings", key, map[string]any{
+		"areaId": flat, "guest": map[string]any{"userId": guest},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(100 * time.Hour)), "source": "web",
+	})
+	require.Equal(h.t, http.StatusCreated, r.Status, r.Error)
+	r = h.do("POST", "/bookings/"+r.field("bookingId")+"/access-codes", key, map[string]any{"code": "482913"})
+	require.Equal(h.t, http.StatusCreated, r.Status, r.Error)
+	t.code = r.field("accessCodeId")
+	return t
+}
+
+// decisionBody is the raw answer to a decision about one credential.
+func (h *harness) decisionBody(key, lockID, param, id string, at time.Time) (int, string) {
+	h.t.Helper()
+	status, _, body := h.rawGet("/audit/decisions?lockId="+lockID+"&"+param+"="+id+"&at="+url.QueryEscape(at.Format(time.RFC3339Nano)), key)
+	return status, body
+}
+
+// Another account's device or access code, asked about on one's own lock,
+// answers exactly as an id that never existed: same status and reason,
+// and none of the other account's events. Both ways: parent and child.
+func TestAuditDecisionsDoNotReachAnotherAccount(t *testing.T) {
+	h := newHarness(t)
+	parent := h.newAuditTenant(rootKey)
+	child := h.newAuditTenant(h.newAccount())
+	at := h.settle()
+
+	for _, c := range []struct {
+		name      string
+		me, other auditTenant
+	}{
+		{"parent asks about the child's", parent, child},
+		{"child asks about the parent's", child, parent},
+	} {
+		for _, cred := range []struct{ param, own, foreign, notFoundReason string }{
+			{"userDeviceId", c.me.device, c.other.device, "deviceNotProvisioned"},
+			{"accessCodeId", c.me.code, c.other.code, "codeNotCreated"},
+		} {
+			status, body := h.decisionBody(c.me.key, c.me.lock, cred.param, cred.own, at)
+			require.Equal(t, http.StatusOK, status, body)
+			assert.Contains(t, body, `"allowed":true`, "%s: %s own credential opens", c.name, cred.param)
+
+			status, body = h.decisionBody(c.me.key, c.me.lock, cred.param, cred.foreign, at)
+			randomStatus, randomBody := h.decisionBody(c.me.key, c.me.lock, cred.param, uuid.NewString(), at)
+			require.Equal(t, randomStatus, status, "%s %s: %s", c.name, cred.param, body)
+			var foreign, random auditDecision
+			require.NoError(t, json.Unmarshal([]byte(body), &struct{ Data *auditDecision }{&foreign}))
+			require.NoError(t, json.Unmarshal([]byte(randomBody), &struct{ Data *auditDecision }{&random}))
+			assert.Equal(t, cred.notFoundReason, foreign.Reason, "%s %s", c.name, cred.param)
+			assert.Equal(t, random.Reason, foreign.Reason, "%s %s: the reason gives nothing away", c.name, cred.param)
+			assert.Equal(t, len(random.Path), len(foreign.Path), "%s %s: %s", c.name, cred.param, body)
+			for _, leaked := range []string{"UserDeviceProvisioned", "AccessCodeCreated"} {
+				assert.NotContains(t, body, leaked, "%s %s", c.name, cred.param)
+			}
+			assert.Empty(t, foreign.Path[len(foreign.Path)-1].EventID, "%s %s: no event of the other account", c.name, cred.param)
+		}
+	}
+}
+
+// A refusal for want of membership ends with the missing link, and names
+// the UserRemovedFromGroup that removed the membership when there is one.
+func TestAuditNoMembershipEndsWithTheMissingLink(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+
+	d := h.auditDecide(f.lock, f.guestPhone.UserDeviceID, f.at["installed"])
+	require.Equal(t, "noMembership", d.Reason)
+	require.Equal(t, []string{"install", "device", "membership"}, linkNames(d.Path))
+	last := d.Path[len(d.Path)-1]
+	assert.True(t, last.Missing)
+	assert.Empty(t, last.EventID, "never a member: no event removed it")
+
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, f.at["cleanerGone"])
+	require.Equal(t, "noMembership", d.Reason)
+	require.Equal(t, []string{"install", "device", "membership"}, linkNames(d.Path))
+	last = d.Path[len(d.Path)-1]
+	assert.True(t, last.Missing)
+	assert.Equal(t, "UserRemovedFromGroup", last.EventType)
+	assert.NotEmpty(t, last.EventID)
+	assert.NotEmpty(t, last.APIKeyID, "who removed it")
+	assert.Equal(t, f.staff, last.UserGroupID)
+}
+
+func linkNames(path []auditLink) []string {
+	out := make([]string, 0, len(path))
+	for _, l := range path {
+		out = append(out, l.Link)
+	}
+	return out
+}
+
+// A history window whose from is after its to is a 400 naming from, on
+// every history; an empty window [t, t) is just empty.
+func TestAuditHistoryFromAfterToIs400(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	l := h.provisionLock(rootKey, "door")
+	user := h.grpUser(rootKey, "Ana")
+	for _, history := range []string{"/audit/locks/" + l.LockID, "/audit/users/" + user, "/audit/properties/" + property} {
+		r := h.do("GET", history+"/history?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", rootKey, nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, history)
+		assert.Contains(t, r.Error, "from", history)
+		status, _, body := h.rawGet(history+"/history?from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", rootKey)
+		assert.Equal(t, http.StatusOK, status, history)
+		assert.Empty(t, body, history)
+	}
+}
