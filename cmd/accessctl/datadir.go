@@ -58,6 +58,12 @@ func openEventStoreAt(ctx context.Context, path, setting string) (*dataDir, erro
 	if setting == "" {
 		return openDataDir(path)
 	}
+	// A setting that names no backend is a usage error (exit 2), as the
+	// server refuses it at startup; one that names a server that does not
+	// answer fails (exit 1) below.
+	if _, err := backends.EventStoreKind(setting); err != nil {
+		return nil, usagef("--eventstore: %v", err)
+	}
 	store, err := backends.OpenEventStore(ctx, setting, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err

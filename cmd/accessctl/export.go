@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/domain/user"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/queries"
 )
@@ -32,6 +37,8 @@ type exportJob struct {
 	stores      storeFlags
 	out, format string
 	id          uuid.UUID
+	// kind and category name the entity and its stream: "lock", lock.Category.
+	kind, category string
 	// withKeyMaps: a lock's history has its key-map versions too.
 	withKeyMaps   bool
 	from, to      time.Time
@@ -55,7 +62,11 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		job := exportJob{stores: stores, out: *out, format: *format, progressEvery: *every,
 			to: queries.HistoryEnd}
 		var named []string
-		for _, f := range []struct{ name, value string }{{"--lock", *lockID}, {"--user", *userID}, {"--property", *propertyID}} {
+		for _, f := range []struct{ name, value, kind, category string }{
+			{"--lock", *lockID, "lock", lock.Category},
+			{"--user", *userID, "user", user.Category},
+			{"--property", *propertyID, "property", property.Category},
+		} {
 			if f.value == "" {
 				continue
 			}
@@ -64,7 +75,7 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 			if err != nil || len(f.value) != 36 {
 				return usagef("%s: not a UUID: %q", f.name, f.value)
 			}
-			job.id, job.withKeyMaps = id, f.name == "--lock"
+			job.id, job.withKeyMaps, job.kind, job.category = id, f.name == "--lock", f.kind, f.category
 		}
 		if len(named) != 1 {
 			return usagef("give exactly one of --lock, --user and --property")
@@ -74,6 +85,9 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		}
 		if job.out == "" {
 			return usagef("--out is required")
+		}
+		if job.progressEvery < 0 {
+			return usagef("--progress-every: want 0 (never) or a positive number, not %d", job.progressEvery)
 		}
 		for _, t := range []struct {
 			name, raw string
@@ -103,6 +117,9 @@ func runExport(ctx context.Context, e env, job exportJob) error {
 	defer d.Close()
 	defer db.Close()
 	if err := warnIfBehind(ctx, e, d, db); err != nil {
+		return err
+	}
+	if err := mustExist(ctx, d, job); err != nil {
 		return err
 	}
 	audit, err := queries.NewAudit(db, d.store, d.pipeline.Registry())
@@ -171,15 +188,35 @@ func warnIfBehind(ctx context.Context, e env, d *dataDir, db *projections.DB) er
 	if err != nil {
 		return err
 	}
-	var behind []string
+	var behind, missing []string
 	for _, name := range exportIndexes {
-		if cp, ok := cps[name]; !ok || cp.Position < head {
+		cp, ok := cps[name]
+		if !ok {
+			missing = append(missing, name)
+		} else if cp.Position < head {
 			behind = append(behind, fmt.Sprintf("%s at %d", name, cp.Position))
 		}
+	}
+	if len(missing) > 0 {
+		// A runner creates a read model's tables with its checkpoint: with
+		// no checkpoint there is nothing to read.
+		return fmt.Errorf("the read models %s are missing here (the server never ran on these read models): build them with `accessctl projections rebuild --all`",
+			strings.Join(missing, ", "))
 	}
 	if len(behind) > 0 {
 		fmt.Fprintf(e.stderr, "export: warning: the log is at %d, %s: the export ends where they are (run the server or `accessctl projections rebuild`)\n",
 			head, strings.Join(behind, ", "))
 	}
 	return nil
+}
+
+// mustExist fails an export of an entity the log never had, as the API
+// answers 404, rather than write an empty history. An entity since deleted
+// is exported: its history is what an audit asks for.
+func mustExist(ctx context.Context, d *dataDir, job exportJob) error {
+	_, err := d.store.ReadStream(ctx, job.category+"-"+job.id.String(), eventstore.ReadStreamOptions{Max: 1})
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return fmt.Errorf("export: no %s %s in the event log", job.kind, job.id)
+	}
+	return err
 }

@@ -190,3 +190,34 @@ func TestExportRefusesInvalidInput(t *testing.T) {
 	_, err := os.Stat(out)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// An export fails, naming what is missing, where the API would answer 404
+// or has nothing to read: an id the log never had, and read models never
+// built.
+func TestExportFailsOnWhatIsNotThere(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(t.TempDir(), "out.json")
+	code, stdout, stderr := accessctl(t, "export", "--data-dir", f.dir, "--property", f.propertyID.String(), "--out", out)
+	assert.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, "read models")
+	assert.Contains(t, stderr, "accessctl projections rebuild --all")
+	assert.NotContains(t, stderr, "no such table")
+
+	code, stdout, stderr = accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	unknown := uuid.NewString()
+	for _, flag := range []string{"--lock", "--user", "--property"} {
+		code, stdout, stderr = accessctl(t, "export", "--data-dir", f.dir, flag, unknown, "--out", out)
+		assert.Equal(t, exitFailed, code, "%s: %s%s", flag, stdout, stderr)
+		assert.Contains(t, stderr, unknown, flag)
+		assert.Contains(t, stderr, "no "+strings.TrimPrefix(flag, "--"), flag)
+		assert.NotContains(t, stdout, "exported", flag)
+		_, err := os.Stat(out)
+		assert.ErrorIs(t, err, os.ErrNotExist, flag)
+	}
+	for flag, id := range map[string]uuid.UUID{"--user": f.userID, "--property": f.propertyID} {
+		code, stdout, stderr = accessctl(t, "export", "--data-dir", f.dir, flag, id.String(), "--out", out)
+		assert.Equal(t, exitOK, code, "%s: %s%s", flag, stdout, stderr)
+		assert.Contains(t, stdout, "exported", flag)
+	}
+}

@@ -63,6 +63,11 @@ func eventStoreFlag(fs *flag.FlagSet, e env) *string {
 
 // open opens the event store and the read models the flags name.
 func (f storeFlags) open(ctx context.Context) (*dataDir, *projections.DB, error) {
+	if *f.readModels != "" {
+		if _, err := backends.ReadModelsKind(*f.readModels); err != nil {
+			return nil, nil, usagef("--readmodels: %v", err)
+		}
+	}
 	d, err := openEventStoreAt(ctx, *f.dir, *f.eventStore)
 	if err != nil {
 		return nil, nil, err
@@ -150,6 +155,13 @@ func projectionsRebuildFlags(fs *flag.FlagSet, e env) action {
 		}
 		if *everything == (len(args) > 0) {
 			return usagef("name the read models to rebuild, or give --all")
+		}
+		// A read model named twice would be rebuilt twice into the same
+		// tables, and the second swap find them gone: refuse before starting.
+		for i, name := range args {
+			if slices.Contains(args[:i], name) {
+				return usagef("read model %q named twice", name)
+			}
 		}
 		d, db, err := stores.open(ctx)
 		if err != nil {

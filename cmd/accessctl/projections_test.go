@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
@@ -248,4 +251,19 @@ func TestRebuildBesideLive(t *testing.T) {
 			t.Errorf("table %s: live after swaps %+v, rebuilt from scratch %+v", name, got, want)
 		}
 	}
+}
+
+// A read model named twice is refused before anything is rebuilt, rather
+// than failing at the swap with the rebuild's tables left behind.
+func TestRebuildRefusesARepeatedName(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "keymaps", "keymaps", "--data-dir", f.dir)
+	assert.Equal(t, exitUsage, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, `"keymaps" named twice`)
+	assert.NotContains(t, stdout, "rebuilt")
+	_, err := os.Stat(filepath.Join(f.dir, readModelsFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing was opened, let alone rebuilt")
+
+	code, stdout, stderr = accessctl(t, "projections", "rebuild", "keymaps", "--data-dir", f.dir)
+	assert.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 }

@@ -176,7 +176,7 @@ func copyKeys(ctx context.Context, src, dst string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dst, f), b, 0o600); err != nil {
+		if err := writeSecretFile(filepath.Join(dst, f), b); err != nil {
 			return err
 		}
 	}
@@ -189,8 +189,34 @@ func copyKeys(ctx context.Context, src, dst string) error {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(dst, personalKeysFile)); err != nil {
+	// VACUUM INTO would create the file with the umask's mode (0644): it
+	// fills an empty file instead, so create that 0600 first and no copy of
+	// the keys is ever readable by others.
+	out := filepath.Join(dst, personalKeysFile)
+	if err := writeSecretFile(out, nil); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
 		return fmt.Errorf("replay: copy %s: %w", personalKeysFile, err)
 	}
 	return nil
+}
+
+// writeSecretFile writes b to path, readable by the owner only, also when
+// --out already held a file of that name with a wider mode (os.WriteFile
+// keeps an existing file's mode).
+func writeSecretFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

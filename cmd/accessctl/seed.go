@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -29,6 +30,9 @@ import (
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/keymaps"
+	"github.com/accessd/accessd/queries"
 )
 
 func seedCommand() command {
@@ -70,18 +74,31 @@ func seedFlags(fs *flag.FlagSet, e env) action {
 		})
 		el := time.Since(start)
 		fmt.Fprintf(e.stdout, "seeded %d events in %s (%.0f events/s) into %s\n", appended, el.Round(time.Millisecond), float64(appended)/el.Seconds(), *dir)
+		// The seeded events name this key as their actor; the secret is
+		// not kept anywhere, so this is the one chance to use it.
+		fmt.Fprintf(e.stdout, "owner API key of account %s, shown this once (more: accessctl keys create --account %s --permission owner):\napiKeyId=%s\napiKey=%s\n",
+			s.actor.AccountID, s.actor.AccountID, s.key.APIKeyID, s.key.Secret)
 		return err
 	}
 }
 
-// seeder appends a data set as the account's owner.
+// seeder appends a data set as the account's owner, through an owner API
+// key it mints, as a client of the API would.
 type seeder struct {
 	store   *sqlite.Store
 	service *commands.Service
 	syncs   *commands.LockSyncs
-	history *seedHistory
-	actor   domain.Actor
-	start   uint64
+	// keyMaps is the keymaps projection, in a scratch database of the
+	// seeder's own, that the syncs judge the openings against, as the
+	// server's do: run caught up once the locks and memberships are in.
+	keyMaps   *projections.Runner
+	history   *seedKeyMaps
+	scratch   *projections.DB
+	scratchAt string
+	actor     domain.Actor
+	// key is the owner key the seeder acts with (its secret shown once).
+	key   commands.NewAPIKey
+	start uint64
 }
 
 // newSeeder opens (creating) the data directory's event store and acts as
@@ -104,33 +121,70 @@ func newSeeder(ctx context.Context, dir string) (*seeder, error) {
 		store.Close()
 		return nil, err
 	}
-	secret := make([]byte, 24)
-	rand.Read(secret)
-	if _, err := svc.Bootstrap(ctx, hex.EncodeToString(secret)); err != nil {
-		store.Close()
+	s := &seeder{store: store, service: svc}
+	if err := s.open(ctx); err != nil {
+		s.close()
 		return nil, err
 	}
-	accountID, err := firstAccount(ctx, store)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	hist := &seedHistory{keys: map[uuid.UUID]access.Device{}}
-	syncs, err := commands.NewLockSyncs(svc, hist)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	head, err := store.HeadPosition(ctx)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	return &seeder{store: store, service: svc, syncs: syncs, history: hist, start: head,
-		actor: domain.Actor{AccountID: accountID, Grants: []domain.Grant{{Permission: domain.PermOwner}}}}, nil
+	return s, nil
 }
 
-func (s *seeder) close() { s.store.Close() }
+// open bootstraps the account if need be, mints the seeder's owner key and
+// prepares the key-map history its syncs ask.
+func (s *seeder) open(ctx context.Context) error {
+	secret := make([]byte, 24)
+	rand.Read(secret)
+	if _, err := s.service.Bootstrap(s.request(ctx), hex.EncodeToString(secret)); err != nil {
+		return err
+	}
+	accountID, err := firstAccount(ctx, s.store)
+	if err != nil {
+		return err
+	}
+	owner := domain.Actor{AccountID: accountID, Grants: []domain.Grant{{Permission: domain.PermOwner}}}
+	if s.key, err = s.service.CreateAPIKey(s.request(domain.WithActor(ctx, owner)), commands.CreateAPIKey{
+		DisplayName: "accessctl seed", Permissions: owner.Grants}); err != nil {
+		return fmt.Errorf("seed: owner key: %w", err)
+	}
+	owner.APIKeyID = s.key.APIKeyID
+	s.actor = owner
+	if s.scratchAt, err = os.MkdirTemp("", "accessctl-seed-"); err != nil {
+		return err
+	}
+	if s.scratch, err = projections.OpenSQLite(ctx, filepath.Join(s.scratchAt, readModelsFile)); err != nil {
+		return err
+	}
+	registry := s.service.Pipeline().Registry()
+	if s.keyMaps, err = projections.NewRunner(s.scratch, s.store, registry, keymaps.New(), slog.New(slog.DiscardHandler)); err != nil {
+		return err
+	}
+	if err := s.keyMaps.Prepare(ctx); err != nil {
+		return err
+	}
+	s.history = &seedKeyMaps{KeyMaps: queries.NewKeyMaps(s.scratch)}
+	s.history.reset(time.Now())
+	if s.syncs, err = commands.NewLockSyncs(s.service, s.history); err != nil {
+		return err
+	}
+	s.start, err = s.store.HeadPosition(ctx)
+	return err
+}
+
+func (s *seeder) close() {
+	if s.scratch != nil {
+		s.scratch.Close()
+	}
+	if s.scratchAt != "" {
+		os.RemoveAll(s.scratchAt)
+	}
+	s.store.Close()
+}
+
+// request is ctx as one request of a client: its own correlation id, so
+// the audit trail shows each command's cause.
+func (s *seeder) request(ctx context.Context) context.Context {
+	return commands.WithCorrelationID(ctx, "accessctl-seed-"+uuid.NewString())
+}
 
 // firstAccount finds the first account created in the log.
 func firstAccount(ctx context.Context, store eventstore.Store) (uuid.UUID, error) {
@@ -152,11 +206,98 @@ func firstAccount(ctx context.Context, store eventstore.Store) (uuid.UUID, error
 	}
 }
 
+// catchUpKeyMaps brings the key-map projection up to the log's head.
+func (s *seeder) catchUpKeyMaps(ctx context.Context) error {
+	head, err := s.store.HeadPosition(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); s.keyMaps.Run(ctx) }()
+	err = s.keyMaps.WaitFor(ctx, head)
+	stop()
+	<-done
+	if err != nil {
+		return fmt.Errorf("seed: key maps: %w", err)
+	}
+	return nil
+}
+
+// seedKeyMaps is the key-map history the syncs ask, remembering its
+// answers: the openings change no key map, so the version in force from
+// the start of the openings on is the one then, and an entry set (named by
+// its hash) never changes. It saves a read-model query per attempt.
+type seedKeyMaps struct {
+	*queries.KeyMaps
+	since time.Time
+	mu    sync.Mutex
+	at    map[uuid.UUID]seedKeyMapVersion
+	sets  map[string][]access.Entry
+}
+
+type seedKeyMapVersion struct {
+	version uint64
+	hash    string
+}
+
+// reset forgets the answers: the key maps as of since are in force.
+func (h *seedKeyMaps) reset(since time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.since, h.at, h.sets = since, map[uuid.UUID]seedKeyMapVersion{}, map[string][]access.Entry{}
+}
+
+func (h *seedKeyMaps) KeyMapAt(ctx context.Context, lockID uuid.UUID, at time.Time) (uint64, string, error) {
+	if at.Before(h.since) {
+		return h.KeyMaps.KeyMapAt(ctx, lockID, at)
+	}
+	h.mu.Lock()
+	v, ok := h.at[lockID]
+	h.mu.Unlock()
+	if ok {
+		return v.version, v.hash, nil
+	}
+	version, hash, err := h.KeyMaps.KeyMapAt(ctx, lockID, h.since)
+	if err != nil {
+		return 0, "", err
+	}
+	h.mu.Lock()
+	h.at[lockID] = seedKeyMapVersion{version, hash}
+	h.mu.Unlock()
+	return version, hash, nil
+}
+
+func (h *seedKeyMaps) KeyMapEntries(ctx context.Context, hash string) ([]access.Entry, error) {
+	h.mu.Lock()
+	set, ok := h.sets[hash]
+	h.mu.Unlock()
+	if ok {
+		return set, nil
+	}
+	set, err := h.KeyMaps.KeyMapEntries(ctx, hash)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.sets[hash] = set
+	h.mu.Unlock()
+	return set, nil
+}
+
 // seedLock is a lock the seeder holds the private key of.
 type seedLock struct {
-	id   uuid.UUID
-	priv ed25519.PrivateKey
-	keys []uuid.UUID // access keys of devices that may open it
+	id     uuid.UUID
+	apiKey uuid.UUID // the lock's own API key, that its syncs come with
+	priv   ed25519.PrivateKey
+	keys   []seedKey // devices that may open it
+}
+
+// seedKey is a device the seeder holds the private key of, as its phone
+// would, to sign credentials.
+type seedKey struct {
+	accessKeyID, deviceID uuid.UUID
+	priv                  ed25519.PrivateKey
 }
 
 // run appends properties (each with its structure), then openings on their
@@ -200,6 +341,16 @@ func (s *seeder) run(ctx context.Context, n uint64, workers int, progress func(u
 		return done(), err
 	default:
 	}
+	// The key maps are computed once the structure is in: in a few large
+	// batches rather than again at every membership.
+	if err := s.catchUpKeyMaps(ctx); err != nil {
+		return done(), err
+	}
+	// The openings are judged against the key maps the locks and
+	// memberships above made, as the server judges them: they happen from
+	// now on, once those are in force.
+	since := time.Now()
+	s.history.reset(since)
 
 	// Openings: each worker syncs its own locks, so one lock's access log
 	// has one writer.
@@ -218,7 +369,7 @@ func (s *seeder) run(ctx context.Context, n uint64, workers int, progress func(u
 				if left <= 0 {
 					return
 				}
-				if err := s.openings(ctx, rng, locks[j], int(min(left, seedOpeningsPer))); err != nil {
+				if err := s.openings(ctx, rng, locks[j], since, int(min(left, seedOpeningsPer))); err != nil {
 					errs <- err
 					return
 				}
@@ -254,17 +405,17 @@ func (s *seeder) every(ctx context.Context, d time.Duration, fn func()) func() {
 
 // property creates one property and its structure through the commands.
 func (s *seeder) property(ctx context.Context, i int) ([]seedLock, error) {
-	p, err := s.service.CreateProperty(ctx, commands.CreateProperty{DisplayName: fmt.Sprintf("Property %d", i+1), Timezone: "Europe/Madrid"})
+	p, err := s.service.CreateProperty(s.request(ctx), commands.CreateProperty{DisplayName: fmt.Sprintf("Property %d", i+1), Timezone: "Europe/Madrid"})
 	if err != nil {
 		return nil, err
 	}
-	building, err := s.service.CreateArea(ctx, commands.CreateArea{PropertyID: p.PropertyID, DisplayName: "Building", AreaType: area.TypeCommon})
+	building, err := s.service.CreateArea(s.request(ctx), commands.CreateArea{PropertyID: p.PropertyID, DisplayName: "Building", AreaType: area.TypeCommon})
 	if err != nil {
 		return nil, err
 	}
 	areas := []commands.NewArea{building}
 	for u := 0; u < seedUnits; u++ {
-		a, err := s.service.CreateArea(ctx, commands.CreateArea{PropertyID: p.PropertyID, DisplayName: fmt.Sprintf("Unit %d", u+1),
+		a, err := s.service.CreateArea(s.request(ctx), commands.CreateArea{PropertyID: p.PropertyID, DisplayName: fmt.Sprintf("Unit %d", u+1),
 			AreaType: area.TypeResident, ParentAreaID: building.AreaID})
 		if err != nil {
 			return nil, err
@@ -274,37 +425,36 @@ func (s *seeder) property(ctx context.Context, i int) ([]seedLock, error) {
 	var locks []seedLock
 	for j, a := range areas {
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		l, err := s.service.ProvisionLock(ctx, commands.ProvisionLock{DisplayName: fmt.Sprintf("Door %d", j+1),
+		l, err := s.service.ProvisionLock(s.request(ctx), commands.ProvisionLock{DisplayName: fmt.Sprintf("Door %d", j+1),
 			PublicKey: base64.StdEncoding.EncodeToString(pub), EncryptionPublicKey: x25519Public()})
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.service.InstallLock(ctx, p.PropertyID, a.AreaID, l.LockID); err != nil {
+		if _, err := s.service.InstallLock(s.request(ctx), p.PropertyID, a.AreaID, l.LockID); err != nil {
 			return nil, err
 		}
-		locks = append(locks, seedLock{id: l.LockID, priv: priv})
+		locks = append(locks, seedLock{id: l.LockID, apiKey: l.Key.APIKeyID, priv: priv})
 	}
 	for u := 0; u < seedUsers; u++ {
-		usr, err := s.service.CreateUser(ctx, commands.CreateUser{DisplayName: fmt.Sprintf("Resident %d.%d", i+1, u+1)})
+		usr, err := s.service.CreateUser(s.request(ctx), commands.CreateUser{DisplayName: fmt.Sprintf("Resident %d.%d", i+1, u+1)})
 		if err != nil {
 			return nil, err
 		}
-		pub, _, _ := ed25519.GenerateKey(rand.Reader)
-		dev, err := s.service.ProvisionDevice(ctx, usr.UserID, commands.ProvisionDevice{DeviceType: device.IOS, MakeModel: "iPhone 15",
+		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+		dev, err := s.service.ProvisionDevice(s.request(ctx), usr.UserID, commands.ProvisionDevice{DeviceType: device.IOS, MakeModel: "iPhone 15",
 			DisplayName: "Phone", PublicKey: base64.StdEncoding.EncodeToString(pub), EncryptionPublicKey: x25519Public()})
 		if err != nil {
 			return nil, err
 		}
 		unit := 1 + u%seedUnits
 		for _, a := range []commands.NewArea{building, areas[unit]} {
-			if _, err := s.service.AddMember(ctx, commands.AddMember{PropertyID: p.PropertyID, UserGroupID: a.AreaUserGroupID, UserID: usr.UserID}); err != nil {
+			if _, err := s.service.AddMember(s.request(ctx), commands.AddMember{PropertyID: p.PropertyID, UserGroupID: a.AreaUserGroupID, UserID: usr.UserID}); err != nil {
 				return nil, err
 			}
 		}
-		s.history.add(s.actor.AccountID, access.Device{DeviceID: dev.UserDeviceID, UserID: usr.UserID, AccessKeyID: dev.AccessKeyID,
-			PublicKey: base64.StdEncoding.EncodeToString(pub)})
-		locks[0].keys = append(locks[0].keys, dev.AccessKeyID)
-		locks[unit].keys = append(locks[unit].keys, dev.AccessKeyID)
+		key := seedKey{accessKeyID: dev.AccessKeyID, deviceID: dev.UserDeviceID, priv: priv}
+		locks[0].keys = append(locks[0].keys, key)
+		locks[unit].keys = append(locks[unit].keys, key)
 	}
 	if err := s.bookings(ctx, p.PropertyID, i, areas[1:]); err != nil {
 		return nil, err
@@ -316,14 +466,14 @@ func (s *seeder) property(ctx context.Context, i int) ([]seedLock, error) {
 // (a membership until check-out) and with an access code, and one next
 // month.
 func (s *seeder) bookings(ctx context.Context, propertyID uuid.UUID, i int, units []commands.NewArea) error {
-	guest, err := s.service.CreateUser(ctx, commands.CreateUser{DisplayName: fmt.Sprintf("Guest %d", i+1)})
+	guest, err := s.service.CreateUser(s.request(ctx), commands.CreateUser{DisplayName: fmt.Sprintf("Guest %d", i+1)})
 	if err != nil {
 		return err
 	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
 	for k, u := range units {
 		for _, start := range []time.Time{day.Add(-24 * time.Hour), day.Add(time.Duration(30+k) * 24 * time.Hour)} {
-			b, err := s.service.CreateBooking(ctx, commands.CreateBooking{PropertyID: propertyID, AreaID: u.AreaID, GuestUserID: guest.UserID,
+			b, err := s.service.CreateBooking(s.request(ctx), commands.CreateBooking{PropertyID: propertyID, AreaID: u.AreaID, GuestUserID: guest.UserID,
 				StartDateTime: start.Add(15 * time.Hour), EndDateTime: start.Add(72*time.Hour + 11*time.Hour), Source: "web"})
 			if err != nil {
 				return fmt.Errorf("booking: %w", err)
@@ -331,10 +481,10 @@ func (s *seeder) bookings(ctx context.Context, propertyID uuid.UUID, i int, unit
 			if start.After(day) {
 				continue
 			}
-			if _, err := s.service.CheckInBooking(ctx, b.BookingID, booking.MethodDoorAccess, guest.UserID); err != nil {
+			if _, err := s.service.CheckInBooking(s.request(ctx), b.BookingID, booking.MethodDoorAccess, guest.UserID); err != nil {
 				return fmt.Errorf("check-in: %w", err)
 			}
-			if _, err := s.service.CreateAccessCode(ctx, b.BookingID, fmt.Sprintf("%06d", (i*10+k)%1000000)); err != nil {
+			if _, err := s.service.CreateAccessCode(s.request(ctx), b.BookingID, fmt.Sprintf("%06d", (i*10+k)%1000000)); err != nil {
 				return fmt.Errorf("access code: %w", err)
 			}
 		}
@@ -342,25 +492,35 @@ func (s *seeder) bookings(ctx context.Context, propertyID uuid.UUID, i int, unit
 	return nil
 }
 
-// openings syncs one lock with count access attempts, as the lock would.
-func (s *seeder) openings(ctx context.Context, rng *mrand.Rand, l seedLock, count int) error {
+// openings syncs one lock with count access attempts, as the lock would:
+// each presented by a phone with a credential its device signed, at an
+// instant since the key maps were in force.
+func (s *seeder) openings(ctx context.Context, rng *mrand.Rand, l seedLock, since time.Time, count int) error {
 	if len(l.keys) == 0 {
 		return nil
 	}
-	now := time.Now().UTC().Truncate(time.Second)
-	in := commands.LockSync{Report: lock.Sync{SyncDate: now}}
+	now := time.Now().UTC()
+	version, _, err := s.history.KeyMapAt(ctx, l.id, now)
+	if err != nil {
+		return err
+	}
+	in := commands.LockSync{Report: lock.Sync{SyncDate: now, CurrentKeyMapVersion: version}}
+	window := max(int64(now.Sub(since)), 1)
 	for k := 0; k < count; k++ {
-		at := now.Add(-time.Duration(rng.IntN(90*24*3600)) * time.Second)
-		a := lock.AccessAttempt{LockAccessLogID: uuid.New(), AccessDate: at, AccessDateAsSent: at.Format(time.RFC3339),
-			AccessKeyID: l.keys[rng.IntN(len(l.keys))], Result: lock.Granted}
+		at := since.Add(time.Duration(rng.Int64N(window))).UTC()
+		sent := at.Format(time.RFC3339Nano)
+		key := l.keys[rng.IntN(len(l.keys))]
+		a := lock.AccessAttempt{LockAccessLogID: uuid.New(), AccessDate: at, AccessDateAsSent: sent,
+			AccessKeyID: key.accessKeyID, UserDeviceID: key.deviceID, Result: lock.Granted}
+		a.DeviceSignature = base64.StdEncoding.EncodeToString(ed25519.Sign(key.priv, lock.DeviceSignedText(l.id, a.LockAccessLogID, sent)))
 		if rng.IntN(20) == 0 {
 			a.Result, a.DenyReason = lock.Denied, "outsideSchedule"
 		}
 		in.AccessLogs = append(in.AccessLogs, a)
 	}
 	body := []byte(uuid.NewString()) // what the lock signs; decoded below
-	actor := domain.Actor{AccountID: s.actor.AccountID, LockID: l.id}
-	_, err := s.syncs.SyncLock(domain.WithActor(ctx, actor), commands.SignedLockSync{LockID: l.id, Body: body,
+	actor := domain.Actor{AccountID: s.actor.AccountID, APIKeyID: l.apiKey, LockID: l.id}
+	_, err = s.syncs.SyncLock(s.request(domain.WithActor(ctx, actor)), commands.SignedLockSync{LockID: l.id, Body: body,
 		Signature: base64.StdEncoding.EncodeToString(ed25519.Sign(l.priv, body))},
 		func([]byte) (commands.LockSync, error) { return in, nil })
 	if err != nil {
@@ -372,31 +532,4 @@ func (s *seeder) openings(ctx context.Context, rng *mrand.Rand, l seedLock, coun
 func x25519Public() string {
 	k, _ := ecdh.X25519().GenerateKey(rand.Reader)
 	return base64.StdEncoding.EncodeToString(k.PublicKey().Bytes())
-}
-
-// seedHistory answers a lock sync's questions about credentials from what
-// the seeder created: every device key is known; no key map is in force,
-// so an opening is logged with the device it names.
-type seedHistory struct {
-	mu   sync.Mutex
-	keys map[uuid.UUID]access.Device
-}
-
-func (h *seedHistory) add(accountID uuid.UUID, d access.Device) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.keys[d.AccessKeyID] = d
-}
-
-func (h *seedHistory) KeyMapAt(context.Context, uuid.UUID, time.Time) (uint64, string, error) {
-	return 0, "", nil
-}
-
-func (h *seedHistory) KeyMapEntries(context.Context, string) ([]access.Entry, error) { return nil, nil }
-
-func (h *seedHistory) AccessKey(_ context.Context, _ uuid.UUID, id uuid.UUID) (access.Device, bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	d, ok := h.keys[id]
-	return d, ok, nil
 }

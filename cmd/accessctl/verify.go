@@ -40,6 +40,9 @@ func verifyCommand() command {
 				if len(args) > 0 {
 					return usagef("unexpected arguments: %v", args)
 				}
+				if *every < 0 {
+					return usagef("--progress-every: want 0 (never) or a positive number, not %d", *every)
+				}
 				pub, err := verifyKey(*dir, *serverKey)
 				if err != nil {
 					return err

@@ -737,15 +737,47 @@ func TestVerifyOnKurrent(t *testing.T) {
 // and never the password.
 func TestVerifyBadEventStore(t *testing.T) {
 	dir := t.TempDir()
-	for _, setting := range []string{
-		"postgres://postgres:hunter2@127.0.0.1:1/x?connect_timeout=2",
-		"mysql://postgres:hunter2@127.0.0.1/x",
-		"postgres://",
+	for setting, want := range map[string]int{
+		"postgres://postgres:hunter2@127.0.0.1:1/x?connect_timeout=2": exitFailed, // no server answers
+		"mysql://postgres:hunter2@127.0.0.1/x":                        exitUsage,  // no such backend
+		"postgres://":                                                 exitUsage,  // no host
 	} {
 		code, out, errOut := accessctl(t, "verify", "--data-dir", dir, "--eventstore", setting)
-		assert.Equal(t, exitFailed, code, "%s: %s%s", setting, out, errOut)
+		assert.Equal(t, want, code, "%s: %s%s", setting, out, errOut)
 		assert.Contains(t, errOut, "--eventstore", setting)
 		assert.NotContains(t, errOut, "hunter2")
 		assert.Empty(t, out)
 	}
+}
+
+// Settings and flags that cannot be right are usage errors (exit 2) on
+// every command that takes them, naming the flag, before anything opens.
+func TestBadSettingsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.json")
+	id := uuid.NewString()
+	for _, args := range [][]string{
+		{"verify", "--eventstore", "mysql://root:hunter2@db/x"},
+		{"verify", "--progress-every", "-1"},
+		{"export", "--lock", id, "--out", out, "--progress-every", "-5"},
+		{"export", "--lock", id, "--out", out, "--eventstore", "mysql://root:hunter2@db/x"},
+		{"export", "--lock", id, "--out", out, "--readmodels", "mongodb://root:hunter2@db/x"},
+		{"projections", "list", "--eventstore", "nope"},
+		{"projections", "status", "--readmodels", "postgres://"},
+		{"projections", "rebuild", "--all", "--readmodels", "mysql://root:hunter2@db/x"},
+	} {
+		flag := ""
+		for _, a := range args {
+			if strings.HasPrefix(a, "--") && a != "--lock" && a != "--out" && a != "--all" {
+				flag = a
+			}
+		}
+		code, stdout, stderr := accessctl(t, append(args, "--data-dir", dir)...)
+		assert.Equal(t, exitUsage, code, "%v: %s%s", args, stdout, stderr)
+		assert.Contains(t, stderr, flag, args)
+		assert.NotContains(t, stderr, "hunter2", args)
+		assert.NotContains(t, stderr, "no event store", args)
+	}
+	_, err := os.Stat(out)
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands/personaldata"
+)
+
+// Every key and secret a replay copies is readable by the owner only, as
+// the server keeps them, whatever the umask, and also where --out already
+// held a world-readable file of the same name.
+func TestReplayWritesKeysOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0o022) // the usual umask, under which VACUUM INTO makes 0644
+	t.Cleanup(func() { syscall.Umask(old) })
+	f := newFixture(t)
+	_, err := loadOrCreateSecret(f.dir, serverKeyFile, 32)
+	require.NoError(t, err)
+	pk, err := personaldata.Open(filepath.Join(f.dir, personalKeysFile))
+	require.NoError(t, err)
+	_, err = pk.Seal(t.Context(), uuid.New(), []byte("Ana"))
+	require.NoError(t, err)
+	require.NoError(t, pk.Close())
+	require.NoError(t, os.Chmod(filepath.Join(f.dir, personalKeysFile), 0o600))
+
+	out := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(out, serverKeyFile), []byte("stale"), 0o644))
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	for _, name := range []string{serverKeyFile, commandKeyFile, personalKeysFile} {
+		st, err := os.Stat(filepath.Join(out, name))
+		require.NoError(t, err, name)
+		assert.Equal(t, os.FileMode(0o600), st.Mode().Perm(), name)
+		want, err := os.ReadFile(filepath.Join(f.dir, name))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		if name == personalKeysFile {
+			assert.NotEmpty(t, got, name)
+		} else {
+			assert.Equal(t, want, got, name)
+		}
+	}
+}
