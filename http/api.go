@@ -134,7 +134,13 @@ func (a *API) settle(ctx context.Context, res commands.Result) error {
 	if deletesKey(res) || changesUserGrants(res) {
 		a.auth.clear()
 	}
-	return err
+	if err != nil {
+		// The change is in the log: a client that retried it without its
+		// Idempotency-Key would make it twice.
+		return fmt.Errorf("the change was recorded (position %d) but the read models did not show it within %s; "+
+			"retry with the same Idempotency-Key for its answer without making it twice: %w", res.Position, settleTimeout, err)
+	}
+	return nil
 }
 
 // settleAll is settle for commands whose effect other callers read at once

@@ -96,3 +96,19 @@ func TestRoutesOfTheDeferredLaneAreMarked(t *testing.T) {
 		assert.Equal(t, deferred(rt.path), rt.readsDeferred, "%s %s", rt.method, rt.path)
 	}
 }
+
+// slowWaiter's read models never reach a command's position in time.
+type slowWaiter struct{ recordingWaiter }
+
+func (*slowWaiter) WaitForCommands(context.Context, uint64) error { return context.DeadlineExceeded }
+
+// A command whose read models lag past the settle timeout is in the log
+// already: its 503 says so, and how to retry without making it twice.
+func TestSettleTimeoutSaysTheChangeWasRecorded(t *testing.T) {
+	a := &API{waiter: &slowWaiter{}}
+	ctx := domain.WithActor(context.Background(), domain.Actor{APIKeyID: uuid.New()})
+	err := a.settle(ctx, commands.Result{Position: 42})
+	assert.Equal(t, 503, statusOf(err))
+	assert.Contains(t, err.Error(), "the change was recorded (position 42)")
+	assert.Contains(t, err.Error(), "same Idempotency-Key")
+}
