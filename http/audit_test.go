@@ -266,7 +266,7 @@ func TestAuditHistoryStreamsJSONAndCSV(t *testing.T) {
 	status, ctype, body := h.rawGet("/audit/locks/"+f.lock+"/history?format=json", rootKey)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, "application/x-ndjson", ctype)
-	var types []string
+	var types, causes []string
 	var last uint64
 	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
 		var it struct {
@@ -276,18 +276,25 @@ func TestAuditHistoryStreamsJSONAndCSV(t *testing.T) {
 			CorrelationID string            `json:"correlationId"`
 			IDs           map[string]string `json:"ids"`
 			KeyMapVersion int               `json:"keyMapVersion"`
+			CauseType     string            `json:"causeEventType"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(line), &it), line)
 		assert.GreaterOrEqual(t, it.Position, last, "in order")
 		last = it.Position
 		types = append(types, it.EventType)
 		assert.Equal(t, f.lock, it.IDs["lockId"])
-		if it.EventType != "KeyMapVersionChanged" {
-			assert.NotEmpty(t, it.APIKeyID, it.EventType)
+		// Every item has an actor and a cause; a key-map version has
+		// those of the grant or revocation that made it.
+		assert.NotEmpty(t, it.APIKeyID, it.EventType)
+		assert.NotEmpty(t, it.CorrelationID, it.EventType)
+		if it.EventType == "KeyMapVersionChanged" {
+			causes = append(causes, it.CauseType)
 		}
 	}
 	assert.Equal(t, []string{"ApiKeyCreated", "LockProvisioned", "LockInstalled", "KeyMapVersionChanged", "KeyMapVersionChanged",
 		"KeyMapVersionChanged", "KeyMapVersionChanged", "LockUninstalled"}, types)
+	assert.Equal(t, []string{"UserAddedToGroup", "UserAddedToGroup", "UserDeviceDeprovisioned", "UserRemovedFromGroup"}, causes,
+		"the lock's history shows the grants and revocations that changed its key map")
 
 	// (ApiKeyCreated is the lock's own key.) A window: only the install.
 	from := url.QueryEscape(f.at["before"].Format(time.RFC3339Nano))

@@ -39,6 +39,11 @@ type HistoryItem struct {
 	DenyReason string `json:"denyReason,omitempty"`
 	// KeyMapVersion is set on KeyMapVersionChanged items.
 	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
+	// CauseEventType is, on a KeyMapVersionChanged item, the type of the
+	// event that changed the key map (a grant or a revocation: a
+	// membership, an access list, an install); eventId, stream, the actor,
+	// the cause and the ids are that event's.
+	CauseEventType string `json:"causeEventType,omitempty"`
 }
 
 // HistoryEnd is the end of a history range given no end: after any
@@ -208,8 +213,49 @@ func (a *Audit) keyMapPager(lockID uuid.UUID, from, to time.Time) pager {
 			items = append(items, HistoryItem{Position: uint64(pos), RecordedAt: t, EventType: KeyMapVersionChanged,
 				IDs: map[string]string{"lockId": lockID.String()}, KeyMapVersion: uint64(version)})
 		}
-		return items, len(items) == historyPage, rows.Err()
+		if err := rows.Err(); err != nil {
+			return nil, false, err
+		}
+		rows.Close()
+		if err := a.withCauses(ctx, items); err != nil {
+			return nil, false, err
+		}
+		return items, len(items) == historyPage, nil
 	}}
+}
+
+// withCauses fills in each key-map version the event that made it: who
+// granted or revoked what, by which key, for which cause.
+func (a *Audit) withCauses(ctx context.Context, items []HistoryItem) error {
+	positions := make([]uint64, len(items))
+	for i, it := range items {
+		positions[i] = it.Position
+	}
+	sortPositions(positions)
+	envs, err := a.readPositions(ctx, slices.Compact(positions))
+	if err != nil {
+		return fmt.Errorf("key map history causes: %w", err)
+	}
+	byPos := make(map[uint64]*eventstore.Envelope, len(envs))
+	for _, e := range envs {
+		byPos[e.Position] = e
+	}
+	for i, it := range items {
+		env := byPos[it.Position]
+		if env == nil {
+			continue
+		}
+		cause := historyItem(env)
+		for k, v := range cause.IDs {
+			if _, set := it.IDs[k]; !set {
+				it.IDs[k] = v
+			}
+		}
+		it.CauseEventType, it.EventID, it.Stream = env.Type, cause.EventID, cause.Stream
+		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID = cause.APIKeyID, cause.ActorUserID, cause.CorrelationID, cause.CausationID
+		items[i] = it
+	}
+	return nil
 }
 
 func sortPositions(p []uint64) { slices.Sort(p) }

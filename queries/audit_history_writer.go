@@ -17,7 +17,7 @@ const (
 
 // historyCSVColumns are the CSV columns before the id columns.
 var historyCSVColumns = []string{"position", "recordedAt", "eventType", "eventId", "stream", "apiKeyId", "actorUserId",
-	"correlationId", "causationId", "result", "denyReason", "keyMapVersion"}
+	"correlationId", "causationId", "result", "denyReason", "keyMapVersion", "causeEventType"}
 
 // HistoryWriter writes history items in one format. The HTTP history and
 // `accessctl export` both write through it, so a file export is the same
@@ -58,7 +58,7 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 		return h.enc.Encode(it)
 	}
 	row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
-		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, ""}
+		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, "", it.CauseEventType}
 	if it.KeyMapVersion > 0 {
 		row[11] = strconv.FormatUint(it.KeyMapVersion, 10)
 	}
