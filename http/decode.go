@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/accessd/accessd/domain"
 )
@@ -50,6 +51,11 @@ func decodeJSON(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return domain.InvalidField("body", "unexpected data after the JSON object")
+	}
+	// encoding/json stores invalid UTF-8 and lone surrogate escapes as
+	// U+FFFD: the text kept would not be the text sent.
+	if !utf8.Valid(body) || hasLoneSurrogate(body) {
+		return domain.InvalidField("body", "text must be valid UTF-8 (no lone surrogate escapes)")
 	}
 	// encoding/json keeps the last of duplicate keys and matches field names
 	// case-insensitively; both would let a body say something other than
@@ -235,4 +241,56 @@ func optionalInstant(field string, s *string) (*time.Time, error) {
 		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
 	}
 	return &t, nil
+}
+
+// hasLoneSurrogate reports whether valid JSON escapes half of a UTF-16
+// surrogate pair (\ud800 without its low half, or a low half alone).
+// Every backslash of valid JSON starts an escape inside a string.
+func hasLoneSurrogate(body []byte) bool {
+	high := false // the previous escape was a high surrogate
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			if high {
+				return true
+			}
+			continue
+		}
+		if i+1 >= len(body) || body[i+1] != 'u' || i+5 >= len(body) {
+			if high {
+				return true
+			}
+			i++ // \n, \", \\ and the like
+			continue
+		}
+		var r rune
+		for _, c := range body[i+2 : i+6] {
+			r <<= 4
+			switch {
+			case c >= '0' && c <= '9':
+				r |= rune(c - '0')
+			case c >= 'a' && c <= 'f':
+				r |= rune(c - 'a' + 10)
+			case c >= 'A' && c <= 'F':
+				r |= rune(c - 'A' + 10)
+			}
+		}
+		i += 5
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+	}
+	return high
 }

@@ -40,3 +40,29 @@ func TestDecodeJSONRefusesDuplicateAndMiscasedKeys(t *testing.T) {
 	assert.Equal(t, "a.b", de.Field)
 	require.NoError(t, decodeJSON([]byte(`{"A":1,"a":2}`), &m), "a map's keys are its own")
 }
+
+func TestDecodeJSONRefusesTextThatIsNotUTF8(t *testing.T) {
+	var dst struct {
+		DisplayName string `json:"displayName"`
+	}
+	for _, ok := range []string{
+		`{"displayName":"Café"}`,
+		`{"displayName":"\u00e9 \ud83d\ude00"}`, // a pair is one character
+		`{"displayName":"a\\ud800"}`,            // an escaped backslash, then text
+		`{"displayName":"\"\n\t"}`,
+	} {
+		require.NoError(t, decodeJSON([]byte(ok), &dst), ok)
+	}
+	for _, bad := range []string{
+		"{\"displayName\":\"\xff\xfe\"}",
+		`{"displayName":"\ud800"}`,
+		`{"displayName":"\ud800x"}`,
+		`{"displayName":"\ude00"}`,
+		`{"displayName":"\ud800\ud800"}`,
+		`{"displayName":"\ud800\n"}`,
+	} {
+		err := decodeJSON([]byte(bad), &dst)
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "UTF-8", bad)
+	}
+}
