@@ -31,12 +31,21 @@ func (g GuestDetails) Validate() error {
 		return err
 	}
 	for _, f := range []struct{ name, value string }{
-		{"email", g.Email}, {"phoneNumber", g.PhoneNumber}, {"documentType", g.DocumentType},
-		{"documentNumber", g.DocumentNumber}, {"nationality", g.Nationality},
+		{"documentType", g.DocumentType}, {"documentNumber", g.DocumentNumber},
 	} {
 		if err := domain.ValidateText(f.name, f.value, 200); err != nil {
 			return err
 		}
+	}
+	// The same rules as a user's private details.
+	if err := validateEmail("email", g.Email); err != nil {
+		return err
+	}
+	if err := validatePhone("phoneNumber", g.PhoneNumber); err != nil {
+		return err
+	}
+	if g.Nationality != "" && !isCountryCode(g.Nationality) {
+		return domain.InvalidField("nationality", "must be a country code of two capital letters (ISO 3166-1 alpha-2), such as ES")
 	}
 	if g.BirthDate != "" {
 		if _, err := time.Parse(time.DateOnly, g.BirthDate); err != nil {
@@ -109,4 +118,10 @@ func OpenGuestDetails(ctx context.Context, o Opener, guestID uuid.UUID, sealed s
 		return nil, err
 	}
 	return &g, nil
+}
+
+// isCountryCode reports whether s has the form of an ISO 3166-1 alpha-2
+// code: two letters A to Z.
+func isCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }

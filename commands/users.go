@@ -88,20 +88,33 @@ func (p UserPrivate) Validate() error {
 			return err
 		}
 	}
-	if err := domain.ValidateText("private.email", p.Email, maxEmailLength); err != nil {
+	if err := validateEmail("private.email", p.Email); err != nil {
 		return err
 	}
-	if p.Email != "" {
-		local, host, ok := strings.Cut(p.Email, "@")
-		if !ok || local == "" || host == "" || strings.ContainsAny(p.Email, " \t") || strings.Contains(host, "@") {
-			return domain.InvalidField("private.email", "is not an e-mail address")
+	return validatePhone("private.phoneNumber", p.PhoneNumber)
+}
+
+// validateEmail accepts "" or an e-mail address of the form local@domain.
+func validateEmail(field, email string) error {
+	if err := domain.ValidateText(field, email, maxEmailLength); err != nil {
+		return err
+	}
+	if email != "" {
+		local, host, ok := strings.Cut(email, "@")
+		if !ok || local == "" || host == "" || strings.ContainsAny(email, " \t") || strings.Contains(host, "@") {
+			return domain.InvalidField(field, "is not an e-mail address")
 		}
 	}
-	if err := domain.ValidateText("private.phoneNumber", p.PhoneNumber, maxPhoneLength); err != nil {
+	return nil
+}
+
+// validatePhone accepts "" or a phone number of digits, spaces and +-().
+func validatePhone(field, phone string) error {
+	if err := domain.ValidateText(field, phone, maxPhoneLength); err != nil {
 		return err
 	}
-	if strings.TrimFunc(p.PhoneNumber, func(r rune) bool { return strings.ContainsRune("0123456789 +-().", r) }) != "" {
-		return domain.InvalidField("private.phoneNumber", "may hold only digits, spaces and +-().")
+	if strings.TrimFunc(phone, func(r rune) bool { return strings.ContainsRune("0123456789 +-().", r) }) != "" {
+		return domain.InvalidField(field, "may hold only digits, spaces and +-().")
 	}
 	return nil
 }
