@@ -21,7 +21,9 @@ func TestDeferredLaneBatchesUntilSomeoneWaits(t *testing.T) {
 	p := &lateTally{}
 	set, stop := startSet(t, f, p)
 	defer stop()
-	waitFor(t, set, 0)
+	// Ready once the set has waited for the head it found at start;
+	// appending before that would make that wait a reader to hurry for.
+	require.Eventually(t, set.Ready, 10*time.Second, time.Millisecond)
 
 	var last uint64
 	for i := 1; i <= 3; i++ {
