@@ -131,7 +131,7 @@ func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
 	require.NoError(t, err)
 	eventBus := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{})
 	delivery, err := webhooks.NewDelivery(ctx, db, eventBus, eventBus, func(id uuid.UUID) []byte { return []byte(service.WebhookSecret(id)) },
-		append([]webhooks.Option{webhooks.WithWaiter(set), webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond), webhooks.WithLogger(log)}, opts...)...)
+		append([]webhooks.Option{webhooks.WithWaiter(set), webhooks.WithBackoff(time.Millisecond, 2*time.Millisecond), webhooks.WithRetryPoll(2 * time.Millisecond), webhooks.WithLogger(log)}, opts...)...)
 	require.NoError(t, err)
 	busRouter, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -129,6 +130,24 @@ func (h *harness) webhookDeliveries(key, webhookID string) []deliveryOut {
 	return out.Deliveries
 }
 
+// settledDeliveries waits until none of the webhook's deliveries is
+// pending (attempts run on the delivery's retry loop, not within the
+// publish) and returns them.
+func (h *harness) settledDeliveries(key, webhookID string) []deliveryOut {
+	h.t.Helper()
+	var d []deliveryOut
+	require.Eventually(h.t, func() bool {
+		d = h.webhookDeliveries(key, webhookID)
+		for _, x := range d {
+			if x.Status == "pending" {
+				return false
+			}
+		}
+		return len(d) > 0
+	}, 30*time.Second, 5*time.Millisecond, "deliveries still pending")
+	return d
+}
+
 func TestWebhookLifecycle(t *testing.T) {
 	h := newHarness(t, webhooks.WithPrivateTargets(true)) // the receiver is on 127.0.0.1
 	var forwarded uint64
@@ -202,7 +221,7 @@ func TestWebhookFailedDeliveryReplayed(t *testing.T) {
 	h.do("POST", "/properties", rootKey, map[string]any{"displayName": "Casa Sol"})
 	h.forwardEvents(&forwarded)
 
-	d := h.webhookDeliveries(rootKey, hook.WebhookID)
+	d := h.settledDeliveries(rootKey, hook.WebhookID)
 	require.Len(t, d, 1)
 	require.Equal(t, "failed", d[0].Status)
 	require.Equal(t, 8, d[0].Attempts)
@@ -222,7 +241,7 @@ func TestWebhookFailedDeliveryReplayed(t *testing.T) {
 	r := h.do("POST", replay, rootKey, nil)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Error)
 	require.Equal(t, d[0].DeliveryID, r.field("deliveryId"))
-	d = h.webhookDeliveries(rootKey, hook.WebhookID)
+	d = h.settledDeliveries(rootKey, hook.WebhookID)
 	require.Equal(t, "delivered", d[0].Status)
 	require.Equal(t, 9, d[0].Attempts)
 	received, _ := rcv.events()
@@ -388,7 +407,7 @@ func TestWebhookDeliveryToAnInternalAddress(t *testing.T) {
 	received, rejected := rcv.events()
 	require.Empty(t, received)
 	require.Zero(t, rejected, "nothing reached the receiver")
-	d := refused.webhookDeliveries(rootKey, hook.WebhookID)
+	d := refused.settledDeliveries(rootKey, hook.WebhookID)
 	require.Len(t, d, 1)
 	require.Equal(t, "failed", d[0].Status)
 	require.Equal(t, 8, d[0].Attempts)

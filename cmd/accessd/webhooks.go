@@ -18,6 +18,10 @@ import (
 	"github.com/accessd/accessd/projections/webhooks"
 )
 
+// deliveryWorkers is how many delivery attempts a server makes at a time
+// on a broker.
+const deliveryWorkers = 16
+
 // webhookDelivery is the running webhook delivery: the Watermill router
 // that fans events out to webhooks and posts them.
 type webhookDelivery struct {
@@ -43,10 +47,19 @@ func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus
 	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log), webhooks.WithPrivateTargets(allowPrivate)}
 	w := &webhookDelivery{}
 	if kind, _ := backends.BusKind(busSetting); kind == backends.GoChannel {
-		// Deliveries get a queue of their own, so a failing receiver's
-		// retries never hold up the forwarder's publishing.
+		// Deliveries get a queue of their own that does not wait for acks,
+		// so a slow receiver's attempt never holds up the forwarder's
+		// publishing, and the router makes attempts side by side.
 		w.queue = gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, wlog)
 		opts = append(opts, webhooks.WithQueue(w.queue, w.queue))
+	} else {
+		// On the broker, the attempts' messages are handed out to several
+		// workers, so one slow receiver holds up only its own.
+		queue, err := integration.Subscriber("webhooks", bus.Workers(deliveryWorkers))
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: %w", err)
+		}
+		opts = append(opts, webhooks.WithQueue(integration.Publisher(), queue))
 	}
 	secret := func(id uuid.UUID) []byte { return []byte(service.WebhookSecret(id)) }
 	if w.delivery, err = webhooks.NewDelivery(ctx, db, integration.Publisher(), sub, secret, opts...); err != nil {

@@ -16,8 +16,28 @@ import (
 // GoChannelURL selects Watermill's in-process pub/sub, the embedded default.
 const GoChannelURL = "gochannel"
 
-// DefaultStream is the JetStream stream that holds every accessd subject.
+// DefaultStream is the JetStream stream that holds the events' subjects.
 const DefaultStream = "ACCESSD"
+
+// InternalStreamSuffix names the stream of the internal topics after the
+// events' stream: ACCESSD_INTERNAL by default.
+const InternalStreamSuffix = "_INTERNAL"
+
+// SubscriberOption changes a subscriber's defaults.
+type SubscriberOption func(*subscriberOptions)
+
+type subscriberOptions struct {
+	workers int
+}
+
+// Workers has the subscriber hand out up to n messages of a topic at a
+// time (default 1: one after the other, in order). A work queue whose
+// messages are independent (webhook deliveries) wants several, so one
+// slow message does not hold up the others. On gochannel a router
+// handles messages concurrently already; the option changes nothing.
+func Workers(n int) SubscriberOption {
+	return func(o *subscriberOptions) { o.workers = max(n, 1) }
+}
 
 // Config says which broker a Bus uses. Open fills it from the --bus setting;
 // tests set Stream and SubjectPrefix so that runs on one server stay apart.
@@ -25,8 +45,13 @@ type Config struct {
 	// URL is `gochannel` or `nats://host:port` (several, comma-separated,
 	// for a cluster).
 	URL string
-	// Stream is the JetStream stream to provision (default DefaultStream).
+	// Stream is the JetStream stream of the events to provision (default
+	// DefaultStream).
 	Stream string
+	// InternalStream is the JetStream stream of the internal topics
+	// (InternalTopicPrefix; default Stream + "_INTERNAL"), apart from the
+	// events.
+	InternalStream string
 	// SubjectPrefix is put before every topic to make its NATS subject
 	// (default none: topic `accessd.lock` is subject `accessd.lock`). It
 	// must end with a dot.
@@ -47,7 +72,7 @@ type Bus struct {
 // backend is one broker kind.
 type backend interface {
 	publisher() message.Publisher
-	subscriber(group string) (message.Subscriber, error)
+	subscriber(group string, o subscriberOptions) (message.Subscriber, error)
 	close() error
 }
 
@@ -64,6 +89,9 @@ func OpenConfig(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error)
 	}
 	if cfg.Stream == "" {
 		cfg.Stream = DefaultStream
+	}
+	if cfg.InternalStream == "" {
+		cfg.InternalStream = cfg.Stream + InternalStreamSuffix
 	}
 	if cfg.SubjectPrefix != "" && !strings.HasSuffix(cfg.SubjectPrefix, ".") {
 		return nil, fmt.Errorf("bus: subject prefix %q must end with a dot", cfg.SubjectPrefix)
@@ -127,16 +155,20 @@ func (b *Bus) Publisher() message.Publisher { return b.backend.publisher() }
 // present when a message is published receive it, so subscribe before the
 // forwarder runs. Close the subscriber when done (Close of the Bus also
 // closes it).
-func (b *Bus) Subscriber(group string) (message.Subscriber, error) {
+func (b *Bus) Subscriber(group string, opts ...SubscriberOption) (message.Subscriber, error) {
 	if group == "" {
 		return nil, errors.New("bus: a subscriber needs a consumer group name")
+	}
+	o := subscriberOptions{workers: 1}
+	for _, opt := range opts {
+		opt(&o)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, errors.New("bus: closed")
 	}
-	s, err := b.backend.subscriber(group)
+	s, err := b.backend.subscriber(group, o)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscriber %s: %w", group, err)
 	}

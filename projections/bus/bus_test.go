@@ -3,7 +3,10 @@ package bus
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 )
@@ -42,6 +45,68 @@ func TestOpenProvisionsTheStreamOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{cfg.SubjectPrefix + "accessd.>"}, info.Config.Subjects)
 	require.Equal(t, dedupeWindow, info.Config.Duplicates)
+
+	// The internal topics have a stream of their own, outside `accessd.>`.
+	internal, err := js.StreamInfo(cfg.Stream + InternalStreamSuffix)
+	require.NoError(t, err)
+	require.Equal(t, []string{cfg.SubjectPrefix + "accessd-internal.>"}, internal.Config.Subjects)
+	require.Equal(t, dedupeWindow, internal.Config.Duplicates)
+}
+
+// A deployment whose events' stream was made by an earlier version (and
+// tuned by its operator) keeps it as it is and gains the internal stream;
+// internal messages never land among the events.
+func TestOpenKeepsAnExistingStreamAndAddsTheInternalOne(t *testing.T) {
+	cfg := natsConfig(t)
+	nc, err := nats.Connect(cfg.URL)
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := nc.JetStream()
+	require.NoError(t, err)
+	_, err = js.AddStream(&nats.StreamConfig{
+		Name: cfg.Stream, Subjects: []string{cfg.SubjectPrefix + "accessd.>"},
+		Storage: nats.FileStorage, MaxAge: 30 * 24 * time.Hour, Duplicates: time.Minute,
+	})
+	require.NoError(t, err)
+
+	b := openBus(t, cfg)
+	openBus(t, cfg) // a second process
+	info, err := js.StreamInfo(cfg.Stream)
+	require.NoError(t, err)
+	require.Equal(t, []string{cfg.SubjectPrefix + "accessd.>"}, info.Config.Subjects)
+	require.Equal(t, 30*24*time.Hour, info.Config.MaxAge, "the operator's setting stays")
+	internal, err := js.StreamInfo(cfg.Stream + InternalStreamSuffix)
+	require.NoError(t, err)
+	require.Equal(t, []string{cfg.SubjectPrefix + "accessd-internal.>"}, internal.Config.Subjects)
+
+	// An internal message goes to the internal stream, and a consumer of
+	// the events does not see it.
+	events := newCollector()
+	sub, err := b.Subscriber("integrator")
+	require.NoError(t, err)
+	events.subscribe(t, sub, "")
+	require.NoError(t, b.Publisher().Publish(InternalTopicPrefix+"webhook.deliveries", message.NewMessage(uuid.NewString(), []byte(`{}`))))
+	require.NoError(t, b.Publisher().Publish(TopicPrefix+"lock", message.NewMessage(uuid.NewString(), []byte(`{}`))))
+	events.waitDistinct(t, 1)
+	internal, err = js.StreamInfo(cfg.Stream + InternalStreamSuffix)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), internal.State.Msgs)
+	info, err = js.StreamInfo(cfg.Stream)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs)
+	// And a consumer of an internal topic gets it.
+	work, err := b.Subscriber("workers")
+	require.NoError(t, err)
+	ch, err := work.Subscribe(context.Background(), InternalTopicPrefix+"webhook.deliveries")
+	require.NoError(t, err)
+	select {
+	case m := <-ch:
+		m.Ack()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the internal message did not arrive")
+	}
+	_, total := events.snapshot()
+	require.Equal(t, 1, total)
 }
 
 func TestNATSStoresOneMessagePerEventUnderItsTopic(t *testing.T) {

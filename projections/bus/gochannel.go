@@ -29,7 +29,7 @@ func openGoChannel(log *slog.Logger) *goChannelBackend {
 
 func (g *goChannelBackend) publisher() message.Publisher { return goChannelPublisher{g} }
 
-func (g *goChannelBackend) subscriber(string) (message.Subscriber, error) {
+func (g *goChannelBackend) subscriber(string, subscriberOptions) (message.Subscriber, error) {
 	return &goChannelSubscriber{ch: g.ch, closing: make(chan struct{})}, nil
 }
 

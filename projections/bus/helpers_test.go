@@ -252,6 +252,7 @@ func natsConfig(t testing.TB) Config {
 		defer nc.Close()
 		if js, err := nc.JetStream(); err == nil {
 			_ = js.DeleteStream(cfg.Stream)
+			_ = js.DeleteStream(cfg.Stream + InternalStreamSuffix)
 		}
 	})
 	return cfg

@@ -31,6 +31,11 @@ const (
 // `accessd.lock`.
 const TopicPrefix = "accessd."
 
+// InternalTopicPrefix starts the topics of accessd's own work queues (the
+// webhook deliveries and their poison queue). They are not events and sit
+// outside TopicPrefix, so a consumer of `accessd.>` sees only events.
+const InternalTopicPrefix = "accessd-internal."
+
 // Topic is the topic of a stream's events: TopicPrefix plus its category.
 func Topic(stream string) string {
 	category, _, _ := strings.Cut(stream, "-")

@@ -93,26 +93,39 @@ func openNATS(ctx context.Context, cfg Config, urls []*url.URL, log *slog.Logger
 		nc.Close()
 		return nil, fmt.Errorf("--bus %s: JetStream is not available: %w", setting, err)
 	}
-	if err := provisionStream(ctx, js, cfg); err != nil {
+	if err := provisionStreams(ctx, js, cfg); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("--bus %s: %w", setting, err)
 	}
 	b.nc = nc
 	b.pub = &jetStreamPublisher{js: js, prefix: cfg.SubjectPrefix, marshaler: &wmnats.NATSMarshaler{}, ackTimeout: ackWait}
-	log.Info("integration bus open", "stream", cfg.Stream, "subjects", cfg.SubjectPrefix+TopicPrefix+">")
+	log.Info("integration bus open", "stream", cfg.Stream, "subjects", cfg.SubjectPrefix+TopicPrefix+">",
+		"internalStream", cfg.InternalStream, "internalSubjects", cfg.SubjectPrefix+InternalTopicPrefix+">")
 	return b, nil
 }
 
-// provisionStream makes sure cfg.Stream exists and holds every accessd
-// subject. Every server process runs it at start: it creates the stream
-// once and otherwise leaves it as an operator may have tuned it.
-func provisionStream(ctx context.Context, js nats.JetStreamContext, cfg Config) error {
-	subject := cfg.SubjectPrefix + TopicPrefix + ">"
-	info, err := js.StreamInfo(cfg.Stream, nats.Context(ctx))
+// provisionStreams makes sure the events' stream (cfg.Stream) holds every
+// event subject and the internal stream (cfg.InternalStream) every internal
+// one. Every server process runs it at start: it creates a stream once and
+// otherwise leaves it as an operator may have tuned it, only adding its
+// subject if missing. The streams are apart so that nothing but events is
+// under `accessd.>`; a deployment whose ACCESSD stream predates the
+// internal stream keeps it as it is and gains ACCESSD_INTERNAL.
+func provisionStreams(ctx context.Context, js nats.JetStreamContext, cfg Config) error {
+	if err := provisionStream(ctx, js, cfg.Stream, "accessd integration events", cfg.SubjectPrefix+TopicPrefix+">"); err != nil {
+		return err
+	}
+	return provisionStream(ctx, js, cfg.InternalStream, "accessd internal work queues (webhook deliveries)",
+		cfg.SubjectPrefix+InternalTopicPrefix+">")
+}
+
+// provisionStream makes sure the stream name exists and holds subject.
+func provisionStream(ctx context.Context, js nats.JetStreamContext, name, description, subject string) error {
+	info, err := js.StreamInfo(name, nats.Context(ctx))
 	if errors.Is(err, nats.ErrStreamNotFound) {
 		info, err = js.AddStream(&nats.StreamConfig{
-			Name:        cfg.Stream,
-			Description: "accessd integration events",
+			Name:        name,
+			Description: description,
 			Subjects:    []string{subject},
 			Retention:   nats.LimitsPolicy,
 			Storage:     nats.FileStorage,
@@ -121,11 +134,11 @@ func provisionStream(ctx context.Context, js nats.JetStreamContext, cfg Config) 
 		}, nats.Context(ctx))
 		if errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
 			// Another process created it a moment ago, differently.
-			info, err = js.StreamInfo(cfg.Stream, nats.Context(ctx))
+			info, err = js.StreamInfo(name, nats.Context(ctx))
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", cfg.Stream, err)
+		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	if slices.Contains(info.Config.Subjects, subject) {
 		return nil
@@ -133,7 +146,7 @@ func provisionStream(ctx context.Context, js nats.JetStreamContext, cfg Config) 
 	updated := info.Config
 	updated.Subjects = append(slices.Clone(updated.Subjects), subject)
 	if _, err := js.UpdateStream(&updated, nats.Context(ctx)); err != nil {
-		return fmt.Errorf("stream %s: add subject %s: %w", cfg.Stream, subject, err)
+		return fmt.Errorf("stream %s: add subject %s: %w", name, subject, err)
 	}
 	return nil
 }
@@ -144,14 +157,17 @@ func (n *natsBackend) publisher() message.Publisher { return n.pub }
 // Close drains the connection). Each topic it subscribes to gets a durable
 // consumer named after the group and the topic, delivered to a queue group
 // of the same name: every process of the group joins the same consumer, so
-// they share its messages.
-func (n *natsBackend) subscriber(group string) (message.Subscriber, error) {
+// they share its messages. With o.workers above 1, each process joins it
+// that many times, and as many messages of a topic are handled at once.
+// The consumer is made on the stream that holds the topic's subject (the
+// events' or the internal one), which JetStream looks up.
+func (n *natsBackend) subscriber(group string, o subscriberOptions) (message.Subscriber, error) {
 	name := consumerName(group)
 	return wmnats.NewSubscriber(wmnats.SubscriberConfig{
 		URL:              n.servers,
 		NatsOptions:      n.opts,
 		QueueGroupPrefix: name,
-		SubscribersCount: 1,
+		SubscribersCount: max(o.workers, 1),
 		AckWaitTimeout:   ackWait,
 		CloseTimeout:     ackWait,
 		SubjectCalculator: func(queueGroup, topic string) *wmnats.SubjectDetail {
@@ -159,10 +175,9 @@ func (n *natsBackend) subscriber(group string) (message.Subscriber, error) {
 		},
 		Unmarshaler: &wmnats.NATSMarshaler{},
 		JetStream: wmnats.JetStreamConfig{
-			// Open provisioned the one stream of every accessd subject.
+			// Open provisioned the streams of every accessd subject.
 			AutoProvision: false,
 			SubscribeOptions: []nats.SubOpt{
-				nats.BindStream(n.cfg.Stream),
 				// Without ManualAck nats.go acks whatever the handler
 				// returns from, including a message watermill gave up
 				// on (ack timeout, close): that message would be lost.

@@ -28,16 +28,45 @@ import (
 	"github.com/accessd/accessd/projections/bus"
 )
 
-// Topics of the delivery stages.
+// Topics of the delivery stages. They are internal (bus.InternalTopicPrefix),
+// not under the events' `accessd.>`.
 const (
-	// DeliveriesTopic carries one message per (webhook, event) to deliver.
-	DeliveriesTopic = bus.TopicPrefix + "webhook.deliveries"
+	// DeliveriesTopic carries one message per attempt of a delivery of an
+	// event to a webhook.
+	DeliveriesTopic = bus.InternalTopicPrefix + "webhook.deliveries"
 	// PoisonTopic receives the deliveries that failed every attempt.
-	PoisonTopic = bus.TopicPrefix + "webhook.poison"
+	PoisonTopic = bus.InternalTopicPrefix + "webhook.poison"
 )
 
 // MaxAttempts is how many times a delivery is tried before it is poisoned.
 const MaxAttempts = 8
+
+// Timing of the retries (see retry.go).
+const (
+	// defaultInitialBackoff and defaultMaxBackoff space the attempts: 1 s
+	// after the first failure, doubling, at most 1 min: 8 attempts take
+	// about 2 min.
+	defaultInitialBackoff = time.Second
+	defaultMaxBackoff     = time.Minute
+	// defaultPoll is how often the retry loop looks for due deliveries
+	// besides the times it knows of (those another process scheduled).
+	defaultPoll = time.Second
+	// attemptLease is how long an attempt may go without its outcome being
+	// recorded (the HTTP client gives up after 15 s) before the next one is
+	// due: the process that made it may have stopped.
+	attemptLease = time.Minute
+	// queuedFor is how long a published attempt's message may go
+	// unhandled before it is published again (a lost message); a copy
+	// that does come is ignored.
+	queuedFor = time.Minute
+	// retryBatch bounds the deliveries one pass of the retry loop queues.
+	retryBatch = 256
+	// defaultWorkers bounds the attempts under way at once.
+	defaultWorkers = 16
+	// defaultAckAfter is how long a delivery message waits for the
+	// receiver's answer before it is acknowledged (see deliver).
+	defaultAckAfter = time.Second
+)
 
 // Waiter waits until the webhooks read model reflects the log up to a
 // position (projections.Set and projections.Runner are ones).
@@ -59,8 +88,17 @@ type Delivery struct {
 	now       func() time.Time
 	waiter    Waiter
 	topics    []string
-	retry     middleware.Retry
 	log       *slog.Logger
+
+	// initialBackoff and maxBackoff space the attempts (WithBackoff);
+	// poll is the retry loop's longest sleep.
+	initialBackoff, maxBackoff, poll time.Duration
+	retries                          retryLoop
+	// slots bounds the attempts under way at once (WithWorkers).
+	slots chan struct{}
+	// ackAfter is how long an attempt's message waits for the receiver's
+	// answer before it is acknowledged.
+	ackAfter time.Duration
 
 	// allowPrivateTargets lets webhooks reach internal addresses (see
 	// WithPrivateTargets).
@@ -73,15 +111,35 @@ type Delivery struct {
 type Option func(*Delivery)
 
 // WithBackoff sets the wait before the first retry and the most it grows
-// to (doubling each time); the defaults are 1 s and 1 min.
-func WithBackoff(initial, max time.Duration) Option {
-	return func(d *Delivery) { d.retry.InitialInterval, d.retry.MaxInterval = initial, max }
+// to (doubling each time); the defaults are 1 s and 1 min. The retry loop
+// then also looks for due deliveries at least every initial (if below 1 s).
+func WithBackoff(initial, maximum time.Duration) Option {
+	return func(d *Delivery) {
+		d.initialBackoff, d.maxBackoff = initial, maximum
+		d.poll = min(defaultPoll, max(initial, time.Millisecond))
+	}
+}
+
+// WithWorkers sets how many attempts are made at once at most (16 by
+// default): a receiver that is slow to answer holds up only its own
+// deliveries, while fewer than that are slow at once.
+func WithWorkers(n int) Option {
+	return func(d *Delivery) { d.slots = make(chan struct{}, max(n, 1)) }
+}
+
+// WithRetryPoll sets how often the retry loop looks for due deliveries
+// besides the times it knows of (1 s by default): those scheduled by
+// another process, or whose message was lost.
+func WithRetryPoll(every time.Duration) Option {
+	return func(d *Delivery) { d.poll = max(every, time.Millisecond) }
 }
 
 // WithQueue carries the deliveries and poison topics on their own
 // pub/sub. In process, give it a GoChannel that does not block publishers
-// until acknowledged: the forwarder's GoChannel does, and a receiver that
-// is down would then hold up every event for its whole retry schedule.
+// until acknowledged: the forwarder's GoChannel does, and one slow
+// receiver's attempt would then hold up the events and the other
+// webhooks' attempts. On NATS, give it a subscriber with several workers
+// (bus.Workers) for the same reason.
 func WithQueue(pub message.Publisher, sub message.Subscriber) Option {
 	return func(d *Delivery) { d.queuePub, d.queueSub = pub, sub }
 }
@@ -141,16 +199,8 @@ func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher,
 	d := &Delivery{
 		Store: NewStore(db), table: deliveries{db: db}, sub: sub, secretFor: secretFor,
 		now: time.Now, topics: EventTopics(), log: slog.Default(),
-		retry: middleware.Retry{
-			MaxRetries:      MaxAttempts - 1,
-			InitialInterval: time.Second,
-			MaxInterval:     time.Minute,
-			Multiplier:      2,
-			// The retries of one message run inside one handler call; the
-			// whole schedule must fit, however long it is.
-			MaxElapsedTime: 0,
-			ShouldRetry:    func(p middleware.RetryParams) bool { return !errors.Is(p.Err, errPermanent) },
-		},
+		initialBackoff: defaultInitialBackoff, maxBackoff: defaultMaxBackoff, poll: defaultPoll,
+		retries: newRetryLoop(), slots: make(chan struct{}, defaultWorkers), ackAfter: defaultAckAfter,
 	}
 	for _, o := range opts {
 		o(d)
@@ -167,13 +217,20 @@ func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher,
 	return d, nil
 }
 
-// AddHandlers adds the two stages to router: one fan-out handler per event
-// topic, and the deliver handler with its retries and poison queue.
+// AddHandlers adds the stages to router: one fan-out handler per event
+// topic; the deliver handler, which makes one attempt per message and
+// records the outcome, its poison queue; and the retry loop, which
+// publishes the next attempt of each delivery when it is due. No handler
+// waits out a backoff: a failing receiver holds up nothing but its own
+// deliveries. Add them to one router only.
 func (d *Delivery) AddHandlers(router *message.Router) error {
-	poison, err := middleware.PoisonQueueWithFilter(d.queuePub, PoisonTopic, func(err error) bool {
-		// A delivery cut short by shutdown is not poisoned: it stays
-		// pending and the broker hands it out again.
-		return !errors.Is(err, context.Canceled)
+	if d.table.unscheduled != nil {
+		return d.table.unscheduled
+	}
+	// The poisoned copy gets an id of its own: JetStream would drop it as a
+	// duplicate of the delivery message it copies.
+	poison, err := middleware.PoisonQueueWithFilter(renamingPublisher{d.queuePub}, PoisonTopic, func(err error) bool {
+		return errors.Is(err, errPermanent) || errors.Is(err, errExhausted)
 	})
 	if err != nil {
 		return fmt.Errorf("webhooks: poison queue: %w", err)
@@ -184,8 +241,8 @@ func (d *Delivery) AddHandlers(router *message.Router) error {
 		router.AddHandler("webhooks.fanout."+topic, topic, d.sub, DeliveriesTopic, d.queuePub, d.fanOut).
 			AddMiddleware(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}.Middleware)
 	}
-	router.AddConsumerHandler("webhooks.deliver", DeliveriesTopic, d.queueSub, d.deliver).
-		AddMiddleware(poison, d.failWhenExhausted, d.retry.Middleware)
+	router.AddConsumerHandler("webhooks.deliver", DeliveriesTopic, d.queueSub, d.deliver).AddMiddleware(poison)
+	router.AddConsumerHandler("webhooks.retry", retryTicksTopic, &retryTicks{d: d}, d.retryDue)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -82,11 +83,13 @@ func (d *Delivery) fanOut(msg *message.Message) ([]*message.Message, error) {
 	return out, nil
 }
 
-// deliveryMessage is the message of one delivery; its payload is the event
-// as the webhook receives it.
+// deliveryMessage is the message of the next attempt of a delivery (that
+// has had rec.Attempts); its payload is the event as the webhook receives
+// it.
 func deliveryMessage(msgID string, rec DeliveryRecord) *message.Message {
 	m := message.NewMessage(msgID, rec.payload)
 	m.Metadata.Set(MetaDeliveryID, rec.DeliveryID.String())
+	m.Metadata.Set(MetaAttempt, strconv.Itoa(rec.Attempts+1))
 	m.Metadata.Set(MetaWebhookID, rec.WebhookID.String())
 	m.Metadata.Set(MetaEventID, rec.EventID.String())
 	m.Metadata.Set(bus.MetaType, rec.EventType)

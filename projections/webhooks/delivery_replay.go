@@ -12,9 +12,10 @@ import (
 
 // Replay queues a failed (poisoned) delivery of webhookID again: it is
 // pending once more and the deliver stage tries it MaxAttempts times anew
-// (attempts keep counting). The message gets an id of its own, since a
-// broker may drop a message whose id it has seen (the delivery's id is in
-// its metadata). The caller checks that the webhook is the account's.
+// (attempts keep counting), its first attempt at once. The message gets
+// an id of its own, since a broker may drop a message whose id it has
+// seen (the delivery's id is in its metadata). The caller checks that the
+// webhook is the account's.
 func (d *Delivery) Replay(ctx context.Context, webhookID, deliveryID uuid.UUID) error {
 	hook, err := d.byID(ctx, webhookID)
 	if err != nil {
@@ -23,7 +24,7 @@ func (d *Delivery) Replay(ctx context.Context, webhookID, deliveryID uuid.UUID) 
 	if hook.DeletedPosition != 0 {
 		return webhook.ErrNotFound
 	}
-	rec, err := d.table.requeue(ctx, hook.WebhookID, deliveryID)
+	rec, err := d.table.requeue(ctx, hook.WebhookID, deliveryID, d.now())
 	if err != nil {
 		return err
 	}
@@ -38,23 +39,23 @@ func (d *Delivery) Replay(ctx context.Context, webhookID, deliveryID uuid.UUID) 
 	return nil
 }
 
-// Resume queues again every delivery still pending: after a restart, those
-// whose messages were lost with an in-process queue. Call it once the
-// router runs (an in-process queue drops what nobody subscribes to yet). A
-// delivery that is also still queued is attempted once: the attempt count
-// it is claimed at settles which copy sends.
+// Resume has the retry loop publish again, as soon as each is due, every
+// pending delivery whose message was published earlier: after a restart,
+// those messages were lost with an in-process queue. It answers how many
+// deliveries are pending. Due deliveries are taken up without it (the
+// retry loop reads them from the table when the router starts); on a
+// broker that keeps messages, a copy that comes twice makes one attempt.
 func (d *Delivery) Resume(ctx context.Context) (int, error) {
-	pending, err := d.table.pending(ctx)
+	if _, err := d.table.unqueue(ctx); err != nil {
+		return 0, fmt.Errorf("webhooks: resume: %w", err)
+	}
+	n, err := d.table.countPending(ctx)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("webhooks: resume: %w", err)
 	}
-	for i, rec := range pending {
-		if err := d.queuePub.Publish(DeliveriesTopic, deliveryMessage(uuid.NewString(), rec)); err != nil {
-			return i, fmt.Errorf("webhooks: resume delivery %s: %w", rec.DeliveryID, err)
-		}
+	d.retries.wakeAt(d.now())
+	if n > 0 {
+		d.log.InfoContext(ctx, "webhooks: pending deliveries resumed", "count", n)
 	}
-	if len(pending) > 0 {
-		d.log.InfoContext(ctx, "webhooks: pending deliveries queued again", "count", len(pending))
-	}
-	return len(pending), nil
+	return n, nil
 }

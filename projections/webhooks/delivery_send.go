@@ -90,11 +90,41 @@ func refuseInternalAddresses(_ context.Context, network, address string, _ sysca
 	return webhook.CheckAddress(addrPort.Addr())
 }
 
-// deliver makes one attempt at a delivery; an error has the Retry
-// middleware try again. A delivery already settled (the message came
-// twice) or attempted meanwhile by another consumer is acknowledged as is.
+// MetaAttempt is the metadata of a delivery message naming the attempt
+// it is for (1 for the first).
+const MetaAttempt = "attempt"
+
+// errExhausted marks the last attempt of a round failing: the delivery
+// is failed and its message goes to the poison queue.
+var errExhausted = errors.New("every attempt failed")
+
+// attemptTimeout bounds an attempt beyond the HTTP client's own timeout
+// (15 s), for a client given with WithHTTPClient; recordTimeout bounds
+// recording its outcome.
+const (
+	attemptTimeout = 30 * time.Second
+	recordTimeout  = 10 * time.Second
+)
+
+// deliver makes one attempt at a delivery and records its outcome: a
+// failure that leaves attempts in the round schedules the next (the retry
+// loop publishes it when due) and the message is acknowledged; the last
+// failure settles the delivery as failed and returns errExhausted, which
+// sends the message to the poison queue. A message for an attempt already
+// made (it came twice, or was published twice), or of a settled delivery,
+// is acknowledged as is. Trouble with the database is logged and the
+// message acknowledged too: the deliveries table, not the broker, holds
+// what is left to do, and the retry loop takes it up again.
 func (d *Delivery) deliver(msg *message.Message) error {
 	ctx := msg.Context()
+	// A bounded number of attempts at a time; a message waiting for its
+	// turn is not acknowledged yet.
+	select {
+	case d.slots <- struct{}{}:
+		defer func() { <-d.slots }()
+	case <-ctx.Done():
+		return nil
+	}
 	id, err := uuid.Parse(msg.Metadata.Get(MetaDeliveryID))
 	if err != nil {
 		return fmt.Errorf("webhooks: message %s names no delivery: %w", msg.UUID, errPermanent)
@@ -104,31 +134,89 @@ func (d *Delivery) deliver(msg *message.Message) error {
 		return fmt.Errorf("webhooks: delivery %s is not recorded: %w", id, errPermanent)
 	}
 	if err != nil {
-		return err
+		d.log.WarnContext(ctx, "webhooks: cannot read a delivery; it is retried later", "deliveryId", id, "err", err)
+		return nil
 	}
-	if rec.Status != StatusPending {
+	attempt := rec.Attempts + 1
+	if raw := msg.Metadata.Get(MetaAttempt); raw != "" {
+		if attempt, err = strconv.Atoi(raw); err != nil {
+			return fmt.Errorf("webhooks: message %s names attempt %q: %w", msg.UUID, raw, errPermanent)
+		}
+	}
+	if rec.Status != StatusPending || attempt != rec.Attempts+1 {
 		return nil
 	}
 	hook, err := d.byID(ctx, rec.WebhookID)
 	if err != nil {
-		return err
+		d.log.WarnContext(ctx, "webhooks: cannot read a webhook; its delivery is retried later", "deliveryId", id, "err", err)
+		return nil
 	}
 	if hook.DeletedPosition != 0 {
-		return d.table.failed(ctx, id, "the webhook was deleted")
-	}
-	claimed, err := d.table.claim(ctx, id, rec.Attempts, d.now())
-	if err != nil || !claimed {
-		return err
-	}
-	if err := d.post(ctx, hook.URL, d.secretFor(hook.WebhookID), rec); err != nil {
-		d.log.WarnContext(ctx, "webhooks: delivery attempt failed", "webhookId", rec.WebhookID, "deliveryId", id,
-			"eventId", rec.EventID, "attempt", rec.Attempts+1, "err", err)
-		if noteErr := d.table.attemptFailed(ctx, id, err.Error()); noteErr != nil {
-			return errors.Join(err, noteErr)
+		if err := d.table.failed(ctx, id, "the webhook was deleted"); err != nil {
+			d.log.WarnContext(ctx, "webhooks: cannot settle a delivery", "deliveryId", id, "err", err)
 		}
-		return err
+		return nil
 	}
-	return d.table.delivered(ctx, id, d.now())
+	claimed, err := d.table.claim(ctx, id, attempt, d.now(), attemptLease)
+	if err != nil || !claimed {
+		if err != nil {
+			d.log.WarnContext(ctx, "webhooks: cannot claim a delivery; it is retried later", "deliveryId", id, "err", err)
+		}
+		return nil
+	}
+	// The attempt is claimed in the table, which from now on says what
+	// is left to do. A receiver that takes long to answer gets the
+	// message acknowledged while it is waited for (after ackAfter), so
+	// the broker hands out the next one (watermill-nats hands out the
+	// next message of a subscription only once this one is acked) and a
+	// slow receiver holds up no other delivery; a quick answer is
+	// recorded before the ack. The attempt runs under a context of its
+	// own, since the message's ends with the ack; the HTTP client's
+	// timeout bounds it (a stopping server waits for it as for any
+	// handler).
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
+	defer cancel()
+	var postErr error
+	posted := make(chan struct{})
+	go func() {
+		defer close(posted)
+		postErr = d.post(actx, hook.URL, d.secretFor(hook.WebhookID), rec)
+	}()
+	ackAfter := time.NewTimer(d.ackAfter)
+	select {
+	case <-posted:
+		ackAfter.Stop()
+	case <-ackAfter.C:
+		msg.Ack()
+		<-posted
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer rcancel()
+	if postErr == nil {
+		if err := d.table.delivered(rctx, id, d.now()); err != nil {
+			d.log.WarnContext(ctx, "webhooks: cannot settle a delivery", "deliveryId", id, "err", err)
+		}
+		return nil
+	}
+	round := attempt - rec.attemptsBase
+	d.log.WarnContext(ctx, "webhooks: delivery attempt failed", "webhookId", rec.WebhookID, "deliveryId", id,
+		"eventId", rec.EventID, "attempt", attempt, "ofRound", round, "err", postErr)
+	if round >= MaxAttempts {
+		if err := d.table.failed(rctx, id, postErr.Error()); err != nil {
+			d.log.WarnContext(ctx, "webhooks: cannot settle a delivery as failed; it is retried", "deliveryId", id, "err", err)
+			return nil
+		}
+		d.log.ErrorContext(ctx, "webhooks: delivery failed; poisoned", "deliveryId", id,
+			"webhookId", rec.WebhookID, "eventId", rec.EventID, "attempts", attempt, "err", postErr)
+		return fmt.Errorf("%w (%d attempts), the last: %w", errExhausted, round, postErr)
+	}
+	due := d.now().Add(d.backoff(round))
+	if err := d.table.retryAt(rctx, id, attempt, postErr.Error(), due); err != nil {
+		d.log.WarnContext(ctx, "webhooks: cannot schedule a retry; it is retried later", "deliveryId", id, "err", err)
+		return nil
+	}
+	d.retries.wakeAt(due)
+	return nil
 }
 
 // post sends the event to the receiver; any answer but 2xx is an error.
@@ -164,26 +252,4 @@ func (d *Delivery) post(ctx context.Context, target string, secret []byte, rec D
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
 	return nil
-}
-
-// failWhenExhausted sits between the poison queue and the retries: a
-// delivery whose every attempt failed is settled as failed before the
-// message goes to the poison queue.
-func (d *Delivery) failWhenExhausted(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		out, err := h(msg)
-		if err == nil || errors.Is(err, context.Canceled) {
-			return out, err
-		}
-		id, perr := uuid.Parse(msg.Metadata.Get(MetaDeliveryID))
-		if perr != nil {
-			return out, err
-		}
-		if ferr := d.table.failed(msg.Context(), id, ""); ferr != nil {
-			return out, errors.Join(err, ferr)
-		}
-		d.log.ErrorContext(msg.Context(), "webhooks: delivery failed; poisoned", "deliveryId", id,
-			"webhookId", msg.Metadata.Get(MetaWebhookID), "eventId", msg.Metadata.Get(MetaEventID), "err", err)
-		return out, err
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,9 @@ type DeliveryRecord struct {
 	Attempts      int        `json:"attempts"`
 	LastError     *string    `json:"lastError"`
 	LastAttemptAt *time.Time `json:"lastAttemptAt"`
+	// NextAttemptAt is when the next attempt of a pending delivery is due;
+	// nil once it is settled.
+	NextAttemptAt *time.Time `json:"nextAttemptAt"`
 	DeliveredAt   *time.Time `json:"deliveredAt"`
 
 	AccountID uuid.UUID `json:"-"`
@@ -48,17 +52,41 @@ type DeliveryRecord struct {
 	Position uint64 `json:"-"`
 	// payload is the bus.Event JSON that is POSTed.
 	payload []byte
+	// attemptsBase is the attempts made before the last replay: the
+	// current round of MaxAttempts counts from it.
+	attemptsBase int
 }
 
 // deliveries reads and writes the deliveries table.
 type deliveries struct {
 	db *projections.DB
+	// selected is what reads select (deliveryColumns, or legacyColumns);
+	// unscheduled, when set, is why the table lacks the retry schedule's
+	// columns: it was made by an earlier version and cannot be changed
+	// (a read-only data directory). It can then be read, not delivered
+	// from.
+	selected    string
+	unscheduled error
 }
 
-// setup creates the table if missing.
-func (t deliveries) setup(ctx context.Context) error {
-	for _, stmt := range []string{
-		`CREATE TABLE IF NOT EXISTS ` + DeliveriesTable + ` (
+// scheduleColumns are the columns a table made before retries were
+// scheduled from it lacks; setup adds them. next_attempt_at is when the
+// next attempt of a pending delivery is due (Unix ms; NULL: at once),
+// queued_at when the message of that attempt was published (NULL: none is
+// out), attempts_base the attempts made before the last replay.
+var scheduleColumns = []struct{ name, def string }{
+	{"next_attempt_at", "BIGINT"},
+	{"queued_at", "BIGINT"},
+	{"attempts_base", "INTEGER NOT NULL DEFAULT 0"},
+}
+
+// setup creates the table if missing, and adds the columns and index of
+// the retry schedule to a table made by an earlier version (SQLite has no
+// ADD COLUMN IF NOT EXISTS: the columns are looked up first, the same way
+// on both dialects).
+func (t *deliveries) setup(ctx context.Context) error {
+	t.selected = deliveryColumns
+	if _, err := t.exec(ctx, `CREATE TABLE IF NOT EXISTS `+DeliveriesTable+` (
 			delivery_id TEXT PRIMARY KEY,
 			webhook_id TEXT NOT NULL,
 			account_id TEXT NOT NULL,
@@ -71,16 +99,71 @@ func (t deliveries) setup(ctx context.Context) error {
 			last_error TEXT,
 			last_attempt_at BIGINT,
 			delivered_at BIGINT,
-			created_at BIGINT NOT NULL
-		)`,
+			created_at BIGINT NOT NULL,
+			next_attempt_at BIGINT,
+			queued_at BIGINT,
+			attempts_base INTEGER NOT NULL DEFAULT 0
+		)`); err != nil {
+		return fmt.Errorf("webhook deliveries setup: %w", err)
+	}
+	if err := t.addScheduleColumns(ctx); err != nil {
+		rows, rerr := t.db.QueryContext(ctx, `SELECT `+legacyColumns+` FROM `+DeliveriesTable+` WHERE 1 = 0`)
+		if rerr != nil {
+			return fmt.Errorf("webhook deliveries setup: %w", err)
+		}
+		rows.Close()
+		t.selected, t.unscheduled = legacyColumns, fmt.Errorf("webhook deliveries setup: %w", err)
+		return nil
+	}
+	for _, stmt := range []string{
 		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_by_webhook ON ` + DeliveriesTable + ` (webhook_id, position)`,
 		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_by_status ON ` + DeliveriesTable + ` (status, position)`,
+		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_due ON ` + DeliveriesTable + ` (status, next_attempt_at)`,
 	} {
 		if _, err := t.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("webhook deliveries setup: %w", err)
 		}
 	}
 	return nil
+}
+
+// addScheduleColumns adds the scheduleColumns the table lacks. Two
+// processes may race to add one; the loser finds it there.
+func (t deliveries) addScheduleColumns(ctx context.Context) error {
+	have, err := t.columns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range scheduleColumns {
+		if have[c.name] {
+			continue
+		}
+		if _, err := t.exec(ctx, `ALTER TABLE `+DeliveriesTable+` ADD COLUMN `+c.name+` `+c.def); err != nil {
+			if now, cerr := t.columns(ctx); cerr == nil && now[c.name] {
+				continue
+			}
+			return fmt.Errorf("add column %s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
+// columns returns the names of the table's columns.
+func (t deliveries) columns(ctx context.Context) (map[string]bool, error) {
+	rows, err := t.db.QueryContext(ctx, `SELECT * FROM `+DeliveriesTable+` WHERE 1 = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[strings.ToLower(n)] = true
+	}
+	return out, rows.Err()
 }
 
 // exec runs one write through DB.Update, on the read models' writing
@@ -98,25 +181,30 @@ func (t deliveries) exec(ctx context.Context, query string, args ...any) (int64,
 	return n, err
 }
 
-// insertPending records a new delivery; one already recorded (the event
-// message came again) is left as it is.
+// insertPending records a new delivery, due now, its first message about
+// to be published; one already recorded (the event message came again) is
+// left as it is.
 func (t deliveries) insertPending(ctx context.Context, d DeliveryRecord, now time.Time) error {
 	_, err := t.exec(ctx, `INSERT INTO `+DeliveriesTable+`
-		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (delivery_id) DO NOTHING`,
+		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at,
+		 next_attempt_at, queued_at, attempts_base)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 0) ON CONFLICT (delivery_id) DO NOTHING`,
 		d.DeliveryID.String(), d.WebhookID.String(), d.AccountID.String(), d.EventID.String(), d.EventType,
-		int64(d.Position), string(d.payload), StatusPending, now.UnixMilli())
+		int64(d.Position), string(d.payload), StatusPending, now.UnixMilli(), now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("record delivery %s: %w", d.DeliveryID, err)
 	}
 	return nil
 }
 
-const deliveryColumns = `delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, last_error, last_attempt_at, delivered_at`
+const deliveryColumns = `delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, last_error, last_attempt_at, delivered_at, next_attempt_at, attempts_base`
+
+// legacyColumns reads a table without the retry schedule's columns.
+const legacyColumns = `delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, last_error, last_attempt_at, delivered_at, NULL, 0`
 
 // get returns one delivery, or ErrDeliveryNotFound.
 func (t deliveries) get(ctx context.Context, id uuid.UUID) (DeliveryRecord, error) {
-	rows, err := t.db.QueryContext(ctx, t.db.Dialect.Rebind(`SELECT `+deliveryColumns+` FROM `+DeliveriesTable+`
+	rows, err := t.db.QueryContext(ctx, t.db.Dialect.Rebind(`SELECT `+t.selected+` FROM `+DeliveriesTable+`
 		WHERE delivery_id = ?`), id.String())
 	if err != nil {
 		return DeliveryRecord{}, fmt.Errorf("delivery %s: %w", id, err)
@@ -131,12 +219,16 @@ func (t deliveries) get(ctx context.Context, id uuid.UUID) (DeliveryRecord, erro
 	return out[0], nil
 }
 
-// claim counts a new attempt of a pending delivery that has had attempts
-// so far; false means another consumer attempted it meanwhile or it is
-// settled, and this copy of the message has nothing to do.
-func (t deliveries) claim(ctx context.Context, id uuid.UUID, attempts int, now time.Time) (bool, error) {
-	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET attempts = attempts + 1, last_attempt_at = ?
-		WHERE delivery_id = ? AND status = ? AND attempts = ?`, now.UnixMilli(), id.String(), StatusPending, attempts)
+// claim records that attempt (1 for the first) of a pending delivery
+// starts, if the delivery has had attempt-1 so far; false means that
+// attempt was made already (its message came twice, or was published
+// twice) or the delivery is settled, and there is nothing to do. Until
+// the attempt's outcome is recorded, the next one is due after lease: an
+// attempt cut short by a crash is followed by the next in time.
+func (t deliveries) claim(ctx context.Context, id uuid.UUID, attempt int, now time.Time, lease time.Duration) (bool, error) {
+	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, queued_at = NULL
+		WHERE delivery_id = ? AND status = ? AND attempts = ?`,
+		attempt, now.UnixMilli(), now.Add(lease).UnixMilli(), id.String(), StatusPending, attempt-1)
 	if err != nil {
 		return false, fmt.Errorf("claim delivery %s: %w", id, err)
 	}
@@ -145,19 +237,21 @@ func (t deliveries) claim(ctx context.Context, id uuid.UUID, attempts int, now t
 
 // delivered settles a delivery as delivered.
 func (t deliveries) delivered(ctx context.Context, id uuid.UUID, now time.Time) error {
-	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET status = ?, delivered_at = ?, last_error = NULL
-		WHERE delivery_id = ? AND status = ?`, StatusDelivered, now.UnixMilli(), id.String(), StatusPending)
+	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET status = ?, delivered_at = ?, last_error = NULL,
+		next_attempt_at = NULL, queued_at = NULL WHERE delivery_id = ? AND status = ?`,
+		StatusDelivered, now.UnixMilli(), id.String(), StatusPending)
 	if err != nil {
 		return fmt.Errorf("settle delivery %s: %w", id, err)
 	}
 	return nil
 }
 
-// attemptFailed notes why the last attempt failed; the delivery stays
-// pending while retries remain.
-func (t deliveries) attemptFailed(ctx context.Context, id uuid.UUID, reason string) error {
-	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET last_error = ? WHERE delivery_id = ? AND status = ?`,
-		reason, id.String(), StatusPending)
+// retryAt records why attempt failed and when the next one is due; the
+// delivery stays pending.
+func (t deliveries) retryAt(ctx context.Context, id uuid.UUID, attempt int, reason string, due time.Time) error {
+	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET last_error = ?, next_attempt_at = ?, queued_at = NULL
+		WHERE delivery_id = ? AND status = ? AND attempts = ?`,
+		reason, due.UnixMilli(), id.String(), StatusPending, attempt)
 	if err != nil {
 		return fmt.Errorf("note failed attempt of delivery %s: %w", id, err)
 	}
@@ -167,10 +261,11 @@ func (t deliveries) attemptFailed(ctx context.Context, id uuid.UUID, reason stri
 // failed settles a pending delivery as failed; reason, when set, replaces
 // the last error.
 func (t deliveries) failed(ctx context.Context, id uuid.UUID, reason string) error {
-	query := `UPDATE ` + DeliveriesTable + ` SET status = ? WHERE delivery_id = ? AND status = ?`
+	query := `UPDATE ` + DeliveriesTable + ` SET status = ?, next_attempt_at = NULL, queued_at = NULL WHERE delivery_id = ? AND status = ?`
 	args := []any{StatusFailed, id.String(), StatusPending}
 	if reason != "" {
-		query = `UPDATE ` + DeliveriesTable + ` SET status = ?, last_error = ? WHERE delivery_id = ? AND status = ?`
+		query = `UPDATE ` + DeliveriesTable + ` SET status = ?, last_error = ?, next_attempt_at = NULL, queued_at = NULL
+			WHERE delivery_id = ? AND status = ?`
 		args = []any{StatusFailed, reason, id.String(), StatusPending}
 	}
 	if _, err := t.exec(ctx, query, args...); err != nil {
@@ -179,8 +274,9 @@ func (t deliveries) failed(ctx context.Context, id uuid.UUID, reason string) err
 	return nil
 }
 
-// requeue turns a failed delivery of webhookID back to pending.
-func (t deliveries) requeue(ctx context.Context, webhookID, id uuid.UUID) (DeliveryRecord, error) {
+// requeue turns a failed delivery of webhookID back to pending for a new
+// round of MaxAttempts, due now, its message about to be published.
+func (t deliveries) requeue(ctx context.Context, webhookID, id uuid.UUID, now time.Time) (DeliveryRecord, error) {
 	d, err := t.get(ctx, id)
 	if err != nil {
 		return DeliveryRecord{}, err
@@ -188,37 +284,99 @@ func (t deliveries) requeue(ctx context.Context, webhookID, id uuid.UUID) (Deliv
 	if d.WebhookID != webhookID {
 		return DeliveryRecord{}, ErrDeliveryNotFound
 	}
-	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET status = ? WHERE delivery_id = ? AND status = ?`,
-		StatusPending, id.String(), StatusFailed)
+	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET status = ?, attempts_base = attempts, next_attempt_at = ?, queued_at = ?
+		WHERE delivery_id = ? AND status = ?`,
+		StatusPending, now.UnixMilli(), now.UnixMilli(), id.String(), StatusFailed)
 	if err != nil {
 		return DeliveryRecord{}, fmt.Errorf("requeue delivery %s: %w", id, err)
 	}
 	if n == 0 {
 		return DeliveryRecord{}, ErrNotFailed
 	}
-	d.Status = StatusPending
-	return d, nil
+	return t.get(ctx, id)
 }
 
-// pending returns every pending delivery, oldest event first.
-func (t deliveries) pending(ctx context.Context) ([]DeliveryRecord, error) {
-	rows, err := t.db.QueryContext(ctx, t.db.Dialect.Rebind(`SELECT `+deliveryColumns+` FROM `+DeliveriesTable+`
-		WHERE status = ? ORDER BY position`), StatusPending)
+// due returns up to limit pending deliveries whose next attempt is due at
+// now and whose message is not out (none was published, or the last one
+// was published before stale), soonest due first.
+func (t deliveries) due(ctx context.Context, now, stale time.Time, limit int) ([]DeliveryRecord, error) {
+	rows, err := t.db.QueryContext(ctx, t.db.Dialect.Rebind(`SELECT `+t.selected+` FROM `+DeliveriesTable+`
+		WHERE status = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (queued_at IS NULL OR queued_at <= ?)
+		ORDER BY COALESCE(next_attempt_at, 0), position LIMIT ?`),
+		StatusPending, now.UnixMilli(), stale.UnixMilli(), limit)
 	if err != nil {
-		return nil, fmt.Errorf("pending deliveries: %w", err)
+		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
 	out, err := scanDeliveries(rows)
 	if err != nil {
-		return nil, fmt.Errorf("pending deliveries: %w", err)
+		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// queue takes a due delivery that has had attempts for publishing its next
+// attempt's message; false means another process (or an attempt) took it
+// first.
+func (t deliveries) queue(ctx context.Context, id uuid.UUID, attempts int, now, stale time.Time) (bool, error) {
+	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET queued_at = ?
+		WHERE delivery_id = ? AND status = ? AND attempts = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+		AND (queued_at IS NULL OR queued_at <= ?)`,
+		now.UnixMilli(), id.String(), StatusPending, attempts, now.UnixMilli(), stale.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("queue delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// unqueue notes that no message of a pending delivery is out: its publish
+// failed, or (Resume) the in-process queue that held it is gone.
+func (t deliveries) unqueue(ctx context.Context, ids ...uuid.UUID) (int64, error) {
+	if len(ids) == 0 {
+		return t.exec(ctx, `UPDATE `+DeliveriesTable+` SET queued_at = NULL WHERE status = ? AND queued_at IS NOT NULL`, StatusPending)
+	}
+	var total int64
+	for _, id := range ids {
+		n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET queued_at = NULL WHERE delivery_id = ? AND status = ?`,
+			id.String(), StatusPending)
+		if err != nil {
+			return total, fmt.Errorf("unqueue delivery %s: %w", id, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// nextDue returns when the soonest pending delivery without a message out
+// is due; zero when there is none.
+func (t deliveries) nextDue(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	err := t.db.QueryRowContext(ctx, t.db.Dialect.Rebind(`SELECT MIN(COALESCE(next_attempt_at, 0)) FROM `+DeliveriesTable+`
+		WHERE status = ? AND queued_at IS NULL`), StatusPending).Scan(&next)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next due delivery: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(next.Int64), nil
+}
+
+// countPending counts the pending deliveries.
+func (t deliveries) countPending(ctx context.Context) (int, error) {
+	var n int
+	err := t.db.QueryRowContext(ctx, t.db.Dialect.Rebind(`SELECT COUNT(*) FROM `+DeliveriesTable+` WHERE status = ?`),
+		StatusPending).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pending deliveries: %w", err)
+	}
+	return n, nil
 }
 
 // list returns one page of a webhook's deliveries, newest event first,
 // before the cursor (0: from the newest), and the next page's cursor (0 on
 // the last).
 func (t deliveries) list(ctx context.Context, webhookID uuid.UUID, before uint64, size int) ([]DeliveryRecord, uint64, error) {
-	query := `SELECT ` + deliveryColumns + ` FROM ` + DeliveriesTable + ` WHERE webhook_id = ?`
+	query := `SELECT ` + t.selected + ` FROM ` + DeliveriesTable + ` WHERE webhook_id = ?`
 	args := []any{webhookID.String()}
 	if before > 0 {
 		query += ` AND position < ?`
@@ -249,9 +407,9 @@ func scanDeliveries(rows *sql.Rows) ([]DeliveryRecord, error) {
 		var id, hook, account, event, payload string
 		var pos int64
 		var lastError sql.NullString
-		var lastAttempt, delivered sql.NullInt64
+		var lastAttempt, delivered, next sql.NullInt64
 		if err := rows.Scan(&id, &hook, &account, &event, &d.EventType, &pos, &payload, &d.Status, &d.Attempts,
-			&lastError, &lastAttempt, &delivered); err != nil {
+			&lastError, &lastAttempt, &delivered, &next, &d.attemptsBase); err != nil {
 			return nil, err
 		}
 		var err error
@@ -268,6 +426,9 @@ func scanDeliveries(rows *sql.Rows) ([]DeliveryRecord, error) {
 			d.LastError = &lastError.String
 		}
 		d.LastAttemptAt, d.DeliveredAt = millis(lastAttempt), millis(delivered)
+		if d.Status == StatusPending {
+			d.NextAttemptAt = millis(next)
+		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
