@@ -1,11 +1,8 @@
 package seals_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"database/sql"
-	"fmt"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -67,22 +64,10 @@ func TestVerifyCatchesAChangedRecordedTime(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	store, err := sqlite.Open(path)
 	require.NoError(t, err)
-	reg := eventstore.NewRegistry()
-	reg.Register(noted{})
-	seals.Register(reg)
-	pub, key, err := ed25519.GenerateKey(nil)
-	require.NoError(t, err)
-	for i := range 3 {
-		appendChained(t, store, reg, fmt.Sprintf("note-%d", i), 4)
-	}
-	sealer, err := seals.NewSealer(store, key, time.Now, slog.New(slog.DiscardHandler), 1000, time.Hour)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- sealer.Run(ctx) }()
+	reg, pub, key := notesFixture(t, store)
+	stop := runSealer(t, store, key, 1000)
 	require.Eventually(t, func() bool { return countSeals(t, store) == 1 }, 5*time.Second, 5*time.Millisecond)
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, stop())
 	opts := seals.VerifyOptions{PublicKey: pub, Registry: reg, DensePositions: true}
 	rep, err := seals.Verify(t.Context(), store, opts)
 	require.NoError(t, err)

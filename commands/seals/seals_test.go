@@ -78,9 +78,10 @@ func appendChained(t *testing.T, store eventstore.Store, reg *eventstore.Registr
 	}
 }
 
-func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
-	t.Parallel()
-	store := memstore.New()
+// notesFixture returns a registry of the test events and seals and a
+// server key, after appending three streams of four chained notes.
+func notesFixture(t *testing.T, store eventstore.Store) (*eventstore.Registry, ed25519.PublicKey, ed25519.PrivateKey) {
+	t.Helper()
 	reg := eventstore.NewRegistry()
 	reg.Register(noted{})
 	seals.Register(reg)
@@ -89,11 +90,26 @@ func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
 	for i := range 3 {
 		appendChained(t, store, reg, fmt.Sprintf("note-%d", i), 4)
 	}
-	sealer, err := seals.NewSealer(store, key, time.Now, slog.New(slog.DiscardHandler), 5, time.Hour)
+	return reg, pub, key
+}
+
+// runSealer runs a sealer over store, sealing every `every` events, until
+// the returned stop is called; stop returns Run's error.
+func runSealer(t *testing.T, store eventstore.Store, key ed25519.PrivateKey, every int) (stop func() error) {
+	t.Helper()
+	sealer, err := seals.NewSealer(store, key, time.Now, slog.New(slog.DiscardHandler), every, time.Hour)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sealer.Run(ctx) }()
+	return func() error { cancel(); return <-done }
+}
+
+func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	reg, pub, key := notesFixture(t, store)
+	stop := runSealer(t, store, key, 5)
 
 	// Catching up seals the 12 events once; then every 5 new events.
 	require.Eventually(t, func() bool { return countSeals(t, store) == 1 }, 5*time.Second, 5*time.Millisecond)
@@ -102,8 +118,7 @@ func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
 	require.Eventually(t, func() bool { return countSeals(t, store) == 2 }, 5*time.Second, 5*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
 	assert.Equal(t, 2, countSeals(t, store), "4 pending events wait for the interval")
-	cancel()
-	require.NoError(t, <-done)
+	require.NoError(t, stop())
 	assert.Equal(t, 3, countSeals(t, store), "stopping seals the 4 pending events")
 
 	rep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{PublicKey: pub, Registry: reg})
