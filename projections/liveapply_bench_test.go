@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,7 +83,7 @@ func liveApply(b *testing.B, src string) (events uint64, cpu time.Duration, writ
 		runners = append(runners, r)
 	}
 	set := projections.NewSet(store, runners...)
-	before, wrote, start := processCPU(), bytesWritten(b), time.Now()
+	before, wrote, start := readmodeltest.ProcessCPU(), bytesWritten(b), time.Now()
 	b.StartTimer()
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
@@ -92,7 +91,7 @@ func liveApply(b *testing.B, src string) (events uint64, cpu time.Duration, writ
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	elapsed, cpu, written = time.Since(start), processCPU()-before, bytesWritten(b)-wrote
+	elapsed, cpu, written = time.Since(start), readmodeltest.ProcessCPU()-before, bytesWritten(b)-wrote
 	cancel()
 	<-done
 	return head, cpu, written, elapsed
@@ -116,13 +115,4 @@ func bytesWritten(b *testing.B) int64 {
 	}
 	b.Fatal("/proc/self/io has no wchar")
 	return 0
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

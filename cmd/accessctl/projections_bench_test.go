@@ -5,9 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
@@ -50,7 +48,7 @@ func BenchmarkRebuildAll(b *testing.B) {
 		var last projections.RebuildProgress
 		rb := &projections.Rebuild{DB: db, Store: d.store, Registry: d.pipeline.Registry(), Projections: ps,
 			Progress: func(p projections.RebuildProgress) { last = p }}
-		cpu := processCPU()
+		cpu := readmodeltest.ProcessCPU()
 		b.StartTimer()
 		if err := rb.Run(ctx); err != nil {
 			b.Fatal(err)
@@ -58,17 +56,8 @@ func BenchmarkRebuildAll(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(last.Done())/last.Elapsed.Seconds(), "events/s")
 		// CPU per event moves less than events/s with the machine's load.
-		b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(last.Done()), "cpu-µs/event")
+		b.ReportMetric(float64((readmodeltest.ProcessCPU()-cpu).Microseconds())/float64(last.Done()), "cpu-µs/event")
 		db.Close()
 		d.Close()
 	}
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
