@@ -203,14 +203,6 @@ func (f *fixture) start(extra ...webhooks.Option) {
 	t.Cleanup(f.stop)
 }
 
-// restart stops the running Delivery and starts a new one over the same
-// database and bus.
-func (f *fixture) restart(extra ...webhooks.Option) {
-	f.t.Helper()
-	f.stop()
-	f.start(extra...)
-}
-
 // waitFor polls cond until it holds.
 func (f *fixture) waitFor(what string, cond func() bool) {
 	f.t.Helper()
