@@ -217,7 +217,10 @@ func (s *Sealer) seal(ctx context.Context) {
 			next, expected = s.sealRev+1, eventstore.Exact(s.sealRev)
 		}
 		now := s.now()
-		ev, hash, err := s.registry.EncodeChained(id, seal, eventstore.Metadata{OccurredAt: now.UTC()}, Stream, next, s.sealHash)
+		// A seal is its own cause: its id correlates it, as a command's
+		// correlation id does its events.
+		meta := eventstore.Metadata{OccurredAt: now.UTC(), CorrelationID: id.String(), CausationID: id.String()}
+		ev, hash, err := s.registry.EncodeChained(id, seal, meta, Stream, next, s.sealHash)
 		if err != nil {
 			s.log.Error("seal not encoded", "err", err)
 			return

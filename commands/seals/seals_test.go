@@ -128,6 +128,15 @@ func TestSealerSealsEveryNEventsAndVerifies(t *testing.T) {
 	assert.Equal(t, 5, rep.Streams)
 	assert.Equal(t, uint64(12+9+3), rep.Events)
 	assert.Empty(t, rep.Unchained)
+
+	// Like every event, a seal carries a correlation id (its own).
+	recs, err := store.ReadStream(t.Context(), seals.Stream, eventstore.ReadStreamOptions{})
+	require.NoError(t, err)
+	for _, r := range recs {
+		env, err := reg.Decode(r)
+		require.NoError(t, err)
+		assert.Equal(t, r.ID.String(), env.Metadata.CorrelationID)
+	}
 }
 
 func TestVerifyListsUnchainedStreams(t *testing.T) {
