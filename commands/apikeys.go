@@ -53,6 +53,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, c CreateAPIKey) (NewAPIKey, 
 	if err != nil {
 		return NewAPIKey{}, err
 	}
+	if err := s.requireGrantTargets(ctx, actor.AccountID, c.Permissions); err != nil {
+		return NewAPIKey{}, err
+	}
 	return s.createAPIKey(ctx, apikey.Create{
 		APIKeyID: s.newID(ctx, "apikey"), AccountID: actor.AccountID,
 		DisplayName: c.DisplayName, Permissions: c.Permissions,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,8 +42,9 @@ func TestAccountUpdate(t *testing.T) {
 
 func TestAPIKeysLifecycle(t *testing.T) {
 	h := newHarness(t)
+	front := h.mkProperty(rootKey, "front")
 	created := h.do("POST", "/accounts/keys", rootKey, map[string]any{
-		"displayName": "front desk", "apiPermissions": []map[string]string{{"permission": "manage-access", "propertyId": "7a449a59-a391-420d-b4a5-6e67e36da39d"}},
+		"displayName": "front desk", "apiPermissions": []map[string]string{{"permission": "manage-access", "propertyId": front}},
 	})
 	require.Equal(t, http.StatusCreated, created.Status, created.Error)
 	secret, id := created.field("apiKey"), created.field("apiKeyId")
@@ -188,4 +190,20 @@ func TestIdempotencyKeyRepeatsTheFirstAnswer(t *testing.T) {
 	require.NoError(t, json.Unmarshal(h.do("GET", "/accounts/keys", rootKey, nil).Data, &page))
 	assert.Len(t, page.Keys, 3, "bootstrap + two distinct requests")
 	assert.Equal(t, http.StatusBadRequest, send(strings.Repeat("x", 300)).Status)
+}
+
+// A key's property scope must be one of the account's properties: another
+// account's answers as a property nobody has, and nothing is created.
+func TestAPIKeyScopeNamesTheAccountsOwnProperty(t *testing.T) {
+	h := newHarness(t)
+	childKey := h.newAccount()
+	foreign := h.mkProperty(childKey, "theirs")
+	before := len(h.do("GET", "/accounts/keys", rootKey, nil).Data)
+	for _, p := range []string{foreign, uuid.NewString()} {
+		r := h.do("POST", "/accounts/keys", rootKey, map[string]any{"displayName": "k",
+			"apiPermissions": []map[string]string{{"permission": "support", "propertyId": p}}})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "apiPermissions[0].propertyId: no such property", r.Error)
+	}
+	assert.Len(t, h.do("GET", "/accounts/keys", rootKey, nil).Data, before, "no key was made")
 }

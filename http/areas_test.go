@@ -340,7 +340,7 @@ func TestAreaPermissions(t *testing.T) {
 		"support@p":           h.newKey(rootKey, scopedPerm("support", p)),
 		"provision-lock":      h.newKey(rootKey, perm("provision-lock")),
 		"install-lock@p":      h.newKey(rootKey, scopedPerm("install-lock", p)),
-		"me":                  h.newKey(rootKey, mePerm()),
+		"me":                  h.newKey(rootKey, h.mePerm()),
 	}
 	type want struct{ read, write int }
 	cases := map[string]want{

@@ -291,7 +291,7 @@ func TestDevicePermissions(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, h.do("GET", "/users/"+bo+"/devices", key, nil).Status)
 	}
 	// manage-access, even scoped to a property, manages any user's devices.
-	scoped := h.newKey(rootKey, map[string]string{"permission": "manage-access", "propertyId": "7a449a59-a391-420d-b4a5-6e67e36da39d"})
+	scoped := h.newKey(rootKey, scopedPerm("manage-access", h.mkProperty(rootKey, "elsewhere")))
 	assert.Equal(t, http.StatusOK, h.do("PUT", boPath, scoped, deviceBody("managed", "", "")).Status)
 	assert.Equal(t, http.StatusOK, h.do("DELETE", boPath, scoped, nil).Status)
 }

@@ -431,7 +431,7 @@ func TestLockPermissions(t *testing.T) {
 	})
 
 	t.Run("me sees no locks", func(t *testing.T) {
-		k := h.newKey(rootKey, map[string]string{"permission": "me", "userId": "7a449a59-a391-420d-b4a5-6e67e36da39d"})
+		k := h.newKey(rootKey, h.mePerm())
 		assert.Equal(t, http.StatusForbidden, h.do("GET", "/locks", k, nil).Status)
 		assert.Equal(t, http.StatusForbidden, h.do("GET", "/locks/"+inP.LockID, k, nil).Status)
 		assert.Equal(t, http.StatusForbidden, h.do("PUT", "/locks/"+inP.LockID, k, rename).Status)

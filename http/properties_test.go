@@ -74,9 +74,10 @@ func scopedPerm(p, propertyID string) map[string]string {
 	return map[string]string{"permission": p, "propertyId": propertyID}
 }
 
-// mePerm is the `me` permission of a made-up user.
-func mePerm() map[string]string {
-	return map[string]string{"permission": "me", "userId": uuid.NewString()}
+// mePerm is the `me` permission of a new user of the account (a key is
+// scoped only to the account's own entities).
+func (h *harness) mePerm() map[string]string {
+	return map[string]string{"permission": "me", "userId": h.createUser(rootKey, map[string]any{"displayName": "Someone"})}
 }
 
 func TestPropertyLifecycle(t *testing.T) {
@@ -197,7 +198,7 @@ func TestPropertyListScopeAndPaging(t *testing.T) {
 	scoped := h.newKey(rootKey, scopedPerm("support", all[1]), scopedPerm("install-lock", all[3]))
 	_, ids, _ := h.propertyIDs(scoped, "")
 	assert.Equal(t, []string{all[1], all[3]}, ids)
-	status, _, _ := h.propertyIDs(h.newKey(rootKey, mePerm()), "")
+	status, _, _ := h.propertyIDs(h.newKey(rootKey, h.mePerm()), "")
 	assert.Equal(t, http.StatusForbidden, status, "a `me` key reads no properties")
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/properties?pageSize=0", rootKey, nil).Status)
 }
@@ -216,7 +217,7 @@ func TestPropertyPermissions(t *testing.T) {
 		"provision-lock":        h.newKey(rootKey, perm("provision-lock")),
 		"install-lock@p":        h.newKey(rootKey, scopedPerm("install-lock", p)),
 		"manage-firmware@other": h.newKey(rootKey, scopedPerm("manage-firmware", other)),
-		"me":                    h.newKey(rootKey, mePerm()),
+		"me":                    h.newKey(rootKey, h.mePerm()),
 	}
 	type want struct{ create, get, update int }
 	cases := map[string]want{

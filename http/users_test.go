@@ -185,7 +185,7 @@ func TestUserPermissions(t *testing.T) {
 	h := newHarness(t)
 	id := h.createUser(rootKey, userBody("Ana", anaPrivate))
 	other := h.createUser(rootKey, userBody("Bo", anaPrivate))
-	scoped := map[string]string{"permission": "manage-access", "propertyId": "7a449a59-a391-420d-b4a5-6e67e36da39d"}
+	scoped := scopedPerm("manage-access", h.mkProperty(rootKey, "elsewhere"))
 	keys := map[string]string{
 		"provision-lock":         h.newKey(rootKey, perm("provision-lock")),
 		"install-lock":           h.newKey(rootKey, perm("install-lock")),
@@ -249,13 +249,22 @@ func TestGetMe(t *testing.T) {
 	assert.Equal(t, "Ana", u.Private.FirstName)
 
 	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", rootKey, nil).Status, "an owner key acts for no user")
-	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", h.meKey(uuid.NewString()), nil).Status, "a user that does not exist")
+	gone := h.createUser(rootKey, map[string]any{"displayName": "Gone"})
+	goneKey := h.meKey(gone)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+gone, rootKey, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", goneKey, nil).Status, "a user that no longer exists")
 	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/me", "", nil).Status)
 
-	// A `me` key of another account's user finds nothing here.
+	// A `me` key cannot name another account's user: minting one answers
+	// as for a user nobody has.
 	childKey := h.newAccount()
 	childUser := h.createUser(childKey, userBody("Cy", nil))
-	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", h.meKey(childUser), nil).Status)
+	for _, user := range []string{childUser, uuid.NewString()} {
+		r := h.do("POST", "/accounts/keys", rootKey, map[string]any{"displayName": "k",
+			"apiPermissions": []map[string]string{{"permission": "me", "userId": user}}})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "apiPermissions[0].userId: no such user", r.Error)
+	}
 
 	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+id, rootKey, nil).Status)
 	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", me, nil).Status)

@@ -1,0 +1,50 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// A body that names another entity must name one of the caller's account
+// that exists: a key scoped to another account's property, or an access
+// manager who is nobody's user, would be a dead reference. The log is
+// read, not a read model, so an entity created a moment ago counts.
+// Another account's id gets the same answer as an id nobody has.
+
+// requireUser checks that id is a user of the account.
+func (s *Service) requireUser(ctx context.Context, accountID, id uuid.UUID, field string) error {
+	u, err := Load(ctx, s.p, userAgg, id)
+	if err != nil {
+		return err
+	}
+	if !u.State.Exists() || u.State.AccountID() != accountID {
+		return domain.NewError(domain.ErrUnprocessable, "no such user").At(field)
+	}
+	return nil
+}
+
+// requireGrantTargets checks that each grant's property and user scopes
+// name the account's own.
+func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, grants []domain.Grant) error {
+	for i, g := range grants {
+		if g.PropertyID != uuid.Nil {
+			p, err := Load(ctx, s.p, propertyAgg, g.PropertyID)
+			if err != nil {
+				return err
+			}
+			if !p.State.Exists() || p.State.AccountID() != accountID {
+				return domain.NewError(domain.ErrUnprocessable, "no such property").At(fmt.Sprintf("apiPermissions[%d].propertyId", i))
+			}
+		}
+		if g.UserID != uuid.Nil {
+			if err := s.requireUser(ctx, accountID, g.UserID, fmt.Sprintf("apiPermissions[%d].userId", i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
