@@ -55,6 +55,9 @@ func (s *Service) CreateProperty(ctx context.Context, c CreateProperty) (NewProp
 	if err != nil {
 		return NewProperty{}, err
 	}
+	if err := s.requireUsers(ctx, actor.AccountID, "accessManagerIds", c.AccessManagerIDs); err != nil {
+		return NewProperty{}, err
+	}
 	id := s.newID(ctx, "property")
 	res, err := Run(ctx, s.p, propertyAgg, id, "CreateProperty", property.Create{
 		PropertyID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName, Address: c.Address,
@@ -72,6 +75,9 @@ func (s *Service) CreateProperty(ctx context.Context, c CreateProperty) (NewProp
 func (s *Service) UpdateProperty(ctx context.Context, id uuid.UUID, c property.Update) (Result, error) {
 	return Execute(ctx, s.p, propertyAgg, id, "UpdateProperty", func(l Loaded[property.State], now time.Time) ([]domain.Event, error) {
 		if err := authorizeProperty(ctx, l.State, domain.PermManageAccess); err != nil {
+			return nil, err
+		}
+		if err := s.requireUsers(ctx, l.State.AccountID(), "accessManagerIds", c.AccessManagerIDs); err != nil {
 			return nil, err
 		}
 		return c.Decide(l.State, now)

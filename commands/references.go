@@ -27,6 +27,16 @@ func (s *Service) requireUser(ctx context.Context, accountID, id uuid.UUID, fiel
 	return nil
 }
 
+// requireUsers checks that each id is a user of the account.
+func (s *Service) requireUsers(ctx context.Context, accountID uuid.UUID, field string, ids []uuid.UUID) error {
+	for i, id := range ids {
+		if err := s.requireUser(ctx, accountID, id, fmt.Sprintf("%s[%d]", field, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // requireGrantTargets checks that each grant's property and user scopes
 // name the account's own.
 func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, grants []domain.Grant) error {

@@ -82,7 +82,7 @@ func (h *harness) mePerm() map[string]string {
 
 func TestPropertyLifecycle(t *testing.T) {
 	h := newHarness(t)
-	manager := uuid.NewString()
+	manager := h.createUser(rootKey, map[string]any{"displayName": "Manager"})
 	created := h.do("POST", "/properties", rootKey, map[string]any{
 		"displayName":      "Hotel Sol",
 		"address":          map[string]any{"line1": "Calle Mayor 1", "city": "Madrid", "country": "ES", "postalCode": "28013"},
@@ -293,4 +293,21 @@ func TestPropertyDeleteWithLocks(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, r.Error)
 	r = h.do("DELETE", "/properties/"+p, rootKey, nil)
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
+}
+
+// An access manager must be a user of the account: another account's user
+// answers as one nobody has, on create and on update, and nothing changes.
+func TestPropertyAccessManagersAreTheAccountsUsers(t *testing.T) {
+	h := newHarness(t)
+	foreign := h.createUser(h.newAccount(), map[string]any{"displayName": "Theirs"})
+	p := h.mkProperty(rootKey, "mine")
+	before := h.do("GET", "/properties/"+p, rootKey, nil)
+	for _, user := range []string{foreign, uuid.NewString()} {
+		r := h.do("POST", "/properties", rootKey, map[string]any{"displayName": "p", "accessManagerIds": []string{user}})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "accessManagerIds[0]: no such user", r.Error)
+		r = h.do("PUT", "/properties/"+p, rootKey, map[string]any{"displayName": "renamed", "accessManagerIds": []string{user}})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	}
+	assert.JSONEq(t, string(before.Data), string(h.do("GET", "/properties/"+p, rootKey, nil).Data), "nothing changed")
 }
