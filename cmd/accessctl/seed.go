@@ -385,10 +385,14 @@ func (s *seeder) run(ctx context.Context, n uint64, workers int, progress func(u
 	return done(), nil
 }
 
-// every calls fn every d until the returned stop is called.
+// every calls fn every d until the returned stop is called; stop returns
+// once fn has returned for good, so nothing fn writes (a progress line)
+// comes after it.
 func (s *seeder) every(ctx context.Context, d time.Duration, fn func()) func() {
 	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
@@ -400,7 +404,10 @@ func (s *seeder) every(ctx context.Context, d time.Duration, fn func()) func() {
 			}
 		}
 	}()
-	return cancel
+	return func() {
+		cancel()
+		<-stopped
+	}
 }
 
 // property creates one property and its structure through the commands.
