@@ -179,24 +179,11 @@ func TestLockListShowsKeyMapVersions(t *testing.T) {
 		require.Equal(t, 1+2*i, want[l.LockID])
 	}
 	got := map[string]int{}
-	token := ""
-	for range 10 {
-		r := h.do("GET", "/locks?pageSize=2&propertyId="+property+"&pageToken="+token, rootKey, nil)
-		require.Equal(t, http.StatusOK, r.Status, r.Error)
-		var page struct {
-			Locks     []lockOut `json:"locks"`
-			PageToken string    `json:"pageToken"`
-		}
-		require.NoError(t, json.Unmarshal(r.Data, &page))
-		for _, l := range page.Locks {
-			require.NotNil(t, l.Private, "the owner sees the private part")
-			got[l.LockID] = *l.Private.KeyMapVersion
-			single := decodeLock(t, h.do("GET", "/locks/"+l.LockID, rootKey, nil))
-			assert.Equal(t, *single.Private.KeyMapVersion, got[l.LockID], "list and lock agree on %s", l.LockID)
-		}
-		if token = page.PageToken; token == "" {
-			break
-		}
+	for _, l := range h.lockPages("pageSize=2&propertyId=" + property) {
+		require.NotNil(t, l.Private, "the owner sees the private part")
+		got[l.LockID] = *l.Private.KeyMapVersion
+		single := decodeLock(t, h.do("GET", "/locks/"+l.LockID, rootKey, nil))
+		assert.Equal(t, *single.Private.KeyMapVersion, got[l.LockID], "list and lock agree on %s", l.LockID)
 	}
 	assert.Equal(t, want, got)
 	r := h.do("GET", "/locks", rootKey, nil)

@@ -512,34 +512,39 @@ func TestLockCrossAccount(t *testing.T) {
 	assert.Equal(t, a, got.AreaID)
 }
 
+// lockPages walks GET /locks?query page by page as the owner and returns
+// every lock in the order the pages gave them.
+func (h *harness) lockPages(query string) []lockOut {
+	h.t.Helper()
+	var all []lockOut
+	token := ""
+	for range 100 {
+		r := h.do("GET", "/locks?"+query+"&pageToken="+token, rootKey, nil)
+		require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+		var page struct {
+			Locks     []lockOut `json:"locks"`
+			PageToken string    `json:"pageToken"`
+		}
+		require.NoError(h.t, json.Unmarshal(r.Data, &page))
+		all = append(all, page.Locks...)
+		if token = page.PageToken; token == "" {
+			return all
+		}
+	}
+	h.t.Fatal("GET /locks gave more than 100 pages")
+	return nil
+}
+
 func TestLockListPaging(t *testing.T) {
 	h := newHarness(t)
 	for range 5 {
 		h.provisionLock(rootKey, "l")
 	}
 	seen := map[string]bool{}
-	token := ""
-	for range 10 {
-		path := "/locks?pageSize=2"
-		if token != "" {
-			path += "&pageToken=" + token
-		}
-		r := h.do("GET", path, rootKey, nil)
-		require.Equal(t, http.StatusOK, r.Status, r.Error)
-		var page struct {
-			Locks     []lockOut `json:"locks"`
-			PageToken string    `json:"pageToken"`
-		}
-		require.NoError(t, json.Unmarshal(r.Data, &page))
-		for _, l := range page.Locks {
-			assert.False(t, seen[l.LockID])
-			seen[l.LockID] = true
-			assert.NotNil(t, l.Private, "an owner sees the private part")
-		}
-		if page.PageToken == "" {
-			break
-		}
-		token = page.PageToken
+	for _, l := range h.lockPages("pageSize=2") {
+		assert.False(t, seen[l.LockID])
+		seen[l.LockID] = true
+		assert.NotNil(t, l.Private, "an owner sees the private part")
 	}
 	assert.Len(t, seen, 5)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/locks?propertyId=nope", rootKey, nil).Status)
