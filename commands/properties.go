@@ -77,7 +77,7 @@ func (s *Service) UpdateProperty(ctx context.Context, id uuid.UUID, c property.U
 		if err := authorizeProperty(ctx, l.State, domain.PermManageAccess); err != nil {
 			return nil, err
 		}
-		if err := s.requireUsers(ctx, l.State.AccountID(), "accessManagerIds", c.AccessManagerIDs); err != nil {
+		if err := s.requireUsers(ctx, l.State.AccountID(), "accessManagerIds", c.AccessManagerIDs, l.State.AccessManagerIDs()...); err != nil {
 			return nil, err
 		}
 		return c.Decide(l.State, now)

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -27,9 +28,14 @@ func (s *Service) requireUser(ctx context.Context, accountID, id uuid.UUID, fiel
 	return nil
 }
 
-// requireUsers checks that each id is a user of the account.
-func (s *Service) requireUsers(ctx context.Context, accountID uuid.UUID, field string, ids []uuid.UUID) error {
+// requireUsers checks that each id is a user of the account, but those
+// of kept: ids already stored stay valid after their user is deleted, so
+// that a PUT sending back the whole object it read still succeeds.
+func (s *Service) requireUsers(ctx context.Context, accountID uuid.UUID, field string, ids []uuid.UUID, kept ...uuid.UUID) error {
 	for i, id := range ids {
+		if slices.Contains(kept, id) {
+			continue
+		}
 		if err := s.requireUser(ctx, accountID, id, fmt.Sprintf("%s[%d]", field, i)); err != nil {
 			return err
 		}

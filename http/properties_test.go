@@ -311,3 +311,16 @@ func TestPropertyAccessManagersAreTheAccountsUsers(t *testing.T) {
 	}
 	assert.JSONEq(t, string(before.Data), string(h.do("GET", "/properties/"+p, rootKey, nil).Data), "nothing changed")
 }
+
+// An access manager deleted since stays in the property, and a PUT that
+// sends back the whole property as read still succeeds.
+func TestPropertyKeepsADeletedAccessManager(t *testing.T) {
+	h := newHarness(t)
+	manager := h.createUser(rootKey, map[string]any{"displayName": "Manager"})
+	created := h.do("POST", "/properties", rootKey, map[string]any{"displayName": "p", "accessManagerIds": []string{manager}})
+	require.Equal(t, http.StatusCreated, created.Status, created.Error)
+	p := decodeProperty(t, created).PropertyID
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+manager, rootKey, nil).Status)
+	r := h.do("PUT", "/properties/"+p, rootKey, map[string]any{"displayName": "renamed", "accessManagerIds": []string{manager}})
+	assert.Equal(t, http.StatusOK, r.Status, r.Error)
+}
