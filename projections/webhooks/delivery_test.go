@@ -814,14 +814,26 @@ func TestDeliveryIgnoresARedeliveredEvent(t *testing.T) {
 // version before the retry schedule did (no due time, nothing queued), as
 // if its message had then been lost.
 func (f *fixture) recordPending(hook uuid.UUID, ev eventstore.RecordedEvent, attempts int) {
+	f.insertPending(hook, ev, attempts, nil)
+}
+
+// recordQueued writes a pending delivery of ev to hook as the fan-out
+// leaves it: due and queued at once, in one statement (a retry pass seeing
+// the row before it was queued would send it).
+func (f *fixture) recordQueued(hook uuid.UUID, ev eventstore.RecordedEvent) {
+	f.insertPending(hook, ev, 0, time.Now().UnixMilli())
+}
+
+func (f *fixture) insertPending(hook uuid.UUID, ev eventstore.RecordedEvent, attempts int, dueAndQueuedAt any) {
 	f.t.Helper()
 	msg, err := bus.Encode(ev)
 	require.NoError(f.t, err)
 	_, err = f.db.ExecContext(f.ctx, f.db.Dialect.Rebind(`INSERT INTO webhook_deliveries
-		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, 0)`),
+		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at,
+		 next_attempt_at, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?)`),
 		webhooks.DeliveryID(hook, ev.ID).String(), hook.String(), f.account.String(), ev.ID.String(), ev.Type,
-		int64(ev.Position), string(msg.Payload), attempts)
+		int64(ev.Position), string(msg.Payload), attempts, dueAndQueuedAt, dueAndQueuedAt)
 	require.NoError(f.t, err)
 }
 
@@ -861,11 +873,7 @@ func TestDeliveryResumeRepublishesLostMessages(t *testing.T) {
 	hook := f.register(rcv.srv.URL, "LockInstalled")
 	rcv.secret = secretFor(hook)
 	ev := f.event("LockInstalled")
-	f.recordPending(hook, ev, 0)
-	// As the fan-out leaves it: due and queued, just now.
-	_, err := f.db.ExecContext(f.ctx, f.db.Dialect.Rebind(`UPDATE webhook_deliveries SET next_attempt_at = ?, queued_at = ?`),
-		time.Now().UnixMilli(), time.Now().UnixMilli())
-	require.NoError(t, err)
+	f.recordQueued(hook, ev)
 	time.Sleep(50 * time.Millisecond)
 	attempts, _ := rcv.counts()
 	require.Zero(t, attempts, "its message is taken to be out")
