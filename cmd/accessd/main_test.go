@@ -20,6 +20,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/commands/seals"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -101,6 +106,13 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the bootstrap key works")
+	// A change after the start-up seal, so the stop seals again.
+	req, _ = http.NewRequest("PUT", base+"/account", strings.NewReader(`{"displayName":"Renamed"}`))
+	req.Header.Set("x-api-key", key)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "renamed the account")
 
 	// The bootstrap's events went through the read-model writer, which
 	// says where its time went.
@@ -127,6 +139,30 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 	for _, f := range []string{"events.db", "readmodels.db", "command.key", "server-signing.key"} {
 		_, err := os.Stat(filepath.Join(dataDir, f))
 		assert.NoError(t, err, f)
+	}
+	requireProjectedToHead(t, dataDir)
+}
+
+// requireProjectedToHead checks that a server stopped cleanly left every
+// read model at the head of the log, its stop-time seal included.
+func requireProjectedToHead(t *testing.T, dataDir string) {
+	t.Helper()
+	store, err := sqlite.OpenReadOnly(filepath.Join(dataDir, "events.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	head, err := store.HeadPosition(t.Context())
+	require.NoError(t, err)
+	last, err := store.ReadAll(t.Context(), head-1, 1, eventstore.Filter{})
+	require.NoError(t, err)
+	require.Len(t, last, 1)
+	assert.Equal(t, seals.Sealed{}.EventType(), last[0].Type, "the log ends with the stop-time seal")
+	db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(dataDir, "readmodels.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	cps, err := projections.Checkpoints(t.Context(), db)
+	require.NoError(t, err)
+	for _, p := range all.Projections(eventstore.NewRegistry()) {
+		assert.Equal(t, head, cps[p.Name()].Position, "%s at the head after a clean stop", p.Name())
 	}
 }
 

@@ -226,21 +226,30 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		}()
 	}
 	// The workers that append to the log run under their leases, and not
-	// at all on a read-only server.
+	// at all on a read-only server. They stop before the projections, so
+	// what they append last (the stop-time seal) is projected too.
+	appendCtx, stopAppenders := context.WithCancel(projCtx)
+	defer stopAppenders()
+	var appenders sync.WaitGroup
 	runAppender := func(lease string, fn func(context.Context) error) {
 		if readOnlyMode {
 			return
 		}
-		wg.Add(1)
+		appenders.Add(1)
 		go func() {
-			defer wg.Done()
-			runLeased(projCtx, leases, lease, log, fn)
+			defer appenders.Done()
+			runLeased(appendCtx, leases, lease, log, fn)
 		}()
+	}
+	stopWorkers := func() {
+		stopAppenders()
+		appenders.Wait()
+		stopProjections()
+		wg.Wait()
 	}
 	scheduler, err := commands.NewBookingScheduler(service, queries.NewBookings(readDB), log)
 	if err != nil {
-		stopProjections()
-		wg.Wait()
+		stopWorkers()
 		return err
 	}
 	runAppender("booking-scheduler", func(ctx context.Context) error {
@@ -251,8 +260,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// without its area; at start, then as often as bookings reconcile.
 	areaRepair, err := commands.NewAreaRepair(service, queries.NewEntities(readDB), log)
 	if err != nil {
-		stopProjections()
-		wg.Wait()
+		stopWorkers()
 		return err
 	}
 	runAppender("area-repair", func(ctx context.Context) error {
@@ -269,22 +277,45 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case err := <-serveErr:
-		stopProjections()
-		wg.Wait()
+		stopWorkers()
 		return fmt.Errorf("serve: %w", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	stopAppenders()
+	appenders.Wait()
+	if !readOnlyMode {
+		settleReadModels(shutdownCtx, store, set, log)
+	}
 	closeHooks()
-	stopProjections()
-	wg.Wait()
+	stopWorkers()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("accessd stopped cleanly")
 	return nil
 }
+
+// settleReadModels lets the read models apply what the log holds at a
+// clean stop (the stop-time seal among it), so a stopped server leaves
+// them at the head and `accessctl export` finds nothing missing. A stop
+// that must be quick (the shutdown timeout, or a read model stuck on a
+// bad event) leaves them behind; the next start catches up.
+func settleReadModels(ctx context.Context, store eventstore.Store, set *projections.Set, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, settleAtStop)
+	defer cancel()
+	head, err := store.HeadPosition(ctx)
+	if err == nil {
+		err = set.WaitFor(ctx, head)
+	}
+	if err != nil {
+		log.Warn("read models not at the head of the log at stop; they catch up at the next start", "err", err)
+	}
+}
+
+// settleAtStop bounds settleReadModels.
+const settleAtStop = 5 * time.Second
 
 // projectionsFor lists the read models the server keeps.
 func projectionsFor(registry *eventstore.Registry) []projections.Projection {
