@@ -17,10 +17,20 @@ import (
 // booking, whose slots it holds first).
 var whatIfRef = regexp.MustCompile(`\{commands\[(\d+)\]\.id\}`)
 
-// checkWhatIfRefs refuses, before anything runs, a reference of command i
-// to a command that does not run before it.
+// anyWhatIfRef is anything written like a reference: one that whatIfRef
+// does not match ({commands[x].id}, {commands[0].userId}) is a mistake,
+// which would otherwise pass through as literal text.
+var anyWhatIfRef = regexp.MustCompile(`\{\s*commands\s*\[[^}]*\}`)
+
+// checkWhatIfRefs refuses, before anything runs, a malformed reference, and
+// a reference of command i to a command that does not run before it.
 func checkWhatIfRefs(i int, c whatIfCommand) error {
 	for _, text := range [][]byte{[]byte(c.Path), c.Body} {
+		for _, m := range anyWhatIfRef.FindAll(text, -1) {
+			if !whatIfRef.Match(m) || len(whatIfRef.Find(m)) != len(m) {
+				return fmt.Errorf("%s is not a reference: write {commands[N].id}, N the index of an earlier command", m)
+			}
+		}
 		for _, m := range whatIfRef.FindAllSubmatch(text, -1) {
 			if n, err := strconv.Atoi(string(m[1])); err != nil || n >= i {
 				return fmt.Errorf("%s must name an earlier command", m[0])

@@ -361,6 +361,18 @@ func TestAuditWhatIfNamesWhatAnEarlierCommandCreated(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
 		assert.Contains(t, r.Error, "must name an earlier command")
 	}
+	// A reference written wrong is refused, not taken as literal text.
+	for _, path := range []string{"/bookings/{commands[x].id}/check-in", "/bookings/{commands[0].bookingId}/check-in", "/bookings/{commands[0]}/check-in"} {
+		r := h.do("POST", "/audit/what-if", rootKey, map[string]any{"commands": []any{
+			book, cmd("POST", path, map[string]any{"method": "manual"})}})
+		assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+		assert.Contains(t, r.Error, "commands[1]: ")
+		assert.Contains(t, r.Error, "is not a reference")
+	}
+	r := h.do("POST", "/audit/what-if", rootKey, map[string]any{"commands": []any{
+		book, cmd("POST", "/bookings/{commands[0].id}/check-in", map[string]any{"method": "{commands[-1].id}"})}})
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.Contains(t, r.Error, "is not a reference")
 	assert.Equal(t, before, h.head())
 }
 
