@@ -53,7 +53,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, c CreateAPIKey) (NewAPIKey, 
 	if err != nil {
 		return NewAPIKey{}, err
 	}
-	if err := s.requireGrantTargets(ctx, actor.AccountID, c.Permissions); err != nil {
+	if err := s.requireGrantTargets(ctx, actor.AccountID, "apiPermissions", c.Permissions); err != nil {
 		return NewAPIKey{}, err
 	}
 	return s.createAPIKey(ctx, apikey.Create{

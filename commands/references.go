@@ -44,20 +44,22 @@ func (s *Service) requireUsers(ctx context.Context, accountID uuid.UUID, field s
 }
 
 // requireGrantTargets checks that each grant's property and user scopes
-// name the account's own.
-func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, grants []domain.Grant) error {
+// name the account's own, but the scopes of kept: grants already stored
+// stay valid after their property or user is deleted, as access managers
+// do. field names the list (apiPermissions, userPermissions).
+func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, field string, grants []domain.Grant, kept ...domain.Grant) error {
 	for i, g := range grants {
-		if g.PropertyID != uuid.Nil {
+		if g.PropertyID != uuid.Nil && !slices.ContainsFunc(kept, func(k domain.Grant) bool { return k.PropertyID == g.PropertyID }) {
 			p, err := Load(ctx, s.p, propertyAgg, g.PropertyID)
 			if err != nil {
 				return err
 			}
 			if !p.State.Exists() || p.State.AccountID() != accountID {
-				return domain.NewError(domain.ErrUnprocessable, "no such property").At(fmt.Sprintf("apiPermissions[%d].propertyId", i))
+				return domain.NewError(domain.ErrUnprocessable, "no such property").At(fmt.Sprintf("%s[%d].propertyId", field, i))
 			}
 		}
-		if g.UserID != uuid.Nil {
-			if err := s.requireUser(ctx, accountID, g.UserID, fmt.Sprintf("apiPermissions[%d].userId", i)); err != nil {
+		if g.UserID != uuid.Nil && !slices.ContainsFunc(kept, func(k domain.Grant) bool { return k.UserID == g.UserID }) {
+			if err := s.requireUser(ctx, accountID, g.UserID, fmt.Sprintf("%s[%d].userId", field, i)); err != nil {
 				return err
 			}
 		}

@@ -151,6 +151,9 @@ func (s *Service) CreateUser(ctx context.Context, c CreateUser) (NewUser, error)
 	if _, err := grantsInScope(actor, nil, c.Permissions); err != nil {
 		return NewUser{}, err
 	}
+	if err := s.requireGrantTargets(ctx, actor.AccountID, "userPermissions", c.Permissions); err != nil {
+		return NewUser{}, err
+	}
 	id := s.newID(ctx, "user")
 	cmd := user.Create{
 		UserID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName,
@@ -201,6 +204,9 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 			return nil, err
 		}
 		if err := checkOwnerGrants(actor, st.Grants(), perms); err != nil {
+			return nil, err
+		}
+		if err := s.requireGrantTargets(ctx, actor.AccountID, "userPermissions", perms, st.Grants()...); err != nil {
 			return nil, err
 		}
 		cmd := user.Update{DisplayName: c.DisplayName, Permissions: perms, ExternalRefs: c.ExternalRefs,

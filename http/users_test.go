@@ -85,7 +85,7 @@ func TestUserLifecycle(t *testing.T) {
 	h := newHarness(t)
 	created := h.do("POST", "/users", rootKey, map[string]any{
 		"displayName":     "Ana",
-		"userPermissions": []map[string]string{{"permission": "support", "propertyId": "7a449a59-a391-420d-b4a5-6e67e36da39d"}},
+		"userPermissions": []map[string]string{{"permission": "support", "propertyId": h.mkProperty(rootKey, "Ana's")}},
 		"externalRefs":    []map[string]string{{"id": "guest-7", "source": "pms", "lastSyncDate": "2024-03-01T12:00:00+01:00"}},
 		"private":         anaPrivate,
 	})
@@ -365,4 +365,37 @@ func TestUserDeletionErasesPersonalData(t *testing.T) {
 	recs := h.streamEvents("user-" + id)
 	assert.Equal(t, "UserDeleted", recs[len(recs)-1].Type)
 	assert.Equal(t, http.StatusNotFound, h.do("GET", "/users/"+id+"/devices", rootKey, nil).Status)
+}
+
+// A user's permission scopes name the account's own property and user:
+// another account's answers as one nobody has, and nothing is recorded. A
+// scope the user already holds stays valid after its property is deleted,
+// so a PUT sending back the user as read succeeds.
+func TestUserPermissionScopesNameTheAccountsOwn(t *testing.T) {
+	h := newHarness(t)
+	foreign := h.mkProperty(h.newAccount(), "theirs")
+	before := h.head()
+	for _, p := range []string{foreign, uuid.NewString()} {
+		r := h.do("POST", "/users", rootKey, map[string]any{"displayName": "Ana",
+			"userPermissions": []map[string]string{{"permission": "support", "propertyId": p}}})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+		assert.Equal(t, "userPermissions[0].propertyId: no such property", r.Error)
+	}
+	r := h.do("POST", "/users", rootKey, map[string]any{"displayName": "Ana",
+		"userPermissions": []map[string]string{{"permission": "me", "userId": uuid.NewString()}}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	assert.Equal(t, "userPermissions[0].userId: no such user", r.Error)
+	assert.Equal(t, before, h.head(), "nothing recorded")
+
+	kept := h.mkProperty(rootKey, "soon gone")
+	id := h.createUser(rootKey, map[string]any{"displayName": "Ana",
+		"userPermissions": []map[string]string{{"permission": "support", "propertyId": kept}}})
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/properties/"+kept, rootKey, nil).Status)
+	u := decodeUser(t, h.do("GET", "/users/"+id, rootKey, nil))
+	r = h.do("PUT", "/users/"+id, rootKey, map[string]any{"displayName": "Ana B", "userPermissions": u.UserPermissions})
+	assert.Equal(t, http.StatusOK, r.Status, r.Error)
+	r = h.do("PUT", "/users/"+id, rootKey, map[string]any{"displayName": "Ana B",
+		"userPermissions": []map[string]string{u.UserPermissions[0], {"permission": "support", "propertyId": foreign}}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	assert.Equal(t, "userPermissions[1].propertyId: no such property", r.Error)
 }
