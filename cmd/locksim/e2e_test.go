@@ -195,6 +195,7 @@ func TestGrantOpenRevokeStaleOpenDeny(t *testing.T) {
 	assert.Equal(t, []any{lockID}, synced["lockIds"], "the phone lists the door")
 
 	// Open: granted.
+	nextMillisecond()
 	first := s.open(lockFile, phoneFile, lockID, dir, "first")
 	assert.Equal(t, "granted", first.Result, "%+v", first)
 	assert.Equal(t, user, first.UserID)
@@ -203,6 +204,7 @@ func TestGrantOpenRevokeStaleOpenDeny(t *testing.T) {
 	// Revoke. The lock has not synced: it still opens for the phone, which
 	// has not synced either.
 	call(t, ctx, api, "DELETE", "/properties/"+property+"/groups/"+group+"/users/"+user, nil)
+	nextMillisecond()
 	stale := s.open(lockFile, phoneFile, lockID, dir, "stale")
 	assert.Equal(t, "granted", stale.Result, "the lock still holds the old map")
 
@@ -277,3 +279,9 @@ func (s sim) open(lockFile, phoneFile, lockID, dir, name string, extra ...string
 	require.NoError(s.t, os.WriteFile(credFile, cred, 0o600))
 	return decode[decision](s.t, s.run("lock", "open", "--state", lockFile, "--credential", credFile))
 }
+
+// nextMillisecond waits until the lock's clock, which counts milliseconds,
+// has passed the instant just recorded: an opening logged in the same
+// millisecond as a grant or revocation is judged by the key map before
+// it, and this test runs fast enough to land there.
+func nextMillisecond() { time.Sleep(2 * time.Millisecond) }
