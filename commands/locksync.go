@@ -270,7 +270,7 @@ func (l *LockSyncs) credential(ctx context.Context, st lock.State, a lock.Access
 		return lock.Credential{}, fmt.Errorf("key map of lock %s at %s: %w", st.ID(), a.AccessDate, err)
 	}
 	cred := lock.Credential{KeyMapVersion: version}
-	if a.AccessKeyID == uuid.Nil {
+	if a.AccessKeyID == uuid.Nil && a.AccessCodeID == uuid.Nil {
 		return cred, nil
 	}
 	entries, ok := sets[hash]
@@ -279,6 +279,17 @@ func (l *LockSyncs) credential(ctx context.Context, st lock.State, a lock.Access
 			return cred, fmt.Errorf("key map %s: %w", hash, err)
 		}
 		sets[hash] = entries
+	}
+	if a.AccessKeyID == uuid.Nil {
+		// An access code: was it in that key map? A revoked code that
+		// still opened is stale like a revoked key.
+		for _, x := range entries {
+			if x.AccessCodeID == a.AccessCodeID {
+				cred.InKeyMap = true
+				break
+			}
+		}
+		return cred, nil
 	}
 	e, found := access.Opens(entries, a.AccessKeyID, a.AccessDate)
 	if !found {

@@ -295,3 +295,40 @@ func TestAccessLogsPermissionsAndTenancy(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, h.do("GET", missing+uuid.NewString()+"/logs", rootKey, nil).Status, missing)
 	}
 }
+
+// A revoked access code that still opened the door because the lock had
+// not synced is the same revocation exposure as a revoked device key:
+// the granted entry is flagged staleCredential; one logged while the code
+// was in the key map is not.
+func TestAccessLogsFlagStaleAccessCodes(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey)
+	f := bookingFixture{property: s.property, flat: s.area, lockID: s.lock.ID, guest: s.user, flatGroup: s.group}
+	start := h.clock.Now().Add(time.Hour).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(48*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "482913"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	code := r.field("accessCodeId")
+	require.Len(t, h.codeEntries(s.lock.ID), 1)
+	held := h.keyMap(rootKey, s.lock.ID).KeyMapVersion
+	h.lsSync(s.lock, held)
+
+	beforeRevocation := time.Now().Add(-time.Millisecond)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/access-codes/"+code, rootKey, nil).Status)
+	require.Empty(t, h.codeEntries(s.lock.ID))
+	time.Sleep(5 * time.Millisecond)
+	afterRevocation := time.Now()
+
+	entry := func(id string, at time.Time) map[string]any {
+		return map[string]any{"lockAccessLogId": id, "accessDate": at.UTC().Format(time.RFC3339Nano), "accessCodeId": code, "result": "granted"}
+	}
+	before, after := uuid.NewString(), uuid.NewString()
+	h.lsSync(s.lock, held, entry(before, beforeRevocation), entry(after, afterRevocation))
+	logs, _ := h.alPage(rootKey, "/locks/"+s.lock.ID+"/logs")
+	require.Equal(t, []string{after, before}, alIDs(logs))
+	assert.True(t, logs[0].StaleCredential, "opened with the code after its revocation")
+	assert.Equal(t, held+1, logs[0].KeyMapVersion)
+	assert.False(t, logs[1].StaleCredential, "opened while the code stood")
+	assert.Equal(t, held, logs[1].KeyMapVersion)
+	assert.False(t, logs[0].DeviceSignatureFailure, "a code carries no device signature")
+}

@@ -86,8 +86,9 @@ type LockAccessLogged struct {
 	// signature is missing, malformed, made by another key, or over other
 	// text (another lock, log id or date).
 	DeviceSignatureFailure bool `json:"deviceSignatureFailure"`
-	// StaleCredential: a granted entry whose access key was not in the
-	// key map in force at AccessDate (revoked, but the lock had not synced).
+	// StaleCredential: a granted entry whose access key (or, without
+	// one, access code) was not in the key map in force at AccessDate
+	// (revoked, but the lock had not synced).
 	StaleCredential bool `json:"staleCredential"`
 	// FutureDate: AccessDate is more than FutureTolerance after RecordedAt.
 	FutureDate bool `json:"futureDate"`
@@ -267,7 +268,8 @@ type Credential struct {
 	// access date.
 	KeyMapVersion uint64
 	// InKeyMap: the access key was in that key map; the fields below come
-	// from its entry.
+	// from its entry. For an entry naming only an access code: the code
+	// was in that key map (the fields below stay unset).
 	InKeyMap bool
 	// Known: the server knows the access key (from the key map, or else
 	// from the device that registered it); the fields below are set.
@@ -316,6 +318,8 @@ func (c LogAccess) Decide(s State, now time.Time) ([]domain.Event, error) {
 		}
 		e.DeviceSignatureFailure = !cred.Known ||
 			!deviceSigned(cred.PublicKey, a.DeviceSignature, DeviceSignedText(s.id, a.LockAccessLogID, a.AccessDateAsSent))
+		e.StaleCredential = a.Result == Granted && !cred.InKeyMap
+	} else if a.AccessCodeID != uuid.Nil {
 		e.StaleCredential = a.Result == Granted && !cred.InKeyMap
 	}
 	return []domain.Event{e}, nil

@@ -136,9 +136,26 @@ func TestSyncDecide(t *testing.T) {
 			})}},
 		{name: "access code", given: inArea,
 			when: LogAccess{Attempt: attempt(func(a *AccessAttempt) { a.AccessKeyID, a.AccessCodeID, a.DeviceSignature = uuid.Nil, codeID, "" }),
+				Credential: Credential{KeyMapVersion: 4, InKeyMap: true}},
+			then: []domain.Event{logged(func(e *LockAccessLogged) {
+				e.AccessKeyID, e.AccessCodeID, e.DeviceSignature = uuid.Nil, codeID, ""
+				e.UserGroupID, e.AreaID, e.UserID, e.UserDeviceID = uuid.Nil, area1, uuid.Nil, uuid.Nil
+			})}},
+		{name: "access code not in the key map", given: inArea,
+			when: LogAccess{Attempt: attempt(func(a *AccessAttempt) { a.AccessKeyID, a.AccessCodeID, a.DeviceSignature = uuid.Nil, codeID, "" }),
 				Credential: Credential{KeyMapVersion: 4}},
 			then: []domain.Event{logged(func(e *LockAccessLogged) {
 				e.AccessKeyID, e.AccessCodeID, e.DeviceSignature = uuid.Nil, codeID, ""
+				e.UserGroupID, e.AreaID, e.UserID, e.UserDeviceID = uuid.Nil, area1, uuid.Nil, uuid.Nil
+				e.StaleCredential = true
+			})}},
+		{name: "denied access code not in the key map", given: inArea,
+			when: LogAccess{Attempt: attempt(func(a *AccessAttempt) {
+				a.AccessKeyID, a.AccessCodeID, a.DeviceSignature, a.Result, a.DenyReason = uuid.Nil, codeID, "", Denied, "outsideSchedule"
+			}),
+				Credential: Credential{KeyMapVersion: 4}},
+			then: []domain.Event{logged(func(e *LockAccessLogged) {
+				e.AccessKeyID, e.AccessCodeID, e.DeviceSignature, e.Result, e.DenyReason = uuid.Nil, codeID, "", Denied, "outsideSchedule"
 				e.UserGroupID, e.AreaID, e.UserID, e.UserDeviceID = uuid.Nil, area1, uuid.Nil, uuid.Nil
 			})}},
 		{name: "no log id", given: inArea, when: LogAccess{Attempt: attempt(func(a *AccessAttempt) { a.LockAccessLogID = uuid.Nil })},
