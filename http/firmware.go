@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,7 +228,7 @@ func (a *API) downloadFirmware(w http.ResponseWriter, r *http.Request) {
 	// ServeContent answers If-None-Match with 304 and serves ranges; its
 	// errors (416 for a bad or unsatisfiable Range, 412) it writes in plain
 	// text, so they are caught and answered as envelopes.
-	ew := &envelopeErrors{ResponseWriter: w}
+	ew := &envelopeErrors{ResponseWriter: w, size: v.Size}
 	http.ServeContent(ew, r, "", time.Time{}, f)
 	ew.finish()
 }
@@ -237,6 +240,9 @@ type envelopeErrors struct {
 	http.ResponseWriter
 	status int // the error status held back; 0 while there is none
 	body   strings.Builder
+	// size is the image's: every 416 names it in Content-Range, a
+	// malformed Range too (ServeContent sets it only when none overlaps).
+	size int64
 }
 
 func (e *envelopeErrors) WriteHeader(status int) {
@@ -266,6 +272,9 @@ func (e *envelopeErrors) finish() {
 		msg = strings.ToLower(http.StatusText(e.status))
 	}
 	e.ResponseWriter.Header().Del("Content-Disposition") // no file comes
+	if e.status == http.StatusRequestedRangeNotSatisfiable && e.ResponseWriter.Header().Get("Content-Range") == "" {
+		e.ResponseWriter.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(e.size, 10))
+	}
 	writeFailure(e.ResponseWriter, e.status, msg)
 }
 
@@ -369,3 +378,42 @@ func (a *API) unassignFirmware(w http.ResponseWriter, r *http.Request) {
 	}
 	writeData(w, http.StatusOK, out)
 }
+
+// withRequiredFirmware sets private.requiredFirmwareVersion of a lock
+// document that has a private part: the version its sync would report
+// (the nearest assignment), left out when none applies. The stored
+// document never holds it, since it follows assignments to the lock's
+// areas, property and account; a version is letters, digits, dots and
+// dashes only, so it is spliced in as it is.
+func (a *API) withRequiredFirmware(r *http.Request, doc queries.Document) (queries.Document, error) {
+	if a.requiredFirmware == nil {
+		return doc, nil
+	}
+	i := bytes.Index(doc.JSON, privateOpen)
+	if i < 0 {
+		return doc, nil // no private part
+	}
+	lockID, err := uuid.Parse(doc.ID)
+	if err != nil {
+		return doc, fmt.Errorf("lock document id %q: %w", doc.ID, err)
+	}
+	version, err := a.requiredFirmware.RequiredFor(r.Context(), actorOf(r).AccountID, lockID)
+	if err != nil || version == "" {
+		return doc, err
+	}
+	if fw.ValidateVersion("requiredFirmwareVersion", version) != nil {
+		return doc, fmt.Errorf("lock %s: stored firmware version %q is not a valid version", lockID, version)
+	}
+	at := i + len(privateOpen)
+	out := make([]byte, 0, len(doc.JSON)+len(version)+32)
+	out = append(out, doc.JSON[:at]...)
+	out = append(out, `"requiredFirmwareVersion":"`...)
+	out = append(out, version...)
+	out = append(out, `",`...)
+	out = append(out, doc.JSON[at:]...)
+	doc.JSON = out
+	return doc, nil
+}
+
+// privateOpen starts a lock document's private part, which is never empty.
+var privateOpen = []byte(`"private":{`)

@@ -503,3 +503,67 @@ func TestFirmwareDownloadRangeErrorsAreEnvelopes(t *testing.T) {
 	assert.Equal(t, "application/json", d.Header.Get("Content-Type"))
 	assert.NotEmpty(t, d.Error)
 }
+
+// A malformed Range is a 416 that names the size like an unsatisfiable
+// one (Content-Range: bytes */SIZE), so a lock can retry with a valid
+// range; ServeContent sets it only for the unsatisfiable case.
+func TestFirmwareDownloadMalformedRangeNamesSize(t *testing.T) {
+	h := newHarness(t)
+	h.fwMustUpload(rootKey, "1.0.0")
+	for _, bad := range []string{"bytes=zzz", "bytes=5-1", "items=0-1", "bytes=999999-"} {
+		d := h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, map[string]string{"Range": bad})
+		require.Equal(t, http.StatusRequestedRangeNotSatisfiable, d.Status, bad)
+		assert.Equal(t, "bytes */4096", d.Header.Get("Content-Range"), bad)
+		assert.False(t, d.Success, bad)
+	}
+}
+
+// The lock output's private part names the firmware version the lock must
+// run (private.requiredFirmwareVersion), as its sync does, in GET
+// /locks/{lockId} and in the lists, signed with the rest.
+func TestLockOutputShowsRequiredFirmware(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	room := h.lockArea(rootKey, property)
+	door := h.provisionLock(rootKey, "Door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, room, door.LockID), rootKey, nil).Status)
+	required := func(r reply) string {
+		t.Helper()
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var l struct {
+			Private struct {
+				RequiredFirmwareVersion string `json:"requiredFirmwareVersion"`
+			} `json:"private"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &l), "%s", r.Data)
+		return l.Private.RequiredFirmwareVersion
+	}
+	listed := func(query string) string {
+		t.Helper()
+		r := h.do("GET", "/locks?propertyId="+property+query, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var out struct {
+			Locks []json.RawMessage `json:"locks"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &out), "%s", r.Data)
+		require.Len(t, out.Locks, 1)
+		return required(reply{Status: http.StatusOK, Data: out.Locks[0]})
+	}
+
+	assert.Equal(t, "", required(h.do("GET", "/locks/"+door.LockID, rootKey, nil)), "nothing assigned")
+	h.fwMustUpload(rootKey, "2.1.0")
+	require.Equal(t, http.StatusOK, h.do("PUT", "/firmware/2.1.0/assign?scope=property&propertyId="+property, rootKey, nil).Status)
+	got := h.do("GET", "/locks/"+door.LockID, rootKey, nil)
+	h.verifySigned(got)
+	assert.Equal(t, "2.1.0", required(got))
+	assert.Equal(t, "2.1.0", listed(""))
+
+	// A membership makes the lock's key map move past what it confirmed.
+	user := h.do("POST", "/users", rootKey, map[string]any{"displayName": "Ana"}).field("userId")
+	pub, enc := lockKeys(t)
+	require.Equal(t, http.StatusCreated, h.do("POST", "/users/"+user+"/devices", rootKey,
+		map[string]any{"deviceType": "iOS", "makeModel": "x", "displayName": "p", "publicKey": pub, "encryptionPublicKey": enc}).Status)
+	area := h.do("GET", "/properties/"+property+"/areas/"+room, rootKey, nil)
+	require.Equal(t, http.StatusOK, h.do("POST", "/properties/"+property+"/groups/"+area.field("areaUserGroupId")+"/users/"+user, rootKey, nil).Status)
+	assert.Equal(t, "2.1.0", listed("&outOfSync=true"))
+}

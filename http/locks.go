@@ -95,7 +95,11 @@ func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
 		return found.Document, err
 	}
 	if actor.CanAny(propertyID, lockPrivatePerms...) {
-		return withKeyMapVersion(found.Document, found.KeyMapVersion)
+		doc, err := withKeyMapVersion(found.Document, found.KeyMapVersion)
+		if err != nil {
+			return doc, err
+		}
+		return a.withRequiredFirmware(r, doc)
 	}
 	doc := found.Document
 	doc.JSON = found.Public
@@ -171,6 +175,9 @@ func (a *API) withKeyMapVersions(r *http.Request, docs []queries.Document) error
 	}
 	for i := range docs {
 		if docs[i], err = withKeyMapVersion(docs[i], versions[docs[i].ID]); err != nil {
+			return err
+		}
+		if docs[i], err = a.withRequiredFirmware(r, docs[i]); err != nil {
 			return err
 		}
 	}

@@ -240,7 +240,10 @@ func (a *API) listOutOfSyncLocks(w http.ResponseWriter, r *http.Request, f queri
 	for i, l := range locks {
 		docs[i] = l.Document
 		if withPrivate {
-			if docs[i], err = withKeyMapVersion(l.Document, l.KeyMapVersion); err != nil {
+			if docs[i], err = withKeyMapVersion(l.Document, l.KeyMapVersion); err == nil {
+				docs[i], err = a.withRequiredFirmware(r, docs[i])
+			}
+			if err != nil {
 				writeErr(w, r, err)
 				return
 			}

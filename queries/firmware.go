@@ -17,11 +17,12 @@ import (
 // Firmware reads firmware versions, their assignments, and the version a
 // lock must run.
 type Firmware struct {
-	db *projections.DB
+	db    *projections.DB
+	stmts *statements
 }
 
 // NewFirmware returns a reader over the firmware read model.
-func NewFirmware(db *projections.DB) *Firmware { return &Firmware{db: db} }
+func NewFirmware(db *projections.DB) *Firmware { return &Firmware{db: db, stmts: newStatements(db)} }
 
 // FirmwareVersion is a version's metadata and where it is assigned.
 type FirmwareVersion struct {
@@ -117,6 +118,10 @@ SELECT r.version FROM (
 		WHERE x.account_id = ? AND x.scope = 'global' AND x.target_id = ''
 ) r WHERE r.version <> '' ORDER BY r.prio LIMIT 1`
 
+// anyAssignedQuery finds whether an account has a version assigned
+// anywhere.
+const anyAssignedQuery = `SELECT 1 FROM ` + firmware.TableAssignments + ` WHERE account_id = ? AND version <> '' LIMIT 1`
+
 // RequiredFor returns the firmware version a lock of the account must
 // run: the lock's own assignment, else its nearest area's (the install
 // area, then its ancestors), else its property's, else the account's
@@ -125,7 +130,18 @@ SELECT r.version FROM (
 func (q *Firmware) RequiredFor(ctx context.Context, accountID, lockID uuid.UUID) (string, error) {
 	account, l := accountID.String(), lockID.String()
 	var version string
-	err := q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(requiredQuery), l, account, account, l, account, l, account, account).Scan(&version)
+	// Every lock read asks (the lock output's requiredFirmwareVersion):
+	// both queries are prepared once, since parsing the chain's cost more
+	// than running it, and an account with nothing assigned (most) is
+	// answered by a key lookup without walking the chain.
+	var assigned int
+	err := q.stmts.queryRow(ctx, anyAssignedQuery, account).Scan(&assigned)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err == nil {
+		err = q.stmts.queryRow(ctx, requiredQuery, l, account, account, l, account, l, account, account).Scan(&version)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
