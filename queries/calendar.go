@@ -70,7 +70,13 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 			return nil, fmt.Errorf("calendar: %w", err)
 		}
 		row.Start, row.End = time.UnixMilli(start).UTC(), time.UnixMilli(end).UTC()
+		// The query keeps rows ending at from, for the departures falling
+		// on it; a window ending there (its end is exclusive) does not
+		// overlap [from, to).
 		if row.Type != calendar.TypeBooking {
+			if end <= lo {
+				continue
+			}
 			row.Title = title(row.Type, guest, areaName)
 			out = append(out, row)
 			continue
@@ -81,7 +87,7 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 			typ string
 			at  int64
 		}{{calendar.TypeStay, -1}, {calendar.TypeArrival, start}, {calendar.TypeDeparture, end}} {
-			if it.at != -1 && (it.at < lo || it.at >= hi) {
+			if it.at != -1 && (it.at < lo || it.at >= hi) || it.at == -1 && end <= lo {
 				continue
 			}
 			item := row

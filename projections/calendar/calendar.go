@@ -56,8 +56,9 @@ func (p *Projection) Name() string { return "calendar" }
 // model before answering; the caller's next request does.
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
-// Version implements projections.Projection.
-func (p *Projection) Version() int { return 1 }
+// Version implements projections.Projection. Version 2: a booking's
+// access codes move with it to another area.
+func (p *Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
@@ -149,9 +150,14 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		if err := p.place(ctx, tx, id, id, TypeBooking, e.AccountID.String(), e.PropertyID.String(), e.AreaID.String(), guest, status, e.StartDateTime, e.EndDateTime); err != nil {
 			return err
 		}
-		// A booking's access codes are valid from its start to its end.
-		err = tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, end_ms = ? WHERE booking_id = ? AND type = ?`,
-			e.StartDateTime.UnixMilli(), e.EndDateTime.UnixMilli(), id, TypeAccessCode)
+		// A booking's access codes are valid from its start to its end, on
+		// the locks of its area: they move with it.
+		areaName, err := p.nameOf(ctx, tx, e.AreaID.String())
+		if err != nil {
+			return fmt.Errorf("calendar: %w", err)
+		}
+		err = tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, end_ms = ?, area_id = ?, area_name = ? WHERE booking_id = ? AND type = ?`,
+			e.StartDateTime.UnixMilli(), e.EndDateTime.UnixMilli(), e.AreaID.String(), areaName, id, TypeAccessCode)
 		return err
 	case booking.AccessCodeCreated:
 		var guest, status string

@@ -156,3 +156,36 @@ func TestCalendarAcrossADaylightSavingWeek(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, none, "another account sees nothing")
 }
+
+// A booking moved to another area takes its access codes with it: their
+// items name the new area, in the area and in the title.
+func TestAccessCodesMoveWithTheirBooking(t *testing.T) {
+	f := newFixture(t)
+	account, property, room, suite, guest := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	f.append("area-"+room.String(), area.AreaCreated{AreaID: room, AccountID: account, PropertyID: property, DisplayName: "Room 101"})
+	f.append("area-"+suite.String(), area.AreaCreated{AreaID: suite, AccountID: account, PropertyID: property, DisplayName: "Suite"})
+	f.append("user-"+guest.String(), user.UserCreated{UserID: guest, AccountID: account, DisplayName: "Ana"})
+	id, code := uuid.New(), uuid.New()
+	start := time.Date(2027, 5, 1, 14, 0, 0, 0, time.UTC)
+	end := start.Add(48 * time.Hour)
+	f.append("booking-"+id.String(),
+		booking.BookingCreated{BookingID: id, AccountID: account, PropertyID: property, AreaID: room,
+			GuestUserID: guest, StartDateTime: start, EndDateTime: end, Source: "web"},
+		booking.AccessCodeCreated{AccessCodeID: code, BookingID: id, AccountID: account, PropertyID: property, AreaID: room,
+			CodeHash: "h", Salt: "s", ValidFrom: start, ValidUntil: end},
+		booking.BookingRescheduled{BookingID: id, AccountID: account, PropertyID: property, AreaID: suite,
+			StartDateTime: start, EndDateTime: end.Add(time.Hour)})
+
+	items, err := f.q.Items(context.Background(), account.String(), []string{property.String()}, start, end.Add(2*time.Hour))
+	require.NoError(t, err)
+	var codes int
+	for _, it := range items {
+		assert.Equal(t, suite.String(), it.AreaID, it.Type)
+		if it.Type == "accessCode" {
+			codes++
+			assert.Equal(t, "Access code: Ana · Suite", it.Title)
+			assert.True(t, it.End.Equal(end.Add(time.Hour)))
+		}
+	}
+	assert.Equal(t, 1, codes)
+}

@@ -43,8 +43,9 @@ func (p *Activity) Name() string { return "timeline-activity" }
 // model before answering; the caller's next request does.
 func (*Activity) Lane() string { return projections.LaneDeferred }
 
-// Version implements projections.Projection.
-func (p *Activity) Version() int { return 1 }
+// Version implements projections.Projection. Version 2: a guest's
+// sealed details (GuestRegistered.personal) leave the entries' details.
+func (p *Activity) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Activity) EventTypes() []string { return p.types }
@@ -213,7 +214,8 @@ func hidden(field string) bool {
 	if f == "accountid" {
 		return true
 	}
-	for _, s := range []string{"hash", "salt", "sealed", "signature", "secret", "token", "publickey"} {
+	// "personal": a guest's sealed details (GuestRegistered.personal).
+	for _, s := range []string{"hash", "salt", "sealed", "personal", "signature", "secret", "token", "publickey"} {
 		if strings.Contains(f, s) {
 			return true
 		}

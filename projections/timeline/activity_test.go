@@ -55,6 +55,17 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// A guest's registration shows the guest and the booking, never the
+// sealed details.
+func TestDescribeHidesAGuestsSealedDetails(t *testing.T) {
+	t.Parallel()
+	d := Describe(eventstore.Envelope{Type: "GuestRegistered", Stream: "booking-B1"},
+		fieldsOf(t, map[string]any{"guestId": "G1", "bookingId": "B1", "personal": "v1.sealed", "at": "2026-03-01T09:00:00Z"}))
+	if d.Action != "guest.registered" || d.Details["personal"] != nil || string(d.Details["bookingId"]) != `"B1"` {
+		t.Fatalf("guest entry = %+v", d)
+	}
+}
+
 // fieldsOf is data as an event's payload split into its fields.
 func fieldsOf(t *testing.T, data map[string]any) map[string]json.RawMessage {
 	t.Helper()
