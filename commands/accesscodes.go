@@ -2,9 +2,13 @@ package commands
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -32,21 +36,24 @@ type CreatedAccessCode struct {
 // booking's start to its end on the locks of the booked area and its
 // sub-areas. Only a salted hash is stored. Needs `manage-access`.
 func (s *Service) CreateAccessCode(ctx context.Context, bookingID uuid.UUID, code string) (CreatedAccessCode, error) {
-	if code == "" {
-		code = generateCode(6)
-	} else if err := validCode(code); err != nil {
-		return CreatedAccessCode{}, err
+	if code != "" {
+		if err := validCode(code); err != nil {
+			return CreatedAccessCode{}, err
+		}
 	}
 	actor, _, err := s.loadBooking(ctx, bookingID)
 	if err != nil {
 		return CreatedAccessCode{}, err
+	}
+	id := s.newID(ctx, "accesscode")
+	if code == "" {
+		code = s.newAccessCode(ctx, id)
 	}
 	saltBytes := make([]byte, 16)
 	if _, err := rand.Read(saltBytes); err != nil {
 		return CreatedAccessCode{}, err
 	}
 	sum := sha256.Sum256(append(append([]byte{}, saltBytes...), code...))
-	id := s.newID(ctx, "accesscode")
 	out := CreatedAccessCode{AccessCodeID: id, Code: code}
 	out.Result, err = s.onBooking(ctx, actor, bookingID, "CreateAccessCode", func(st booking.State, now time.Time) ([]domain.Event, error) {
 		events, err := booking.CreateAccessCode{AccessCodeID: id, CodeHash: hex.EncodeToString(sum[:]), Salt: hex.EncodeToString(saltBytes), Code: code}.Decide(st, now)
@@ -68,7 +75,50 @@ func (s *Service) CreateAccessCode(ctx context.Context, bookingID uuid.UUID, cod
 		out.AreaID, out.ValidFrom, out.ValidUntil = st.AreaID(), st.Start(), st.End()
 		return events, nil
 	})
-	return out, err
+	if err != nil || !out.Result.Replayed {
+		return out, err
+	}
+	// A repeat of a keyed request decided nothing: answer what the first
+	// one recorded, and only a code that is the recorded one.
+	for _, e := range out.Result.Events {
+		if c, ok := e.(booking.AccessCodeCreated); ok && c.AccessCodeID == id {
+			if !codeHashMatches(c.CodeHash, c.Salt, code) {
+				return CreatedAccessCode{}, ErrAccessCodeKeyReused
+			}
+			out.AreaID, out.ValidFrom, out.ValidUntil = c.AreaID, c.ValidFrom, c.ValidUntil
+			return out, nil
+		}
+	}
+	return CreatedAccessCode{}, fmt.Errorf("replay of access code %s: its creation is not in the log", id)
+}
+
+// ErrAccessCodeKeyReused: a repeated Idempotency-Key of an access code's
+// creation came with another code than the first request's.
+var ErrAccessCodeKeyReused = domain.NewError(domain.ErrConflict,
+	"this Idempotency-Key created an access code with another code; use a new key for a new code").At("code")
+
+// newAccessCode returns a 6-digit code: random, or for a keyed request an
+// HMAC of the code's id under the server's key, so the repeat answers the
+// same code and nobody without the server key can compute it.
+func (s *Service) newAccessCode(ctx context.Context, id uuid.UUID) string {
+	if idempotencyKeyFrom(ctx) == "" {
+		return generateCode(6)
+	}
+	mac := hmac.New(sha256.New, s.secretKey)
+	mac.Write([]byte("accesscode\x00"))
+	mac.Write(id[:])
+	n := binary.BigEndian.Uint64(mac.Sum(nil)) % 1_000_000
+	return fmt.Sprintf("%06d", n)
+}
+
+// codeHashMatches reports whether code hashes to hash (hex) under salt (hex).
+func codeHashMatches(hash, salt, code string) bool {
+	raw, err := hex.DecodeString(salt)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(append(raw, code...))
+	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(hash)) == 1
 }
 
 // RevokeAccessCode ends an active code of a booking. Needs `manage-access`.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/group"
 )
 
@@ -174,6 +175,15 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 	res, err := Execute(ctx, s.p, areaAgg, areaID, "DeleteArea", func(l Loaded[area.State], now time.Time) ([]domain.Event, error) {
 		if !inProperty(l.State, actor.AccountID, propertyID) {
 			return nil, area.ErrNotFound
+		}
+		// A live booking of the area would be left pointing at nothing,
+		// and a checked-in guest would lose their access with the group.
+		idx, err := Load(ctx, s.p, areaIndexAgg, areaID)
+		if err != nil {
+			return nil, err
+		}
+		if idx.State.LiveAt(now) {
+			return nil, booking.ErrAreaBooked
 		}
 		locks, subAreas, err := s.counts.AreaChildren(ctx, actor.AccountID, areaID)
 		if err != nil {

@@ -67,6 +67,7 @@ type CreateBooking struct {
 	Guest                           *GuestDetails
 	StartDateTime, EndDateTime      time.Time
 	Source                          booking.Source
+	ExternalRefs                    []domain.ExternalRef
 }
 
 // CreatedBooking is a new booking.
@@ -92,6 +93,7 @@ func (s *Service) CreateBooking(ctx context.Context, c CreateBooking) (CreatedBo
 		BookingID: id, AccountID: actor.AccountID, PropertyID: c.PropertyID, AreaID: c.AreaID,
 		AreaUserGroupID: ar.AreaUserGroupID(), GuestUserID: c.GuestUserID,
 		StartDateTime: c.StartDateTime, EndDateTime: c.EndDateTime, Source: c.Source,
+		ExternalRefs: c.ExternalRefs,
 	}
 	if c.Guest != nil {
 		if cmd.Guest, err = s.sealGuest(ctx, *c.Guest); err != nil {
@@ -218,6 +220,17 @@ func (s *Service) CheckInBooking(ctx context.Context, bookingID uuid.UUID, metho
 	actor, cur, err := s.loadBooking(ctx, bookingID)
 	if err != nil {
 		return Result{}, err
+	}
+	if userID != uuid.Nil {
+		// Who checked in must be a user of the account: an unknown id, or
+		// another account's, is a 404 like every id that names nothing.
+		u, err := Load(ctx, s.p, userAgg, userID)
+		if err != nil {
+			return Result{}, err
+		}
+		if !u.State.Exists() || u.State.AccountID() != actor.AccountID {
+			return Result{}, user.ErrNotFound.At("userId")
+		}
 	}
 	set, err := s.bookingSettings(ctx, cur.State.PropertyID())
 	if err != nil {

@@ -88,6 +88,11 @@ func (s *Service) sealGuest(ctx context.Context, g GuestDetails) (*booking.Regis
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
+	// A birth date is not in the future (a day of slack: "today" in the
+	// zones ahead of UTC).
+	if born, err := time.Parse(time.DateOnly, g.BirthDate); err == nil && born.After(s.p.Now().UTC().AddDate(0, 0, 1)) {
+		return nil, domain.InvalidField("birthDate", "must not be in the future")
+	}
 	if s.personal == nil {
 		return nil, errNoPersonalData
 	}

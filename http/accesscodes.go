@@ -1,13 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/commands"
-	"github.com/accessd/accessd/domain/booking"
+	"github.com/accessd/accessd/queries"
 )
 
 func (a *API) accessCodeRoutes() []route {
@@ -105,7 +106,8 @@ func (a *API) revokeAccessCode(w http.ResponseWriter, r *http.Request) {
 	}
 	propertyID, err := uuid.Parse(code.PropertyID())
 	if err == nil {
-		err = commands.AuthorizeRead(actor, propertyID, booking.ErrAccessCodeNotFound)
+		// Out of scope: the very answer of an id that names nothing.
+		err = commands.AuthorizeRead(actor, propertyID, fmt.Errorf("access code %s: %w", codeID, queries.ErrEntityNotFound))
 	}
 	if err != nil {
 		writeErr(w, r, err)

@@ -1,7 +1,8 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -51,12 +52,12 @@ type guestInput struct {
 }
 
 type createBookingInput struct {
-	AreaID        string            `json:"areaId"`
-	Guest         *guestInput       `json:"guest"`
-	StartDateTime string            `json:"startDateTime"`
-	EndDateTime   string            `json:"endDateTime"`
-	Source        string            `json:"source"`
-	ExternalRefs  []json.RawMessage `json:"externalRefs"`
+	AreaID        string               `json:"areaId"`
+	Guest         *guestInput          `json:"guest"`
+	StartDateTime string               `json:"startDateTime"`
+	EndDateTime   string               `json:"endDateTime"`
+	Source        string               `json:"source"`
+	ExternalRefs  []domain.ExternalRef `json:"externalRefs"`
 }
 
 func deref(s *string) string {
@@ -88,7 +89,7 @@ func (a *API) createBooking(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(in.Source)}
+	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(in.Source), ExternalRefs: in.ExternalRefs}
 	if c.AreaID, err = uuid.Parse(in.AreaID); err != nil {
 		writeErr(w, r, domain.InvalidField("areaId", "must be a UUID"))
 		return
@@ -104,6 +105,7 @@ func (a *API) createBooking(w http.ResponseWriter, r *http.Request) {
 		}
 	case in.Guest.DisplayName != nil:
 		c.Guest = &commands.GuestDetails{DisplayName: *in.Guest.DisplayName, Email: deref(in.Guest.Email), PhoneNumber: deref(in.Guest.PhoneNumber)}
+		err = underGuest(c.Guest.Validate())
 	default:
 		err = domain.InvalidField("guest", "needs userId or displayName")
 	}
@@ -128,6 +130,16 @@ func (a *API) createBooking(w http.ResponseWriter, r *http.Request) {
 	a.answerBooking(w, r, http.StatusCreated, created.BookingID)
 }
 
+// underGuest names a field of the guest's details as the body has it
+// (`guest.email`, not `email`).
+func underGuest(err error) error {
+	var de *domain.Error
+	if errors.As(err, &de) && de.Field != "" {
+		return &domain.Error{Kind: de.Kind, Message: de.Message, Field: "guest." + de.Field}
+	}
+	return err
+}
+
 // answerBooking answers a booking's document as the read model has it.
 func (a *API) answerBooking(w http.ResponseWriter, r *http.Request, status int, id uuid.UUID) {
 	b, err := a.readBooking(r, id)
@@ -150,7 +162,8 @@ func (a *API) readBooking(r *http.Request, id uuid.UUID) (queries.Booking, error
 	if err != nil {
 		return b, err
 	}
-	if err := commands.AuthorizeRead(actor, propertyID, booking.ErrNotFound); err != nil {
+	// Out of scope: the very answer of an id that names nothing.
+	if err := commands.AuthorizeRead(actor, propertyID, fmt.Errorf("booking %s: %w", id, queries.ErrEntityNotFound)); err != nil {
 		return b, err
 	}
 	return b, nil

@@ -56,9 +56,25 @@ func (a *API) registerGuest(w http.ResponseWriter, r *http.Request) {
 	}
 	out := guestOutput{GuestID: res.GuestID.String(), GuestDetails: &in}
 	for _, e := range res.Events {
-		if g, ok := e.(booking.GuestRegistered); ok {
-			out.RegisteredAt = g.At
+		g, ok := e.(booking.GuestRegistered)
+		if !ok {
+			continue
 		}
+		out.RegisteredAt = g.At
+		if !res.Replayed {
+			continue
+		}
+		// A repeat of a keyed request answers the guest the first one
+		// registered, not this request's body.
+		if a.personal == nil {
+			writeErr(w, r, errNoPersonalReader)
+			return
+		}
+		if out.GuestDetails, err = commands.OpenGuestDetails(r.Context(), a.personal, g.GuestID, g.Personal); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		out.Erased = out.GuestDetails == nil
 	}
 	writeData(w, http.StatusCreated, map[string]any{"bookingId": id.String(), "guest": out})
 }

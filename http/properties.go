@@ -31,7 +31,35 @@ type propertyInput struct {
 	AccessManagerIDs []string             `json:"accessManagerIds"`
 	ExternalRefs     []domain.ExternalRef `json:"externalRefs"`
 	// BookingSettings: absent means the defaults (PUT replaces them too).
-	BookingSettings *property.BookingSettings `json:"bookingSettings"`
+	BookingSettings *bookingSettingsInput `json:"bookingSettings"`
+}
+
+// bookingSettingsInput is a property's bookingSettings: a field left out
+// takes its default, as the whole object does when it is left out, so
+// `{"guestRegistrationRequired": true}` keeps the default grace and
+// opening rather than turning them to 0.
+type bookingSettingsInput struct {
+	NoCheckInGraceMinutes     *int  `json:"noCheckInGraceMinutes"`
+	CheckInOpensMinutesBefore *int  `json:"checkInOpensMinutesBefore"`
+	GuestRegistrationRequired *bool `json:"guestRegistrationRequired"`
+}
+
+// settings fills the fields left out with the defaults; nil for nil.
+func (in *bookingSettingsInput) settings() *property.BookingSettings {
+	if in == nil {
+		return nil
+	}
+	out := property.DefaultBookingSettings
+	if in.NoCheckInGraceMinutes != nil {
+		out.NoCheckInGraceMinutes = *in.NoCheckInGraceMinutes
+	}
+	if in.CheckInOpensMinutesBefore != nil {
+		out.CheckInOpensMinutesBefore = *in.CheckInOpensMinutesBefore
+	}
+	if in.GuestRegistrationRequired != nil {
+		out.GuestRegistrationRequired = *in.GuestRegistrationRequired
+	}
+	return &out
 }
 
 // fields parses the input into the writable fields of a property.
@@ -39,7 +67,7 @@ func (in propertyInput) fields() (property.Update, error) {
 	out := property.Update{
 		DisplayName: in.DisplayName, Address: in.Address, Timezone: in.Timezone,
 		AccessManagerIDs: make([]uuid.UUID, len(in.AccessManagerIDs)), ExternalRefs: in.ExternalRefs,
-		BookingSettings: in.BookingSettings,
+		BookingSettings: in.BookingSettings.settings(),
 	}
 	for i, s := range in.AccessManagerIDs {
 		id, err := requiredUUID(fmt.Sprintf("accessManagerIds[%d]", i), s)

@@ -64,6 +64,20 @@ type AreaIndex struct {
 // Held reports whether a booking holds a slot.
 func (x AreaIndex) Held(bookingID uuid.UUID) bool { _, ok := x.slots[bookingID]; return ok }
 
+// LiveAt reports whether a booking of the area itself (not one of a
+// sub-area, held via it) holds a slot that has not ended at now.
+func (x AreaIndex) LiveAt(now time.Time) bool {
+	for _, s := range x.slots {
+		if s.via == uuid.Nil && s.end.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrAreaBooked: an area with live bookings cannot be deleted.
+var ErrAreaBooked = domain.NewError(domain.ErrConflict, "the area has live bookings (booked or checked in); cancel, check out or move them first")
+
 // Hold has a booking hold an area from Start to End: a booking of the
 // area itself, or of the sub-area ViaAreaID.
 type Hold struct {

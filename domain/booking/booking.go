@@ -85,6 +85,7 @@ type Create struct {
 	Guest                                                                  *RegisterGuest
 	StartDateTime, EndDateTime                                             time.Time
 	Source                                                                 Source
+	ExternalRefs                                                           []domain.ExternalRef
 }
 
 // Decide checks the booking and records BookingCreated. A start in the
@@ -115,10 +116,14 @@ func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !src.Valid() {
 		return nil, domain.InvalidField("source", "must be one of web, ios, android, calendar, publicApi, slack, msTeams, unknown")
 	}
+	if err := domain.ValidateExternalRefs("externalRefs", c.ExternalRefs); err != nil {
+		return nil, err
+	}
 	created := BookingCreated{
 		BookingID: c.BookingID, AccountID: c.AccountID, PropertyID: c.PropertyID, AreaID: c.AreaID,
 		AreaUserGroupID: c.AreaUserGroupID, GuestUserID: c.GuestUserID,
 		StartDateTime: c.StartDateTime.UTC(), EndDateTime: c.EndDateTime.UTC(), Source: src,
+		ExternalRefs: domain.CloneExternalRefs(c.ExternalRefs),
 	}
 	if c.Guest == nil {
 		return []domain.Event{created}, nil
@@ -168,6 +173,11 @@ func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
 		}
 		if !c.EndDateTime.After(now) {
 			return nil, domain.NewError(domain.ErrConflict, "the booking is checkedIn; its end cannot move into the past").At("endDateTime")
+		}
+		// The guest is in: a later start still to come would shut their
+		// codes out until then.
+		if c.StartDateTime.After(s.start) && c.StartDateTime.After(now) {
+			return nil, domain.NewError(domain.ErrConflict, "the booking is checkedIn; its start cannot move later, into the future").At("startDateTime")
 		}
 	}
 	if c.AreaID == s.areaID && c.StartDateTime.Equal(s.start) && c.EndDateTime.Equal(s.end) {

@@ -55,6 +55,37 @@ var statuses = map[Status][]domain.Event{
 	StatusCompleted:  {created, checkedIn, completed},
 }
 
+// A checked-in booking's start may move earlier, or later while it stays
+// in the past, but not later into the future: the guest is in, and their
+// codes would stop working until then.
+func TestCheckedInStartCannotMoveIntoTheFuture(t *testing.T) {
+	t.Parallel()
+	s := fold(created, checkedIn)
+	now := start.Add(2 * time.Hour)
+	resched := func(from time.Time) error {
+		_, err := Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: from, EndDateTime: end}.Decide(s, now)
+		return err
+	}
+	if err := resched(start.Add(-time.Hour)); err != nil {
+		t.Fatalf("earlier start: %v", err)
+	}
+	if err := resched(start.Add(time.Hour)); err != nil {
+		t.Fatalf("later start still past: %v", err)
+	}
+	err := resched(now.Add(time.Hour))
+	if !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("later start in the future: %v, want a conflict", err)
+	}
+	// Checked in early (check-in opens before start): the start is still
+	// to come, and may not move later.
+	if _, err := (Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: start.Add(30 * time.Minute), EndDateTime: end}).Decide(s, start.Add(-30*time.Minute)); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("early check-in, later start: %v, want a conflict", err)
+	}
+	if _, err := (Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: start, EndDateTime: end.Add(time.Hour)}).Decide(s, start.Add(-30*time.Minute)); err != nil {
+		t.Fatalf("early check-in, later end: %v", err)
+	}
+}
+
 // TestLifecycle runs every lifecycle command from every status, at an
 // instant when the command's time rule allows it: the allowed transitions
 // give their event and status, every other one ErrTransition naming the

@@ -25,6 +25,9 @@ type BookingCreated struct {
 	StartDateTime time.Time `json:"startDateTime"`
 	EndDateTime   time.Time `json:"endDateTime"`
 	Source        Source    `json:"source"`
+	// ExternalRefs link the booking to its records in other systems (a
+	// channel manager's reservation, say); absent from older events.
+	ExternalRefs []domain.ExternalRef `json:"externalRefs,omitempty"`
 }
 
 // BookingRescheduled: the booking's dates or area changed.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
@@ -44,25 +45,27 @@ type Guest struct {
 
 // Document is the output of GET /bookings/{bookingId}.
 type Document struct {
-	BookingID          string     `json:"bookingId"`
-	PropertyID         string     `json:"propertyId"`
-	AreaID             string     `json:"areaId"`
-	Guest              Guest      `json:"guest"`
-	StartDateTime      time.Time  `json:"startDateTime"`
-	EndDateTime        time.Time  `json:"endDateTime"`
-	Status             string     `json:"status"`
-	Source             string     `json:"source"`
-	CheckedInAt        *time.Time `json:"checkedInAt,omitempty"`
-	CheckInMethod      string     `json:"checkInMethod,omitempty"`
-	CheckedInBy        string     `json:"checkedInBy,omitempty"`
-	CheckedOutAt       *time.Time `json:"checkedOutAt,omitempty"`
-	CheckOutMethod     string     `json:"checkOutMethod,omitempty"`
-	CancelledAt        *time.Time `json:"cancelledAt,omitempty"`
-	CancellationReason string     `json:"cancellationReason,omitempty"`
-	EndedAt            *time.Time `json:"endedAt,omitempty"`
-	CreatedAt          time.Time  `json:"createdAt"`
-	LastModifiedAt     time.Time  `json:"lastModifiedAt"`
-	LastModifiedBy     string     `json:"lastModifiedBy,omitempty"`
+	BookingID     string    `json:"bookingId"`
+	PropertyID    string    `json:"propertyId"`
+	AreaID        string    `json:"areaId"`
+	Guest         Guest     `json:"guest"`
+	StartDateTime time.Time `json:"startDateTime"`
+	EndDateTime   time.Time `json:"endDateTime"`
+	Status        string    `json:"status"`
+	Source        string    `json:"source"`
+	// ExternalRefs: [] when the booking has none.
+	ExternalRefs       []domain.ExternalRef `json:"externalRefs"`
+	CheckedInAt        *time.Time           `json:"checkedInAt,omitempty"`
+	CheckInMethod      string               `json:"checkInMethod,omitempty"`
+	CheckedInBy        string               `json:"checkedInBy,omitempty"`
+	CheckedOutAt       *time.Time           `json:"checkedOutAt,omitempty"`
+	CheckOutMethod     string               `json:"checkOutMethod,omitempty"`
+	CancelledAt        *time.Time           `json:"cancelledAt,omitempty"`
+	CancellationReason string               `json:"cancellationReason,omitempty"`
+	EndedAt            *time.Time           `json:"endedAt,omitempty"`
+	CreatedAt          time.Time            `json:"createdAt"`
+	LastModifiedAt     time.Time            `json:"lastModifiedAt"`
+	LastModifiedBy     string               `json:"lastModifiedBy,omitempty"`
 }
 
 // Projection keeps the bookings.
@@ -74,8 +77,10 @@ func New() *Projection { return &Projection{} }
 // Name implements projections.Projection.
 func (p *Projection) Name() string { return "bookings" }
 
-// Version implements projections.Projection.
-func (p *Projection) Version() int { return 2 }
+// Version implements projections.Projection. Version 3: a check-in that
+// names nobody (a guest by name) leaves checkedInBy out rather than the
+// nil UUID, and documents carry externalRefs.
+func (p *Projection) Version() int { return 3 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
@@ -208,7 +213,8 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 				BookingID: e.BookingID.String(), PropertyID: e.PropertyID.String(), AreaID: e.AreaID.String(),
 				Guest: Guest{UserID: idOrEmpty(e.GuestUserID), GuestID: idOrEmpty(e.GuestID)}, StartDateTime: e.StartDateTime.UTC(), EndDateTime: e.EndDateTime.UTC(),
 				Status: string(booking.StatusBooked), Source: string(e.Source),
-				CreatedAt: at, LastModifiedAt: at, LastModifiedBy: env.Metadata.APIKeyID,
+				ExternalRefs: append([]domain.ExternalRef{}, e.ExternalRefs...),
+				CreatedAt:    at, LastModifiedAt: at, LastModifiedBy: env.Metadata.APIKeyID,
 			},
 		})
 	}
@@ -224,7 +230,8 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		id = e.BookingID.String()
 		change = func(d *Document) {
 			t := e.At.UTC()
-			d.Status, d.CheckedInAt, d.CheckInMethod, d.CheckedInBy = string(booking.StatusCheckedIn), &t, string(e.Method), e.UserID.String()
+			// A guest by name checked in with no userId names nobody.
+			d.Status, d.CheckedInAt, d.CheckInMethod, d.CheckedInBy = string(booking.StatusCheckedIn), &t, string(e.Method), idOrEmpty(e.UserID)
 		}
 	case booking.BookingCheckedOut:
 		id = e.BookingID.String()
