@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/language"
 
 	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/domain"
@@ -128,5 +129,11 @@ func OpenGuestDetails(ctx context.Context, o Opener, guestID uuid.UUID, sealed s
 // isCountryCode reports whether s has the form of an ISO 3166-1 alpha-2
 // code: two letters A to Z.
 func isCountryCode(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
+		return false
+	}
+	// A code assigned to a country (x/text's CLDR region data), not a
+	// private-use (XX, AA, QM) or grouping (EU, UN) one.
+	r, err := language.ParseRegion(s)
+	return err == nil && r.IsCountry() && r.ISO3() != "ZZZ"
 }
