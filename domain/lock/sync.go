@@ -202,6 +202,10 @@ func (c Sync) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if skew := now.Sub(c.SyncDate); skew > MaxSyncSkew || skew < -MaxSyncSkew {
 		return nil, ErrStaleSync
 	}
+	if c.CurrentFirmwareVersion == "" {
+		// Not reported: the lock runs what it last said it runs.
+		c.CurrentFirmwareVersion = last.firmwareVersion
+	}
 	if last.synced && last.keyMapVersion == c.CurrentKeyMapVersion && last.firmwareVersion == c.CurrentFirmwareVersion &&
 		now.Sub(last.receivedAt) < SyncHeartbeat {
 		return nil, nil
