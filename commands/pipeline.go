@@ -187,6 +187,21 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 		if err != nil {
 			return Result{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
+		if key != "" {
+			// A twin request with the same key (a client or proxy retrying
+			// while this one was in flight) may have stored these ids
+			// first: the store then reports its idempotent no-op as a
+			// success, but holds the twin's events, not these. Answer
+			// what is stored, and keep these out of the cache, whose hash
+			// the next command would chain from.
+			if twin, err := p.storedByTwin(ctx, stream, ar.NextExpectedRevision, lastHash); err != nil || twin {
+				if err != nil {
+					return Result{}, err
+				}
+				first := eventstore.AppendResult{NextExpectedRevision: ar.NextExpectedRevision + 1 - uint64(len(data))}
+				return p.replayed(ctx, stream, key, name, first)
+			}
+		}
 		res.Revision, res.Position = ar.NextExpectedRevision, ar.Position
 		next := Loaded[S]{State: loaded.State, Exists: true, Revision: ar.NextExpectedRevision, Hash: lastHash, Position: ar.Position}
 		for _, e := range events {
@@ -217,6 +232,23 @@ func (p *Pipeline) encode(stream string, exists bool, revision uint64, prevHash 
 		out[i], prevHash = data, hash
 	}
 	return out, prevHash, nil
+}
+
+// storedByTwin reports whether the event at revision of stream carries
+// another hash than lastHash, the one this attempt built for it.
+func (p *Pipeline) storedByTwin(ctx context.Context, stream string, revision uint64, lastHash string) (bool, error) {
+	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: revision, Max: 1})
+	if err != nil {
+		return false, fmt.Errorf("read back %s: %w", stream, err)
+	}
+	if len(recs) != 1 {
+		return false, fmt.Errorf("read back %s: revision %d is missing", stream, revision)
+	}
+	env, err := p.registry.Decode(recs[0])
+	if err != nil {
+		return false, fmt.Errorf("read back %s: %w", stream, err)
+	}
+	return env.Metadata.Hash != lastHash, nil
 }
 
 // replayed answers a repeated idempotent request with what the first one
