@@ -241,11 +241,14 @@ func (s *Sealer) seal(ctx context.Context) {
 			return
 		}
 		s.sealExist, s.sealRev, s.sealHash = true, ar.NextExpectedRevision, hash
-		if ar.NextExpectedRevision != next {
-			// The same seal was stored before: its head is the stored one.
-			if _, err := s.loadSealHead(ctx); err != nil {
-				s.log.Error("seal head not read", "err", err)
-			}
+		// The same seal (same id) may have been stored before: after a
+		// lost reply, or by another sealer sealing the same position at
+		// this very revision (a lease changing hands), with its own time
+		// and so its own hash. The append is then a no-op that succeeds
+		// whatever the place, so the stored seal, not this one, is the
+		// head to chain from.
+		if _, err := s.loadSealHead(ctx); err != nil {
+			s.log.Error("seal head not read", "err", err)
 		}
 		s.pending, s.lastSeal = 0, now
 		s.log.Debug("log sealed", "upToPosition", seal.UpToPosition, "streams", seal.Streams, "merkleRoot", seal.MerkleRoot)
