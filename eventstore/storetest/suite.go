@@ -27,9 +27,13 @@ func Run(t *testing.T, b Backend) {
 		{"InvalidInput", invalidInputTests},
 		{"Subscription", subscriptionTests},
 		{"UnknownEventType", unknownTypeTests},
+		{"Edges", edgeTests},
 	}
 	t.Run("Durability", func(t *testing.T) {
 		t.Run("CrashDuringAppends", func(t *testing.T) { testCrashDuringAppends(t, b) })
+	})
+	t.Run("SharedLocation", func(t *testing.T) {
+		t.Run("TwoStoresOneLocation", func(t *testing.T) { testTwoStoresOneLocation(t, b) })
 	})
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
