@@ -15,7 +15,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, domain.ErrInvalid):
 		return http.StatusBadRequest
-	case errors.Is(err, errBodyTooLarge):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, eventstore.ErrEventTooLarge):
+		// An event over the store's limit was made from the request.
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, domain.ErrUnauthenticated):
 		return http.StatusUnauthorized
