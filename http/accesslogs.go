@@ -8,7 +8,6 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
-	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
@@ -44,7 +43,7 @@ func (a *API) listLockAccessLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
-	if err := canReadAccessLogs(actor, propertyID, lock.ErrNotFound); err != nil {
+	if err := canReadAccessLogs(actor, propertyID, lockNotFound(id)); err != nil {
 		writeErr(w, r, err)
 		return
 	}

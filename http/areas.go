@@ -107,7 +107,7 @@ func (a *API) answerArea(w http.ResponseWriter, r *http.Request, status int, pro
 	}
 	doc, err := a.entities.Get(r.Context(), entities.KindArea, actorOf(r).AccountID.String(), areaID.String(), false)
 	if err == nil && doc.PropertyID != propertyID.String() {
-		err = area.ErrNotFound
+		err = entityNotFound(entities.KindArea, areaID)
 	}
 	if err != nil {
 		writeErr(w, r, err)

@@ -8,9 +8,7 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
-	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
-	"github.com/accessd/accessd/domain/user"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
 )
@@ -65,7 +63,7 @@ func (a *API) auditLockScope(r *http.Request, lockID uuid.UUID) error {
 		return err
 	}
 	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
-	return canAudit(actor, propertyID, lock.ErrNotFound)
+	return canAudit(actor, propertyID, lockNotFound(lockID))
 }
 
 // queryInstant reads a required RFC 3339 query parameter.
@@ -205,7 +203,7 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if err := canAudit(actor, uuid.Nil, user.ErrNotFound); err != nil {
+	if err := canAudit(actor, uuid.Nil, entityNotFound(entities.KindUser, id)); err != nil {
 		writeErr(w, r, err)
 		return
 	}

@@ -163,7 +163,7 @@ func (a *API) writeDevice(w http.ResponseWriter, r *http.Request, status int, us
 	}
 	doc, err := a.entities.Get(r.Context(), entities.KindDevice, actor.AccountID.String(), deviceID.String(), false)
 	if err == nil && doc.ParentID != userID.String() {
-		err = device.ErrNotFound
+		err = entityNotFound(entities.KindDevice, deviceID)
 	}
 	if err != nil {
 		writeErr(w, r, err)

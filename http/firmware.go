@@ -17,6 +17,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	fw "github.com/accessd/accessd/domain/firmware"
+	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -192,10 +193,57 @@ func (a *API) writeFirmware(w http.ResponseWriter, r *http.Request, status int, 
 		writeErr(w, r, err)
 		return
 	}
+	scopes, err := a.visibleFirmwareScopes(r, v.Scopes)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	writeData(w, status, firmwareOut{
-		FirmwareVersion: v.Version, DeviceType: v.DeviceType, Size: v.Size, SHA256: v.SHA256, Scopes: v.Scopes,
+		FirmwareVersion: v.Version, DeviceType: v.DeviceType, Size: v.Size, SHA256: v.SHA256, Scopes: scopes,
 		Type: "firmwareVersion", TypeState: "active", CreatedAt: v.CreatedAt, LastModifiedAt: v.LastModifiedAt, LastModifiedBy: v.LastModifiedBy,
 	})
+}
+
+// visibleFirmwareScopes keeps the assignments a caller may see: the
+// global one, and one to a property, or to an area or lock in a property,
+// only when the caller reads firmware there (owner, manage-firmware or
+// support for it), so a property-scoped key learns no id of another
+// property. An account-wide reader sees them all.
+func (a *API) visibleFirmwareScopes(r *http.Request, scopes []queries.FirmwareScope) ([]queries.FirmwareScope, error) {
+	actor := actorOf(r)
+	readers := []domain.Permission{domain.PermManageFirmware, domain.PermSupport}
+	if actor.CanAny(uuid.Nil, readers...) {
+		return scopes, nil
+	}
+	out := []queries.FirmwareScope{}
+	for _, s := range scopes {
+		property := s.PropertyID
+		kind, id := "", ""
+		switch {
+		case s.LockID != "":
+			kind, id = entities.KindLock, s.LockID
+		case s.AreaID != "":
+			kind, id = entities.KindArea, s.AreaID
+		}
+		if kind != "" {
+			doc, err := a.entities.Get(r.Context(), kind, actor.AccountID.String(), id, false)
+			if errors.Is(err, queries.ErrEntityNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			property = doc.PropertyID
+		}
+		if s.Scope != "global" {
+			pid, err := uuid.Parse(property)
+			if err != nil || pid == uuid.Nil || !actor.CanAny(pid, readers...) {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func (a *API) downloadFirmware(w http.ResponseWriter, r *http.Request) {

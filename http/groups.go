@@ -320,7 +320,7 @@ func (a *API) groupOf(r *http.Request) (queries.Document, error) {
 	}
 	doc, err := a.entities.Get(r.Context(), entities.KindGroup, actor.AccountID.String(), groupID.String(), false)
 	if err == nil && doc.PropertyID != propertyID.String() {
-		err = group.ErrNotFound
+		err = entityNotFound(entities.KindGroup, groupID)
 	}
 	return doc, err
 }

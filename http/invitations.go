@@ -175,6 +175,11 @@ func (a *API) invitationProperty(r *http.Request) (uuid.UUID, uuid.UUID, error) 
 
 func (a *API) deletePropertyInvitation(w http.ResponseWriter, r *http.Request) {
 	id, propertyID, err := a.invitationProperty(r)
+	if err == nil {
+		// An invitation to a property outside the caller's scope is not
+		// found, as one that does not exist (not "property not found").
+		err = commands.AuthorizeRead(actorOf(r), propertyID, invitation.ErrNotFound)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return

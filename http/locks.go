@@ -82,6 +82,17 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 	a.writeSigned(w, http.StatusCreated, out)
 }
 
+// entityNotFound is the 404 of queries.Entities.Get for an id that names
+// no entity of the caller's account, given also for an entity found but
+// outside the caller's reach (another property, another user), so the two
+// cannot be told apart.
+func entityNotFound(kind string, id uuid.UUID) error {
+	return fmt.Errorf("%s %s: %w", kind, id, queries.ErrEntityNotFound)
+}
+
+// lockNotFound is entityNotFound for a lock.
+func lockNotFound(id uuid.UUID) error { return entityNotFound(entities.KindLock, id) }
+
 // lockDoc returns a lock the caller may see, with its private part for the
 // callers allowed it. A lock outside the caller's scope is not found.
 func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
@@ -91,7 +102,7 @@ func (a *API) lockDoc(r *http.Request, id uuid.UUID) (queries.Document, error) {
 		return found.Document, err
 	}
 	propertyID, _ := uuid.Parse(found.PropertyID) // uuid.Nil: in no property
-	if err := commands.AuthorizeRead(actor, propertyID, lock.ErrNotFound); err != nil {
+	if err := commands.AuthorizeRead(actor, propertyID, lockNotFound(id)); err != nil {
 		return found.Document, err
 	}
 	if actor.CanAny(propertyID, lockPrivatePerms...) {

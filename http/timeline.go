@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/queries"
@@ -54,9 +58,24 @@ func (a *API) listActivity(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
+	if !actor.Can(domain.PermOwner, uuid.Nil) {
+		for i := range items {
+			if ownerOnlyActivity(items[i].Action) {
+				items[i].Details = json.RawMessage(`{}`)
+			}
+		}
+	}
 	out := map[string]any{"activity": items}
 	if next != "" {
 		out["pageToken"] = next
 	}
 	writeData(w, http.StatusOK, out)
+}
+
+// ownerOnlyActivity reports whether an entry is about what only an
+// account-wide owner may read (GET /accounts/keys, /accounts/webhooks): its
+// details (a key's name and permissions, a webhook's URL, which may carry
+// the receiver's own secret) are left out for every other reader.
+func ownerOnlyActivity(action string) bool {
+	return strings.HasPrefix(action, "api-key.") || strings.HasPrefix(action, "webhook.")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -65,7 +66,21 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 	for _, c := range HistoryIDColumns {
 		row = append(row, it.IDs[c])
 	}
+	for i, cell := range row {
+		row[i] = csvText(cell)
+	}
 	return h.csv.Write(row)
+}
+
+// csvText keeps a spreadsheet from reading a cell as a formula: text from
+// a client (a request's X-Request-Id becomes the correlation id, a lock
+// writes its denyReason) that starts with =, +, -, @, a tab or a carriage
+// return gets a leading apostrophe. No value the server makes starts so.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // Flush writes what the writer buffers to the underlying writer.
