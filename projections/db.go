@@ -153,7 +153,7 @@ const readPool = 16
 // (synchronous=NORMAL): a crash may lose the last batches, but a batch and
 // its checkpoint are lost together, never one without the other.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil { // code and key hashes: the owner's only
 		return nil, fmt.Errorf("read models: %w", err)
 	}
 	dsn := "file:" + path + "?_txlock=immediate" +

@@ -104,7 +104,7 @@ type seeder struct {
 // newSeeder opens (creating) the data directory's event store and acts as
 // the owner of its first account (bootstrapped here if there is none).
 func newSeeder(ctx context.Context, dir string) (*seeder, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { // as the server makes it
 		return nil, err
 	}
 	store, err := sqlite.Open(filepath.Join(dir, eventsFile))

@@ -140,6 +140,9 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dataDir, f))
 		assert.NoError(t, err, f)
 	}
+	info, err := os.Stat(dataDir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "the data directory holds keys, hashes and sealed data: its owner's only")
 	requireProjectedToHead(t, dataDir)
 }
 

@@ -59,7 +59,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil { // sealed personal data: the owner's only
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := newStore(cfg, abs)

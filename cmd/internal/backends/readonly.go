@@ -29,7 +29,7 @@ func NotWritable(dirs ...string) string {
 }
 
 func notWritable(dir string) string {
-	err := os.MkdirAll(dir, 0o750)
+	err := os.MkdirAll(dir, 0o700) // the data directory holds keys and hashes: its owner's only
 	if err == nil {
 		var f *os.File
 		if f, err = os.CreateTemp(dir, ".accessd-write-probe-*"); err == nil {
