@@ -17,6 +17,32 @@ var thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 // reach the IPv4 address in their last 32 bits through a NAT64 gateway.
 var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
 
+// ipv4Compatible is ::/96 (RFC 4291, deprecated): ::a.b.c.d is a.b.c.d
+// on stacks that still route it; :: and ::1 are left to their own rules.
+var ipv4Compatible = netip.MustParsePrefix("::/96")
+
+// sixToFour is 2002::/16 (RFC 3056): a 6to4 relay delivers to the IPv4
+// address in bits 16 to 47.
+var sixToFour = netip.MustParsePrefix("2002::/16")
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address reaches through a
+// translation or tunnel, and its name.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, string, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, "", false
+	}
+	b := ip.As16()
+	switch {
+	case nat64Prefix.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:])), "NAT64", true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), "6to4", true
+	case ipv4Compatible.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback():
+		return netip.AddrFrom4([4]byte(b[12:])), "an IPv4-compatible address", true
+	}
+	return netip.Addr{}, "", false
+}
+
 // AddressError says why a webhook may not be delivered to an address.
 type AddressError struct {
 	Addr netip.Addr
@@ -49,10 +75,9 @@ func refusedRange(addr netip.Addr) string {
 	// ::ffff:127.0.0.1 is 127.0.0.1 on the wire; the zone of fe80::1%eth0
 	// changes nothing about its range.
 	ip := addr.Unmap().WithZone("")
-	if nat64Prefix.Contains(ip) {
-		embedded := ip.As16()
-		if reason := refusedRange(netip.AddrFrom4([4]byte(embedded[12:]))); reason != "" {
-			return reason + " (through NAT64)"
+	if v4, via, ok := embeddedIPv4(ip); ok {
+		if reason := refusedRange(v4); reason != "" {
+			return reason + " (through " + via + ")"
 		}
 		return ""
 	}

@@ -40,6 +40,10 @@ func TestCheckAddress(t *testing.T) {
 		{"::ffff:169.254.169.254", "link-local"},
 		{"::ffff:0.0.0.0", "unspecified"},
 		{"64:ff9b::a9fe:a9fe", "link-local (through NAT64)"},
+		{"::7f00:1", "loopback (through an IPv4-compatible address)"},
+		{"::a01:203", "private (through an IPv4-compatible address)"},
+		{"2002:7f00:1::", "loopback (through 6to4)"},
+		{"2002:a9fe:a9fe::1", "link-local (through 6to4)"},
 		// Public addresses, and the neighbours of refused ranges.
 		{"93.184.215.14", ""},
 		{"8.8.8.8", ""},
@@ -51,6 +55,8 @@ func TestCheckAddress(t *testing.T) {
 		{"2606:4700::1111", ""},
 		{"::ffff:8.8.8.8", ""},
 		{"64:ff9b::808:808", ""},
+		{"2002:808:808::1", ""},
+		{"::8.8.8.8", ""},
 	} {
 		err := CheckAddress(netip.MustParseAddr(tc.addr))
 		if tc.reason == "" {
