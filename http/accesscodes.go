@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -24,7 +25,9 @@ func (a *API) accessCodeRoutes() []route {
 }
 
 type accessCodeInput struct {
-	Code string `json:"code"`
+	// Code: nil (left out) has one generated; "" is a mistake, not a
+	// request for one.
+	Code *string `json:"code"`
 }
 
 type createdAccessCodeOutput struct {
@@ -47,7 +50,14 @@ func (a *API) createAccessCode(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	created, err := a.cmd.CreateAccessCode(r.Context(), id, in.Code)
+	var code string
+	if in.Code != nil {
+		if code = *in.Code; code == "" {
+			writeErr(w, r, domain.InvalidField("code", "must be 4 to 10 digits; leave it out to have one generated"))
+			return
+		}
+	}
+	created, err := a.cmd.CreateAccessCode(r.Context(), id, code)
 	if err == nil {
 		err = a.settle(r.Context(), created.Result)
 	}

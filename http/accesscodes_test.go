@@ -57,8 +57,10 @@ func TestAccessCodesReachKeyMaps(t *testing.T) {
 	b := decodeBooking(t, h.book(f, start, end), http.StatusCreated)
 	codes := "/bookings/" + b.BookingID + "/access-codes"
 
-	for _, bad := range []string{"123", "12345678901", "12a4"} {
-		assert.Equal(t, http.StatusBadRequest, h.do("POST", codes, rootKey, map[string]any{"code": bad}).Status, bad)
+	for _, bad := range []string{"123", "12345678901", "12a4", ""} {
+		r := h.do("POST", codes, rootKey, map[string]any{"code": bad})
+		assert.Equal(t, http.StatusBadRequest, r.Status, bad)
+		assert.Contains(t, r.Error, "code", bad)
 	}
 	r := h.do("POST", codes, rootKey, map[string]any{"code": "482913"})
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
