@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/accessd/accessd/projections/entities"
+	"github.com/accessd/accessd/projections/firmware"
 	"github.com/accessd/accessd/projections/keymaps"
 )
 
@@ -20,6 +21,9 @@ type LockDocument struct {
 	Document
 	Public        json.RawMessage
 	KeyMapVersion uint64
+	// FirmwareAssigned: the account has a firmware version assigned
+	// somewhere, so the lock may have a required one (Firmware.RequiredFor).
+	FirmwareAssigned bool
 }
 
 // GetLock returns the live lock id of account. Both read models run in
@@ -28,12 +32,16 @@ type LockDocument struct {
 func (q *Entities) GetLock(ctx context.Context, accountID, id string) (LockDocument, error) {
 	d := LockDocument{Document: Document{Row: entities.Row{Kind: entities.KindLock, ID: id}}}
 	var private, public string
-	var pos, version int64
+	var pos, version, assigned int64
+	// Whether the account assigns firmware anywhere comes with the lock:
+	// most do not, and their lock reads then need no second query for the
+	// required version.
 	err := q.stmts.queryRow(ctx, `SELECT e.account_id, e.property_id, e.parent_id, e.position, e.state, e.doc, e.public,
-			COALESCE(k.version, 0)
+			COALESCE(k.version, 0),
+			CASE WHEN EXISTS (SELECT 1 FROM `+firmware.TableAssignments+` x WHERE x.account_id = e.account_id AND x.version <> '') THEN 1 ELSE 0 END
 		FROM `+entities.Table+` e LEFT JOIN `+keymaps.TableLocks+` k ON k.lock_id = e.id AND k.account_id = e.account_id AND k.deleted = 0
 		WHERE e.kind = ? AND e.id = ? AND e.state <> ?`, entities.KindLock, id, entities.StateDeleted).
-		Scan(&d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &private, &public, &version)
+		Scan(&d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &private, &public, &version, &assigned)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && d.AccountID != accountID) {
 		return d, fmt.Errorf("%s %s: %w", entities.KindLock, id, ErrEntityNotFound)
 	}
@@ -41,5 +49,6 @@ func (q *Entities) GetLock(ctx context.Context, accountID, id string) (LockDocum
 		return d, fmt.Errorf("get %s: %w", entities.KindLock, err)
 	}
 	d.Position, d.JSON, d.Public, d.KeyMapVersion = uint64(pos), json.RawMessage(private), json.RawMessage(public), uint64(version)
+	d.FirmwareAssigned = assigned != 0
 	return d, nil
 }
