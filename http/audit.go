@@ -51,18 +51,18 @@ func canAudit(actor domain.Actor, propertyID uuid.UUID, notFound error) error {
 	return errAuditPermission
 }
 
-// auditLockScope finds the lock in the actor's account and checks the
-// actor may audit its property.
+// auditLockScope finds the lock in the actor's account, deprovisioned or
+// released ones too, and checks the actor may audit its property.
 func (a *API) auditLockScope(r *http.Request, lockID uuid.UUID) error {
 	if a.audit == nil {
 		return errNoAudit
 	}
 	actor := actorOf(r)
-	doc, err := a.entities.Get(r.Context(), entities.KindLock, actor.AccountID.String(), lockID.String(), false)
+	inProperty, err := a.audit.Known(r.Context(), entities.KindLock, actor.AccountID, lockID)
 	if err != nil {
 		return err
 	}
-	propertyID, _ := uuid.Parse(doc.PropertyID) // uuid.Nil: in no property
+	propertyID, _ := uuid.Parse(inProperty) // uuid.Nil: in no property
 	return canAudit(actor, propertyID, lockNotFound(lockID))
 }
 
@@ -179,7 +179,7 @@ func (a *API) auditPropertyHistory(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	if _, err := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), id.String(), false); err != nil {
+	if _, err := a.audit.Known(r.Context(), entities.KindProperty, actor.AccountID, id); err != nil {
 		writeErr(w, r, err)
 		return
 	}
@@ -199,7 +199,7 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := actorOf(r)
-	if _, err := a.entities.Get(r.Context(), entities.KindUser, actor.AccountID.String(), id.String(), false); err != nil {
+	if _, err := a.audit.Known(r.Context(), entities.KindUser, actor.AccountID, id); err != nil {
 		writeErr(w, r, err)
 		return
 	}

@@ -136,3 +136,78 @@ func TestAuditHistoryFromAfterToIs400(t *testing.T) {
 		assert.Empty(t, body, history)
 	}
 }
+
+// A deleted user's and a deleted property's histories stay readable: the
+// log keeps them, and an auditor asks about former staff most of all.
+// Another account still gets 404.
+func TestAuditHistoryOfDeletedUserAndProperty(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	group := h.grpGroup(rootKey, property, "Staff")
+	user := h.grpUser(rootKey, "Former cleaner")
+	h.provisionDevice(rootKey, user, "phone")
+	h.grpAdd(rootKey, property, group, user)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+user, rootKey, nil).Status)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/properties/"+property, rootKey, nil).Status)
+	h.settle()
+
+	status, _, body := h.rawGet("/audit/users/"+user+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	for _, want := range []string{"UserCreated", "UserDeviceProvisioned", "UserAddedToGroup", "UserRemovedFromGroup", "UserDeleted"} {
+		assert.Contains(t, body, `"eventType":"`+want+`"`)
+	}
+	status, _, body = h.rawGet("/audit/properties/"+property+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	for _, want := range []string{"PropertyCreated", "UserAddedToGroup", "PropertyDeleted"} {
+		assert.Contains(t, body, `"eventType":"`+want+`"`)
+	}
+
+	other := h.newAccount()
+	for _, p := range []string{"/audit/users/" + user + "/history", "/audit/properties/" + property + "/history"} {
+		status, _, _ = h.rawGet(p, other)
+		assert.Equal(t, http.StatusNotFound, status, p)
+	}
+}
+
+// A member of a group that is then deleted: the refusal's missing
+// membership names the group's deletion, the event that removed it.
+func TestAuditNoMembershipNamesTheGroupsDeletion(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, f.lock), rootKey, nil).Status)
+	h.grpAdd(rootKey, f.property, f.staff, f.cleaner)
+	d := h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.True(t, d.Allowed, d.Reason)
+
+	require.Equal(t, http.StatusOK, h.do("DELETE", grpPath(f.property, f.staff), rootKey, nil).Status)
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.Equal(t, "noMembership", d.Reason)
+	require.Equal(t, []string{"install", "device", "membership"}, linkNames(d.Path))
+	last := d.Path[len(d.Path)-1]
+	assert.True(t, last.Missing)
+	assert.Equal(t, "UserGroupDeleted", last.EventType)
+	assert.NotEmpty(t, last.EventID)
+	assert.Equal(t, f.staff, last.UserGroupID)
+}
+
+// A deprovisioned lock stays auditable: who could open it before it went,
+// and its history, for an account-wide reader; another account gets 404.
+func TestAuditOfADeprovisionedLock(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/locks/"+f.lock, rootKey, nil).Status)
+	h.settle()
+
+	got := h.auditAccess(rootKey, f.lock, f.at["guest"])
+	require.Len(t, got.Entries, 1)
+	assert.Equal(t, f.guest, got.Entries[0].UserID)
+	assert.Equal(t, got.KeyMapHash, got.EntriesHash)
+	status, _, body := h.rawGet("/audit/locks/"+f.lock+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `"eventType":"LockDeprovisioned"`)
+	assert.Contains(t, body, `"causeEventType":"UserAddedToGroup"`)
+
+	other := h.newAccount()
+	status, _, _ = h.rawGet("/audit/locks/"+f.lock+"/history", other)
+	assert.Equal(t, http.StatusNotFound, status)
+}

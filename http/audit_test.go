@@ -354,3 +354,140 @@ func TestAuditPermissionsAndTenancy(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/audit/locks/"+l.LockID+"/access", rootKey, nil).Status, "at is required")
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/audit/locks/"+l.LockID+"/history?format=xml", rootKey, nil).Status)
 }
+
+// The grant link names the access-list change that granted the entry, not
+// a later change of the same list that left the entry as it was; a change
+// of the entry's schedule is a new grant.
+func TestAuditDecisionGrantIsTheChangeThatMadeTheEntry(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+	grantOf := func(d auditDecision) auditLink {
+		for _, l := range d.Path {
+			if l.Link == "grant" {
+				return l
+			}
+		}
+		t.Fatalf("no grant link in %+v", d.Path)
+		return auditLink{}
+	}
+	first := grantOf(h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, f.at["cleaner"]))
+	require.Equal(t, "AreaAccessListChanged", first.EventType)
+
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, f.lock), rootKey, nil).Status)
+	h.grpAdd(rootKey, f.property, f.staff, f.cleaner)
+	other := h.grpGroup(rootKey, f.property, "Gardeners")
+	owner := h.newKey(rootKey, perm("owner"))
+	staff := map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}
+	r := h.do("PUT", "/properties/"+f.property+"/areas/"+f.building, owner, map[string]any{
+		"displayName": "Building", "areaType": "common",
+		"accessList": []any{staff, map[string]any{"accessType": "group", "userGroupId": other, "schedule": nil}},
+	})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	d := h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.True(t, d.Allowed, d.Reason)
+	g := grantOf(d)
+	assert.Equal(t, first.EventID, g.EventID, "the staff entry was granted by the first change, not by the one adding gardeners")
+	assert.Equal(t, first.APIKeyID, g.APIKeyID)
+
+	staff["schedule"] = map[string]any{"weekly": []any{}}
+	r = h.do("PUT", "/properties/"+f.property+"/areas/"+f.building, owner, map[string]any{
+		"displayName": "Building", "areaType": "common", "accessList": []any{staff},
+	})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	g = grantOf(h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle()))
+	assert.NotEqual(t, first.EventID, g.EventID, "a new schedule is a new grant")
+	assert.NotEqual(t, first.APIKeyID, g.APIKeyID, "granted by the owner key")
+}
+
+// At every step of a history with an `area` entry, a scheduled grant on an
+// ancestor, a re-parented area, a rotated key, a lock reinstalled
+// elsewhere, a deleted user and a deleted group, the answer computed from
+// the log is the key map the projection held then, version and entries.
+func TestAuditLockAccessMatchesKeyMapAcrossMovesAndDeletions(t *testing.T) {
+	h := newHarness(t)
+	r := h.do("POST", "/properties", rootKey, map[string]any{"displayName": "P", "timezone": "Europe/Madrid"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	p := r.field("propertyId")
+	building := h.mkArea(rootKey, p, "Building", "")
+	flat := h.mkArea(rootKey, p, "Flat", building)
+	annex := h.mkArea(rootKey, p, "Annex", "")
+	room := h.mkArea(rootKey, p, "Room", annex)
+	door, back := h.provisionLock(rootKey, "door").LockID, h.provisionLock(rootKey, "back").LockID
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(p, flat, door), rootKey, nil).Status)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(p, room, back), rootKey, nil).Status)
+	resident, cleaner, neighbour := h.grpUser(rootKey, "resident"), h.grpUser(rootKey, "cleaner"), h.grpUser(rootKey, "neighbour")
+	phone := h.provisionDevice(rootKey, resident, "phone")
+	h.provisionDevice(rootKey, cleaner, "phone")
+	h.provisionDevice(rootKey, neighbour, "phone")
+	staff := h.grpGroup(rootKey, p, "Staff")
+
+	type step struct {
+		name     string
+		at       time.Time
+		versions map[string]int
+		users    map[string][]string
+	}
+	var steps []step
+	mark := func(name string) {
+		s := step{name: name, at: h.settle(), versions: map[string]int{}, users: map[string][]string{}}
+		for _, l := range []string{door, back} {
+			km := h.keyMap(rootKey, l)
+			s.versions[l] = km.KeyMapVersion
+			for _, e := range km.KeyMapEntries {
+				s.users[l] = append(s.users[l], e.UserID)
+			}
+		}
+		steps = append(steps, s)
+	}
+	h.grpAdd(rootKey, p, h.viewArea(rootKey, p, flat).AreaUserGroupID, resident)
+	mark("resident")
+	now := time.Now().UTC()
+	r = h.do("POST", grpMemberPath(p, staff, cleaner), rootKey, map[string]any{
+		"validFrom": now.Add(-time.Hour).Format(time.RFC3339), "validUntil": now.Add(time.Hour).Format(time.RFC3339)})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	r = h.do("PUT", areaPath(p, building), rootKey, map[string]any{"displayName": "Building", "areaType": "common",
+		"accessList": []any{
+			map[string]any{"accessType": "group", "userGroupId": staff, "schedule": map[string]any{
+				"weekly": []any{map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "from": "08:00", "to": "18:00"}}}},
+			map[string]any{"accessType": "area", "areaId": annex, "schedule": nil},
+		}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	mark("grants")
+	h.grpAdd(rootKey, p, h.viewArea(rootKey, p, annex).AreaUserGroupID, neighbour)
+	mark("neighbour")
+	require.Equal(t, http.StatusOK, h.moveArea(p, flat, annex).Status)
+	mark("moved")
+	pub, enc := deviceKeys(t)
+	r = h.do("PUT", "/users/"+resident+"/devices/"+phone.UserDeviceID, rootKey, deviceBody("phone", pub, enc))
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	mark("rotated")
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+door+"/uninstall?uninstallMode=area", rootKey, nil).Status)
+	mark("uninstalled")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(p, building, door), rootKey, nil).Status)
+	mark("reinstalled")
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+neighbour, rootKey, nil).Status)
+	mark("userDeleted")
+	require.Equal(t, http.StatusOK, h.do("DELETE", grpPath(p, staff), rootKey, nil).Status)
+	mark("groupDeleted")
+
+	for _, s := range steps {
+		for _, l := range []string{door, back} {
+			got := h.auditAccess(rootKey, l, s.at)
+			assert.Equal(t, s.versions[l], got.KeyMapVersion, "%s: %s", s.name, l)
+			assert.Equal(t, got.KeyMapHash, got.EntriesHash, "%s: %s: the log and the key map projection agree", s.name, l)
+			var users []string
+			for _, e := range got.Entries {
+				users = append(users, e.UserID)
+			}
+			assert.ElementsMatch(t, s.users[l], users, "%s: %s", s.name, l)
+		}
+	}
+	// Moved under the annex, the flat's door is opened by the annex's own
+	// group, no longer by the building's grants.
+	moved := h.auditAccess(rootKey, door, steps[3].at)
+	var vias []string
+	for _, e := range moved.Entries {
+		vias = append(vias, e.Via.AreaID+"/"+e.Via.AccessType)
+	}
+	assert.ElementsMatch(t, []string{flat + "/area", annex + "/area"}, vias)
+}

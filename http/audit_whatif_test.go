@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -402,4 +403,139 @@ func TestAuditWhatIfNamesTheCommandOfABadField(t *testing.T) {
 		assert.Equal(t, want, r.Error, body)
 	}
 	assert.Equal(t, before, h.head())
+}
+
+// Cancelling a booking revokes its access code: the lock loses the code's
+// entry, and no user loses anything (a code belongs to no user), as the
+// real cancellation then shows.
+func TestAuditWhatIfRevokedCodeIsNoUsersLoss(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(time.Hour).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(48*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "482913"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+
+	cancel := cmd("POST", "/bookings/"+b.BookingID+"/cancel", map[string]any{"reason": "byUser"})
+	out := h.whatIf(rootKey, cancel)
+	assert.Equal(t, "applied", out.Commands[0].Status, out.Commands[0].Error)
+	require.Len(t, out.Locks, 1)
+	assert.Empty(t, out.Locks[0].Gained)
+	require.Len(t, out.Locks[0].Lost, 1)
+	assert.Empty(t, out.Locks[0].Lost[0].UserID)
+	assert.Equal(t, "accessCode", out.Locks[0].Lost[0].Via.AccessType)
+	assert.Empty(t, out.Users, "a code is no user's: no user gains or loses a lock")
+
+	before, _, _ := h.auditCodes(f.lockID, h.settle())
+	require.Len(t, before, 1)
+	assert.Equal(t, codeID, before[0].AccessCodeID)
+	require.Equal(t, http.StatusOK, h.do("POST", "/bookings/"+b.BookingID+"/cancel", rootKey, map[string]any{"reason": "byUser"}).Status)
+	after, kmHash, entriesHash := h.auditCodes(f.lockID, h.settle())
+	assert.Empty(t, after, "the real cancellation takes the code out, as the what-if said")
+	assert.Equal(t, kmHash, entriesHash)
+}
+
+// keyMapEntryKeys identifies a lock's key-map entries as whatIfEntryKey does
+// a what-if's: credential, grant and schedule.
+func (h *harness) keyMapEntryKeys(lock string) map[string]bool {
+	r := h.do("GET", "/locks/"+lock+"/keymap", rootKey, nil)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	var km struct {
+		E []map[string]any `json:"keyMapEntries"`
+	}
+	require.NoError(h.t, json.Unmarshal(r.Data, &km))
+	out := map[string]bool{}
+	for _, e := range km.E {
+		s, _ := json.Marshal(e["schedule"])
+		k := ""
+		for _, f := range []string{"userDeviceId", "accessCodeId", "areaId", "userGroupId"} {
+			v, _ := e[f].(string)
+			k += v + "|"
+		}
+		out[k+string(s)] = true
+	}
+	return out
+}
+
+func whatIfEntryKey(e whatIfEntry) string {
+	var s any
+	_ = json.Unmarshal(e.Schedule, &s)
+	b, _ := json.Marshal(s)
+	return e.UserDeviceID + "||" + e.Via.AreaID + "|" + e.Via.UserGroupID + "|" + string(b)
+}
+
+// whatIfAsReal runs the commands as a what-if, then for real, and checks
+// that each lock gained and lost exactly what the what-if said.
+func (h *harness) whatIfAsReal(name string, locks []string, cmds ...map[string]any) {
+	h.settle()
+	before := map[string]map[string]bool{}
+	for _, l := range locks {
+		before[l] = h.keyMapEntryKeys(l)
+	}
+	out := h.whatIf(rootKey, cmds...)
+	for _, c := range out.Commands {
+		require.Equal(h.t, "applied", c.Status, "%s: %s", name, c.Error)
+	}
+	for _, c := range cmds {
+		r := h.do(c["method"].(string), c["path"].(string), rootKey, c["body"])
+		require.Less(h.t, r.Status, 300, "%s: %s", name, r.Error)
+	}
+	h.settle()
+	for _, l := range locks {
+		after := h.keyMapEntryKeys(l)
+		var realG, realL, wG, wL []string
+		for k := range after {
+			if !before[l][k] {
+				realG = append(realG, k)
+			}
+		}
+		for k := range before[l] {
+			if !after[k] {
+				realL = append(realL, k)
+			}
+		}
+		for _, wl := range out.Locks {
+			if wl.LockID == l {
+				for _, e := range wl.Gained {
+					wG = append(wG, whatIfEntryKey(e))
+				}
+				for _, e := range wl.Lost {
+					wL = append(wL, whatIfEntryKey(e))
+				}
+			}
+		}
+		sort.Strings(realG)
+		sort.Strings(realL)
+		sort.Strings(wG)
+		sort.Strings(wL)
+		assert.Equal(h.t, realG, wG, "%s gained on %s", name, l)
+		assert.Equal(h.t, realL, wL, "%s lost on %s", name, l)
+	}
+}
+
+// Memberships with a window, an `area` entry with a schedule, a changed
+// window, a lock moved to another area, a re-parented area, removals and a
+// grant followed by the group's deletion: the what-if's gains and losses
+// are what the same commands then really do to the key maps.
+func TestAuditWhatIfEqualsWhatTheCommandsThenDo(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	other := h.mkArea(rootKey, f.property, "Other", "")
+	l2 := h.provisionLock(rootKey, "l2").LockID
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, other, l2), rootKey, nil).Status)
+	otherGroup := h.viewArea(rootKey, f.property, other).AreaUserGroupID
+	locks := []string{f.lock, l2}
+	until := time.Now().UTC().Add(48 * time.Hour).Format(time.RFC3339)
+	h.whatIfAsReal("member window", locks, cmd("POST", grpMemberPath(f.property, otherGroup, f.ben), map[string]any{"validUntil": until}))
+	h.whatIfAsReal("area entry", locks, cmd("PUT", areaPath(f.property, f.building), map[string]any{
+		"displayName": "Building", "areaType": "common",
+		"accessList": []any{map[string]any{"accessType": "area", "areaId": other, "schedule": map[string]any{"weekly": []any{map[string]any{"days": []string{"mon"}, "from": "08:00", "to": "10:00"}}}}},
+	}))
+	h.whatIfAsReal("membership change", locks, cmd("POST", grpMemberPath(f.property, otherGroup, f.ben), map[string]any{"validFrom": until}))
+	h.whatIfAsReal("move lock", locks, cmd("PUT", "/locks/"+l2+"/uninstall?uninstallMode=area", nil), cmd("PUT", installPath(f.property, f.flat, l2), nil))
+	h.whatIfAsReal("move area", locks, cmd("PUT", areaPath(f.property, f.flat), map[string]any{"displayName": "Flat 1A", "areaType": "resident", "parentAreaId": other}))
+	h.whatIfAsReal("remove", locks, cmd("DELETE", grpMemberPath(f.property, otherGroup, f.ben), nil), cmd("DELETE", grpMemberPath(f.property, f.flatGroup, f.ana), nil))
+	h.whatIfAsReal("delete group", locks, cmd("PUT", areaPath(f.property, other), map[string]any{"displayName": "Other", "areaType": "resident",
+		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": f.staff, "schedule": nil}}}), cmd("DELETE", grpPath(f.property, f.staff), nil))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/auditindex"
+	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/keymaps"
 )
 
@@ -35,6 +36,24 @@ func NewAudit(db *projections.DB, store eventstore.Store, registry *eventstore.R
 		return nil, errors.New("queries: audit needs a read-model database, an event store and a registry")
 	}
 	return &Audit{db: db, store: store, registry: registry}, nil
+}
+
+// Known checks that the entity of kind is, or was, the account's, and
+// returns the property it is in (empty: none). Unlike Entities.Get it
+// finds a deleted one too, whose history the log keeps (a deleted user's,
+// property's or lock's). Another account's, or an id never seen, is
+// ErrEntityNotFound.
+func (a *Audit) Known(ctx context.Context, kind string, accountID, id uuid.UUID) (string, error) {
+	var account, propertyID string
+	err := a.db.QueryRowContext(ctx, a.db.Dialect.Rebind(`SELECT account_id, property_id FROM `+entities.Table+` WHERE kind = ? AND id = ?`),
+		kind, id.String()).Scan(&account, &propertyID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && account != accountID.String()) {
+		return "", fmt.Errorf("%s %s: %w", kind, id, ErrEntityNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("audit %s: %w", kind, err)
+	}
+	return propertyID, nil
 }
 
 // auditFold folds the events of a growing set of entities up to an

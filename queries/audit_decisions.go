@@ -8,6 +8,7 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/access"
+	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/eventstore"
@@ -169,7 +170,18 @@ func grantLink(facts *auditFacts, e access.Explained) AuditLink {
 	ar := facts.areas[e.Grant.AreaID]
 	env := ar.created
 	if e.Grant.AccessType != "area" || e.Grant.ViaAreaID != uuid.Nil {
-		env = ar.listChanged
+		// The access-list entry the grant comes from, and the change that
+		// put it there.
+		entry := area.AccessEntry{AccessType: e.Grant.AccessType, Schedule: e.Grant.Schedule}
+		if e.Grant.AccessType == area.AccessArea {
+			entry.AreaID = e.Grant.ViaAreaID
+		} else {
+			entry.UserGroupID = e.Grant.UserGroupID
+		}
+		env = nil
+		if i := sameEntry(ar.list, entry); i >= 0 {
+			env = ar.grantedBy[i]
+		}
 	}
 	l := linkOf("grant", env)
 	l.AreaID, l.AccessType, l.UserGroupID, l.Schedule = e.Grant.AreaID.String(), string(e.Grant.AccessType), e.Grant.UserGroupID.String(), e.Grant.Schedule

@@ -1,6 +1,7 @@
 package queries
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,7 +50,11 @@ type auditCode struct {
 type auditArea struct {
 	property, parent, group uuid.UUID
 	list                    []area.AccessEntry
-	created, listChanged    *eventstore.Envelope
+	// grantedBy holds, for each entry of list, the access-list change
+	// since which the entry has been there as it is: a later change that
+	// leaves it alone did not grant it.
+	grantedBy []*eventstore.Envelope
+	created   *eventstore.Envelope
 }
 
 type auditMember struct {
@@ -93,7 +98,14 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 		}
 	case area.AreaAccessListChanged:
 		if a := f.areas[e.AreaID]; a != nil {
-			a.list, a.listChanged = e.AccessList, env
+			by := make([]*eventstore.Envelope, len(e.AccessList))
+			for i, entry := range e.AccessList {
+				by[i] = env
+				if j := sameEntry(a.list, entry); j >= 0 {
+					by[i] = a.grantedBy[j]
+				}
+			}
+			a.list, a.grantedBy = e.AccessList, by
 		}
 	case area.AreaDeleted:
 		delete(f.areas, e.AreaID)
@@ -108,6 +120,14 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 		}
 		f.removed[e.UserGroupID][e.UserID] = env
 	case group.UserGroupDeleted:
+		// The deletion removed every member: it is the event a refusal
+		// names for them, as a removal would be.
+		for u := range f.members[e.UserGroupID] {
+			if f.removed[e.UserGroupID] == nil {
+				f.removed[e.UserGroupID] = map[uuid.UUID]*eventstore.Envelope{}
+			}
+			f.removed[e.UserGroupID][u] = env
+		}
 		delete(f.members, e.UserGroupID)
 	case device.UserDeviceProvisioned:
 		ds := f.userDevices(e.UserID)
@@ -159,6 +179,21 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 			l.area, l.deleted, l.last = uuid.Nil, true, env
 		}
 	}
+}
+
+// sameEntry is the index in list of an entry granting what e grants (the
+// same group, or the same area's group), on the same schedule; -1 when
+// there is none.
+func sameEntry(list []area.AccessEntry, e area.AccessEntry) int {
+	return slices.IndexFunc(list, func(x area.AccessEntry) bool {
+		if x.AccessType != e.AccessType || !x.Schedule.Equal(e.Schedule) {
+			return false
+		}
+		if e.AccessType == area.AccessArea {
+			return x.AreaID == e.AreaID
+		}
+		return x.UserGroupID == e.UserGroupID
+	})
 }
 
 // lock returns a lock's facts, nil before its provisioning: an install of

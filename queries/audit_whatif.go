@@ -216,10 +216,13 @@ func entriesMinus(a, b []AuditEntry) []AuditEntry {
 	return out
 }
 
+// usersOf are the users of the device entries; a code's entry has none.
 func usersOf(es []AuditEntry) map[string]bool {
 	out := make(map[string]bool, len(es))
 	for _, e := range es {
-		out[e.UserID] = true
+		if e.UserID != "" {
+			out[e.UserID] = true
+		}
 	}
 	return out
 }
