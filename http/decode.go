@@ -44,7 +44,7 @@ func decodeJSON(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		return decodeError(body, dst, err)
 	}
 	if dec.More() {
 		return domain.InvalidField("body", "unexpected data after the JSON object")
@@ -100,15 +100,21 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 			}
 			key, _ := tok.(string)
 			name := joinPath(path, key)
+			if key == "" { // the empty key names its object
+				name = path
+				if name == "" {
+					name = "body"
+				}
+			}
 			if seen[key] {
-				return domain.InvalidField(name, "duplicate field")
+				return domain.InvalidField(name, keyProblem(key, "duplicate field"))
 			}
 			seen[key] = true
 			valueType := elem
 			if fields != nil {
 				ft, ok := fields[key]
 				if !ok {
-					return domain.InvalidField(name, "unknown field")
+					return domain.InvalidField(name, keyProblem(key, "unknown field"))
 				}
 				valueType = ft
 			}
@@ -131,6 +137,15 @@ func checkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	}
 	_, err = dec.Token() // the closing delimiter
 	return err
+}
+
+// keyProblem is what is wrong with a key; the empty key, which names no
+// field, is quoted.
+func keyProblem(key, problem string) string {
+	if key == "" {
+		return problem + ` ""`
+	}
+	return problem
 }
 
 func joinPath(path, key string) string {
@@ -181,6 +196,74 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	}
 	jsonFieldCache.Store(t, out)
 	return out
+}
+
+// decodeError names the field of a Decode error by its whole path, as the
+// validation errors do (accessList[1].schedule.weekly[0].from):
+// encoding/json names an unknown key without the object it is in, and a
+// value of the wrong type without the indices of the arrays it is in.
+func decodeError(body []byte, dst any, err error) error {
+	if !json.Valid(body) {
+		return jsonError(err)
+	}
+	keys := json.NewDecoder(bytes.NewReader(body))
+	keys.UseNumber()
+	if kerr := checkKeys(keys, reflect.TypeOf(dst), ""); kerr != nil {
+		return kerr
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		if path, ok := pathAt(body, typeErr.Offset); ok {
+			return domain.InvalidField(path, "must be "+jsonTypeName(typeErr.Type.Kind().String()))
+		}
+	}
+	return jsonError(err)
+}
+
+// pathAt names the value of valid JSON that ends at offset, or whose
+// object or array opens just before it: where encoding/json reports a
+// value of the wrong type. A top-level value is the body.
+func pathAt(body []byte, offset int64) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var walk func(path string) (string, bool, error)
+	walk = func(path string) (string, bool, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false, err
+		}
+		if dec.InputOffset() == offset {
+			if path == "" {
+				path = "body"
+			}
+			return path, true, nil
+		}
+		switch tok {
+		case json.Delim('{'):
+			for dec.More() {
+				key, err := dec.Token()
+				if err != nil {
+					return "", false, err
+				}
+				name, _ := key.(string)
+				if p, ok, err := walk(joinPath(path, name)); ok || err != nil {
+					return p, ok, err
+				}
+			}
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if p, ok, err := walk(fmt.Sprintf("%s[%d]", path, i)); ok || err != nil {
+					return p, ok, err
+				}
+			}
+		default:
+			return "", false, nil
+		}
+		_, err = dec.Token() // the closing delimiter
+		return "", false, err
+	}
+	path, ok, err := walk("")
+	return path, ok && err == nil
 }
 
 // jsonError turns encoding/json's errors into field errors.
