@@ -23,13 +23,24 @@ func openAPI(routes []route) []byte {
 				"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"},
 			})
 		}
+		responses := map[string]any{"default": map[string]any{"description": "Error", "content": envelopeContent}}
+		codes, ok := successCodes[rt.operation]
+		if !ok {
+			codes = []string{"200"}
+		}
+		for _, code := range codes {
+			responses[code] = map[string]any{"description": "Success", "content": envelopeContent}
+		}
+		for _, q := range queryParams[rt.operation] {
+			name, required := strings.CutSuffix(q, "!")
+			params = append(params, map[string]any{
+				"name": name, "in": "query", "required": required, "schema": map[string]any{"type": "string"},
+			})
+		}
 		op := map[string]any{
 			"operationId": rt.operation,
 			"summary":     rt.summary,
-			"responses": map[string]any{
-				"200":     map[string]any{"description": "Success", "content": envelopeContent},
-				"default": map[string]any{"description": "Error", "content": envelopeContent},
-			},
+			"responses":   responses,
 		}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -74,3 +85,35 @@ func openAPI(routes []route) []byte {
 }
 
 var envelopeContent = map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Envelope"}}}
+
+// successCodes are the success statuses of the operations that answer
+// other than 200: creates answer 201.
+var successCodes = map[string][]string{
+	"createProperty": {"201"}, "createArea": {"201"}, "createUserGroup": {"201"}, "createUser": {"201"},
+	"provisionUserDevice": {"201"}, "provisionLock": {"201"}, "createApiKey": {"201"}, "registerAccount": {"201"},
+	"createWebhook": {"201"}, "createBooking": {"201"}, "createAccessCode": {"201"}, "registerGuest": {"201"},
+	"createPropertyInvitation": {"201"},
+	"uploadFirmwareVersion":    {"200", "201"}, // 201 for a version first recorded
+	"replayWebhookDelivery":    {"202"},
+}
+
+// pageParams are the query parameters of a paged list.
+var pageParams = []string{"pageSize", "pageToken"}
+
+// queryParams are the query parameters of the core operations; a name
+// ending in "!" is required.
+var queryParams = map[string][]string{
+	"listEvents": append([]string{"eventSource!", "propertyId", "areaId", "userGroupId", "lockId", "userId", "userDeviceId",
+		"apiKeyId", "keyId", "firmwareVersion"}, pageParams...),
+	"listLocks":                   append([]string{"propertyId", "outOfSync"}, pageParams...),
+	"uninstallLock":               {"uninstallMode!"},
+	"listProperties":              pageParams,
+	"listAreas":                   pageParams,
+	"listUserGroups":              pageParams,
+	"listUsersForGroup":           pageParams,
+	"listGroupsForUser":           pageParams,
+	"listGroupsForUserAtProperty": pageParams,
+	"listUserDevices":             pageParams,
+	"listApiKeys":                 pageParams,
+	"listChildAccounts":           pageParams,
+}

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/mux"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/projections/eventlist"
 )
 
 // TestOpenAPIDocumentsEveryRoute fails when the router serves a route that
@@ -57,4 +60,90 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	var b strings.Builder
 	_, _ = io.Copy(&b, resp.Body)
 	assert.Contains(t, b.String(), `accessd_http_requests_total{method="GET",route="/account",status="200"} 1`)
+}
+
+// openAPIOp is one operation of /openapi.json as the tests read it.
+type openAPIOp struct {
+	OperationID string `json:"operationId"`
+	Parameters  []struct {
+		Name     string `json:"name"`
+		In       string `json:"in"`
+		Required bool   `json:"required"`
+	} `json:"parameters"`
+	Responses map[string]json.RawMessage `json:"responses"`
+}
+
+// queryParams maps an operation's query parameters to whether each is
+// required.
+func (o openAPIOp) queryParams() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range o.Parameters {
+		if p.In == "query" {
+			out[p.Name] = p.Required
+		}
+	}
+	return out
+}
+
+// The document says what the routes answer: a create's 201, the query
+// parameters of the core lists (eventSource and every filter of /events,
+// paging), uninstallMode; and it documents itself.
+func TestOpenAPIDocumentsStatusesAndQueryParameters(t *testing.T) {
+	h := newHarness(t)
+	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]openAPIOp `json:"paths"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	op := func(method, path string) openAPIOp {
+		o, ok := doc.Paths[path][strings.ToLower(method)]
+		require.True(t, ok, "%s %s is not in /openapi.json", method, path)
+		return o
+	}
+
+	propertyID := h.mkProperty(rootKey, "Doc")
+	userID := h.createUser(rootKey, map[string]any{"displayName": "Ana"})
+	devicePub, deviceEnc := deviceKeys(t)
+	lockPub, lockEnc := lockKeys(t)
+	for _, c := range []struct {
+		method, path, template string
+		body                   any
+	}{
+		{"POST", "/properties", "/properties", map[string]any{"displayName": "P"}},
+		{"POST", areasPath(propertyID), "/properties/{propertyId}/areas", map[string]any{"displayName": "A", "areaType": "common"}},
+		{"POST", grpListPath(propertyID), "/properties/{propertyId}/groups", map[string]any{"displayName": "G", "groupType": "staff"}},
+		{"POST", "/users", "/users", map[string]any{"displayName": "Ben"}},
+		{"POST", "/users/" + userID + "/devices", "/users/{userId}/devices", deviceBody("Phone", devicePub, deviceEnc)},
+		{"POST", "/locks", "/locks", map[string]any{"displayName": "Door", "publicKey": lockPub, "encryptionPublicKey": lockEnc}},
+		{"POST", "/accounts/keys", "/accounts/keys", map[string]any{"displayName": "k", "apiPermissions": []any{perm("support")}}},
+		{"POST", "/accounts/register", "/accounts/register", map[string]any{"displayName": "Child"}},
+		{"GET", "/properties", "/properties", nil},
+	} {
+		r := h.do(c.method, c.path, rootKey, c.body)
+		require.Less(t, r.Status, 300, "%s %s: %s", c.method, c.path, r.Error)
+		var codes []string
+		for code := range op(c.method, c.template).Responses {
+			codes = append(codes, code)
+		}
+		assert.Contains(t, codes, strconv.Itoa(r.Status),
+			"%s %s answers %d, which /openapi.json does not say", c.method, c.template, r.Status)
+	}
+
+	events := op("GET", "/events").queryParams()
+	assert.Equal(t, map[string]bool{"eventSource": true}, map[string]bool{"eventSource": events["eventSource"]}, "eventSource is required")
+	for param := range eventlist.IDColumns {
+		assert.Contains(t, events, param, "GET /events?%s= is not documented", param)
+	}
+	for _, path := range []string{"/events", "/properties", "/properties/{propertyId}/areas", "/properties/{propertyId}/groups",
+		"/properties/{propertyId}/groups/{userGroupId}/users", "/users/{userId}/groups", "/users/{userId}/properties/{propertyId}/groups",
+		"/users/{userId}/devices", "/locks", "/accounts/keys", "/accounts/children"} {
+		params := op("GET", path).queryParams()
+		assert.Contains(t, params, "pageSize", "GET %s", path)
+		assert.Contains(t, params, "pageToken", "GET %s", path)
+	}
+	assert.Contains(t, op("GET", "/locks").queryParams(), "propertyId")
+	assert.Equal(t, map[string]bool{"uninstallMode": true}, op("PUT", "/locks/{lockId}/uninstall").queryParams())
+	op("GET", "/openapi.json")
 }

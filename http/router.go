@@ -84,12 +84,14 @@ func NewRouter(o Options) http.Handler {
 		return r
 	}
 
+	var doc []byte
 	routes := append(api.routes(), serviceRoutes(o)...)
-	doc := openAPI(routes)
-	routes = append(routes, route{method: "GET", path: "/openapi.json", public: true, handler: func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(doc)
-	}})
+	routes = append(routes, route{method: "GET", path: "/openapi.json", operation: "getOpenAPI", summary: "This OpenAPI document of every route.", public: true,
+		handler: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(doc)
+		}})
+	doc = openAPI(routes)
 	s := segmentRouter{all: newMux(), bySegment: map[string]*mux.Router{}}
 	for _, rt := range routes {
 		h := rt.handler
