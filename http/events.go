@@ -16,10 +16,11 @@ type Reprocessor interface {
 	Reprocess(ctx context.Context, position uint64) error
 }
 
-// eventSources maps eventSource to the stream category of its events.
-var eventSources = map[string]string{
-	"all": "", "property": "property", "area": "area", "userGroup": "group", "lock": "lock",
-	"user": "user", "userDevice": "device", "apiKey": "apikey", "firmware": "firmware", "key": "key",
+// eventSources maps eventSource to the stream categories of its events
+// (none: all). A firmware version's assignments have streams of their own.
+var eventSources = map[string][]string{
+	"all": nil, "property": {"property"}, "area": {"area"}, "userGroup": {"group"}, "lock": {"lock"},
+	"user": {"user"}, "userDevice": {"device"}, "apiKey": {"apikey"}, "firmware": {"firmware", "firmwareassignment"}, "key": {"key"},
 }
 
 func (a *API) eventRoutes() []route {
@@ -58,12 +59,12 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	source := q.Get("eventSource")
-	category, known := eventSources[source]
+	categories, known := eventSources[source]
 	if !known {
 		writeErr(w, r, domain.InvalidField("eventSource", "must be one of all, property, area, userGroup, lock, user, userDevice, apiKey, firmware, key"))
 		return
 	}
-	f := queries.EventFilter{Category: category, Equal: map[string]string{}, PropertyIDs: scope}
+	f := queries.EventFilter{Categories: categories, Equal: map[string]string{}, PropertyIDs: scope}
 	for param := range eventlist.IDColumns {
 		v := q.Get(param)
 		if v == "" {
@@ -111,9 +112,13 @@ func (a *API) processEvent(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = a.reprocessor.Reprocess(r.Context(), pos)
 	}
+	var event queries.EventItem
+	if err == nil {
+		event, err = a.events.Get(r.Context(), actorOf(r).AccountID.String(), id.String())
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]string{"eventId": id.String()})
+	writeData(w, http.StatusOK, event)
 }

@@ -109,3 +109,60 @@ func TestReprocessEvent(t *testing.T) {
 	support := h.newKey(rootKey, perm("support"))
 	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/events/"+id+"/process", support, nil).Status)
 }
+
+// An event is an entity of the reference like the others: each entry of
+// the list has type, typeState, createdAt, lastModifiedAt and
+// lastModifiedBy (an event never changes: lastModifiedAt is createdAt),
+// and PUT /events/{eventId}/process answers the event (EventOutput).
+func TestEventsCarryTheEntityFields(t *testing.T) {
+	h := newHarness(t)
+	propertyID := h.mkProperty(rootKey, "Events")
+	r := h.do("GET", "/events?eventSource=property&propertyId="+propertyID, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	var page struct {
+		Events []map[string]any `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &page))
+	require.Len(t, page.Events, 1)
+	e := page.Events[0]
+	assert.Equal(t, "PropertyCreated", e["eventName"])
+	assert.Equal(t, "event", e["type"])
+	assert.Equal(t, "active", e["typeState"])
+	assert.NotEmpty(t, e["createdAt"])
+	assert.Equal(t, e["createdAt"], e["lastModifiedAt"])
+	assert.NotEmpty(t, e["lastModifiedBy"])
+
+	p := h.do("PUT", "/events/"+e["eventId"].(string)+"/process", rootKey, nil)
+	require.Equal(t, http.StatusOK, p.Status, p.Error)
+	var processed map[string]any
+	require.NoError(t, json.Unmarshal(p.Data, &processed))
+	assert.Equal(t, e, processed, "the answer is the event")
+}
+
+// eventSource=firmware lists every firmware event: the uploads, and the
+// assignments and unassignments, which have streams of their own.
+func TestFirmwareEventSourceListsAssignments(t *testing.T) {
+	h := newHarness(t)
+	propertyID := h.mkProperty(rootKey, "Firmware")
+	h.fwMustUpload(rootKey, "2.0.1")
+	r := h.do("PUT", "/firmware/2.0.1/assign?scope=property&propertyId="+propertyID, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	r = h.do("PUT", "/firmware/unassign?scope=property&propertyId="+propertyID, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+
+	want := []string{"FirmwareVersionUnassigned", "FirmwareVersionAssigned", "FirmwareVersionUploaded"}
+	for _, query := range []string{"eventSource=firmware", "eventSource=firmware&firmwareVersion=2.0.1"} {
+		page, r := listEvents(t, h, rootKey, query)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var names []string
+		for _, e := range page.Events {
+			names = append(names, e.EventName)
+		}
+		assert.Equal(t, want, names, query)
+	}
+	page, _ := listEvents(t, h, rootKey, "eventSource=firmware&pageSize=1")
+	require.Len(t, page.Events, 1)
+	rest, _ := listEvents(t, h, rootKey, "eventSource=firmware&pageToken="+page.PageToken)
+	require.Len(t, rest.Events, 2, "paged across both streams")
+	assert.Equal(t, "FirmwareVersionAssigned", rest.Events[0].EventName)
+}

@@ -32,15 +32,36 @@ type EventItem struct {
 	APIKeyID        string `json:"apiKeyId,omitempty"`
 	KeyID           string `json:"keyId,omitempty"`
 	FirmwareVersion string `json:"firmwareVersion,omitempty"`
-	CreatedAt       string `json:"createdAt"`
-	LastModifiedBy  string `json:"lastModifiedBy,omitempty"`
-	position        uint64
+	// Type and TypeState are "event" and "active", as every entity has
+	// them; an event never changes, so LastModifiedAt is CreatedAt.
+	Type           string `json:"type"`
+	TypeState      string `json:"typeState"`
+	CreatedAt      string `json:"createdAt"`
+	LastModifiedAt string `json:"lastModifiedAt"`
+	LastModifiedBy string `json:"lastModifiedBy,omitempty"`
+	position       uint64
+}
+
+const eventColumns = `position, event_id, event_name, property_id, area_id, user_group_id, lock_id, user_id,
+		user_device_id, api_key_id, key_id, firmware_version, created_at, last_modified_by`
+
+// scanEvent reads a row of eventColumns.
+func scanEvent(row interface{ Scan(...any) error }) (EventItem, error) {
+	var e EventItem
+	var pos int64
+	if err := row.Scan(&pos, &e.EventID, &e.EventName, &e.PropertyID, &e.AreaID, &e.UserGroupID, &e.LockID, &e.UserID,
+		&e.UserDeviceID, &e.APIKeyID, &e.KeyID, &e.FirmwareVersion, &e.CreatedAt, &e.LastModifiedBy); err != nil {
+		return e, err
+	}
+	e.position = uint64(pos)
+	e.Type, e.TypeState, e.LastModifiedAt = "event", "active", e.CreatedAt
+	return e, nil
 }
 
 // EventFilter narrows GET /events within an account.
 type EventFilter struct {
-	// Category is the stream category of the event source ("" for all).
-	Category string
+	// Categories are the stream categories of the event source (none: all).
+	Categories []string
 	// Equal maps an eventlist.IDColumns query parameter to its value.
 	Equal map[string]string
 	// PropertyIDs, when not nil, keeps only events of these properties (a
@@ -62,13 +83,10 @@ func (q *Events) List(ctx context.Context, accountID string, f EventFilter, page
 	defer rows.Close()
 	var out []EventItem
 	for rows.Next() {
-		var e EventItem
-		var pos int64
-		if err := rows.Scan(&pos, &e.EventID, &e.EventName, &e.PropertyID, &e.AreaID, &e.UserGroupID, &e.LockID, &e.UserID,
-			&e.UserDeviceID, &e.APIKeyID, &e.KeyID, &e.FirmwareVersion, &e.CreatedAt, &e.LastModifiedBy); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, "", fmt.Errorf("list events: %w", err)
 		}
-		e.position = uint64(pos)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -84,17 +102,23 @@ func (q *Events) List(ctx context.Context, accountID string, f EventFilter, page
 
 // listEventsSQL is List's query and arguments; "" when nothing can match.
 func listEventsSQL(accountID string, f EventFilter, page Page) (string, []any, error) {
-	query := `SELECT position, event_id, event_name, property_id, area_id, user_group_id, lock_id, user_id,
-		user_device_id, api_key_id, key_id, firmware_version, created_at, last_modified_by
+	query := `SELECT ` + eventColumns + `
 		FROM ` + eventlist.Table + ` WHERE account_id = ?`
 	args := []any{accountID}
 	if page.After > 0 {
 		query += ` AND position < ?`
 		args = append(args, int64(page.After))
 	}
-	if f.Category != "" {
+	switch len(f.Categories) {
+	case 0:
+	case 1:
 		query += ` AND category = ?`
-		args = append(args, f.Category)
+		args = append(args, f.Categories[0])
+	default:
+		query += ` AND category IN (?` + strings.Repeat(",?", len(f.Categories)-1) + `)`
+		for _, c := range f.Categories {
+			args = append(args, c)
+		}
 	}
 	for param, value := range f.Equal {
 		col, ok := eventlist.IDColumns[param]
@@ -135,4 +159,17 @@ func (q *Events) Find(ctx context.Context, accountID, eventID string) (position 
 		return 0, "", fmt.Errorf("find event: %w", err)
 	}
 	return uint64(pos), propertyID, nil
+}
+
+// Get returns one event of the account as the list shows it.
+func (q *Events) Get(ctx context.Context, accountID, eventID string) (EventItem, error) {
+	e, err := scanEvent(q.db.QueryRowContext(ctx, q.db.Dialect.Rebind(`SELECT `+eventColumns+` FROM `+eventlist.Table+`
+		WHERE event_id = ? AND account_id = ?`), eventID, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("event %s: %w", eventID, ErrEventNotFound)
+	}
+	if err != nil {
+		return e, fmt.Errorf("get event: %w", err)
+	}
+	return e, nil
 }
