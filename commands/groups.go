@@ -166,6 +166,14 @@ func (s *Service) onGroup(ctx context.Context, propertyID, groupID uuid.UUID, na
 	if !ok || actor.AccountID == uuid.Nil {
 		return Result{}, ErrNoActor
 	}
+	// A deleted property's groups went with it, as its areas did.
+	prop, err := Load(ctx, s.p, propertyAgg, propertyID)
+	if err != nil {
+		return Result{}, err
+	}
+	if prop.State.Deleted() {
+		return Result{}, group.ErrNotFound
+	}
 	return Execute(ctx, s.p, groupAgg, groupID, name, func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		st := l.State
 		if !st.Exists() || st.AccountID() != actor.AccountID || st.PropertyID() != propertyID {

@@ -435,3 +435,36 @@ func TestAreaLocks(t *testing.T) {
 	r = h.do("DELETE", areaPath(p, a), rootKey, nil)
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
 }
+
+// An access-list entry naming a group or area that was deleted since stays
+// valid while the area's list holds it, so a PUT of the area as read
+// succeeds (as a property's accessManagerIds and a user's permission
+// scopes do); another area's list cannot take it up: 422.
+func TestAreaPutAsReadSurvivesADeletedGroupOrArea(t *testing.T) {
+	h := newHarness(t)
+	p := h.mkProperty(rootKey, "Stale")
+	hall := h.mkArea(rootKey, p, "Hall", "")
+	pool := h.mkArea(rootKey, p, "Pool", "")
+	cleaners := h.grpGroup(rootKey, p, "Cleaners")
+	r := h.do("PUT", areaPath(p, hall), rootKey, map[string]any{"displayName": "Hall", "areaType": "common", "accessList": []any{
+		map[string]any{"accessType": "group", "userGroupId": cleaners, "schedule": nil},
+		map[string]any{"accessType": "area", "areaId": pool, "schedule": nil},
+	}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	require.Equal(t, http.StatusOK, h.do("DELETE", grpPath(p, cleaners), rootKey, nil).Status)
+	require.Equal(t, http.StatusOK, h.do("DELETE", areaPath(p, pool), rootKey, nil).Status)
+
+	read := h.viewArea(rootKey, p, hall)
+	require.Len(t, read.AccessList, 2)
+	r = h.do("PUT", areaPath(p, hall), rootKey, map[string]any{"displayName": "Main hall", "areaType": read.AreaType, "accessList": read.AccessList})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	after := decodeArea(t, r)
+	assert.Equal(t, "Main hall", after.DisplayName)
+	assert.Equal(t, read.AccessListVersion, after.AccessListVersion, "the list did not change")
+
+	other := h.mkArea(rootKey, p, "Gym", "")
+	r = h.do("PUT", areaPath(p, other), rootKey, map[string]any{"displayName": "Gym", "areaType": "common", "accessList": []any{
+		map[string]any{"accessType": "group", "userGroupId": cleaners, "schedule": nil}}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
+	assert.Equal(t, "accessList[0].userGroupId: no such user group in this property", r.Error)
+}

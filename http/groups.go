@@ -142,7 +142,12 @@ func (a *API) deleteUserGroup(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]string{"userGroupId": groupID.String(), "propertyId": propertyID.String()})
+	doc, err := a.entities.LastState(r.Context(), entities.KindGroup, actorOf(r).AccountID.String(), groupID.String())
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, doc.JSON)
 }
 
 // windowInput is the optional body of addUserToUserGroup.
@@ -321,6 +326,12 @@ func (a *API) groupOf(r *http.Request) (queries.Document, error) {
 	doc, err := a.entities.Get(r.Context(), entities.KindGroup, actor.AccountID.String(), groupID.String(), false)
 	if err == nil && doc.PropertyID != propertyID.String() {
 		err = entityNotFound(entities.KindGroup, groupID)
+	}
+	if err == nil {
+		// A deleted property's groups went with it, as its areas did.
+		if _, perr := a.entities.Get(r.Context(), entities.KindProperty, actor.AccountID.String(), propertyID.String(), false); perr != nil {
+			err = entityNotFound(entities.KindGroup, groupID)
+		}
 	}
 	return doc, err
 }

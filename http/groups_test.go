@@ -570,3 +570,60 @@ func TestGroupsOfAnotherAccountAreNotFound(t *testing.T) {
 	assert.Equal(t, []string{u}, grpMemberIDsOf(members))
 	assert.Equal(t, "Secret Cleaners", h.do("GET", grpPath(p, g), rootKey, nil).field("displayName"))
 }
+
+// DELETE answers the deleted group (the reference's UserGroupOutput), as
+// deleting a user or a device answers it: typeState deleted, the time and
+// key of the deletion.
+func TestDeletingAGroupAnswersItAsDeleted(t *testing.T) {
+	h := newHarness(t)
+	p := h.grpProperty(rootKey)
+	g := h.grpGroup(rootKey, p, "Cleaners")
+	manager := h.newKey(rootKey, perm("manage-access"))
+	deleted := h.do("DELETE", grpPath(p, g), manager, nil)
+	require.Equal(t, http.StatusOK, deleted.Status, deleted.Error)
+	var out grpView
+	require.NoError(t, json.Unmarshal(deleted.Data, &out))
+	assert.Equal(t, g, out.UserGroupID)
+	assert.Equal(t, p, out.PropertyID)
+	assert.Equal(t, "Cleaners", out.DisplayName)
+	assert.Equal(t, "userGroup", out.Type)
+	assert.Equal(t, "deleted", out.TypeState)
+	assert.NotEqual(t, out.CreatedAt, out.LastModifiedAt)
+	keys := h.do("GET", "/accounts/keys", rootKey, nil)
+	assert.Contains(t, string(keys.Data), `"apiKeyId":"`+out.LastModifiedBy+`"`, "lastModifiedBy is the deleting key")
+	assert.NotEqual(t, h.do("GET", "/account", rootKey, nil).field("lastModifiedBy"), out.LastModifiedBy)
+}
+
+// A deleted property's groups are gone with it: GET /users/{userId}/groups
+// no longer lists them (nor their user's `me` key sees them), as
+// GET /properties/{propertyId}/groups/{userGroupId} answers 404.
+func TestDeletedPropertysGroupsAreNotAUsersGroups(t *testing.T) {
+	h := newHarness(t)
+	p, gone := h.grpProperty(rootKey), h.grpProperty(rootKey)
+	g, g2 := h.grpGroup(rootKey, p, "Cleaners"), h.grpGroup(rootKey, gone, "Porters")
+	area := h.mkArea(rootKey, gone, "Hall", "")
+	areaGroup := h.viewArea(rootKey, gone, area).AreaUserGroupID
+	ana := h.grpUser(rootKey, "Ana")
+	h.grpAdd(rootKey, p, g, ana)
+	h.grpAdd(rootKey, gone, g2, ana)
+	h.grpAdd(rootKey, gone, areaGroup, ana)
+	groups, _ := grpGroups(t, h.do("GET", "/users/"+ana+"/groups", rootKey, nil))
+	require.ElementsMatch(t, []string{g, g2, areaGroup}, grpIDsOf(groups))
+
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/properties/"+gone, rootKey, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("GET", grpPath(gone, g2), rootKey, nil).Status)
+	groups, _ = grpGroups(t, h.do("GET", "/users/"+ana+"/groups", rootKey, nil))
+	assert.Equal(t, []string{g}, grpIDsOf(groups))
+	groups, _ = grpGroups(t, h.do("GET", "/users/"+ana+"/groups", h.meKey(ana), nil))
+	assert.Equal(t, []string{g}, grpIDsOf(groups), "nor for the user's own key")
+	assert.Equal(t, http.StatusNotFound, h.do("GET", grpPath(gone, g2)+"/users", rootKey, nil).Status)
+
+	// Nor can they be changed: nothing is recorded.
+	ben := h.grpUser(rootKey, "Ben")
+	before := h.head()
+	assert.Equal(t, http.StatusNotFound, h.do("PUT", grpPath(gone, g2), rootKey, map[string]any{"displayName": "x", "groupType": "staff"}).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("POST", grpMemberPath(gone, g2, ben), rootKey, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("DELETE", grpMemberPath(gone, g2, ana), rootKey, nil).Status)
+	assert.Equal(t, http.StatusNotFound, h.do("DELETE", grpPath(gone, g2), rootKey, nil).Status)
+	assert.Equal(t, before, h.head())
+}

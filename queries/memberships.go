@@ -104,8 +104,10 @@ func (q *Memberships) GroupsOfUser(ctx context.Context, accountID, userID string
 	query := `SELECT m.position, g.id, g.property_id, g.parent_id, g.position, g.state, g.public
 		FROM ` + memberships.Table + ` m
 		JOIN ` + entities.Table + ` g ON g.kind = ? AND g.id = m.group_id AND g.account_id = m.account_id
-		WHERE m.account_id = ? AND m.user_id = ? AND g.state <> ? AND m.position > ?`
-	args := []any{entities.KindGroup, accountID, userID, entities.StateDeleted, int64(page.After)}
+		WHERE m.account_id = ? AND m.user_id = ? AND g.state <> ? AND m.position > ?
+		AND NOT EXISTS (SELECT 1 FROM ` + entities.Table + ` p WHERE p.kind = ? AND p.id = g.property_id AND p.state = ?)`
+	// The groups of a deleted property are gone with it.
+	args := []any{entities.KindGroup, accountID, userID, entities.StateDeleted, int64(page.After), entities.KindProperty, entities.StateDeleted}
 	if f.PropertyID != "" {
 		query += ` AND m.property_id = ?`
 		args = append(args, f.PropertyID)

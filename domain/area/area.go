@@ -210,7 +210,17 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if err := validFields(c.DisplayName, c.AreaType); err != nil {
 		return nil, err
 	}
-	if err := validateList(c.AccessList, c.KnownGroupIDs, c.KnownAreaIDs); err != nil {
+	// A group or area the list already names stays valid after it is
+	// deleted, so a PUT of the area as read succeeds.
+	knownGroups, knownAreas := slices.Clip(c.KnownGroupIDs), slices.Clip(c.KnownAreaIDs)
+	for _, e := range s.accessList {
+		if e.AccessType == AccessGroup {
+			knownGroups = append(knownGroups, e.UserGroupID)
+		} else {
+			knownAreas = append(knownAreas, e.AreaID)
+		}
+	}
+	if err := validateList(c.AccessList, knownGroups, knownAreas); err != nil {
 		return nil, err
 	}
 	if c.ParentAreaID != s.parentID && c.ParentAreaID != uuid.Nil {

@@ -195,10 +195,13 @@ func TestDecide(t *testing.T) {
 		{Name: "schedule unknown day", Given: given, When: update(func(c *Update) {
 			c.AccessList[0].Schedule = schedule(func(s *domain.Schedule) { s.Weekly[0].Days[1] = "tues" })
 		}), Err: domain.ErrInvalid, Field: "accessList[0].schedule.weekly[0].days[1]"},
-		{Name: "unknown group", Given: given, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
+		{Name: "unknown group", Given: []domain.Event{created}, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
 			Err: ErrUnknownGroup, Field: "accessList[0].userGroupId"},
-		{Name: "unknown group is unprocessable", Given: given, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
+		{Name: "unknown group is unprocessable", Given: []domain.Event{created}, When: update(func(c *Update) { c.KnownGroupIDs = nil }),
 			Err: domain.ErrUnprocessable},
+		{Name: "a group the list holds stays valid once deleted", Given: given,
+			When: update(func(c *Update) { c.KnownGroupIDs, c.DisplayName = nil, "Gym 2" }),
+			Then: []domain.Event{AreaUpdated{AreaID: areaID, AccountID: accountID, PropertyID: propID, DisplayName: "Gym 2", AreaType: TypeCommon}}},
 		{Name: "unknown area", Given: given, When: update(func(c *Update) {
 			c.AccessList = append(c.AccessList, AccessEntry{AccessType: AccessArea, AreaID: roomID})
 		}), Err: ErrUnknownArea, Field: "accessList[1].areaId"},
