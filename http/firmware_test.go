@@ -567,3 +567,16 @@ func TestLockOutputShowsRequiredFirmware(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.do("POST", "/properties/"+property+"/groups/"+area.field("areaUserGroupId")+"/users/"+user, rootKey, nil).Status)
 	assert.Equal(t, "2.1.0", listed("&outOfSync=true"))
 }
+
+// A lock provisioned while the account assigns a version globally answers
+// with it required from the start, as GET shows it.
+func TestProvisionedLockShowsTheGlobalFirmware(t *testing.T) {
+	h := newHarness(t)
+	assert.Empty(t, h.provisionLock(rootKey, "Before").Private.RequiredFirmwareVersion)
+	h.fwMustUpload(rootKey, "3.0.1")
+	require.Equal(t, http.StatusOK, h.do("PUT", "/firmware/3.0.1/assign?scope=global", rootKey, nil).Status)
+	door := h.provisionLock(rootKey, "Door")
+	assert.Equal(t, "3.0.1", door.Private.RequiredFirmwareVersion)
+	got := decodeLock(t, h.do("GET", "/locks/"+door.LockID, rootKey, nil))
+	assert.Equal(t, "3.0.1", got.Private.RequiredFirmwareVersion)
+}

@@ -80,6 +80,14 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 		out.Private = &entities.LockPrivate{}
 	}
 	out.Private.APIKey = res.Key.Secret
+	if a.requiredFirmware != nil {
+		// The account's global assignment (or one made for this id) applies
+		// from the start, as GET shows it.
+		if out.Private.RequiredFirmwareVersion, err = a.requiredFirmware.RequiredFor(r.Context(), actorOf(r).AccountID, res.LockID); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
 	a.writeSigned(w, http.StatusCreated, out)
 }
 

@@ -42,11 +42,12 @@ type lockOut struct {
 	LastModifiedAt      time.Time  `json:"lastModifiedAt"`
 	LastModifiedBy      string     `json:"lastModifiedBy"`
 	Private             *struct {
-		KeyMapVersion          *int   `json:"keyMapVersion"`
-		CurrentKeyMapVersion   *int   `json:"currentKeyMapVersion"`
-		CurrentFirmwareVersion string `json:"currentFirmwareVersion"`
-		APIKeyID               string `json:"apiKeyId"`
-		APIKey                 string `json:"apiKey"`
+		KeyMapVersion           *int   `json:"keyMapVersion"`
+		CurrentKeyMapVersion    *int   `json:"currentKeyMapVersion"`
+		CurrentFirmwareVersion  string `json:"currentFirmwareVersion"`
+		RequiredFirmwareVersion string `json:"requiredFirmwareVersion"`
+		APIKeyID                string `json:"apiKeyId"`
+		APIKey                  string `json:"apiKey"`
 	} `json:"private"`
 }
 
