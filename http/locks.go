@@ -285,7 +285,16 @@ type lockInstallMessage struct {
 	InstallDate *time.Time `json:"installDate"`
 }
 
+// noInput is the body of routes that take none: empty, or an empty
+// object (the reference's LockInstallInput has no field); any field is a
+// 400 rather than silently ignored.
+type noInput struct{}
+
 func (a *API) installLock(w http.ResponseWriter, r *http.Request) {
+	if err := decodeOptionalBody(r, &noInput{}); err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	var ids [3]uuid.UUID
 	for i, name := range []string{"propertyId", "areaId", "lockId"} {
 		var err error
@@ -328,6 +337,10 @@ type lockUninstallMessage struct {
 }
 
 func (a *API) uninstallLock(w http.ResponseWriter, r *http.Request) {
+	if err := decodeOptionalBody(r, &noInput{}); err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	id, err := pathID(r, "lockId")
 	if err != nil {
 		writeErr(w, r, err)

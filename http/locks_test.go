@@ -256,7 +256,16 @@ func TestLockInstallAndUninstall(t *testing.T) {
 	b1 := h.lockArea(rootKey, q)
 	l := h.provisionLock(rootKey, "Room 1 door")
 
-	r := h.do("PUT", installPath(p, a1, l.LockID), rootKey, nil)
+	// The routes take no input: a field is a 400, not ignored, and
+	// nothing is installed.
+	bad := h.do("PUT", installPath(p, a1, l.LockID), rootKey, map[string]any{"areaId": a2})
+	assert.Equal(t, http.StatusBadRequest, bad.Status)
+	assert.Contains(t, bad.Error, "areaId")
+	bad = h.do("PUT", "/locks/"+l.LockID+"/uninstall?uninstallMode=area", rootKey, map[string]any{"mode": "area"})
+	assert.Equal(t, http.StatusBadRequest, bad.Status)
+	assert.Empty(t, decodeLock(t, h.do("GET", "/locks/"+l.LockID, rootKey, nil)).AreaID)
+
+	r := h.do("PUT", installPath(p, a1, l.LockID), rootKey, map[string]any{})
 	require.Equal(t, http.StatusOK, r.Status, r.Error)
 	h.verifySigned(r)
 	var msg struct {
