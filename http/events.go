@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/eventlist"
 	"github.com/accessd/accessd/queries"
 )
@@ -65,6 +68,12 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := queries.EventFilter{Categories: categories, Equal: map[string]string{}, PropertyIDs: scope}
+	if id := q.Get("propertyId"); id != "" {
+		if err := a.eventsPropertyFilter(r, scope, id); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
 	for param := range eventlist.IDColumns {
 		v := q.Get(param)
 		if v == "" {
@@ -121,4 +130,28 @@ func (a *API) processEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, http.StatusOK, event)
+}
+
+// eventsPropertyFilter checks a propertyId filter names a property of the
+// caller's account that the caller reads: one deleted since too, whose
+// events the list keeps. Any other id (another account's, one nobody has,
+// the nil UUID, a property outside a scoped key's) is a 404, as in a path,
+// never an empty list that looks like "no events".
+func (a *API) eventsPropertyFilter(r *http.Request, scope []string, id string) error {
+	p, err := queryID(r, "propertyId")
+	if err != nil {
+		return err
+	}
+	pid := *p // id is not empty
+	notFound := entityNotFound(entities.KindProperty, pid)
+	if pid == uuid.Nil || (scope != nil && !slices.Contains(scope, pid.String())) {
+		return notFound
+	}
+	if _, err := a.entities.LastState(r.Context(), entities.KindProperty, actorOf(r).AccountID.String(), id); err != nil {
+		if errors.Is(err, queries.ErrEntityNotFound) {
+			return notFound
+		}
+		return err
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -165,4 +166,27 @@ func TestFirmwareEventSourceListsAssignments(t *testing.T) {
 	rest, _ := listEvents(t, h, rootKey, "eventSource=firmware&pageToken="+page.PageToken)
 	require.Len(t, rest.Events, 2, "paged across both streams")
 	assert.Equal(t, "FirmwareVersionAssigned", rest.Events[0].EventName)
+}
+
+// A propertyId filter names a property of the caller's account that the
+// caller reads, deleted ones included; anything else is a 404, as in a
+// path, never an empty list that reads as "no events".
+func TestEventsPropertyFilterNamesAPropertyOfTheCaller(t *testing.T) {
+	h := newHarness(t)
+	mine, other := h.mkProperty(rootKey, "Mine"), h.mkProperty(rootKey, "Other")
+	foreign := h.mkProperty(h.newAccount(), "Theirs")
+	scoped := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": mine})
+	for _, c := range []struct{ key, id string }{
+		{rootKey, foreign}, {rootKey, uuid.NewString()}, {rootKey, uuid.Nil.String()}, {scoped, other},
+	} {
+		r := h.do("GET", "/events?eventSource=all&propertyId="+c.id, c.key, nil)
+		assert.Equal(t, http.StatusNotFound, r.Status, c.id)
+	}
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/properties/"+other, rootKey, nil).Status)
+	h.settle()
+	r := h.do("GET", "/events?eventSource=property&propertyId="+other, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Contains(t, string(r.Data), "PropertyDeleted", "a deleted property's events stay listed")
+	r = h.do("GET", "/events?eventSource=property&propertyId="+mine, scoped, nil)
+	assert.Equal(t, http.StatusOK, r.Status, r.Error)
 }
