@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/booking"
+	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -259,6 +261,12 @@ func (a *API) listBookings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) writeBookings(w http.ResponseWriter, r *http.Request, f queries.BookingFilter, page queries.Page) {
+	if f.AreaID != "" {
+		if err := a.bookingsAreaFilter(r, f); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
 	list, next, err := a.bookings.List(r.Context(), actorOf(r).AccountID.String(), f, page)
 	if err != nil {
 		writeErr(w, r, err)
@@ -420,4 +428,27 @@ func (a *API) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	a.bookingCommand(w, r, id, func() (commands.Result, error) {
 		return a.cmd.CancelBooking(r.Context(), id, booking.CancelReason(in.Reason))
 	})
+}
+
+// bookingsAreaFilter checks an areaId filter names an area of the caller's
+// account (one deleted since too, whose bookings stay listed) in the
+// property listed, or in one a scoped key reads: anything else is a 404,
+// as in a path, never an empty list that reads as "no bookings".
+func (a *API) bookingsAreaFilter(r *http.Request, f queries.BookingFilter) error {
+	id, _ := uuid.Parse(f.AreaID) // parsed by bookingFilter
+	notFound := entityNotFound(entities.KindArea, id)
+	if id == uuid.Nil {
+		return notFound
+	}
+	doc, err := a.entities.LastState(r.Context(), entities.KindArea, actorOf(r).AccountID.String(), f.AreaID)
+	if errors.Is(err, queries.ErrEntityNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	if (f.PropertyID != "" && doc.PropertyID != f.PropertyID) || (f.PropertyIDs != nil && !slices.Contains(f.PropertyIDs, doc.PropertyID)) {
+		return notFound
+	}
+	return nil
 }

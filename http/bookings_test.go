@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -166,6 +167,15 @@ func TestBookingLifecycleGivesAndEndsAccess(t *testing.T) {
 	assert.Equal(t, []string{b.BookingID}, h.bookingIDs(all+"?"+url.Values{"endDateTime[before]": {rfc(end)}}.Encode()))
 	assert.Empty(t, h.bookingIDs(all+"?"+url.Values{"endDateTime[strictly_before]": {rfc(end)}}.Encode()))
 	assert.ElementsMatch(t, []string{b.BookingID, next.BookingID}, h.bookingIDs("/bookings?areaId="+f.flat))
+	// An area filter naming no area of the caller's, or one of another
+	// property than the one listed, is a 404, not an empty list.
+	otherProperty := h.lockProperty(rootKey)
+	otherArea := h.mkArea(rootKey, otherProperty, "Elsewhere", "")
+	for _, q := range []string{all + "?areaId=" + uuid.NewString(), all + "?areaId=" + uuid.Nil.String(),
+		all + "?areaId=" + otherArea, "/bookings?areaId=" + uuid.NewString()} {
+		assert.Equal(t, http.StatusNotFound, h.do("GET", q, rootKey, nil).Status, q)
+	}
+	assert.Empty(t, h.bookingIDs("/bookings?areaId="+otherArea), "an area of the account without bookings")
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", all+"?status=lost", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", all+"?"+url.Values{"startDateTime[around]": {rfc(end)}}.Encode(), rootKey, nil).Status)
 
