@@ -54,7 +54,17 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Addr, "addr", env("ACCESSD_ADDR", "127.0.0.1:8080"), "listen address (ACCESSD_ADDR)")
 	fs.StringVar(&c.DataDir, "data-dir", env("ACCESSD_DATA_DIR", "./data"), "data directory (ACCESSD_DATA_DIR)")
 	level := fs.String("log-level", env("ACCESSD_LOG_LEVEL", "info"), "debug, info, warn or error (ACCESSD_LOG_LEVEL)")
-	fs.BoolVar(&c.ReadOnly, "read-only", env("ACCESSD_READ_ONLY", "") == "true", "refuse every change and serve the data directory as it is, e.g. one written by accessctl replay (ACCESSD_READ_ONLY=true)")
+	// ACCESSD_READ_ONLY takes what the flag takes (true, 1, false, 0, ...);
+	// anything else is refused rather than read as false: =1 or =yes would
+	// otherwise serve a replayed directory writable, and append to it.
+	var badReadOnly error
+	readOnly := false
+	if v := getenv("ACCESSD_READ_ONLY"); v != "" {
+		if readOnly, badReadOnly = strconv.ParseBool(v); badReadOnly != nil {
+			badReadOnly = fmt.Errorf("ACCESSD_READ_ONLY: %q is not true or false", v)
+		}
+	}
+	fs.BoolVar(&c.ReadOnly, "read-only", readOnly, "refuse every change and serve the data directory as it is, e.g. one written by accessctl replay (ACCESSD_READ_ONLY=true)")
 	shutdown := fs.String("shutdown-timeout", env("ACCESSD_SHUTDOWN_TIMEOUT", "20s"), "how long in-flight requests may take at shutdown (ACCESSD_SHUTDOWN_TIMEOUT)")
 	sealEvery := fs.String("seal-every", env("ACCESSD_SEAL_EVERY", "1000"), "seal the event log after this many events (ACCESSD_SEAL_EVERY)")
 	sealInterval := fs.String("seal-interval", env("ACCESSD_SEAL_INTERVAL", "10m"), "seal the event log this long after a change at the latest (ACCESSD_SEAL_INTERVAL)")
@@ -67,6 +77,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	fs.Visit(func(f *flag.Flag) { // the flag wins
+		if f.Name == "read-only" {
+			badReadOnly = nil
+		}
+	})
+	if badReadOnly != nil {
+		return c, badReadOnly
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return c, fmt.Errorf("--log-level: %w", err)

@@ -59,6 +59,32 @@ func TestParseConfig(t *testing.T) {
 	assert.ErrorContains(t, err, "ACCESSD_BOOTSTRAP_KEY")
 }
 
+// ACCESSD_READ_ONLY reads as the flag does, and a value that is neither
+// true nor false stops the server naming the variable: =1 or =yes used to
+// be read as false, serving a replayed directory writable.
+func TestParseConfigReadOnlyVariable(t *testing.T) {
+	get := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "ACCESSD_READ_ONLY" {
+				return v
+			}
+			return ""
+		}
+	}
+	for v, want := range map[string]bool{"": false, "true": true, "1": true, "TRUE": true, "false": false, "0": false} {
+		c, err := parseConfig(nil, get(v))
+		require.NoError(t, err, "ACCESSD_READ_ONLY=%q", v)
+		assert.Equal(t, want, c.ReadOnly, "ACCESSD_READ_ONLY=%q", v)
+	}
+	for _, v := range []string{"yes", "on", "enabled"} {
+		_, err := parseConfig(nil, get(v))
+		assert.ErrorContains(t, err, "ACCESSD_READ_ONLY", "ACCESSD_READ_ONLY=%q", v)
+	}
+	c, err := parseConfig([]string{"--read-only=false"}, get("yes"))
+	require.NoError(t, err, "the flag wins")
+	assert.False(t, c.ReadOnly)
+}
+
 // TestServerStartsServesAndShutsDownCleanly runs the real binary on a fresh
 // data directory, as `make run` does.
 func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
