@@ -4,7 +4,9 @@
 // running on the same directory.
 //
 //	accessctl <group> <verb> [flags]   (accessctl keys create ...)
-//	accessctl <command> [flags]        (later: accessctl verify ...)
+//	accessctl <command> [flags]        (accessctl verify ..., accessctl export ...)
+//
+// accessctl help lists the commands, accessctl <command> -h their flags.
 //
 // Exit status: 0 done, 1 the command failed, 2 the input was invalid.
 package main
@@ -146,6 +148,19 @@ func runCommand(ctx context.Context, cmd command, e env, args []string) error {
 			return flag.ErrHelp
 		}
 		return usageError{err.Error()}
+	}
+	// As the server refuses it: a backend setting given empty is most
+	// likely an unset variable (--eventstore "$ES"), and falling back to
+	// the data directory's own files would rebuild, verify or export the
+	// wrong data. An empty environment variable counts as unset.
+	var empty error
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "eventstore" || f.Name == "readmodels") && f.Value.String() == "" && empty == nil {
+			empty = usagef("--%s: empty; leave the flag out to use the data directory's SQLite file", f.Name)
+		}
+	})
+	if empty != nil {
+		return empty
 	}
 	return act(ctx, fs.Args())
 }

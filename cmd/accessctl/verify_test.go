@@ -765,6 +765,12 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 		{"projections", "list", "--eventstore", "nope"},
 		{"projections", "status", "--readmodels", "postgres://"},
 		{"projections", "rebuild", "--all", "--readmodels", "mysql://root:hunter2@db/x"},
+		// Given empty (an unset variable in --eventstore "$ES"): refused as
+		// the server refuses it, never the data directory's own files.
+		{"verify", "--eventstore", ""},
+		{"export", "--lock", id, "--out", out, "--readmodels", ""},
+		{"projections", "list", "--eventstore", ""},
+		{"projections", "rebuild", "--all", "--readmodels", ""},
 	} {
 		flag := ""
 		for _, a := range args {
