@@ -102,6 +102,11 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 			}
 			*t.dst = v
 		}
+		// As the API answers 400 naming from: an empty range is a mistake,
+		// not an empty export.
+		if job.from.After(job.to) {
+			return usagef("--from: must not be after --to")
+		}
 		return runExport(ctx, e, job)
 	}
 }

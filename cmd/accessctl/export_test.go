@@ -180,11 +180,18 @@ func TestExportRefusesInvalidInput(t *testing.T) {
 		{"--lock", id},
 		{"--lock", id, "--out", out, "--format", "xml"},
 		{"--lock", id, "--out", out, "--from", "yesterday"},
+		{"--lock", id, "--out", out, "--from", "2027-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z"},
 	} {
 		code, _, stderr := accessctl(t, append([]string{"export", "--data-dir", dir}, args...)...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr)
 	}
-	code, _, stderr := accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", out)
+	// from after to is refused as the API refuses it (400 naming from),
+	// not an empty export.
+	code, _, stderr := accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", out,
+		"--from", "2027-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z")
+	assert.Equal(t, exitUsage, code, "%s", stderr)
+	assert.Contains(t, stderr, "--from: must not be after --to")
+	code, _, stderr = accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", out)
 	assert.Equal(t, exitFailed, code, "no event store here")
 	assert.Contains(t, stderr, "no event store")
 	_, err := os.Stat(out)
