@@ -16,6 +16,7 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
+	"github.com/accessd/accessd/projections/webhooks"
 )
 
 func replayCommand() command {
@@ -99,6 +100,12 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		err = rb.Run(ctx)
 		pr.finish()
 		if err != nil {
+			return err
+		}
+		// The deliveries live beside the read models, outside any
+		// projection: none are replayed, but the read-only server needs
+		// the table to answer the webhook routes (it cannot create it).
+		if err := webhooks.SetupDeliveries(ctx, db); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "read models as of position %d written to %s; serve them with: accessd --data-dir %s --read-only\n", last, dst, dst)

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands/personaldata"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/webhooks"
 )
 
 // Every key and secret a replay copies is readable by the owner only, as
@@ -48,4 +50,23 @@ func TestReplayWritesKeysOwnerOnly(t *testing.T) {
 			assert.Equal(t, want, got, name)
 		}
 	}
+}
+
+// A replayed directory holds the (empty) webhook deliveries table beside
+// the read models: the read-only server that serves it cannot create the
+// table, and without it answered every webhook route 404 ("webhooks are
+// not enabled") although the webhooks read model was replayed.
+func TestReplayMakesTheWebhookDeliveriesTable(t *testing.T) {
+	f := newFixture(t)
+	out := t.TempDir()
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(out, readModelsFile))
+	require.NoError(t, err)
+	defer db.Close()
+	var n int
+	require.NoError(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+webhooks.DeliveriesTable).Scan(&n))
+	assert.Zero(t, n)
+	// What the read-only server does with it: reads, creating nothing.
+	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
 }

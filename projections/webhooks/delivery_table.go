@@ -80,6 +80,14 @@ var scheduleColumns = []struct{ name, def string }{
 	{"attempts_base", "INTEGER NOT NULL DEFAULT 0"},
 }
 
+// SetupDeliveries creates the deliveries table in db if missing, empty, as
+// NewDelivery does. accessctl replay makes it in the read models it
+// writes, so a read-only server on them (which cannot create it) answers
+// the webhook routes.
+func SetupDeliveries(ctx context.Context, db *projections.DB) error {
+	return (&deliveries{db: db}).setup(ctx)
+}
+
 // setup creates the table if missing, and adds the columns and index of
 // the retry schedule to a table made by an earlier version (SQLite has no
 // ADD COLUMN IF NOT EXISTS: the columns are looked up first, the same way
