@@ -2,9 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/eventstore"
@@ -30,6 +35,8 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, eventstore.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case databaseUnreachable(err):
+		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	default:
@@ -46,8 +53,41 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error"
 	}
+	if status == http.StatusServiceUnavailable && !errors.Is(err, eventstore.ErrUnavailable) && databaseUnreachable(err) {
+		// The read-model database's own text names its user and database
+		// and spans lines; the client gets a plain reason, the log the rest.
+		msg = errDatabaseUnreachable
+	}
 	if status == http.StatusServiceUnavailable {
 		slog.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeFailure(w, status, msg)
+}
+
+const errDatabaseUnreachable = "read-model database unavailable: the connection failed or was lost; retry later"
+
+// databaseUnreachable reports whether err is a database (the PostgreSQL
+// read models, or the personal-data keys beside them) that cannot be
+// reached or dropped its connection: stopped, starting, shutting down, or
+// the connection terminated. The request may succeed later: 503, not 500.
+func databaseUnreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) {
+		return true
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case len(pg.Code) == 5 && pg.Code[:2] == "08": // connection exception
+			return true
+		case pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03": // admin or crash shutdown, cannot connect now
+			return true
+		case pg.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	var netErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
 }
