@@ -22,9 +22,15 @@ import (
 type Postgres struct {
 	url string
 	log *slog.Logger
+	// schema is the read models' schema (current_schema of url): leases
+	// are per schema, as the deployments sharing a database are.
+	schema string
 	// retry is how often a waiting Acquire tries again; check how often a
 	// holder confirms its connection is alive.
 	retry, check time.Duration
+	// warnEvery is how often a lease that keeps failing to ask PostgreSQL
+	// says so again after its first warning.
+	warnEvery time.Duration
 }
 
 // NewPostgres returns a leaser on the PostgreSQL server at url, checking
@@ -34,30 +40,59 @@ func NewPostgres(ctx context.Context, url string, log *slog.Logger) (*Postgres, 
 	if err != nil {
 		return nil, fmt.Errorf("leases: %w", err)
 	}
-	conn.Close(ctx)
-	return &Postgres{url: url, log: log, retry: time.Second, check: 2 * time.Second}, nil
+	defer conn.Close(ctx)
+	var schema *string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("leases: %w", err)
+	}
+	p := &Postgres{url: url, log: log, retry: time.Second, check: 2 * time.Second, warnEvery: time.Minute}
+	if schema != nil {
+		p.schema = *schema
+	}
+	return p, nil
 }
 
 // key maps a lease name to an advisory-lock key, namespaced so accessd's
-// locks do not meet another application's on a shared server.
-func key(name string) int64 {
+// locks do not meet another application's on a shared server. Advisory
+// locks belong to a database; the schema is in the key too, so that two
+// deployments in two schemas of one database do not hold each other's
+// leases. The public schema keeps the key it always had.
+func (p *Postgres) key(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("accessd.lease." + name))
+	h.Write([]byte("accessd.lease."))
+	if p.schema != "" && p.schema != "public" {
+		h.Write([]byte(p.schema + "."))
+	}
+	h.Write([]byte(name))
 	return int64(h.Sum64())
 }
 
 // Acquire blocks until this process holds the lease name or ctx ends.
+// While PostgreSQL cannot be asked it warns at once, then at most once
+// per warnEvery, not at every retry.
 func (p *Postgres) Acquire(ctx context.Context, name string) (projections.Lease, error) {
+	failures := 0
+	var warned time.Time
 	for {
 		l, err := p.try(ctx, name)
 		if l != nil {
+			if failures > 0 {
+				p.log.Info("lease: PostgreSQL answers again", "lease", name, "failures", failures)
+			}
 			return l, nil
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			p.log.Warn("lease: cannot ask PostgreSQL; retrying", "lease", name, "err", err)
+			failures++
+			if failures == 1 || time.Since(warned) >= p.warnEvery {
+				p.log.Warn("lease: cannot ask PostgreSQL; retrying", "lease", name, "err", err, "failures", failures)
+				warned = time.Now()
+			}
+		} else if failures > 0 {
+			p.log.Info("lease: PostgreSQL answers again", "lease", name, "failures", failures)
+			failures = 0
 		}
 		select {
 		case <-ctx.Done():
@@ -75,7 +110,7 @@ func (p *Postgres) try(ctx context.Context, name string) (*held, error) {
 		return nil, err
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key(name)).Scan(&ok); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", p.key(name)).Scan(&ok); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}
@@ -83,7 +118,7 @@ func (p *Postgres) try(ctx context.Context, name string) (*held, error) {
 		conn.Close(context.Background())
 		return nil, nil
 	}
-	l := &held{name: name, conn: conn, lost: make(chan struct{}), done: make(chan struct{}), log: p.log}
+	l := &held{name: name, key: p.key(name), conn: conn, lost: make(chan struct{}), done: make(chan struct{}), log: p.log}
 	go l.watch(p.check)
 	return l, nil
 }
@@ -91,6 +126,7 @@ func (p *Postgres) try(ctx context.Context, name string) (*held, error) {
 // held is a lease this process holds on its own connection.
 type held struct {
 	name string
+	key  int64
 	log  *slog.Logger
 	mu   sync.Mutex // guards conn: the watchdog and Release share it
 	conn *pgx.Conn
@@ -138,7 +174,7 @@ func (l *held) Release() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var ok bool
-		if err := l.conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", key(l.name)).Scan(&ok); err != nil && !errors.Is(err, context.Canceled) {
+		if err := l.conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", l.key).Scan(&ok); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("lease: unlock", "lease", l.name, "err", err)
 		}
 		l.conn.Close(ctx)

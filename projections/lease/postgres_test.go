@@ -1,9 +1,11 @@
 package lease
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,7 +71,7 @@ func TestDeadHolderLosesLease(t *testing.T) {
 	defer conn.Close(context.Background())
 	var killed bool
 	require.NoError(t, conn.QueryRow(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_locks
-		WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, key(name)).Scan(&killed))
+		WHERE locktype = 'advisory' AND granted AND ((classid::bigint << 32) | objid::bigint) = $1`, a.key(name)).Scan(&killed))
 	require.True(t, killed)
 
 	select {
@@ -83,6 +85,39 @@ func TestDeadHolderLosesLease(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("nobody took over the dead holder's lease")
 	}
+}
+
+// TestLeasesArePerSchema: two deployments in two schemas of one database
+// each hold their own leases; one's holder does not keep the other's
+// workers waiting (they would never run, and it would never be ready).
+func TestLeasesArePerSchema(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := NewPostgres(t.Context(), servicetest.PostgresSchema(t), quiet)
+	require.NoError(t, err)
+	b, err := NewPostgres(t.Context(), servicetest.PostgresSchema(t), quiet)
+	require.NoError(t, err)
+	first, err := a.Acquire(t.Context(), "projections")
+	require.NoError(t, err)
+	defer first.Release()
+	select {
+	case l := <-acquireAsync(t.Context(), b, "projections"):
+		l.Release()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a lease of another schema kept this one's waiting")
+	}
+}
+
+// TestUnreachableLeaseWarnsOnce: a lease that cannot ask PostgreSQL (it is
+// down) warns once, then at most once per warnEvery, not at every retry.
+func TestUnreachableLeaseWarnsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	p := &Postgres{url: "postgres://postgres@127.0.0.1:1/test?connect_timeout=1", log: slog.New(slog.NewJSONHandler(&logs, nil)),
+		retry: 5 * time.Millisecond, check: time.Second, warnEvery: time.Minute}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := p.Acquire(ctx, "projections")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, 1, strings.Count(logs.String(), "cannot ask PostgreSQL"), logs.String())
 }
 
 func TestUnreachableServerFailsAtStart(t *testing.T) {
