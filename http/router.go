@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +53,11 @@ type Options struct {
 	// Ready reports whether the server may take traffic (projections caught
 	// up at start).
 	Ready func() bool
+	// Storage reports what of the storage underneath cannot be reached
+	// (nil: all of it answers); /healthz and /readyz name it. /readyz
+	// answers 503 only for a NotServing error: with the log alone down,
+	// reads still serve and the server stays ready.
+	Storage func(ctx context.Context) error
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
 	Metrics  *Metrics
@@ -153,18 +161,51 @@ func noLockKeys(next http.HandlerFunc, allowed bool) http.HandlerFunc {
 	}
 }
 
+// NotServing marks a Storage error that leaves no request servable (the
+// read models, which every authentication reads, cannot be reached).
+func NotServing(err error) error { return notServing{err} }
+
+type notServing struct{ error }
+
+func (e notServing) Unwrap() error { return e.error }
+
+// storageCheckTimeout bounds /readyz and /healthz's check of the storage.
+const storageCheckTimeout = 2 * time.Second
+
+// storageErr runs check, if any, within storageCheckTimeout.
+func storageErr(ctx context.Context, check func(context.Context) error) error {
+	if check == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, storageCheckTimeout)
+	defer cancel()
+	return check(ctx)
+}
+
 // serviceRoutes are the operational endpoints: health, readiness, metrics.
 func serviceRoutes(o Options) []route {
 	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})
 	return []route{
-		{method: "GET", path: "/healthz", operation: "health", summary: "The process is alive.", public: true,
-			handler: func(w http.ResponseWriter, _ *http.Request) {
+		{method: "GET", path: "/healthz", operation: "health", summary: "The process is alive; names the storage it cannot reach.", public: true,
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if err := storageErr(r.Context(), o.Storage); err != nil {
+					writeData(w, http.StatusOK, map[string]string{"status": "degraded", "unavailable": err.Error()})
+					return
+				}
 				writeData(w, http.StatusOK, map[string]string{"status": "ok"})
 			}},
-		{method: "GET", path: "/readyz", operation: "ready", summary: "The projections caught up at start; 503 until then.", public: true,
-			handler: func(w http.ResponseWriter, _ *http.Request) {
+		{method: "GET", path: "/readyz", operation: "ready", summary: "The projections caught up at start and the read models answer; 503 otherwise.", public: true,
+			handler: func(w http.ResponseWriter, r *http.Request) {
 				if o.Ready != nil && !o.Ready() {
 					writeFailure(w, http.StatusServiceUnavailable, "projections are catching up")
+					return
+				}
+				if err := storageErr(r.Context(), o.Storage); err != nil {
+					if errors.As(err, new(notServing)) {
+						writeFailure(w, http.StatusServiceUnavailable, err.Error())
+						return
+					}
+					writeData(w, http.StatusOK, map[string]string{"status": "degraded", "unavailable": err.Error()})
 					return
 				}
 				writeData(w, http.StatusOK, map[string]string{"status": "ready"})

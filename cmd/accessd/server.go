@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -191,7 +192,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
-		Ready: ready, Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		Ready: ready, Storage: storageCheck(rawStore, readDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
@@ -354,6 +355,32 @@ func readOnly(next http.Handler, reason string) http.Handler {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write(append(refusal, '\n'))
 	})
+}
+
+// storageCheck asks the event log and the read-model database for a
+// trifle each and says which does not answer, for /readyz and /healthz.
+func storageCheck(store eventstore.Store, readDB *projections.DB) func(context.Context) error {
+	oneLine := func(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+	return func(ctx context.Context) error {
+		var down []string
+		if _, err := store.ReadAll(ctx, 0, 1, eventstore.Filter{}); err != nil {
+			down = append(down, "event store (--eventstore) unavailable: "+oneLine(err))
+		}
+		readModelsErr := readDB.PingContext(ctx)
+		if readModelsErr != nil {
+			down = append(down, "read models (--readmodels) unavailable: "+oneLine(readModelsErr))
+		}
+		switch {
+		case len(down) == 0:
+			return nil
+		case readModelsErr != nil:
+			// Every request authenticates against the read models.
+			return httpapi.NotServing(errors.New(strings.Join(down, "; ")))
+		default:
+			// Reads still serve; commands answer 503.
+			return errors.New(strings.Join(down, "; "))
+		}
+	}
 }
 
 // storageDirs are the directories the server writes files to: the data
