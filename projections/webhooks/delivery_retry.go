@@ -40,6 +40,33 @@ type retryLoop struct {
 	mu   sync.Mutex
 	next time.Time // zero: none known
 	wake chan struct{}
+	// failing counts the passes in a row that failed, and warned is when
+	// the last of them was logged: a store that is down is said once,
+	// then once a minute, not at every pass. Only the loop's pass uses
+	// them, one pass at a time.
+	failing int
+	warned  time.Time
+}
+
+// retryWarnEvery is how often a retry loop that keeps failing says so again.
+const retryWarnEvery = time.Minute
+
+// failed logs a failed pass: the first of a run, then once a minute.
+func (d *Delivery) failed(ctx context.Context, msg string, err error) {
+	l := &d.retries
+	l.failing++
+	if l.failing == 1 || d.now().Sub(l.warned) >= retryWarnEvery {
+		d.log.WarnContext(ctx, msg, "err", err, "failedPasses", l.failing)
+		l.warned = d.now()
+	}
+}
+
+// succeeded ends a run of failed passes, saying so.
+func (d *Delivery) succeeded(ctx context.Context) {
+	if l := &d.retries; l.failing > 0 {
+		d.log.InfoContext(ctx, "webhooks: retrying due deliveries works again", "failedPasses", l.failing)
+		l.failing = 0
+	}
 }
 
 func newRetryLoop() retryLoop {
@@ -121,21 +148,23 @@ func (d *Delivery) retryDue(msg *message.Message) error {
 	n, err := d.queueDue(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.WarnContext(ctx, "webhooks: retrying due deliveries failed", "err", err)
+			d.failed(ctx, "webhooks: retrying due deliveries failed", err)
 		}
 		return nil
 	}
 	if n == retryBatch {
+		d.succeeded(ctx)
 		d.retries.wakeAt(d.now()) // more are due
 		return nil
 	}
 	next, err := d.table.nextDue(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.WarnContext(ctx, "webhooks: reading the next due delivery failed", "err", err)
+			d.failed(ctx, "webhooks: reading the next due delivery failed", err)
 		}
 		return nil
 	}
+	d.succeeded(ctx)
 	if !next.IsZero() {
 		d.retries.wakeAt(next)
 	}

@@ -1027,3 +1027,42 @@ func TestDeliveryReplayingHistoryGivesEachEventToTheWebhooksOfItsTime(t *testing
 	require.Equal(t, []uuid.UUID{live.ID}, ids(newest))
 	require.ElementsMatch(t, []uuid.UUID{second.ID, first.ID, live.ID}, ids(early))
 }
+
+// countingHandler counts the records at each level.
+type countingHandler struct {
+	mu     sync.Mutex
+	counts map[slog.Level]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts[r.Level]++
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+func (h *countingHandler) count(l slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.counts[l]
+}
+
+// A retry loop whose table cannot be read says so once, not at every
+// pass, and says when it works again.
+func TestRetryLoopFailingWarnsOnce(t *testing.T) {
+	logs := &countingHandler{counts: map[slog.Level]int{}}
+	f := newFixture(t, webhooks.WithRetryPoll(5*time.Millisecond), webhooks.WithLogger(slog.New(logs)))
+	_, err := f.db.ExecContext(f.ctx, `ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_away`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return logs.count(slog.LevelWarn) > 0 }, 5*time.Second, 5*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // dozens of passes
+	require.Equal(t, 1, logs.count(slog.LevelWarn), "one warning for a run of failed passes")
+	_, err = f.db.ExecContext(f.ctx, `ALTER TABLE webhook_deliveries_away RENAME TO webhook_deliveries`)
+	require.NoError(t, err)
+	infos := logs.count(slog.LevelInfo)
+	require.Eventually(t, func() bool { return logs.count(slog.LevelInfo) > infos }, 5*time.Second, 5*time.Millisecond,
+		"says it works again")
+	require.Equal(t, 1, logs.count(slog.LevelWarn))
+}
