@@ -427,6 +427,15 @@ func (a *API) unassignFirmware(w http.ResponseWriter, r *http.Request) {
 	writeData(w, http.StatusOK, out)
 }
 
+// firmwareAssigned reports whether the caller's account assigns firmware
+// anywhere, asked once for a page of locks rather than once per lock.
+func (a *API) firmwareAssigned(r *http.Request) (bool, error) {
+	if a.requiredFirmware == nil {
+		return false, nil
+	}
+	return a.requiredFirmware.AssignsAny(r.Context(), actorOf(r).AccountID)
+}
+
 // withRequiredFirmware sets private.requiredFirmwareVersion of a lock
 // document that has a private part: the version its sync would report
 // (the nearest assignment), left out when none applies. The stored

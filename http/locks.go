@@ -200,9 +200,16 @@ func (a *API) withKeyMapVersions(r *http.Request, docs []queries.Document) error
 	if err != nil {
 		return err
 	}
+	assigned, err := a.firmwareAssigned(r)
+	if err != nil {
+		return err
+	}
 	for i := range docs {
 		if docs[i], err = withKeyMapVersion(docs[i], versions[docs[i].ID]); err != nil {
 			return err
+		}
+		if !assigned {
+			continue
 		}
 		if docs[i], err = a.withRequiredFirmware(r, docs[i]); err != nil {
 			return err

@@ -23,6 +23,8 @@ import (
 // account must run ("": none required); queries.Firmware is one.
 type RequiredFirmwareSource interface {
 	RequiredFor(ctx context.Context, accountID, lockID uuid.UUID) (string, error)
+	// AssignsAny reports whether the account assigns a version anywhere.
+	AssignsAny(ctx context.Context, accountID uuid.UUID) (bool, error)
 }
 
 // lockSignatureHeader carries the lock's Ed25519 signature of the body.
@@ -236,11 +238,18 @@ func (a *API) listOutOfSyncLocks(w http.ResponseWriter, r *http.Request, f queri
 		writeErr(w, r, err)
 		return
 	}
+	assigned := false
+	if withPrivate {
+		if assigned, err = a.firmwareAssigned(r); err != nil {
+			writeErr(w, r, err)
+			return
+		}
+	}
 	docs := make([]queries.Document, len(locks))
 	for i, l := range locks {
 		docs[i] = l.Document
 		if withPrivate {
-			if docs[i], err = withKeyMapVersion(l.Document, l.KeyMapVersion); err == nil {
+			if docs[i], err = withKeyMapVersion(l.Document, l.KeyMapVersion); err == nil && assigned {
 				docs[i], err = a.withRequiredFirmware(r, docs[i])
 			}
 			if err != nil {

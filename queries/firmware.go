@@ -122,6 +122,21 @@ SELECT r.version FROM (
 // anywhere.
 const anyAssignedQuery = `SELECT 1 FROM ` + firmware.TableAssignments + ` WHERE account_id = ? AND version <> '' LIMIT 1`
 
+// AssignsAny reports whether the account has a version assigned anywhere:
+// when not (most accounts), no lock of it has a required version, and a
+// page of locks needs no query per lock.
+func (q *Firmware) AssignsAny(ctx context.Context, accountID uuid.UUID) (bool, error) {
+	var assigned int
+	err := q.stmts.queryRow(ctx, anyAssignedQuery, accountID.String()).Scan(&assigned)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("firmware assignments of account %s: %w", accountID, err)
+	}
+	return true, nil
+}
+
 // RequiredFor returns the firmware version a lock of the account must
 // run: the lock's own assignment, else its nearest area's (the install
 // area, then its ancestors), else its property's, else the account's
@@ -134,14 +149,11 @@ func (q *Firmware) RequiredFor(ctx context.Context, accountID, lockID uuid.UUID)
 	// both queries are prepared once, since parsing the chain's cost more
 	// than running it, and an account with nothing assigned (most) is
 	// answered by a key lookup without walking the chain.
-	var assigned int
-	err := q.stmts.queryRow(ctx, anyAssignedQuery, account).Scan(&assigned)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+	assigned, err := q.AssignsAny(ctx, accountID)
+	if err != nil || !assigned {
+		return "", err
 	}
-	if err == nil {
-		err = q.stmts.queryRow(ctx, requiredQuery, l, account, account, l, account, l, account, account).Scan(&version)
-	}
+	err = q.stmts.queryRow(ctx, requiredQuery, l, account, account, l, account, l, account, account).Scan(&version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
