@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,8 @@ func NewHistoryWriter(w io.Writer, format string) (*HistoryWriter, error) {
 		return &HistoryWriter{enc: json.NewEncoder(w)}, nil
 	case HistoryCSV:
 		cw := csv.NewWriter(w)
-		if err := cw.Write(append(append([]string{}, historyCSVColumns...), HistoryIDColumns...)); err != nil {
+		header := append(append(append([]string{}, historyCSVColumns...), HistoryIDColumns...), historyOtherIDsColumn)
+		if err := cw.Write(header); err != nil {
 			return nil, fmt.Errorf("history csv header: %w", err)
 		}
 		return &HistoryWriter{csv: cw}, nil
@@ -66,10 +68,39 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 	for _, c := range HistoryIDColumns {
 		row = append(row, it.IDs[c])
 	}
+	row = append(row, otherIDs(it.IDs))
 	for i, cell := range row {
 		row[i] = csvText(cell)
 	}
 	return h.csv.Write(row)
+}
+
+// historyOtherIDsColumn is the last CSV column: the ids an item names
+// outside HistoryIDColumns (parentAreaId, apiKeyId of a key's own events,
+// webhookId, ...), so a CSV drops no id the JSON answer has.
+const historyOtherIDsColumn = "otherIds"
+
+// otherIDs lists the ids outside HistoryIDColumns as name=id pairs, sorted
+// by name and separated by spaces.
+func otherIDs(ids map[string]string) string {
+	var names []string
+	for name := range ids {
+		if !slices.Contains(HistoryIDColumns, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(name + "=" + ids[name])
+	}
+	return b.String()
 }
 
 // csvText keeps a spreadsheet from reading a cell as a formula: text from

@@ -1,0 +1,52 @@
+package queries
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestHistoryCSVKeepsEveryID: an id outside the fixed id columns (an
+// area's parent, a webhook) is in the otherIds column, so a CSV export
+// drops no id the JSON answer carries.
+func TestHistoryCSVKeepsEveryID(t *testing.T) {
+	it := HistoryItem{Position: 7, RecordedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), EventType: "AreaCreated",
+		IDs: map[string]string{
+			"areaId":       "11111111-1111-4111-8111-111111111111",
+			"parentAreaId": "22222222-2222-4222-8222-222222222222",
+			"webhookId":    "33333333-3333-4333-8333-333333333333",
+		}}
+	var out bytes.Buffer
+	w, err := NewHistoryWriter(&out, HistoryCSV)
+	require.NoError(t, err)
+	require.NoError(t, w.Write(it))
+	require.NoError(t, w.Write(HistoryItem{Position: 8, EventType: "LockInstalled", IDs: map[string]string{"lockId": "44444444-4444-4444-8444-444444444444"}}))
+	require.NoError(t, w.Flush())
+
+	rows, err := csv.NewReader(&out).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	require.Contains(t, col, "otherIds")
+	assert.Equal(t, len(rows[0])-1, col["otherIds"], "the last column, after the fixed ones")
+	assert.Equal(t, it.IDs["areaId"], rows[1][col["areaId"]])
+	assert.Equal(t, "parentAreaId=22222222-2222-4222-8222-222222222222 webhookId=33333333-3333-4333-8333-333333333333", rows[1][col["otherIds"]])
+	assert.Empty(t, rows[2][col["otherIds"]])
+
+	// The JSON form had them all along.
+	var js bytes.Buffer
+	jw, err := NewHistoryWriter(&js, HistoryJSON)
+	require.NoError(t, err)
+	require.NoError(t, jw.Write(it))
+	var back HistoryItem
+	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+	assert.Equal(t, it.IDs, back.IDs)
+}
