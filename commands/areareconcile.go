@@ -127,7 +127,7 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 	// exist yet, so one wins: if the area did, the group is its own and
 	// stays; if the abandonment did, the retry's area.Create is refused.
 	abandon := area.Abandon{AreaID: areaID, AccountID: st.AccountID(), PropertyID: st.PropertyID(), AreaUserGroupID: groupID}
-	_, err = Run(WithIdempotencyKey(ctx, "area-repair/abandon/"+areaID.String()), r.s.p, areaAgg, areaID, "AbandonAreaCreation", abandon)
+	_, err = Run(withInternalKey(ctx, "area-repair/abandon/"+areaID.String()), r.s.p, areaAgg, areaID, "AbandonAreaCreation", abandon)
 	if errors.Is(err, area.ErrExists) {
 		r.log.Info("area repair: a retried CreateArea created the area first; its group stays",
 			"userGroupId", groupID, "areaId", areaID, "accountId", st.AccountID(), "propertyId", st.PropertyID())
@@ -136,7 +136,7 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 	if err != nil {
 		return false, err
 	}
-	ctx = WithIdempotencyKey(ctx, "area-repair/orphan-group/"+groupID.String())
+	ctx = withInternalKey(ctx, "area-repair/orphan-group/"+groupID.String())
 	res, err := Execute(ctx, r.s.p, groupAgg, groupID, "RepairOrphanAreaGroup", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		if !l.State.Exists() {
 			return nil, nil // deleted meanwhile
@@ -155,7 +155,7 @@ func (r *AreaRepair) repair(ctx context.Context, groupID uuid.UUID) (bool, error
 // deleteGroupOfDeletedArea deletes the live own group of a deleted area.
 func (r *AreaRepair) deleteGroupOfDeletedArea(ctx context.Context, st group.State, groupID uuid.UUID) (bool, error) {
 	ctx = repairActor(ctx, st, groupID)
-	ctx = WithIdempotencyKey(ctx, "area-repair/deleted-area-group/"+groupID.String())
+	ctx = withInternalKey(ctx, "area-repair/deleted-area-group/"+groupID.String())
 	res, err := Execute(ctx, r.s.p, groupAgg, groupID, "RepairDeletedAreaGroup", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		if !l.State.Exists() {
 			return nil, nil // the DeleteArea finished meanwhile

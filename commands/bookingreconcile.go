@@ -64,12 +64,12 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	var decide func(group.State, time.Time) ([]domain.Event, error)
 	switch st.Status() {
 	case booking.StatusCheckedIn:
-		ctx = WithIdempotencyKey(ctx, "booking-scheduler/stay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
+		ctx = withInternalKey(ctx, "booking-scheduler/stay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
 			return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end, BookingID: st.ID()}.Decide(g, now)
 		}
 	case booking.StatusCheckedOut, booking.StatusCompleted:
-		ctx = WithIdempotencyKey(ctx, "booking-scheduler/unstay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
+		ctx = withInternalKey(ctx, "booking-scheduler/unstay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
 			// Only the stay's own membership goes: one with another
 			// window was given for another reason after the stay.

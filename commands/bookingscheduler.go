@@ -28,6 +28,18 @@ type DueBookings interface {
 // runs under an idempotency key derived from the booking and the
 // transition, so its event id is deterministic and a transition never
 // fires twice, whatever restarts or repeated ticks happen.
+//
+// The keys are internal (withInternalKey): they live in a key space no
+// client's Idempotency-Key reaches, so a client sending the key's text
+// ("booking-scheduler/noCheckIn/<id>") neither pre-empts a step (its ids
+// are its own) nor suppresses one (the scheduler never reads its events
+// as the step already done). Builds before that derived the ids from the
+// bare text. A step one of them appended is not run again by a newer
+// build: the booking's status already refuses the transition, and where
+// a step spans streams (the slot release and the membership after a
+// status event) Execute also reads an event under the old id as done,
+// but only one no client wrote (no API key, user or request fingerprint
+// in its metadata), since a client can make those ids.
 type BookingScheduler struct {
 	s   *Service
 	due DueBookings
@@ -76,14 +88,14 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 	switch d.Status {
 	case booking.StatusBooked:
 		if d.DoorCheckIn {
-			ctx = WithIdempotencyKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
+			ctx = withInternalKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
 			res, err := b.s.CheckInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil)
 			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) {
 				return res, err
 			}
 			// The window closed meanwhile: noCheckIn if due.
 		}
-		ctx = WithIdempotencyKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
+		ctx = withInternalKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
 		set, err := b.s.bookingSettings(ctx, d.PropertyID)
 		if err != nil {
 			return Result{}, err
@@ -98,7 +110,7 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 		}
 		return b.s.afterEnd(ctx, ended, res, false)
 	case booking.StatusCheckedIn:
-		ctx = WithIdempotencyKey(ctx, "booking-scheduler/completed/"+d.BookingID.String())
+		ctx = withInternalKey(ctx, "booking-scheduler/completed/"+d.BookingID.String())
 		return b.s.endStay(ctx, d.BookingID, "CompleteBooking", booking.Complete{}, true)
 	}
 	return Result{}, nil

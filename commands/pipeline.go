@@ -4,6 +4,9 @@ package commands
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -29,6 +32,9 @@ type Pipeline struct {
 	registry *eventstore.Registry
 	now      func() time.Time
 	cache    *stateCache
+	// fingerprintKey keys the request fingerprints kept in event metadata
+	// (see sealFingerprint); NewService sets it from the server's key.
+	fingerprintKey []byte
 }
 
 // NewPipeline returns a pipeline, refusing nil dependencies.
@@ -147,6 +153,9 @@ type Decision[S any] func(state Loaded[S], now time.Time) ([]domain.Event, error
 func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUID, name string, decide Decision[S]) (Result, error) {
 	stream := agg.Stream(id)
 	key := idempotencyKeyFrom(ctx)
+	if key != "" && keyReused(ctx) {
+		return Result{}, ErrIdempotencyKeyReused
+	}
 	meta := p.metadata(ctx)
 	for attempt := 1; ; attempt++ {
 		loaded, err := load(ctx, p, agg, stream, key != "")
@@ -156,6 +165,17 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 		if key != "" {
 			if first, ok := loaded.ids[eventID(key, name, stream, 0)]; ok {
 				return p.replayed(ctx, stream, key, name, first)
+			}
+			if legacy := legacyKeyFrom(ctx); legacy != "" {
+				if first, ok := loaded.ids[eventID(legacy, name, stream, 0)]; ok {
+					done, err := p.writtenByServer(ctx, stream, first)
+					if err != nil {
+						return Result{}, err
+					}
+					if done {
+						return p.replayed(ctx, stream, legacy, name, first)
+					}
+				}
 			}
 		}
 		now := p.now()
@@ -251,13 +271,25 @@ func (p *Pipeline) storedByTwin(ctx context.Context, stream string, revision uin
 	return env.Metadata.Hash != lastHash, nil
 }
 
+// ErrIdempotencyKeyReused answers a request whose Idempotency-Key an
+// earlier, different request (another method, path or body) already used:
+// the IETF httpapi Idempotency-Key draft's 422. Nothing is appended.
+var ErrIdempotencyKeyReused = domain.NewError(domain.ErrUnprocessable,
+	"this Idempotency-Key was already used for a different request (method, path or body); use a new key for a new request")
+
 // replayed answers a repeated idempotent request with what the first one
-// appended: the run of events whose ids derive from the same key.
+// appended: the run of events whose ids derive from the same key. When
+// both the stored events and the repeat carry a request fingerprint and
+// they differ, the repeat is another request reusing the key: it gets
+// ErrIdempotencyKeyReused, not the first request's result. Events without
+// a fingerprint (older builds, server-side steps) replay as they always
+// did, and so does a repeat without one (a caller outside HTTP).
 func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first eventstore.AppendResult) (Result, error) {
 	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: first.NextExpectedRevision, Max: readPage})
 	if err != nil {
 		return Result{}, fmt.Errorf("replay %s: %w", stream, err)
 	}
+	want := p.sealFingerprint(fingerprintFrom(ctx))
 	res := Result{Stream: stream, Revision: first.NextExpectedRevision, Position: first.Position, Replayed: true}
 	for i, rec := range recs {
 		if rec.ID != eventID(key, name, stream, i) {
@@ -266,6 +298,10 @@ func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first
 		env, err := p.registry.Decode(rec)
 		if err != nil {
 			return Result{}, err
+		}
+		if got := env.Metadata.RequestFingerprint; got != "" && want != "" && !hmac.Equal([]byte(got), []byte(want)) {
+			markKeyReused(ctx)
+			return Result{}, ErrIdempotencyKeyReused
 		}
 		if ev, ok := env.Event.(domain.Event); ok {
 			res.Events = append(res.Events, ev)
@@ -286,8 +322,46 @@ func (p *Pipeline) metadata(ctx context.Context) eventstore.Metadata {
 	m.CausationID = m.CorrelationID
 	if key := idempotencyKeyFrom(ctx); key != "" {
 		m.CausationID = "idempotency-key:" + key
+		m.RequestFingerprint = p.sealFingerprint(fingerprintFrom(ctx))
 	}
 	return m
+}
+
+// sealFingerprint turns a request fingerprint into what event metadata
+// keeps: an HMAC under the server's key. A plain hash of a request body
+// would let anyone holding the log confirm a guess of what the body said
+// (a guest's name or e-mail), even after the person's key is erased; the
+// HMAC does not, and equal requests still seal equally on every node.
+func (p *Pipeline) sealFingerprint(fp string) string {
+	if fp == "" {
+		return ""
+	}
+	mac := hmac.New(sha256.New, p.fingerprintKey)
+	mac.Write([]byte("request-fingerprint\x00"))
+	mac.Write([]byte(fp))
+	return "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// writtenByServer reports whether the event at first was appended by a
+// server-side step rather than a client's request: no API key, no user
+// and no request fingerprint in its metadata. Execute trusts an event
+// under a legacy internal id (see legacyKeyFrom) only then, since a client
+// that sent the internal key's text as its Idempotency-Key made the same
+// ids.
+func (p *Pipeline) writtenByServer(ctx context.Context, stream string, first eventstore.AppendResult) (bool, error) {
+	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: first.NextExpectedRevision, Max: 1})
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if len(recs) != 1 {
+		return false, fmt.Errorf("read %s: revision %d is missing", stream, first.NextExpectedRevision)
+	}
+	env, err := p.registry.Decode(recs[0])
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", stream, err)
+	}
+	m := env.Metadata
+	return m.APIKeyID == "" && m.UserID == "" && m.RequestFingerprint == "", nil
 }
 
 func idString(id uuid.UUID) string {

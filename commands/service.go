@@ -36,6 +36,11 @@ func NewService(p *Pipeline, secretKey []byte) (*Service, error) {
 	if p == nil || len(secretKey) < 32 {
 		return nil, errors.New("commands: service needs a pipeline and a 32-byte secret key")
 	}
+	// The request fingerprints kept in event metadata are keyed by a key
+	// derived from the server's, never the server's itself.
+	mac := hmac.New(sha256.New, secretKey)
+	mac.Write([]byte("request-fingerprint-key"))
+	p.fingerprintKey = mac.Sum(nil)
 	return &Service{p: p, secretKey: secretKey}, nil
 }
 

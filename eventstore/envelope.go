@@ -23,6 +23,15 @@ type Metadata struct {
 	// Hash is sha256(previous hash in the stream || canonical event), hex,
 	// with a prefix naming its form (see ChainHash and HashForm).
 	Hash string `json:"hash,omitempty"`
+	// RequestFingerprint identifies the client request whose Idempotency-Key
+	// the event's id derives from (method, path, canonical body: the HTTP
+	// layer builds it), so a later request with the same key can be told
+	// apart from a retry. Empty on events of unkeyed commands, of
+	// server-side steps, and of builds before it existed. It is not one of
+	// the hashed fields: it says nothing about what happened, only which
+	// request asked for it, and leaving it out keeps every stored hash and
+	// the hash forms as they are.
+	RequestFingerprint string `json:"requestFingerprint,omitempty"`
 }
 
 // Envelope is a decoded event: where it sits in the log, its metadata, and

@@ -86,8 +86,8 @@ func TestGuestByNameCheckInNamesNobody(t *testing.T) {
 
 // A repeated keyed creation of an access code answers the code the first
 // one recorded, with its window: a generated code is the same again (the
-// one the key maps hold), and another code under the same key is a 409
-// rather than a code that opens nothing.
+// one the key maps hold), and another code under the same key is another
+// request reusing the key, a 422, rather than a code that opens nothing.
 func TestAccessCodeReplayAnswersTheRecordedCode(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
@@ -124,13 +124,14 @@ func TestAccessCodeReplayAnswersTheRecordedCode(t *testing.T) {
 	given := decode(h.doKeyed("POST", path, rootKey, "code-2", map[string]any{"code": "4815162342"}))
 	assert.Equal(t, given, decode(h.doKeyed("POST", path, rootKey, "code-2", map[string]any{"code": "4815162342"})))
 	r := h.doKeyed("POST", path, rootKey, "code-2", map[string]any{"code": "1111"})
-	assert.Equal(t, http.StatusConflict, r.Status, r.Error)
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
 	assert.Contains(t, r.Error, "Idempotency-Key")
 	assert.Len(t, h.codeEntries(f.lockID), 2)
 }
 
 // A repeated keyed guest registration answers the guest the first request
-// registered, not the repeat's body.
+// registered; the key reused with another body is refused (422) and the
+// first guest stays.
 func TestGuestRegistrationReplayAnswersTheRecordedGuest(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
@@ -147,8 +148,11 @@ func TestGuestRegistrationReplayAnswersTheRecordedGuest(t *testing.T) {
 		return out.Guest
 	}
 	first := guestOf(h.doKeyed("POST", path, rootKey, "guest-1", map[string]any{"displayName": "Ana García", "nationality": "ES"}))
-	again := guestOf(h.doKeyed("POST", path, rootKey, "guest-1", map[string]any{"displayName": "Someone Else"}))
+	again := guestOf(h.doKeyed("POST", path, rootKey, "guest-1", map[string]any{"nationality": "ES", "displayName": "Ana García"}))
 	assert.Equal(t, first, again)
+	r := h.doKeyed("POST", path, rootKey, "guest-1", map[string]any{"displayName": "Someone Else"})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
+	assert.Contains(t, r.Error, "Idempotency-Key")
 	snap := h.checkInSnapshot(b.BookingID)
 	require.Len(t, snap.Guests, 1)
 	assert.Equal(t, "Ana García", snap.Guests[0].DisplayName)

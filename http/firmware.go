@@ -118,8 +118,12 @@ func (a *API) recordFirmware(r *http.Request, version string, got firmwareReceiv
 	if err != nil {
 		return commands.UploadedFirmware{}, err
 	}
-	res, err := a.cmd.UploadFirmware(r.Context(), commands.UploadFirmware{Version: version, Size: got.size, SHA256: got.sha256})
-	if err != nil && placed && (errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrInvalid)) {
+	// A keyed upload's fingerprint names the image by its hash: the
+	// middleware does not read an image (see fingerprintBody).
+	ctx := withBodyDigest(r, "image:sha256:"+got.sha256)
+	res, err := a.cmd.UploadFirmware(ctx, commands.UploadFirmware{Version: version, Size: got.size, SHA256: got.sha256})
+	if err != nil && placed && (errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrInvalid) ||
+		errors.Is(err, commands.ErrIdempotencyKeyReused)) {
 		b.remove(got.sha256)
 	}
 	return res, err

@@ -1,11 +1,20 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -102,6 +111,12 @@ func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
 					return
 				}
 				ctx = commands.WithIdempotencyKey(ctx, key)
+				body, err := fingerprintBody(r)
+				if err != nil {
+					writeFailure(w, http.StatusBadRequest, "could not read the request body")
+					return
+				}
+				ctx = commands.WithRequestFingerprint(ctx, requestFingerprint(r.Method, r.URL, body))
 			}
 			rec := &statusRecorder{ResponseWriter: w}
 			defer func() {
@@ -135,4 +150,114 @@ func routeOf(r *http.Request) string {
 		}
 	}
 	return "unmatched"
+}
+
+// requestFingerprint names a request for its Idempotency-Key (the IETF
+// httpapi Idempotency-Key draft's "request fingerprint"): method, path,
+// query (sorted, so parameter order does not matter) and the digest of the
+// body. The path holds every id the route names, so the same key on
+// another route, or on the same route for another entity, is another
+// request. A key repeated with another fingerprint is answered 422
+// (commands.ErrIdempotencyKeyReused), never with the first result.
+func requestFingerprint(method string, u *url.URL, body string) string {
+	return "v1\n" + method + "\n" + u.EscapedPath() + "\n" + u.Query().Encode() + "\n" + body
+}
+
+// fingerprintBody returns the digest of a keyed request's body for its
+// fingerprint, leaving the body for the handler to read as sent.
+//
+// A JSON body is canonicalised before it is hashed: decoded (numbers kept
+// as written) and encoded again, which drops insignificant whitespace and
+// sorts object keys. Handlers decode bodies into structs, so two bodies
+// that differ only in spacing or key order ask for the same thing, and a
+// client retrying after a timeout may well re-serialise its request (a
+// map's key order, a pretty-printer): that retry must be answered, not
+// refused. Numbers keep their literal text (1 and 1.0 differ) because
+// handlers do not read them alike; strings are compared by value, as
+// handlers see them (the escape \u0041 and A are the same request).
+// Duplicate keys and invalid UTF-8 need no care: handlers refuse them.
+// A body that is not JSON is hashed as its bytes. A body over
+// MaxBodyBytes is hashed as far as read: the handler refuses it anyway.
+//
+// Bodies that are not JSON by their Content-Type (firmware images,
+// multipart forms: large, and a form's boundary changes with every
+// retry) are not read here; their handler adds what identifies them
+// (the image's sha256) with withBodyDigest before running its command.
+func fingerprintBody(r *http.Request) (string, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return "empty", nil
+	}
+	if !jsonContent(r.Header.Get("Content-Type")) {
+		return "unread", nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return "", err
+	}
+	r.Body = readCloser{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	if len(bytes.TrimSpace(buf)) == 0 {
+		return "empty", nil
+	}
+	sum := func(kind string, b []byte) string {
+		h := sha256.Sum256(b)
+		return kind + ":sha256:" + hex.EncodeToString(h[:])
+	}
+	if len(buf) > MaxBodyBytes {
+		return sum("prefix", buf), nil
+	}
+	if canon, ok := canonicalJSON(buf); ok {
+		return sum("json", canon), nil
+	}
+	return sum("raw", buf), nil
+}
+
+// canonicalJSON re-encodes one JSON value with sorted keys and no
+// insignificant whitespace; ok is false for anything else.
+func canonicalJSON(b []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, false
+	}
+	return out.Bytes(), true
+}
+
+// jsonContent reports whether a Content-Type is JSON's, or absent (the
+// API's bodies are JSON whatever the client says, as decodeBody reads
+// them).
+func jsonContent(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return true
+	}
+	switch {
+	case mt == "application/octet-stream", strings.HasPrefix(mt, "multipart/"):
+		return false
+	}
+	return true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// withBodyDigest replaces the body digest of a keyed request's fingerprint
+// with one its handler computed from what it read (firmware: the image's
+// sha256), for bodies fingerprintBody leaves unread.
+func withBodyDigest(r *http.Request, digest string) context.Context {
+	return commands.WithRequestFingerprint(r.Context(), requestFingerprint(r.Method, r.URL, digest))
 }

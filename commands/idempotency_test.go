@@ -1,0 +1,101 @@
+package commands_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/memstore"
+)
+
+// A keyed request with another fingerprint than the stored one is refused
+// (422), appends nothing, and every later keyed command of the same
+// request refuses too; the same fingerprint replays.
+func TestIdempotencyKeyWithAnotherFingerprintIsRefused(t *testing.T) {
+	t.Parallel()
+	p, store := newPipeline(t)
+	ctx, _ := actorCtx()
+	id := uuid.New()
+	keyedA := commands.WithRequestFingerprint(commands.WithIdempotencyKey(ctx, "order-7"), "POST /x body-a")
+	first, err := commands.Execute(keyedA, p, counterAgg, id, "add", add(5))
+	require.NoError(t, err)
+
+	again, err := commands.Execute(commands.WithRequestFingerprint(commands.WithIdempotencyKey(ctx, "order-7"), "POST /x body-a"), p, counterAgg, id, "add", add(5))
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	assert.Equal(t, first.Position, again.Position)
+
+	keyedB := commands.WithRequestFingerprint(commands.WithIdempotencyKey(ctx, "order-7"), "POST /x body-b")
+	_, err = commands.Execute(keyedB, p, counterAgg, id, "add", add(9))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	assert.ErrorIs(t, err, domain.ErrUnprocessable)
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	// The same request goes on to another stream (a composed command's
+	// next step, or its undo): refused, not run.
+	_, err = commands.Execute(keyedB, p, counterAgg, uuid.New(), "add", add(1))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	after, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, head, after, "nothing appended")
+	loaded, err := commands.Load(ctx, p, counterAgg, id)
+	require.NoError(t, err)
+	assert.Equal(t, 5, loaded.State.total)
+}
+
+// Events stored without a fingerprint (written before fingerprints, or by
+// a caller outside HTTP) replay as before, whatever the repeat's
+// fingerprint; a repeat without one replays a fingerprinted event.
+func TestIdempotencyKeyWithoutFingerprintStillReplays(t *testing.T) {
+	t.Parallel()
+	p, _ := newPipeline(t)
+	ctx, _ := actorCtx()
+	old := uuid.New()
+	first, err := commands.Execute(commands.WithIdempotencyKey(ctx, "legacy"), p, counterAgg, old, "add", add(5))
+	require.NoError(t, err)
+	res, err := commands.Execute(commands.WithRequestFingerprint(commands.WithIdempotencyKey(ctx, "legacy"), "POST /x"), p, counterAgg, old, "add", add(5))
+	require.NoError(t, err)
+	assert.True(t, res.Replayed)
+	assert.Equal(t, first.Position, res.Position)
+
+	fresh := uuid.New()
+	_, err = commands.Execute(commands.WithRequestFingerprint(commands.WithIdempotencyKey(ctx, "new"), "POST /x"), p, counterAgg, fresh, "add", add(5))
+	require.NoError(t, err)
+	res, err = commands.Execute(commands.WithIdempotencyKey(ctx, "new"), p, counterAgg, fresh, "add", add(5))
+	require.NoError(t, err)
+	assert.True(t, res.Replayed)
+}
+
+// Two requests with one key and different bodies race: the loser's append
+// is the store's no-op, and it must answer 422, not the winner's result.
+func TestConcurrentRequestsReusingOneKeyDiffer(t *testing.T) {
+	t.Parallel()
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	reg := eventstore.NewRegistry()
+	reg.Register(counted{})
+	racing := &raceStore{Store: mem}
+	late, err := commands.NewPipeline(racing, reg, func() time.Time { return clock.Add(time.Second) })
+	require.NoError(t, err)
+	early, err := commands.NewPipeline(mem, reg, func() time.Time { return clock })
+	require.NoError(t, err)
+	ctx, _ := actorCtx()
+	id := uuid.New()
+	_, err = commands.Execute(ctx, late, counterAgg, id, "add", add(1))
+	require.NoError(t, err)
+
+	keyed := commands.WithIdempotencyKey(ctx, "twin")
+	racing.before = func() {
+		_, err := commands.Execute(commands.WithRequestFingerprint(keyed, "body-a"), early, counterAgg, id, "add", add(5))
+		require.NoError(t, err)
+	}
+	_, err = commands.Execute(commands.WithRequestFingerprint(keyed, "body-b"), late, counterAgg, id, "add", add(5))
+	assert.True(t, errors.Is(err, commands.ErrIdempotencyKeyReused), "got %v", err)
+}
