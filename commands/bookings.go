@@ -217,6 +217,12 @@ func (s *Service) UpdateBooking(ctx context.Context, bookingID uuid.UUID, c Upda
 // CheckInBooking checks a booking in and makes the guest a member of the
 // booked area's group until the booking's end.
 func (s *Service) CheckInBooking(ctx context.Context, bookingID uuid.UUID, method booking.CheckMethod, userID uuid.UUID) (Result, error) {
+	return s.checkInBooking(ctx, bookingID, method, userID, nil)
+}
+
+// checkInBooking is CheckInBooking judged at arrivedAt when that is known
+// and earlier (the scheduler's door check-in: when the door was opened).
+func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, method booking.CheckMethod, userID uuid.UUID, arrivedAt *time.Time) (Result, error) {
 	actor, cur, err := s.loadBooking(ctx, bookingID)
 	if err != nil {
 		return Result{}, err
@@ -238,7 +244,7 @@ func (s *Service) CheckInBooking(ctx context.Context, bookingID uuid.UUID, metho
 	}
 	var after booking.State
 	res, err := s.onBooking(ctx, actor, bookingID, "CheckInBooking", func(st booking.State, now time.Time) ([]domain.Event, error) {
-		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set}.Decide(st, now)
+		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt}.Decide(st, now)
 		if err == nil {
 			after = booking.Evolve(st, events[0])
 		}

@@ -89,7 +89,8 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 	case booking.StatusBooked:
 		if d.DoorCheckIn {
 			ctx = withInternalKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
-			res, err := b.s.CheckInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil)
+			arrived := d.DoorAccessAt
+			res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
 			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) {
 				return res, err
 			}

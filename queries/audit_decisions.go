@@ -2,6 +2,9 @@ package queries
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +14,7 @@ import (
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/device"
+	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections/auditindex"
 )
@@ -21,8 +25,15 @@ const (
 	ReasonLockNotInstalled = "lockNotInstalled"
 	ReasonNoDevice         = "deviceNotProvisioned"
 	ReasonDeprovisioned    = "deviceDeprovisioned"
-	ReasonNoMembership     = "noMembership"
-	ReasonOutsideSchedule  = "outsideSchedule"
+	// ReasonNoMembership: the user is in no group granted on the lock's
+	// area or its ancestors (never was, or was removed from one, or the
+	// group was deleted). ReasonNoGrant: the user is in groups, but none of
+	// them has an entry in the access list of the lock's area or its
+	// ancestors (nor is the area's own group of one of them): a grant was
+	// removed, or never made.
+	ReasonNoMembership    = "noMembership"
+	ReasonNoGrant         = "noGrant"
+	ReasonOutsideSchedule = "outsideSchedule"
 	// ReasonNoCode: no such code was created by then; ReasonCodeRevoked:
 	// it was revoked (or its booking cancelled); ReasonCodeElsewhere: it
 	// opens another area's locks, not this one's.
@@ -130,8 +141,22 @@ func (a *Audit) DecideDevice(ctx context.Context, accountID, lockID, deviceID uu
 		}
 	}
 	if len(mine) == 0 {
+		missing := missingMemberLink(facts, lockID, userID)
+		if missing.EventID == "" {
+			// Not removed from a granted group: is the user in groups that
+			// no grant reaches?
+			member, grant, ok, err := a.missingGrant(ctx, f, lockID, userID, at)
+			if err != nil {
+				return Decision{}, err
+			}
+			if ok {
+				out.Reason = ReasonNoGrant
+				out.Path = append(out.Path, deviceLink(dev), member, grant)
+				return out, nil
+			}
+		}
 		out.Reason = ReasonNoMembership
-		out.Path = append(out.Path, deviceLink(dev), missingMemberLink(facts, lockID, userID))
+		out.Path = append(out.Path, deviceLink(dev), missing)
 		return out, nil
 	}
 	chosen := mine[0]
@@ -212,6 +237,131 @@ func missingMemberLink(facts *auditFacts, lockID, userID uuid.UUID) AuditLink {
 		l.UserGroupID = removedFrom.String()
 	}
 	return l
+}
+
+// missingGrant looks for the groups the user was a member of at the
+// instant (the index's member rows up to at, then each group's own events,
+// so a later removal or the group's deletion counts). When there is one,
+// it answers the membership and the missing grant ending a noGrant path:
+// with the AreaAccessListChanged that last took such a group (or an
+// `area` entry naming its area) off the access list of the lock's area or
+// an ancestor, when there is one. false: the user is in no group.
+func (a *Audit) missingGrant(ctx context.Context, f *auditFold, lockID, userID uuid.UUID, at time.Time) (AuditLink, AuditLink, bool, error) {
+	if userID == uuid.Nil {
+		return AuditLink{}, AuditLink{}, false, nil
+	}
+	groups, err := a.memberGroups(ctx, userID, at)
+	if err != nil || len(groups) == 0 {
+		return AuditLink{}, AuditLink{}, false, err
+	}
+	// The groups' events, and the areas whose `area` entries were taken
+	// off the chain's lists (to know their groups).
+	ids := append([]uuid.UUID{}, groups...)
+	for _, ar := range f.facts.chain(lockID) {
+		for g := range f.facts.areas[ar.ID].revoked {
+			if g.accessType == area.AccessArea {
+				ids = append(ids, g.id)
+			}
+		}
+	}
+	if _, err := f.grow(ctx, ids); err != nil {
+		return AuditLink{}, AuditLink{}, false, err
+	}
+	facts := f.facts
+	var in []uuid.UUID
+	for _, g := range groups {
+		if facts.members[g][userID] != nil {
+			in = append(in, g)
+		}
+	}
+	if len(in) == 0 {
+		return AuditLink{}, AuditLink{}, false, nil
+	}
+	slices.SortFunc(in, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	// The latest revocation, on the chain, of a grant to one of them.
+	chosen, accessType := in[0], area.AccessGroup
+	var revokedBy *eventstore.Envelope
+	var revokedOn uuid.UUID
+	for _, ar := range facts.chain(lockID) {
+		for g, env := range facts.areas[ar.ID].revoked {
+			grp := g.id
+			if g.accessType == area.AccessArea {
+				ref := facts.areas[g.id]
+				if ref == nil {
+					continue
+				}
+				grp = ref.group
+			}
+			if !slices.Contains(in, grp) || revokedBy != nil && !laterRevocation(env, grp, g.accessType, revokedBy, chosen, accessType) {
+				continue
+			}
+			chosen, accessType, revokedBy, revokedOn = grp, g.accessType, env, ar.ID
+		}
+	}
+	m := facts.members[chosen][userID]
+	member := linkOf("membership", m.ev)
+	member.UserGroupID, member.UserID, member.ValidFrom, member.ValidUntil = chosen.String(), userID.String(), m.m.ValidFrom, m.m.ValidUntil
+	grant := linkOf("grant", revokedBy)
+	grant.Missing, grant.UserGroupID = true, chosen.String()
+	if revokedBy != nil {
+		grant.AreaID, grant.AccessType = revokedOn.String(), string(accessType)
+	}
+	return member, grant, true, nil
+}
+
+// laterRevocation orders revocations: the later event first; within one
+// event (it took several entries off), the smaller group id, then group
+// before area, so the answer does not depend on map order.
+func laterRevocation(env *eventstore.Envelope, grp uuid.UUID, typ area.AccessType, than *eventstore.Envelope, thanGrp uuid.UUID, thanTyp area.AccessType) bool {
+	if env.Position != than.Position {
+		return env.Position > than.Position
+	}
+	if c := strings.Compare(grp.String(), thanGrp.String()); c != 0 {
+		return c < 0
+	}
+	return typ == area.AccessGroup && thanTyp != area.AccessGroup
+}
+
+// memberGroups are the groups named by the user's membership events
+// recorded at or before at (the index's member rows), in log order.
+func (a *Audit) memberGroups(ctx context.Context, userID uuid.UUID, at time.Time) ([]uuid.UUID, error) {
+	rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT position FROM `+auditindex.Table+`
+		WHERE entity_id = ? AND kind = ? AND recorded_at <= ? ORDER BY recorded_at, position`), userID.String(), auditindex.KindMember, auditindex.FormatTime(at))
+	if err != nil {
+		return nil, fmt.Errorf("audit index: %w", err)
+	}
+	var positions []uint64
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		positions = append(positions, uint64(p))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(positions)
+	envs, err := a.readPositions(ctx, slices.Compact(positions))
+	if err != nil {
+		return nil, err
+	}
+	var out []uuid.UUID
+	for _, env := range envs {
+		var g uuid.UUID
+		switch e := env.Event.(type) {
+		case group.UserAddedToGroup:
+			g = e.UserGroupID
+		case group.UserGroupMembershipChanged:
+			g = e.UserGroupID
+		}
+		if g != uuid.Nil && !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
 }
 
 func deviceLink(d *auditDevice) AuditLink {

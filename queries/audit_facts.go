@@ -55,6 +55,24 @@ type auditArea struct {
 	// leaves it alone did not grant it.
 	grantedBy []*eventstore.Envelope
 	created   *eventstore.Envelope
+	// revoked holds, for each grantee (a group, or an area's group) that
+	// an access-list change took off the list and none put back since,
+	// that change: the event a noGrant refusal names.
+	revoked map[grantee]*eventstore.Envelope
+}
+
+// grantee is whom an access-list entry admits: a group (accessType
+// group) or an area's group (accessType area), whatever the schedule.
+type grantee struct {
+	accessType area.AccessType
+	id         uuid.UUID
+}
+
+func granteeOf(e area.AccessEntry) grantee {
+	if e.AccessType == area.AccessArea {
+		return grantee{accessType: e.AccessType, id: e.AreaID}
+	}
+	return grantee{accessType: e.AccessType, id: e.UserGroupID}
 }
 
 type auditMember struct {
@@ -99,10 +117,21 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 	case area.AreaAccessListChanged:
 		if a := f.areas[e.AreaID]; a != nil {
 			by := make([]*eventstore.Envelope, len(e.AccessList))
+			kept := map[grantee]bool{}
 			for i, entry := range e.AccessList {
 				by[i] = env
 				if j := sameEntry(a.list, entry); j >= 0 {
 					by[i] = a.grantedBy[j]
+				}
+				kept[granteeOf(entry)] = true
+				delete(a.revoked, granteeOf(entry))
+			}
+			for _, old := range a.list {
+				if g := granteeOf(old); !kept[g] {
+					if a.revoked == nil {
+						a.revoked = map[grantee]*eventstore.Envelope{}
+					}
+					a.revoked[g] = env
 				}
 			}
 			a.list, a.grantedBy = e.AccessList, by

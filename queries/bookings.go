@@ -169,7 +169,7 @@ func (q *Bookings) Current(ctx context.Context, accountID, propertyID string, no
 // has passed (noCheckIn), checked-in ones whose end has passed.
 func (q *Bookings) Due(ctx context.Context, now time.Time, limit int) ([]booking.Due, error) {
 	t := bookings.FormatTime(now)
-	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id, status, door_access_at <> '' AND end_at > ? FROM `+bookings.Table+`
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id, status, door_access_at <> '' AND end_at > ?, door_access_at FROM `+bookings.Table+`
 		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND no_check_in_at <= ?) OR (status = ? AND end_at <= ?) LIMIT ?`),
 		t, string(booking.StatusBooked), t, string(booking.StatusBooked), t, string(booking.StatusCheckedIn), t, limit)
 	if err != nil {
@@ -178,13 +178,16 @@ func (q *Bookings) Due(ctx context.Context, now time.Time, limit int) ([]booking
 	defer rows.Close()
 	var out []booking.Due
 	for rows.Next() {
-		var id, acc, prop, status string
+		var id, acc, prop, status, doorAt string
 		var door bool
-		if err := rows.Scan(&id, &acc, &prop, &status, &door); err != nil {
+		if err := rows.Scan(&id, &acc, &prop, &status, &door, &doorAt); err != nil {
 			return nil, fmt.Errorf("due bookings: %w", err)
 		}
 		d := booking.Due{Status: booking.Status(status), DoorCheckIn: door}
-		var errs [3]error
+		var errs [4]error
+		if door {
+			d.DoorAccessAt, errs[3] = time.Parse(bookings.TimeLayout, doorAt)
+		}
 		d.BookingID, errs[0] = uuid.Parse(id)
 		d.AccountID, errs[1] = uuid.Parse(acc)
 		d.PropertyID, errs[2] = uuid.Parse(prop)

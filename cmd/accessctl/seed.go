@@ -477,15 +477,20 @@ func (s *seeder) bookings(ctx context.Context, propertyID uuid.UUID, i int, unit
 	if err != nil {
 		return err
 	}
-	day := time.Now().UTC().Truncate(24 * time.Hour)
+	now := time.Now().UTC()
+	day := now.Truncate(24 * time.Hour)
+	// The stay under way began within the last two hours: check-in closes
+	// at start plus the grace period (two hours by default), and the
+	// seeder checks in now.
+	current := now.Add(-time.Hour).Truncate(time.Hour)
 	for k, u := range units {
-		for _, start := range []time.Time{day.Add(-24 * time.Hour), day.Add(time.Duration(30+k) * 24 * time.Hour)} {
+		for _, start := range []time.Time{current, day.Add(time.Duration(30+k)*24*time.Hour + 15*time.Hour)} {
 			b, err := s.service.CreateBooking(s.request(ctx), commands.CreateBooking{PropertyID: propertyID, AreaID: u.AreaID, GuestUserID: guest.UserID,
-				StartDateTime: start.Add(15 * time.Hour), EndDateTime: start.Add(72*time.Hour + 11*time.Hour), Source: "web"})
+				StartDateTime: start, EndDateTime: start.Add(68 * time.Hour), Source: "web"})
 			if err != nil {
 				return fmt.Errorf("booking: %w", err)
 			}
-			if start.After(day) {
+			if start.After(now) {
 				continue
 			}
 			if _, err := s.service.CheckInBooking(s.request(ctx), b.BookingID, booking.MethodDoorAccess, guest.UserID); err != nil {

@@ -23,8 +23,17 @@ var (
 	// returned for it wrap it and name the current status.
 	ErrTransition = domain.NewError(domain.ErrConflict, "the booking's status forbids this change")
 	// ErrCheckInClosed: check-in is outside its window (from start minus
-	// the opening time until end).
+	// the opening time until start plus the grace period, and never at or
+	// after end).
 	ErrCheckInClosed = domain.NewError(domain.ErrConflict, "check-in is not open at this time")
+	// ErrGracePassed: check-in asked for once start plus the grace period
+	// has passed: the booking is due noCheckIn, whether or not the
+	// scheduler has recorded it yet. It matches ErrCheckInClosed (and so
+	// ErrConflict) with errors.Is.
+	ErrGracePassed = &domain.Error{Kind: ErrCheckInClosed, Message: "the check-in grace period has passed; the booking is due noCheckIn"}
+	// ErrEnded: a booking whose end is already past when it is created.
+	// It matches ErrUnprocessable; errors returned for it name endDateTime.
+	ErrEnded = domain.NewError(domain.ErrUnprocessable, "must be in the future: the booking would have ended already")
 	// ErrNotDue: a time-driven transition asked for before its time.
 	ErrNotDue = domain.NewError(domain.ErrConflict, "the transition is not due yet")
 )
@@ -89,7 +98,9 @@ type Create struct {
 }
 
 // Decide checks the booking and records BookingCreated. A start in the
-// past is allowed (walk-ins).
+// past is allowed (walk-ins); an end at or before now is not (ErrEnded):
+// a stay already over would be recorded booked, and the scheduler would
+// at once mark it noCheckIn.
 func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if s.created {
 		return nil, ErrExists
@@ -108,6 +119,9 @@ func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}
 	if err := validDates(c.StartDateTime, c.EndDateTime); err != nil {
 		return nil, err
+	}
+	if !c.EndDateTime.After(now) {
+		return nil, ErrEnded.At("endDateTime")
 	}
 	src := c.Source
 	if src == "" {
@@ -190,11 +204,18 @@ func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
 }
 
 // CheckIn checks a booked booking in, from start minus
-// Settings.CheckInOpensBefore until end.
+// Settings.CheckInOpensBefore until start plus Settings.GracePeriod (when
+// the booking becomes due noCheckIn), and never at or after end.
 type CheckIn struct {
 	Method   CheckMethod
 	UserID   uuid.UUID
 	Settings Settings
+	// ArrivedAt, when set, is when the guest arrived, known to be earlier
+	// than the decision (a door opening the scheduler acts on later): the
+	// window and the grace period are judged at that instant, so a guest
+	// who opened the door in time is not turned into a no-show by the
+	// scheduler's pace or a lock's late upload.
+	ArrivedAt *time.Time
 }
 
 // Decide records BookingCheckedIn.
@@ -208,8 +229,18 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if s.status != StatusBooked {
 		return nil, s.transition("checked in")
 	}
-	if now.Before(s.start.Add(-c.Settings.CheckInOpensBefore)) || !now.Before(s.end) {
+	at := now
+	if c.ArrivedAt != nil && c.ArrivedAt.Before(now) {
+		at = *c.ArrivedAt
+	}
+	if at.Before(s.start.Add(-c.Settings.CheckInOpensBefore)) || !at.Before(s.end) || !now.Before(s.end) {
 		return nil, ErrCheckInClosed
+	}
+	// The grace period is the decision's rule, not the scheduler's: from
+	// the instant noCheckIn is due, check-in is refused, however late the
+	// scheduler records it.
+	if !at.Before(s.NoCheckInDue(c.Settings)) {
+		return nil, ErrGracePassed
 	}
 	if c.Settings.RequireGuestRegistration && len(s.guests) == 0 {
 		return nil, ErrGuestRegistrationRequired

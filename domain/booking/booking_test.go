@@ -154,7 +154,8 @@ func TestTimeRules(t *testing.T) {
 		{"check-in two hours early", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-2 * time.Hour), ErrCheckInClosed},
 		{"check-in just before opening", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-time.Hour - time.Second), ErrCheckInClosed},
 		{"check-in at opening", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, start.Add(-time.Hour), nil},
-		{"check-in after grace, before end", statuses[StatusBooked], CheckIn{Method: "wifi", Settings: set}, start.Add(5 * time.Hour), nil},
+		{"check-in within grace", statuses[StatusBooked], CheckIn{Method: "wifi", Settings: set}, start.Add(2*time.Hour - time.Second), nil},
+		{"check-in after grace, before end", statuses[StatusBooked], CheckIn{Method: "wifi", Settings: set}, start.Add(5 * time.Hour), ErrGracePassed},
 		{"check-in at end", statuses[StatusBooked], CheckIn{Method: "manual", Settings: set}, end, ErrCheckInClosed},
 		{"check-in bad method", statuses[StatusBooked], CheckIn{Method: "teleport", Settings: set}, start, domain.ErrInvalid},
 		{"noCheckIn before grace", statuses[StatusBooked], RecordNoCheckIn{Settings: set}, start.Add(2*time.Hour - time.Second), ErrNotDue},
@@ -180,7 +181,7 @@ func TestCreate(t *testing.T) {
 	t.Parallel()
 	base := Create{BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID,
 		AreaUserGroupID: groupID, GuestUserID: guestID, StartDateTime: start, EndDateTime: end, Source: "web"}
-	events, err := base.Decide(State{}, end.Add(time.Hour)) // a start in the past is allowed
+	events, err := base.Decide(State{}, start.Add(time.Hour)) // a start in the past is allowed
 	if err != nil || !reflect.DeepEqual(events, []domain.Event{created}) {
 		t.Fatalf("events, err = %v, %v", events, err)
 	}

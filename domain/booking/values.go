@@ -86,6 +86,9 @@ type Due struct {
 	// DoorCheckIn: a booked booking whose door was opened in its check-in
 	// window, due for check-in by doorAccess.
 	DoorCheckIn bool
+	// DoorAccessAt is when that door was first opened (DoorCheckIn only):
+	// the check-in is judged at that instant.
+	DoorAccessAt time.Time
 }
 
 // Stay is a booking whose guest's membership of the booked area's group

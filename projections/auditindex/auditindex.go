@@ -5,9 +5,12 @@
 // Two kinds of rows: KindAccess rows index the events that change who may
 // open a lock, under the one id the point-in-time fold looks them up by
 // (an area's events by area, memberships by group, devices by user, a
-// lock's install by lock, a property's zone by property); KindHistory rows
-// index every event under the entity ids its payload names (Fields:
-// lockId, userId, propertyId, ...), for the history exports.
+// lock's install by lock, a property's zone by property); KindMember rows
+// index the membership events under the member's user id, so a refused
+// decision can find the groups a user was in without reading the user's
+// whole history; KindHistory rows index every event under the entity ids
+// its payload names (Fields: lockId, userId, propertyId, ...), for the
+// history exports.
 package auditindex
 
 import (
@@ -38,6 +41,9 @@ const (
 	KindAccess = "a"
 	// KindHistory marks any event under every id it names.
 	KindHistory = "h"
+	// KindMember marks a membership event (added, changed, removed)
+	// under the member's user id.
+	KindMember = "m"
 )
 
 // TimeLayout stores instants as fixed-width UTC text, so text order is
@@ -60,7 +66,8 @@ func (*Projection) Name() string { return "audit-index" }
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
 // Version implements projections.Projection.
-func (*Projection) Version() int { return 3 }
+// Version 4 added the KindMember rows.
+func (*Projection) Version() int { return 4 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string { return p.types }
@@ -161,6 +168,21 @@ func accessKey(ev any) uuid.UUID {
 	return uuid.Nil
 }
 
+// MemberKey is the user a membership event is about, looked up by with
+// KindMember; uuid.Nil for any other event. A group's deletion names no
+// user: the fold reads it under the group (KindAccess).
+func MemberKey(ev any) uuid.UUID {
+	switch e := ev.(type) {
+	case group.UserAddedToGroup:
+		return e.UserID
+	case group.UserGroupMembershipChanged:
+		return e.UserID
+	case group.UserRemovedFromGroup:
+		return e.UserID
+	}
+	return uuid.Nil
+}
+
 // Fields are the payload fields naming the entities a history can be
 // asked for, or that an audit looks events up by.
 var Fields = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId", "bookingId", "accessCodeId"}
@@ -189,7 +211,8 @@ func IDsOf(fields map[string]json.RawMessage) map[string]uuid.UUID {
 }
 
 // Apply implements projections.Projection: one multi-row insert per event,
-// an access row and a history row per entity id of Fields it names.
+// an access row, a member row for a membership event, and a history row
+// per entity id of Fields it names.
 func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 	at := env.RecordedAt.UTC().Format(TimeLayout)
 	pos := int64(env.Position)
@@ -205,6 +228,9 @@ func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	if env.Known {
 		for _, id := range AccessKeys(env.Event) {
 			args = append(args, id.String(), KindAccess, pos, at)
+		}
+		if id := MemberKey(env.Event); id != uuid.Nil {
+			args = append(args, id.String(), KindMember, pos, at)
 		}
 	}
 	if len(args) == 0 {

@@ -1,0 +1,117 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A booking whose end has already passed is refused with 422 naming
+// endDateTime, and nothing is recorded; a stay that started but has not
+// ended (a walk-in) is still booked.
+func TestCreateBookingRefusesAWhollyPastStay(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	now := h.clock.Now().Truncate(time.Second)
+
+	r := h.book(f, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
+	assert.Contains(t, r.Error, "endDateTime")
+	h.settle()
+	assert.Empty(t, h.bookingIDs("/properties/"+f.property+"/bookings"), "a refused booking is not recorded")
+	// Its slot was not held: the same window, moved to the future, books.
+	walkIn := decodeBooking(t, h.book(f, now.Add(-time.Hour), now.Add(2*time.Hour)), http.StatusCreated)
+	assert.Equal(t, "booked", walkIn.Status)
+}
+
+// Check-in after start plus the grace period is refused by the command
+// itself (409), before the scheduler has recorded noCheckIn; the
+// scheduler's later noCheckIn still goes through, once.
+func TestCheckInAfterGraceIsRefusedBeforeTheScheduler(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	tick := h.schedulerTick()
+	start := h.clock.Now().Add(30 * time.Minute).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	path := "/bookings/" + b.BookingID
+
+	// Default grace: two hours after start. Past it, with no scheduler tick.
+	h.clock.Advance(30*time.Minute + 2*time.Hour + time.Minute)
+	r := h.do("POST", path+"/check-in", rootKey, map[string]any{"method": "manual"})
+	require.Equal(t, http.StatusConflict, r.Status, r.Error)
+	assert.Contains(t, r.Error, "grace")
+	h.settle()
+	assert.Equal(t, "booked", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
+	assert.Empty(t, h.keyMap(rootKey, f.lockID).KeyMapEntries, "no access for a refused check-in")
+
+	assert.Equal(t, 1, tick(), "the scheduler records noCheckIn")
+	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
+	assert.Equal(t, 0, tick(), "and nothing more")
+}
+
+// A property's longer grace period keeps check-in open after the default
+// two hours.
+func TestCheckInFollowsThePropertysGracePeriod(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 300, "checkInOpensMinutesBefore": 60}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	start := h.clock.Now().Add(30 * time.Minute).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+
+	h.clock.Advance(30*time.Minute + 4*time.Hour)
+	got := decodeBooking(t, h.do("POST", "/bookings/"+b.BookingID+"/check-in", rootKey, map[string]any{"method": "manual"}), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+}
+
+// A door opening seen after the grace period does not check the booking
+// in: the scheduler's door check-in is refused like any other, and it
+// records noCheckIn instead, once, without failing the tick.
+func TestDoorOpeningAfterGraceEndsInNoCheckIn(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(30 * time.Minute).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "2468"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+
+	h.clock.Advance(30*time.Minute + 2*time.Hour + 10*time.Minute)
+	h.syncAt(door, codeLog(codeID, h.clock.Now().Add(-time.Minute), "granted"))
+	assert.Equal(t, 1, tick(), "one transition: noCheckIn")
+	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "noCheckIn", got.Status)
+	assert.Equal(t, 0, tick())
+}
+
+// A door opened within the grace period checks the guest in even when the
+// lock uploads its log, and the scheduler acts on it, after the grace
+// period: the check-in is judged at the opening, not at the scheduler's
+// pass.
+func TestDoorOpeningWithinGraceSeenLateChecksIn(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(30 * time.Minute).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "2468"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+
+	opened := start.Add(time.Hour) // within the grace period
+	h.clock.Advance(30*time.Minute + 2*time.Hour + 10*time.Minute)
+	h.syncAt(door, codeLog(codeID, opened, "granted"))
+	assert.Equal(t, 1, tick(), "one transition: the door check-in")
+	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+	assert.Equal(t, 0, tick())
+}
