@@ -20,6 +20,8 @@ var (
 	propertyAgg = Aggregate[property.State]{Category: property.Category, Evolve: property.Evolve}
 	areaAgg     = Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}
 	lockAgg     = Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}
+	// keyClaimAgg is one lock public key's claim (see lock.KeyClaim).
+	keyClaimAgg = Aggregate[lock.KeyClaim]{Category: lock.KeyClaimCategory, Evolve: lock.EvolveKeyClaim}
 	groupAgg    = Aggregate[group.State]{Category: group.Category, Evolve: group.Evolve}
 	userAgg     = Aggregate[user.State]{Category: user.Category, Evolve: user.Evolve}
 	deviceAgg   = Aggregate[device.State]{Category: device.Category, Evolve: device.Evolve}

@@ -31,9 +31,13 @@ type ProvisionedLock struct {
 	Result
 }
 
-// ProvisionLock creates the lock's own API key (no permissions: it lets the
-// lock call only its own sync), then the lock. The command is checked
-// before the key is minted, so a bad request leaves no key behind. Needs
+// ProvisionLock claims the lock's public key (see claimLockKey), creates
+// the lock's own API key (no permissions: it lets the lock call only its
+// own sync), then the lock. The command is checked before the key is
+// claimed or minted, so a bad request leaves nothing behind; a key another
+// lock holds is refused (lock.ErrKeyInUse, 409) before anything is
+// stored. The three ids come from newID, so a request cut short between
+// its appends and retried with its Idempotency-Key completes. Needs
 // `provision-lock` (or `owner`) for the whole account: a provisioned lock
 // is in no property yet.
 func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (ProvisionedLock, error) {
@@ -48,7 +52,11 @@ func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (Provision
 		PublicKey: c.PublicKey, EncryptionPublicKey: c.EncryptionPublicKey,
 		PurchaseDate: c.PurchaseDate, APIKeyID: keyID,
 	}
-	if _, err := cmd.Decide(lock.State{}, s.p.Now()); err != nil {
+	events, err := cmd.Decide(lock.State{}, s.p.Now())
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
+	if err := s.claimLockKey(ctx, lockID, actor.AccountID, events[0].(lock.LockProvisioned).PublicKey); err != nil {
 		return ProvisionedLock{}, err
 	}
 	key, err := s.createAPIKey(ctx, apikey.Create{
@@ -64,7 +72,8 @@ func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (Provision
 	return ProvisionedLock{LockID: lockID, Key: key, Result: res}, nil
 }
 
-// UpdateLock replaces the lock's writable fields (its name). Needs
+// UpdateLock replaces the lock's writable fields (its name and purchase
+// date). Needs
 // `provision-lock`, `install-lock` or `owner` for the lock's property.
 func (s *Service) UpdateLock(ctx context.Context, lockID uuid.UUID, c lock.Update) (Result, error) {
 	return Execute(ctx, s.p, lockAgg, lockID, "UpdateLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
@@ -144,19 +153,23 @@ type UninstalledLock struct {
 
 // UninstallLock takes a lock out of its area (mode area), its property too
 // (mode property), or releases it from the account (mode owner), which also
-// deletes the lock's own API key. Needs `install-lock` (or `owner`) for the
+// deletes the lock's own API key and frees its public key (see
+// releaseLockKey). Needs `install-lock` (or `owner`) for the
 // lock's property.
 func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock.UninstallMode) (UninstalledLock, error) {
 	if !mode.Valid() {
 		return UninstalledLock{}, domain.InvalidField("uninstallMode", `must be "area", "property" or "owner"`)
 	}
 	out := UninstalledLock{LockID: lockID, Mode: mode}
-	var keyID uuid.UUID
+	var (
+		keyID     uuid.UUID
+		publicKey string
+	)
 	res, err := Execute(ctx, s.p, lockAgg, lockID, "UninstallLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
 		if err := authorizeLock(ctx, l.State, domain.PermInstallLock); err != nil {
 			return nil, err
 		}
-		out.At, keyID = now, l.State.APIKeyID()
+		out.At, keyID, publicKey = now, l.State.APIKeyID(), l.State.PublicKey()
 		out.PropertyID, out.AreaID = l.State.PropertyID(), l.State.AreaID()
 		return lock.Uninstall{Mode: mode}.Decide(l.State, now)
 	})
@@ -173,7 +186,7 @@ func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock
 				out.PropertyID, out.AreaID = u.PropertyID, u.AreaID
 			}
 		}
-		if keyID, err = s.lockKeyID(ctx, lockID); err != nil {
+		if keyID, publicKey, err = s.lockKeyID(ctx, lockID); err != nil {
 			return UninstalledLock{}, err
 		}
 	}
@@ -181,37 +194,100 @@ func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock
 		if out.Result, err = s.deleteLockKey(ctx, lockID, keyID, res); err != nil {
 			return UninstalledLock{}, err
 		}
+		if out.Result, err = s.releaseLockKey(ctx, lockID, publicKey, out.Result); err != nil {
+			return UninstalledLock{}, err
+		}
 	}
 	return out, nil
 }
 
-// DeprovisionLock retires a lock that is in no area and deletes its own API
-// key. Needs `provision-lock` (or `owner`) for the lock's property.
+// DeprovisionLock retires a lock that is in no area, deletes its own API
+// key and frees its public key for another provisioning (see
+// releaseLockKey). Needs `provision-lock` (or `owner`) for the lock's property.
 func (s *Service) DeprovisionLock(ctx context.Context, lockID uuid.UUID) (Result, error) {
-	var keyID uuid.UUID
+	var (
+		keyID     uuid.UUID
+		publicKey string
+	)
 	res, err := Execute(ctx, s.p, lockAgg, lockID, "DeprovisionLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {
 		if err := authorizeLock(ctx, l.State, domain.PermProvisionLock); err != nil {
 			return nil, err
 		}
-		keyID = l.State.APIKeyID()
+		keyID, publicKey = l.State.APIKeyID(), l.State.PublicKey()
 		return lock.Deprovision{}.Decide(l.State, now)
 	})
 	if err != nil {
 		return Result{}, err
 	}
 	if res.Replayed {
-		if keyID, err = s.lockKeyID(ctx, lockID); err != nil {
+		if keyID, publicKey, err = s.lockKeyID(ctx, lockID); err != nil {
 			return Result{}, err
 		}
 	}
-	return s.deleteLockKey(ctx, lockID, keyID, res)
+	if res, err = s.deleteLockKey(ctx, lockID, keyID, res); err != nil {
+		return Result{}, err
+	}
+	return s.releaseLockKey(ctx, lockID, publicKey, res)
 }
 
-// lockKeyID reads the id of a lock's own key from its stream (for a
-// repeated request, whose decision did not run).
-func (s *Service) lockKeyID(ctx context.Context, lockID uuid.UUID) (uuid.UUID, error) {
+// lockKeyID reads the id of a lock's own API key and its public key from
+// its stream (for a repeated request, whose decision did not run).
+func (s *Service) lockKeyID(ctx context.Context, lockID uuid.UUID) (uuid.UUID, string, error) {
 	l, err := Load(ctx, s.p, lockAgg, lockID)
-	return l.State.APIKeyID(), err
+	return l.State.APIKeyID(), l.State.PublicKey(), err
+}
+
+// claimLockKey claims publicKey for lockID in the key's claim stream,
+// appended at the revision read (no-stream for a key never claimed), so
+// that of two provisionings of one key, in any processes, one wins and the
+// other reloads and is refused. A claim the lock holds already (a retried
+// request) is fine; so is the claim's own append repeated with an
+// Idempotency-Key, unless another lock has since taken the abandoned
+// claim over.
+func (s *Service) claimLockKey(ctx context.Context, lockID, accountID uuid.UUID, publicKey string) error {
+	claimID := lock.KeyClaimID(publicKey)
+	res, err := Execute(ctx, s.p, keyClaimAgg, claimID, "ClaimLockKey", func(l Loaded[lock.KeyClaim], now time.Time) ([]domain.Event, error) {
+		holderExists := false
+		if holder := l.State.LockID(); l.State.Held() && holder != lockID {
+			h, err := Load(ctx, s.p, lockAgg, holder)
+			if err != nil {
+				return nil, err
+			}
+			holderExists = h.State.Exists()
+		}
+		return lock.ClaimKey{LockID: lockID, AccountID: accountID, HolderExists: holderExists}.Decide(l.State, now)
+	})
+	if err != nil || !res.Replayed {
+		return err
+	}
+	claim, err := Load(ctx, s.p, keyClaimAgg, claimID)
+	if err != nil {
+		return err
+	}
+	if claim.State.LockID() != lockID {
+		return lock.ErrKeyInUse
+	}
+	return nil
+}
+
+// releaseLockKey frees the public key of a lock that left its account
+// (deprovisioned, or released with uninstall mode owner), so that the
+// same hardware, which keeps its key pair, can be provisioned again: by
+// its maker after a deprovisioning, or by its next owner. Only the holder
+// of the private key can sync as that lock, so a freed key helps no one
+// else. A key another lock took over is left alone. It returns prior
+// (whose events say what the command did: the lock's key deleted), moved
+// to the release's position when that is further, for read-your-writes.
+func (s *Service) releaseLockKey(ctx context.Context, lockID uuid.UUID, publicKey string, prior Result) (Result, error) {
+	if publicKey == "" {
+		return prior, nil
+	}
+	res, err := Run(ctx, s.p, keyClaimAgg, lock.KeyClaimID(publicKey), "ReleaseLockKey", lock.ReleaseKey{LockID: lockID})
+	if err != nil {
+		return Result{}, err
+	}
+	prior.Position = max(prior.Position, res.Position)
+	return prior, nil
 }
 
 // deleteLockKey deletes a lock's own key once the lock is gone from the

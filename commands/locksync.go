@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -50,8 +51,15 @@ type LockSyncs struct {
 	s       *Service
 	history KeyMapHistory
 	// stripes serialize the appends to one lock's access log in this
-	// process, so each entry is chained to the one before it.
+	// process; across processes the exact expected revision of each
+	// append keeps the chain sound (see logAccess).
 	stripes [64]sync.Mutex
+
+	// idxMu guards indexes and indexed: per access-log stream, the event
+	// ids this process read (see accessLogIndex).
+	idxMu   sync.Mutex
+	indexes map[string]*accessLogIndex
+	indexed int
 }
 
 // NewLockSyncs returns the lock sync handler, refusing nil dependencies.
@@ -199,11 +207,32 @@ func AtEntry(list string, i int, err error) error {
 	return err
 }
 
-// logAccess appends each attempt to the lock's access log, one per
-// append with expected Any: an id already in the stream is a no-op, so an
-// entry sent again is stored once. Each event is chained to the stream's
-// head, which this process alone moves while it holds the lock's stripe.
-// It returns the ids accepted, each once, and the last position written.
+// Bounds of the access-log appends.
+const (
+	// accessLogChunk is the most entries one append carries, to stay well
+	// under a backend's largest append (KurrentDB's is 1 MiB by default).
+	accessLogChunk = 100
+	// maxAccessLogAttempts bounds the appends of one chunk lost to other
+	// writers of the same access log (other API nodes syncing the lock).
+	maxAccessLogAttempts = 20
+	// maxIndexedAccessLogIDs bounds the event ids the access-log indexes of
+	// one process hold, all locks together (about 60 bytes each).
+	maxIndexedAccessLogIDs = 1 << 20
+)
+
+// logAccess appends the attempts not stored yet to the lock's access log,
+// each chained to the event before it. The appends expect the exact
+// revision the chain was built on (no-stream for the first), so that two
+// processes syncing the same lock cannot both chain to one head: the loser
+// gets a wrong expected version, reads what the winner stored and builds
+// its chain again on the new head. Under an exact revision the stores do
+// not look for an event id elsewhere in the stream, so the attempts
+// already stored (sent again by the lock, or stored by another process
+// meanwhile) are found in the access log's index of event ids and left
+// out. The stripe mutex keeps this process's syncs of one lock from
+// racing each other; it is no longer what keeps the chain sound.
+// It returns the ids accepted, each once, and the last position written
+// or found.
 func (l *LockSyncs) logAccess(ctx context.Context, st lock.State, attempts []lock.AccessAttempt) ([]uuid.UUID, uint64, error) {
 	p := l.s.p
 	stream := lock.AccessLogStream(st.ID())
@@ -211,8 +240,9 @@ func (l *LockSyncs) logAccess(ctx context.Context, st lock.State, attempts []loc
 	mu.Lock()
 	defer mu.Unlock()
 
-	head, err := streamHead(ctx, p, stream)
-	if err != nil {
+	idx := l.index(stream)
+	defer l.keep(stream, idx)
+	if err := idx.catchUp(ctx, p, stream); err != nil {
 		return nil, 0, err
 	}
 	meta := p.metadata(ctx)
@@ -221,12 +251,17 @@ func (l *LockSyncs) logAccess(ctx context.Context, st lock.State, attempts []loc
 	sets := map[string][]access.Entry{}
 	seen := map[uuid.UUID]bool{}
 	accepted := make([]uuid.UUID, 0, len(attempts))
-	var last uint64
+	var todo []accessLogEvent
 	for _, a := range attempts {
 		if seen[a.LockAccessLogID] {
 			continue
 		}
 		seen[a.LockAccessLogID] = true
+		accepted = append(accepted, a.LockAccessLogID)
+		id := lock.AccessLogEventID(st.ID(), a.LockAccessLogID)
+		if _, stored := idx.ids[id]; stored {
+			continue // stored before: accepted again, not stored twice
+		}
 		cred, err := l.credential(ctx, st, a, sets)
 		if err != nil {
 			return nil, 0, err
@@ -235,30 +270,155 @@ func (l *LockSyncs) logAccess(ctx context.Context, st lock.State, attempts []loc
 		if err != nil {
 			return nil, 0, err
 		}
-		next := head.next()
-		data, hash, err := p.registry.EncodeChained(lock.AccessLogEventID(st.ID(), a.LockAccessLogID), events[0], meta, stream, next, head.hash)
-		if err != nil {
+		todo = append(todo, accessLogEvent{id: id, event: events[0]})
+	}
+	for start := 0; start < len(todo); start += accessLogChunk {
+		if err := idx.appendChained(ctx, p, stream, todo[start:min(start+accessLogChunk, len(todo))], meta); err != nil {
 			return nil, 0, err
 		}
-		ar, err := p.store.Append(ctx, stream, eventstore.Any, data)
-		if err != nil {
-			return nil, 0, fmt.Errorf("append to %s: %w", stream, err)
-		}
-		switch {
-		case ar.NextExpectedRevision == next:
-			head = chainHead{exists: true, revision: next, hash: hash} // written after the head
-		case head.exists && ar.NextExpectedRevision <= head.revision:
-			// Stored before: nothing written, the head did not move.
-		default:
-			// Another writer moved the head: read it again.
-			if head, err = streamHead(ctx, p, stream); err != nil {
-				return nil, 0, err
-			}
-		}
-		last = max(last, ar.Position)
-		accepted = append(accepted, a.LockAccessLogID)
+	}
+	var last uint64
+	for _, a := range accepted {
+		last = max(last, idx.ids[lock.AccessLogEventID(st.ID(), a)])
 	}
 	return accepted, last, nil
+}
+
+// accessLogEvent is an entry about to be appended, under its id.
+type accessLogEvent struct {
+	id    uuid.UUID
+	event domain.Event
+}
+
+// accessLogIndex is what this process knows of one access-log stream: its
+// head and every event id of revisions up to it, with its position.
+// Streams only grow, so it may lag but is never wrong: catchUp reads what
+// it lacks. Only the holder of the lock's stripe uses it.
+type accessLogIndex struct {
+	head chainHead
+	ids  map[uuid.UUID]uint64
+	// counted is len(ids) as LockSyncs.indexed counts it (under idxMu).
+	counted int
+}
+
+// catchUp reads the events after the index's head, to the stream's end.
+func (x *accessLogIndex) catchUp(ctx context.Context, p *Pipeline, stream string) error {
+	for {
+		page, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: x.head.next(), Max: readPage})
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", stream, err)
+		}
+		for _, rec := range page {
+			var meta struct {
+				Hash string `json:"hash"`
+			}
+			if len(rec.Metadata) > 0 {
+				if err := json.Unmarshal(rec.Metadata, &meta); err != nil {
+					return fmt.Errorf("read %s@%d metadata: %w", stream, rec.Revision, err)
+				}
+			}
+			x.head = chainHead{exists: true, revision: rec.Revision, hash: meta.Hash}
+			if _, ok := x.ids[rec.ID]; !ok {
+				x.ids[rec.ID] = rec.Position
+			}
+		}
+		if len(page) < readPage {
+			return nil
+		}
+	}
+}
+
+// appendChained appends the events of batch not in the stream yet, chained
+// from the index's head, at exactly that head. It then reads the stream
+// back: a success may be the store's idempotent no-op for events another
+// process stored with these ids right after that head, whose hashes are
+// not the ones built here, and the next chain must start from what is
+// stored. On a wrong expected version it reads what the other writer
+// stored and tries again, up to maxAccessLogAttempts.
+func (x *accessLogIndex) appendChained(ctx context.Context, p *Pipeline, stream string, batch []accessLogEvent, meta eventstore.Metadata) error {
+	for attempt := 1; ; attempt++ {
+		data := make([]eventstore.EventData, 0, len(batch))
+		next, prev := x.head.next(), x.head.hash
+		for _, e := range batch {
+			if _, stored := x.ids[e.id]; stored {
+				continue
+			}
+			ev, hash, err := p.registry.EncodeChained(e.id, e.event, meta, stream, next, prev)
+			if err != nil {
+				return err
+			}
+			data = append(data, ev)
+			next, prev = next+1, hash
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		expected := eventstore.NoStream
+		if x.head.exists {
+			expected = eventstore.Exact(x.head.revision)
+		}
+		_, err := p.store.Append(ctx, stream, expected, data...)
+		if err != nil && !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			return fmt.Errorf("append to %s: %w", stream, err)
+		}
+		if cerr := x.catchUp(ctx, p, stream); cerr != nil {
+			return cerr
+		}
+		if err == nil {
+			for _, ev := range data {
+				if _, ok := x.ids[ev.ID]; !ok {
+					return fmt.Errorf("append to %s: event %s is not in the stream after its append", stream, ev.ID)
+				}
+			}
+			return nil
+		}
+		if attempt >= maxAccessLogAttempts {
+			return fmt.Errorf("append to %s: %d appends in a row lost to concurrent writers: %w", stream, attempt, ErrConcurrentChange)
+		}
+		backoff(ctx, attempt)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// index returns this process's index of an access-log stream, a new empty
+// one if it has none.
+func (l *LockSyncs) index(stream string) *accessLogIndex {
+	l.idxMu.Lock()
+	defer l.idxMu.Unlock()
+	if x, ok := l.indexes[stream]; ok {
+		return x
+	}
+	return &accessLogIndex{ids: map[uuid.UUID]uint64{}}
+}
+
+// keep stores an index after its use, dropping others (arbitrary ones:
+// cheap, and good enough) while all of them hold more than
+// maxIndexedAccessLogIDs ids. An index dropped is read again in full by
+// the next sync of its lock.
+func (l *LockSyncs) keep(stream string, x *accessLogIndex) {
+	l.idxMu.Lock()
+	defer l.idxMu.Unlock()
+	if l.indexes == nil {
+		l.indexes = map[string]*accessLogIndex{}
+	}
+	if cur, ok := l.indexes[stream]; ok {
+		l.indexed -= cur.counted
+	}
+	x.counted = len(x.ids)
+	l.indexes[stream] = x
+	l.indexed += x.counted
+	for k, v := range l.indexes {
+		if l.indexed <= maxIndexedAccessLogIDs {
+			break
+		}
+		delete(l.indexes, k)
+		l.indexed -= v.counted
+	}
 }
 
 // credential finds what the server knew of the attempt's credential: the
@@ -328,20 +488,4 @@ func (h chainHead) next() uint64 {
 		return 0
 	}
 	return h.revision + 1
-}
-
-// streamHead reads the last event of a stream.
-func streamHead(ctx context.Context, p *Pipeline, stream string) (chainHead, error) {
-	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1})
-	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
-		return chainHead{}, nil
-	}
-	if err != nil {
-		return chainHead{}, fmt.Errorf("head of %s: %w", stream, err)
-	}
-	env, err := p.registry.Decode(recs[0])
-	if err != nil {
-		return chainHead{}, fmt.Errorf("head of %s: %w", stream, err)
-	}
-	return chainHead{exists: true, revision: recs[0].Revision, hash: env.Metadata.Hash}, nil
 }

@@ -19,15 +19,15 @@ import (
 func (a *API) lockRoutes() []route {
 	return []route{
 		{method: "POST", path: "/locks", operation: "provisionLock", handler: a.provisionLock,
-			summary: "Provision a lock with its public keys; answers the signed lock with its own API key once in private.apiKey (provision-lock)."},
+			summary: "Provision a lock with its public keys; answers the signed lock with its own API key once in private.apiKey; a publicKey another lock holds: 409 (provision-lock)."},
 		{method: "GET", path: "/locks", operation: "listLocks", handler: a.listLocks,
 			summary: "List the locks the caller may see, optionally of one property (?propertyId=); ?outOfSync=true keeps those whose confirmed key map lags."},
 		{method: "GET", path: "/locks/{lockId}", operation: "getLock", handler: a.getLock,
 			summary: "One lock, signed by the server."},
 		{method: "PUT", path: "/locks/{lockId}", operation: "updateLock", handler: a.updateLock,
-			summary: "Rename a lock; answers the signed lock (provision-lock or install-lock)."},
+			summary: "Replace a lock's writable fields (displayName, purchaseDate: send both; an absent purchaseDate clears it); answers the signed lock (provision-lock or install-lock)."},
 		{method: "DELETE", path: "/locks/{lockId}", operation: "deprovisionLock", handler: a.deleteByID("lockId", "lockId", a.cmd.DeprovisionLock),
-			summary: "Deprovision a lock in no area; its API key stops working (provision-lock)."},
+			summary: "Deprovision a lock in no area; its API key stops working and its publicKey may be provisioned again (provision-lock)."},
 		{method: "PUT", path: "/properties/{propertyId}/areas/{areaId}/install/{lockId}", operation: "installLock", handler: a.installLock,
 			summary: "Install a lock into an area; answers a message for the lock signed by the server (install-lock)."},
 		{method: "PUT", path: "/locks/{lockId}/uninstall", operation: "uninstallLock", handler: a.uninstallLock,
@@ -258,8 +258,12 @@ func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID *uui
 	return filter, withPrivate, nil
 }
 
+// updateLockInput is the body of PUT /locks/{lockId}: every writable
+// field, as PUT replaces the whole object; purchaseDate absent or null
+// clears the date.
 type updateLockInput struct {
-	DisplayName string `json:"displayName"`
+	DisplayName  string  `json:"displayName"`
+	PurchaseDate *string `json:"purchaseDate"`
 }
 
 func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
@@ -273,7 +277,12 @@ func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	res, err := a.cmd.UpdateLock(r.Context(), id, lock.Update{DisplayName: in.DisplayName})
+	bought, err := optionalInstant("purchaseDate", in.PurchaseDate)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.UpdateLock(r.Context(), id, lock.Update{DisplayName: in.DisplayName, PurchaseDate: bought})
 	if err == nil {
 		err = a.settle(r.Context(), res)
 	}

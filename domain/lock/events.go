@@ -30,6 +30,18 @@ type LockUpdated struct {
 	DisplayName string    `json:"displayName"`
 }
 
+// LockPurchaseDateChanged: the lock's purchase date was set, changed or
+// (nil) cleared by an update. It is an event of its own rather than a new
+// field of LockUpdated because LockUpdated events written before had no
+// purchase date: read with one, they would clear every date provisioned.
+type LockPurchaseDateChanged struct {
+	LockID       uuid.UUID  `json:"lockId"`
+	AccountID    uuid.UUID  `json:"accountId"`
+	PropertyID   uuid.UUID  `json:"propertyId,omitzero"`
+	AreaID       uuid.UUID  `json:"areaId,omitzero"`
+	PurchaseDate *time.Time `json:"purchaseDate"`
+}
+
 // LockInstalled: the lock was installed into an area of a property.
 type LockInstalled struct {
 	LockID     uuid.UUID `json:"lockId"`
@@ -64,6 +76,9 @@ func (LockProvisioned) EventType() string { return "LockProvisioned" }
 func (LockUpdated) EventType() string { return "LockUpdated" }
 
 // EventType names the event in the log.
+func (LockPurchaseDateChanged) EventType() string { return "LockPurchaseDateChanged" }
+
+// EventType names the event in the log.
 func (LockInstalled) EventType() string { return "LockInstalled" }
 
 // EventType names the event in the log.
@@ -74,6 +89,6 @@ func (LockDeprovisioned) EventType() string { return "LockDeprovisioned" }
 
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
-	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
-		LockSynced{}, LockAccessLogged{}}
+	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockPurchaseDateChanged{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
+		LockSynced{}, LockAccessLogged{}, LockKeyClaimed{}, LockKeyReleased{}}
 }

@@ -137,13 +137,8 @@ func (c Provision) Decide(s State, now time.Time) ([]domain.Event, error) {
 	case c.APIKeyID == uuid.Nil:
 		return nil, domain.InvalidField("apiKeyId", "is required")
 	}
-	if c.PurchaseDate != nil {
-		if err := domain.ValidateInstant("purchaseDate", *c.PurchaseDate); err != nil {
-			return nil, err
-		}
-		if c.PurchaseDate.After(now) {
-			return nil, domain.InvalidField("purchaseDate", "is in the future")
-		}
+	if err := validatePurchaseDate(c.PurchaseDate, now); err != nil {
+		return nil, err
 	}
 	if err := domain.ValidateName("displayName", c.DisplayName); err != nil {
 		return nil, err
@@ -167,25 +162,65 @@ func (c Provision) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}}, nil
 }
 
-// Update replaces the lock's writable fields (its name).
+// Update replaces the lock's writable fields: its name and its purchase
+// date. As PUT replaces the whole object, a nil PurchaseDate says the date
+// is unknown and clears one recorded before.
 type Update struct {
 	DisplayName string
+	// PurchaseDate is optional (nil: unknown) and not in the future, as
+	// for Provision.
+	PurchaseDate *time.Time
 }
 
-// Decide records LockUpdated, or nothing when nothing changes.
-func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
+// Decide records LockUpdated when the name changes and
+// LockPurchaseDateChanged when the purchase date does; nothing when
+// nothing changes.
+func (c Update) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
 	}
 	if err := domain.ValidateName("displayName", c.DisplayName); err != nil {
 		return nil, err
 	}
-	if c.DisplayName == s.displayName {
-		return nil, nil
+	if err := validatePurchaseDate(c.PurchaseDate, now); err != nil {
+		return nil, err
 	}
-	return []domain.Event{LockUpdated{
-		LockID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID, DisplayName: c.DisplayName,
-	}}, nil
+	var out []domain.Event
+	if c.DisplayName != s.displayName {
+		out = append(out, LockUpdated{
+			LockID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID, DisplayName: c.DisplayName,
+		})
+	}
+	if !sameInstant(c.PurchaseDate, s.purchaseDate) {
+		out = append(out, LockPurchaseDateChanged{
+			LockID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID, PurchaseDate: domain.UTCPtr(c.PurchaseDate),
+		})
+	}
+	return out, nil
+}
+
+// validatePurchaseDate checks an optional purchase date: a valid instant,
+// not in the future.
+func validatePurchaseDate(d *time.Time, now time.Time) error {
+	if d == nil {
+		return nil
+	}
+	if err := domain.ValidateInstant("purchaseDate", *d); err != nil {
+		return err
+	}
+	if d.After(now) {
+		return domain.InvalidField("purchaseDate", "is in the future")
+	}
+	return nil
+}
+
+// sameInstant reports whether two optional instants are both unset or the
+// same instant.
+func sameInstant(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }
 
 // Install puts the lock into an area of a property. The handler has checked
@@ -280,6 +315,8 @@ func Evolve(s State, e domain.Event) State {
 		}
 	case LockUpdated:
 		s.displayName = e.DisplayName
+	case LockPurchaseDateChanged:
+		s.purchaseDate = e.PurchaseDate
 	case LockInstalled:
 		s.propertyID, s.areaID = e.PropertyID, e.AreaID
 	case LockUninstalled:

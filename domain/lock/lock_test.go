@@ -104,9 +104,27 @@ func TestDecide(t *testing.T) {
 		{Name: "provision bad encryption key", When: provision(func(c *Provision) { c.EncryptionPublicKey = "" }),
 			Err: domain.ErrInvalid, Field: "encryptionPublicKey"},
 
-		{Name: "update", Given: inArea, When: Update{DisplayName: "Back door"},
+		{Name: "update", Given: inArea, When: Update{DisplayName: "Back door", PurchaseDate: bought},
 			Then: []domain.Event{LockUpdated{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, DisplayName: "Back door"}}},
-		{Name: "update unchanged", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door"}},
+		{Name: "update unchanged", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door", PurchaseDate: bought}},
+		{Name: "update same purchase date in another zone", Given: []domain.Event{provisioned},
+			When: Update{DisplayName: "Front door", PurchaseDate: ptr(bought.In(time.FixedZone("X", 3600)))}},
+		{Name: "update purchase date", Given: inArea, When: Update{DisplayName: "Front door", PurchaseDate: ptr(time.Date(2022, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)))},
+			Then: []domain.Event{LockPurchaseDateChanged{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1,
+				PurchaseDate: ptr(time.Date(2022, 1, 2, 2, 4, 5, 0, time.UTC))}}},
+		{Name: "update name and purchase date", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Back door", PurchaseDate: ptr(now)},
+			Then: []domain.Event{LockUpdated{LockID: lockID, AccountID: accountID, DisplayName: "Back door"},
+				LockPurchaseDateChanged{LockID: lockID, AccountID: accountID, PurchaseDate: ptr(now)}}},
+		{Name: "update without purchase date clears it", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door"},
+			Then: []domain.Event{LockPurchaseDateChanged{LockID: lockID, AccountID: accountID}}},
+		{Name: "update sets a purchase date", Given: []domain.Event{provisioned, LockPurchaseDateChanged{LockID: lockID, AccountID: accountID}},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought},
+			Then: []domain.Event{LockPurchaseDateChanged{LockID: lockID, AccountID: accountID, PurchaseDate: bought}}},
+		{Name: "update bought in the future", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door", PurchaseDate: ptr(now.Add(time.Hour))},
+			Err: domain.ErrInvalid, Field: "purchaseDate"},
+		{Name: "update bought in year 0", Given: []domain.Event{provisioned},
+			When: Update{DisplayName: "Front door", PurchaseDate: ptr(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC))},
+			Err:  domain.ErrInvalid, Field: "purchaseDate"},
 		{Name: "update blank", Given: []domain.Event{provisioned}, When: Update{DisplayName: " "}, Err: domain.ErrInvalid, Field: "displayName"},
 		{Name: "update missing", When: Update{DisplayName: "x"}, Err: ErrNotFound},
 		{Name: "update deprovisioned", Given: deprovision, When: Update{DisplayName: "x"}, Err: ErrNotFound},
@@ -211,7 +229,7 @@ func TestEventJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, provisioned) {
 		t.Fatalf("round trip = %+v, %v", back, err)
 	}
-	if len(Events()) != 7 {
+	if len(Events()) != 10 {
 		t.Fatal("Events() misses a type")
 	}
 }

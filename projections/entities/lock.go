@@ -74,6 +74,13 @@ func lockHandlers() map[string]Handler {
 				return nil
 			})
 		},
+		lock.LockPurchaseDateChanged{}.EventType(): func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+			e := env.Event.(lock.LockPurchaseDateChanged)
+			return Update(ctx, tx, KindLock, e.LockID.String(), env, func(d *Lock, _ *Row) error {
+				d.PurchaseDate = e.PurchaseDate
+				return nil
+			})
+		},
 		lock.LockInstalled{}.EventType(): func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 			e := env.Event.(lock.LockInstalled)
 			return Update(ctx, tx, KindLock, e.LockID.String(), env, func(d *Lock, r *Row) error {
