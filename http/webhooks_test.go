@@ -428,3 +428,63 @@ func TestWebhookDeliveryToAnInternalAddress(t *testing.T) {
 	require.Equal(t, "delivered", d[0].Status)
 	require.Nil(t, d[0].LastError)
 }
+
+// A child account's events are the child's: its parent's webhooks do not
+// receive them (GET /events shows the parent none of them either), and the
+// child's own webhooks do.
+func TestWebhookChildAccountEventsAreNotTheParents(t *testing.T) {
+	h := newHarness(t, webhooks.WithPrivateTargets(true)) // the receivers are on 127.0.0.1
+	var forwarded uint64
+	h.forwardEvents(&forwarded)
+	parentRcv, childRcv := newHookReceiver(t), newHookReceiver(t)
+	parentHook := h.registerWebhook(rootKey, parentRcv.srv.URL, "AccountCreated", "ApiKeyCreated")
+	parentRcv.set(parentHook.Secret, http.StatusOK)
+
+	reg := h.do("POST", "/accounts/register", rootKey, map[string]any{"displayName": "Child"})
+	require.Equal(t, http.StatusCreated, reg.Status, reg.Error)
+	childKey := reg.field("apiKey")
+	childHook := h.registerWebhook(childKey, childRcv.srv.URL, "ApiKeyCreated")
+	childRcv.set(childHook.Secret, http.StatusOK)
+	h.forwardEvents(&forwarded)
+	received, refused := parentRcv.events()
+	require.Zero(t, refused)
+	var types []string
+	for _, ev := range received {
+		types = append(types, ev.Type)
+	}
+	require.Empty(t, types, "the parent received the child account's events")
+
+	// Each account's own key is delivered to its own webhook only.
+	h.newKey(childKey, perm("support"))
+	h.newKey(rootKey, perm("support"))
+	h.forwardEvents(&forwarded)
+	received, _ = parentRcv.events()
+	require.Len(t, received, 1)
+	require.Equal(t, "ApiKeyCreated", received[0].Type)
+	childReceived, _ := childRcv.events()
+	require.Len(t, childReceived, 1)
+	require.Equal(t, "ApiKeyCreated", childReceived[0].Type)
+	require.NotEqual(t, received[0].EventID, childReceived[0].EventID)
+}
+
+// Every event type a webhook may name (those of GET /events) reaches it,
+// whatever the category of the stream that holds it: a lock's key claim is
+// in a stream of its own (`lockkey-...`).
+func TestWebhookDeliversEveryCategory(t *testing.T) {
+	h := newHarness(t, webhooks.WithPrivateTargets(true)) // the receiver is on 127.0.0.1
+	var forwarded uint64
+	h.forwardEvents(&forwarded)
+	rcv := newHookReceiver(t)
+	hook := h.registerWebhook(rootKey, rcv.srv.URL, "LockProvisioned", "LockKeyClaimed")
+	rcv.set(hook.Secret, http.StatusOK)
+
+	h.provisionLock(rootKey, "Front door")
+	h.forwardEvents(&forwarded)
+	received, refused := rcv.events()
+	require.Zero(t, refused)
+	var types []string
+	for _, ev := range received {
+		types = append(types, ev.Type)
+	}
+	require.ElementsMatch(t, []string{"LockKeyClaimed", "LockProvisioned"}, types)
+}

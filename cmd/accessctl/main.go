@@ -70,7 +70,7 @@ func subcommands() []command {
 		keysCreateCommand(),
 		verifyCommand(),
 		projectionsListCommand(), projectionsStatusCommand(), projectionsRebuildCommand(),
-		replayCommand(), seedCommand(), exportCommand(),
+		replayCommand(), seedCommand(), exportCommand(), webhooksReplayCommand(),
 	}
 }
 

@@ -23,7 +23,11 @@ const (
 	MetaPosition      = "position"
 	MetaCorrelationID = "correlationId"
 	// MetaAccountID names the account the event belongs to, so a consumer
-	// can route it (webhooks) without decoding the payload.
+	// can route it (webhooks) without decoding the payload: the payload's
+	// own accountId when it has one (as GET /events attributes events),
+	// else that of the key that caused it. They differ for a child
+	// account's first events, which its parent's key causes: they are the
+	// child's.
 	MetaAccountID = "accountId"
 )
 
@@ -74,8 +78,23 @@ func Encode(ev eventstore.RecordedEvent) (*message.Message, error) {
 	msg.Metadata.Set(MetaStream, ev.Stream)
 	msg.Metadata.Set(MetaPosition, strconv.FormatUint(ev.Position, 10))
 	msg.Metadata.Set(MetaCorrelationID, meta.CorrelationID)
-	msg.Metadata.Set(MetaAccountID, meta.AccountID)
+	msg.Metadata.Set(MetaAccountID, accountOf(ev.Data, meta.AccountID))
 	return msg, nil
+}
+
+// accountOf is the account an event belongs to: the accountId of its
+// payload when that is an id, else caused (the account of the key that
+// caused it).
+func accountOf(data json.RawMessage, caused string) string {
+	var payload struct {
+		AccountID string `json:"accountId"`
+	}
+	if json.Unmarshal(data, &payload) == nil {
+		if id, err := uuid.Parse(payload.AccountID); err == nil && id != uuid.Nil {
+			return id.String()
+		}
+	}
+	return caused
 }
 
 // Decode reads a message made by Encode.

@@ -47,3 +47,25 @@ func TestDecodeRefusesForeignPayloads(t *testing.T) {
 func messageOf(payload string) *message.Message {
 	return message.NewMessage(uuid.NewString(), []byte(payload))
 }
+
+// The account of an event is its payload's accountId when it has one (a
+// child account's first events are caused by its parent's key), else the
+// account of the key that caused it.
+func TestEncodeAccountIsThePayloadsOwn(t *testing.T) {
+	child, parent := uuid.NewString(), uuid.NewString()
+	ev := eventstore.RecordedEvent{
+		ID: uuid.New(), Type: "ApiKeyCreated", Stream: "apikey-" + uuid.NewString(), Position: 7,
+		Data:     json.RawMessage(`{"apiKeyId":"` + uuid.NewString() + `","accountId":"` + child + `"}`),
+		Metadata: json.RawMessage(`{"accountId":"` + parent + `"}`),
+	}
+	msg, err := Encode(ev)
+	require.NoError(t, err)
+	require.Equal(t, child, msg.Metadata.Get(MetaAccountID))
+
+	for _, data := range []string{`{"lockId":"x"}`, `{"accountId":"00000000-0000-0000-0000-000000000000"}`, `{"accountId":"x"}`, `[1]`, `null`} {
+		ev.Data = json.RawMessage(data)
+		msg, err := Encode(ev)
+		require.NoError(t, err)
+		require.Equal(t, parent, msg.Metadata.Get(MetaAccountID), data)
+	}
+}

@@ -66,6 +66,13 @@ const (
 	// defaultAckAfter is how long a delivery message waits for the
 	// receiver's answer before it is acknowledged (see deliver).
 	defaultAckAfter = time.Second
+	// perWebhookAttempts bounds the attempts under way at once to one
+	// webhook (see delivery_busy.go).
+	perWebhookAttempts = 4
+	// putOffFor is how long an attempt put off for its webhook's attempts
+	// under way waits at most: the HTTP client's timeout. One of them
+	// ending takes up a put-off one at once.
+	putOffFor = 15 * time.Second
 )
 
 // Waiter waits until the webhooks read model reflects the log up to a
@@ -96,6 +103,8 @@ type Delivery struct {
 	retries                          retryLoop
 	// slots bounds the attempts under way at once (WithWorkers).
 	slots chan struct{}
+	// busy counts the attempts under way per webhook (perWebhookAttempts).
+	busy busyWebhooks
 	// ackAfter is how long an attempt's message waits for the receiver's
 	// answer before it is acknowledged.
 	ackAfter time.Duration
@@ -174,12 +183,13 @@ func WithTopics(topics ...string) Option { return func(d *Delivery) { d.topics =
 func WithLogger(l *slog.Logger) Option { return func(d *Delivery) { d.log = l } }
 
 // EventTopics are the topics the forwarder publishes the domain's events
-// to: one per stream category (bus.Topic).
+// to: one per stream category (bus.Topic). A category missing here is one
+// whose events no webhook ever receives, although their types may be named.
 func EventTopics() []string {
 	var out []string
 	for _, category := range []string{
 		account.Category, apikey.Category, property.Category, area.Category, lock.Category, lock.AccessLogCategory,
-		group.Category, user.Category, device.Category, firmware.Category, firmware.AssignmentCategory,
+		lock.KeyClaimCategory, group.Category, user.Category, device.Category, firmware.Category, firmware.AssignmentCategory,
 		invitation.Category, booking.Category, booking.AreaIndexCategory, webhook.Category,
 	} {
 		out = append(out, bus.TopicPrefix+category)

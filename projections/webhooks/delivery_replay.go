@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain/webhook"
+	"github.com/accessd/accessd/projections"
 )
 
 // Replay queues a failed (poisoned) delivery of webhookID again: it is
@@ -56,6 +58,40 @@ func (d *Delivery) Resume(ctx context.Context) (int, error) {
 	d.retries.wakeAt(d.now())
 	if n > 0 {
 		d.log.InfoContext(ctx, "webhooks: pending deliveries resumed", "count", n)
+	}
+	return n, nil
+}
+
+// RequeueFailed is the operator's replay of the poison queue, done in the
+// deliveries table of db (the read models of a server, running or not):
+// every failed delivery of webhookID (uuid.Nil: of every webhook), or the
+// one delivery deliveryID when it is not uuid.Nil, is pending again for a
+// new round of MaxAttempts, due at now. A running server's retry loop
+// publishes them within its poll interval (1 s); a stopped one does when
+// it starts. A delivery of a webhook deleted since is settled failed again
+// at its turn, untried. It answers how many deliveries it queued again.
+func RequeueFailed(ctx context.Context, db *projections.DB, webhookID, deliveryID uuid.UUID, now time.Time) (int64, error) {
+	t := &deliveries{db: db}
+	if err := t.setup(ctx); err != nil {
+		return 0, err
+	}
+	if t.unscheduled != nil {
+		return 0, t.unscheduled
+	}
+	query := `UPDATE ` + DeliveriesTable + ` SET status = ?, attempts_base = attempts, next_attempt_at = ?, queued_at = NULL
+		WHERE status = ?`
+	args := []any{StatusPending, now.UnixMilli(), StatusFailed}
+	if webhookID != uuid.Nil {
+		query += ` AND webhook_id = ?`
+		args = append(args, webhookID.String())
+	}
+	if deliveryID != uuid.Nil {
+		query += ` AND delivery_id = ?`
+		args = append(args, deliveryID.String())
+	}
+	n, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: queue failed deliveries again: %w", err)
 	}
 	return n, nil
 }

@@ -146,6 +146,17 @@ func (d *Delivery) deliver(msg *message.Message) error {
 	if rec.Status != StatusPending || attempt != rec.Attempts+1 {
 		return nil
 	}
+	// The round's last attempt was claimed and never got an outcome (its
+	// server stopped during it): it counts, and there is no other.
+	if attempt-rec.attemptsBase > MaxAttempts {
+		if err := d.table.failed(ctx, id, fmt.Sprintf("attempt %d got no answer recorded (the server stopped during it)", rec.Attempts)); err != nil {
+			d.log.WarnContext(ctx, "webhooks: cannot settle a delivery as failed; it is retried", "deliveryId", id, "err", err)
+			return nil
+		}
+		d.log.ErrorContext(ctx, "webhooks: delivery failed; poisoned", "deliveryId", id,
+			"webhookId", rec.WebhookID, "eventId", rec.EventID, "attempts", rec.Attempts)
+		return fmt.Errorf("%w (%d attempts), the last cut short", errExhausted, MaxAttempts)
+	}
 	hook, err := d.byID(ctx, rec.WebhookID)
 	if err != nil {
 		d.log.WarnContext(ctx, "webhooks: cannot read a webhook; its delivery is retried later", "deliveryId", id, "err", err)
@@ -157,6 +168,14 @@ func (d *Delivery) deliver(msg *message.Message) error {
 		}
 		return nil
 	}
+	// A webhook whose attempts under way are at the bound (a receiver
+	// that hangs) has this one put off, not waited for: it would hold a
+	// worker that other webhooks' deliveries need.
+	if !d.busy.take(rec.WebhookID) {
+		d.putOff(ctx, rec)
+		return nil
+	}
+	defer d.endAttempt(ctx, rec.WebhookID)
 	claimed, err := d.table.claim(ctx, id, attempt, d.now(), attemptLease)
 	if err != nil || !claimed {
 		if err != nil {

@@ -266,6 +266,31 @@ func (t deliveries) retryAt(ctx context.Context, id uuid.UUID, attempt int, reas
 	return nil
 }
 
+// putOff makes the next attempt of a pending delivery that has had
+// attempts due at due, its message no longer out, without counting an
+// attempt or changing its last error.
+func (t deliveries) putOff(ctx context.Context, id uuid.UUID, attempts int, due time.Time) error {
+	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET next_attempt_at = ?, queued_at = NULL
+		WHERE delivery_id = ? AND status = ? AND attempts = ?`,
+		due.UnixMilli(), id.String(), StatusPending, attempts)
+	if err != nil {
+		return fmt.Errorf("put off delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// hurry makes the next attempt of a pending delivery that has had
+// attempts, put off until after now, due now.
+func (t deliveries) hurry(ctx context.Context, id uuid.UUID, attempts int, now time.Time) error {
+	_, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET next_attempt_at = ?
+		WHERE delivery_id = ? AND status = ? AND attempts = ? AND queued_at IS NULL AND next_attempt_at > ?`,
+		now.UnixMilli(), id.String(), StatusPending, attempts, now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("hurry delivery %s: %w", id, err)
+	}
+	return nil
+}
+
 // failed settles a pending delivery as failed; reason, when set, replaces
 // the last error.
 func (t deliveries) failed(ctx context.Context, id uuid.UUID, reason string) error {

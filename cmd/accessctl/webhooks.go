@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/cmd/internal/backends"
+	"github.com/accessd/accessd/projections/webhooks"
+)
+
+func webhooksReplayCommand() command {
+	return command{name: "webhooks replay", synopsis: "--delivery ID | --webhook ID | --all [--data-dir DIR] [--readmodels URL]",
+		summary: "queue failed webhook deliveries (the poison queue) again for 8 more attempts",
+		flags:   webhooksReplayFlags}
+}
+
+// webhooksReplayFlags: the operator's replay of the poison queue. It works
+// in the deliveries table of the server's read models, beside a running
+// server (whose retry loop takes the deliveries up within a second) or a
+// stopped one (which does when it starts).
+func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
+	dir := dataDirFlag(fs, e)
+	readModels := fs.String("readmodels", e.getenv("ACCESSD_READMODELS"),
+		"the server's `--readmodels` setting, e.g. postgres://… (ACCESSD_READMODELS)")
+	delivery := fs.String("delivery", "", "the failed delivery to queue again (its `deliveryId`)")
+	hook := fs.String("webhook", "", "queue every failed delivery of this `webhookId` again")
+	all := fs.Bool("all", false, "queue every failed delivery of every webhook again")
+	return func(ctx context.Context, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected arguments: %s", strings.Join(args, " "))
+		}
+		if *delivery == "" && *hook == "" && !*all {
+			return usagef("name what to replay: --delivery ID, --webhook ID or --all")
+		}
+		if *all && (*delivery != "" || *hook != "") {
+			return usagef("--all replays every failed delivery: leave out --delivery and --webhook")
+		}
+		var deliveryID, webhookID uuid.UUID
+		var err error
+		if *delivery != "" {
+			if deliveryID, err = uuid.Parse(*delivery); err != nil {
+				return usagef("--delivery: %q is not a delivery id", *delivery)
+			}
+		}
+		if *hook != "" {
+			if webhookID, err = uuid.Parse(*hook); err != nil {
+				return usagef("--webhook: %q is not a webhook id", *hook)
+			}
+		}
+		setting := *readModels
+		if setting == "" {
+			setting = "sqlite:" + filepath.Join(*dir, readModelsFile)
+		}
+		kind, err := backends.ReadModelsKind(setting)
+		if err != nil {
+			return usagef("--readmodels: %v", err)
+		}
+		if kind == backends.SQLite {
+			// A mistyped --data-dir must not make an empty database and
+			// report that nothing failed.
+			if _, err := os.Stat(backends.SQLitePath(setting)); err != nil {
+				return fmt.Errorf("read models: %w", err)
+			}
+		}
+		db, err := backends.OpenReadModels(ctx, setting)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		n, err := webhooks.RequeueFailed(ctx, db, webhookID, deliveryID, time.Now())
+		if err != nil {
+			return err
+		}
+		if n == 0 && deliveryID != uuid.Nil {
+			return fmt.Errorf("delivery %s: no failed delivery has this id", deliveryID)
+		}
+		fmt.Fprintf(e.stdout, "%d failed deliveries queued again\n", n)
+		return nil
+	}
+}

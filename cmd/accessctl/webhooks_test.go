@@ -1,0 +1,86 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/webhooks"
+)
+
+// The operator replays the poison queue: failed deliveries are pending
+// again, due now, for a new round of attempts (a running server's retry
+// loop takes them up); delivered ones and unknown ids are left alone.
+func TestWebhooksReplayQueuesFailedDeliveriesAgain(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, readModelsFile)
+	db, err := projections.OpenSQLite(t.Context(), path)
+	require.NoError(t, err)
+	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
+	hook, other := uuid.New(), uuid.New()
+	failedA, failedB, delivered, otherFailed := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	for i, row := range []struct {
+		id, hook uuid.UUID
+		status   string
+	}{{failedA, hook, "failed"}, {failedB, hook, "failed"}, {delivered, hook, "delivered"}, {otherFailed, other, "failed"}} {
+		require.NoError(t, db.Update(t.Context(), func(tx projections.Tx) error {
+			_, err := tx.Exec(t.Context(), `INSERT INTO `+webhooks.DeliveriesTable+`
+				(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, last_error, created_at)
+				VALUES (?, ?, ?, ?, 'LockInstalled', ?, '{}', ?, 8, 'the receiver answered 502', ?)`,
+				row.id.String(), row.hook.String(), uuid.NewString(), uuid.NewString(), i+1, row.status, time.Now().UnixMilli())
+			return err
+		}))
+	}
+	status := func(id uuid.UUID) (string, int, bool) {
+		t.Helper()
+		var st string
+		var base int
+		var due *int64
+		require.NoError(t, db.QueryRowContext(t.Context(), `SELECT status, attempts_base, next_attempt_at FROM `+webhooks.DeliveriesTable+
+			` WHERE delivery_id = ?`, id.String()).Scan(&st, &base, &due))
+		return st, base, due != nil && *due <= time.Now().UnixMilli()
+	}
+
+	code, stdout, stderr := accessctl(t, "webhooks", "replay", "--data-dir", dir, "--delivery", failedA.String())
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "1 failed deliveries queued again")
+	st, base, due := status(failedA)
+	require.Equal(t, "pending", st)
+	require.Equal(t, 8, base, "a new round of attempts")
+	require.True(t, due)
+	st, _, _ = status(failedB)
+	require.Equal(t, "failed", st)
+
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--webhook", hook.String())
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "1 failed deliveries queued again")
+	st, _, _ = status(failedB)
+	require.Equal(t, "pending", st)
+	st, _, _ = status(delivered)
+	require.Equal(t, "delivered", st)
+	st, _, _ = status(otherFailed)
+	require.Equal(t, "failed", st)
+
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--all")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "1 failed deliveries queued again")
+	st, _, _ = status(otherFailed)
+	require.Equal(t, "pending", st)
+
+	// A delivery that is not failed (any more) is an error; so are a
+	// missing selector, a bad id and a data directory that is not one.
+	code, _, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--delivery", delivered.String())
+	require.Equal(t, exitFailed, code)
+	require.Contains(t, stderr, "no failed delivery")
+	code, _, _ = accessctl(t, "webhooks", "replay", "--data-dir", dir)
+	require.Equal(t, exitUsage, code)
+	code, _, _ = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--delivery", "x")
+	require.Equal(t, exitUsage, code)
+	code, _, stderr = accessctl(t, "webhooks", "replay", "--data-dir", filepath.Join(dir, "nope"), "--all")
+	require.Equal(t, exitFailed, code, stderr)
+	require.NoFileExists(t, filepath.Join(dir, "nope", readModelsFile))
+}
