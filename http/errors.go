@@ -49,8 +49,16 @@ func statusOf(err error) int {
 func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
 	msg := err.Error()
+	// A 5xx is logged once, with its error: by the request's own log line
+	// when the middleware records it, else here.
+	logged := false
+	if rec := recorderOf(w); rec != nil && status >= 500 {
+		rec.err, logged = err, true
+	}
 	if status == http.StatusInternalServerError {
-		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if !logged {
+			slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		msg = "internal error"
 	}
 	if status == http.StatusServiceUnavailable && !errors.Is(err, eventstore.ErrUnavailable) && databaseUnreachable(err) {
@@ -58,10 +66,24 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		// and spans lines; the client gets a plain reason, the log the rest.
 		msg = errDatabaseUnreachable
 	}
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && !logged {
 		slog.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeFailure(w, status, msg)
+}
+
+// recorderOf finds the middleware's statusRecorder under w, nil if none.
+func recorderOf(w http.ResponseWriter) *statusRecorder {
+	for {
+		switch x := w.(type) {
+		case *statusRecorder:
+			return x
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 const errDatabaseUnreachable = "read-model database unavailable: the connection failed or was lost; retry later"

@@ -49,6 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// err is what a 5xx answer was for (see writeErr), so the request's one
+	// log line names it.
+	err error
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -130,9 +133,17 @@ func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
 				elapsed := time.Since(start)
 				m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
 				m.latency.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-				if rec.status >= 500 {
+				switch {
+				case rec.status >= 500 && rec.err != nil:
+					level := slog.LevelWarn
+					if rec.status == http.StatusInternalServerError {
+						level = slog.LevelError
+					}
+					log.Log(r.Context(), level, "request", "method", r.Method, "route", route, "path", r.URL.Path, "status", rec.status,
+						"ms", elapsed.Milliseconds(), "requestId", requestID, "err", rec.err)
+				case rec.status >= 500:
 					log.Warn("request", "method", r.Method, "route", route, "status", rec.status, "ms", elapsed.Milliseconds(), "requestId", requestID)
-				} else {
+				default:
 					log.Debug("request", "method", r.Method, "route", route, "status", rec.status, "ms", elapsed.Milliseconds(), "requestId", requestID)
 				}
 			}()
