@@ -21,6 +21,8 @@ type ProvisionLock struct {
 	EncryptionPublicKey string
 	// PurchaseDate is optional.
 	PurchaseDate *time.Time
+	// ExternalRefs are optional (at most domain.MaxExternalRefs).
+	ExternalRefs []domain.ExternalRef
 }
 
 // ProvisionedLock is a new lock and its own API key, whose secret is shown
@@ -50,7 +52,7 @@ func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (Provision
 	cmd := lock.Provision{
 		LockID: lockID, AccountID: actor.AccountID, DisplayName: c.DisplayName,
 		PublicKey: c.PublicKey, EncryptionPublicKey: c.EncryptionPublicKey,
-		PurchaseDate: c.PurchaseDate, APIKeyID: keyID,
+		PurchaseDate: c.PurchaseDate, APIKeyID: keyID, ExternalRefs: c.ExternalRefs,
 	}
 	events, err := cmd.Decide(lock.State{}, s.p.Now())
 	if err != nil {
@@ -72,8 +74,8 @@ func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (Provision
 	return ProvisionedLock{LockID: lockID, Key: key, Result: res}, nil
 }
 
-// UpdateLock replaces the lock's writable fields (its name and purchase
-// date). Needs
+// UpdateLock replaces the lock's writable fields (its name, purchase date
+// and external refs). Needs
 // `provision-lock`, `install-lock` or `owner` for the lock's property.
 func (s *Service) UpdateLock(ctx context.Context, lockID uuid.UUID, c lock.Update) (Result, error) {
 	return Execute(ctx, s.p, lockAgg, lockID, "UpdateLock", func(l Loaded[lock.State], now time.Time) ([]domain.Event, error) {

@@ -71,13 +71,17 @@ var fuzzBodies = []fuzzBody{
 		func() any { return &userInput{} },
 		func(v any) error { _, _, err := v.(*userInput).fields(); return err }},
 	{"device", `{"deviceType":"iOS","makeModel":"iPhone","displayName":"phone","publicKey":"AAAA","encryptionPublicKey":"BBBB"}`, func() any { return &deviceInput{} }, nil},
-	{"provisionLock", `{"displayName":"door","publicKey":"AAAA","encryptionPublicKey":"BBBB","purchaseDate":"2030-01-01T00:00:00Z"}`,
+	{"provisionLock", `{"displayName":"door","publicKey":"AAAA","encryptionPublicKey":"BBBB","purchaseDate":"2030-01-01T00:00:00Z","externalRefs":[{"id":"1","source":"pms","lastSyncDate":"2030-01-01T00:00:00Z"}]}`,
 		func() any { return &provisionLockInput{} },
 		func(v any) error {
-			_, err := optionalInstant("purchaseDate", v.(*provisionLockInput).PurchaseDate)
+			if _, err := optionalInstant("purchaseDate", v.(*provisionLockInput).PurchaseDate); err != nil {
+				return err
+			}
+			_, err := lockExternalRefs(v.(*provisionLockInput).ExternalRefs)
 			return err
 		}},
-	{"updateLock", `{"displayName":"door"}`, func() any { return &updateLockInput{} }, nil},
+	{"updateLock", `{"displayName":"door","externalRefs":[{"id":"1","source":"pms"}]}`, func() any { return &updateLockInput{} },
+		func(v any) error { _, err := lockExternalRefs(v.(*updateLockInput).ExternalRefs); return err }},
 	{"invitation", `{"email":"a@b.c","role":"staff","overrides":{"add":["support"],"remove":[]}}`, func() any { return &invitationInput{} }, nil},
 	{"member", `{"role":"manager","overrides":{"add":[],"remove":["support"]}}`, func() any { return &memberInput{} }, nil},
 	{"createBooking", `{"areaId":"7a449a59-a391-420d-b4a5-6e67e36da39d","guest":{"displayName":"G","email":"g@h.i"},"startDateTime":"2030-01-01T15:00:00Z","endDateTime":"2030-01-03T11:00:00Z","source":"web","externalRefs":[{"system":"pms","id":"9"}]}`,

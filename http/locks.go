@@ -19,13 +19,13 @@ import (
 func (a *API) lockRoutes() []route {
 	return []route{
 		{method: "POST", path: "/locks", operation: "provisionLock", handler: a.provisionLock,
-			summary: "Provision a lock with its public keys; answers the signed lock with its own API key once in private.apiKey; a publicKey another lock holds: 409 (provision-lock)."},
+			summary: "Provision a lock with its public keys (displayName, publicKey, encryptionPublicKey, purchaseDate?, externalRefs?: at most 50 {id, source, syncDirection?, syncStatus?, syncSchedule?, lastSyncDate?}); answers the signed lock with its own API key once in private.apiKey; a publicKey another lock holds: 409 (provision-lock)."},
 		{method: "GET", path: "/locks", operation: "listLocks", handler: a.listLocks,
 			summary: "List the locks the caller may see, optionally of one property (?propertyId=); ?outOfSync=true keeps those whose confirmed key map lags."},
 		{method: "GET", path: "/locks/{lockId}", operation: "getLock", handler: a.getLock,
-			summary: "One lock, signed by the server."},
+			summary: "One lock, signed by the server (externalRefs: [] when none)."},
 		{method: "PUT", path: "/locks/{lockId}", operation: "updateLock", handler: a.updateLock,
-			summary: "Replace a lock's writable fields (displayName, purchaseDate: send both; an absent purchaseDate clears it); answers the signed lock (provision-lock or install-lock)."},
+			summary: "Replace a lock's writable fields (displayName, purchaseDate, externalRefs: send all; an absent purchaseDate or externalRefs clears it); answers the signed lock (provision-lock or install-lock)."},
 		{method: "DELETE", path: "/locks/{lockId}", operation: "deprovisionLock", handler: a.deleteByID("lockId", "lockId", a.cmd.DeprovisionLock),
 			summary: "Deprovision a lock in no area; its API key stops working and its publicKey may be provisioned again (provision-lock)."},
 		{method: "PUT", path: "/properties/{propertyId}/areas/{areaId}/install/{lockId}", operation: "installLock", handler: a.installLock,
@@ -43,6 +43,26 @@ type provisionLockInput struct {
 	PublicKey           string  `json:"publicKey"`
 	EncryptionPublicKey string  `json:"encryptionPublicKey"`
 	PurchaseDate        *string `json:"purchaseDate"`
+	// ExternalRefs are parsed as a user's are (see userExternalRef), so a
+	// bad lastSyncDate is an error naming its path.
+	ExternalRefs []userExternalRef `json:"externalRefs"`
+}
+
+// lockExternalRefs turns the `externalRefs` of a lock's body into the
+// command's refs; the aggregate validates the rest.
+func lockExternalRefs(in []userExternalRef) ([]domain.ExternalRef, error) {
+	var refs []domain.ExternalRef
+	for i, r := range in {
+		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
+		if r.LastSyncDate != "" {
+			var err error
+			if ref.LastSyncDate, err = time.Parse(time.RFC3339, r.LastSyncDate); err != nil {
+				return nil, domain.InvalidField(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), "must be an RFC 3339 date-time")
+			}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
 }
 
 func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +76,14 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
+	refs, err := lockExternalRefs(in.ExternalRefs)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	res, err := a.cmd.ProvisionLock(r.Context(), commands.ProvisionLock{
 		DisplayName: in.DisplayName, PublicKey: in.PublicKey, EncryptionPublicKey: in.EncryptionPublicKey, PurchaseDate: bought,
+		ExternalRefs: refs,
 	})
 	if err == nil {
 		err = a.settle(r.Context(), res.Result)
@@ -260,10 +286,11 @@ func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID *uui
 
 // updateLockInput is the body of PUT /locks/{lockId}: every writable
 // field, as PUT replaces the whole object; purchaseDate absent or null
-// clears the date.
+// clears the date, externalRefs absent, null or empty clears the refs.
 type updateLockInput struct {
-	DisplayName  string  `json:"displayName"`
-	PurchaseDate *string `json:"purchaseDate"`
+	DisplayName  string            `json:"displayName"`
+	PurchaseDate *string           `json:"purchaseDate"`
+	ExternalRefs []userExternalRef `json:"externalRefs"`
 }
 
 func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
@@ -282,7 +309,12 @@ func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	res, err := a.cmd.UpdateLock(r.Context(), id, lock.Update{DisplayName: in.DisplayName, PurchaseDate: bought})
+	refs, err := lockExternalRefs(in.ExternalRefs)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	res, err := a.cmd.UpdateLock(r.Context(), id, lock.Update{DisplayName: in.DisplayName, PurchaseDate: bought, ExternalRefs: refs})
 	if err == nil {
 		err = a.settle(r.Context(), res)
 	}

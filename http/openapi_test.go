@@ -147,3 +147,28 @@ func TestOpenAPIDocumentsStatusesAndQueryParameters(t *testing.T) {
 	assert.Equal(t, map[string]bool{"uninstallMode": true}, op("PUT", "/locks/{lockId}/uninstall").queryParams())
 	op("GET", "/openapi.json")
 }
+
+// The lock operations that take or answer a lock's writable fields say
+// that externalRefs is one, and that PUT clears refs it is not sent.
+func TestOpenAPIDescribesLockExternalRefs(t *testing.T) {
+	h := newHarness(t)
+	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Summary     string          `json:"summary"`
+			RequestBody json.RawMessage `json:"requestBody"`
+		} `json:"paths"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	for _, c := range []struct{ method, path string }{{"post", "/locks"}, {"put", "/locks/{lockId}"}, {"get", "/locks/{lockId}"}} {
+		op, ok := doc.Paths[c.path][c.method]
+		require.True(t, ok, "%s %s", c.method, c.path)
+		assert.Contains(t, op.Summary, "externalRefs", "%s %s", c.method, c.path)
+		if c.method != "get" {
+			assert.NotEmpty(t, op.RequestBody, "%s %s", c.method, c.path)
+		}
+	}
+	assert.Contains(t, doc.Paths["/locks/{lockId}"]["put"].Summary, "an absent purchaseDate or externalRefs clears it")
+}

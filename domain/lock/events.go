@@ -18,6 +18,9 @@ type LockProvisioned struct {
 	EncryptionPublicKey string     `json:"encryptionPublicKey"`
 	PurchaseDate        *time.Time `json:"purchaseDate,omitempty"`
 	APIKeyID            uuid.UUID  `json:"apiKeyId"`
+	// ExternalRefs are the lock's links to other systems; absent (as in
+	// every event recorded before locks had them) means none.
+	ExternalRefs []domain.ExternalRef `json:"externalRefs,omitempty"`
 }
 
 // LockUpdated: the lock's writable fields were replaced. PropertyID and
@@ -40,6 +43,22 @@ type LockPurchaseDateChanged struct {
 	PropertyID   uuid.UUID  `json:"propertyId,omitzero"`
 	AreaID       uuid.UUID  `json:"areaId,omitzero"`
 	PurchaseDate *time.Time `json:"purchaseDate"`
+}
+
+// LockExternalRefsChanged: the lock's external refs were replaced by an
+// update; an empty list clears them. It is an event of its own, as
+// LockPurchaseDateChanged is, rather than a new field of LockUpdated:
+// LockUpdated events have no such field (those recorded before locks had
+// refs, and those a server of the previous version still writes during a
+// rolling upgrade), and read with one they would mean "no refs" and clear
+// refs set before them. LockUpdated keeps meaning a rename only; refs
+// change only where this event says so, with no upcaster or schema bump.
+type LockExternalRefsChanged struct {
+	LockID       uuid.UUID            `json:"lockId"`
+	AccountID    uuid.UUID            `json:"accountId"`
+	PropertyID   uuid.UUID            `json:"propertyId,omitzero"`
+	AreaID       uuid.UUID            `json:"areaId,omitzero"`
+	ExternalRefs []domain.ExternalRef `json:"externalRefs"`
 }
 
 // LockInstalled: the lock was installed into an area of a property.
@@ -79,6 +98,9 @@ func (LockUpdated) EventType() string { return "LockUpdated" }
 func (LockPurchaseDateChanged) EventType() string { return "LockPurchaseDateChanged" }
 
 // EventType names the event in the log.
+func (LockExternalRefsChanged) EventType() string { return "LockExternalRefsChanged" }
+
+// EventType names the event in the log.
 func (LockInstalled) EventType() string { return "LockInstalled" }
 
 // EventType names the event in the log.
@@ -89,6 +111,6 @@ func (LockDeprovisioned) EventType() string { return "LockDeprovisioned" }
 
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
-	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockPurchaseDateChanged{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
+	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockPurchaseDateChanged{}, LockExternalRefsChanged{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
 		LockSynced{}, LockAccessLogged{}, LockKeyClaimed{}, LockKeyReleased{}}
 }

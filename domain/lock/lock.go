@@ -59,6 +59,7 @@ type State struct {
 	publicKey           string
 	encryptionPublicKey string
 	purchaseDate        *time.Time
+	externalRefs        []domain.ExternalRef
 	provisioned         bool
 	deprovisioned       bool
 	released            bool
@@ -111,6 +112,10 @@ func (s State) EncryptionPublicKey() string { return s.encryptionPublicKey }
 // PurchaseDate is when the lock was bought; nil when unknown.
 func (s State) PurchaseDate() *time.Time { return domain.UTCPtr(s.purchaseDate) }
 
+// ExternalRefs are the lock's links to other systems (a copy); nil when
+// none.
+func (s State) ExternalRefs() []domain.ExternalRef { return domain.CloneExternalRefs(s.externalRefs) }
+
 // Provision registers a lock with an account. The handler creates the
 // lock's own API key first and passes its id.
 type Provision struct {
@@ -122,6 +127,9 @@ type Provision struct {
 	// PurchaseDate is optional (nil: unknown) and not in the future.
 	PurchaseDate *time.Time
 	APIKeyID     uuid.UUID
+	// ExternalRefs are optional: at most domain.MaxExternalRefs, each
+	// with an id and a source.
+	ExternalRefs []domain.ExternalRef
 }
 
 // Decide checks the lock and its keys and records LockProvisioned.
@@ -151,6 +159,9 @@ func (c Provision) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := domain.ValidateExternalRefs("externalRefs", c.ExternalRefs); err != nil {
+		return nil, err
+	}
 	return []domain.Event{LockProvisioned{
 		LockID:              c.LockID,
 		AccountID:           c.AccountID,
@@ -159,22 +170,27 @@ func (c Provision) Decide(s State, now time.Time) ([]domain.Event, error) {
 		EncryptionPublicKey: enc,
 		PurchaseDate:        domain.UTCPtr(c.PurchaseDate),
 		APIKeyID:            c.APIKeyID,
+		ExternalRefs:        normalRefs(c.ExternalRefs),
 	}}, nil
 }
 
-// Update replaces the lock's writable fields: its name and its purchase
-// date. As PUT replaces the whole object, a nil PurchaseDate says the date
-// is unknown and clears one recorded before.
+// Update replaces the lock's writable fields: its name, its purchase
+// date and its external refs. As PUT replaces the whole object, a nil
+// PurchaseDate says the date is unknown and clears one recorded before,
+// and no ExternalRefs clears the refs.
 type Update struct {
 	DisplayName string
 	// PurchaseDate is optional (nil: unknown) and not in the future, as
 	// for Provision.
 	PurchaseDate *time.Time
+	// ExternalRefs replace the lock's refs; validated as for Provision.
+	ExternalRefs []domain.ExternalRef
 }
 
-// Decide records LockUpdated when the name changes and
-// LockPurchaseDateChanged when the purchase date does; nothing when
-// nothing changes.
+// Decide records LockUpdated when the name changes,
+// LockPurchaseDateChanged when the purchase date does and
+// LockExternalRefsChanged when the external refs do; nothing when nothing
+// changes.
 func (c Update) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
@@ -183,6 +199,9 @@ func (c Update) Decide(s State, now time.Time) ([]domain.Event, error) {
 		return nil, err
 	}
 	if err := validatePurchaseDate(c.PurchaseDate, now); err != nil {
+		return nil, err
+	}
+	if err := domain.ValidateExternalRefs("externalRefs", c.ExternalRefs); err != nil {
 		return nil, err
 	}
 	var out []domain.Event
@@ -194,6 +213,15 @@ func (c Update) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !sameInstant(c.PurchaseDate, s.purchaseDate) {
 		out = append(out, LockPurchaseDateChanged{
 			LockID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID, PurchaseDate: domain.UTCPtr(c.PurchaseDate),
+		})
+	}
+	if !domain.EqualExternalRefs(c.ExternalRefs, s.externalRefs) {
+		refs := normalRefs(c.ExternalRefs)
+		if refs == nil {
+			refs = []domain.ExternalRef{} // cleared: `[]` in the log
+		}
+		out = append(out, LockExternalRefsChanged{
+			LockID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID, ExternalRefs: refs,
 		})
 	}
 	return out, nil
@@ -212,6 +240,15 @@ func validatePurchaseDate(d *time.Time, now time.Time) error {
 		return domain.InvalidField("purchaseDate", "is in the future")
 	}
 	return nil
+}
+
+// normalRefs is refs as events keep them: instants in UTC, nil when
+// there are none.
+func normalRefs(refs []domain.ExternalRef) []domain.ExternalRef {
+	if len(refs) == 0 {
+		return nil
+	}
+	return domain.CloneExternalRefs(refs)
 }
 
 // sameInstant reports whether two optional instants are both unset or the
@@ -311,12 +348,15 @@ func Evolve(s State, e domain.Event) State {
 			publicKey:           e.PublicKey,
 			encryptionPublicKey: e.EncryptionPublicKey,
 			purchaseDate:        e.PurchaseDate,
+			externalRefs:        normalRefs(e.ExternalRefs),
 			provisioned:         true,
 		}
 	case LockUpdated:
 		s.displayName = e.DisplayName
 	case LockPurchaseDateChanged:
 		s.purchaseDate = e.PurchaseDate
+	case LockExternalRefsChanged:
+		s.externalRefs = normalRefs(e.ExternalRefs)
 	case LockInstalled:
 		s.propertyID, s.areaID = e.PropertyID, e.AreaID
 	case LockUninstalled:

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,19 @@ var (
 	area2     = uuid.MustParse("00000000-0000-0000-0000-0000000000f2")
 	pub, enc  = testKeys("lock")
 	bought    = ptr(time.Date(2023, 5, 2, 0, 0, 0, 0, time.UTC))
+	refs      = []domain.ExternalRef{{ID: "door-7", Source: "pms", SyncDirection: "fromExternalToInternal", SyncStatus: "synced",
+		LastSyncDate: time.Date(2024, 2, 1, 10, 0, 0, 0, time.UTC)}}
+	otherRefs = []domain.ExternalRef{{ID: "door-8", Source: "erp"}}
 )
+
+// tooManyRefs is one more ref than a lock may keep.
+func tooManyRefs() []domain.ExternalRef {
+	out := make([]domain.ExternalRef, domain.MaxExternalRefs+1)
+	for i := range out {
+		out[i] = domain.ExternalRef{ID: "r", Source: "s"}
+	}
+	return out
+}
 
 func testKeys(seed string) (string, string) {
 	s := sha256.Sum256([]byte(seed))
@@ -58,11 +71,13 @@ func fold(events []domain.Event) State {
 var (
 	provisioned = LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
 		PublicKey: pub, EncryptionPublicKey: enc, PurchaseDate: bought, APIKeyID: keyID}
-	installed   = LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1}
-	leftArea    = LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallArea}
-	leftProp    = LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallProperty}
-	released    = LockUninstalled{LockID: lockID, AccountID: accountID, Mode: UninstallOwner}
-	retired     = LockDeprovisioned{LockID: lockID, AccountID: accountID}
+	installed           = LockInstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1}
+	leftArea            = LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallArea}
+	leftProp            = LockUninstalled{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, Mode: UninstallProperty}
+	released            = LockUninstalled{LockID: lockID, AccountID: accountID, Mode: UninstallOwner}
+	retired             = LockDeprovisioned{LockID: lockID, AccountID: accountID}
+	provisionedWithRefs = LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
+		PublicKey: pub, EncryptionPublicKey: enc, PurchaseDate: bought, APIKeyID: keyID, ExternalRefs: refs}
 	inArea      = []domain.Event{provisioned, installed}
 	inProperty  = []domain.Event{provisioned, installed, leftArea}
 	outOfAreas  = []domain.Event{provisioned, installed, leftProp}
@@ -101,6 +116,23 @@ func TestDecide(t *testing.T) {
 		{Name: "provision bad public key", When: provision(func(c *Provision) { c.PublicKey = enc + "x" }), Err: domain.ErrInvalid, Field: "publicKey"},
 		{Name: "provision zero public key", When: provision(func(c *Provision) { c.PublicKey = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" }),
 			Err: domain.ErrInvalid, Field: "publicKey"},
+		{Name: "provision with external refs", When: provision(func(c *Provision) {
+			c.ExternalRefs = []domain.ExternalRef{{ID: "door-7", Source: "pms", SyncDirection: "fromExternalToInternal", SyncStatus: "synced",
+				LastSyncDate: time.Date(2024, 2, 1, 11, 0, 0, 0, time.FixedZone("X", 3600))}}
+		}),
+			Then: []domain.Event{LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
+				PublicKey: pub, EncryptionPublicKey: enc, PurchaseDate: bought, APIKeyID: keyID, ExternalRefs: refs}}},
+		{Name: "provision with empty external refs", When: provision(func(c *Provision) { c.ExternalRefs = []domain.ExternalRef{} }),
+			Then: []domain.Event{provisioned}},
+		{Name: "provision too many external refs", When: provision(func(c *Provision) { c.ExternalRefs = tooManyRefs() }),
+			Err: domain.ErrInvalid, Field: "externalRefs"},
+		{Name: "provision external ref without source", When: provision(func(c *Provision) { c.ExternalRefs = []domain.ExternalRef{{ID: "x"}} }),
+			Err: domain.ErrInvalid, Field: "externalRefs[0].source"},
+		{Name: "provision external ref bad sync status",
+			When: provision(func(c *Provision) {
+				c.ExternalRefs = []domain.ExternalRef{{ID: "x", Source: "s"}, {ID: "y", Source: "s", SyncStatus: "done"}}
+			}),
+			Err: domain.ErrInvalid, Field: "externalRefs[1].syncStatus"},
 		{Name: "provision bad encryption key", When: provision(func(c *Provision) { c.EncryptionPublicKey = "" }),
 			Err: domain.ErrInvalid, Field: "encryptionPublicKey"},
 
@@ -120,6 +152,36 @@ func TestDecide(t *testing.T) {
 		{Name: "update sets a purchase date", Given: []domain.Event{provisioned, LockPurchaseDateChanged{LockID: lockID, AccountID: accountID}},
 			When: Update{DisplayName: "Front door", PurchaseDate: bought},
 			Then: []domain.Event{LockPurchaseDateChanged{LockID: lockID, AccountID: accountID, PurchaseDate: bought}}},
+		{Name: "update sets external refs", Given: inArea, When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: refs},
+			Then: []domain.Event{LockExternalRefsChanged{LockID: lockID, AccountID: accountID, PropertyID: prop1, AreaID: area1, ExternalRefs: refs}}},
+		{Name: "update same external refs", Given: []domain.Event{provisionedWithRefs},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: refs}},
+		{Name: "update replaces external refs", Given: []domain.Event{provisionedWithRefs},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: otherRefs},
+			Then: []domain.Event{LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: otherRefs}}},
+		{Name: "update without external refs clears them", Given: []domain.Event{provisionedWithRefs},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought},
+			Then: []domain.Event{LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: []domain.ExternalRef{}}}},
+		{Name: "update refs set by a later event", Given: []domain.Event{provisioned,
+			LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: otherRefs}},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: otherRefs}},
+		{Name: "an old rename keeps the refs", Given: []domain.Event{provisionedWithRefs,
+			LockUpdated{LockID: lockID, AccountID: accountID, DisplayName: "Back door"}},
+			When: Update{DisplayName: "Back door", PurchaseDate: bought, ExternalRefs: refs}},
+		{Name: "update name, date and refs", Given: []domain.Event{provisioned},
+			When: Update{DisplayName: "Back door", PurchaseDate: ptr(now), ExternalRefs: refs},
+			Then: []domain.Event{LockUpdated{LockID: lockID, AccountID: accountID, DisplayName: "Back door"},
+				LockPurchaseDateChanged{LockID: lockID, AccountID: accountID, PurchaseDate: ptr(now)},
+				LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: refs}}},
+		{Name: "update too many external refs", Given: []domain.Event{provisioned},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: tooManyRefs()},
+			Err:  domain.ErrInvalid, Field: "externalRefs"},
+		{Name: "update external ref without id", Given: []domain.Event{provisionedWithRefs},
+			When: Update{DisplayName: "Renamed", PurchaseDate: bought, ExternalRefs: []domain.ExternalRef{{Source: "pms"}}},
+			Err:  domain.ErrInvalid, Field: "externalRefs[0].id"},
+		{Name: "update external ref bad sync direction", Given: []domain.Event{provisioned},
+			When: Update{DisplayName: "Front door", PurchaseDate: bought, ExternalRefs: []domain.ExternalRef{{ID: "x", Source: "s", SyncDirection: "both"}}},
+			Err:  domain.ErrInvalid, Field: "externalRefs[0].syncDirection"},
 		{Name: "update bought in the future", Given: []domain.Event{provisioned}, When: Update{DisplayName: "Front door", PurchaseDate: ptr(now.Add(time.Hour))},
 			Err: domain.ErrInvalid, Field: "purchaseDate"},
 		{Name: "update bought in year 0", Given: []domain.Event{provisioned},
@@ -229,7 +291,71 @@ func TestEventJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, provisioned) {
 		t.Fatalf("round trip = %+v, %v", back, err)
 	}
-	if len(Events()) != 10 {
+	if len(Events()) != 11 {
 		t.Fatal("Events() misses a type")
+	}
+}
+
+// External refs come with the provisioning and change only with
+// LockExternalRefsChanged: a LockUpdated, such as those recorded before
+// locks had refs, is a rename and leaves them alone.
+func TestEvolveExternalRefs(t *testing.T) {
+	t.Parallel()
+	if got := fold([]domain.Event{provisioned}).ExternalRefs(); got != nil {
+		t.Fatalf("refs without any = %v", got)
+	}
+	s := fold([]domain.Event{provisionedWithRefs})
+	if !reflect.DeepEqual(s.ExternalRefs(), refs) {
+		t.Fatalf("refs after provision = %v", s.ExternalRefs())
+	}
+	s.ExternalRefs()[0].ID = "changed"
+	if s.ExternalRefs()[0].ID != "door-7" {
+		t.Fatal("ExternalRefs is not a copy")
+	}
+	var old LockUpdated
+	if err := json.Unmarshal([]byte(`{"lockId":"`+lockID.String()+`","accountId":"`+accountID.String()+`","displayName":"Old name"}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	s = Evolve(s, old)
+	if s.DisplayName() != "Old name" || !reflect.DeepEqual(s.ExternalRefs(), refs) {
+		t.Fatalf("an old rename touched the refs: %v", s.ExternalRefs())
+	}
+	s = Evolve(s, LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: otherRefs})
+	if !reflect.DeepEqual(s.ExternalRefs(), otherRefs) {
+		t.Fatalf("refs after change = %v", s.ExternalRefs())
+	}
+	s = Evolve(s, LockExternalRefsChanged{LockID: lockID, AccountID: accountID, ExternalRefs: []domain.ExternalRef{}})
+	if s.ExternalRefs() != nil {
+		t.Fatalf("refs after clearing = %v", s.ExternalRefs())
+	}
+}
+
+// LockProvisioned carries refs only when there are some (events recorded
+// before read as none); LockExternalRefsChanged always says them, `[]`
+// when cleared.
+func TestExternalRefsEventJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(provisionedWithRefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"apiKeyId":"` + keyID.String() + `","externalRefs":[{"id":"door-7","source":"pms","syncDirection":"fromExternalToInternal",` +
+		`"syncStatus":"synced","lastSyncDate":"2024-02-01T10:00:00Z"}]}`
+	if !strings.HasSuffix(string(b), want) {
+		t.Fatalf("json = %s, want it to end with %s", b, want)
+	}
+	var back LockProvisioned
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, provisionedWithRefs) {
+		t.Fatalf("round trip = %+v, %v", back, err)
+	}
+	cleared := LockExternalRefsChanged{LockID: lockID, AccountID: accountID, AreaID: area1, ExternalRefs: []domain.ExternalRef{}}
+	b, err = json.Marshal(cleared)
+	want = `{"lockId":"` + lockID.String() + `","accountId":"` + accountID.String() + `","areaId":"` + area1.String() + `","externalRefs":[]}`
+	if err != nil || string(b) != want {
+		t.Fatalf("json =\n%s\nwant\n%s (%v)", b, want, err)
+	}
+	var changed LockExternalRefsChanged
+	if err := json.Unmarshal(b, &changed); err != nil || !reflect.DeepEqual(changed, cleared) {
+		t.Fatalf("round trip = %+v, %v", changed, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
@@ -13,16 +14,18 @@ import (
 // property the lock is in and its ParentID the area, so lists filter on
 // both; a lock in no property has neither.
 type Lock struct {
-	LockID              string       `json:"lockId"`
-	PropertyID          string       `json:"propertyId,omitempty"`
-	AreaID              string       `json:"areaId,omitempty"`
-	OwnerID             string       `json:"ownerId,omitempty"`
-	DisplayName         string       `json:"displayName"`
-	InstallDate         *time.Time   `json:"installDate,omitempty"`
-	PurchaseDate        *time.Time   `json:"purchaseDate,omitempty"`
-	PublicKey           string       `json:"publicKey"`
-	EncryptionPublicKey string       `json:"encryptionPublicKey"`
-	Private             *LockPrivate `json:"private,omitempty"`
+	LockID              string     `json:"lockId"`
+	PropertyID          string     `json:"propertyId,omitempty"`
+	AreaID              string     `json:"areaId,omitempty"`
+	OwnerID             string     `json:"ownerId,omitempty"`
+	DisplayName         string     `json:"displayName"`
+	InstallDate         *time.Time `json:"installDate,omitempty"`
+	PurchaseDate        *time.Time `json:"purchaseDate,omitempty"`
+	PublicKey           string     `json:"publicKey"`
+	EncryptionPublicKey string     `json:"encryptionPublicKey"`
+	// ExternalRefs is `[]` when the lock has none.
+	ExternalRefs []domain.ExternalRef `json:"externalRefs"`
+	Private      *LockPrivate         `json:"private,omitempty"`
 	Base
 }
 
@@ -58,7 +61,7 @@ func lockHandlers() map[string]Handler {
 			doc := Lock{
 				LockID: e.LockID.String(), OwnerID: e.AccountID.String(), DisplayName: e.DisplayName,
 				PurchaseDate: e.PurchaseDate, PublicKey: e.PublicKey, EncryptionPublicKey: e.EncryptionPublicKey,
-				Private: &LockPrivate{}, Base: NewBase(KindLock, env),
+				ExternalRefs: orNoRefs(e.ExternalRefs), Private: &LockPrivate{}, Base: NewBase(KindLock, env),
 			}
 			if e.APIKeyID.String() != zeroID {
 				doc.Private.APIKeyID = e.APIKeyID.String()
@@ -78,6 +81,13 @@ func lockHandlers() map[string]Handler {
 			e := env.Event.(lock.LockPurchaseDateChanged)
 			return Update(ctx, tx, KindLock, e.LockID.String(), env, func(d *Lock, _ *Row) error {
 				d.PurchaseDate = e.PurchaseDate
+				return nil
+			})
+		},
+		lock.LockExternalRefsChanged{}.EventType(): func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+			e := env.Event.(lock.LockExternalRefsChanged)
+			return Update(ctx, tx, KindLock, e.LockID.String(), env, func(d *Lock, _ *Row) error {
+				d.ExternalRefs = orNoRefs(e.ExternalRefs)
 				return nil
 			})
 		},
@@ -126,4 +136,12 @@ func lockHandlers() map[string]Handler {
 			})
 		},
 	}
+}
+
+// orNoRefs is refs as a document shows them: `[]`, never null, when none.
+func orNoRefs(refs []domain.ExternalRef) []domain.ExternalRef {
+	if refs == nil {
+		return []domain.ExternalRef{}
+	}
+	return refs
 }

@@ -49,8 +49,9 @@ func chain(first, next Handler) Handler {
 func (p *Projection) Name() string { return "entities" }
 
 // Version implements projections.Projection; raise it when a document's
-// shape or a handler's meaning changes.
-func (p *Projection) Version() int { return 3 }
+// shape or a handler's meaning changes. 4: locks show externalRefs (`[]`
+// when none), which documents stored before lack.
+func (p *Projection) Version() int { return 4 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
