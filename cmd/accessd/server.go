@@ -268,6 +268,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		areaRepair.Run(ctx, 5*time.Minute, set.Ready)
 		return nil
 	})
+	// Claims the public keys of the locks provisioned before keys were
+	// claimed, once per data set, in the background.
+	if !readOnlyMode {
+		appenders.Add(1)
+		go func() { defer appenders.Done(); runLockKeyBackfill(appendCtx, leases, service, readDB, log) }()
+	}
 	runAppender("sealer", sealer.Run)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
