@@ -18,7 +18,8 @@ const reconcileBatch = 200
 
 // Reconcile repairs what a crash between a booking's status event and its
 // membership write left wrong: a checked-in guest user who is not a
-// member of the booked area's group until the booking's end becomes one;
+// member of the booked area's group until the booking's end becomes one
+// (unless that user was deleted: see EndBookingsOfUser);
 // a guest checked out (or completed) before the end who is still a member
 // by the stay's membership is removed. The list comes from the read model,
 // the decision from the aggregates; each repair runs under an idempotency
@@ -64,6 +65,13 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	var decide func(group.State, time.Time) ([]domain.Event, error)
 	switch st.Status() {
 	case booking.StatusCheckedIn:
+		// A deleted guest user is nobody to admit: their deletion, which
+		// ends the stay, ended or is to end their memberships, and the
+		// reconciliation must not give one back meanwhile.
+		deleted, err := b.s.guestUserDeleted(ctx, st)
+		if err != nil || deleted {
+			return 0, err
+		}
 		ctx = withInternalKey(ctx, "booking-scheduler/stay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
 			return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end, BookingID: st.ID()}.Decide(g, now)

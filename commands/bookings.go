@@ -242,9 +242,16 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 	if err != nil {
 		return Result{}, err
 	}
+	// A guest user whose deletion has not ended the booking yet (one
+	// interrupted, to be finished by the next DeleteUser) is nobody to
+	// admit: the booking's decision refuses the check-in.
+	guestDeleted, err := s.guestUserDeleted(ctx, cur.State)
+	if err != nil {
+		return Result{}, err
+	}
 	var after booking.State
 	res, err := s.onBooking(ctx, actor, bookingID, "CheckInBooking", func(st booking.State, now time.Time) ([]domain.Event, error) {
-		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt}.Decide(st, now)
+		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt, GuestUserDeleted: guestDeleted}.Decide(st, now)
 		if err == nil {
 			after = booking.Evolve(st, events[0])
 		}
@@ -254,6 +261,20 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 		return res, err
 	}
 	return s.grantStay(ctx, after, res)
+}
+
+// guestUserDeleted reports whether the booking's guest is a user who was
+// deleted (false for a guest by name). A user is never undeleted, so the
+// answer read before a decision still holds at it.
+func (s *Service) guestUserDeleted(ctx context.Context, st booking.State) (bool, error) {
+	if st.GuestUserID() == uuid.Nil {
+		return false, nil
+	}
+	u, err := Load(ctx, s.p, userAgg, st.GuestUserID())
+	if err != nil {
+		return false, err
+	}
+	return u.State.Deleted(), nil
 }
 
 // CheckOutBooking checks a booking out and ends the guest's membership.

@@ -91,10 +91,12 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 			ctx = withInternalKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
 			arrived := d.DoorAccessAt
 			res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
-			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) {
+			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) &&
+				!errors.Is(err, booking.ErrGuestUserDeleted) {
 				return res, err
 			}
-			// The window closed meanwhile: noCheckIn if due.
+			// The window closed meanwhile, or the guest user is deleted
+			// (the deletion, finished, cancels the booking): noCheckIn if due.
 		}
 		ctx = withInternalKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
 		set, err := b.s.bookingSettings(ctx, d.PropertyID)

@@ -26,6 +26,8 @@ type Service struct {
 	userDevices UserDevices
 	// bookingOverlaps finds overlapping bookings (SetBookingOverlaps).
 	bookingOverlaps BookingOverlaps
+	// guestBookings finds a guest user's bookings (SetGuestUserBookings).
+	guestBookings GuestUserBookings
 	// userDeleted runs when a user is deleted (OnUserDeleted).
 	userDeleted []UserDeletionHook
 }

@@ -110,6 +110,10 @@ func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
 	set := projections.NewSet(store, runner, listRunner, memberRunner, keyMapRunner, accessLogRunner, firmwareRunner, activityRunner, calendarRunner, bookingRunner, auditRunner, webhookRunner)
 	service.SetBookingOverlaps(queries.NewBookings(db))
 	service.SetMemberships(queries.NewMemberships(db))
+	service.SetGuestUserBookings(queries.NewBookings(db))
+	// Bookings first: a stay still checked in once the memberships are
+	// gone would have the reconciliation give one back.
+	service.OnUserDeleted(service.EndBookingsOfUser)
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	service.OnUserDeleted(service.RemoveUserFromAllProperties)
 	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))

@@ -228,3 +228,35 @@ func (q *Bookings) Stays(ctx context.Context, now time.Time, after uuid.UUID, li
 	}
 	return out, rows.Err()
 }
+
+// BookingsOfGuestUser lists, in booking id order after the given one, up
+// to limit bookings of the account whose guest is the user and that the
+// user's deletion ends or may still have to finish ending: booked or
+// checked in, whatever their dates, and cancelled or checked out with
+// their end still to come (commands.GuestUserBookings).
+func (q *Bookings) BookingsOfGuestUser(ctx context.Context, accountID, userID uuid.UUID, now time.Time, after uuid.UUID, limit int) ([]uuid.UUID, error) {
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id FROM `+bookings.Table+`
+		WHERE account_id = ? AND guest_user_id = ? AND booking_id > ?
+			AND (status IN (?, ?) OR (status IN (?, ?) AND end_at > ?))
+		ORDER BY booking_id LIMIT ?`),
+		accountID.String(), userID.String(), after.String(),
+		string(booking.StatusBooked), string(booking.StatusCheckedIn),
+		string(booking.StatusCancelled), string(booking.StatusCheckedOut), bookings.FormatTime(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("bookings of guest user: %w", err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("bookings of guest user: %w", err)
+		}
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("bookings of guest user: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

@@ -99,6 +99,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	service.SetCounts(queries.NewEntities(readDB))
 	service.SetMemberships(queries.NewMemberships(readDB))
 	service.SetBookingOverlaps(queries.NewBookings(readDB))
+	service.SetGuestUserBookings(queries.NewBookings(readDB))
+	// Bookings first: a stay still checked in once the memberships are
+	// gone would have the reconciliation give one back.
+	service.OnUserDeleted(service.EndBookingsOfUser)
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	service.OnUserDeleted(service.RemoveUserFromAllProperties)
 	if cfg.BootstrapKey != "" && !readOnlyMode {

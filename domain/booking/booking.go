@@ -50,6 +50,9 @@ type State struct {
 	codeHashes map[uuid.UUID]codeHash
 	// guests are the registered guests: true once erased.
 	guests map[uuid.UUID]bool
+	// guestUserDeleted: the booking was ended because its guest user was
+	// deleted (cancelled or checked out for userDeleted).
+	guestUserDeleted bool
 }
 
 // Exists reports whether the booking was created.
@@ -216,6 +219,10 @@ type CheckIn struct {
 	// who opened the door in time is not turned into a no-show by the
 	// scheduler's pace or a lock's late upload.
 	ArrivedAt *time.Time
+	// GuestUserDeleted: the booking's guest user is deleted (their
+	// deletion has not ended the booking yet): nobody is left to admit,
+	// so check-in is refused (ErrGuestUserDeleted).
+	GuestUserDeleted bool
 }
 
 // Decide records BookingCheckedIn.
@@ -228,6 +235,9 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}
 	if s.status != StatusBooked {
 		return nil, s.transition("checked in")
+	}
+	if c.GuestUserDeleted && s.guestID != uuid.Nil {
+		return nil, ErrGuestUserDeleted
 	}
 	at := now
 	if c.ArrivedAt != nil && c.ArrivedAt.Before(now) {
@@ -355,8 +365,10 @@ func Evolve(s State, e domain.Event) State {
 		s.status = StatusCheckedIn
 	case BookingCheckedOut:
 		s.status = StatusCheckedOut
+		s.guestUserDeleted = e.Reason == CheckOutUserDeleted
 	case BookingCancelled:
 		s.status = StatusCancelled
+		s.guestUserDeleted = e.Reason == ReasonUserDeleted
 	case BookingNoCheckInRecorded:
 		s.status = StatusNoCheckIn
 	case BookingCompleted:

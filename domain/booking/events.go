@@ -53,13 +53,17 @@ type BookingCheckedIn struct {
 	At         time.Time   `json:"at"`
 }
 
-// BookingCheckedOut: the guest left before or at the end.
+// BookingCheckedOut: the guest left before or at the end (by Method), or
+// the stay was ended for a Reason with no one checking out (the guest
+// user was deleted: no Method). Events recorded before Reason existed
+// have a Method and no Reason.
 type BookingCheckedOut struct {
-	BookingID  uuid.UUID   `json:"bookingId"`
-	AccountID  uuid.UUID   `json:"accountId"`
-	PropertyID uuid.UUID   `json:"propertyId"`
-	Method     CheckMethod `json:"method"`
-	At         time.Time   `json:"at"`
+	BookingID  uuid.UUID      `json:"bookingId"`
+	AccountID  uuid.UUID      `json:"accountId"`
+	PropertyID uuid.UUID      `json:"propertyId"`
+	Method     CheckMethod    `json:"method,omitempty"`
+	Reason     CheckOutReason `json:"reason,omitempty"`
+	At         time.Time      `json:"at"`
 }
 
 // BookingCancelled: the booking was called off before check-in.

@@ -49,13 +49,23 @@ func (m CheckMethod) Valid() bool {
 // CancelReason is why a booking was cancelled (the Kadence reference's values).
 type CancelReason string
 
+// ReasonUserDeleted: the booking's guest user was deleted.
+const ReasonUserDeleted CancelReason = "userDeleted"
+
+// CheckOutReason is why a stay was ended with no one checking out: only
+// CheckOutUserDeleted; a check-out by a guest has a method and no reason.
+type CheckOutReason string
+
+// CheckOutUserDeleted: the stay's guest user was deleted, which ends it.
+const CheckOutUserDeleted CheckOutReason = "userDeleted"
+
 // Valid reports whether r is a known reason.
 func (r CancelReason) Valid() bool {
 	switch r {
 	case "byUser", "byUserInBulk", "autoSpaceRelease", "permanentDesk", "changeInBuildingPolicy",
 		"changeInCompanyPolicy", "removedFromCalendarByProvider", "removedFromCalendarByKadence",
 		"calendarSyncError", "spaceNoLongerAvailable", "spaceRestricted", "spaceNotRestrictedAnymore",
-		"userDeleted", "buildingClosure":
+		ReasonUserDeleted, "buildingClosure":
 		return true
 	}
 	return false

@@ -54,18 +54,21 @@ type Document struct {
 	Status        string    `json:"status"`
 	Source        string    `json:"source"`
 	// ExternalRefs: [] when the booking has none.
-	ExternalRefs       []domain.ExternalRef `json:"externalRefs"`
-	CheckedInAt        *time.Time           `json:"checkedInAt,omitempty"`
-	CheckInMethod      string               `json:"checkInMethod,omitempty"`
-	CheckedInBy        string               `json:"checkedInBy,omitempty"`
-	CheckedOutAt       *time.Time           `json:"checkedOutAt,omitempty"`
-	CheckOutMethod     string               `json:"checkOutMethod,omitempty"`
-	CancelledAt        *time.Time           `json:"cancelledAt,omitempty"`
-	CancellationReason string               `json:"cancellationReason,omitempty"`
-	EndedAt            *time.Time           `json:"endedAt,omitempty"`
-	CreatedAt          time.Time            `json:"createdAt"`
-	LastModifiedAt     time.Time            `json:"lastModifiedAt"`
-	LastModifiedBy     string               `json:"lastModifiedBy,omitempty"`
+	ExternalRefs   []domain.ExternalRef `json:"externalRefs"`
+	CheckedInAt    *time.Time           `json:"checkedInAt,omitempty"`
+	CheckInMethod  string               `json:"checkInMethod,omitempty"`
+	CheckedInBy    string               `json:"checkedInBy,omitempty"`
+	CheckedOutAt   *time.Time           `json:"checkedOutAt,omitempty"`
+	CheckOutMethod string               `json:"checkOutMethod,omitempty"`
+	// CheckOutReason: why a stay was ended with no one checking out
+	// (userDeleted: its guest user was deleted); absent otherwise.
+	CheckOutReason     string     `json:"checkOutReason,omitempty"`
+	CancelledAt        *time.Time `json:"cancelledAt,omitempty"`
+	CancellationReason string     `json:"cancellationReason,omitempty"`
+	EndedAt            *time.Time `json:"endedAt,omitempty"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	LastModifiedAt     time.Time  `json:"lastModifiedAt"`
+	LastModifiedBy     string     `json:"lastModifiedBy,omitempty"`
 }
 
 // Projection keeps the bookings.
@@ -122,6 +125,7 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_start ON ` + t + ` (status, start_at)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_end ON ` + t + ` (status, end_at)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_status_no_check_in ON ` + t + ` (status, no_check_in_at)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_guest_user ON ` + t + ` (account_id, guest_user_id, booking_id)`,
 	} {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return fmt.Errorf("bookings setup: %w", err)
@@ -237,7 +241,7 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		id = e.BookingID.String()
 		change = func(d *Document) {
 			t := e.At.UTC()
-			d.Status, d.CheckedOutAt, d.CheckOutMethod = string(booking.StatusCheckedOut), &t, string(e.Method)
+			d.Status, d.CheckedOutAt, d.CheckOutMethod, d.CheckOutReason = string(booking.StatusCheckedOut), &t, string(e.Method), string(e.Reason)
 		}
 	case booking.BookingCancelled:
 		id = e.BookingID.String()
