@@ -5,7 +5,7 @@ GO        ?= go
 BIN       ?= bin
 DATA_DIR  ?= ./data
 ADDR      ?= 127.0.0.1:8080
-STATICCHECK_VERSION ?= 2026.2.2
+STATICCHECK_VERSION ?= v0.8.2
 
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
