@@ -284,3 +284,36 @@ func TestPollFindsUnnotifiedEvents(t *testing.T) {
 	res := mustAppend(t, s, "s-2", eventstore.Exact(0), event("E", 2))
 	require.Equal(t, uint64(3), res.Position)
 }
+
+// TestStoresShareTableUnderRepeatableRead has two stores append at once on
+// a database whose default isolation is REPEATABLE READ (as a database or
+// role setting may make it): the writer must still number its events after
+// the other store's commit, not from a snapshot taken before the write lock
+// was granted (a duplicate position, and every append of the batch failed).
+func TestStoresShareTableUnderRepeatableRead(t *testing.T) {
+	url := servicetest.PostgresSchema(t) + "&default_transaction_isolation=repeatable%20read"
+	stores := []*Store{openURL(t, url), openURL(t, url)}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i, s := range stores {
+		for w := range 4 {
+			wg.Go(func() {
+				for k := range 30 {
+					stream := fmt.Sprintf("rr-%d-%d-%d", i, w, k)
+					if _, err := s.Append(t.Context(), stream, eventstore.NoStream, event("E", k)); err != nil {
+						errs <- fmt.Errorf("%s: %w", stream, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	head, err := stores[0].HeadPosition(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(2*4*30), head)
+}

@@ -169,7 +169,10 @@ func (s *Store) begin(b *batch, reqs []*appendRequest) error {
 	}
 
 	pb := &pgx.Batch{}
-	pb.Queue("BEGIN")
+	// READ COMMITTED whatever the database's default: the statement that
+	// reads max(position) needs a snapshot taken after the lock is granted
+	// (see qLock), which a REPEATABLE READ default would take before it.
+	pb.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	pb.Queue(qLock, writeLockSpace, s.lockKey)
 	pb.Queue(qMaxPosition).QueryRow(func(row pgx.Row) error { return row.Scan(&lastPos) })
 	if len(uncached) > 0 {
