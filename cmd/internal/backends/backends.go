@@ -3,8 +3,10 @@
 package backends
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -80,6 +82,11 @@ func sqlitePathOf(setting string) error {
 func hostOf(setting string) error {
 	u, err := url.Parse(setting)
 	if err != nil {
+		// url.Parse's error quotes the setting, password and all.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		return fmt.Errorf("%q: %v", Redact(setting), err)
 	}
 	if u.Host == "" {
@@ -88,10 +95,26 @@ func hostOf(setting string) error {
 	return nil
 }
 
-// redact hides a URL's password, for errors and logs.
+var (
+	// keywordPassword finds the password of a keyword/value connection
+	// string (host=… password=…).
+	keywordPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	// userPassword finds the password of a URL that net/url cannot parse.
+	userPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
+)
+
+// Redact hides a setting's password, for errors and logs: the URL's own,
+// a password query parameter (which pgx reads too), or that of a setting
+// that is not a URL net/url parses.
 func Redact(setting string) string {
 	u, err := url.Parse(setting)
-	if err != nil || u.User == nil {
+	if err != nil || u.Scheme == "" {
+		return userPassword.ReplaceAllString(keywordPassword.ReplaceAllString(setting, "password=xxxxx"), "${1}xxxxx@")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	} else if u.User == nil {
 		return setting
 	}
 	return u.Redacted()
