@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,48 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 	appendN(1)
 	take(1)
 	require.Equal(t, want, got)
+}
+
+// TestSubscriptionResumesInCatchUp drops the server's subscription call
+// while it is still sending stored events (more than the store buffers and
+// gRPC's windows hold): the resumed call must go on after the last event
+// passed on, with every event exactly once, in order.
+func TestSubscriptionResumesInCatchUp(t *testing.T) {
+	srv, err := kurrenttest.NewServer()
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	s, err := Open(t.Context(), srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+
+	pad := strings.Repeat("x", 64<<10)
+	var want []uuid.UUID
+	for range 20 {
+		batch := make([]eventstore.EventData, 20)
+		for i := range batch {
+			batch[i] = eventstore.EventData{ID: uuid.New(), Type: "LockChanged", Data: json.RawMessage(fmt.Sprintf(`{"n":%d,"pad":%q}`, len(want), pad))}
+			want = append(want, batch[i].ID)
+		}
+		_, err := s.Append(t.Context(), "lock-1", eventstore.Any, batch...)
+		require.NoError(t, err)
+	}
+	sub, err := s.Subscribe(t.Context(), 0, eventstore.Filter{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sub.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var got []uuid.UUID
+	take := func(n int) {
+		t.Helper()
+		for range n {
+			ev, err := sub.Next(ctx)
+			require.NoError(t, err, "event %d", len(got))
+			got = append(got, ev.ID)
+		}
+	}
+	take(5)
+	srv.DropSubscriptions()
+	take(len(want) - 5)
+	require.GreaterOrEqual(t, srv.Subscriptions(), 2, "the subscription was resumed")
+	require.Equal(t, want, got, "every event once, in order")
 }

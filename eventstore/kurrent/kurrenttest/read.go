@@ -83,6 +83,9 @@ func sendAll(call streams.Streams_ReadServer, recs []*record, idAsString bool) e
 	return nil
 }
 
+// errDropped ends the subscription calls that DropSubscriptions drops.
+var errDropped = status.Error(codes.Unavailable, "kurrenttest: subscription dropped")
+
 // subscribe confirms the subscription, sends the stored events after its
 // starting point, then caught-up, then every event appended later, until
 // the client goes away or DropSubscriptions ends it.
@@ -100,8 +103,17 @@ func (svc *streamsService) subscribe(call streams.Streams_ReadServer, all *strea
 	caughtUp := false
 	for {
 		recs, after := l.allForwards(next, page, keep)
-		if err := sendAll(call, recs, idAsString); err != nil {
-			return err
+		for _, r := range recs {
+			// A drop ends the call in catch-up too, between two events,
+			// as a lost connection would.
+			select {
+			case <-drop:
+				return errDropped
+			default:
+			}
+			if err := call.Send(eventResp(r, idAsString)); err != nil {
+				return err
+			}
 		}
 		next = after
 		changed, more := l.waitChan(next)
@@ -121,7 +133,7 @@ func (svc *streamsService) subscribe(call streams.Streams_ReadServer, all *strea
 		select {
 		case <-changed:
 		case <-drop:
-			return status.Error(codes.Unavailable, "kurrenttest: subscription dropped")
+			return errDropped
 		case <-call.Context().Done():
 			return call.Context().Err()
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 func client(t *testing.T) (*esdb.Client, *Server) {
@@ -143,4 +146,53 @@ func TestSubscriptionMessages(t *testing.T) {
 	_, err = c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(live))
 	require.NoError(t, err)
 	require.Equal(t, "event "+live.String(), kind(), "the system event was filtered out; the live one comes")
+}
+
+// TestDropSubscriptionsInCatchUp: DropSubscriptions ends a subscription
+// call that is still sending stored events, before caught-up, as a lost
+// connection would; otherwise no test could drop a subscription there.
+func TestDropSubscriptionsInCatchUp(t *testing.T) {
+	c, srv := client(t)
+	// More than gRPC's largest flow-control window: the server waits for
+	// the reader partway through.
+	const stored = 400
+	data := []byte(`{"pad":"` + strings.Repeat("x", 64<<10) + `"}`)
+	for range stored {
+		_, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, esdb.EventData{
+			EventID: uuid.New(), EventType: "LockChanged", ContentType: esdb.ContentTypeJson, Data: data,
+		})
+		require.NoError(t, err)
+	}
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	call, err := streams.NewStreamsClient(conn).Read(ctx, &streams.ReadReq{Options: &streams.ReadReq_Options{
+		StreamOption: &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{
+			AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}},
+		}},
+		CountOption: &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}},
+		UuidOption:  &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_String_{String_: &shared.Empty{}}},
+	}})
+	require.NoError(t, err)
+	msg, err := call.Recv()
+	require.NoError(t, err)
+	require.NotNil(t, msg.GetConfirmation())
+	msg, err = call.Recv()
+	require.NoError(t, err)
+	require.NotNil(t, msg.GetEvent(), "the first stored event")
+
+	srv.DropSubscriptions()
+	events := 1
+	for {
+		msg, err := call.Recv()
+		if err != nil {
+			require.Equal(t, codes.Unavailable, status.Code(err), "%v", err)
+			break
+		}
+		require.Nil(t, msg.GetCaughtUp(), "caught up after %d of %d stored events: the drop waited for the end of catch-up", events, stored)
+		events++
+	}
+	require.Less(t, events, stored)
 }
