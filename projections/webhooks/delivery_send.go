@@ -62,12 +62,13 @@ func newHTTPClient(allowPrivateTargets bool) *http.Client {
 		proxy = nil
 	}
 	transport := &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: 10 * time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   4,
+		Proxy:               proxy,
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		// No ResponseHeaderTimeout: a receiver has the client's whole 15 s
+		// to answer, as the README promises.
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConnsPerHost: 4,
 	}
 	return &http.Client{
 		Transport:     transport,

@@ -76,3 +76,32 @@ func TestDeliveryASlowReceiverIsKeptBusy(t *testing.T) {
 	}
 	require.Less(t, time.Since(start), 10*time.Second)
 }
+
+// A receiver that answers 2xx within 15 s has the event delivered, at the
+// first attempt, however long it took to answer below that bound (the
+// README promises 15 s).
+func TestDeliveryAnAnswerWithinFifteenSecondsIsADelivery(t *testing.T) {
+	f := newFixture(t, webhooks.WithBackoff(time.Minute, time.Minute))
+	slow := newReceiver(t, always(http.StatusOK))
+	slow.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(11 * time.Second):
+			slow.serve(w, r)
+		case <-r.Context().Done():
+		}
+	})
+	hook := f.register(slow.srv.URL, "LockInstalled")
+	slow.secret = secretFor(hook)
+	f.publish(f.event("LockInstalled"))
+	var d webhooks.DeliveryRecord
+	f.waitFor("the first attempt's outcome", func() bool {
+		var ok bool
+		d, ok = f.only(hook)
+		return ok && (d.Status != webhooks.StatusPending || d.LastError != nil)
+	})
+	if d.LastError != nil {
+		t.Fatalf("an answer within 15 s failed the attempt: %s", *d.LastError)
+	}
+	require.Equal(t, webhooks.StatusDelivered, d.Status)
+	require.Equal(t, 1, d.Attempts)
+}
