@@ -299,6 +299,8 @@ func TestWebhookValidation(t *testing.T) {
 		{map[string]any{"url": "/in", "eventTypes": []string{"LockInstalled"}}, "url"},
 		{map[string]any{"url": "ftp://hooks.example.com/in", "eventTypes": []string{"LockInstalled"}}, "url"},
 		{map[string]any{"url": "https://user:pw@hooks.example.com/in", "eventTypes": []string{"LockInstalled"}}, "url"},
+		{map[string]any{"url": "https://hooks.example.com:99999/in", "eventTypes": []string{"LockInstalled"}}, "url"},
+		{map[string]any{"url": "https://hooks.example.com:0/in", "eventTypes": []string{"LockInstalled"}}, "url"},
 		{map[string]any{"url": "https://hooks.example.com/in"}, "eventTypes"},
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{}}, "eventTypes"},
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{"LockInstalled", "LockMelted"}}, "eventTypes[1]"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,6 +126,8 @@ func ValidateURL(field, raw string) error {
 		return domain.InvalidField(field, "must be an absolute http or https URL")
 	case u.Host == "" || u.Hostname() == "":
 		return domain.InvalidField(field, "must name a host")
+	case !validPort(u.Port()):
+		return domain.InvalidField(field, "port must be a number from 1 to 65535")
 	case u.User != nil:
 		return domain.InvalidField(field, "must not carry credentials")
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
@@ -133,6 +136,17 @@ func ValidateURL(field, raw string) error {
 		return domain.InvalidField(field, "host must be a name or an IP address in standard form")
 	}
 	return nil
+}
+
+// validPort reports whether port (as url.URL.Port gives it: digits or
+// empty) can be dialled; empty is the scheme's default. url.Parse accepts
+// any digits, and a webhook on port 0 or 99999 could never be delivered to.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // validateTarget refuses a URL (already valid) whose host is an IP literal
