@@ -27,10 +27,9 @@ type Metadata struct {
 	// the event's id derives from (method, path, canonical body: the HTTP
 	// layer builds it), so a later request with the same key can be told
 	// apart from a retry. Empty on events of unkeyed commands, of
-	// server-side steps, and of builds before it existed. It is not one of
-	// the hashed fields: it says nothing about what happened, only which
-	// request asked for it, and leaving it out keeps every stored hash and
-	// the hash forms as they are.
+	// server-side steps, and of builds before it existed. It decides
+	// whether a later request is a retry, so the current hash form covers
+	// it (the v2 form, written before, does not).
 	RequestFingerprint string `json:"requestFingerprint,omitempty"`
 }
 

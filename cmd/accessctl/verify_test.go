@@ -491,6 +491,56 @@ func TestVerifyCatchesAFlippedSchemaNumber(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 }
 
+// TestVerifyCatchesAFlippedRequestFingerprint: an event of a request with
+// an Idempotency-Key keeps the request's fingerprint in its metadata, which
+// decides whether a later request with the key is a retry or a reuse. Every
+// byte of it, and its removal, must show like any other metadata byte.
+func TestVerifyCatchesAFlippedRequestFingerprint(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	store, err := sqlite.Open(path)
+	require.NoError(t, err)
+	service := serviceOn(t, log.dir, store)
+	ctx := commands.WithRequestFingerprint(commands.WithIdempotencyKey(owner(t.Context(), log.accountID), "rename-1"), "PATCH /properties/x {}")
+	res, err := service.UpdateProperty(ctx, log.propertyID, property.Update{DisplayName: "Keyed"})
+	require.NoError(t, err)
+	all := readAllEvents(t, store)
+	require.NoError(t, store.Close())
+	checkpoint(t, path)
+	ev := all[len(all)-1]
+	require.Equal(t, res.Position, ev.Position)
+	fingerprint := metadataOf(t, ev).RequestFingerprint
+	require.NotEmpty(t, fingerprint)
+	code, _, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+
+	at := bytes.Index(ev.Metadata, []byte(fingerprint))
+	flipped := bytes.Clone(ev.Metadata)
+	flipped[at+len(fingerprint)-1] ^= 0x01 // a hex digit becomes another
+	removed := bytes.Replace(ev.Metadata, []byte(`,"requestFingerprint":"`+fingerprint+`"`), nil, 1)
+	for name, md := range map[string][]byte{"flipped": flipped, "removed": removed} {
+		require.NotEqual(t, ev.Metadata, md, name)
+		setMetadata(t, path, ev.Position, md)
+		code, rep, errOut := verifyJSON(t, log.dir)
+		require.Equal(t, exitFailed, code, "%s fingerprint not caught\n%s", name, errOut)
+		require.NotNil(t, rep.Failure, name)
+		assert.Equal(t, ev.Stream, rep.Failure.Stream, name)
+		assert.Equal(t, ev.Revision, rep.Failure.Revision, name)
+	}
+	setMetadata(t, path, ev.Position, ev.Metadata)
+	code, _, errOut = verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, errOut)
+}
+
+func setMetadata(t *testing.T, path string, position uint64, metadata []byte) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`UPDATE events SET metadata = ? WHERE position = ?`, metadata, position)
+	require.NoError(t, err)
+}
+
 // legacyHashLog is a data directory written and sealed by a build from
 // before the schema number joined the hash (testdata/legacy-hash-log: the
 // log of newSealedLog, made with that build).

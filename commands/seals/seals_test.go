@@ -173,3 +173,52 @@ func countSeals(t *testing.T, store eventstore.Store) int {
 	}
 	return len(recs)
 }
+
+// appendV2 appends an event to stream as a build from before the request
+// fingerprint was hashed wrote it: a v2-form hash, the fingerprint outside.
+func appendV2(t *testing.T, store eventstore.Store, reg *eventstore.Registry, stream string, fingerprint string) {
+	t.Helper()
+	ctx := t.Context()
+	prev, next, expected := "", uint64(0), eventstore.NoStream
+	if recs, err := store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1}); err == nil {
+		env, err := reg.Decode(recs[0])
+		require.NoError(t, err)
+		prev, next, expected = env.Metadata.Hash, recs[0].Revision+1, eventstore.Exact(recs[0].Revision)
+	}
+	id := uuid.New()
+	ev, err := reg.Encode(id, noted{N: int(next)}, eventstore.Metadata{OccurredAt: time.Now().UTC(), RequestFingerprint: fingerprint})
+	require.NoError(t, err)
+	var meta eventstore.Metadata
+	require.NoError(t, json.Unmarshal(ev.Metadata, &meta))
+	meta.Hash = eventstore.V2ChainHash(prev, id, ev.Type, stream, next, ev.Data, meta)
+	ev.Metadata, err = json.Marshal(meta)
+	require.NoError(t, err)
+	_, err = store.Append(ctx, stream, expected, ev)
+	require.NoError(t, err)
+}
+
+// TestVerifyV2HashLog: a log written before the request fingerprint joined
+// the hash still verifies, and so does one this build appended to, even in
+// the same stream; a v2-form hash after the log's first current-form one
+// does not.
+func TestVerifyV2HashLog(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	reg := eventstore.NewRegistry()
+	reg.Register(noted{})
+	appendV2(t, store, reg, "note-1", "hmac-sha256:00")
+	appendV2(t, store, reg, "note-1", "")
+	appendChained(t, store, reg, "note-1", 2)
+	rep, err := seals.Verify(t.Context(), store, seals.VerifyOptions{Registry: reg, DensePositions: true})
+	require.NoError(t, err)
+	require.Nil(t, rep.Failure)
+	assert.Equal(t, uint64(4), rep.Events)
+
+	appendV2(t, store, reg, "note-2", "hmac-sha256:01")
+	rep, err = seals.Verify(t.Context(), store, seals.VerifyOptions{Registry: reg, DensePositions: true})
+	require.NoError(t, err)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, "note-2", rep.Failure.Stream)
+	assert.Contains(t, rep.Failure.Reason, "v2-form hash")
+	assert.Contains(t, rep.Failure.Reason, "current-form hash at position 3 (note-1@2)")
+}

@@ -85,12 +85,20 @@ type chainState struct {
 	unchained bool
 }
 
-// hashForms is the log-wide state of the hash forms: legacy-form hashes
-// are accepted only before the first current-form one, since every build
-// that writes the current form writes nothing else (all servers of a
-// deployment must run such a build before any of them appends).
+// hashForms is the log-wide state of the hash forms: a hash of one form is
+// accepted only before the log's first hash of a newer form, since every
+// build writes only its own form (all servers of a deployment must run the
+// newer build before any of them appends).
 type hashForms struct {
-	currentSince *eventstore.RecordedEvent
+	newest      int
+	newestSince *eventstore.RecordedEvent
+}
+
+// hashFormNames name the forms in failures.
+var hashFormNames = map[int]string{
+	eventstore.HashFormLegacy:  "legacy-form hash (schema number not hashed)",
+	eventstore.HashFormV2:      "v2-form hash (request fingerprint not hashed)",
+	eventstore.HashFormCurrent: "current-form hash",
 }
 
 type sealedHeads struct {
@@ -263,12 +271,12 @@ func checkEvent(rec eventstore.RecordedEvent, st *chainState, forms *hashForms, 
 			return failure(rec, "hash does not match the event and the previous hash", want, meta.Hash)
 		}
 		switch {
-		case form == eventstore.HashFormCurrent && forms.currentSince == nil:
-			forms.currentSince = &rec
-		case form == eventstore.HashFormLegacy && forms.currentSince != nil:
-			first := forms.currentSince
-			return failure(rec, fmt.Sprintf("legacy-form hash (schema number not hashed) after the log's first current-form hash at position %d (%s@%d)", first.Position, first.Stream, first.Revision),
-				"a current-form hash", meta.Hash)
+		case form > forms.newest:
+			forms.newest, forms.newestSince = form, &rec
+		case form < forms.newest:
+			first := forms.newestSince
+			return failure(rec, fmt.Sprintf("%s after the log's first %s at position %d (%s@%d)", hashFormNames[form], hashFormNames[forms.newest], first.Position, first.Stream, first.Revision),
+				"a "+hashFormNames[forms.newest], meta.Hash)
 		}
 		st.chained = true
 	}
