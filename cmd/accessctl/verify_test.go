@@ -532,6 +532,40 @@ func TestVerifyCatchesAFlippedRequestFingerprint(t *testing.T) {
 	require.Equal(t, exitOK, code, errOut)
 }
 
+// TestVerifyCatchesRemovedMetadata sets an event's metadata to NULL, as
+// someone with the file could, leaving an event without a hash as if the
+// log predated the chain. After the log's first hashed event no writer
+// leaves one: verify names that event itself, whether it starts a stream
+// of several events (whose next event would otherwise be named) or is the
+// log's final seal (which no later seal covers).
+func TestVerifyCatchesRemovedMetadata(t *testing.T) {
+	log := newSealedLog(t)
+	path := filepath.Join(log.dir, eventsFile)
+	pristine, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var first eventstore.RecordedEvent
+	for _, ev := range log.events {
+		if ev.Revision == 0 && ev.Position > 1 && strings.HasPrefix(ev.Stream, "property-") {
+			first = ev
+			break
+		}
+	}
+	require.NotEmpty(t, first.Stream)
+	final := log.events[len(log.events)-1]
+	require.Equal(t, seals.Stream, final.Stream)
+	for _, ev := range []eventstore.RecordedEvent{first, final} {
+		require.NoError(t, os.WriteFile(path, pristine, 0o600))
+		setMetadata(t, path, ev.Position, nil)
+		code, rep, errOut := verifyJSON(t, log.dir)
+		require.Equal(t, exitFailed, code, "metadata of %s@%d removed, not caught\n%s", ev.Stream, ev.Revision, errOut)
+		require.NotNil(t, rep.Failure)
+		assert.Equal(t, ev.Stream, rep.Failure.Stream)
+		assert.Equal(t, ev.Revision, rep.Failure.Revision)
+		assert.Equal(t, ev.Position, rep.Failure.Position)
+		assert.Contains(t, rep.Failure.Reason, "no hash")
+	}
+}
+
 func setMetadata(t *testing.T, path string, position uint64, metadata []byte) {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)

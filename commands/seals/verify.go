@@ -86,10 +86,12 @@ type chainState struct {
 }
 
 // hashForms is the log-wide state of the hash forms: a hash of one form is
-// accepted only before the log's first hash of a newer form, since every
+// accepted only before the log's first hash of a newer form, and an event
+// without a hash only before the log's first hashed event, since every
 // build writes only its own form (all servers of a deployment must run the
 // newer build before any of them appends).
 type hashForms struct {
+	firstHashed *eventstore.RecordedEvent
 	newest      int
 	newestSince *eventstore.RecordedEvent
 }
@@ -264,8 +266,15 @@ func checkEvent(rec eventstore.RecordedEvent, st *chainState, forms *hashForms, 
 		if st.chained || opts.RequireChain {
 			return failure(rec, "event carries no hash", "a hash", "none")
 		}
+		if first := forms.firstHashed; first != nil {
+			return failure(rec, fmt.Sprintf("event carries no hash, after the log's first hashed event at position %d (%s@%d)", first.Position, first.Stream, first.Revision),
+				"a hash", "none")
+		}
 		st.unchained = true
 	} else {
+		if forms.firstHashed == nil {
+			forms.firstHashed = &rec
+		}
 		want, form := eventstore.ExpectedChainHash(st.hash, rec.ID, rec.Type, rec.Stream, rec.Revision, rec.Data, meta)
 		if want != meta.Hash {
 			return failure(rec, "hash does not match the event and the previous hash", want, meta.Hash)
