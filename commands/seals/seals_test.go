@@ -222,3 +222,42 @@ func TestVerifyV2HashLog(t *testing.T) {
 	assert.Contains(t, rep.Failure.Reason, "v2-form hash")
 	assert.Contains(t, rep.Failure.Reason, "current-form hash at position 3 (note-1@2)")
 }
+
+// readHookStore runs before once, just before the first ReadAll it forwards.
+type readHookStore struct {
+	eventstore.Store
+	before func()
+}
+
+func (h *readHookStore) ReadAll(ctx context.Context, after uint64, max int, filter eventstore.Filter) ([]eventstore.RecordedEvent, error) {
+	if f := h.before; f != nil {
+		h.before = nil
+		f()
+	}
+	return h.Store.ReadAll(ctx, after, max, filter)
+}
+
+// TestVerifyBesideARunningSealer: a server keeps appending and sealing
+// while verify walks the log. What came after verify started is not its
+// to check, and is no tampering: here a seal appended after verify listed
+// the seals but before its walk reached it.
+func TestVerifyBesideARunningSealer(t *testing.T) {
+	t.Parallel()
+	mem := memstore.New()
+	reg, pub, key := notesFixture(t, mem)
+	stop := runSealer(t, mem, key, 5)
+	defer stop()
+	require.Eventually(t, func() bool { return countSeals(t, mem) == 1 }, 5*time.Second, 5*time.Millisecond)
+	head, err := mem.HeadPosition(t.Context())
+	require.NoError(t, err)
+
+	hooked := &readHookStore{Store: mem, before: func() {
+		appendChained(t, mem, reg, "note-0", 5)
+		require.Eventually(t, func() bool { return countSeals(t, mem) == 2 }, 5*time.Second, 5*time.Millisecond)
+	}}
+	rep, err := seals.Verify(t.Context(), hooked, seals.VerifyOptions{PublicKey: pub, Registry: reg, DensePositions: true})
+	require.NoError(t, err)
+	require.Nil(t, rep.Failure, "%v", rep.Failure)
+	assert.Equal(t, 1, rep.Seals)
+	assert.Equal(t, head, rep.LastPosition, "the log as it was when verify started")
+}
