@@ -172,7 +172,9 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 				var s Sealed
 				_ = json.Unmarshal(rec.Data, &s) // checkSeal read it
 				rep.Seals++
-				rep.LastSealed = s.UpToPosition
+				// An older seal copied in, or a twin sealer's, covers less:
+				// it must not shrink what the report calls sealed.
+				rep.LastSealed = max(rep.LastSealed, s.UpToPosition)
 				unsealed = slices.DeleteFunc(unsealed, func(p uint64) bool { return p <= s.UpToPosition })
 			} else {
 				unsealed = append(unsealed, rec.Position)
