@@ -46,3 +46,30 @@ func TestBackendSettings(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "hunter2", "passwords stay out of errors")
 }
+
+// --bus takes a NATS cluster as comma-separated nats:// URLs, as the bus
+// connects to it; each URL is checked, and a bad one fails naming --bus
+// with its password hidden.
+func TestBusSettingTakesANATSCluster(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, setting := range []string{
+		"nats://127.0.0.1:4222,nats://127.0.0.1:4223",
+		"nats://u:s3cret@a:4222, nats://u:s3cret@b:4222,nats://c",
+	} {
+		c, err := parseConfig([]string{"--bus", setting}, none)
+		require.NoError(t, err, setting)
+		assert.Equal(t, setting, c.Bus)
+	}
+	for _, setting := range []string{
+		"nats://127.0.0.1:4222,",
+		"nats://127.0.0.1:4222,kafka://b:9092",
+		"nats://127.0.0.1:4222,nats://u:s3cret@b:x",
+		"nats://127.0.0.1:4222,nats://u:s3cret@",
+		"nats://u:s3cret@a:4222,gochannel",
+	} {
+		_, err := parseConfig([]string{"--bus", setting}, none)
+		require.Error(t, err, setting)
+		assert.Contains(t, err.Error(), "--bus", setting)
+		assert.NotContains(t, err.Error(), "s3cret", setting)
+	}
+}

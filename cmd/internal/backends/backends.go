@@ -45,13 +45,23 @@ func ReadModelsKind(setting string) (string, error) {
 	}
 }
 
-// BusKind tells which broker a --bus setting names.
+// BusKind tells which broker a --bus setting names: gochannel, or NATS at
+// one nats:// URL or a cluster's, comma-separated, each checked.
 func BusKind(setting string) (string, error) {
 	switch {
 	case setting == "gochannel":
 		return GoChannel, nil
 	case schemeOf(setting) == "nats":
-		return NATS, hostOf(setting)
+		for _, u := range strings.Split(setting, ",") {
+			u = strings.TrimSpace(u)
+			if schemeOf(u) != "nats" {
+				return "", fmt.Errorf("%q: want nats://HOST:PORT, several comma-separated for a cluster", Redact(u))
+			}
+			if err := hostOf(u); err != nil {
+				return "", err
+			}
+		}
+		return NATS, nil
 	default:
 		return "", fmt.Errorf("%q: want gochannel or nats://HOST:PORT", Redact(setting))
 	}
@@ -105,8 +115,14 @@ var (
 
 // Redact hides a setting's password, for errors and logs: the URL's own,
 // a password query parameter (which pgx reads too), or that of a setting
-// that is not a URL net/url parses.
+// that is not a URL net/url parses. A NATS cluster's URLs are each redacted.
 func Redact(setting string) string {
+	if urls := strings.Split(setting, ","); len(urls) > 1 && schemeOf(setting) == "nats" {
+		for i, u := range urls {
+			urls[i] = Redact(u)
+		}
+		return strings.Join(urls, ",")
+	}
 	u, err := url.Parse(setting)
 	if err != nil || u.Scheme == "" {
 		return userPassword.ReplaceAllString(keywordPassword.ReplaceAllString(setting, "password=xxxxx"), "${1}xxxxx@")

@@ -35,3 +35,17 @@ func TestSettingErrorsHidePasswords(t *testing.T) {
 		require.Equal(t, setting, Redact(setting), "nothing to hide")
 	}
 }
+
+// Redact hides the password of every URL of a NATS cluster setting, the
+// form the server logs at start.
+func TestRedactHidesEveryPasswordOfACluster(t *testing.T) {
+	for _, setting := range []string{
+		"nats://a:4222,nats://u:s3cret@b:4222",
+		"nats://a,nats://u:s3cret@b",
+		"nats://u:s3cret@a:4222,nats://u:s3cret@b:4222",
+	} {
+		require.NotContains(t, Redact(setting), "s3", setting)
+	}
+	require.Equal(t, "nats://u:xxxxx@a:4222,nats://b:4222", Redact("nats://u:s3cret@a:4222,nats://b:4222"))
+	require.Equal(t, "nats://a:4222,nats://b:4222", Redact("nats://a:4222,nats://b:4222"), "nothing to hide")
+}
