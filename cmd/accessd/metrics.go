@@ -126,3 +126,13 @@ func newForwarderLagCollector(f *bus.Forwarder) prometheus.Collector {
 		return float64(lag)
 	})
 }
+
+// newForwarderSkippedCollector counts the events the forwarder passed over
+// because no message can carry them (data or metadata not JSON); each is
+// logged at error level.
+func newForwarderSkippedCollector(f *bus.Forwarder) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "accessd_forwarder_skipped_events_total",
+		Help: "Events not published to the integration bus because their data or metadata is not JSON.",
+	}, func() float64 { return float64(f.Skipped()) })
+}

@@ -38,6 +38,7 @@ type Forwarder struct {
 
 	progress projections.Progress // last $all position published and checkpointed
 	failures atomic.Uint64        // failed attempts, each retried from the checkpoint
+	skipped  atomic.Uint64        // events passed over because no message can carry them
 }
 
 // ForwarderOption tunes a Forwarder.
@@ -90,6 +91,10 @@ func (f *Forwarder) Position() uint64 { return f.progress.Load() }
 // Failures counts failed attempts (each retried from the checkpoint).
 func (f *Forwarder) Failures() uint64 { return f.failures.Load() }
 
+// Skipped counts the events passed over because they cannot be encoded as
+// a message (their data or metadata is not JSON).
+func (f *Forwarder) Skipped() uint64 { return f.skipped.Load() }
+
 // Lag returns the head position of $all minus Position, and the head.
 func (f *Forwarder) Lag(ctx context.Context) (lag, head uint64, err error) {
 	head, err = f.store.HeadPosition(ctx)
@@ -117,7 +122,7 @@ func (f *Forwarder) Prepare(ctx context.Context) error {
 
 // Run forwards events until ctx ends. A failed publish or checkpoint is
 // logged and retried from the checkpoint after a growing pause, so no event
-// is ever skipped.
+// is skipped, except one that no message can carry (see forward).
 func (f *Forwarder) Run(ctx context.Context) error {
 	if err := f.Prepare(ctx); err != nil {
 		return err
@@ -201,22 +206,36 @@ func (f *Forwarder) follow(ctx context.Context) error {
 	}
 }
 
-// forward publishes a batch, then saves the checkpoint past it.
+// forward publishes a batch, then saves the checkpoint past it. An event
+// that cannot be encoded (data or metadata that is not JSON, which another
+// writer can put in a KurrentDB log) would fail the same way on every
+// retry and stop the forwarder for good: it is left out, and logged and
+// counted once the checkpoint has passed it.
 func (f *Forwarder) forward(ctx context.Context, batch []eventstore.RecordedEvent) error {
-	out := make([]outgoing, len(batch))
-	for i, ev := range batch {
+	out := make([]outgoing, 0, len(batch))
+	var unencodable []eventstore.RecordedEvent
+	var encodeErrs []error
+	for _, ev := range batch {
 		msg, err := Encode(ev)
 		if err != nil {
-			return err
+			unencodable, encodeErrs = append(unencodable, ev), append(encodeErrs, err)
+			continue
 		}
-		out[i] = outgoing{topic: Topic(ev.Stream), msg: msg}
+		out = append(out, outgoing{topic: Topic(ev.Stream), msg: msg})
 	}
 	first, last := batch[0].Position, batch[len(batch)-1].Position
-	if err := f.publish(ctx, out); err != nil {
-		return fmt.Errorf("publish events %d..%d: %w", first, last, err)
+	if len(out) > 0 {
+		if err := f.publish(ctx, out); err != nil {
+			return fmt.Errorf("publish events %d..%d: %w", first, last, err)
+		}
 	}
 	if err := writeCheckpoint(ctx, f.db, f.name, last); err != nil {
 		return err
+	}
+	for i, ev := range unencodable {
+		f.skipped.Add(1)
+		f.log.Error("skipped an event that cannot be published: its data or metadata is not JSON",
+			"eventId", ev.ID, "stream", ev.Stream, "position", ev.Position, "type", ev.Type, "err", encodeErrs[i])
 	}
 	f.advance(last)
 	f.log.Debug("forwarded", "events", len(batch), "position", last)
