@@ -173,6 +173,11 @@ func (b *LockKeyBackfill) claim(ctx context.Context, lockID uuid.UUID, st *LockK
 	}
 	st.Live++
 	accountID := l.State.AccountID()
+	// The claim, and a release below, belong to the lock's account: with
+	// no API key behind the backfill, the forwarder routes them to that
+	// account's webhooks by the actor's account in their metadata.
+	ctx = domain.WithActor(ctx, domain.Actor{AccountID: accountID})
+	ctx = WithCorrelationID(ctx, "lockkey-backfill-"+lockID.String())
 	claimID := lock.KeyClaimID(key)
 	before, err := Load(ctx, p, keyClaimAgg, claimID)
 	if err != nil {
@@ -181,8 +186,6 @@ func (b *LockKeyBackfill) claim(ctx context.Context, lockID uuid.UUID, st *LockK
 	if before.State.LockID() == lockID {
 		st.AlreadyClaimed++
 	} else {
-		ctx = domain.WithActor(ctx, domain.Actor{AccountID: accountID})
-		ctx = WithCorrelationID(ctx, "lockkey-backfill-"+lockID.String())
 		err := b.s.claimLockKey(ctx, lockID, accountID, key)
 		if errors.Is(err, lock.ErrKeyInUse) {
 			return b.inUse(ctx, lockID, accountID, claimID, st)

@@ -317,3 +317,54 @@ func (d *deprovisionBeforeClaim) Append(ctx context.Context, stream string, expe
 	}
 	return d.Store.Append(ctx, stream, expected, events...)
 }
+
+// A lock whose key it held already, deprovisioned while the backfill looks
+// at it and before the deprovisioning released the key: the backfill
+// releases the key, and the release belongs to the lock's account, so
+// that account's webhooks see it, though the backfill runs (at server
+// start) with no API key of its own.
+func TestLockKeyBackfillReleaseBelongsToTheLocksAccount(t *testing.T) {
+	o := newOldLog(t)
+	o.backfill(t)
+	owner, _ := domain.ActorFrom(o.ctx)
+	claimStream := lock.KeyClaimCategory + "-" + lock.KeyClaimID(o.soloKey).String()
+	racing := &deprovisionOnRead{Store: o.store, stream: claimStream}
+	racing.during = func() {
+		// The lock's stream only: its deprovisioning has not released the
+		// key yet.
+		_, err := commands.Run(o.ctx, o.s.Pipeline(), oldLockAgg, o.solo, "DeprovisionLock", lock.Deprovision{})
+		require.NoError(t, err)
+	}
+	p, err := commands.NewPipeline(racing, commands.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	b, err := commands.NewLockKeyBackfill(s, o.log)
+	require.NoError(t, err)
+	st, err := b.Backfill(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Released)
+
+	recs, err := o.store.ReadStream(context.Background(), claimStream, eventstore.ReadStreamOptions{})
+	require.NoError(t, err)
+	released := recs[len(recs)-1]
+	require.Equal(t, lock.LockKeyReleased{}.EventType(), released.Type)
+	var meta eventstore.Metadata
+	require.NoError(t, json.Unmarshal(released.Metadata, &meta))
+	assert.Equal(t, owner.AccountID.String(), meta.AccountID)
+}
+
+// deprovisionOnRead runs during once, when stream is first read.
+type deprovisionOnRead struct {
+	eventstore.Store
+	stream string
+	once   sync.Once
+	during func()
+}
+
+func (d *deprovisionOnRead) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) ([]eventstore.RecordedEvent, error) {
+	if stream == d.stream {
+		d.once.Do(d.during)
+	}
+	return d.Store.ReadStream(ctx, stream, opts)
+}

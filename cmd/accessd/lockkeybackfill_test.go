@@ -8,8 +8,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 )
@@ -139,4 +142,102 @@ func TestServerBackfillsLockKeysOnce(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	assert.NotContains(t, logs.String(), "lock key backfill", "the second start skips the backfill")
 	assert.Equal(t, http.StatusConflict, post(base, oldKey))
+}
+
+// A claim the backfill makes at start belongs to the lock's account: a
+// webhook of that account subscribed to LockKeyClaimed receives it, though
+// no API key of the account caused it.
+func TestBackfilledLockKeyClaimReachesTheLocksWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the server twice")
+	}
+	got := make(chan string, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- string(body)
+	}))
+	defer receiver.Close()
+
+	dataDir := t.TempDir()
+	key := strings.Repeat("h", 40)
+	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--data-dir", dataDir, "--webhooks-allow-private"}, func(k string) string {
+		if k == "ACCESSD_BOOTSTRAP_KEY" {
+			return key
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	start := func() (base string, stop func()) {
+		logs := &syncBuffer{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil))) }()
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), "lock key backfill: recorded as completed") },
+			30*time.Second, 10*time.Millisecond, "%s", logs)
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "accessd listening" {
+				base = "http://" + m["addr"].(string)
+			}
+		}
+		return base, func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("server did not stop")
+			}
+		}
+	}
+
+	// First start: the bootstrap account registers its webhook.
+	base, stop := start()
+	body, _ := json.Marshal(map[string]any{"url": receiver.URL, "eventTypes": []string{"LockKeyClaimed"}})
+	require.Eventually(t, func() bool { // once the bootstrap key is projected
+		req, err := http.NewRequest("POST", base+"/accounts/webhooks", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("x-api-key", key)
+		req.Header.Set("content-type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusCreated
+	}, 30*time.Second, 20*time.Millisecond, "the webhook was not registered")
+	stop()
+
+	// A lock of that account, as the code before key claims provisioned
+	// it, and the backfill not yet run on this data set.
+	store, err := sqlite.Open(filepath.Join(dataDir, "events.db"))
+	require.NoError(t, err)
+	created, err := store.ReadAll(context.Background(), 0, 1, eventstore.Filter{EventTypes: []string{"AccountCreated"}})
+	require.NoError(t, err)
+	require.Len(t, created, 1)
+	account, err := uuid.Parse(strings.TrimPrefix(created[0].Stream, "account-"))
+	require.NoError(t, err)
+	p, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
+	require.NoError(t, err)
+	ctx := domain.WithActor(context.Background(), domain.Actor{AccountID: account, Grants: []domain.Grant{{Permission: domain.PermOwner}}})
+	pub, enc := backfillTestKeys(t)
+	lockID := uuid.New()
+	_, err = commands.Run(ctx, p, commands.Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}, lockID, "ProvisionLock",
+		lock.Provision{LockID: lockID, AccountID: account, DisplayName: "old", PublicKey: pub, EncryptionPublicKey: enc, APIKeyID: uuid.New()})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	readDB, err := projections.OpenSQLite(context.Background(), filepath.Join(dataDir, "readmodels.db"))
+	require.NoError(t, err)
+	_, err = readDB.ExecContext(context.Background(), `DELETE FROM `+backfillsTable)
+	require.NoError(t, err)
+	require.NoError(t, readDB.Close())
+
+	// Second start: the backfill claims the lock's key.
+	_, stop = start()
+	defer stop()
+	select {
+	case d := <-got:
+		assert.Contains(t, d, `"LockKeyClaimed"`)
+		assert.Contains(t, d, lockID.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("the backfilled claim reached no webhook of the lock's account")
+	}
 }
