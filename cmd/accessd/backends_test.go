@@ -55,6 +55,8 @@ func TestBusSettingTakesANATSCluster(t *testing.T) {
 	for _, setting := range []string{
 		"nats://127.0.0.1:4222,nats://127.0.0.1:4223",
 		"nats://u:s3cret@a:4222, nats://u:s3cret@b:4222,nats://c",
+		"tls://nats.example.com:4222,nats://127.0.0.1:4222", // as the bus accepts
+		"GoChannel",
 	} {
 		c, err := parseConfig([]string{"--bus", setting}, none)
 		require.NoError(t, err, setting)
@@ -66,6 +68,7 @@ func TestBusSettingTakesANATSCluster(t *testing.T) {
 		"nats://127.0.0.1:4222,nats://u:s3cret@b:x",
 		"nats://127.0.0.1:4222,nats://u:s3cret@",
 		"nats://u:s3cret@a:4222,gochannel",
+		"tls://",
 	} {
 		_, err := parseConfig([]string{"--bus", setting}, none)
 		require.Error(t, err, setting)

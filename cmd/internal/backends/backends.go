@@ -46,15 +46,16 @@ func ReadModelsKind(setting string) (string, error) {
 }
 
 // BusKind tells which broker a --bus setting names: gochannel, or NATS at
-// one nats:// URL or a cluster's, comma-separated, each checked.
+// one nats:// (or tls://) URL or a cluster's, comma-separated, each
+// checked: what the bus itself accepts.
 func BusKind(setting string) (string, error) {
 	switch {
-	case setting == "gochannel":
+	case strings.EqualFold(setting, "gochannel"):
 		return GoChannel, nil
-	case schemeOf(setting) == "nats":
+	case isNATSScheme(schemeOf(setting)):
 		for _, u := range strings.Split(setting, ",") {
 			u = strings.TrimSpace(u)
-			if schemeOf(u) != "nats" {
+			if !isNATSScheme(schemeOf(u)) {
 				return "", fmt.Errorf("%q: want nats://HOST:PORT, several comma-separated for a cluster", Redact(u))
 			}
 			if err := hostOf(u); err != nil {
@@ -66,6 +67,9 @@ func BusKind(setting string) (string, error) {
 		return "", fmt.Errorf("%q: want gochannel or nats://HOST:PORT", Redact(setting))
 	}
 }
+
+// isNATSScheme: nats, or tls for a NATS server that requires TLS.
+func isNATSScheme(scheme string) bool { return scheme == "nats" || scheme == "tls" }
 
 func schemeOf(setting string) string {
 	scheme, _, ok := strings.Cut(setting, ":")
