@@ -145,7 +145,9 @@ func (b *Rebuild) prepare(ctx context.Context) ([]uint64, error) {
 		}
 		for i, p := range b.Projections {
 			name := RebuildCheckpoint(p.Name())
-			version, pos, found, err := readCheckpoint(ctx, tx, name)
+			// Claimed (on PostgreSQL, locked until commit) so that a rebuild
+			// committing meanwhile is not moved back by the write below.
+			version, pos, found, err := claimCheckpoint(ctx, tx, name)
 			if err != nil {
 				return err
 			}
@@ -168,6 +170,24 @@ func (b *Rebuild) prepare(ctx context.Context) ([]uint64, error) {
 	// Fresh rebuild tables may differ from the ones statements saw.
 	b.DB.schemaChanged()
 	return positions, err
+}
+
+// claim checks, in the transaction about to move them, that the rebuild
+// checkpoints are where this run left them (positions). A second rebuild of
+// the same projection (another accessctl, or a server rebuilding a raised
+// version) fills the same tables and moves them: carrying on beside it
+// would apply its events a second time, or swap in tables it swapped.
+func (b *Rebuild) claim(ctx context.Context, tx Tx, positions []uint64) error {
+	for i, p := range b.Projections {
+		version, pos, found, err := claimCheckpoint(ctx, tx, RebuildCheckpoint(p.Name()))
+		if err != nil {
+			return err
+		}
+		if !found || version != p.Version() || pos != positions[i] {
+			return fmt.Errorf("rebuild %s: another rebuild of it ran meanwhile (its checkpoint moved); run this one again once that one has ended", p.Name())
+		}
+	}
+	return nil
 }
 
 // decodedBatch is a page of the log, decoded once for every projection.
@@ -212,6 +232,9 @@ func (b *Rebuild) catchUp(ctx context.Context, handles []map[string]bool, positi
 		}
 		var next []uint64
 		err := inDBTx(ctx, b.DB, RebuildSuffix, func(tx Tx) (err error) {
+			if err := b.claim(ctx, tx, positions); err != nil {
+				return err
+			}
 			next, err = b.applyBatch(ctx, tx, handles, positions, d, ^uint64(0))
 			return err
 		})
@@ -285,13 +308,8 @@ func (b *Rebuild) swap(ctx context.Context, handles []map[string]bool, positions
 		if err := lockAgainstSwaps(ctx, tx, true); err != nil {
 			return err
 		}
-		// Re-read the rebuild checkpoints: positions is what committed.
-		for i, p := range b.Projections {
-			_, pos, _, err := readCheckpoint(ctx, tx, RebuildCheckpoint(p.Name()))
-			if err != nil {
-				return err
-			}
-			final[i] = pos
+		if err := b.claim(ctx, tx, positions); err != nil {
+			return err
 		}
 		for i, p := range b.Projections {
 			_, live, found, err := readCheckpoint(ctx, tx, p.Name())
