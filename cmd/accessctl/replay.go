@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -143,7 +144,7 @@ func copyEvents(ctx context.Context, src, dst string, position uint64, at time.T
 		// The prefix of the log recorded by at: up to the first event
 		// recorded after it.
 		var first sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT MIN(position) FROM src.events WHERE recorded_at > ?`, at.UnixNano()).Scan(&first); err != nil {
+		if err := conn.QueryRowContext(ctx, `SELECT MIN(position) FROM src.events WHERE recorded_at > ?`, recordedAtBound(at)).Scan(&first); err != nil {
 			return 0, 0, err
 		}
 		if first.Valid {
@@ -170,6 +171,20 @@ func copyEvents(ctx context.Context, src, dst string, position uint64, at time.T
 		return 0, 0, err
 	}
 	return last, n, nil
+}
+
+// recordedAtBound is at in the events' recorded_at unit, Unix nanoseconds.
+// An instant past what an int64 holds (after 2262, before 1678) becomes
+// the largest or the least value: UnixNano would wrap it around, and keep
+// the whole log for an instant before it, none for one after it.
+func recordedAtBound(at time.Time) int64 {
+	switch {
+	case at.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	case at.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	}
+	return at.UnixNano()
 }
 
 // copyKeys copies the server's keys and a snapshot of the personal-data

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands/personaldata"
+	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/webhooks"
 )
@@ -69,4 +70,29 @@ func TestReplayMakesTheWebhookDeliveriesTable(t *testing.T) {
 	assert.Zero(t, n)
 	// What the read-only server does with it: reads, creating nothing.
 	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
+}
+
+// An instant past the year 2262 or before 1678 has no Unix time in
+// nanoseconds: one after the last event keeps the whole log, one before the
+// first keeps none, as any other instant does (they used to wrap around
+// and keep the opposite).
+func TestReplayUntilAFarInstant(t *testing.T) {
+	f := newFixture(t)
+	store, err := sqlite.Open(filepath.Join(f.dir, eventsFile))
+	require.NoError(t, err)
+	head, err := store.HeadPosition(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	require.NotZero(t, head)
+	for until, want := range map[string]uint64{
+		"2300-01-01T00:00:00Z": head,
+		"9999-12-31T23:59:59Z": head,
+		"1600-01-01T00:00:00Z": 0,
+		"0001-01-01T00:00:00Z": 0,
+	} {
+		out := t.TempDir()
+		code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", until, "--out", out)
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+		assert.Contains(t, stdout, "as of position "+strconv.FormatUint(want, 10)+" ", until)
+	}
 }
