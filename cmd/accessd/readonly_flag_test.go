@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -69,4 +70,29 @@ func stopCleanly(t *testing.T, s *crashServer) {
 		_ = s.cmd.Process.Kill()
 		t.Fatal("server did not stop")
 	}
+}
+
+// A directory without the server's keys (a replay of a directory no server
+// ran on, say accessctl seed's) is served read-only without writing them:
+// the keys of such a run are made in memory and forgotten.
+func TestReadOnlyFlagWritesNoKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	s := &crashServer{bin: buildServer(t), dataDir: filepath.Join(t.TempDir(), "data"), key: strings.Repeat("o", 40)}
+	s.start(t)
+	status, data := s.send(t.Context(), &sent{key: "p1", method: "POST", path: "/properties", body: map[string]any{"displayName": "Seen"}})
+	require.Equal(t, http.StatusCreated, status, data)
+	stopCleanly(t, s)
+	for _, key := range []string{"server-signing.key", "command.key"} {
+		require.NoError(t, os.Remove(filepath.Join(s.dataDir, key)))
+	}
+	before := dirChecksums(t, s.dataDir)
+
+	t.Setenv("ACCESSD_READ_ONLY", "true")
+	s.start(t)
+	require.Equal(t, http.StatusOK, s.get(t, "/properties"))
+	require.Equal(t, http.StatusOK, s.get(t, "/keys/server"))
+	stopCleanly(t, s)
+	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed its data directory")
 }

@@ -43,3 +43,22 @@ func loadOrCreateSecret(dir, file string, size int) ([]byte, error) {
 	}
 	return b, f.Close()
 }
+
+// loadSecret is loadOrCreateSecret for a server that must not change its
+// data directory (--read-only, a read-only mount): a missing key, as in a
+// replay of a directory no server ran on, is made for this run only.
+func loadSecret(dir, file string, size int) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	if errors.Is(err, fs.ErrNotExist) {
+		b = make([]byte, size)
+		rand.Read(b)
+		return b, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != size {
+		return nil, fmt.Errorf("%s: expected %d bytes, found %d", filepath.Join(dir, file), size, len(b))
+	}
+	return b, nil
+}

@@ -53,9 +53,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Warn("data directory is read-only: serving reads, refusing every change", "reason", storageReadOnly)
 	}
 	readOnlyMode := readOnlyReason != ""
-	openEventStore, openReadModels := backends.OpenEventStore, backends.OpenReadModels
+	openEventStore, openReadModels, secret := backends.OpenEventStore, backends.OpenReadModels, loadOrCreateSecret
 	if readOnlyMode {
-		openEventStore, openReadModels = backends.OpenEventStoreReadOnly, backends.OpenReadModelsReadOnly
+		openEventStore, openReadModels, secret = backends.OpenEventStoreReadOnly, backends.OpenReadModelsReadOnly, loadSecret
 	}
 
 	rawStore, err := openEventStore(ctx, cfg.EventStore, log)
@@ -88,7 +88,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	secretKey, err := loadOrCreateSecret(cfg.DataDir, "command.key", 32)
+	secretKey, err := secret(cfg.DataDir, "command.key", 32)
 	if err != nil {
 		return fmt.Errorf("command key: %w", err)
 	}
@@ -145,7 +145,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
 	}
-	seed, err := loadOrCreateSecret(cfg.DataDir, "server-signing.key", ed25519.SeedSize)
+	seed, err := secret(cfg.DataDir, "server-signing.key", ed25519.SeedSize)
 	if err != nil {
 		return fmt.Errorf("server signing key: %w", err)
 	}
