@@ -152,6 +152,7 @@ func TestServerStartsServesAndShutsDownCleanly(t *testing.T) {
 	assert.Contains(t, metrics, "accessd_readmodel_foreign_commits_total")
 	assert.Zero(t, metrics["accessd_readmodel_foreign_commits_total"])
 	assert.Contains(t, metrics, "accessd_forwarder_skipped_events_total")
+	assert.Contains(t, metrics, "accessd_forwarder_failures_total")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "exit status 0 after SIGTERM")

@@ -136,3 +136,13 @@ func newForwarderSkippedCollector(f *bus.Forwarder) prometheus.Collector {
 		Help: "Events not published to the integration bus because their data or metadata is not JSON.",
 	}, func() float64 { return float64(f.Skipped()) })
 }
+
+// newForwarderFailuresCollector counts failed forwarding attempts (each
+// retried from the checkpoint), so a forwarder that keeps failing shows on
+// a dashboard, not only in the logs and a growing lag.
+func newForwarderFailuresCollector(f *bus.Forwarder) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "accessd_forwarder_failures_total",
+		Help: "Failed attempts to read or publish integration events; each is retried from the forwarder's checkpoint.",
+	}, func() float64 { return float64(f.Failures()) })
+}

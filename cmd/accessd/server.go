@@ -223,7 +223,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			wg.Wait()
 			return err
 		}
-		reg.MustRegister(newForwarderLagCollector(forwarder), newForwarderSkippedCollector(forwarder))
+		reg.MustRegister(newForwarderLagCollector(forwarder), newForwarderSkippedCollector(forwarder), newForwarderFailuresCollector(forwarder))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
