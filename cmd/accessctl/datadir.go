@@ -71,6 +71,25 @@ func openEventStoreAt(ctx context.Context, path, setting string) (*dataDir, erro
 	return withPipeline(path, store)
 }
 
+// openEventStoreReadOnlyAt is openEventStoreAt without writing: the data
+// directory's log is opened read-only (see sqlite.OpenReadOnly), so
+// nothing of the directory changes, also on a read-only mount.
+func openEventStoreReadOnlyAt(ctx context.Context, path, setting string) (*dataDir, error) {
+	if setting == "" {
+		setting = "sqlite:" + filepath.Join(path, eventsFile)
+		if _, err := os.Stat(backends.SQLitePath(setting)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", backends.SQLitePath(setting))
+		}
+	} else if _, err := backends.EventStoreKind(setting); err != nil {
+		return nil, usagef("--eventstore: %v", err)
+	}
+	store, err := backends.OpenEventStoreReadOnly(ctx, setting, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	return withPipeline(path, store)
+}
+
 func withPipeline(path string, store eventstore.Store) (*dataDir, error) {
 	pipeline, err := commands.NewPipeline(store, commands.NewRegistry(), time.Now)
 	if err != nil {

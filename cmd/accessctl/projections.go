@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,25 +86,59 @@ func (f storeFlags) open(ctx context.Context) (*dataDir, *projections.DB, error)
 	return d, db, nil
 }
 
+// openReadOnly opens the event store and the read models the flags name
+// without writing to either (see backends.OpenReadModelsReadOnly), so that
+// list and status work on a read-only mount and change no file of a
+// replayed directory. The read models are nil when their SQLite file does
+// not exist: it is not created.
+func (f storeFlags) openReadOnly(ctx context.Context) (*dataDir, *projections.DB, error) {
+	if *f.readModels != "" {
+		if _, err := backends.ReadModelsKind(*f.readModels); err != nil {
+			return nil, nil, usagef("--readmodels: %v", err)
+		}
+	}
+	d, err := openEventStoreReadOnlyAt(ctx, *f.dir, *f.eventStore)
+	if err != nil {
+		return nil, nil, err
+	}
+	setting := *f.readModels
+	if setting == "" {
+		setting = "sqlite:" + filepath.Join(*f.dir, readModelsFile)
+	}
+	if kind, _ := backends.ReadModelsKind(setting); kind == backends.SQLite {
+		if _, err := os.Stat(backends.SQLitePath(setting)); errors.Is(err, fs.ErrNotExist) {
+			return d, nil, nil
+		}
+	}
+	db, err := backends.OpenReadModelsReadOnly(ctx, setting)
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	return d, db, nil
+}
+
 func projectionsShow(fs *flag.FlagSet, e env, withRebuilds bool) action {
 	stores := storeFlagsOf(fs, e)
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected arguments: %s", strings.Join(args, " "))
 		}
-		d, db, err := stores.open(ctx)
+		d, db, err := stores.openReadOnly(ctx)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
-		defer db.Close()
 		head, err := d.store.HeadPosition(ctx)
 		if err != nil {
 			return err
 		}
-		cps, err := projections.Checkpoints(ctx, db)
-		if err != nil {
-			return err
+		cps := map[string]projections.Checkpoint{}
+		if db != nil {
+			defer db.Close()
+			if cps, err = projections.Checkpoints(ctx, db); err != nil {
+				return err
+			}
 		}
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		header := "NAME\tVERSION\tSTORED\tCHECKPOINT\tLAG"
@@ -129,6 +165,9 @@ func projectionsShow(fs *flag.FlagSet, e env, withRebuilds bool) action {
 			fmt.Fprintln(w, line)
 		}
 		fmt.Fprintf(w, "\nhead position: %d\n", head)
+		if len(cps) == 0 {
+			fmt.Fprintln(w, "no read models yet: the server builds them when it starts, or run `accessctl projections rebuild --all`")
+		}
 		return w.Flush()
 	}
 }

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore/servicetest"
+	"github.com/accessd/accessd/projections"
+)
+
+// dirSums hashes every file of dir by its name.
+func dirSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		rel, _ := filepath.Rel(dir, path)
+		sums[rel] = hex.EncodeToString(sum[:])
+		return nil
+	}))
+	return sums
+}
+
+// requireListAndStatus runs `projections list` and `status` on dir, both
+// succeeding with want in their output.
+func requireListAndStatus(t *testing.T, dir, want string) {
+	t.Helper()
+	for _, cmd := range []string{"list", "status"} {
+		code, stdout, stderr := accessctl(t, "projections", cmd, "--data-dir", dir)
+		require.Equal(t, exitOK, code, "projections %s: %s%s", cmd, stdout, stderr)
+		assert.Contains(t, stdout, want, "projections %s", cmd)
+	}
+}
+
+// `projections list` and `status` only read: they change no file of the
+// data directory (a replayed one is evidence), create no read models where
+// there are none, and work on a directory they cannot write.
+func TestProjectionsListAndStatusWriteNothing(t *testing.T) {
+	f := newFixture(t)
+	before := dirSums(t, f.dir)
+	requireListAndStatus(t, f.dir, "no read models yet")
+	assert.Equal(t, before, dirSums(t, f.dir), "list and status without read models changed the directory")
+	_, err := os.Stat(filepath.Join(f.dir, readModelsFile))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "list and status created the read models")
+
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	before = dirSums(t, f.dir)
+	require.Contains(t, before, readModelsFile)
+	requireListAndStatus(t, f.dir, "keymaps")
+	assert.Equal(t, before, dirSums(t, f.dir), "list and status changed the directory")
+
+	if os.Geteuid() == 0 {
+		t.Log("running as root, which writes through chmod a-w: the read-only directory part is skipped")
+		return
+	}
+	var modes []func()
+	require.NoError(t, filepath.WalkDir(f.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		modes = append(modes, func() { os.Chmod(path, info.Mode().Perm()) })
+		return os.Chmod(path, info.Mode().Perm()&^0o222)
+	}))
+	t.Cleanup(func() {
+		for _, restore := range modes {
+			restore()
+		}
+	})
+	requireListAndStatus(t, f.dir, "keymaps")
+	assert.Equal(t, before, dirSums(t, f.dir))
+}
+
+// Beside a server in the middle of a write (here: holding the write locks
+// of both databases, as a long swap does) list and status answer at once
+// instead of waiting for the lock and failing with "database is locked".
+func TestProjectionsStatusBesideAWriter(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	for _, file := range []string{eventsFile, readModelsFile} {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, file)+"?_pragma=journal_mode(WAL)")
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		tx, err := db.BeginTx(t.Context(), nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { tx.Rollback() })
+		_, err = tx.Exec(`CREATE TABLE held_by_the_writer (x)`)
+		require.NoError(t, err, file)
+	}
+	start := time.Now()
+	requireListAndStatus(t, f.dir, "keymaps")
+	assert.Less(t, time.Since(start), 5*time.Second, "list and status waited for the writer")
+}
+
+// On PostgreSQL read models that were never built, list and status create
+// no table either.
+func TestProjectionsListCreatesNoPostgresTable(t *testing.T) {
+	f := newFixture(t)
+	readModels := servicetest.PostgresSchema(t)
+	for _, cmd := range []string{"list", "status"} {
+		code, stdout, stderr := accessctl(t, "projections", cmd, "--data-dir", f.dir, "--readmodels", readModels)
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+		assert.Contains(t, stdout, "no read models yet")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	db, err := projections.OpenPostgres(ctx, readModels)
+	require.NoError(t, err)
+	defer db.Close()
+	var tables int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
+	assert.Zero(t, tables, "list and status created tables")
+}
