@@ -18,6 +18,7 @@ type config struct {
 	pollInterval time.Duration
 	writeTimeout time.Duration
 	logger       *slog.Logger
+	clock        func() time.Time
 }
 
 func defaultConfig() config {
@@ -29,6 +30,7 @@ func defaultConfig() config {
 		pollInterval: time.Second,
 		writeTimeout: 30 * time.Second,
 		logger:       slog.Default(),
+		clock:        time.Now,
 	}
 }
 
@@ -91,4 +93,10 @@ func WithLogger(l *slog.Logger) Option {
 			c.logger = l
 		}
 	}
+}
+
+// withClock sets the clock events are recorded by (default time.Now), for
+// tests of a clock that steps back.
+func withClock(now func() time.Time) Option {
+	return func(c *config) { c.clock = now }
 }

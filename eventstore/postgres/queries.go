@@ -5,6 +5,11 @@ package postgres
 const (
 	qMaxPosition = `SELECT COALESCE(max(position), 0) FROM es_events`
 
+	// qLastEvent is the last position and when its event was recorded
+	// (NULL for an empty log), read by the writer under the write lock.
+	qLastEvent = `SELECT COALESCE(max(position), 0),
+		(SELECT recorded_at FROM es_events ORDER BY position DESC LIMIT 1) FROM es_events`
+
 	// qLock takes the write lock until the transaction ends. The
 	// statement that reads max(position) must come after it, not in it:
 	// in READ COMMITTED a statement's snapshot is taken when it starts,

@@ -81,7 +81,7 @@ func (s *Store) writeBatch(ctx context.Context, reqs []*appendRequest, replies [
 	b := &batch{
 		ctx:       ctx,
 		conn:      conn,
-		now:       time.Now().UTC().Truncate(time.Microsecond), // timestamptz's precision
+		now:       s.cfg.clock().UTC().Truncate(time.Microsecond), // timestamptz's precision
 		committed: map[string]streamHead{},
 		heads:     map[string]streamHead{},
 		firstRev:  map[idKey]int64{},
@@ -136,6 +136,7 @@ func (s *Store) begin(b *batch, reqs []*appendRequest) error {
 		seenIDs    = map[idKey]bool{}
 		fetched    = map[string]streamHead{}
 		lastPos    uint64
+		lastAt     *time.Time
 		headsQuery = func(rows pgx.Rows) error {
 			var (
 				stream string
@@ -174,7 +175,7 @@ func (s *Store) begin(b *batch, reqs []*appendRequest) error {
 	// (see qLock), which a REPEATABLE READ default would take before it.
 	pb.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	pb.Queue(qLock, writeLockSpace, s.lockKey)
-	pb.Queue(qMaxPosition).QueryRow(func(row pgx.Row) error { return row.Scan(&lastPos) })
+	pb.Queue(qLastEvent).QueryRow(func(row pgx.Row) error { return row.Scan(&lastPos, &lastAt) })
 	if len(uncached) > 0 {
 		pb.Queue(qHeads, uncached).Query(headsQuery)
 	}
@@ -202,6 +203,12 @@ func (s *Store) begin(b *batch, reqs []*appendRequest) error {
 	// writer's last commit; if it was not, read the heads it held.
 	s.heads.check(lastPos)
 	b.head = lastPos
+	// Never before the last recorded time, whichever process recorded it
+	// and even after a clock stepped back: cutting the log by time (replay
+	// --until, the audit's at) needs recorded times in position order.
+	if lastAt != nil && lastAt.After(b.now) {
+		b.now = lastAt.UTC()
+	}
 	var missing []string
 	for _, st := range streams {
 		if h, ok := fetched[st]; ok {

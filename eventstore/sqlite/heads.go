@@ -1,6 +1,9 @@
 package sqlite
 
-import "database/sql"
+import (
+	"database/sql"
+	"errors"
+)
 
 // maxCachedHeads bounds the writer's cache of stream heads; past it the
 // cache starts again empty.
@@ -14,14 +17,15 @@ type streamHead struct {
 }
 
 // headCache is the committed state the writer remembers between batches:
-// the last position and the heads of streams it has seen, so that a batch
-// does not read them again. It is valid while no other connection has
-// written to the file, which PRAGMA data_version tells. Only the writer
-// goroutine uses it.
+// the last position, its recorded_at and the heads of streams it has seen,
+// so that a batch does not read them again. It is valid while no other
+// connection has written to the file, which PRAGMA data_version tells. Only
+// the writer goroutine uses it.
 type headCache struct {
 	valid       bool
 	dataVersion int64
 	position    uint64
+	recordedAt  int64 // of the event at position; 0 for an empty log
 	heads       map[string]streamHead
 }
 
@@ -37,7 +41,10 @@ func (c *headCache) refresh(tx *sql.Tx, w *writerStmts) error {
 		return nil
 	}
 	c.valid = false
-	if err := tx.Stmt(w.maxPosition).QueryRow().Scan(&c.position); err != nil {
+	err := tx.Stmt(w.lastEvent).QueryRow().Scan(&c.position, &c.recordedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		c.position, c.recordedAt = 0, 0
+	} else if err != nil {
 		return err
 	}
 	c.heads = make(map[string]streamHead)

@@ -17,6 +17,7 @@ type config struct {
 	pollInterval time.Duration
 	observer     func(events int, d time.Duration)
 	maxCachedIDs int64
+	clock        func() time.Time
 }
 
 func defaultConfig() config {
@@ -27,6 +28,7 @@ func defaultConfig() config {
 		busyTimeout:  5 * time.Second,
 		pollInterval: time.Second,
 		maxCachedIDs: defaultMaxCachedIDs,
+		clock:        time.Now,
 	}
 }
 
@@ -98,4 +100,10 @@ func withMaxCachedIDs(n int64) Option {
 			c.maxCachedIDs = n
 		}
 	}
+}
+
+// withClock sets the clock events are recorded by (default time.Now), for
+// tests of a clock that steps back.
+func withClock(now func() time.Time) Option {
+	return func(c *config) { c.clock = now }
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
-	"time"
 )
 
 // writerStmts are the statements the writer runs, prepared once on its
@@ -11,6 +10,7 @@ import (
 type writerStmts struct {
 	dataVersion *sql.Stmt
 	maxPosition *sql.Stmt
+	lastEvent   *sql.Stmt
 	streamHead  *sql.Stmt
 	scanID      *sql.Stmt
 	idsAfter    *sql.Stmt
@@ -25,6 +25,7 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 	}{
 		{&w.dataVersion, `PRAGMA data_version`},
 		{&w.maxPosition, qMaxPosition},
+		{&w.lastEvent, `SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1`},
 		{&w.streamHead, `SELECT revision, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1`},
 		{&w.scanID, `SELECT MIN(revision) FROM events WHERE stream = ? AND id = ?`},
 		{&w.idsAfter, `SELECT revision, id FROM events WHERE stream = ? AND revision > ? AND revision <= ? ORDER BY revision`},
@@ -42,7 +43,7 @@ func (w *writerStmts) prepare(db *sql.DB) error {
 
 func (w *writerStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{w.dataVersion, w.maxPosition, w.streamHead, w.scanID, w.idsAfter, w.idsBetween, w.insert} {
+	for _, st := range []*sql.Stmt{w.dataVersion, w.maxPosition, w.lastEvent, w.streamHead, w.scanID, w.idsAfter, w.idsBetween, w.insert} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -103,7 +104,11 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 		_ = tx.Rollback()
 		return fail(unavailable("append: head", err))
 	}
-	b := newBatch(tx, &s.w, &s.heads, s.ids, time.Now().UTC().UnixNano(), len(batch))
+	// Never before the last recorded time, even after the clock stepped
+	// back: cutting the log by time (replay --until, the audit's at)
+	// needs recorded times in position order.
+	now := max(s.cfg.clock().UnixNano(), s.heads.recordedAt)
+	b := newBatch(tx, &s.w, &s.heads, s.ids, now, len(batch))
 	stored, appends := 0, 0
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
@@ -134,6 +139,7 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 		return fail(unavailable("append: commit", err))
 	}
 	s.heads.commit(b.head, b.heads)
+	s.heads.recordedAt = now
 	s.ids.committed(b.writes)
 	s.stats.commits.Add(1)
 	s.stats.appends.Add(uint64(appends))
