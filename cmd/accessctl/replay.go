@@ -36,7 +36,7 @@ const personalKeysFile = "personal-keys.db"
 func replayFlags(fs *flag.FlagSet, e env) action {
 	dir := dataDirFlag(fs, e)
 	until := fs.String("until", "", "the last event to keep: an RFC 3339 instant (events recorded at or before it) or a $all position")
-	out := fs.String("out", "", "the new data `directory` to write (must not hold an event store)")
+	out := fs.String("out", "", "the new data `directory` to write: new, empty, or holding the same replay (which starts over)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
 			return usagef("unexpected arguments: %s", strings.Join(args, " "))
@@ -68,8 +68,12 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if _, err := os.Stat(filepath.Join(src, eventsFile)); err != nil {
 			return fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", filepath.Join(src, eventsFile))
 		}
-		if _, err := os.Stat(filepath.Join(dst, eventsFile)); err == nil {
-			return usagef("--out %s already holds an event store", dst)
+		marker := replayMarker{Source: src, Until: strconv.FormatUint(position, 10)}
+		if !at.IsZero() {
+			marker.Until = at.UTC().Format(time.RFC3339Nano)
+		}
+		if err := prepareReplayDir(dst, marker); err != nil {
+			return err
 		}
 		start := time.Now()
 		last, count, err := copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)

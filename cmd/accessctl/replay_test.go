@@ -18,8 +18,8 @@ import (
 )
 
 // Every key and secret a replay copies is readable by the owner only, as
-// the server keeps them, whatever the umask, and also where --out already
-// held a world-readable file of the same name.
+// the server keeps them, whatever the umask, and also where --out (a
+// replay run again) already held a world-readable file of the same name.
 func TestReplayWritesKeysOwnerOnly(t *testing.T) {
 	old := syscall.Umask(0o022) // the usual umask, under which VACUUM INTO makes 0644
 	t.Cleanup(func() { syscall.Umask(old) })
@@ -34,8 +34,11 @@ func TestReplayWritesKeysOwnerOnly(t *testing.T) {
 	require.NoError(t, os.Chmod(filepath.Join(f.dir, personalKeysFile), 0o600))
 
 	out := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(out, serverKeyFile), []byte("stale"), 0o644))
 	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	require.NoError(t, os.Chmod(filepath.Join(out, serverKeyFile), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(out, serverKeyFile), []byte("stale"), 0o644))
+	code, stdout, stderr = accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 	for _, name := range []string{serverKeyFile, commandKeyFile, personalKeysFile} {
 		st, err := os.Stat(filepath.Join(out, name))

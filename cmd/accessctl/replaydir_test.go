@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
+)
+
+// cancelOnWrite collects what a command writes and cancels its context
+// once the output holds a given text: a replay interrupted at that point.
+type cancelOnWrite struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	when   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.when) {
+		w.cancel()
+	}
+	return n, err
+}
+
+// replayState is what a replayed directory answers with: its events and
+// the checksums of every read-model table.
+func replayState(t *testing.T, dir string) ([]eventstore.RecordedEvent, map[string]tableSum) {
+	t.Helper()
+	ctx := t.Context()
+	store, err := sqlite.OpenReadOnly(filepath.Join(dir, eventsFile))
+	require.NoError(t, err)
+	defer store.Close()
+	events, err := store.ReadAll(ctx, 0, 1<<20, eventstore.Filter{})
+	require.NoError(t, err)
+	db, err := projections.OpenSQLiteReadOnly(ctx, filepath.Join(dir, readModelsFile))
+	require.NoError(t, err)
+	defer db.Close()
+	return events, checksums(ctx, t, db, all.Projections(eventstore.NewRegistry()))
+}
+
+// A replay interrupted partway (here: after copying the log, as its
+// rebuild starts), and left with read models that would resume from a
+// rebuild checkpoint of another log, is finished by running the same
+// command again: it starts --out over and ends as a replay never
+// interrupted does.
+func TestReplayRunAgainAfterAnInterruption(t *testing.T) {
+	f := newFixture(t)
+	until := strconv.Itoa(1 << 30)
+	want := filepath.Join(t.TempDir(), "fresh")
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", until, "--out", want)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	wantEvents, wantTables := replayState(t, want)
+	require.NotEmpty(t, wantEvents)
+
+	out := filepath.Join(t.TempDir(), "forensic")
+	args := []string{"replay", "--data-dir", f.dir, "--until", until, "--out", out}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	interrupted := &cancelOnWrite{when: "rebuild:", cancel: cancel}
+	var partial bytes.Buffer
+	code = run(ctx, args, env{stdout: &partial, stderr: interrupted, getenv: func(string) string { return "" }})
+	require.NotEqual(t, exitOK, code, "the replay was not interrupted: %s%s", &partial, &interrupted.buf)
+	require.FileExists(t, filepath.Join(out, replayMarkerFile))
+	require.FileExists(t, filepath.Join(out, readModelsFile))
+
+	// What a crash may leave behind from another log: rebuild checkpoints
+	// far ahead, which a resumed rebuild would take as done.
+	db, err := projections.OpenSQLite(t.Context(), filepath.Join(out, readModelsFile))
+	require.NoError(t, err)
+	for _, p := range all.Projections(eventstore.NewRegistry()) {
+		_, err := db.ExecContext(t.Context(), `INSERT OR REPLACE INTO projection_checkpoints (name, version, position) VALUES (?, ?, ?)`,
+			projections.RebuildCheckpoint(p.Name()), p.Version(), 1<<40)
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+
+	code, stdout, stderr = accessctl(t, args...)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	gotEvents, gotTables := replayState(t, out)
+	assert.Equal(t, wantEvents, gotEvents)
+	assert.Equal(t, wantTables, gotTables)
+
+	// And once more over the finished replay: the same again.
+	code, stdout, stderr = accessctl(t, args...)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	gotEvents, gotTables = replayState(t, out)
+	assert.Equal(t, wantEvents, gotEvents)
+	assert.Equal(t, wantTables, gotTables)
+}
+
+// A replay into a directory holding another replay (another source or
+// bound) or anything a replay does not write is refused, saying what to
+// do, and leaves the directory as it was.
+func TestReplayRefusesADirectoryNotItsOwn(t *testing.T) {
+	f := newFixture(t)
+	replayed := t.TempDir()
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", replayed)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	other := newFixture(t)
+	unrelated := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(unrelated, "notes.txt"), []byte("mine"), 0o600))
+
+	for _, c := range []struct {
+		name, out, source, until, says string
+	}{
+		{"another bound", replayed, f.dir, "2", "holds the replay of " + f.dir + " until 3: give another --out"},
+		{"another source", replayed, other.dir, "3", "holds the replay of " + f.dir + " until 3"},
+		{"a directory of other files", unrelated, f.dir, "3", "is not empty and holds no replay"},
+	} {
+		before := dirSums(t, c.out)
+		code, stdout, stderr := accessctl(t, "replay", "--data-dir", c.source, "--until", c.until, "--out", c.out)
+		assert.Equal(t, exitUsage, code, "%s: %s%s", c.name, stdout, stderr)
+		assert.Contains(t, stderr, c.says, c.name)
+		assert.Equal(t, before, dirSums(t, c.out), "%s: the directory changed", c.name)
+	}
+
+	// The same replay, but the directory also holds a file of someone
+	// else's: nothing is removed.
+	require.NoError(t, os.WriteFile(filepath.Join(replayed, "notes.txt"), []byte("mine"), 0o600))
+	before := dirSums(t, replayed)
+	code, _, stderr = accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", replayed)
+	assert.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, stderr, "holds notes.txt, which no replay writes")
+	assert.Equal(t, before, dirSums(t, replayed))
+}
