@@ -4,6 +4,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,39 @@ func TestOpenUnreachable(t *testing.T) {
 	require.Error(t, err, "Open must fail when no server answers")
 	require.Nil(t, s)
 	require.Contains(t, err.Error(), "kurrent: connect to esdb://"+addr, "the error names the server: %q", err)
+}
+
+// TestOpenNoAnswer: a server that accepts connections but never answers
+// fails Open within its time limit, naming the server, although the
+// client's discovery ignores the context (it gives up after about 47 s).
+func TestOpenNoAnswer(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lis.Close() })
+	go func() {
+		var held []net.Conn // never read from, never answered, closed at the end
+		defer func() {
+			for _, c := range held {
+				_ = c.Close()
+			}
+		}()
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	addr := lis.Addr().String()
+
+	start := time.Now()
+	s, err := Open(t.Context(), "esdb://"+addr+"?tls=false")
+	took := time.Since(start)
+	require.Error(t, err, "Open must fail when the server never answers")
+	require.Nil(t, s)
+	require.Contains(t, err.Error(), "kurrent: connect to esdb://"+addr, "the error names the server: %q", err)
+	require.Less(t, took, probeTimeout+2*time.Second, "Open took %s", took)
 }
 
 func TestOpenBadURL(t *testing.T) {

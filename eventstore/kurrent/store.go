@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
@@ -71,7 +72,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } 
 // Open connects to the server at rawURL, an esdb:// or kurrentdb:// (also
 // +discover) connection string such as esdb://127.0.0.1:2113?tls=false. The
 // client connects lazily, so Open makes one read to fail here, clearly, on a
-// bad or unreachable server.
+// bad or unreachable server (by ctx's deadline, or within probeTimeout).
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	conn, shown, err := connectionString(rawURL)
 	if err != nil {
@@ -95,7 +96,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.probe(ctx); err != nil {
 		s.cancel()
-		_ = client.Close()
 		return nil, fmt.Errorf("kurrent: connect to %s: %w", shown, err)
 	}
 	return s, nil
@@ -121,10 +121,45 @@ func connectionString(rawURL string) (conn, shown string, err error) {
 	}
 }
 
-// probe reads the last event of $all: the first call that makes the client
-// discover and connect to the server.
+// probeTimeout bounds Open's first call when ctx has no deadline: a server
+// that accepts connections but never answers fails Open quickly.
+const probeTimeout = 10 * time.Second
+
+// probe makes the first call, which has the client discover and connect to
+// the server, and closes the client when it fails. It waits until ctx ends
+// (after probeTimeout when ctx has no deadline) although the client's
+// discovery ignores ctx (it gives up on a server that never answers after
+// about 47 s): the call then goes on in the background, and closes the
+// client once it returns. Closing the client earlier could panic that call
+// (it may still report to the client's connection loop), so its goroutine
+// and connection attempts outlive Open until then.
 func (s *Store) probe(ctx context.Context) error {
-	rs, err := s.client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+	}
+	client := s.client
+	result := make(chan error, 1)
+	go func() { result <- readLast(ctx, client) }()
+	select {
+	case err := <-result:
+		if err != nil {
+			_ = client.Close()
+		}
+		return err
+	case <-ctx.Done():
+		go func() {
+			<-result
+			_ = client.Close()
+		}()
+		return fmt.Errorf("the server did not answer: %w", ctx.Err())
+	}
+}
+
+// readLast reads the last event of $all.
+func readLast(ctx context.Context, client *esdb.Client) error {
+	rs, err := client.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1)
 	if err != nil {
 		return err
 	}
