@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/eventstore"
@@ -17,18 +18,33 @@ import (
 const realServerEnv = "ACCESSD_TEST_KURRENT_URL"
 
 // TestConformance runs the suite against a fresh in-process server per
-// store. The crash test is skipped (no NewLocation): durability is the
-// server's own.
+// store (see startServer). The crash test is skipped (no NewLocation):
+// durability is the server's own.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		Name: "kurrent (in-process server)",
 		Open: func(t testing.TB) eventstore.Store {
 			t.Helper()
-			s, err := Open(t.Context(), kurrenttest.Start(t))
+			s, err := Open(t.Context(), startServer(t).URL())
 			require.NoError(t, err)
 			return s
 		},
 	})
+}
+
+// startServer starts an in-process server for the rest of t. Its $all holds
+// system events, as a real server's does; when t ends, it fails t if it sent
+// any to a subscription: the store's subscriptions must have the server
+// leave them out rather than receive them all and drop them.
+func startServer(t testing.TB) *kurrenttest.Server {
+	t.Helper()
+	srv, err := kurrenttest.NewServer()
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	t.Cleanup(func() {
+		assert.Zero(t, srv.SystemEventsSent(), "system events the server sent to subscriptions")
+	})
+	return srv
 }
 
 // TestConformanceSharedServer runs the suite with every store on one
@@ -38,7 +54,7 @@ func TestConformanceSharedServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the suite already ran against in-process servers; skipped here is its run on one shared server with stream prefixes")
 	}
-	storetest.Run(t, sharedBackend("kurrent (one in-process server, stream prefixes)", kurrenttest.Start(t)))
+	storetest.Run(t, sharedBackend("kurrent (one in-process server, stream prefixes)", startServer(t).URL()))
 }
 
 // TestConformanceRealServer runs the suite against the server at

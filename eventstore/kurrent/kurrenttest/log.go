@@ -1,6 +1,7 @@
 package kurrenttest
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,9 @@ type record struct {
 // eventType is the record's type, kept in its system metadata.
 func (r *record) eventType() string { return r.metadata["type"] }
 
+// isSystem reports whether r is a system event: its type starts with `$`.
+func (r *record) isSystem() bool { return strings.HasPrefix(r.eventType(), "$") }
+
 // proposed is an event an append asks to write.
 type proposed struct {
 	id       uuid.UUID
@@ -39,6 +43,9 @@ type memLog struct {
 	// changed is closed and replaced by every append that adds records,
 	// waking live subscriptions.
 	changed chan struct{}
+	// appends counts the appends that added events to user streams, for
+	// the system events written between them (system.go).
+	appends int
 }
 
 // streamIndex is one stream: the index in memLog.records of each revision.
@@ -47,8 +54,12 @@ type streamIndex struct {
 	ids map[uuid.UUID]uint64 // first revision holding each id
 }
 
-func newMemLog() *memLog {
-	return &memLog{streams: map[string]*streamIndex{}, changed: make(chan struct{})}
+// newMemLog returns a log holding the system events a fresh server starts
+// with.
+func newMemLog(now time.Time) *memLog {
+	l := &memLog{streams: map[string]*streamIndex{}, changed: make(chan struct{})}
+	l.startSystemEvents(now.UnixNano() / 100)
+	return l
 }
 
 // expectation is an append's expected revision in the wire's four kinds.
@@ -113,32 +124,43 @@ func (l *memLog) append(stream string, exp expectation, events []proposed, now t
 		}
 		return out
 	}
+	created := now.UnixNano() / 100
+	added := make([]*record, len(events))
+	for i, ev := range events {
+		added[i] = l.add(stream, ev, created)
+	}
+	last := added[len(added)-1]
+	l.afterAppend(added, created)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return appendOutcome{current: int64(last.revision), position: last.position}
+}
+
+// add writes ev at the end of stream and of the log; l.mu is held.
+func (l *memLog) add(stream string, ev proposed, created int64) *record {
+	st := l.streams[stream]
 	if st == nil {
 		st = &streamIndex{ids: map[uuid.UUID]uint64{}}
 		l.streams[stream] = st
 	}
-	created := now.UnixNano() / 100
 	var pos uint64
 	if n := len(l.records); n > 0 {
 		pos = l.records[n-1].position
 	}
-	for _, ev := range events {
-		rev := uint64(len(st.at))
-		// Positions are byte-like offsets with gaps, as EventStoreDB's are,
-		// so that nothing downstream can assume 1, 2, 3, ….
-		pos += 64 + uint64(len(ev.data)+len(ev.custom))
-		st.at = append(st.at, len(l.records))
-		if _, dup := st.ids[ev.id]; !dup {
-			st.ids[ev.id] = rev
-		}
-		l.records = append(l.records, &record{
-			id: ev.id, stream: stream, revision: rev, position: pos, created: created,
-			metadata: ev.metadata, custom: ev.custom, data: ev.data,
-		})
+	// Positions are byte-like offsets with gaps, as EventStoreDB's are,
+	// so that nothing downstream can assume 1, 2, 3, ….
+	pos += 64 + uint64(len(ev.data)+len(ev.custom))
+	rev := uint64(len(st.at))
+	st.at = append(st.at, len(l.records))
+	if _, dup := st.ids[ev.id]; !dup {
+		st.ids[ev.id] = rev
 	}
-	close(l.changed)
-	l.changed = make(chan struct{})
-	return appendOutcome{current: int64(len(st.at)) - 1, position: pos}
+	r := &record{
+		id: ev.id, stream: stream, revision: rev, position: pos, created: created,
+		metadata: ev.metadata, custom: ev.custom, data: ev.data,
+	}
+	l.records = append(l.records, r)
+	return r
 }
 
 // idempotentAt reports whether events already sit in st where exp puts

@@ -114,6 +114,9 @@ func (svc *streamsService) subscribe(call streams.Streams_ReadServer, all *strea
 			if err := call.Send(eventResp(r, idAsString)); err != nil {
 				return err
 			}
+			if r.isSystem() {
+				svc.srv.sentSystemEvent()
+			}
 		}
 		next = after
 		changed, more := l.waitChan(next)

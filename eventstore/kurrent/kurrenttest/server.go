@@ -1,8 +1,10 @@
 // Package kurrenttest is an in-process EventStoreDB (KurrentDB) gRPC server
 // for tests: the streams Read and Append calls of the official client over an
 // in-memory log, with EventStoreDB's expected-revision and idempotency rules,
-// $all reads and filtered catch-up subscriptions. It lets the kurrent backend
-// run the conformance suite with no server to install.
+// $all reads and filtered catch-up subscriptions. Its $all holds system
+// events between and after the clients' own, as a real server's does. It
+// lets the kurrent backend run the conformance suite with no server to
+// install.
 package kurrenttest
 
 import (
@@ -43,6 +45,8 @@ type Server struct {
 	drop chan struct{}
 	// subscriptions counts the subscription calls the server has confirmed.
 	subscriptions int
+	// systemSent counts the system events sent by subscription calls.
+	systemSent int
 }
 
 // Start runs a server on 127.0.0.1 with an empty log, stops it when the test
@@ -63,7 +67,7 @@ func NewServer() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	s := &Server{log: newMemLog(), addr: lis.Addr().String(), drop: make(chan struct{})}
+	s := &Server{log: newMemLog(time.Now()), addr: lis.Addr().String(), drop: make(chan struct{})}
 	s.serve(lis)
 	return s, nil
 }
@@ -132,6 +136,22 @@ func (s *Server) Subscriptions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.subscriptions
+}
+
+// SystemEventsSent is how many system events the server has sent by
+// subscription calls: none when every subscription's filter leaves them
+// out.
+func (s *Server) SystemEventsSent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.systemSent
+}
+
+// sentSystemEvent counts a system event sent by a subscription call.
+func (s *Server) sentSystemEvent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.systemSent++
 }
 
 // subscribed counts a new subscription call and returns the channel that

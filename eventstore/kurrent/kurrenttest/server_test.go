@@ -2,6 +2,7 @@ package kurrenttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -195,4 +196,52 @@ func TestDropSubscriptionsInCatchUp(t *testing.T) {
 		events++
 	}
 	require.Less(t, events, stored)
+}
+
+// TestSystemEvents: $all holds system events before, between and after the
+// clients' own, as a real server's does; a subscription's filter leaves
+// them out on the server.
+func TestSystemEvents(t *testing.T) {
+	c, srv := client(t)
+	first, second := uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{first, second} {
+		_, err := c.AppendToStream(t.Context(), "lock-1", esdb.AppendToStreamOptions{}, ev(id))
+		require.NoError(t, err)
+	}
+	rs, err := c.ReadAll(t.Context(), esdb.ReadAllOptions{}, 100)
+	require.NoError(t, err)
+	defer rs.Close()
+	var got []string
+	for {
+		e, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		line := e.Event.StreamID + " " + e.Event.EventType
+		if e.Event.EventType == "$>" {
+			line += " " + string(e.Event.Data)
+		}
+		got = append(got, line)
+	}
+	require.Equal(t, []string{
+		"$$$stats-0.0.0.0:2113 $metadata",
+		"$stats-0.0.0.0:2113 $statsCollected",
+		"lock-1 LockChanged",
+		"$ce-lock $> 0@lock-1",
+		"lock-1 LockChanged",
+		"$ce-lock $> 1@lock-1",
+	}, got)
+
+	sub, err := c.SubscribeToAll(t.Context(), esdb.SubscribeToAllOptions{From: esdb.Start{}, Filter: esdb.ExcludeSystemEventsFilter()})
+	require.NoError(t, err)
+	defer sub.Close()
+	for _, want := range []uuid.UUID{first, second} {
+		var e *esdb.SubscriptionEvent
+		for e = sub.Recv(); e.EventAppeared == nil; e = sub.Recv() {
+			require.Nil(t, e.SubscriptionDropped)
+		}
+		require.Equal(t, want, e.EventAppeared.Event.EventID)
+	}
+	require.Zero(t, srv.SystemEventsSent(), "the filter leaves system events out on the server")
 }
