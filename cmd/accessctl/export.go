@@ -113,14 +113,18 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 
 // runExport streams the history into a temporary file beside --out and
 // renames it into place at the end, so a failed export leaves no partial
-// file under the name asked for.
+// file under the name asked for. It only reads the log and the read
+// models (see storeFlags.openReadOnly): it changes no file of a replayed
+// directory and answers beside a server holding their write locks.
 func runExport(ctx context.Context, e env, job exportJob) error {
-	d, db, err := job.stores.open(ctx)
+	d, db, err := job.stores.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	defer db.Close()
+	if db != nil {
+		defer db.Close()
+	}
 	if err := warnIfBehind(ctx, e, d, db); err != nil {
 		return err
 	}
@@ -183,15 +187,18 @@ func writeExport(ctx context.Context, e env, audit *queries.Audit, job exportJob
 }
 
 // warnIfBehind says on stderr when the read models an export reads have
-// not caught up with the log: the export then ends where they do.
+// not caught up with the log: the export then ends where they do. It fails
+// when they are missing, also when db is nil (no read-model database).
 func warnIfBehind(ctx context.Context, e env, d *dataDir, db *projections.DB) error {
 	head, err := d.store.HeadPosition(ctx)
 	if err != nil {
 		return err
 	}
-	cps, err := projections.Checkpoints(ctx, db)
-	if err != nil {
-		return err
+	cps := map[string]projections.Checkpoint{}
+	if db != nil {
+		if cps, err = projections.Checkpoints(ctx, db); err != nil {
+			return err
+		}
 	}
 	var behind, missing []string
 	for _, name := range exportIndexes {

@@ -228,3 +228,51 @@ func TestExportFailsOnWhatIsNotThere(t *testing.T) {
 		assert.Contains(t, stdout, "exported", flag)
 	}
 }
+
+// An export only reads: it changes no file of the data directory (a
+// replayed one is evidence), creates no read models where there are none,
+// and works on a directory it cannot write.
+func TestExportWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(t.TempDir(), "out.json")
+	before := dirSums(t, f.dir)
+	code, stdout, stderr := accessctl(t, "export", "--data-dir", f.dir, "--property", f.propertyID.String(), "--out", out)
+	assert.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, "accessctl projections rebuild --all")
+	assert.Equal(t, before, dirSums(t, f.dir), "an export without read models changed the directory")
+	_, err := os.Stat(filepath.Join(f.dir, readModelsFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "an export created the read models")
+
+	code, stdout, stderr = accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	before = dirSums(t, f.dir)
+	requireExport(t, f.dir, f.propertyID, out)
+	assert.Equal(t, before, dirSums(t, f.dir), "an export changed the directory")
+
+	if !makeReadOnly(t, f.dir) {
+		return
+	}
+	requireExport(t, f.dir, f.propertyID, out)
+	assert.Equal(t, before, dirSums(t, f.dir))
+}
+
+// Beside a server in the middle of a write (holding the write locks of
+// both databases) an export answers at once instead of failing with
+// "database is locked".
+func TestExportBesideAWriter(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	holdWriteLocks(t, f.dir)
+	start := time.Now()
+	requireExport(t, f.dir, f.propertyID, filepath.Join(t.TempDir(), "out.json"))
+	assert.Less(t, time.Since(start), 5*time.Second, "the export waited for the writer")
+}
+
+// requireExport exports the property's history from dir into out.
+func requireExport(t *testing.T, dir string, propertyID uuid.UUID, out string) {
+	t.Helper()
+	code, stdout, stderr := accessctl(t, "export", "--data-dir", dir, "--property", propertyID.String(), "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stdout, "exported")
+}

@@ -67,12 +67,24 @@ func TestProjectionsListAndStatusWriteNothing(t *testing.T) {
 	requireListAndStatus(t, f.dir, "keymaps")
 	assert.Equal(t, before, dirSums(t, f.dir), "list and status changed the directory")
 
-	if os.Geteuid() == 0 {
-		t.Log("running as root, which writes through chmod a-w: the read-only directory part is skipped")
+	if !makeReadOnly(t, f.dir) {
 		return
 	}
+	requireListAndStatus(t, f.dir, "keymaps")
+	assert.Equal(t, before, dirSums(t, f.dir))
+}
+
+// makeReadOnly takes the write permissions off dir and its files until the
+// test ends, as a read-only mount would. It reports false, doing nothing,
+// when running as root, who writes through them.
+func makeReadOnly(t *testing.T, dir string) bool {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		t.Log("running as root, which writes through chmod a-w: the read-only directory part is skipped")
+		return false
+	}
 	var modes []func()
-	require.NoError(t, filepath.WalkDir(f.dir, func(path string, d fs.DirEntry, err error) error {
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -88,8 +100,7 @@ func TestProjectionsListAndStatusWriteNothing(t *testing.T) {
 			restore()
 		}
 	})
-	requireListAndStatus(t, f.dir, "keymaps")
-	assert.Equal(t, before, dirSums(t, f.dir))
+	return true
 }
 
 // Beside a server in the middle of a write (here: holding the write locks
@@ -99,8 +110,18 @@ func TestProjectionsStatusBesideAWriter(t *testing.T) {
 	f := newFixture(t)
 	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	holdWriteLocks(t, f.dir)
+	start := time.Now()
+	requireListAndStatus(t, f.dir, "keymaps")
+	assert.Less(t, time.Since(start), 5*time.Second, "list and status waited for the writer")
+}
+
+// holdWriteLocks takes the write locks of the log and the read models of
+// dir until the test ends, as a server in the middle of a write does.
+func holdWriteLocks(t *testing.T, dir string) {
+	t.Helper()
 	for _, file := range []string{eventsFile, readModelsFile} {
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(f.dir, file)+"?_pragma=journal_mode(WAL)")
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file)+"?_pragma=journal_mode(WAL)")
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })
 		tx, err := db.BeginTx(t.Context(), nil)
@@ -109,9 +130,6 @@ func TestProjectionsStatusBesideAWriter(t *testing.T) {
 		_, err = tx.Exec(`CREATE TABLE held_by_the_writer (x)`)
 		require.NoError(t, err, file)
 	}
-	start := time.Now()
-	requireListAndStatus(t, f.dir, "keymaps")
-	assert.Less(t, time.Since(start), 5*time.Second, "list and status waited for the writer")
 }
 
 // On PostgreSQL read models that were never built, list and status create
