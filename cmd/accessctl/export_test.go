@@ -263,7 +263,7 @@ func TestExportBesideAWriter(t *testing.T) {
 	f := newFixture(t)
 	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
-	holdWriteLocks(t, f.dir)
+	holdWriteLocks(t, f.dir, eventsFile, readModelsFile)
 	start := time.Now()
 	requireExport(t, f.dir, f.propertyID, filepath.Join(t.TempDir(), "out.json"))
 	assert.Less(t, time.Since(start), 5*time.Second, "the export waited for the writer")

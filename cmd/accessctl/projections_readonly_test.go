@@ -110,17 +110,18 @@ func TestProjectionsStatusBesideAWriter(t *testing.T) {
 	f := newFixture(t)
 	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
-	holdWriteLocks(t, f.dir)
+	holdWriteLocks(t, f.dir, eventsFile, readModelsFile)
 	start := time.Now()
 	requireListAndStatus(t, f.dir, "keymaps")
 	assert.Less(t, time.Since(start), 5*time.Second, "list and status waited for the writer")
 }
 
-// holdWriteLocks takes the write locks of the log and the read models of
-// dir until the test ends, as a server in the middle of a write does.
-func holdWriteLocks(t *testing.T, dir string) {
+// holdWriteLocks takes the write locks of the database files of dir (the
+// log, the read models) until the test ends, as a server in the middle of
+// a write does.
+func holdWriteLocks(t *testing.T, dir string, files ...string) {
 	t.Helper()
-	for _, file := range []string{eventsFile, readModelsFile} {
+	for _, file := range files {
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, file)+"?_pragma=journal_mode(WAL)")
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })

@@ -74,9 +74,10 @@ func verifyKey(dir, flagValue string) (ed25519.PublicKey, error) {
 }
 
 // runVerify checks the log --eventstore names, or with none the data
-// directory's.
+// directory's. It opens the log read-only: the evidence it checks is left
+// byte for byte as it was, and a server's write lock does not stop it.
 func runVerify(ctx context.Context, e env, dir, eventStore string, opts seals.VerifyOptions, asJSON bool) error {
-	d, err := openEventStoreAt(ctx, dir, eventStore)
+	d, err := openEventStoreReadOnlyAt(ctx, dir, eventStore)
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,29 @@ func TestVerifyUntamperedLog(t *testing.T) {
 	assert.Contains(t, errOut, "verify: 5 events, position")
 }
 
+// verify only reads: the log it checks is left byte for byte as it was,
+// also on a directory it cannot write, and a server holding the log's
+// write lock does not stop it.
+func TestVerifyWritesNothing(t *testing.T) {
+	log := newSealedLog(t)
+	before := dirSums(t, log.dir)
+	code, out, errOut := accessctl(t, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	assert.Equal(t, before, dirSums(t, log.dir), "verify changed the directory")
+
+	holdWriteLocks(t, log.dir, eventsFile)
+	start := time.Now()
+	code, out, errOut = accessctl(t, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitOK, code, "beside a writer: %s%s", out, errOut)
+	assert.Less(t, time.Since(start), 5*time.Second, "verify waited for the writer")
+
+	if !makeReadOnly(t, log.dir) {
+		return
+	}
+	code, out, errOut = accessctl(t, "verify", "--data-dir", log.dir)
+	require.Equal(t, exitOK, code, "read-only: %s%s", out, errOut)
+}
+
 func TestVerifyChecksTheSealSignature(t *testing.T) {
 	log := newSealedLog(t)
 	other, _, err := ed25519.GenerateKey(nil)
