@@ -152,3 +152,29 @@ func TestProjectionsListCreatesNoPostgresTable(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
 	assert.Zero(t, tables, "list and status created tables")
 }
+
+// On a PostgreSQL schema without a log, the commands that only read create
+// no table: they fail saying there is no log there, as they do on a data
+// directory without events.db.
+func TestReadingCommandsCreateNoPostgresLog(t *testing.T) {
+	f := newFixture(t)
+	eventStore := servicetest.PostgresSchema(t)
+	for _, args := range [][]string{
+		{"projections", "list"},
+		{"projections", "status"},
+		{"verify"},
+		{"export", "--property", f.propertyID.String(), "--out", filepath.Join(t.TempDir(), "out.json")},
+	} {
+		code, stdout, stderr := accessctl(t, append(args, "--data-dir", f.dir, "--eventstore", eventStore)...)
+		assert.Equal(t, exitFailed, code, "%v: %s%s", args, stdout, stderr)
+		assert.Contains(t, stderr, "no event log in schema", args)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	db, err := projections.OpenPostgres(ctx, eventStore)
+	require.NoError(t, err)
+	defer db.Close()
+	var tables int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
+	assert.Zero(t, tables, "the reading commands created tables")
+}

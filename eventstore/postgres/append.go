@@ -42,6 +42,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := validText(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
+	if s.readOnly {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %s: %w", s.url, ErrReadOnly)
+	}
 	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, reply: make(chan appendReply, 1)}
 	for _, ev := range events {
 		req.size += len(ev.Data) + len(ev.Metadata)

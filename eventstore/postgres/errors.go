@@ -10,6 +10,10 @@ import (
 	"github.com/accessd/accessd/eventstore"
 )
 
+// ErrReadOnly: the store was opened with OpenReadOnly, so appends fail. It
+// wraps eventstore.ErrUnavailable, so callers answer 503.
+var ErrReadOnly = fmt.Errorf("%w: opened read-only", eventstore.ErrUnavailable)
+
 // unavailable wraps a storage failure so that callers can match
 // eventstore.ErrUnavailable (and answer 503) without parsing pgx errors.
 func unavailable(op string, err error) error {

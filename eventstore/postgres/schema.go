@@ -72,6 +72,32 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 	return createTables(ctx, pool)
 }
 
+// existingSchema returns the events table's oid without creating
+// anything, for OpenReadOnly: a schema without the table holds no log.
+func existingSchema(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
+	var (
+		current *string
+		oid     *uint32
+		version *int
+	)
+	err := pool.QueryRow(ctx, `SELECT current_schema(), to_regclass(quote_ident(current_schema()) || '.es_events')::oid`).Scan(&current, &oid)
+	switch {
+	case err != nil:
+		return 0, err
+	case current == nil:
+		return 0, errors.New("no schema of the search_path exists")
+	case oid == nil:
+		return 0, fmt.Errorf("no event log in schema %s (no table es_events)", *current)
+	}
+	if err := pool.QueryRow(ctx, `SELECT max(version) FROM es_schema`).Scan(&version); err != nil {
+		return 0, fmt.Errorf("schema %s: %w", *current, err)
+	}
+	if version != nil && *version > schemaVersion {
+		return 0, fmt.Errorf("schema %s has version %d, newer than this build's %d", *current, *version, schemaVersion)
+	}
+	return *oid, nil
+}
+
 // createTables runs the DDL under the schema's advisory lock.
 func createTables(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 	tx, err := pool.Begin(ctx)

@@ -38,6 +38,9 @@ type Store struct {
 	heads headCache // the writer's
 	stats counters
 
+	// readOnly: opened by OpenReadOnly, with no writer; appends fail.
+	readOnly bool
+
 	// beforeCommit, set by tests only, runs in the writer once a batch has
 	// taken the write lock and numbered its events, before they are
 	// written and committed.
@@ -60,11 +63,24 @@ type headState struct {
 // listener. An unreachable server fails Open with an error naming the URL
 // (without its password).
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	return openStore(ctx, url, false, opts)
+}
+
+// OpenReadOnly opens the store at url for reading only: it creates no
+// table and writes nothing (its connections are read-only). A schema
+// without the store's tables is no log and fails, naming the schema, as
+// a missing file fails sqlite.OpenReadOnly. Reads and subscriptions work;
+// every Append fails with ErrReadOnly.
+func OpenReadOnly(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	return openStore(ctx, url, true, opts)
+}
+
+func openStore(ctx context.Context, url string, readOnly bool, opts []Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Store{cfg: cfg, url: redact(url), reqs: make(chan *appendRequest), closing: make(chan struct{})}
+	s := &Store{cfg: cfg, url: redact(url), readOnly: readOnly, reqs: make(chan *appendRequest), closing: make(chan struct{})}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, connectTimeout)
@@ -79,31 +95,43 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	base := context.WithoutCancel(ctx)
 	wctx, cancel := context.WithCancel(base)
 	s.cancel = cancel
-	s.workers.Add(2)
-	go s.runWriter(base)
+	s.workers.Add(1)
 	go s.watch(wctx)
+	if !readOnly {
+		s.workers.Add(1)
+		go s.runWriter(base)
+	}
 	return s, nil
 }
 
-// open connects both pools, creates the tables and loads the head.
+// open connects the pools, creates the tables (finds them, read-only) and
+// loads the head.
 func (s *Store) open(ctx context.Context, url string) error {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return err
 	}
 	pc.MaxConns = s.cfg.maxConns
+	if s.readOnly {
+		pc.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	if s.rpool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
 		return err
 	}
 	if err := s.rpool.Ping(ctx); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	wc := pc.Copy()
-	wc.MaxConns, wc.MinConns = 1, 0
-	if s.wpool, err = pgxpool.NewWithConfig(ctx, wc); err != nil {
-		return err
+	var oid uint32
+	if s.readOnly {
+		oid, err = existingSchema(ctx, s.rpool)
+	} else {
+		wc := pc.Copy()
+		wc.MaxConns, wc.MinConns = 1, 0
+		if s.wpool, err = pgxpool.NewWithConfig(ctx, wc); err != nil {
+			return err
+		}
+		oid, err = createSchema(ctx, s.wpool)
 	}
-	oid, err := createSchema(ctx, s.wpool)
 	if err != nil {
 		return err
 	}

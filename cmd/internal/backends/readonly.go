@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/postgres"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 )
@@ -49,17 +50,23 @@ func notWritable(dir string) string {
 }
 
 // OpenEventStoreReadOnly opens the log --eventstore names without writing
-// to it: SQLite read-only (appends fail with eventstore.ErrUnavailable);
-// a server-based store as usual, since its files are not ours to protect.
+// to it: SQLite and PostgreSQL read-only (appends fail with
+// eventstore.ErrUnavailable; a missing file or table fails, nothing is
+// created); KurrentDB as usual, since opening it creates nothing.
 func OpenEventStoreReadOnly(ctx context.Context, setting string, log *slog.Logger) (eventstore.Store, error) {
 	kind, err := EventStoreKind(setting)
 	if err != nil {
 		return nil, fmt.Errorf("--eventstore: %w", err)
 	}
-	if kind != SQLite {
+	var s eventstore.Store
+	switch kind {
+	case SQLite:
+		s, err = sqlite.OpenReadOnly(SQLitePath(setting))
+	case Postgres:
+		s, err = postgres.OpenReadOnly(ctx, setting, postgres.WithLogger(log))
+	default:
 		return OpenEventStore(ctx, setting, log)
 	}
-	s, err := sqlite.OpenReadOnly(SQLitePath(setting))
 	if err != nil {
 		return nil, fmt.Errorf("--eventstore %s: %w", Redact(setting), err)
 	}
