@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io"
 	"net/http"
 	"time"
 
@@ -241,12 +242,12 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		return
 	}
 	w.Header().Set("Content-Type", queries.HistoryContentType(format))
-	hw, err := queries.NewHistoryWriter(w, format)
+	out := &sentWriter{w: w}
+	hw, err := queries.NewHistoryWriter(out, format)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	defer hw.Flush()
 	flusher, _ := w.(http.Flusher)
 	n := 0
 	emit := func(it queries.HistoryItem) error {
@@ -263,8 +264,29 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		}
 		return nil
 	}
-	w.WriteHeader(http.StatusOK)
-	if err := a.audit.History(r.Context(), id, from, to, withKeyMaps, emit); err != nil && a.log != nil {
+	err = a.audit.History(r.Context(), id, from, to, withKeyMaps, emit)
+	if err == nil {
+		err = hw.Flush()
+	}
+	if err != nil && !out.sent && r.Context().Err() == nil {
+		// Nothing reached the client yet: answer the error, not a 200
+		// that reads as an empty history.
+		writeErr(w, r, err)
+		return
+	}
+	if err != nil && a.log != nil {
 		a.log.WarnContext(r.Context(), "audit history cut short", "path", r.URL.Path, "err", err)
 	}
+}
+
+// sentWriter notes whether a history wrote anything to the client, so a
+// failure before the first byte can still be answered with its status.
+type sentWriter struct {
+	w    io.Writer
+	sent bool
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	s.sent = true
+	return s.w.Write(p)
 }

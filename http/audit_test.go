@@ -491,3 +491,18 @@ func TestAuditLockAccessMatchesKeyMapAcrossMovesAndDeletions(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{flat + "/area", annex + "/area"}, vias)
 }
+
+// A history that fails before anything was sent (here the event log is
+// gone) answers the error, not a 200 that reads as an empty history.
+func TestAuditHistoryFailingBeforeTheFirstItemIsAnError(t *testing.T) {
+	h := newHarness(t)
+	f := newWhatIfFixture(t, h)
+	h.settle()
+	require.NoError(t, h.store.Close())
+	for _, format := range []string{"json", "csv"} {
+		status, ctype, body := h.rawGet("/audit/locks/"+f.lock+"/history?format="+format, rootKey)
+		assert.GreaterOrEqual(t, status, 500, "%s: %s", format, body)
+		assert.Equal(t, "application/json", ctype, format)
+		assert.NotContains(t, body, "position,recordedAt", format)
+	}
+}
