@@ -38,14 +38,18 @@ func ReadOnlyDSN(path string) (string, error) {
 	q := url.Values{}
 	q.Add("_pragma", "query_only(1)")
 	wal, err := os.Stat(abs + "-wal")
+	_, shmErr := os.Stat(abs + "-shm")
 	switch {
-	case errors.Is(err, fs.ErrNotExist) || err == nil && wal.Size() == 0:
-		// Nothing beyond the database file: it cannot change under us.
+	case (errors.Is(err, fs.ErrNotExist) || err == nil && wal.Size() == 0) && errors.Is(shmErr, fs.ErrNotExist):
+		// Nothing beyond the database file, and no wal-index: no process
+		// has it open, so it cannot change under us. (A running writer
+		// keeps its -shm, and its checkpoints can leave the -wal empty:
+		// read that through the WAL and its locks, below.)
 		q.Set("immutable", "1")
-	case err != nil:
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return "", err
 	default:
-		if _, err := os.Stat(abs + "-shm"); err != nil {
+		if err := shmErr; err != nil {
 			return "", fmt.Errorf("%s-wal may hold commits not yet in %s (the last stop was not clean), "+
 				"and SQLite cannot read it on a read-only filesystem without %s-shm (%v): "+
 				"make the directory writable and start accessd once, which folds the WAL into the database, "+

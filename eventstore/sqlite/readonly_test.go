@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -131,5 +132,49 @@ func TestOpenReadOnlyMissingFile(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("created %v", entries)
+	}
+}
+
+// TestOpenReadOnlyBesideARunningWriter: a writer's checkpoint can leave its
+// -wal empty while it runs. A reader opened then must still read through
+// the WAL and its locks, not as an immutable file (which ignores the WAL,
+// and whose pages a checkpoint may rewrite mid-read): it reads what the
+// writer appends afterwards.
+func TestOpenReadOnlyBesideARunningWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 10 {
+		mustAppend(t, s, "s-1", eventstore.Any, event("E", i))
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	if wal, err := os.Stat(path + "-wal"); err != nil || wal.Size() != 0 {
+		t.Fatalf("the checkpoint left -wal %v, %v; the test needs it empty", wal, err)
+	}
+
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	requireHead(t, ro, 10)
+	for i := range 5 {
+		mustAppend(t, s, "s-1", eventstore.Any, event("E", 10+i))
+	}
+	// The head stays the one read at open (a read-only store is a
+	// snapshot's reader); the rows are what the file holds now.
+	recs, err := ro.ReadAll(context.Background(), 0, 1000, eventstore.Filter{})
+	if err != nil || len(recs) != 15 {
+		t.Fatalf("ReadAll after the writer appended: %d events, %v; want 15", len(recs), err)
 	}
 }
