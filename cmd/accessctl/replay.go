@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,7 +142,13 @@ func copyEvents(ctx context.Context, src, dst string, position uint64, at time.T
 		return 0, 0, err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, src); err != nil {
+	// Read-only, as every source file of a replay: an evidence copy may sit
+	// on a read-only filesystem, and nothing of the source may change.
+	srcName, err := sqlite.ReadOnlyDSN(src)
+	if err != nil {
+		return 0, 0, fmt.Errorf("replay: open %s: %w", src, err)
+	}
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, srcName); err != nil {
 		return 0, 0, fmt.Errorf("replay: open %s: %w", src, err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
@@ -210,7 +218,11 @@ func copyKeys(ctx context.Context, src, dst string) error {
 	if _, err := os.Stat(pk); err != nil {
 		return nil
 	}
-	db, err := sql.Open("sqlite", "file:"+pk+"?_pragma=busy_timeout(10000)")
+	pkName, err := sqlite.ReadOnlyDSN(pk)
+	if err != nil {
+		return fmt.Errorf("replay: open %s: %w", pk, err)
+	}
+	db, err := sql.Open("sqlite", withoutQueryOnly(pkName))
 	if err != nil {
 		return err
 	}
@@ -226,6 +238,20 @@ func copyKeys(ctx context.Context, src, dst string) error {
 		return fmt.Errorf("replay: copy %s: %w", personalKeysFile, err)
 	}
 	return nil
+}
+
+// withoutQueryOnly drops query_only from a read-only DSN: it also refuses
+// VACUUM INTO, which writes only the copy; the source stays read-only by
+// its open mode (immutable or mode=ro).
+func withoutQueryOnly(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	q["_pragma"] = slices.DeleteFunc(q["_pragma"], func(p string) bool { return p == "query_only(1)" })
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // writeSecretFile writes b to path, readable by the owner only, also when

@@ -99,3 +99,24 @@ func TestReplayUntilAFarInstant(t *testing.T) {
 		assert.Contains(t, stdout, "as of position "+strconv.FormatUint(want, 10)+" ", until)
 	}
 }
+
+// A replay reads its source without writing: an evidence copy on a
+// read-only filesystem replays, and no source file changes.
+func TestReplayFromAReadOnlySource(t *testing.T) {
+	f := newFixture(t)
+	pk, err := personaldata.Open(filepath.Join(f.dir, personalKeysFile))
+	require.NoError(t, err)
+	_, err = pk.Seal(t.Context(), uuid.New(), []byte("Ana"))
+	require.NoError(t, err)
+	require.NoError(t, pk.Close())
+	before := dirSums(t, f.dir)
+	readOnly := makeReadOnly(t, f.dir)
+
+	out := t.TempDir()
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	assert.Equal(t, before, dirSums(t, f.dir), "the replay changed its source (read-only: %v)", readOnly)
+	got, err := os.ReadFile(filepath.Join(out, personalKeysFile))
+	require.NoError(t, err)
+	assert.NotEmpty(t, got)
+}
