@@ -17,6 +17,11 @@ import (
 // starts it over; any other replay into it is refused.
 const replayMarkerFile = "replay.json"
 
+// replayMarkerTemp is where the marker is written before it is renamed
+// into place, so that a replay killed mid-write leaves no half marker:
+// only this file, which a directory holding nothing else is empty for.
+const replayMarkerTemp = replayMarkerFile + ".tmp"
+
 // replayMarker is the content of replayMarkerFile.
 type replayMarker struct {
 	Source string `json:"source"` // the absolute --data-dir
@@ -29,7 +34,7 @@ var replayWrites = append([]string{eventsFile, readModelsFile, personalKeysFile}
 
 // isReplayFile reports whether name is a file a replay writes.
 func isReplayFile(name string) bool {
-	if name == replayMarkerFile {
+	if name == replayMarkerFile || name == replayMarkerTemp {
 		return true
 	}
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
@@ -48,7 +53,7 @@ func prepareReplayDir(dst string, want replayMarker) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if len(entries) == 0 {
+	if len(entries) == 0 || len(entries) == 1 && entries[0].Name() == replayMarkerTemp {
 		if err := os.MkdirAll(dst, 0o700); err != nil { // keys and personal data: the owner's only
 			return err
 		}
@@ -84,14 +89,17 @@ func prepareReplayDir(dst string, want replayMarker) error {
 	return nil
 }
 
-// writeReplayMarker writes the marker and syncs it, so that a replay
-// killed right after it finds it whole when run again.
+// writeReplayMarker writes the marker beside its place, syncs it and
+// renames it into place, then syncs the directory: a replay killed at any
+// point leaves the whole marker or none, never a half one that would make
+// the directory refuse every later run.
 func writeReplayMarker(dst string, m replayMarker) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dst, replayMarkerFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp := filepath.Join(dst, replayMarkerTemp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
@@ -103,5 +111,16 @@ func writeReplayMarker(dst string, m replayMarker) error {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dst, replayMarkerFile)); err != nil {
+		return err
+	}
+	dir, err := os.Open(dst)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }

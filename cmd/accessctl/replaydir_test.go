@@ -139,3 +139,19 @@ func TestReplayRefusesADirectoryNotItsOwn(t *testing.T) {
 	assert.Contains(t, stderr, "holds notes.txt, which no replay writes")
 	assert.Equal(t, before, dirSums(t, replayed))
 }
+
+// A replay killed while writing its marker leaves only the marker's
+// temporary file, half written: the same replay run again takes the
+// directory for empty and finishes.
+func TestReplayAfterAKillWhileWritingTheMarker(t *testing.T) {
+	f := newFixture(t)
+	out := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(out, replayMarkerTemp), []byte(`{"source": "/da`), 0o600))
+
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	assert.NoFileExists(t, filepath.Join(out, replayMarkerTemp))
+	b, err := os.ReadFile(filepath.Join(out, replayMarkerFile))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"until": "3"`)
+}
