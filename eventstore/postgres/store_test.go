@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/servicetest"
@@ -25,6 +26,9 @@ var backend = storetest.Backend{
 	OpenAt: func(location string) (eventstore.Store, error) {
 		// The suite's child process and its reopen have no test context.
 		return Open(context.Background(), location)
+	},
+	OpenAtWithClock: func(location string, now func() time.Time) (eventstore.Store, error) {
+		return Open(context.Background(), location, withClock(now))
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/storetest"
@@ -26,6 +27,9 @@ var backend = storetest.Backend{
 	},
 	OpenAt: func(location string) (eventstore.Store, error) {
 		return Open(location)
+	},
+	OpenAtWithClock: func(location string, now func() time.Time) (eventstore.Store, error) {
+		return Open(location, withClock(now))
 	},
 }
 

@@ -3,6 +3,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/accessd/accessd/eventstore"
 )
@@ -20,4 +21,8 @@ type Backend struct {
 	NewLocation func(t testing.TB) string
 	// OpenAt opens the store at a location made by NewLocation.
 	OpenAt func(location string) (eventstore.Store, error)
+	// OpenAtWithClock opens the store at a location with the wall clock it
+	// records events by. Nil skips the recorded-time test, for backends
+	// whose server records the time (EventStoreDB).
+	OpenAtWithClock func(location string, now func() time.Time) (eventstore.Store, error)
 }

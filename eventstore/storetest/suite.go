@@ -32,6 +32,9 @@ func Run(t *testing.T, b Backend) {
 	t.Run("Durability", func(t *testing.T) {
 		t.Run("CrashDuringAppends", func(t *testing.T) { testCrashDuringAppends(t, b) })
 	})
+	t.Run("RecordedTime", func(t *testing.T) {
+		t.Run("NeverGoesBackwards", func(t *testing.T) { testRecordedTimesNeverGoBackwards(t, b) })
+	})
 	t.Run("SharedLocation", func(t *testing.T) {
 		t.Run("TwoStoresOneLocation", func(t *testing.T) { testTwoStoresOneLocation(t, b) })
 	})
