@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/eventstore/kurrent/kurrenttest"
 )
 
 func lockEvent() eventstore.EventData {
@@ -20,15 +19,10 @@ func lockEvent() eventstore.EventData {
 // TestServerRestartKeepsSubscription restarts the server under an open
 // subscription: it resumes where it was, and the store appends again.
 func TestServerRestartKeepsSubscription(t *testing.T) {
-	srv, err := kurrenttest.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	s, err := Open(t.Context(), srv.URL())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	srv, s := openOnNewServer(t)
 
 	first := lockEvent()
-	_, err = s.Append(t.Context(), "lock-1", eventstore.NoStream, first)
+	_, err := s.Append(t.Context(), "lock-1", eventstore.NoStream, first)
 	require.NoError(t, err)
 	sub, err := s.Subscribe(t.Context(), 0, eventstore.Filter{})
 	require.NoError(t, err)
@@ -52,13 +46,8 @@ func TestServerRestartKeepsSubscription(t *testing.T) {
 // the client has given up rediscovering it, and succeed again when it is
 // back.
 func TestServerOutage(t *testing.T) {
-	srv, err := kurrenttest.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	s, err := Open(t.Context(), srv.URL())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	_, err = s.Append(t.Context(), "lock-1", eventstore.NoStream, lockEvent())
+	srv, s := openOnNewServer(t)
+	_, err := s.Append(t.Context(), "lock-1", eventstore.NoStream, lockEvent())
 	require.NoError(t, err)
 
 	srv.Stop()

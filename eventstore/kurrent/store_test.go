@@ -47,6 +47,17 @@ func startServer(t testing.TB) *kurrenttest.Server {
 	return srv
 }
 
+// openOnNewServer opens a store on a server of its own (startServer), both
+// for the rest of t.
+func openOnNewServer(t *testing.T) (*kurrenttest.Server, *Store) {
+	t.Helper()
+	srv := startServer(t)
+	s, err := Open(t.Context(), srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return srv, s
+}
+
 // TestConformanceSharedServer runs the suite with every store on one
 // in-process server, each isolated by its own stream prefix: the way it
 // runs against a real server, checked where it can always run.

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/eventstore/kurrent/kurrenttest"
 )
 
 // TestSubscriptionResumesAfterDrop has the server drop its subscription
@@ -20,12 +19,7 @@ import (
 // while live, and requires every event exactly once, in order, the later
 // ones through resumed calls.
 func TestSubscriptionResumesAfterDrop(t *testing.T) {
-	srv, err := kurrenttest.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	s, err := Open(t.Context(), srv.URL())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	srv, s := openOnNewServer(t)
 
 	var want []uuid.UUID
 	appendN := func(n int) {
@@ -80,12 +74,7 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 // gRPC's windows hold): the resumed call must go on after the last event
 // passed on, with every event exactly once, in order.
 func TestSubscriptionResumesInCatchUp(t *testing.T) {
-	srv, err := kurrenttest.NewServer()
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	s, err := Open(t.Context(), srv.URL())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	srv, s := openOnNewServer(t)
 
 	pad := strings.Repeat("x", 64<<10)
 	var want []uuid.UUID

@@ -103,22 +103,10 @@ func TestSubscriptionMessages(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	call, err := streams.NewStreamsClient(conn).Read(ctx, &streams.ReadReq{Options: &streams.ReadReq_Options{
-		StreamOption: &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{
-			AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}},
-		}},
-		CountOption: &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}},
-		FilterOption: &streams.ReadReq_Options_Filter{Filter: &streams.ReadReq_Options_FilterOptions{
-			Filter: &streams.ReadReq_Options_FilterOptions_EventType{EventType: &streams.ReadReq_Options_FilterOptions_Expression{Regex: `^[^\$].*`}},
-		}},
-		UuidOption: &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_String_{String_: &shared.Empty{}}},
-	}})
-	require.NoError(t, err)
+	noSystemEvents := &streams.ReadReq_Options_FilterOptions{
+		Filter: &streams.ReadReq_Options_FilterOptions_EventType{EventType: &streams.ReadReq_Options_FilterOptions_Expression{Regex: `^[^\$].*`}},
+	}
+	call := subscribeToAll(t, srv, noSystemEvents)
 	kind := func() string {
 		t.Helper()
 		msg, err := call.Recv()
@@ -164,19 +152,7 @@ func TestDropSubscriptionsInCatchUp(t *testing.T) {
 		})
 		require.NoError(t, err)
 	}
-	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	call, err := streams.NewStreamsClient(conn).Read(ctx, &streams.ReadReq{Options: &streams.ReadReq_Options{
-		StreamOption: &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{
-			AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}},
-		}},
-		CountOption: &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}},
-		UuidOption:  &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_String_{String_: &shared.Empty{}}},
-	}})
-	require.NoError(t, err)
+	call := subscribeToAll(t, srv, nil)
 	msg, err := call.Recv()
 	require.NoError(t, err)
 	require.NotNil(t, msg.GetConfirmation())
@@ -244,4 +220,29 @@ func TestSystemEvents(t *testing.T) {
 		require.Equal(t, want, e.EventAppeared.Event.EventID)
 	}
 	require.Zero(t, srv.SystemEventsSent(), "the filter leaves system events out on the server")
+}
+
+// subscribeToAll opens a raw subscription call to $all from its start
+// through the server's gRPC API, with filter (nil for none), for the rest
+// of t or 30 s.
+func subscribeToAll(t *testing.T, srv *Server, filter *streams.ReadReq_Options_FilterOptions) streams.Streams_ReadClient {
+	t.Helper()
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	opts := &streams.ReadReq_Options{
+		StreamOption: &streams.ReadReq_Options_All{All: &streams.ReadReq_Options_AllOptions{
+			AllOption: &streams.ReadReq_Options_AllOptions_Start{Start: &shared.Empty{}},
+		}},
+		CountOption: &streams.ReadReq_Options_Subscription{Subscription: &streams.ReadReq_Options_SubscriptionOptions{}},
+		UuidOption:  &streams.ReadReq_Options_UUIDOption{Content: &streams.ReadReq_Options_UUIDOption_String_{String_: &shared.Empty{}}},
+	}
+	if filter != nil {
+		opts.FilterOption = &streams.ReadReq_Options_Filter{Filter: filter}
+	}
+	call, err := streams.NewStreamsClient(conn).Read(ctx, &streams.ReadReq{Options: opts})
+	require.NoError(t, err)
+	return call
 }
