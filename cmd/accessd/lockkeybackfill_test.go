@@ -41,6 +41,19 @@ func backfillTestKeys(t *testing.T) (signing, encryption string) {
 // The server claims the keys of the locks an older version provisioned
 // without claims, in the background at its first start, records that it
 // did, and skips it at the next start.
+// postJSON posts body to url with an API key and answers the status.
+func postJSON(t *testing.T, url, key string, body []byte) int {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("x-api-key", key)
+	req.Header.Set("content-type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestServerBackfillsLockKeysOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the server twice")
@@ -107,14 +120,7 @@ func TestServerBackfillsLockKeysOnce(t *testing.T) {
 	post := func(base, pub string) int {
 		_, enc := backfillTestKeys(t)
 		body, _ := json.Marshal(map[string]any{"displayName": "new", "publicKey": pub, "encryptionPublicKey": enc})
-		req, err := http.NewRequest("POST", base+"/locks", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("x-api-key", key)
-		req.Header.Set("content-type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode
+		return postJSON(t, base+"/locks", key, body)
 	}
 
 	logs, base, stop := start()
@@ -195,14 +201,7 @@ func TestBackfilledLockKeyClaimReachesTheLocksWebhooks(t *testing.T) {
 	base, stop := start()
 	body, _ := json.Marshal(map[string]any{"url": receiver.URL, "eventTypes": []string{"LockKeyClaimed"}})
 	require.Eventually(t, func() bool { // once the bootstrap key is projected
-		req, err := http.NewRequest("POST", base+"/accounts/webhooks", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("x-api-key", key)
-		req.Header.Set("content-type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusCreated
+		return postJSON(t, base+"/accounts/webhooks", key, body) == http.StatusCreated
 	}, 30*time.Second, 20*time.Millisecond, "the webhook was not registered")
 	stop()
 

@@ -58,16 +58,24 @@ func TestSealSignature(t *testing.T) {
 	assert.ErrorIs(t, s.CheckSignature(pub), seals.ErrBadSignature)
 }
 
+// streamTail answers what the next event of stream chains to: the last
+// event's hash, the next revision, and the revision to expect.
+func streamTail(t *testing.T, store eventstore.Store, reg *eventstore.Registry, stream string) (prev string, next uint64, expected eventstore.ExpectedRevision) {
+	t.Helper()
+	recs, err := store.ReadStream(t.Context(), stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1})
+	if err != nil {
+		return "", 0, eventstore.NoStream
+	}
+	env, err := reg.Decode(recs[0])
+	require.NoError(t, err)
+	return env.Metadata.Hash, recs[0].Revision + 1, eventstore.Exact(recs[0].Revision)
+}
+
 // appendChained appends n chained events to stream.
 func appendChained(t *testing.T, store eventstore.Store, reg *eventstore.Registry, stream string, n int) {
 	t.Helper()
 	ctx := t.Context()
-	prev, next, expected := "", uint64(0), eventstore.NoStream
-	if recs, err := store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1}); err == nil {
-		env, err := reg.Decode(recs[0])
-		require.NoError(t, err)
-		prev, next, expected = env.Metadata.Hash, recs[0].Revision+1, eventstore.Exact(recs[0].Revision)
-	}
+	prev, next, expected := streamTail(t, store, reg, stream)
 	for i := range n {
 		ev, hash, err := reg.EncodeChained(uuid.New(), noted{N: i}, eventstore.Metadata{OccurredAt: time.Now().UTC()}, stream, next, prev)
 		require.NoError(t, err)
@@ -179,12 +187,7 @@ func countSeals(t *testing.T, store eventstore.Store) int {
 func appendV2(t *testing.T, store eventstore.Store, reg *eventstore.Registry, stream string, fingerprint string) {
 	t.Helper()
 	ctx := t.Context()
-	prev, next, expected := "", uint64(0), eventstore.NoStream
-	if recs, err := store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.StreamEnd, Max: 1}); err == nil {
-		env, err := reg.Decode(recs[0])
-		require.NoError(t, err)
-		prev, next, expected = env.Metadata.Hash, recs[0].Revision+1, eventstore.Exact(recs[0].Revision)
-	}
+	prev, next, expected := streamTail(t, store, reg, stream)
 	id := uuid.New()
 	ev, err := reg.Encode(id, noted{N: int(next)}, eventstore.Metadata{OccurredAt: time.Now().UTC(), RequestFingerprint: fingerprint})
 	require.NoError(t, err)
