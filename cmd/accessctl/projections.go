@@ -159,6 +159,9 @@ func projectionsShow(fs *flag.FlagSet, e env, withRebuilds bool) action {
 				rb := "-"
 				if c, ok := cps[projections.RebuildCheckpoint(p.Name())]; ok {
 					rb = fmt.Sprintf("v%d at %d/%d (%.1f%%)", c.Version, c.Position, head, percent(c.Position, head))
+					if c.Version != p.Version() { // what Rebuild.prepare drops
+						rb = fmt.Sprintf("v%d at %d, left by another version: the next rebuild starts over", c.Version, c.Position)
+					}
 				}
 				line += "\t" + rb
 			}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,4 +178,29 @@ func TestReadingCommandsCreateNoPostgresLog(t *testing.T) {
 	var tables int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
 	assert.Zero(t, tables, "the reading commands created tables")
+}
+
+// A rebuild checkpoint left by another version of a read model is not
+// progress: status says the next rebuild starts over instead of showing
+// how far along it is.
+func TestProjectionsStatusOfARebuildOfAnotherVersion(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	db, err := projections.OpenSQLite(t.Context(), filepath.Join(f.dir, readModelsFile))
+	require.NoError(t, err)
+	_, err = db.ExecContext(t.Context(), `INSERT INTO projection_checkpoints (name, version, position) VALUES (?, ?, ?)`,
+		projections.RebuildCheckpoint("keymaps"), 999, 2)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	code, stdout, stderr = accessctl(t, "projections", "status", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	var line string
+	for l := range strings.Lines(stdout) {
+		if strings.HasPrefix(l, "keymaps ") {
+			line = l
+		}
+	}
+	assert.Contains(t, line, "v999 at 2, left by another version: the next rebuild starts over")
 }
