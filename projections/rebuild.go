@@ -140,6 +140,13 @@ func (b *Rebuild) Run(ctx context.Context) error {
 func (b *Rebuild) prepare(ctx context.Context) ([]uint64, error) {
 	positions := make([]uint64, len(b.Projections))
 	err := inDBTx(ctx, b.DB, RebuildSuffix, func(tx Tx) error {
+		// Set-ups take turns: two at once on PostgreSQL would each create
+		// the same tables and fail on the other's half-made catalogue rows
+		// (a duplicate key in pg_type). The second then finds the first's
+		// checkpoint, and the batch checks stop one of them.
+		if err := lockAgainstSwaps(ctx, tx, true); err != nil {
+			return err
+		}
 		if err := ensureCheckpointTable(ctx, tx); err != nil {
 			return err
 		}

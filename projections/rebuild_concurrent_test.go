@@ -56,3 +56,43 @@ func TestTwoRebuildsAtOnceApplyNothingTwice(t *testing.T) {
 	require.Equal(t, events, got, "each event applied once")
 	require.Equal(t, events, total)
 }
+
+// Two rebuilds that set up at once (on PostgreSQL, each creating the
+// `__rebuild` tables in its own transaction) do not fail on each other's
+// half-made tables: their set-ups take turns, and each run either swaps
+// in or stops saying another rebuild ran, leaving every event applied
+// once.
+func TestTwoRebuildsSettingUpAtOnce(t *testing.T) {
+	for round := range 5 {
+		f := newFixture(t)
+		ctx := context.Background()
+		evs := make([]eventstore.TypedEvent, 100)
+		for i := range evs {
+			evs[i] = ticked{N: 1}
+		}
+		f.append(t, "tick", evs...)
+		start := make(chan struct{})
+		done := make(chan error, 2)
+		for range 2 {
+			rb := &projections.Rebuild{DB: f.db, Store: f.store, Registry: f.registry, Projections: []projections.Projection{&tally{version: 1}}}
+			go func() {
+				<-start
+				done <- rb.Run(ctx)
+			}()
+		}
+		close(start)
+		errs := []error{<-done, <-done}
+		swapped := 0
+		for _, err := range errs {
+			if err == nil {
+				swapped++
+				continue
+			}
+			require.ErrorContains(t, err, "another rebuild of it ran meanwhile", "round %d", round)
+		}
+		require.NotZero(t, swapped, "round %d: neither rebuild swapped in: %v", round, errs)
+		got, total := f.totals(t)
+		require.Equal(t, len(evs), got, "round %d: each event applied once", round)
+		require.Equal(t, len(evs), total, "round %d", round)
+	}
+}
