@@ -109,6 +109,14 @@ func (s *Service) sealGuest(ctx context.Context, g GuestDetails) (*booking.Regis
 	return &booking.RegisterGuest{GuestID: id, Personal: sealed}, nil
 }
 
+// SeesGuestDetails reports whether the actor may read the details of a
+// booking's guests: `owner` or `manage-access` for the booking's property,
+// the permissions that register and erase them. Other readers of the
+// booking learn only that a guest is registered.
+func SeesGuestDetails(a domain.Actor, propertyID uuid.UUID) bool {
+	return a.CanAny(propertyID, domain.PermManageAccess, domain.PermOwner)
+}
+
 // OpenGuestDetails opens a guest's sealed details; nil, nil once the
 // guest's key is erased.
 func OpenGuestDetails(ctx context.Context, o Opener, guestID uuid.UUID, sealed string) (*GuestDetails, error) {

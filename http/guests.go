@@ -120,8 +120,15 @@ func (a *API) getCheckIn(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
+	// Only those who register and erase guests read who they are, as only
+	// owner and manage-access read a user's `private`.
+	withDetails := commands.SeesGuestDetails(actorOf(r), uuid.MustParse(b.PropertyID))
 	for _, g := range guests {
 		o := guestOutput{GuestID: g.GuestID, RegisteredAt: g.RegisteredAt}
+		if !withDetails {
+			out.Guests = append(out.Guests, o)
+			continue
+		}
 		if a.personal == nil {
 			writeErr(w, r, errNoPersonalReader)
 			return

@@ -142,3 +142,53 @@ func TestBookingForAGuestByName(t *testing.T) {
 	body["guest"] = map[string]any{"email": "x@example.com"}
 	assert.Equal(t, http.StatusBadRequest, h.do("POST", "/properties/"+f.property+"/bookings", rootKey, body).Status)
 }
+
+// A guest's details (names, contacts, identity document) are shown like a
+// user's `private`: to owner and manage-access for the booking's
+// property only. Other readers of the booking (support, a lock
+// installer, a manager of another property) see that a guest is
+// registered, and whether erased, but not who.
+func TestGuestDetailsOnlyForManagers(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(30 * time.Minute)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/guests", rootKey, map[string]any{
+		"displayName": "Ana García", "email": "ana@example.com", "phoneNumber": "+34 600 111 222",
+		"documentType": "passport", "documentNumber": "X1234567", "nationality": "ES", "birthDate": "1990-04-01"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	other := h.lockProperty(rootKey)
+	personal := []string{"Ana", "ana@example.com", "600 111 222", "passport", "X1234567", "1990-04-01"}
+	for name, key := range map[string]string{
+		"owner":                    rootKey,
+		"manage-access":            h.newKey(rootKey, map[string]string{"permission": "manage-access", "propertyId": f.property}),
+		"support":                  h.newKey(rootKey, perm("support")),
+		"install-lock":             h.newKey(rootKey, map[string]string{"permission": "install-lock", "propertyId": f.property}),
+		"provision-lock":           h.newKey(rootKey, perm("provision-lock")),
+		"manage-access, elsewhere": h.newKey(rootKey, perm("support"), map[string]string{"permission": "manage-access", "propertyId": other}),
+	} {
+		r := h.do("GET", "/bookings/"+b.BookingID+"/check-in", key, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", name, r.Error)
+		var s struct {
+			Guests []map[string]any `json:"guests"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &s))
+		require.Len(t, s.Guests, 1, name)
+		if name == "owner" || name == "manage-access" {
+			assert.Equal(t, "X1234567", s.Guests[0]["documentNumber"], name)
+			continue
+		}
+		assert.ElementsMatch(t, []string{"guestId", "registeredAt"}, keysOf(s.Guests[0]), name)
+		for _, p := range personal {
+			assert.NotContains(t, string(r.Data), p, name)
+		}
+	}
+}
+
+func keysOf(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
