@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/invitation"
 	"github.com/accessd/accessd/domain/property"
@@ -108,7 +110,15 @@ func (s *Service) eraseInvitationEmail(ctx context.Context, invitationID uuid.UU
 	if s.personal == nil {
 		return errNoPersonalData
 	}
-	if err := s.personal.Erase(ctx, invitationID); err != nil {
+	err := s.personal.Erase(ctx, invitationID)
+	if errors.Is(err, personaldata.ErrKeyInWAL) {
+		// The key is erased; only its old bytes wait in the key file's
+		// write-ahead log for the next erasure's truncation. A withdrawal
+		// or acceptance is not run again to finish, as a deletion is: it
+		// is not failed for them.
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("erase the e-mail of invitation %s: %w", invitationID, err)
 	}
 	return nil

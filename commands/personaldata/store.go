@@ -19,8 +19,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/eventstore"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the key database at scale
 	_ "modernc.org/sqlite"             // the key database, embedded
@@ -64,7 +67,23 @@ type Store struct {
 	// every call was 2% of the server's CPU under a load of user writes.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+
+	// truncateWait is how long Erase waits for the key file's readers
+	// and writers to let it truncate the write-ahead log.
+	truncateWait time.Duration
 }
+
+// ErrKeyInWAL: Erase erased the key (nothing opens with it any more), but
+// another reader of the key file kept the write-ahead log from being
+// truncated, so the key's old bytes are still in the -wal file. Erasing
+// again once the reader is done removes them. It wraps
+// eventstore.ErrUnavailable: the API answers 503, and a deletion retried
+// finishes.
+var ErrKeyInWAL = fmt.Errorf("personaldata: the key is erased, but a reader of the key file kept its old bytes in the write-ahead log; erase again: %w", eventstore.ErrUnavailable)
+
+// defaultTruncateWait is the key file's busy timeout: how long Erase
+// waits for other connections before it gives up truncating the log.
+const defaultTruncateWait = 10 * time.Second
 
 // stmt returns query (`?` placeholders) prepared once per store.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -105,7 +124,7 @@ func Open(path string) (*Store, error) {
 	}
 	f.Close()
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", defaultTruncateWait.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "secure_delete(ON)")
@@ -128,7 +147,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("personal data keys %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, truncateWait: defaultTruncateWait}, nil
 }
 
 // OpenPostgres opens (creating its table) the key store on the PostgreSQL
@@ -230,7 +249,9 @@ func (s *Store) Open(ctx context.Context, subjectID uuid.UUID, sealed string) ([
 // subject becomes unreadable, and Seal refuses the subject from then on.
 // Erasing twice, or a subject that never had a key, succeeds. The
 // write-ahead log is truncated afterwards so the key's old page does not
-// remain in it.
+// remain in it; when another reader of the file keeps it from being
+// truncated (for longer than the busy timeout), Erase fails with
+// ErrKeyInWAL, the key erased all the same, and erasing again finishes.
 func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
 	if err := s.refuseWrite("erase", subjectID); err != nil {
 		return err
@@ -242,9 +263,34 @@ func (s *Store) Erase(ctx context.Context, subjectID uuid.UUID) error {
 	if s.postgres {
 		return nil
 	}
+	if err := s.truncateWAL(ctx); err != nil {
+		return fmt.Errorf("personaldata: erase %s: %w", subjectID, err)
+	}
+	return nil
+}
+
+// truncateWAL checkpoints the key file and truncates its write-ahead log,
+// waiting up to truncateWait for the connections in the way. A
+// checkpoint that could not finish (busy) leaves frames, old keys among
+// them, in the log: ErrKeyInWAL.
+func (s *Store) truncateWAL(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	defer conn.Close()
+	if s.truncateWait != defaultTruncateWait {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.truncateWait.Milliseconds())); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA busy_timeout = %d`, defaultTruncateWait.Milliseconds()))
+	}
 	var busy, frames, done int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
-		return fmt.Errorf("personaldata: erase %s: checkpoint: %w", subjectID, err)
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return ErrKeyInWAL
 	}
 	return nil
 }

@@ -3,14 +3,18 @@ package personaldata
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/eventstore"
 )
 
 func openStore(t testing.TB, path string) *Store {
@@ -275,5 +279,77 @@ func TestEraseLeavesNoKeyOnDisk(t *testing.T) {
 	}
 	if onDisk() {
 		t.Fatal("the erased key's bytes remain in the database or its write-ahead log")
+	}
+}
+
+// A reader of the key file that holds an old snapshot (a backup tool, a
+// copy being made) keeps the write-ahead log from being truncated: the
+// erased key's old bytes stay in the -wal file. Erase used to report
+// success all the same; it says so now, and erasing again once the
+// reader is done leaves nothing.
+func TestEraseBesideAReaderSaysTheKeyIsStillInTheWAL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "personal-keys.db")
+	s := openStore(t, path)
+	s.truncateWait = 50 * time.Millisecond
+	subject := uuid.New()
+	sealed, err := s.Seal(ctx, subject, []byte("Ana"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.key(ctx, subject, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inWAL := func() bool {
+		b, err := os.ReadFile(path + "-wal")
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return bytes.Contains(b, key)
+	}
+	if !inWAL() {
+		t.Fatal("the key is not in the write-ahead log before Erase: the check proves nothing")
+	}
+	reader, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	snapshot, err := reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := snapshot.QueryRow(`SELECT count(*) FROM subject_keys`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+
+	err = s.Erase(ctx, subject)
+	if !errors.Is(err, ErrKeyInWAL) || !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Fatalf("Erase beside a reader = %v, want ErrKeyInWAL", err)
+	}
+	if !inWAL() {
+		t.Fatal("the key left the write-ahead log though the checkpoint was busy: the test proves nothing")
+	}
+	if _, err := s.Open(ctx, subject, sealed); !errors.Is(err, ErrErased) {
+		t.Fatalf("Open after a busy Erase = %v, want ErrErased: the key is erased all the same", err)
+	}
+
+	if err := snapshot.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Erase(ctx, subject); err != nil {
+		t.Fatalf("Erase again: %v", err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, key) {
+			t.Fatalf("%s still holds the erased key", f)
+		}
 	}
 }
