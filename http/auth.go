@@ -68,7 +68,9 @@ func (a *API) lookupKey(ctx context.Context, hash string) (domain.Actor, error) 
 		}
 	}
 	if actor.UserID != uuid.Nil {
-		if err := a.addUserGrants(ctx, &actor); err != nil {
+		if err := a.addUserGrants(ctx, &actor); errors.Is(err, errBadKey) {
+			return domain.Actor{}, err
+		} else if err != nil {
 			return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
 		}
 	}
@@ -78,11 +80,12 @@ func (a *API) lookupKey(ctx context.Context, hash string) (domain.Actor, error) 
 // addUserGrants gives a `me` key the grants of its user (userPermissions,
 // among them those of the user's property memberships), so the key's
 // powers follow the user's. A `me` grant for another user is not taken
-// over: a key acts as one user only.
+// over: a key acts as one user only. A key acting for a deleted user is
+// no key: errBadKey.
 func (a *API) addUserGrants(ctx context.Context, actor *domain.Actor) error {
 	doc, err := a.entities.Get(ctx, entities.KindUser, actor.AccountID.String(), actor.UserID.String(), false)
 	if errors.Is(err, queries.ErrEntityNotFound) {
-		return nil
+		return errBadKey
 	}
 	if err != nil {
 		return err

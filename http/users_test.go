@@ -252,7 +252,7 @@ func TestGetMe(t *testing.T) {
 	gone := h.createUser(rootKey, map[string]any{"displayName": "Gone"})
 	goneKey := h.meKey(gone)
 	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+gone, rootKey, nil).Status)
-	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", goneKey, nil).Status, "a user that no longer exists")
+	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/me", goneKey, nil).Status, "a key acting for a user that no longer exists")
 	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/me", "", nil).Status)
 
 	// A `me` key cannot name another account's user: minting one answers
@@ -267,7 +267,7 @@ func TestGetMe(t *testing.T) {
 	}
 
 	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+id, rootKey, nil).Status)
-	assert.Equal(t, http.StatusNotFound, h.do("GET", "/me", me, nil).Status)
+	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/me", me, nil).Status)
 }
 
 func TestUserCrossAccount(t *testing.T) {
