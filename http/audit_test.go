@@ -282,7 +282,11 @@ func TestAuditHistoryStreamsJSONAndCSV(t *testing.T) {
 		assert.GreaterOrEqual(t, it.Position, last, "in order")
 		last = it.Position
 		types = append(types, it.EventType)
-		assert.Equal(t, f.lock, it.IDs["lockId"])
+		if it.EventType == "LockKeyClaimed" {
+			assert.Equal(t, f.lock, it.IDs["holderLockId"], "the claim of the lock's key")
+		} else {
+			assert.Equal(t, f.lock, it.IDs["lockId"])
+		}
 		// Every item has an actor and a cause; a key-map version has
 		// those of the grant or revocation that made it.
 		assert.NotEmpty(t, it.APIKeyID, it.EventType)
@@ -291,7 +295,7 @@ func TestAuditHistoryStreamsJSONAndCSV(t *testing.T) {
 			causes = append(causes, it.CauseType)
 		}
 	}
-	assert.Equal(t, []string{"ApiKeyCreated", "LockProvisioned", "LockInstalled", "KeyMapVersionChanged", "KeyMapVersionChanged",
+	assert.Equal(t, []string{"LockKeyClaimed", "ApiKeyCreated", "LockProvisioned", "LockInstalled", "KeyMapVersionChanged", "KeyMapVersionChanged",
 		"KeyMapVersionChanged", "KeyMapVersionChanged", "LockUninstalled"}, types)
 	assert.Equal(t, []string{"UserAddedToGroup", "UserAddedToGroup", "UserDeviceDeprovisioned", "UserRemovedFromGroup"}, causes,
 		"the lock's history shows the grants and revocations that changed its key map")

@@ -56,10 +56,12 @@ func (s KeyClaim) Held() bool { return s.lockID != uuid.Nil }
 // LockID is the lock holding the key (uuid.Nil: none).
 func (s KeyClaim) LockID() uuid.UUID { return s.lockID }
 
-// The claim events are bookkeeping of the key protocol, not facts of a
-// lock's history: they name the lock `holderLockId`, not `lockId`, so the
-// read models that index events by lock (events list, audit history)
-// leave them out, as they leave out a stream of another category.
+// The claim events are bookkeeping of the key protocol: they name the lock
+// `holderLockId`, not `lockId`, so the read models that list a lock's
+// events by `lockId` (the events list) leave them out, as they leave out a
+// stream of another category. The audit history does show them (who held
+// the key, and a take-over by a lock of the same account), since an
+// auditor asks when a lock's key was claimed, freed or taken.
 
 // LockKeyClaimed: a lock about to be provisioned claimed its public key.
 // PreviousLockID is the lock whose abandoned claim it took over, if any.

@@ -9,13 +9,19 @@
 // index the membership events under the member's user id, so a refused
 // decision can find the groups a user was in without reading the user's
 // whole history; KindHistory rows index every event under the entity ids
-// its payload names (Fields: lockId, userId, propertyId, ...), for the
-// history exports.
+// its payload names (Fields: lockId, userId, propertyId, guestUserId, ...),
+// for the history exports. Two tables beside the index remember what a
+// later event does not repeat: a booking's guest (BookingGuests), so the
+// booking's check-in, cancellation or codes reach the guest's history,
+// and the holder of each lock key claim (KeyHolders), so a take-over
+// reaches the previous holder's history only within one account.
 package auditindex
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,6 +40,16 @@ import (
 
 // Table is the logical name of the index table.
 const Table = "audit_refs"
+
+// BookingGuests maps a booking to its guest user (BookingCreated's
+// guestUserId): the booking's later events name the booking only.
+const BookingGuests = "audit_booking_guests"
+
+// KeyHolders maps a lock key's claim stream to the lock and account that
+// claimed it last, so a take-over (LockKeyClaimed with
+// previousHolderLockId) is indexed under the previous holder only when
+// both are of one account.
+const KeyHolders = "audit_key_holders"
 
 // Row kinds.
 const (
@@ -66,14 +82,16 @@ func (*Projection) Name() string { return "audit-index" }
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
 // Version implements projections.Projection.
-// Version 4 added the KindMember rows.
-func (*Projection) Version() int { return 4 }
+// Version 4 added the KindMember rows; version 5 the history rows of
+// guestUserId, holderLockId and previousHolderLockId, and of a booking's
+// events under its guest (BookingGuests, KeyHolders).
+func (*Projection) Version() int { return 5 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string { return p.types }
 
 // Tables implements projections.Projection.
-func (*Projection) Tables() []string { return []string{Table} }
+func (*Projection) Tables() []string { return []string{Table, BookingGuests, KeyHolders} }
 
 // Setup implements projections.Projection: rows are appended in log
 // order; the index that the audit reads by is built apart (Indexes), so a
@@ -82,6 +100,14 @@ func (*Projection) Tables() []string { return []string{Table} }
 func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+tx.Table(Table)+` (entity_id TEXT NOT NULL, kind TEXT NOT NULL,
 		recorded_at TEXT NOT NULL, position BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("audit index setup: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+tx.Table(BookingGuests)+` (booking_id TEXT PRIMARY KEY,
+		guest_user_id TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("audit index setup: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+tx.Table(KeyHolders)+` (stream TEXT PRIMARY KEY,
+		lock_id TEXT NOT NULL, account_id TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("audit index setup: %w", err)
 	}
 	return nil
@@ -184,8 +210,12 @@ func MemberKey(ev any) uuid.UUID {
 }
 
 // Fields are the payload fields naming the entities a history can be
-// asked for, or that an audit looks events up by.
-var Fields = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId", "bookingId", "accessCodeId"}
+// asked for, or that an audit looks events up by: a booking names its
+// guest guestUserId, a lock key's claim and release name the lock
+// holderLockId. (A take-over's previousHolderLockId is indexed apart:
+// see Apply.)
+var Fields = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId", "bookingId", "accessCodeId",
+	"guestUserId", "holderLockId"}
 
 // IDs returns the ids a payload names: every top-level field ending in
 // "Id" whose value is a uuid, but the account's. Keys are the field names.
@@ -212,15 +242,31 @@ func IDsOf(fields map[string]json.RawMessage) map[string]uuid.UUID {
 
 // Apply implements projections.Projection: one multi-row insert per event,
 // an access row, a member row for a membership event, and a history row
-// per entity id of Fields it names.
+// per entity id of Fields it names, for the guest of the booking it names,
+// and for the lock whose key claim it took over (same account only).
 func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 	at := env.RecordedAt.UTC().Format(TimeLayout)
 	pos := int64(env.Position)
 	ids := IDsOf(env.Fields())
-	var args []any
-	seen := map[uuid.UUID]bool{}
+	history := make([]uuid.UUID, 0, len(Fields)+2)
 	for _, f := range Fields {
-		if id, ok := ids[f]; ok && !seen[id] {
+		if id, ok := ids[f]; ok {
+			history = append(history, id)
+		}
+	}
+	guest, err := bookingGuest(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	previous, err := keyHolderTakenOver(ctx, tx, env, ids)
+	if err != nil {
+		return err
+	}
+	history = append(history, guest, previous)
+	var args []any
+	seen := map[uuid.UUID]bool{uuid.Nil: true}
+	for _, id := range history {
+		if !seen[id] {
 			seen[id] = true
 			args = append(args, id.String(), KindHistory, pos, at)
 		}
@@ -238,8 +284,79 @@ func (*Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.
 	}
 	q := `INSERT INTO ` + tx.Table(Table) + ` (entity_id, kind, position, recorded_at) VALUES (?, ?, ?, ?)` +
 		strings.Repeat(`, (?, ?, ?, ?)`, len(args)/4-1) + ` ON CONFLICT DO NOTHING`
-	err := tx.Write(ctx, q, args...)
-	return err
+	return tx.Write(ctx, q, args...)
+}
+
+// bookingGuest is the guest user of the booking an event names, for the
+// events that do not name the guest themselves (uuid.Nil: none, or a
+// guest given by name). The booking's creation records it. A batch's
+// transaction keeps what it read or wrote in its memo.
+func bookingGuest(ctx context.Context, tx projections.Tx, ids map[string]uuid.UUID) (uuid.UUID, error) {
+	booking, ok := ids["bookingId"]
+	if !ok {
+		return uuid.Nil, nil
+	}
+	memo := tx.Memo("audit-booking-guests")
+	if guest, ok := ids["guestUserId"]; ok {
+		if known, ok := memo[booking.String()].(uuid.UUID); ok && known == guest {
+			return guest, nil
+		}
+		err := tx.Write(ctx, `INSERT INTO `+tx.Table(BookingGuests)+` (booking_id, guest_user_id) VALUES (?, ?)
+			ON CONFLICT (booking_id) DO NOTHING`, booking.String(), guest.String())
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("audit index: booking guest: %w", err)
+		}
+		if memo != nil {
+			memo[booking.String()] = guest
+		}
+		return guest, nil
+	}
+	if known, ok := memo[booking.String()].(uuid.UUID); ok {
+		return known, nil
+	}
+	var raw string
+	err := tx.QueryRow(ctx, `SELECT guest_user_id FROM `+tx.Table(BookingGuests)+` WHERE booking_id = ?`, booking.String()).Scan(&raw)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return uuid.Nil, fmt.Errorf("audit index: booking guest: %w", err)
+	}
+	guest, _ := uuid.Parse(raw) // uuid.Nil when none
+	if memo != nil {
+		memo[booking.String()] = guest
+	}
+	return guest, nil
+}
+
+// keyHolderTakenOver records the holder of a lock key claim and, for a
+// claim that took the key over from another lock (previousHolderLockId),
+// returns that lock when it was claimed by the same account; uuid.Nil
+// otherwise. A take-over by another account stays out of the previous
+// holder's history: its ids are that other account's.
+func keyHolderTakenOver(ctx context.Context, tx projections.Tx, env eventstore.Envelope, ids map[string]uuid.UUID) (uuid.UUID, error) {
+	if env.Type != (lock.LockKeyClaimed{}).EventType() {
+		return uuid.Nil, nil
+	}
+	holder, account := ids["holderLockId"], ids["holderAccountId"]
+	if holder == uuid.Nil || account == uuid.Nil {
+		return uuid.Nil, nil
+	}
+	var out uuid.UUID
+	if previous, ok := ids["previousHolderLockId"]; ok {
+		var lockID, accountID string
+		err := tx.QueryRow(ctx, `SELECT lock_id, account_id FROM `+tx.Table(KeyHolders)+` WHERE stream = ?`, env.Stream).Scan(&lockID, &accountID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return uuid.Nil, fmt.Errorf("audit index: key holder: %w", err)
+		}
+		if lockID == previous.String() && accountID == account.String() {
+			out = previous
+		}
+	}
+	err := tx.Write(ctx, `INSERT INTO `+tx.Table(KeyHolders)+` (stream, lock_id, account_id) VALUES (?, ?, ?)
+		ON CONFLICT (stream) DO UPDATE SET lock_id = excluded.lock_id, account_id = excluded.account_id`,
+		env.Stream, holder.String(), account.String())
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("audit index: key holder: %w", err)
+	}
+	return out, nil
 }
 
 // FormatTime is t as the index stores it.
