@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections/auditindex"
 	"github.com/accessd/accessd/projections/keymaps"
@@ -37,6 +38,12 @@ type HistoryItem struct {
 	// Result and DenyReason are an access attempt's outcome.
 	Result     string `json:"result,omitempty"`
 	DenyReason string `json:"denyReason,omitempty"`
+	// DeviceSignatureFailure, StaleCredential and FutureDate are the
+	// server's checks of an access attempt (LockAccessLogged), set on
+	// those items only, false ones too.
+	DeviceSignatureFailure *bool `json:"deviceSignatureFailure,omitempty"`
+	StaleCredential        *bool `json:"staleCredential,omitempty"`
+	FutureDate             *bool `json:"futureDate,omitempty"`
 	// KeyMapVersion is set on KeyMapVersionChanged items.
 	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
 	// CauseEventType is, on a KeyMapVersionChanged item, the type of the
@@ -172,6 +179,9 @@ func (a *Audit) eventPager(entityID uuid.UUID, from, to time.Time) pager {
 	}}
 }
 
+// accessLogged is the type of an access attempt's event.
+var accessLogged = lock.LockAccessLogged{}.EventType()
+
 func historyItem(env *eventstore.Envelope) HistoryItem {
 	it := HistoryItem{Position: env.Position, RecordedAt: env.RecordedAt.UTC(), EventType: env.Type, EventID: env.ID.String(),
 		Stream: env.Stream, APIKeyID: env.Metadata.APIKeyID, ActorUserID: env.Metadata.UserID,
@@ -180,11 +190,17 @@ func historyItem(env *eventstore.Envelope) HistoryItem {
 		it.IDs[k] = v.String()
 	}
 	var outcome struct {
-		Result     string `json:"result"`
-		DenyReason string `json:"denyReason"`
+		Result                 string `json:"result"`
+		DenyReason             string `json:"denyReason"`
+		DeviceSignatureFailure *bool  `json:"deviceSignatureFailure"`
+		StaleCredential        *bool  `json:"staleCredential"`
+		FutureDate             *bool  `json:"futureDate"`
 	}
 	if json.Unmarshal(env.Raw, &outcome) == nil {
 		it.Result, it.DenyReason = outcome.Result, outcome.DenyReason
+		if env.Type == accessLogged {
+			it.DeviceSignatureFailure, it.StaleCredential, it.FutureDate = outcome.DeviceSignatureFailure, outcome.StaleCredential, outcome.FutureDate
+		}
 	}
 	return it
 }

@@ -19,7 +19,8 @@ const (
 
 // historyCSVColumns are the CSV columns before the id columns.
 var historyCSVColumns = []string{"position", "recordedAt", "eventType", "eventId", "stream", "apiKeyId", "actorUserId",
-	"correlationId", "causationId", "result", "denyReason", "keyMapVersion", "causeEventType"}
+	"correlationId", "causationId", "result", "denyReason", "deviceSignatureFailure", "staleCredential", "futureDate",
+	"keyMapVersion", "causeEventType"}
 
 // HistoryWriter writes history items in one format. The HTTP history and
 // `accessctl export` both write through it, so a file export is the same
@@ -60,11 +61,13 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 	if h.enc != nil {
 		return h.enc.Encode(it)
 	}
-	row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
-		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason, "", it.CauseEventType}
+	version := ""
 	if it.KeyMapVersion > 0 {
-		row[11] = strconv.FormatUint(it.KeyMapVersion, 10)
+		version = strconv.FormatUint(it.KeyMapVersion, 10)
 	}
+	row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
+		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason,
+		csvFlag(it.DeviceSignatureFailure), csvFlag(it.StaleCredential), csvFlag(it.FutureDate), version, it.CauseEventType}
 	for _, c := range HistoryIDColumns {
 		row = append(row, it.IDs[c])
 	}
@@ -73,6 +76,15 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 		row[i] = csvText(cell)
 	}
 	return h.csv.Write(row)
+}
+
+// csvFlag is an access attempt's check as a CSV cell: true, false, or
+// empty on an item that is not an access attempt.
+func csvFlag(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
 }
 
 // historyOtherIDsColumn is the last CSV column: the ids an item names

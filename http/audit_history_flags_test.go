@@ -1,0 +1,112 @@
+package httpapi_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// An access attempt in a history carries the server's checks of it, as the
+// access logs show them: deviceSignatureFailure, staleCredential and
+// futureDate, false ones too, in the JSON and in the CSV; other items
+// carry none of them.
+func TestHistoryCarriesAccessLogFlags(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey)
+	now := time.Now()
+	plain, forged, future, unknown := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	forgedEntry := lsEntry(s.lock.ID, s.phone, forged, now, "granted")
+	forgedEntry["deviceSignature"] = lsEntry(uuid.NewString(), s.phone, forged, now, "granted")["deviceSignature"] // signed for another lock
+	stranger := lsDevice{deviceOut: deviceOut{AccessKeyID: uuid.NewString(), UserDeviceID: uuid.NewString()}, sign: s.phone.sign}
+	h.lsSync(s.lock, 1,
+		lsEntry(s.lock.ID, s.phone, plain, now, "granted"),
+		forgedEntry,
+		lsEntry(s.lock.ID, s.phone, future, now.Add(time.Hour), "granted"),
+		lsEntry(s.lock.ID, stranger, unknown, now, "granted"),
+	)
+	h.settle()
+
+	type flags struct {
+		DeviceSignatureFailure *bool `json:"deviceSignatureFailure"`
+		StaleCredential        *bool `json:"staleCredential"`
+		FutureDate             *bool `json:"futureDate"`
+	}
+	logs, _ := h.alPage(rootKey, "/locks/"+s.lock.ID+"/logs")
+	require.Len(t, logs, 4)
+	want := map[string]flags{}
+	for _, e := range logs {
+		want[e.LockAccessLogID] = flags{&e.DeviceSignatureFailure, &e.StaleCredential, &e.FutureDate}
+	}
+	assert.True(t, *want[forged].DeviceSignatureFailure, "a signature over another lock id")
+	assert.True(t, *want[future].FutureDate)
+	assert.True(t, *want[unknown].StaleCredential, "an access key nobody registered")
+	assert.True(t, *want[unknown].DeviceSignatureFailure)
+
+	status, _, body := h.rawGet("/audit/locks/"+s.lock.ID+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	got := map[string]flags{}
+	others := 0
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+		var it struct {
+			EventType string            `json:"eventType"`
+			IDs       map[string]string `json:"ids"`
+			flags
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &it), line)
+		if it.EventType != "LockAccessLogged" {
+			others++
+			assert.Equal(t, flags{}, it.flags, "%s carries no access-log flags", it.EventType)
+			continue
+		}
+		require.NotNil(t, it.DeviceSignatureFailure, line)
+		require.NotNil(t, it.StaleCredential, line)
+		require.NotNil(t, it.FutureDate, line)
+		got[it.IDs["lockAccessLogId"]] = it.flags
+	}
+	assert.Positive(t, others)
+	require.Len(t, got, 4, body)
+	for id, w := range want {
+		assert.Equal(t, *w.DeviceSignatureFailure, *got[id].DeviceSignatureFailure, "deviceSignatureFailure of %s", id)
+		assert.Equal(t, *w.StaleCredential, *got[id].StaleCredential, "staleCredential of %s", id)
+		assert.Equal(t, *w.FutureDate, *got[id].FutureDate, "futureDate of %s", id)
+	}
+
+	status, _, body = h.rawGet("/audit/locks/"+s.lock.ID+"/history?format=csv", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	for _, name := range []string{"deviceSignatureFailure", "staleCredential", "futureDate"} {
+		require.Contains(t, col, name, "a CSV column")
+	}
+	cell := func(b *bool) string {
+		if *b {
+			return "true"
+		}
+		return "false"
+	}
+	seen := 0
+	for _, row := range rows[1:] {
+		if row[col["eventType"]] != "LockAccessLogged" {
+			assert.Empty(t, row[col["deviceSignatureFailure"]]+row[col["staleCredential"]]+row[col["futureDate"]], row[col["eventType"]])
+			continue
+		}
+		w := want[row[col["lockAccessLogId"]]]
+		require.NotNil(t, w.FutureDate, "an entry of the lock: %v", row)
+		seen++
+		assert.Equal(t, cell(w.DeviceSignatureFailure), row[col["deviceSignatureFailure"]])
+		assert.Equal(t, cell(w.StaleCredential), row[col["staleCredential"]])
+		assert.Equal(t, cell(w.FutureDate), row[col["futureDate"]])
+	}
+	assert.Equal(t, 4, seen)
+}
