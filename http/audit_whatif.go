@@ -272,7 +272,7 @@ func runWhatIf(ctx context.Context, router http.Handler, settled *settleRecorder
 				res.Error = env.Error
 			}
 			if rec.Code >= http.StatusInternalServerError {
-				return nil, fmt.Errorf("what-if: commands[%d] (%s) failed with %d: %s", i, ops[i], rec.Code, res.Error)
+				return nil, &whatIfCommandError{index: i, operation: ops[i], status: rec.Code, message: res.Error}
 			}
 		case len(appended) == 0:
 			res.Status = whatIfUnchanged
@@ -280,6 +280,21 @@ func runWhatIf(ctx context.Context, router http.Handler, settled *settleRecorder
 		out[i] = res
 	}
 	return out, nil
+}
+
+// whatIfCommandError is a command of a what-if that failed on the
+// server's side. The what-if answers with the command's own status: a 503
+// (the event store or the read models unavailable) stays a 503, to be
+// retried, not a 500.
+type whatIfCommandError struct {
+	index     int
+	operation string
+	status    int
+	message   string // what the command answered, already fit for the client
+}
+
+func (e *whatIfCommandError) Error() string {
+	return fmt.Sprintf("what-if: commands[%d] (%s) failed with %d: %s", e.index, e.operation, e.status, e.message)
 }
 
 // whatIfOperation returns the operationId of command i, or a 400 naming

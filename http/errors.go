@@ -17,7 +17,11 @@ import (
 
 // statusOf maps an error to its HTTP status. It is the only place that does.
 func statusOf(err error) int {
+	var command *whatIfCommandError
 	switch {
+	case errors.As(err, &command):
+		// A what-if's command failed on the server's side: its status.
+		return command.status
 	case errors.Is(err, domain.ErrInvalid):
 		return http.StatusBadRequest
 	case errors.Is(err, errBodyTooLarge), errors.Is(err, eventstore.ErrEventTooLarge):

@@ -23,6 +23,7 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/commands/personaldata"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
@@ -72,6 +73,14 @@ type harness struct {
 // addresses are refused unless webhooks.WithPrivateTargets(true) is given).
 func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
 	t.Helper()
+	return newHarnessOver(t, nil, opts...)
+}
+
+// newHarnessOver is newHarness whose commands use wrap(store) as their
+// event store (nil: the store itself); the projections, the audit and the
+// harness's own reads use the store itself.
+func newHarnessOver(t *testing.T, wrap func(*sqlite.Store) eventstore.Store, opts ...webhooks.Option) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
 	require.NoError(t, err)
@@ -79,7 +88,11 @@ func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
 	db := readmodeltest.Open(ctx, t, filepath.Join(dir, "readmodels.db"))
 	registry := commands.NewRegistry()
 	clock := &testClock{}
-	pipeline, err := commands.NewPipeline(store, registry, clock.Now)
+	var commandStore eventstore.Store = store
+	if wrap != nil {
+		commandStore = wrap(store)
+	}
+	pipeline, err := commands.NewPipeline(commandStore, registry, clock.Now)
 	require.NoError(t, err)
 	service, err := commands.NewService(pipeline, bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
