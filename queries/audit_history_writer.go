@@ -39,13 +39,15 @@ func HistoryContentType(format string) string {
 }
 
 // NewHistoryWriter returns a writer of format (HistoryJSON or HistoryCSV)
-// to w; a CSV starts with its header row. Call Flush at the end.
+// to w; a CSV starts with its header row and ends every line with CRLF
+// (RFC 4180). Call Flush at the end.
 func NewHistoryWriter(w io.Writer, format string) (*HistoryWriter, error) {
 	switch format {
 	case HistoryJSON:
 		return &HistoryWriter{enc: json.NewEncoder(w)}, nil
 	case HistoryCSV:
 		cw := csv.NewWriter(w)
+		cw.UseCRLF = true // RFC 4180: records end with CRLF
 		header := append(append(append([]string{}, historyCSVColumns...), HistoryIDColumns...), historyOtherIDsColumn)
 		if err := cw.Write(header); err != nil {
 			return nil, fmt.Errorf("history csv header: %w", err)

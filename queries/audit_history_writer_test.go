@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,4 +50,41 @@ func TestHistoryCSVKeepsEveryID(t *testing.T) {
 	var back HistoryItem
 	require.NoError(t, json.Unmarshal(js.Bytes(), &back))
 	assert.Equal(t, it.IDs, back.IDs)
+}
+
+// TestHistoryCSVLinesEndWithCRLF: a CSV history ends every record, the
+// header's too, with CRLF, as RFC 4180 says (a line break inside a quoted
+// cell too), and reads back as written.
+func TestHistoryCSVLinesEndWithCRLF(t *testing.T) {
+	var out bytes.Buffer
+	w, err := NewHistoryWriter(&out, HistoryCSV)
+	require.NoError(t, err)
+	items := []HistoryItem{
+		{Position: 7, RecordedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), EventType: "LockInstalled",
+			IDs: map[string]string{"lockId": "44444444-4444-4444-8444-444444444444"}},
+		{Position: 8, RecordedAt: time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC), EventType: "LockAccessLogged",
+			Result: "denied", DenyReason: "outside schedule\nsecond line", IDs: map[string]string{}},
+	}
+	for _, it := range items {
+		require.NoError(t, w.Write(it))
+	}
+	require.NoError(t, w.Flush())
+
+	text := out.String()
+	require.True(t, strings.HasSuffix(text, "\r\n"), "the last record ends with CRLF: %q", text)
+	assert.Equal(t, strings.Count(text, "\n"), strings.Count(text, "\r\n"), "every line feed follows a carriage return: %q", text)
+	header, _, found := strings.Cut(text, "\r\n")
+	require.True(t, found)
+	assert.True(t, strings.HasPrefix(header, "position,recordedAt,"), header)
+	assert.NotContains(t, header, "\n")
+
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	assert.Equal(t, "LockInstalled", rows[1][col["eventType"]])
+	assert.Equal(t, "outside schedule\nsecond line", rows[2][col["denyReason"]])
 }
