@@ -37,7 +37,9 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, domain.ErrUnprocessable):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, eventstore.ErrUnavailable):
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
+		// The storage failed underneath, or the store was closed under the
+		// request (the server shutting down): it may succeed later.
 		return http.StatusServiceUnavailable
 	case databaseUnreachable(err):
 		return http.StatusServiceUnavailable

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/accessd/accessd/eventstore"
@@ -14,5 +17,24 @@ func TestEventTooLargeIs413(t *testing.T) {
 	err := fmt.Errorf("append to lock-1: %w", fmt.Errorf("event x of lock-1 is 9 bytes, limit 8: %w", eventstore.ErrEventTooLarge))
 	if got := statusOf(err); got != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", got)
+	}
+}
+
+// A store closed under a request (the server shutting down) is
+// unavailable for now, not broken: a 503 with its reason, not a 500
+// "internal error".
+func TestEventStoreClosedIs503(t *testing.T) {
+	err := fmt.Errorf("audit history: read positions: %w", eventstore.ErrClosed)
+	if got := statusOf(err); got != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", got)
+	}
+	w := httptest.NewRecorder()
+	writeErr(w, httptest.NewRequest("GET", "/audit/locks/x/history", nil), err)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("answered %d, want 503", w.Code)
+	}
+	var env envelope
+	if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || env.Success || !strings.Contains(env.Error, "event store closed") {
+		t.Fatalf("want the error envelope naming the closed store, got %s (%v)", w.Body.String(), err)
 	}
 }
