@@ -77,6 +77,12 @@ func queryInstant(r *http.Request, name string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, domain.InvalidField(name, "must be an RFC 3339 instant")
 	}
+	// Past year 9999 in UTC the answer, which echoes the instant, could
+	// not be encoded, and the history's bounds would compare as text
+	// before every real date.
+	if err := domain.ValidateInstant(name, t); err != nil {
+		return time.Time{}, err
+	}
 	return t, nil
 }
 

@@ -213,6 +213,11 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			if err != nil {
 				return f, domain.InvalidField(key, "must be an RFC 3339 date-time")
 			}
+			// The bound is compared as text: one past year 9999 in UTC
+			// would sort before every real date.
+			if err := domain.ValidateInstant(key, t); err != nil {
+				return f, err
+			}
 			*bounds = append(*bounds, queries.TimeBound{Op: op, At: t})
 		}
 	}

@@ -160,6 +160,14 @@ func validDates(start, end time.Time) error {
 	if end.IsZero() {
 		return domain.InvalidField("endDateTime", "is required")
 	}
+	// Past year 9999 in UTC (9999-12-31T23:00:00-05:00) no event can carry
+	// it: the append would fail, a 500 for bad input.
+	if err := domain.ValidateInstant("startDateTime", start); err != nil {
+		return err
+	}
+	if err := domain.ValidateInstant("endDateTime", end); err != nil {
+		return err
+	}
 	if !start.Before(end) {
 		return domain.InvalidField("endDateTime", "must be after startDateTime")
 	}

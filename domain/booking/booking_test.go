@@ -241,3 +241,45 @@ func TestReschedule(t *testing.T) {
 		t.Errorf("end before start: %v", err)
 	}
 }
+
+// A date that is past year 9999 in UTC (or before year 1), which no event
+// can carry, is a 400 naming the field, on create and on reschedule, and
+// whatever offset it was written with.
+func TestDatesOutsideYears1To9999AreInvalid(t *testing.T) {
+	t.Parallel()
+	est := time.FixedZone("EST", -5*3600)
+	pastEnd := time.Date(9999, 12, 31, 23, 0, 0, 0, est) // 10000-01-01T04:00Z
+	lastOK := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	beforeStart := time.Date(1, 1, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600)) // year 0 in UTC
+	base := Create{BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID,
+		AreaUserGroupID: groupID, GuestUserID: guestID, StartDateTime: start, EndDateTime: end, Source: "web"}
+	for _, c := range []struct {
+		name       string
+		start, end time.Time
+		field      string
+	}{
+		{"end past 9999 in UTC", start, pastEnd, "endDateTime"},
+		{"both past 9999 in UTC", pastEnd, pastEnd.Add(time.Hour), "startDateTime"},
+		{"start before year 1 in UTC", beforeStart, end, "startDateTime"},
+	} {
+		create := base
+		create.StartDateTime, create.EndDateTime = c.start, c.end
+		_, err := create.Decide(State{}, start)
+		requireInvalidField(t, "create, "+c.name, err, c.field)
+		_, err = Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: c.start, EndDateTime: c.end}.Decide(fold(created), start)
+		requireInvalidField(t, "reschedule, "+c.name, err, c.field)
+	}
+	create := base
+	create.EndDateTime = lastOK
+	if _, err := create.Decide(State{}, start); err != nil {
+		t.Fatalf("end on the last second of 9999: %v", err)
+	}
+}
+
+func requireInvalidField(t *testing.T, what string, err error, field string) {
+	t.Helper()
+	var de *domain.Error
+	if !errors.As(err, &de) || !errors.Is(err, domain.ErrInvalid) || de.Field != field {
+		t.Errorf("%s: err = %v, want a 400 naming %s", what, err, field)
+	}
+}
