@@ -58,7 +58,10 @@ func decodeToken(token string) (uint64, bool) {
 	if err != nil || !strings.HasPrefix(string(raw), tokenPrefix) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(raw[len(tokenPrefix):]), 10, 64)
+	// A cursor is a log position, which the read models keep as a signed
+	// 64-bit integer: a forged one past 2^63-1 would wrap to a negative
+	// position there and start the list over.
+	n, err := strconv.ParseUint(string(raw[len(tokenPrefix):]), 10, 63)
 	if err != nil || n == 0 {
 		return 0, false
 	}

@@ -2,6 +2,7 @@ package queries
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,14 @@ func TestParsePage(t *testing.T) {
 		assert.ErrorIs(t, err, domain.ErrInvalid, size)
 		assert.ErrorContains(t, err, "pageSize")
 	}
-	for _, token := range []string{"garbage", Token(0), "cDEuLTE", "cDEuMTg0NDY3NDQwNzM3MDk1NTE2MTY"} {
+	// A cursor is a log position, at most 2^63-1: the read models keep
+	// it as a signed 64-bit integer. A forged token beyond that would
+	// wrap to a negative cursor and start the list over.
+	p, err = ParsePage("", Token(math.MaxInt64))
+	require.NoError(t, err)
+	assert.Equal(t, uint64(math.MaxInt64), p.After)
+	for _, token := range []string{"garbage", Token(0), "cDEuLTE", "cDEuMTg0NDY3NDQwNzM3MDk1NTE2MTY",
+		Token(math.MaxInt64 + 1), Token(math.MaxUint64), "cDEuMTg0NDY3NDQwNzM3MDk1NTE2MTU"} {
 		_, err := ParsePage("", token)
 		assert.ErrorIs(t, err, domain.ErrInvalid, token)
 		assert.ErrorContains(t, err, "pageToken")
@@ -46,6 +54,9 @@ func FuzzParsePage(f *testing.F) {
 		}
 		if p.Size < 1 || p.Size > MaxPageSize {
 			t.Fatalf("page size %d out of range", p.Size)
+		}
+		if p.After > math.MaxInt64 {
+			t.Fatalf("cursor %d does not fit a read model's signed 64-bit position", p.After)
 		}
 		if token != "" {
 			if again, err := ParsePage("", Token(p.After)); err != nil || again.After != p.After {
