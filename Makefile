@@ -53,7 +53,7 @@ bench-scale: build
 # `make test`) replays the corpus committed under each testdata/fuzz/;
 # commit the few new entries worth keeping, not the whole cache.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = http:FuzzDecodeJSON http:FuzzDecodeBodies http:FuzzSyncBodies http:FuzzCanonicalJSON domain:FuzzSchedule \
+FUZZ_TARGETS = http:FuzzDecodeJSON http:FuzzDecodeBodies http:FuzzSyncBodies http:FuzzCanonicalJSON http:FuzzRequests domain:FuzzSchedule \
 	queries:FuzzParsePage queries:FuzzParseAccessLogPage eventstore:FuzzDecode commands:FuzzEventCodec \
 	commands/personaldata:FuzzOpen
 fuzz:

@@ -31,7 +31,7 @@ type areaView struct {
 	LastModifiedBy    string            `json:"lastModifiedBy"`
 }
 
-func decodeArea(t *testing.T, r reply) areaView {
+func decodeArea(t testing.TB, r reply) areaView {
 	t.Helper()
 	var a areaView
 	require.NoError(t, json.Unmarshal(r.Data, &a), "%s", r.Data)

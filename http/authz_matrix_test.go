@@ -75,6 +75,9 @@ type matrixWorld struct {
 	start    time.Time
 	lockKeys [2]string
 	devKeys  [2]string
+	// deleted holds the ids of the world's entities a request deleted
+	// (FuzzRequests).
+	deleted map[string]bool
 }
 
 // matrixBodies is the minimal valid body of every operation that takes one.

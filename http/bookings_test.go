@@ -52,7 +52,7 @@ type bookingOut struct {
 	} `json:"guest"`
 }
 
-func decodeBooking(t *testing.T, r reply, status int) bookingOut {
+func decodeBooking(t testing.TB, r reply, status int) bookingOut {
 	t.Helper()
 	require.Equal(t, status, r.Status, r.Error)
 	var b bookingOut

@@ -16,7 +16,7 @@ import (
 
 // deviceKeys makes a phone's key pairs, as the phone would, and returns
 // the public halves in standard base64.
-func deviceKeys(t *testing.T) (signing, encryption string) {
+func deviceKeys(t testing.TB) (signing, encryption string) {
 	t.Helper()
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ type deviceOut struct {
 	LastModifiedBy      string `json:"lastModifiedBy"`
 }
 
-func decodeDevice(t *testing.T, r reply) deviceOut {
+func decodeDevice(t testing.TB, r reply) deviceOut {
 	t.Helper()
 	var d deviceOut
 	require.NoError(t, json.Unmarshal(r.Data, &d), "%s", r.Data)

@@ -109,7 +109,7 @@ func (h *harness) fwMustUpload(key, version string) []byte {
 	return image
 }
 
-func fwRandomBytes(t *testing.T, n int) []byte {
+func fwRandomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	_, err := rand.Read(b)

@@ -46,7 +46,7 @@ const rootKey = "test-root-key-0123456789abcdef0123456789"
 
 // harness is the whole server over real SQLite and real HTTP.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  *sqlite.Store
 	set    *projections.Set
@@ -71,7 +71,7 @@ type harness struct {
 
 // newHarness builds the server; opts change its webhook delivery (internal
 // addresses are refused unless webhooks.WithPrivateTargets(true) is given).
-func newHarness(t *testing.T, opts ...webhooks.Option) *harness {
+func newHarness(t testing.TB, opts ...webhooks.Option) *harness {
 	t.Helper()
 	return newHarnessOver(t, nil, opts...)
 }

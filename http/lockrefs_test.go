@@ -16,7 +16,7 @@ import (
 
 // lockRefs reads the externalRefs of a lock output, raw, so `[]` and a
 // missing or null field are told apart.
-func lockRefs(t *testing.T, data json.RawMessage) string {
+func lockRefs(t testing.TB, data json.RawMessage) string {
 	t.Helper()
 	var doc map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(data, &doc), "%s", data)

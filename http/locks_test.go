@@ -16,7 +16,7 @@ import (
 
 // lockKeys makes a lock's key pairs, as a lock would, and returns the
 // public halves in standard base64.
-func lockKeys(t *testing.T) (signing, encryption string) {
+func lockKeys(t testing.TB) (signing, encryption string) {
 	t.Helper()
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
@@ -51,7 +51,7 @@ type lockOut struct {
 	} `json:"private"`
 }
 
-func decodeLock(t *testing.T, r reply) lockOut {
+func decodeLock(t testing.TB, r reply) lockOut {
 	t.Helper()
 	var l lockOut
 	require.NoError(t, json.Unmarshal(r.Data, &l), "%s", r.Data)
