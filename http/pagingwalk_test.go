@@ -410,7 +410,11 @@ func TestPagingWalkUnderChanges(t *testing.T) {
 					}
 					return u, err
 				},
-				remove: del(w.acct, func(id string) string { return grpMemberPath(p, g, id) })}
+				remove: del(w.acct, func(id string) string { return grpMemberPath(p, g, id) }),
+				readd: func(u string) error {
+					_, err := c.call("POST", grpMemberPath(p, g, u), w.acct, nil, nil)
+					return err
+				}}
 		},
 		"groups of a user": func(t *testing.T, w world) walkList {
 			p := must(t)(newProperty(w.acct))
@@ -423,7 +427,11 @@ func TestPagingWalkUnderChanges(t *testing.T) {
 					}
 					return g, err
 				},
-				remove: del(w.acct, func(id string) string { return grpMemberPath(p, id, u) })}
+				remove: del(w.acct, func(id string) string { return grpMemberPath(p, id, u) }),
+				readd: func(g string) error {
+					_, err := c.call("POST", grpMemberPath(p, g, u), w.acct, nil, nil)
+					return err
+				}}
 		},
 		"groups of a user at a property": func(t *testing.T, w world) walkList {
 			p := must(t)(newProperty(w.acct))
@@ -444,7 +452,11 @@ func TestPagingWalkUnderChanges(t *testing.T) {
 					}
 					panic("unreachable")
 				},
-				remove: del(w.acct, func(id string) string { return grpMemberPath(p, id, u) })}
+				remove: del(w.acct, func(id string) string { return grpMemberPath(p, id, u) }),
+				readd: func(g string) error {
+					_, err := c.call("POST", grpMemberPath(p, g, u), w.acct, nil, nil)
+					return err
+				}}
 		},
 		"devices": func(t *testing.T, w world) walkList {
 			u := must(t)(newUser(w.acct, nil))

@@ -25,9 +25,15 @@ import (
 const (
 	// Table holds the memberships: account_id, group_id, property_id,
 	// user_id, valid_from, valid_until (TimeLayout text, NULL when open) and
-	// position, the $all position of the event that added the member; lists
-	// page on it, oldest membership first. A new window keeps the position.
+	// position, the $all position of the event that first added the user
+	// to the group; lists page on it, oldest membership first. A new
+	// window keeps the position, and so does a member removed and added
+	// again: a list walked meanwhile does not show them twice.
 	Table = "memberships"
+	// JoinedTable holds, per (group, user), the position the user first
+	// joined the group at, kept when they leave, until the group is
+	// deleted.
+	JoinedTable = "membership_joined"
 	// MarksTable holds, per group, the position of the last event applied
 	// to its memberships, so a re-delivered older event changes nothing.
 	MarksTable = "membership_marks"
@@ -76,7 +82,7 @@ func New() *Projection { return &Projection{} }
 func (p *Projection) Name() string { return "memberships" }
 
 // Version implements projections.Projection.
-func (p *Projection) Version() int { return 1 }
+func (p *Projection) Version() int { return 2 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
@@ -89,13 +95,13 @@ func (p *Projection) EventTypes() []string {
 
 // Tables implements projections.Projection.
 func (p *Projection) Tables() []string {
-	return []string{Table, OrphansTable, MarksTable, DeletedUsersTable}
+	return []string{Table, OrphansTable, MarksTable, DeletedUsersTable, JoinedTable}
 }
 
 // Setup implements projections.Projection.
 func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 	t, orphans := tx.Table(Table), tx.Table(OrphansTable)
-	marks, deleted := tx.Table(MarksTable), tx.Table(DeletedUsersTable)
+	marks, deleted, joined := tx.Table(MarksTable), tx.Table(DeletedUsersTable), tx.Table(JoinedTable)
 	var stmts []string
 	for _, name := range []string{t, orphans} {
 		stmts = append(stmts, `CREATE TABLE IF NOT EXISTS `+name+` (
@@ -121,6 +127,12 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			user_id TEXT PRIMARY KEY,
 			account_id TEXT NOT NULL,
 			position BIGINT NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS `+joined+` (
+			group_id TEXT NOT NULL,
+			user_id TEXT NOT NULL,
+			position BIGINT NOT NULL,
+			PRIMARY KEY (group_id, user_id)
 		)`,
 	)
 	for _, s := range stmts {
@@ -149,6 +161,9 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		})
 	case group.UserGroupDeleted:
 		return onGroup(ctx, tx, e.UserGroupID, env, func() error {
+			if err := tx.Write(ctx, `DELETE FROM `+tx.Table(JoinedTable)+` WHERE group_id = ?`, e.UserGroupID.String()); err != nil {
+				return err
+			}
 			return deleteFromBoth(ctx, tx, `group_id = ?`, e.UserGroupID.String())
 		})
 	case user.UserDeleted:
@@ -205,8 +220,11 @@ func onGroup(ctx context.Context, tx projections.Tx, groupID uuid.UUID, env even
 	return err
 }
 
-// upsert adds a member or replaces a member's window; the membership keeps
-// the position it was added at. A deleted user's membership is an orphan.
+// upsert adds a member or replaces a member's window; the membership takes
+// the position the user first joined the group at, so one removed and
+// added again comes back to their place in the lists, where a walk that
+// passed them does not meet them again. A deleted user's membership is an
+// orphan.
 func upsert(ctx context.Context, tx projections.Tx, accountID, groupID, propertyID, userID uuid.UUID, from, until *time.Time, position uint64) error {
 	table := Table
 	var one int
@@ -217,6 +235,17 @@ func upsert(ctx context.Context, tx projections.Tx, accountID, groupID, property
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
+	joined := tx.Table(JoinedTable)
+	if err := tx.Write(ctx, `INSERT INTO `+joined+` (group_id, user_id, position) VALUES (?, ?, ?)
+		ON CONFLICT (group_id, user_id) DO NOTHING`, groupID.String(), userID.String(), int64(position)); err != nil {
+		return err
+	}
+	var first int64
+	if err := tx.QueryRow(ctx, `SELECT position FROM `+joined+` WHERE group_id = ? AND user_id = ?`,
+		groupID.String(), userID.String()).Scan(&first); err != nil {
+		return err
+	}
+	position = uint64(first)
 	err = tx.Write(ctx, `INSERT INTO `+tx.Table(table)+` (account_id, group_id, property_id, user_id, valid_from, valid_until, position)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_id, user_id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until`,

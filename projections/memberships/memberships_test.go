@@ -220,6 +220,48 @@ func TestMembersPageStablyWhileMembersAreAdded(t *testing.T) {
 	assert.Equal(t, want, got)
 }
 
+// A member removed and added again comes back to the place they first
+// joined at: a walk of the list that passed them does not meet them twice.
+func TestMemberAddedAgainKeepsTheirPlace(t *testing.T) {
+	f := newFixture(t)
+	account, p, g := uuid.New(), uuid.New(), uuid.New()
+	stream := group.Category + "-" + g.String()
+	f.append(stream, group.UserGroupCreated{UserGroupID: g, AccountID: account, PropertyID: p, DisplayName: "G",
+		GroupType: group.TypeStaff, GroupSource: group.SourceCustom})
+	var users []string
+	for range 3 {
+		u := uuid.New()
+		f.append(stream, group.UserAddedToGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u})
+		users = append(users, u.String())
+	}
+	first, err := queries.ParsePage("1", "")
+	require.NoError(t, err)
+	ms, next, err := f.q.UsersOfGroup(context.Background(), account.String(), g.String(), first)
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	got := []string{ms[0].UserID}
+	// The first member, already read, leaves and comes back.
+	u0 := uuid.MustParse(users[0])
+	f.append(stream, group.UserRemovedFromGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u0})
+	f.append(stream, group.UserAddedToGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u0})
+	for next != "" {
+		page, err := queries.ParsePage("1", next)
+		require.NoError(t, err)
+		ms, next, err = f.q.UsersOfGroup(context.Background(), account.String(), g.String(), page)
+		require.NoError(t, err)
+		for _, m := range ms {
+			got = append(got, m.UserID)
+		}
+	}
+	assert.Equal(t, users, got, "each member once, in the order they first joined")
+
+	var listed []string
+	for _, m := range f.members(account, g) {
+		listed = append(listed, m.UserID)
+	}
+	assert.Equal(t, users, listed)
+}
+
 func TestStoredTimesSortAsInstants(t *testing.T) {
 	a := memberships.FormatTime(at("2024-03-02T15:00:00.5Z")).(string)
 	b := memberships.FormatTime(at("2024-03-02T15:00:00.25Z")).(string)
