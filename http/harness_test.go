@@ -79,7 +79,7 @@ func newHarness(t testing.TB, opts ...webhooks.Option) *harness {
 // newHarnessOver is newHarness whose commands use wrap(store) as their
 // event store (nil: the store itself); the projections, the audit and the
 // harness's own reads use the store itself.
-func newHarnessOver(t *testing.T, wrap func(*sqlite.Store) eventstore.Store, opts ...webhooks.Option) *harness {
+func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opts ...webhooks.Option) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
