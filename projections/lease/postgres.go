@@ -139,6 +139,12 @@ type held struct {
 
 func (l *held) Lost() <-chan struct{} { return l.lost }
 
+// pingTimeout bounds one ping of a lease's connection. It is not the
+// check interval: a ping slowed by a busy machine or database is no lost
+// connection (the lock is held while the session lives), and giving the
+// lease up for it stops every projection for nothing.
+const pingTimeout = 10 * time.Second
+
 // watch pings the lease's connection; a failed ping means PostgreSQL may
 // already have released the lock to another process.
 func (l *held) watch(every time.Duration) {
@@ -151,7 +157,7 @@ func (l *held) watch(every time.Duration) {
 		case <-tick.C:
 		}
 		l.mu.Lock()
-		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ctx, cancel := context.WithTimeout(context.Background(), max(every, pingTimeout))
 		err := l.conn.Ping(ctx)
 		cancel()
 		l.mu.Unlock()
