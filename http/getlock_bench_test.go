@@ -10,9 +10,7 @@ import (
 // key-map version, server signature) over real HTTP and SQLite, in
 // parallel.
 func BenchmarkGetLock(b *testing.B) {
-	t := &testing.T{}
-	h := newHarness(t)
-	h.t = t
+	h := newHarness(b)
 	property := h.lockProperty(rootKey)
 	area := h.lockArea(rootKey, property)
 	l := h.provisionLock(rootKey, "door")

@@ -11,9 +11,7 @@ import (
 // BenchmarkRenameLock: PUT /locks/{lockId} (a write command answered once
 // every read model reflects it) from parallel clients on distinct locks.
 func BenchmarkRenameLock(b *testing.B) {
-	t := &testing.T{}
-	h := newHarness(t)
-	h.t = t
+	h := newHarness(b)
 	var locks []string
 	for range 64 {
 		locks = append(locks, h.provisionLock(rootKey, "door").LockID)
