@@ -142,7 +142,11 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if codeID != nil {
-		out, err := a.audit.DecideCode(r.Context(), actorOf(r).AccountID, *lockID, *codeID, at)
+		// A code of a property the caller may not audit is answered as
+		// one never created, as another account's is.
+		actor := actorOf(r)
+		mayAudit := func(propertyID uuid.UUID) bool { return actor.CanAny(propertyID, auditReaders...) }
+		out, err := a.audit.DecideCode(r.Context(), actor.AccountID, *lockID, *codeID, at, mayAudit)
 		if err != nil {
 			writeErr(w, r, err)
 			return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -210,4 +211,34 @@ func TestAuditOfADeprovisionedLock(t *testing.T) {
 	other := h.newAccount()
 	status, _, _ = h.rawGet("/audit/locks/"+f.lock+"/history", other)
 	assert.Equal(t, http.StatusNotFound, status)
+}
+
+// An access code of another property of the account, asked about by an
+// auditor scoped to the lock's property, answers exactly as a code that
+// was never created: the auditor may not read that property, so neither
+// its booking nor its area shows.
+func TestAuditCodeOfAnotherPropertyAnswersAsMissing(t *testing.T) {
+	h := newHarness(t)
+	here := h.newAuditTenant(rootKey)
+	there := h.newAuditTenant(rootKey)
+	property := func(lockID string) string {
+		r := h.do("GET", "/locks/"+lockID, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		return r.field("propertyId")
+	}
+	auditor := h.newKey(rootKey, scopedPerm("support", property(here.lock)))
+	at := h.settle()
+
+	missing := uuid.NewString()
+	status, body := h.decisionBody(auditor, here.lock, "accessCodeId", there.code, at)
+	randomStatus, randomBody := h.decisionBody(auditor, here.lock, "accessCodeId", missing, at)
+	require.Equal(t, randomStatus, status, body)
+	assert.Equal(t, strings.ReplaceAll(randomBody, missing, "ID"), strings.ReplaceAll(body, there.code, "ID"))
+	assert.NotContains(t, body, "AccessCodeCreated")
+	assert.NotContains(t, body, property(there.lock))
+
+	// An account-wide auditor is told where the code belongs.
+	status, body = h.decisionBody(rootKey, here.lock, "accessCodeId", there.code, at)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `"reason":"codeNotForThisLock"`)
 }

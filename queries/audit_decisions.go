@@ -389,10 +389,11 @@ func (a *Audit) deviceUser(ctx context.Context, accountID, deviceID uuid.UUID, a
 }
 
 // codeBooking is the booking an access code of the account belongs to,
-// from its creation recorded at or before at (uuid.Nil: none).
-func (a *Audit) codeBooking(ctx context.Context, accountID, codeID uuid.UUID, at time.Time) (uuid.UUID, error) {
+// from its creation recorded at or before at, in a property sees lets the
+// caller read (uuid.Nil: none).
+func (a *Audit) codeBooking(ctx context.Context, accountID, codeID uuid.UUID, at time.Time, sees func(propertyID uuid.UUID) bool) (uuid.UUID, error) {
 	return a.firstNamed(ctx, accountID, codeID, at, func(env *eventstore.Envelope) uuid.UUID {
-		if e, ok := env.Event.(booking.AccessCodeCreated); ok && e.AccessCodeID == codeID {
+		if e, ok := env.Event.(booking.AccessCodeCreated); ok && e.AccessCodeID == codeID && (sees == nil || sees(e.PropertyID)) {
 			return e.BookingID
 		}
 		return uuid.Nil
@@ -441,10 +442,13 @@ func (a *Audit) firstNamed(ctx context.Context, accountID, id uuid.UUID, at time
 // DecideCode works out, from the events recorded up to at, whether the
 // access code could open the lock at that instant: the lock's install, and
 // the code's creation on the lock's area or an ancestor, inside its window.
-// A code of another account than accountID answers as one never created.
-func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.UUID, at time.Time) (Decision, error) {
+// A code of another account than accountID answers as one never created,
+// and so does a code of a property sees says the caller may not read (nil:
+// it may read every property of the account), so that an auditor of one
+// property learns nothing of another's bookings.
+func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.UUID, at time.Time, sees func(propertyID uuid.UUID) bool) (Decision, error) {
 	out := Decision{LockID: lockID.String(), AccessCodeID: codeID.String(), At: at.UTC(), Path: []AuditLink{}}
-	bookingID, err := a.codeBooking(ctx, accountID, codeID, at)
+	bookingID, err := a.codeBooking(ctx, accountID, codeID, at, sees)
 	if err != nil {
 		return Decision{}, err
 	}
