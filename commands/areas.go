@@ -54,7 +54,7 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AreaUserGroupID: groupID,
 	}
 	if c.ParentAreaID != uuid.Nil {
-		if cmd.Parent, err = s.parentOf(ctx, actor.AccountID, c.ParentAreaID); err != nil {
+		if cmd.Parent, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
 			return NewArea{}, err
 		}
 	}
@@ -130,7 +130,7 @@ func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, 
 	}
 	cmd := area.Update{DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AccessList: c.AccessList}
 	if c.ParentAreaID != uuid.Nil {
-		if cmd.Parent, err = s.parentOf(ctx, actor.AccountID, c.ParentAreaID); err != nil {
+		if cmd.Parent, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -216,14 +216,16 @@ func inProperty(s area.State, accountID, propertyID uuid.UUID) bool {
 }
 
 // parentOf finds what area.Parent says of the area an area is to go under:
-// whether it exists in the account, its property, and its ancestors, by
-// walking up the area streams.
-func (s *Service) parentOf(ctx context.Context, accountID, parentID uuid.UUID) (area.Parent, error) {
+// whether it exists in the actor's account, its property, and its
+// ancestors, by walking up the area streams. An area in a property the
+// actor does not see is, to it, an area that does not exist, as another
+// account's is.
+func (s *Service) parentOf(ctx context.Context, actor domain.Actor, parentID uuid.UUID) (area.Parent, error) {
 	l, err := Load(ctx, s.p, areaAgg, parentID)
 	if err != nil {
 		return area.Parent{}, err
 	}
-	if !l.State.Exists() || l.State.AccountID() != accountID {
+	if !l.State.Exists() || l.State.AccountID() != actor.AccountID || !SeesProperty(actor, l.State.PropertyID()) {
 		return area.Parent{}, nil
 	}
 	p := area.Parent{Found: true, PropertyID: l.State.PropertyID()}

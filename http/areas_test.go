@@ -468,3 +468,31 @@ func TestAreaPutAsReadSurvivesADeletedGroupOrArea(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
 	assert.Equal(t, "accessList[0].userGroupId: no such user group in this property", r.Error)
 }
+
+// A parent area in a property the key does not see answers as a parent
+// that does not exist, on create and on update: the key learns nothing of
+// the other property. A key that sees both is told where the parent is.
+func TestParentAreaOutOfScopeAnswersAsMissing(t *testing.T) {
+	h := newHarness(t)
+	mine, other := h.mkProperty(rootKey, "mine"), h.mkProperty(rootKey, "other")
+	theirs := h.mkArea(rootKey, other, "theirs", "")
+	room := h.mkArea(rootKey, mine, "room", "")
+	manager := h.newKey(rootKey, scopedPerm("manage-access", mine))
+	missing := uuid.NewString()
+	create := func(key, parent string) reply {
+		return h.do("POST", areasPath(mine), key, map[string]any{"displayName": "new", "areaType": "resident", "parentAreaId": parent})
+	}
+	update := func(key, parent string) reply {
+		return h.do("PUT", areaPath(mine, room), key, map[string]any{"displayName": "room", "areaType": "resident",
+			"parentAreaId": parent, "accessList": []any{}})
+	}
+	for name, try := range map[string]func(key, parent string) reply{"create": create, "update": update} {
+		real, none := try(manager, theirs), try(manager, missing)
+		assert.Equal(t, none.Status, real.Status, name)
+		assert.Equal(t, none.Error, real.Error, name)
+
+		seen := try(rootKey, theirs)
+		assert.Equal(t, http.StatusUnprocessableEntity, seen.Status, name)
+		assert.Contains(t, seen.Error, "another property", name)
+	}
+}
