@@ -20,7 +20,7 @@ type eventPage struct {
 	PageToken string `json:"pageToken"`
 }
 
-func listEvents(t *testing.T, h *harness, key, query string) (eventPage, reply) {
+func listEvents(t testing.TB, h *harness, key, query string) (eventPage, reply) {
 	t.Helper()
 	r := h.do("GET", "/events?"+query, key, nil)
 	var p eventPage
