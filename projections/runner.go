@@ -339,7 +339,8 @@ func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
 // Reprocess applies one event again, in its own transaction, without moving
 // the checkpoint. Projections are idempotent, so this repairs a read model
 // that missed an effect and changes nothing otherwise. An event past the
-// checkpoint is left to the runner, which will reach it.
+// checkpoint is left to the runner, which will reach it. Apply sees
+// Redelivered(ctx): the event may have been superseded by later ones.
 func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) error {
 	if rec.Position > r.Position() || !r.handles[rec.Type] {
 		return nil
@@ -348,5 +349,15 @@ func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) er
 	if err != nil || !env.Known {
 		return err
 	}
+	ctx = context.WithValue(ctx, redeliveryKey{}, true)
 	return r.inTx(ctx, func(tx Tx) error { return r.projection.Apply(ctx, tx, env) })
 }
+
+type redeliveryKey struct{}
+
+// Redelivered reports whether Apply is called for an event the projection
+// applied already (Reprocess), rather than for the next event of the log.
+// Later events may have changed since what it set: a projection that keeps
+// facts as the last event set them (a membership, a device, an install)
+// must not set them again from it, or a removed member would come back.
+func Redelivered(ctx context.Context) bool { return ctx.Value(redeliveryKey{}) != nil }

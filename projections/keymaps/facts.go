@@ -198,6 +198,56 @@ func (w *work) facts(ctx context.Context) error {
 	return nil
 }
 
+// touched marks what an event concerns, as facts does, without changing a
+// fact: for an event delivered again, whose facts later events may have
+// changed since. What it marks is computed again from the facts as they
+// stand, which changes nothing unless a derived map had missed them.
+func (w *work) touched(ctx context.Context) error {
+	t := w.tx.Table
+	switch e := w.env.Event.(type) {
+	case property.PropertyCreated:
+		return w.markRoots(ctx, `SELECT area_id FROM `+t(TableAreas)+` WHERE property_id = ? AND parent_id = ''`, e.PropertyID.String())
+	case property.PropertyUpdated:
+		return w.markRoots(ctx, `SELECT area_id FROM `+t(TableAreas)+` WHERE property_id = ? AND parent_id = ''`, e.PropertyID.String())
+	case area.AreaCreated:
+		w.areas[e.AreaID.String()] = true
+	case area.AreaMoved:
+		w.areas[e.AreaID.String()] = true
+	case area.AreaAccessListChanged:
+		w.areas[e.AreaID.String()] = true
+	case group.UserAddedToGroup:
+		return w.markGranting(ctx, e.UserGroupID.String())
+	case group.UserGroupMembershipChanged:
+		return w.markGranting(ctx, e.UserGroupID.String())
+	case group.UserRemovedFromGroup:
+		return w.markGranting(ctx, e.UserGroupID.String())
+	case group.UserGroupDeleted:
+		return w.markGranting(ctx, e.UserGroupID.String())
+	case device.UserDeviceProvisioned:
+		return w.deviceChanged(ctx, e.UserDeviceID.String(), e.UserID.String())
+	case device.UserDeviceKeysRotated:
+		return w.deviceChanged(ctx, e.UserDeviceID.String(), e.UserID.String())
+	case device.UserDeviceDeprovisioned:
+		return w.deviceChanged(ctx, e.UserDeviceID.String(), e.UserID.String())
+	case lock.LockInstalled:
+		w.locks = append(w.locks, e.LockID.String())
+	case lock.LockUninstalled:
+		w.locks = append(w.locks, e.LockID.String())
+	case lock.LockDeprovisioned:
+		w.locks = append(w.locks, e.LockID.String())
+	case booking.AccessCodeCreated:
+		w.areas[e.AreaID.String()] = true
+		return w.markRoots(ctx, `SELECT area_id FROM `+t(TableCodes)+` WHERE access_code_id = ?`, e.AccessCodeID.String())
+	case booking.AccessCodeRevoked:
+		return w.markRoots(ctx, `SELECT area_id FROM `+t(TableCodes)+` WHERE access_code_id = ?`, e.AccessCodeID.String())
+	case booking.BookingRescheduled:
+		return w.markRoots(ctx, `SELECT area_id FROM `+t(TableCodes)+` WHERE booking_id = ?`, e.BookingID.String())
+	}
+	// AreaDeleted, LockProvisioned and LockSynced concern no map that
+	// the facts as they stand would change.
+	return nil
+}
+
 // forgetGroups drops the group facts the event changes: a membership's
 // group; for a device, every group (which groups its user is in is not
 // known here, and device changes are rare next to memberships).

@@ -123,10 +123,17 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 }
 
 // Apply implements projections.Projection: it updates the facts, then
-// recomputes what they touch.
+// recomputes what they touch. An event delivered again (Reprocess) leaves
+// the facts as they are, since a later event may have changed them (the
+// member removed, the device deprovisioned, the code revoked since), and
+// only recomputes from them what it concerns.
 func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 	w := &work{tx: tx, env: env, areas: map[string]bool{}, devices: map[string]bool{}, groups: tx.Memo("keymaps-groups")}
-	if err := w.facts(ctx); err != nil {
+	update := w.facts
+	if projections.Redelivered(ctx) {
+		update = w.touched
+	}
+	if err := update(ctx); err != nil {
 		return fmt.Errorf("keymaps %s: %w", env.Type, err)
 	}
 	if err := w.recompute(ctx); err != nil {
