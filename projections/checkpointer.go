@@ -47,7 +47,11 @@ type checkpointer struct {
 // startCheckpointer checkpoints the WAL of d, the database at path, until
 // closed.
 func startCheckpointer(d *DB, path string, limits walLimits) (*checkpointer, error) {
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	dsn, err := sqliteDSN(path, "_pragma=busy_timeout(0)")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}

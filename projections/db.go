@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -148,6 +149,17 @@ func (d *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 // the pragmas and reads the schema, far dearer than a query.
 const readPool = 16
 
+// sqliteDSN names the SQLite file at path, with query's parameters, as a
+// URI whose path is escaped: a '#' or '?' in a directory's name is part of
+// the file's name, not the start of a fragment or of the parameters.
+func sqliteDSN(path, query string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return (&url.URL{Scheme: "file", Path: abs, RawQuery: query}).String(), nil
+}
+
 // OpenSQLite opens (creating) the read-model database at path. Read models
 // can be rebuilt from the log, so commits need not wait for the disk
 // (synchronous=NORMAL): a crash may lose the last batches, but a batch and
@@ -156,9 +168,12 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil { // code and key hashes: the owner's only
 		return nil, fmt.Errorf("read models: %w", err)
 	}
-	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	dsn, err := sqliteDSN(path, "_txlock=immediate"+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
+	if err != nil {
+		return nil, fmt.Errorf("read models %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("read models %s: %w", path, err)
