@@ -131,7 +131,15 @@ func copyEvents(ctx context.Context, src, dst string, position uint64, at time.T
 		return 0, 0, err
 	}
 	s.Close()
-	db, err := sql.Open("sqlite", "file:"+dst+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return 0, 0, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// A URL, not "file:"+path: a path holding '#' or '?' is cut there.
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
 	if err != nil {
 		return 0, 0, err
 	}

@@ -120,3 +120,19 @@ func TestReplayFromAReadOnlySource(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, got)
 }
+
+// A replay into (and from) directories whose names hold '#' and '?'
+// writes its files there, not at the path cut short where a URL's
+// fragment or query would begin.
+func TestReplayPathsWithURLCharacters(t *testing.T) {
+	f := newFixture(t)
+	parent := t.TempDir()
+	out := filepath.Join(parent, "case#1?v=2")
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	events, _ := replayState(t, out)
+	require.Len(t, events, 3)
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "files outside --out: %v", entries)
+}
