@@ -25,6 +25,12 @@ var (
 // auditFlushEvery is how many history items are written between flushes.
 const auditFlushEvery = 200
 
+// historyWriteWindow is how long a streamed history may take to send what
+// comes next, from its start and from each flush: the server's
+// WriteTimeout (5 min) bounds a whole answer, which would cut off a long
+// history that is still moving.
+const historyWriteWindow = 5 * time.Minute
+
 func (a *API) auditRoutes() []route {
 	return []route{
 		{method: "GET", path: "/audit/locks/{lockId}/access", operation: "auditLockAccess", handler: a.auditLockAccess,
@@ -259,6 +265,9 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		return
 	}
 	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w)
+	moveDeadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(historyWriteWindow)) } // unsupported: the server's own
+	moveDeadline()
 	n := 0
 	emit := func(it queries.HistoryItem) error {
 		if err := hw.Write(it); err != nil {
@@ -271,6 +280,7 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 			if flusher != nil {
 				flusher.Flush()
 			}
+			moveDeadline()
 		}
 		return nil
 	}

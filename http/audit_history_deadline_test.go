@@ -1,0 +1,56 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// deadlineRecorder is a response writer that supports write deadlines, as
+// a server's connection does, and records each one set.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	deadlines []time.Time
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.deadlines = append(d.deadlines, t)
+	return nil
+}
+
+// A streamed history moves the connection's write deadline on from its
+// start and after each flush, through the server's middleware: the
+// server's WriteTimeout bounds a whole answer, and would cut off a long
+// history while it is still being sent.
+func TestLongHistoryMovesItsWriteDeadlineOn(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey)
+	now := time.Now()
+	entries := make([]map[string]any, 1000)
+	for i := range entries {
+		entries[i] = lsEntry(s.lock.ID, s.phone, uuid.NewString(), now, "granted")
+	}
+	h.lsSync(s.lock, 1, entries...)
+	h.settle()
+
+	req := httptest.NewRequest("GET", "/audit/locks/"+s.lock.ID+"/history?format=json", nil)
+	req.Header.Set("x-api-key", rootKey)
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+	start := time.Now()
+	h.srv.Config.Handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	items := strings.Count(rec.Body.String(), "\n")
+	require.GreaterOrEqual(t, items, 1000)
+
+	// One at the start, one after every 200 items.
+	assert.GreaterOrEqual(t, len(rec.deadlines), 1+items/200, "write deadlines set")
+	for i, d := range rec.deadlines {
+		assert.True(t, d.After(start.Add(time.Minute)), "deadline %d is %s after the start", i, d.Sub(start))
+	}
+}
