@@ -409,7 +409,7 @@ func (f *privacyFixture) reads(t *testing.T, s *privacyServer) []string {
 		}
 	}
 	now := time.Now().UTC()
-	for _, q := range []string{
+	out = append(out, []string{
 		"/events?eventSource=all&pageSize=100",
 		"/events?eventSource=user&userId=" + f.user,
 		"/audit/users/" + f.user + "/history?format=json",
@@ -435,9 +435,7 @@ func (f *privacyFixture) reads(t *testing.T, s *privacyServer) []string {
 		"/bookings/" + f.booking2 + "/check-in",
 		"/accounts/webhooks/" + f.webhook + "/deliveries",
 		"/users/" + f.other,
-	} {
-		out = append(out, q)
-	}
+	}...)
 	slices.Sort(out)
 	return out
 }
