@@ -9,6 +9,7 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/queries"
@@ -73,6 +74,16 @@ func (a *API) auditLockScope(r *http.Request, lockID uuid.UUID) error {
 	return canAudit(actor, propertyID, lockNotFound(lockID))
 }
 
+// auditLockAt checks the actor may audit the property the lock was in at
+// the instant asked (propertyID, "" for none): a lock that moved answers a
+// caller scoped to its present property only for its time there, and one
+// scoped to an earlier property not at all (auditLockScope), as a lock
+// out of scope.
+func auditLockAt(actor domain.Actor, lockID uuid.UUID, propertyID string) error {
+	id, _ := uuid.Parse(propertyID) // uuid.Nil: in no property
+	return canAudit(actor, id, lockNotFound(lockID))
+}
+
 // queryInstant reads a required RFC 3339 query parameter.
 func queryInstant(r *http.Request, name string) (time.Time, error) {
 	raw := r.URL.Query().Get(name)
@@ -108,6 +119,9 @@ func (a *API) auditLockAccess(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := a.audit.LockAccessAt(r.Context(), id, at)
+	if err == nil {
+		err = auditLockAt(actorOf(r), id, out.PropertyID)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -153,6 +167,9 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		actor := actorOf(r)
 		mayAudit := func(propertyID uuid.UUID) bool { return actor.CanAny(propertyID, auditReaders...) }
 		out, err := a.audit.DecideCode(r.Context(), actor.AccountID, *lockID, *codeID, at, mayAudit)
+		if err == nil {
+			err = auditLockAt(actor, *lockID, out.PropertyID)
+		}
 		if err != nil {
 			writeErr(w, r, err)
 			return
@@ -161,6 +178,9 @@ func (a *API) auditDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := a.audit.DecideDevice(r.Context(), actorOf(r).AccountID, *lockID, *deviceID, at)
+	if err == nil {
+		err = auditLockAt(actorOf(r), *lockID, out.PropertyID)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -178,7 +198,37 @@ func (a *API) auditLockHistory(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	a.writeHistory(w, r, id, true)
+	var filter historyFilter
+	if actor := actorOf(r); !actor.CanAny(uuid.Nil, auditReaders...) {
+		filter = lockStayFilter(func(p uuid.UUID) bool { return actor.CanAny(p, auditReaders...) })
+	}
+	a.writeHistory(w, r, id, true, filter)
+}
+
+// historyFilter decides which items of a history the caller is shown. It
+// is given every item from the history's start, whatever `from` asks, so
+// it may follow state through the items.
+type historyFilter func(queries.HistoryItem) bool
+
+// lockStayFilter shows a lock's history to a caller who may audit only
+// some properties (mayAudit) while the lock was in one of them: from its
+// install there to its uninstall, not what happened to it elsewhere
+// before or after. After an uninstall the lock counts as in no property
+// until installed again.
+func lockStayFilter(mayAudit func(uuid.UUID) bool) historyFilter {
+	var in uuid.UUID // the property the lock is in, as its history says
+	installed, uninstalled, deprovisioned := (lock.LockInstalled{}).EventType(), (lock.LockUninstalled{}).EventType(), (lock.LockDeprovisioned{}).EventType()
+	return func(it queries.HistoryItem) bool {
+		switch it.EventType {
+		case installed:
+			in, _ = uuid.Parse(it.IDs["propertyId"])
+		case uninstalled, deprovisioned:
+			shown := in != uuid.Nil && mayAudit(in)
+			in = uuid.Nil
+			return shown
+		}
+		return in != uuid.Nil && mayAudit(in)
+	}
 }
 
 func (a *API) auditPropertyHistory(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +250,7 @@ func (a *API) auditPropertyHistory(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	a.writeHistory(w, r, id, false)
+	a.writeHistory(w, r, id, false, nil)
 }
 
 // auditUserHistory needs an account-wide reader: a user's events span the
@@ -224,12 +274,12 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	a.writeHistory(w, r, id, false)
+	a.writeHistory(w, r, id, false, nil)
 }
 
 // writeHistory streams a history as NDJSON or CSV, flushing as it goes.
 // Once the first byte is out a failure can only cut the stream short.
-func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool) {
+func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool, filter historyFilter) {
 	q := r.URL.Query()
 	from, to := time.Time{}, queries.HistoryEnd
 	var err error
@@ -269,7 +319,14 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 	moveDeadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(historyWriteWindow)) } // unsupported: the server's own
 	moveDeadline()
 	n := 0
+	queryFrom := from
+	if filter != nil {
+		queryFrom = time.Time{} // the filter follows the history from its start
+	}
 	emit := func(it queries.HistoryItem) error {
+		if filter != nil && (!filter(it) || it.RecordedAt.Before(from)) {
+			return nil
+		}
 		if err := hw.Write(it); err != nil {
 			return err
 		}
@@ -284,7 +341,7 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		}
 		return nil
 	}
-	err = a.audit.History(r.Context(), id, from, to, withKeyMaps, emit)
+	err = a.audit.History(r.Context(), id, queryFrom, to, withKeyMaps, emit)
 	if err == nil {
 		err = hw.Flush()
 	}

@@ -233,6 +233,10 @@ type AuditEntry struct {
 type LockAccess struct {
 	LockID string    `json:"lockId"`
 	At     time.Time `json:"at"`
+	// PropertyID is the property the lock was in at At (none: in no
+	// property); a caller who may audit only some properties is answered
+	// only for times the lock was in one of them.
+	PropertyID string `json:"propertyId,omitempty"`
 	// KeyMapVersion is the version of the lock's key map in force at At
 	// (0: none yet); KeyMapHash its entry set's hash, EntriesHash that of
 	// the entries computed here: equal when the log and the projection
@@ -252,6 +256,7 @@ func (a *Audit) LockAccessAt(ctx context.Context, lockID uuid.UUID, at time.Time
 	}
 	ex := f.facts.explain(lockID)
 	out := LockAccess{LockID: lockID.String(), At: at.UTC(), EntriesHash: access.Hash(access.EntriesOf(ex)), Entries: []AuditEntry{}}
+	out.PropertyID = f.facts.propertyOf(lockID)
 	var err error
 	if out.KeyMapVersion, out.KeyMapHash, err = a.keyMapAt(ctx, lockID, at); err != nil {
 		return LockAccess{}, err

@@ -75,7 +75,9 @@ type AuditLink struct {
 // Decision says whether a device or an access code could open a lock at
 // an instant, and why.
 type Decision struct {
-	LockID       string      `json:"lockId"`
+	LockID string `json:"lockId"`
+	// PropertyID is the property the lock was in at At (see LockAccess).
+	PropertyID   string      `json:"propertyId,omitempty"`
 	UserDeviceID string      `json:"userDeviceId,omitempty"`
 	AccessCodeID string      `json:"accessCodeId,omitempty"`
 	At           time.Time   `json:"at"`
@@ -111,6 +113,7 @@ func (a *Audit) DecideDevice(ctx context.Context, accountID, lockID, deviceID uu
 		return Decision{}, err
 	}
 	facts := f.facts
+	out.PropertyID = facts.propertyOf(lockID)
 	install, ok := installLink(facts, lockID)
 	out.Path = append(out.Path, install)
 	if !ok {
@@ -457,6 +460,7 @@ func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.U
 		return Decision{}, err
 	}
 	facts := f.facts
+	out.PropertyID = facts.propertyOf(lockID)
 	install, ok := installLink(facts, lockID)
 	out.Path = append(out.Path, install)
 	if !ok {

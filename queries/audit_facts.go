@@ -92,6 +92,14 @@ type auditLock struct {
 	last *eventstore.Envelope
 }
 
+// propertyOf is the property the lock is in, as a string ("" in none).
+func (f *auditFacts) propertyOf(lockID uuid.UUID) string {
+	if l := f.locks[lockID]; l != nil && l.property != uuid.Nil {
+		return l.property.String()
+	}
+	return ""
+}
+
 func newAuditFacts() *auditFacts {
 	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
 		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, removed: map[uuid.UUID]map[uuid.UUID]*eventstore.Envelope{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
