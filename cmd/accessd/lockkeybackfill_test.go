@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
@@ -41,19 +40,6 @@ func backfillTestKeys(t *testing.T) (signing, encryption string) {
 // The server claims the keys of the locks an older version provisioned
 // without claims, in the background at its first start, records that it
 // did, and skips it at the next start.
-// postJSON posts body to url with an API key and answers the status.
-func postJSON(t *testing.T, url, key string, body []byte) int {
-	t.Helper()
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("x-api-key", key)
-	req.Header.Set("content-type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 func TestServerBackfillsLockKeysOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the server twice")
@@ -119,8 +105,8 @@ func TestServerBackfillsLockKeysOnce(t *testing.T) {
 	}
 	post := func(base, pub string) int {
 		_, enc := backfillTestKeys(t)
-		body, _ := json.Marshal(map[string]any{"displayName": "new", "publicKey": pub, "encryptionPublicKey": enc})
-		return postJSON(t, base+"/locks", key, body)
+		status, _ := request(t, "POST", base+"/locks", key, map[string]any{"displayName": "new", "publicKey": pub, "encryptionPublicKey": enc}, nil)
+		return status
 	}
 
 	logs, base, stop := start()
@@ -199,9 +185,10 @@ func TestBackfilledLockKeyClaimReachesTheLocksWebhooks(t *testing.T) {
 
 	// First start: the bootstrap account registers its webhook.
 	base, stop := start()
-	body, _ := json.Marshal(map[string]any{"url": receiver.URL, "eventTypes": []string{"LockKeyClaimed"}})
+	webhook := map[string]any{"url": receiver.URL, "eventTypes": []string{"LockKeyClaimed"}}
 	require.Eventually(t, func() bool { // once the bootstrap key is projected
-		return postJSON(t, base+"/accounts/webhooks", key, body) == http.StatusCreated
+		status, _ := request(t, "POST", base+"/accounts/webhooks", key, webhook, nil)
+		return status == http.StatusCreated
 	}, 30*time.Second, 20*time.Millisecond, "the webhook was not registered")
 	stop()
 

@@ -174,26 +174,12 @@ func startPrivacyServer(t *testing.T, key, dataDir string, args ...string) *priv
 // do sends a request with the key and returns the status and raw body.
 func (s *privacyServer) do(t *testing.T, key, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var in io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		in = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, in)
-	require.NoError(t, err)
-	req.Header.Set("x-api-key", key)
-	req.Header.Set("content-type", "application/json")
+	var header http.Header
 	if method != http.MethodGet {
 		// Keyed requests put a fingerprint of the body in the events.
-		req.Header.Set("Idempotency-Key", method+" "+path+" "+fmt.Sprint(time.Now().UnixNano()))
+		header = http.Header{"Idempotency-Key": {method + " " + path + " " + fmt.Sprint(time.Now().UnixNano())}}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	return request(t, method, s.base+path, key, body, header)
 }
 
 // ok sends a request that must answer want, and returns its data.

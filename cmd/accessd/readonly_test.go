@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -101,22 +100,7 @@ func (s *roServer) stop(t *testing.T, sig syscall.Signal) {
 // do sends one request and returns its status and raw body.
 func (s *roServer) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var in io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		in = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, in)
-	require.NoError(t, err)
-	req.Header.Set("x-api-key", s.key)
-	req.Header.Set("content-type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
+	return request(t, method, s.base+path, s.key, body, nil)
 }
 
 // created sends a command and returns the id field of its 201 answer.
