@@ -144,14 +144,7 @@ func TestProjectionsListCreatesNoPostgresTable(t *testing.T) {
 		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 		assert.Contains(t, stdout, "no read models yet")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	db, err := projections.OpenPostgres(ctx, readModels)
-	require.NoError(t, err)
-	defer db.Close()
-	var tables int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
-	assert.Zero(t, tables, "list and status created tables")
+	assertNoTables(t, readModels, "list and status created tables")
 }
 
 // On a PostgreSQL schema without a log, the commands that only read create
@@ -170,14 +163,21 @@ func TestReadingCommandsCreateNoPostgresLog(t *testing.T) {
 		assert.Equal(t, exitFailed, code, "%v: %s%s", args, stdout, stderr)
 		assert.Contains(t, stderr, "no event log in schema", args)
 	}
+	assertNoTables(t, eventStore, "the reading commands created tables")
+}
+
+// assertNoTables checks that the PostgreSQL schema url names holds no
+// table.
+func assertNoTables(t *testing.T, url, msg string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	db, err := projections.OpenPostgres(ctx, eventStore)
+	db, err := projections.OpenPostgres(ctx, url)
 	require.NoError(t, err)
 	defer db.Close()
 	var tables int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables))
-	assert.Zero(t, tables, "the reading commands created tables")
+	assert.Zero(t, tables, msg)
 }
 
 // A rebuild checkpoint left by another version of a read model is not
