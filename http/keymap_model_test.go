@@ -1349,7 +1349,9 @@ func (k *kmRun) check(changes int, all bool) {
 
 // accessMapLines is the reference user access map of a device: one line
 // per (lock, key-map entry of the device), the lock's area, property and
-// id with the entry's group, schedule and key.
+// id with the entry's group, schedule and key; two entries that give the
+// same line (one group's grants with one schedule on two areas above the
+// lock) are listed once.
 func (k *kmRun) accessMapLines(d *mDevice, entries map[string][]refEntry) []string {
 	out := []string{}
 	if !d.active {
@@ -1363,7 +1365,7 @@ func (k *kmRun) accessMapLines(d *mDevice, entries map[string][]refEntry) []stri
 		}
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // checkAccessMap syncs a phone and compares its sealed access map, and

@@ -53,7 +53,10 @@ func (*Projection) Name() string { return "keymaps" }
 
 // Version implements projections.Projection. Version 4 keeps each
 // membership's booking, so a guest's entries name the booking of the stay.
-func (*Projection) Version() int { return 4 }
+// Version 5 lists a device entry once where two grants gave it twice (the
+// same lock, group, schedule and key through grants on different areas):
+// stored access maps held the duplicates, so they are computed again.
+func (*Projection) Version() int { return 5 }
 
 // EventTypes implements projections.Projection.
 func (*Projection) EventTypes() []string {

@@ -1,6 +1,7 @@
 package keymaps
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -344,6 +345,18 @@ type DeviceEntry struct {
 	AccessKeyID string           `json:"accessKeyId"`
 }
 
+// deviceRow is a device entry as read, its schedule the stored JSON: two
+// rows are the same entry when every field is equal.
+type deviceRow struct {
+	propertyID, areaID, lockID, groupID, schedule, accessKeyID string
+}
+
+func compareDeviceRows(a, b deviceRow) int {
+	return cmp.Or(strings.Compare(a.lockID, b.lockID), strings.Compare(a.groupID, b.groupID),
+		strings.Compare(a.schedule, b.schedule), strings.Compare(a.accessKeyID, b.accessKeyID),
+		strings.Compare(a.areaID, b.areaID), strings.Compare(a.propertyID, b.propertyID))
+}
+
 // computeDevice rebuilds a device's access map from the entries of the
 // areas whose locks admit it; its version rises by one when it changed.
 func (w *work) computeDevice(ctx context.Context, deviceID string) error {
@@ -356,28 +369,39 @@ func (w *work) computeDevice(ctx context.Context, deviceID string) error {
 	}
 	entries := []DeviceEntry{}
 	if active {
+		// A device entry names the lock's area, not the grant's, so two
+		// grants of one group with one schedule (on the lock's area and on
+		// an ancestor, say) give the same entry twice: it is listed once.
+		// The lock's key map keeps both, one per grant.
 		rows, err := w.tx.Query(ctx, `SELECT l.property_id, l.area_id, l.lock_id, e.user_group_id, e.schedule, e.access_key_id
 			FROM `+t(TableAreaEntries)+` e JOIN `+t(TableLocks)+` l ON l.area_id = e.area_id AND l.deleted = 0
-			WHERE e.device_id = ? ORDER BY l.lock_id, e.user_group_id, e.grant_area_id, e.schedule`, deviceID)
+			WHERE e.device_id = ?`, deviceID)
 		if err != nil {
 			return err
 		}
+		var found []deviceRow
 		for rows.Next() {
-			var d DeviceEntry
-			var sched string
-			if err := rows.Scan(&d.PropertyID, &d.AreaID, &d.LockID, &d.UserGroupID, &sched, &d.AccessKeyID); err != nil {
+			var r deviceRow
+			if err := rows.Scan(&r.propertyID, &r.areaID, &r.lockID, &r.groupID, &r.schedule, &r.accessKeyID); err != nil {
 				rows.Close()
 				return err
 			}
-			if err := json.Unmarshal([]byte(sched), &d.Schedule); err != nil {
-				rows.Close()
-				return err
-			}
-			entries = append(entries, d)
+			found = append(found, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
+		}
+		// Sorted here, not by the database, so the order (and the hash)
+		// does not depend on a backend's collation.
+		slices.SortFunc(found, compareDeviceRows)
+		found = slices.Compact(found)
+		for _, r := range found {
+			d := DeviceEntry{PropertyID: r.propertyID, AreaID: r.areaID, LockID: r.lockID, UserGroupID: r.groupID, AccessKeyID: r.accessKeyID}
+			if err := json.Unmarshal([]byte(r.schedule), &d.Schedule); err != nil {
+				return err
+			}
+			entries = append(entries, d)
 		}
 	}
 	raw, err := json.Marshal(entries)
