@@ -22,11 +22,13 @@ const reconcileBatch = 200
 // (unless that user was deleted: see EndBookingsOfUser);
 // a guest checked out (or completed) before the end who is still a member
 // by the stay's membership is removed. The list comes from the read model,
-// the decision from the aggregates; each repair runs under an idempotency
-// key derived from the booking and its window, so its event ids are
+// the decision from the aggregates. Each repair runs under an idempotency
+// key derived from the booking, its window and the group's revision at
+// which the membership was found wrong (the drift), so its event ids are
 // deterministic and a repair never doubles, even racing the command it
-// completes. It returns how many repairs it made (two schedulers racing
-// on the same repair append it once and may both count it).
+// completes, while a membership changed by hand again later is a new drift
+// and repaired again. It returns how many repairs it made (two schedulers
+// racing on the same repair append it once and may both count it).
 func (b *BookingScheduler) Reconcile(ctx context.Context) (int, error) {
 	n := 0
 	after := uuid.Nil
@@ -63,6 +65,7 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	ctx = domain.WithActor(ctx, domain.Actor{AccountID: st.AccountID(),
 		Grants: []domain.Grant{{Permission: domain.PermOwner, PropertyID: st.PropertyID()}}})
 	var decide func(group.State, time.Time) ([]domain.Event, error)
+	var step string
 	switch st.Status() {
 	case booking.StatusCheckedIn:
 		// A deleted guest user is nobody to admit: their deletion, which
@@ -72,12 +75,12 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 		if err != nil || deleted {
 			return 0, err
 		}
-		ctx = withInternalKey(ctx, "booking-scheduler/stay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
+		step = "stay"
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
 			return group.AddMember{UserID: st.GuestUserID(), ValidUntil: &end, BookingID: st.ID()}.Decide(g, now)
 		}
 	case booking.StatusCheckedOut, booking.StatusCompleted:
-		ctx = withInternalKey(ctx, "booking-scheduler/unstay/"+st.ID().String()+"/"+end.UTC().Format(time.RFC3339Nano))
+		step = "unstay"
 		decide = func(g group.State, now time.Time) ([]domain.Event, error) {
 			// Only the stay's own membership goes: one with another
 			// window was given for another reason after the stay.
@@ -90,6 +93,32 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	default:
 		return 0, nil
 	}
+	// The group as it stands: most stays need no repair, and those cost
+	// no keyed load (every event id of the group's stream).
+	g, err := Load(ctx, b.s.p, groupAgg, st.AreaUserGroupID())
+	if err != nil {
+		return 0, err
+	}
+	if !g.State.Exists() {
+		return 0, nil // the area is gone, and its group with it
+	}
+	if events, err := decide(g.State, b.s.p.Now()); err != nil || len(events) == 0 {
+		if errors.Is(err, group.ErrNotMember) {
+			err = nil
+		}
+		return 0, err
+	}
+	// The key names the drift: the booking, its end, and the group's
+	// revision at which the membership was found wrong. Two schedulers
+	// that see the same drift at the same revision derive the same event
+	// ids, so one repair is appended; one that saw it at another revision
+	// (an unrelated member changed between the two reads) decides against
+	// the stream as it is when appending, at its exact revision, so it
+	// finds the first repair made and appends nothing. A membership changed
+	// by hand after a repair is found at a later revision: a new drift,
+	// repaired again, where a key of the booking alone replayed the first
+	// repair and left it wrong.
+	ctx = withInternalKey(ctx, fmt.Sprintf("booking-scheduler/%s/%s/%s/%d", step, st.ID(), end.UTC().Format(time.RFC3339Nano), g.Revision))
 	res, err := Execute(ctx, b.s.p, groupAgg, st.AreaUserGroupID(), "ReconcileBookingStay", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		if !l.State.Exists() {
 			return nil, nil // the area is gone, and its group with it
