@@ -1,6 +1,8 @@
 package queries
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -27,7 +29,13 @@ var historyCSVColumns = []string{"position", "recordedAt", "eventType", "eventId
 // bytes as the API's answer.
 type HistoryWriter struct {
 	enc *json.Encoder
+	// A CSV row is quoted by csv (without UseCRLF, which drops a lone CR
+	// inside a cell and makes a lone LF a CRLF) into row, then its LF end
+	// is written to out as CRLF: the cells keep every byte, the records
+	// end as RFC 4180 says. Rows wait in out until Flush.
 	csv *csv.Writer
+	row bytes.Buffer
+	out *bufio.Writer
 }
 
 // HistoryContentType is the media type of a history format.
@@ -39,20 +47,21 @@ func HistoryContentType(format string) string {
 }
 
 // NewHistoryWriter returns a writer of format (HistoryJSON or HistoryCSV)
-// to w; a CSV starts with its header row and ends every line with CRLF
-// (RFC 4180). Call Flush at the end.
+// to w; a CSV starts with its header row and ends every record with CRLF
+// (RFC 4180), while a CR or LF inside a cell is kept as it is, in the
+// quoted cell. Call Flush at the end.
 func NewHistoryWriter(w io.Writer, format string) (*HistoryWriter, error) {
 	switch format {
 	case HistoryJSON:
 		return &HistoryWriter{enc: json.NewEncoder(w)}, nil
 	case HistoryCSV:
-		cw := csv.NewWriter(w)
-		cw.UseCRLF = true // RFC 4180: records end with CRLF
+		h := &HistoryWriter{out: bufio.NewWriter(w)}
+		h.csv = csv.NewWriter(&h.row)
 		header := append(append(append([]string{}, historyCSVColumns...), HistoryIDColumns...), historyOtherIDsColumn)
-		if err := cw.Write(header); err != nil {
+		if err := h.writeRow(header); err != nil {
 			return nil, fmt.Errorf("history csv header: %w", err)
 		}
-		return &HistoryWriter{csv: cw}, nil
+		return h, nil
 	default:
 		return nil, fmt.Errorf("history format %q: want json or csv", format)
 	}
@@ -77,7 +86,28 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 	for i, cell := range row {
 		row[i] = csvText(cell)
 	}
-	return h.csv.Write(row)
+	return h.writeRow(row)
+}
+
+// writeRow writes one CSV record to out, ending it with CRLF. csv ends
+// the record it quotes with a single LF (UseCRLF is off, so the cells'
+// own CRs and LFs pass through unchanged); that last byte is the record's
+// end, whatever the cells hold, and becomes CRLF.
+func (h *HistoryWriter) writeRow(cells []string) error {
+	h.row.Reset()
+	if err := h.csv.Write(cells); err != nil {
+		return err
+	}
+	h.csv.Flush()
+	if err := h.csv.Error(); err != nil {
+		return err
+	}
+	record := h.row.Bytes()
+	if _, err := h.out.Write(record[:len(record)-1]); err != nil {
+		return err
+	}
+	_, err := h.out.WriteString("\r\n")
+	return err
 }
 
 // csvFlag is an access attempt's check as a CSV cell: true, false, or
@@ -130,9 +160,8 @@ func csvText(s string) string {
 
 // Flush writes what the writer buffers to the underlying writer.
 func (h *HistoryWriter) Flush() error {
-	if h.csv == nil {
+	if h.out == nil {
 		return nil
 	}
-	h.csv.Flush()
-	return h.csv.Error()
+	return h.out.Flush()
 }

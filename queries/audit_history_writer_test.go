@@ -54,7 +54,7 @@ func TestHistoryCSVKeepsEveryID(t *testing.T) {
 
 // TestHistoryCSVLinesEndWithCRLF: a CSV history ends every record, the
 // header's too, with CRLF, as RFC 4180 says (a line break inside a quoted
-// cell too), and reads back as written.
+// cell stays as the cell has it), and reads back as written.
 func TestHistoryCSVLinesEndWithCRLF(t *testing.T) {
 	var out bytes.Buffer
 	w, err := NewHistoryWriter(&out, HistoryCSV)
@@ -72,7 +72,8 @@ func TestHistoryCSVLinesEndWithCRLF(t *testing.T) {
 
 	text := out.String()
 	require.True(t, strings.HasSuffix(text, "\r\n"), "the last record ends with CRLF: %q", text)
-	assert.Equal(t, strings.Count(text, "\n"), strings.Count(text, "\r\n"), "every line feed follows a carriage return: %q", text)
+	assert.Equal(t, 3, strings.Count(text, "\r\n"), "one CRLF per record, the header's too: %q", text)
+	assert.Contains(t, text, "\"outside schedule\nsecond line\"", "the cell's own line feed, as it is: %q", text)
 	header, _, found := strings.Cut(text, "\r\n")
 	require.True(t, found)
 	assert.True(t, strings.HasPrefix(header, "position,recordedAt,"), header)
@@ -87,4 +88,49 @@ func TestHistoryCSVLinesEndWithCRLF(t *testing.T) {
 	}
 	assert.Equal(t, "LockInstalled", rows[1][col["eventType"]])
 	assert.Equal(t, "outside schedule\nsecond line", rows[2][col["denyReason"]])
+}
+
+// TestHistoryCSVKeepsEveryByteOfACell: a carriage return or a line feed
+// inside a cell (text a lock or a client chose) reaches the CSV as it is,
+// inside the quoted cell (RFC 4180 allows both there), as the NDJSON keeps
+// it: a lone CR is not dropped and a lone LF is not made a CRLF. Only the
+// end of a record is CRLF. The check is on the bytes written: csv.Reader
+// drops a CR before an LF, so reading back cannot tell "\r\n" from "\n".
+func TestHistoryCSVKeepsEveryByteOfACell(t *testing.T) {
+	cells := map[string]string{
+		"lone CR":      "door\rjammed",
+		"CRLF":         "door\r\njammed",
+		"lone LF":      "door\njammed",
+		"CR at end":    "door jammed\r",
+		"LF CR":        "door\n\rjammed",
+		"quote and CR": "say \"hi\"\r",
+	}
+	for name, reason := range cells {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			w, err := NewHistoryWriter(&out, HistoryCSV)
+			require.NoError(t, err)
+			require.NoError(t, w.Write(HistoryItem{Position: 8, RecordedAt: time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC),
+				EventType: "LockAccessLogged", Result: "denied", DenyReason: reason, IDs: map[string]string{}}))
+			require.NoError(t, w.Flush())
+
+			text := out.String()
+			header, row, found := strings.Cut(text, "\r\n")
+			require.True(t, found, "%q", text)
+			assert.True(t, strings.HasPrefix(header, "position,recordedAt,"), header)
+			quoted := `"` + strings.ReplaceAll(reason, `"`, `""`) + `"`
+			assert.Contains(t, row, ",denied,"+quoted+",", "the cell's bytes, quoted: %q", row)
+			assert.True(t, strings.HasSuffix(row, "\r\n"), "the record ends with CRLF: %q", row)
+			assert.Equal(t, 1, strings.Count(row, ",denied,"), row)
+
+			// The NDJSON form of the same item keeps the same text.
+			var js bytes.Buffer
+			jw, err := NewHistoryWriter(&js, HistoryJSON)
+			require.NoError(t, err)
+			require.NoError(t, jw.Write(HistoryItem{DenyReason: reason}))
+			var back HistoryItem
+			require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+			assert.Equal(t, reason, back.DenyReason)
+		})
+	}
 }
