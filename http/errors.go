@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -37,9 +38,10 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, domain.ErrUnprocessable):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
-		// The storage failed underneath, or the store was closed under the
-		// request (the server shutting down): it may succeed later.
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed), errors.Is(err, errSQLClosed):
+		// The storage failed underneath, or the store or a database (the
+		// read models, the personal-data keys) was closed under the request
+		// (the server shutting down): it may succeed later.
 		return http.StatusServiceUnavailable
 	case databaseUnreachable(err):
 		return http.StatusServiceUnavailable
@@ -90,6 +92,32 @@ func recorderOf(w http.ResponseWriter) *statusRecorder {
 			return nil
 		}
 	}
+}
+
+// errSQLClosed is the error database/sql returns for a call on a closed
+// *sql.DB ("sql: database is closed"): the read models' or the
+// personal-data keys' pool was closed under the request, as the server
+// shuts down. database/sql does not export it, so it is taken once from a
+// pool closed for the purpose, and matched by identity, not by its text.
+// (sql.ErrConnDone is another thing: a sql.Conn used after it was closed
+// or returned to the pool, which closing the pool does not cause: a bug,
+// so a 500.)
+var errSQLClosed = func() error {
+	db := sql.OpenDB(noConnector{})
+	db.Close()
+	return db.PingContext(context.Background())
+}()
+
+// noConnector connects to nothing; errSQLClosed's pool is closed before
+// it is asked for a connection.
+type noConnector struct{}
+
+func (noConnector) Connect(context.Context) (driver.Conn, error) {
+	return nil, errors.New("no connection")
+}
+func (c noConnector) Driver() driver.Driver { return c }
+func (noConnector) Open(string) (driver.Conn, error) {
+	return nil, errors.New("no connection")
 }
 
 const errDatabaseUnreachable = "read-model database unavailable: the connection failed or was lost; retry later"

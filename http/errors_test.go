@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -36,5 +37,20 @@ func TestEventStoreClosedIs503(t *testing.T) {
 	var env envelope
 	if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || env.Success || !strings.Contains(env.Error, "event store closed") {
 		t.Fatalf("want the error envelope naming the closed store, got %s (%v)", w.Body.String(), err)
+	}
+}
+
+// errSQLClosed is database/sql's own error for a closed pool, so a
+// closed read-model database (a 503) is told by identity from another
+// error that happens to say the same.
+func TestSQLClosedIsDatabaseSQLsError(t *testing.T) {
+	if errSQLClosed == nil || errSQLClosed.Error() != "sql: database is closed" {
+		t.Fatalf("errSQLClosed = %v, want database/sql's \"sql: database is closed\"", errSQLClosed)
+	}
+	if got := statusOf(fmt.Errorf("list properties: %w", errSQLClosed)); got != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", got)
+	}
+	if got := statusOf(errors.New("sql: database is closed")); got != http.StatusInternalServerError {
+		t.Fatalf("an error that only says so: status %d, want 500", got)
 	}
 }

@@ -55,6 +55,9 @@ type harness struct {
 	// personal holds the users' personal-data keys.
 	personal *personaldata.Store
 
+	// db is the read-model database the queries read.
+	db *projections.DB
+
 	// firmware reads the firmware read model; firmwareDir holds the images.
 	firmware    *queries.Firmware
 	firmwareDir string
@@ -177,7 +180,7 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 		store.Close()
 		personal.Close()
 	})
-	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, client: srv.Client(),
+	return &harness{t: t, srv: srv, store: store, set: set, personal: personal, db: db, client: srv.Client(),
 		firmware: queries.NewFirmware(db), firmwareDir: filepath.Join(dir, "firmware"),
 		clock: clock, service: service, bookings: queries.NewBookings(db), bus: eventBus}
 }
