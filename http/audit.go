@@ -341,7 +341,7 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		}
 		return nil
 	}
-	err = a.audit.History(r.Context(), id, queryFrom, to, withKeyMaps, emit)
+	err = a.audit.History(r.Context(), actorOf(r).AccountID, id, queryFrom, to, withKeyMaps, emit)
 	if err == nil {
 		err = hw.Flush()
 	}

@@ -61,12 +61,12 @@ var HistoryEnd = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 var HistoryIDColumns = []string{"propertyId", "areaId", "lockId", "userGroupId", "userId", "userDeviceId",
 	"accessCodeId", "bookingId", "lockAccessLogId", "accessKeyId"}
 
-// History emits, in recorded order, every event naming the entity that was
-// recorded in [from, to); with keyMaps, the lock's key-map versions too.
-// It reads the index and the log a page at a time, so a long range never
-// sits in memory; emit's error stops it.
-func (a *Audit) History(ctx context.Context, entityID uuid.UUID, from, to time.Time, withKeyMaps bool, emit func(HistoryItem) error) error {
-	events := a.eventPager(entityID, from, to)
+// History emits, in recorded order, every event of the account naming the
+// entity that was recorded in [from, to); with keyMaps, the lock's key-map
+// versions too. It reads the index and the log a page at a time, so a long
+// range never sits in memory; emit's error stops it.
+func (a *Audit) History(ctx context.Context, accountID, entityID uuid.UUID, from, to time.Time, withKeyMaps bool, emit func(HistoryItem) error) error {
+	events := a.eventPager(accountID, entityID, from, to)
 	var versions pager = emptyPager{}
 	if withKeyMaps {
 		versions = a.keyMapPager(entityID, from, to)
@@ -134,8 +134,12 @@ func (p *bufPager) next(ctx context.Context) (HistoryItem, bool, error) {
 	return it, true, nil
 }
 
-// eventPager pages the entity's history rows by (recorded_at, position).
-func (a *Audit) eventPager(entityID uuid.UUID, from, to time.Time) pager {
+// eventPager pages the entity's history rows by (recorded_at, position),
+// keeping the events of the account. The index is not by account and
+// never files another account's event under an entity; the check on each
+// event's own account keeps it so should the index ever do.
+func (a *Audit) eventPager(accountID, entityID uuid.UUID, from, to time.Time) pager {
+	account := accountID.String()
 	lastAt, lastPos := auditindex.FormatTime(from), int64(-1)
 	toAt := auditindex.FormatTime(to)
 	return &bufPager{fetch: func(ctx context.Context) ([]HistoryItem, bool, error) {
@@ -171,7 +175,7 @@ func (a *Audit) eventPager(entityID uuid.UUID, from, to time.Time) pager {
 		}
 		items := make([]HistoryItem, 0, len(positions))
 		for _, p := range positions {
-			if env := byPos[p]; env != nil {
+			if env := byPos[p]; env != nil && env.Metadata.AccountID == account {
 				items = append(items, historyItem(env))
 			}
 		}

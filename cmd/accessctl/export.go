@@ -37,6 +37,8 @@ type exportJob struct {
 	stores      storeFlags
 	out, format string
 	id          uuid.UUID
+	// account is the entity's account (see entityAccount).
+	account uuid.UUID
 	// kind and category name the entity and its stream: "lock", lock.Category.
 	kind, category string
 	// withKeyMaps: a lock's history has its key-map versions too.
@@ -128,9 +130,11 @@ func runExport(ctx context.Context, e env, job exportJob) error {
 	if err := warnIfBehind(ctx, e, d, db); err != nil {
 		return err
 	}
-	if err := mustExist(ctx, d, job); err != nil {
+	account, err := entityAccount(ctx, d, job)
+	if err != nil {
 		return err
 	}
+	job.account = account
 	audit, err := queries.NewAudit(db, d.store, d.pipeline.Registry())
 	if err != nil {
 		return err
@@ -164,7 +168,7 @@ func writeExport(ctx context.Context, e env, audit *queries.Audit, job exportJob
 	}
 	n := 0
 	start := time.Now()
-	err = audit.History(ctx, job.id, job.from, job.to, job.withKeyMaps, func(it queries.HistoryItem) error {
+	err = audit.History(ctx, job.account, job.id, job.from, job.to, job.withKeyMaps, func(it queries.HistoryItem) error {
 		if err := hw.Write(it); err != nil {
 			return err
 		}
@@ -222,13 +226,31 @@ func warnIfBehind(ctx context.Context, e env, d *dataDir, db *projections.DB) er
 	return nil
 }
 
-// mustExist fails an export of an entity the log never had, as the API
-// answers 404, rather than write an empty history. An entity since deleted
-// is exported: its history is what an audit asks for.
-func mustExist(ctx context.Context, d *dataDir, job exportJob) error {
-	_, err := d.store.ReadStream(ctx, job.category+"-"+job.id.String(), eventstore.ReadStreamOptions{Max: 1})
+// entityAccount is the account of the entity to export: that of the first
+// event of its stream, which created it. The history keeps to that
+// account's events, as the API's keeps to the caller's. It fails an
+// export of an entity the log never had, as the API answers 404, rather
+// than write an empty history. An entity since deleted is exported: its
+// history is what an audit asks for.
+func entityAccount(ctx context.Context, d *dataDir, job exportJob) (uuid.UUID, error) {
+	stream := job.category + "-" + job.id.String()
+	recs, err := d.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Max: 1})
 	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return fmt.Errorf("export: no %s %s in the event log", job.kind, job.id)
+		return uuid.Nil, fmt.Errorf("export: no %s %s in the event log", job.kind, job.id)
 	}
-	return err
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if len(recs) == 0 {
+		return uuid.Nil, fmt.Errorf("export: no %s %s in the event log", job.kind, job.id)
+	}
+	env, err := d.pipeline.Registry().Decode(recs[0])
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("export: %w", err)
+	}
+	account, err := uuid.Parse(env.Metadata.AccountID)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("export: the first event of %s names no account (%q)", stream, env.Metadata.AccountID)
+	}
+	return account, nil
 }
