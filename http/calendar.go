@@ -64,6 +64,29 @@ func calendarDays(r *http.Request, def int) (int, error) {
 	return n, nil
 }
 
+// lastDate is the last date a request may give or an answer show: past
+// year 9999 RFC 3339 cannot carry it.
+var lastDate = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// timelineFitsYear9999 refuses a timeline whose days, from the local date
+// of first, would run past 9999-12-31: as any date past year 9999 a
+// request gives, a 400 naming the field, `days` when the request gives
+// it, else `from`.
+func timelineFitsYear9999(r *http.Request, first time.Time, days int) error {
+	y, m, d := first.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if !day.AddDate(0, 0, days-1).After(lastDate) {
+		return nil
+	}
+	if r.URL.Query().Get("days") != "" {
+		most := int(lastDate.Sub(day).Hours()/24) + 1
+		return domain.InvalidField("days", fmt.Sprintf("must be at most %d from %s: no date after %s",
+			most, day.Format(time.DateOnly), lastDate.Format(time.DateOnly)))
+	}
+	return domain.InvalidField("from", fmt.Sprintf("must be %s or earlier with %d days: no date after %s",
+		lastDate.AddDate(0, 0, 1-days).Format(time.DateOnly), days, lastDate.Format(time.DateOnly)))
+}
+
 func (a *API) propertyCalendar(w http.ResponseWriter, r *http.Request) {
 	propertyID, err := pathID(r, "propertyId")
 	if err != nil {
@@ -156,6 +179,10 @@ func (a *API) upcomingTimeline(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, r, domain.InvalidField("from", "must be a date (YYYY-MM-DD)"))
 			return
 		}
+	}
+	if err := timelineFitsYear9999(r, first, days); err != nil {
+		writeErr(w, r, err)
+		return
 	}
 	start, end := queries.DaysSpan(loc, first, days)
 	items, err := a.calendar.Items(r.Context(), actorOf(r).AccountID.String(), []string{propertyID.String()}, start, end)

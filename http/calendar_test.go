@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,4 +145,55 @@ func TestCalendarOfBookings(t *testing.T) {
 	assert.ElementsMatch(t, []string{"stay", "arrival", "departure", "accessCode"}, kinds)
 	require.Equal(t, http.StatusOK, h.do("POST", "/bookings/"+next+"/cancel", rootKey, map[string]any{"reason": "byUser"}).Status)
 	assert.Empty(t, calItems(t, h.do("GET", "/calendar/upcoming?days=14", rootKey, nil)))
+}
+
+// A timeline shows no date after 9999-12-31, as no date a request gives
+// may be past year 9999: a `from` and `days` that would run past it are a
+// 400 naming `days` when the request gives it, else `from`; a range that
+// ends on 9999-12-31 is answered. In UTC and in a timezone behind it.
+func TestTimelineEndsBy9999(t *testing.T) {
+	h := newHarness(t)
+	for _, tz := range []string{"", "America/New_York"} {
+		body := map[string]any{"displayName": "Hotel Luna"}
+		if tz != "" {
+			body["timezone"] = tz
+		}
+		r := h.do("POST", "/properties", rootKey, body)
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+		tl := "/properties/" + r.field("propertyId") + "/timeline/upcoming"
+
+		for _, c := range []struct{ query, field string }{
+			{"?from=9999-12-31", "from"},
+			{"?from=9999-12-26", "from"},
+			{"?from=9999-12-30&days=3", "days"},
+			{"?from=9999-01-01&days=366", "days"},
+		} {
+			r := h.do("GET", tl+c.query, rootKey, nil)
+			assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tz, c.query, r.Data)
+			assert.False(t, r.Success)
+			assert.True(t, strings.HasPrefix(r.Error, c.field+": "), "%s %s: %q does not name %s", tz, c.query, r.Error, c.field)
+		}
+
+		for _, c := range []struct {
+			query string
+			days  int
+			first string
+		}{
+			{"?from=9999-12-25", 7, "9999-12-25"},
+			{"?from=9999-12-31&days=1", 1, "9999-12-31"},
+			{"?from=9999-01-01&days=365", 365, "9999-01-01"},
+		} {
+			r := h.do("GET", tl+c.query, rootKey, nil)
+			require.Equal(t, http.StatusOK, r.Status, "%s %s: %s", tz, c.query, r.Error)
+			var out struct {
+				Days []struct {
+					Date string `json:"date"`
+				} `json:"days"`
+			}
+			require.NoError(t, json.Unmarshal(r.Data, &out))
+			require.Len(t, out.Days, c.days, "%s %s", tz, c.query)
+			assert.Equal(t, c.first, out.Days[0].Date, "%s %s", tz, c.query)
+			assert.Equal(t, "9999-12-31", out.Days[c.days-1].Date, "%s %s", tz, c.query)
+		}
+	}
 }
