@@ -336,11 +336,20 @@ func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
 	return nil
 }
 
-// Reprocess applies one event again, in its own transaction, without moving
-// the checkpoint. Projections are idempotent, so this repairs a read model
-// that missed an effect and changes nothing otherwise. An event past the
-// checkpoint is left to the runner, which will reach it. Apply sees
-// Redelivered(ctx): the event may have been superseded by later ones.
+// Reprocess hands an event the projection has already applied to its
+// Apply again, in its own transaction, without moving the checkpoint. An
+// event past the checkpoint is left to the runner, which will reach it;
+// one of a type the projection does not handle is skipped. Apply sees
+// Redelivered(ctx): the event may have been superseded by later ones, and
+// what Apply then does is the projection's own. A projection that applies
+// it as the first time, idempotently, writes what the event's effect
+// lacks, if anything. The key maps projection (projections/keymaps) does
+// not apply it: it leaves its facts (properties, the area tree and its
+// grants, memberships, devices, installs, codes) as later events left
+// them, and only computes again, from those facts, the lock key maps and
+// device access maps the event concerns. That repairs a map that
+// disagrees with the facts it holds, not a fact it missed, and changes
+// nothing when they agree.
 func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) error {
 	if rec.Position > r.Position() || !r.handles[rec.Type] {
 		return nil
