@@ -5,6 +5,7 @@
 package invitation
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"maps"
 	"slices"
@@ -143,6 +144,38 @@ func (c Withdraw) Decide(s State, _ time.Time) ([]domain.Event, error) {
 		return nil, ErrNotPending
 	}
 	return []domain.Event{PropertyInvitationWithdrawn{InvitationID: c.InvitationID, AccountID: s.accountID, PropertyID: s.propertyID}}, nil
+}
+
+// WithdrawForEmails withdraws every pending invitation to one of the
+// e-mail addresses (keyed hashes, as Invite's EmailHash): a step of the
+// deletion of the user whose addresses they were. Invitations no longer
+// pending (accepted, withdrawn) are left as they are, so a deletion run
+// again records nothing twice; none pending records nothing.
+type WithdrawForEmails struct{ EmailHashes []string }
+
+// Decide records PropertyInvitationWithdrawn for each pending invitation
+// to one of the addresses, in invitation id order.
+func (c WithdrawForEmails) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	var events []domain.Event
+	for _, id := range s.InvitationsFor(c.EmailHashes) {
+		if s.invitations[id].status == StatusPending {
+			events = append(events, PropertyInvitationWithdrawn{InvitationID: id, AccountID: s.accountID, PropertyID: s.propertyID})
+		}
+	}
+	return events, nil
+}
+
+// InvitationsFor lists, in id order, the invitations to one of the e-mail
+// addresses (keyed hashes), whatever their status.
+func (s State) InvitationsFor(emailHashes []string) []uuid.UUID {
+	var ids []uuid.UUID
+	for id, inv := range s.invitations {
+		if inv.emailHash != "" && slices.Contains(emailHashes, inv.emailHash) {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
 }
 
 // Accept accepts an invitation for a user. TokenHash is the hash of the

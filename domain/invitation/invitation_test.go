@@ -15,6 +15,7 @@ var (
 	now     = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	invID   = uuid.MustParse("00000000-0000-0000-0000-0000000000a1")
 	inv2ID  = uuid.MustParse("00000000-0000-0000-0000-0000000000a2")
+	inv3ID  = uuid.MustParse("00000000-0000-0000-0000-0000000000a0")
 	account = uuid.MustParse("00000000-0000-0000-0000-0000000000b1")
 	propID  = uuid.MustParse("00000000-0000-0000-0000-0000000000c1")
 	userID  = uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
@@ -39,6 +40,11 @@ var (
 	accepted = PropertyInvitationAccepted{InvitationID: invID, AccountID: account, PropertyID: propID,
 		UserID: userID, Role: RoleManager}
 	withdrawn = PropertyInvitationWithdrawn{InvitationID: invID, AccountID: account, PropertyID: propID}
+	// created2 and created3 invite other addresses; inv3ID sorts before invID.
+	created2 = PropertyInvitationCreated{InvitationID: inv2ID, AccountID: account, PropertyID: propID,
+		EmailHash: "e2", SealedEmail: "s2", Role: RoleStaff, TokenHash: "t2"}
+	created3 = PropertyInvitationCreated{InvitationID: inv3ID, AccountID: account, PropertyID: propID,
+		EmailHash: "e3", SealedEmail: "s3", Role: RoleUser, TokenHash: "t3"}
 )
 
 func invite(mod func(*Invite)) Invite {
@@ -85,6 +91,16 @@ func TestDecide(t *testing.T) {
 		{name: "withdraw twice", given: []domain.Event{created, withdrawn}, when: Withdraw{InvitationID: invID}, err: ErrNotFound},
 		{name: "withdraw accepted", given: []domain.Event{created, accepted}, when: Withdraw{InvitationID: invID}, err: ErrNotPending},
 		{name: "withdraw unknown", when: Withdraw{InvitationID: invID}, err: ErrNotFound},
+		{name: "withdraw for e-mails", given: []domain.Event{created, created2, created3},
+			when: WithdrawForEmails{EmailHashes: []string{"e3", "e1", "e9"}},
+			then: []domain.Event{PropertyInvitationWithdrawn{InvitationID: inv3ID, AccountID: account, PropertyID: propID}, withdrawn}},
+		{name: "withdraw for e-mails leaves accepted and withdrawn ones", given: []domain.Event{created, accepted, created2,
+			PropertyInvitationWithdrawn{InvitationID: inv2ID, AccountID: account, PropertyID: propID}},
+			when: WithdrawForEmails{EmailHashes: []string{"e1", "e2"}}},
+		{name: "withdraw for e-mails twice", given: []domain.Event{created, withdrawn},
+			when: WithdrawForEmails{EmailHashes: []string{"e1"}}},
+		{name: "withdraw for no e-mail", given: []domain.Event{created}, when: WithdrawForEmails{}},
+		{name: "withdraw for e-mails of no invitation", when: WithdrawForEmails{EmailHashes: []string{"e1"}}},
 		{name: "accept", given: []domain.Event{created},
 			when: Accept{InvitationID: invID, UserID: userID, TokenHash: "t1", EmailHash: "e1"}, then: []domain.Event{accepted}},
 		{name: "accept bad token", given: []domain.Event{created},
@@ -167,6 +183,19 @@ func TestGrants(t *testing.T) {
 	}
 	if !GivesOwner(RoleStaff, Overrides{Add: []domain.Permission{domain.PermOwner}}) || GivesOwner(RoleOwner, Overrides{Remove: []domain.Permission{domain.PermOwner}}) {
 		t.Fatal("GivesOwner disagrees with the overrides")
+	}
+}
+
+// InvitationsFor finds an address's invitations whatever their status,
+// which a deletion run again needs to erase the e-mails' keys.
+func TestInvitationsFor(t *testing.T) {
+	t.Parallel()
+	s := fold([]domain.Event{created, accepted, created2, created3, PropertyInvitationWithdrawn{InvitationID: inv3ID, AccountID: account, PropertyID: propID}})
+	if got, want := s.InvitationsFor([]string{"e1", "e3", ""}), []uuid.UUID{inv3ID, invID}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("InvitationsFor = %v, want %v", got, want)
+	}
+	if got := s.InvitationsFor(nil); got != nil {
+		t.Fatalf("InvitationsFor(nil) = %v", got)
 	}
 }
 
