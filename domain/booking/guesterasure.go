@@ -1,7 +1,9 @@
 package booking
 
 import (
+	"bytes"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -9,7 +11,8 @@ import (
 	"github.com/accessd/accessd/domain"
 )
 
-// GuestErased: a registered guest asked to be forgotten. The event says
+// GuestErased: a registered guest was forgotten, because they asked to
+// be or because the booking's guest user was deleted. The event says
 // only that; erasing the guest's key (after it is recorded) makes the
 // sealed details of every GuestRegistered unreadable, while the log and
 // its hash chains stay as they were.
@@ -51,6 +54,44 @@ func (c EraseGuest) Decide(s State, now time.Time) ([]domain.Event, error) {
 		return nil, ErrGuestErased
 	}
 	return []domain.Event{GuestErased{GuestID: c.GuestID, BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, At: now.UTC()}}, nil
+}
+
+// EraseGuestsOfDeletedGuest forgets every registered guest of a booking
+// whose guest user (UserID) was deleted, whatever the booking's status or
+// dates: the guests registered on a user's booking are that user's stay
+// (often the user themself, by their identity document, or those who
+// came with them), and nothing tells them apart. Guests already erased
+// are left as they are, so a deletion run again records nothing twice. A
+// guest given by name is no user and is never the guest user.
+type EraseGuestsOfDeletedGuest struct {
+	UserID uuid.UUID
+}
+
+// Decide records GuestErased for each registered guest not yet erased, in
+// guest id order; or nothing.
+func (c EraseGuestsOfDeletedGuest) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.created {
+		return nil, ErrNotFound
+	}
+	if c.UserID == uuid.Nil || s.guestID != c.UserID {
+		return nil, ErrNotGuestUser
+	}
+	var events []domain.Event
+	for _, id := range s.GuestIDs() {
+		if !s.guests[id] {
+			events = append(events, GuestErased{GuestID: id, BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, At: now.UTC()})
+		}
+	}
+	return events, nil
+}
+
+// GuestIDs lists the registered guests, erased ones included, in id
+// order: whose keys an erasure interrupted after its events still has to
+// erase.
+func (s State) GuestIDs() []uuid.UUID {
+	ids := slices.Collect(maps.Keys(s.guests))
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
 }
 
 func withGuest(guests map[uuid.UUID]bool, id uuid.UUID, erased bool) map[uuid.UUID]bool {
