@@ -31,6 +31,8 @@ type State struct {
 	grants        []domain.Grant
 	externalRefs  []domain.ExternalRef
 	sealedPrivate string
+	// sealedHistory is every sealed personal data recorded, oldest first.
+	sealedHistory []string
 	created       bool
 	deleted       bool
 }
@@ -58,6 +60,23 @@ func (s State) ExternalRefs() []domain.ExternalRef { return domain.CloneExternal
 
 // SealedPrivate is the user's personal data, sealed with the user's key.
 func (s State) SealedPrivate() string { return s.sealedPrivate }
+
+// SealedPrivateHistory is every distinct personal data the user's events
+// recorded, sealed with the user's key, oldest first; unlike
+// SealedPrivate it is kept after the deletion. The deletion's cascade
+// opens it, before the key is erased, to find what was theirs (every
+// e-mail address they had). Do not show it: what a user removed from
+// their personal data is no longer theirs to be shown by.
+func (s State) SealedPrivateHistory() []string { return slices.Clone(s.sealedHistory) }
+
+// withSealed adds a sealed text to the history once, copying it (a state
+// may be shared: the pipeline caches states).
+func withSealed(history []string, sealed string) []string {
+	if sealed == "" || slices.Contains(history, sealed) {
+		return history
+	}
+	return append(slices.Clip(history), sealed)
+}
 
 // Create adds a user to an account. The handler seals `private` (first and
 // last name, e-mail, phone) with a new key of the user first.
@@ -157,6 +176,7 @@ func Evolve(s State, e domain.Event) State {
 			grants:        apikey.ToGrants(e.UserPermissions),
 			externalRefs:  e.ExternalRefs,
 			sealedPrivate: e.SealedPrivate,
+			sealedHistory: withSealed(nil, e.SealedPrivate),
 			created:       true,
 		}
 	case UserUpdated:
@@ -164,6 +184,7 @@ func Evolve(s State, e domain.Event) State {
 		s.grants = apikey.ToGrants(e.UserPermissions)
 		s.externalRefs = e.ExternalRefs
 		s.sealedPrivate = e.SealedPrivate
+		s.sealedHistory = withSealed(s.sealedHistory, e.SealedPrivate)
 	case UserDeleted:
 		s.deleted = true
 		s.sealedPrivate = ""

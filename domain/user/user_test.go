@@ -129,6 +129,34 @@ func TestEvolve(t *testing.T) {
 	}
 }
 
+// The sealed personal data the user ever had outlives the deletion, for
+// its cascade; each text once, oldest first.
+func TestSealedPrivateHistory(t *testing.T) {
+	t.Parallel()
+	updated := func(sealed string) UserUpdated {
+		return UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana", SealedPrivate: sealed}
+	}
+	base := fold([]domain.Event{created, updated("sealed-2"), updated("sealed-3")})
+	s := fold([]domain.Event{created, updated("sealed-2"), updated("sealed-2"), updated(""), updated("sealed-1"), updated("sealed-3"), deleted})
+	if got, want := s.SealedPrivateHistory(), []string{"sealed-1", "sealed-2", "sealed-3"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("history = %v, want %v", got, want)
+	}
+	if s.SealedPrivate() != "" {
+		t.Fatalf("sealed private after delete = %q", s.SealedPrivate())
+	}
+	// States share no history: the pipeline caches them.
+	a, b := Evolve(base, updated("a")), Evolve(base, updated("b"))
+	if got := a.SealedPrivateHistory(); !reflect.DeepEqual(got, []string{"sealed-1", "sealed-2", "sealed-3", "a"}) {
+		t.Fatalf("history a = %v", got)
+	}
+	if got := b.SealedPrivateHistory(); !reflect.DeepEqual(got, []string{"sealed-1", "sealed-2", "sealed-3", "b"}) {
+		t.Fatalf("history b = %v", got)
+	}
+	if got := (State{}).SealedPrivateHistory(); got != nil {
+		t.Fatalf("history of nobody = %v", got)
+	}
+}
+
 func TestEventJSON(t *testing.T) {
 	t.Parallel()
 	b, err := json.Marshal(created)
