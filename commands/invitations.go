@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -349,4 +350,110 @@ func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.U
 		out = furthest(out, res)
 	}
 	return out, nil
+}
+
+// InvitationProperties finds, in the read model, where the invitations to
+// a deleted user's addresses may be, for the cascade of their deletion.
+type InvitationProperties interface {
+	// PropertiesWithInvitations lists the properties of the account that
+	// hold an invitation, whatever its status.
+	PropertiesWithInvitations(ctx context.Context, accountID uuid.UUID) ([]uuid.UUID, error)
+}
+
+// SetInvitationProperties supplies the read model WithdrawInvitationsOfUser
+// consults. Call it while wiring, before the service takes commands.
+func (s *Service) SetInvitationProperties(p InvitationProperties) { s.invitationProperties = p }
+
+var errNoInvitationProperties = errors.New("commands: no invitation properties reader wired (Service.SetInvitationProperties)")
+
+// WithdrawInvitationsOfUser withdraws every pending invitation to an
+// e-mail address a deleted user's personal data held, the current one or
+// one they had before, in every property of the actor's account, and
+// erases the keys of the e-mails of every invitation to those addresses
+// (withdrawn, or accepted, which erased it already): a step of DeleteUser
+// (OnUserDeleted), which must run it before it erases the user's key, as
+// the addresses are read from the user's sealed personal data. The user
+// must be a deleted user of the actor's account (anything else is 404).
+// It is idempotent: a deletion interrupted after a withdrawal and before
+// its key's erasure is finished by the next DeleteUser, which records
+// nothing more and erases the keys again. The result is the furthest
+// append, for read-your-writes.
+func (s *Service) WithdrawInvitationsOfUser(ctx context.Context, userID uuid.UUID) (Result, error) {
+	actor, err := authorizeUserAdmin(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	if s.invitationProperties == nil {
+		return Result{}, errNoInvitationProperties
+	}
+	if s.personal == nil {
+		return Result{}, errNoPersonalData
+	}
+	u, err := Load(ctx, s.p, userAgg, userID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !u.State.Deleted() || u.State.AccountID() != actor.AccountID {
+		return Result{}, user.ErrNotFound
+	}
+	hashes, err := s.emailHashesOf(ctx, userID, u.State.SealedPrivateHistory())
+	if err != nil || len(hashes) == 0 {
+		return Result{}, err
+	}
+	props, err := s.invitationProperties.PropertiesWithInvitations(ctx, actor.AccountID)
+	if err != nil {
+		return Result{}, fmt.Errorf("invitations of user %s: %w", userID, err)
+	}
+	var out Result
+	for _, propertyID := range props {
+		res, err := Execute(ctx, s.p, membersAgg, propertyID, "WithdrawInvitationsOfDeletedUser", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+			if l.State.AccountID() != actor.AccountID {
+				return nil, nil
+			}
+			return invitation.WithdrawForEmails{EmailHashes: hashes}.Decide(l.State, now)
+		})
+		if err != nil {
+			return Result{}, fmt.Errorf("withdraw the invitations of deleted user %s in property %s: %w", userID, propertyID, err)
+		}
+		out = furthest(out, res)
+		// Judged on the stream as stored (a replay under the request's
+		// Idempotency-Key decides nothing): every invitation to the
+		// addresses is over now, its e-mail needed no longer.
+		members, err := Load(ctx, s.p, membersAgg, propertyID)
+		if err != nil {
+			return Result{}, err
+		}
+		if members.State.AccountID() != actor.AccountID {
+			continue
+		}
+		for _, id := range members.State.InvitationsFor(hashes) {
+			if members.State.InvitationStatus(id) == invitation.StatusPending {
+				continue // made after the withdrawal, by someone who typed the address
+			}
+			if err := s.personal.Erase(ctx, id); err != nil {
+				return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// emailHashesOf is the keyed hash of every e-mail address the user's
+// sealed personal data held, each once; none once the user's key is
+// erased.
+func (s *Service) emailHashesOf(ctx context.Context, userID uuid.UUID, sealed []string) ([]string, error) {
+	var hashes []string
+	for _, text := range sealed {
+		p, err := OpenUserPrivate(ctx, s.personal, userID, text)
+		if err != nil {
+			return nil, err
+		}
+		if p == nil || normalizeEmail(p.Email) == "" {
+			continue
+		}
+		if h := s.emailHash(normalizeEmail(p.Email)); !slices.Contains(hashes, h) {
+			hashes = append(hashes, h)
+		}
+	}
+	return hashes, nil
 }

@@ -28,6 +28,12 @@ type Service struct {
 	bookingOverlaps BookingOverlaps
 	// guestBookings finds a guest user's bookings (SetGuestUserBookings).
 	guestBookings GuestUserBookings
+	// guestsOfGuestUser finds the bookings of a guest user that have
+	// registered guests (SetGuestsOfGuestUser).
+	guestsOfGuestUser GuestsOfGuestUser
+	// invitationProperties finds the properties holding invitations
+	// (SetInvitationProperties).
+	invitationProperties InvitationProperties
 	// userDeleted runs when a user is deleted (OnUserDeleted).
 	userDeleted []UserDeletionHook
 }

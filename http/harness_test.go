@@ -127,11 +127,17 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 	service.SetBookingOverlaps(queries.NewBookings(db))
 	service.SetMemberships(queries.NewMemberships(db))
 	service.SetGuestUserBookings(queries.NewBookings(db))
+	service.SetGuestsOfGuestUser(queries.NewBookings(db))
+	service.SetInvitationProperties(queries.NewEntities(db))
 	// Bookings first: a stay still checked in once the memberships are
-	// gone would have the reconciliation give one back.
+	// gone would have the reconciliation give one back. Every step runs
+	// before the user's key is erased: the invitations' step reads the
+	// user's e-mail addresses with it.
 	service.OnUserDeleted(service.EndBookingsOfUser)
+	service.OnUserDeleted(service.EraseGuestsOfUser)
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	service.OnUserDeleted(service.RemoveUserFromAllProperties)
+	service.OnUserDeleted(service.WithdrawInvitationsOfUser)
 	personal, err := personaldata.Open(filepath.Join(dir, "personal-keys.db"))
 	require.NoError(t, err)
 	service.SetPersonalData(personal)

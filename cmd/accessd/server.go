@@ -100,11 +100,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	service.SetMemberships(queries.NewMemberships(readDB))
 	service.SetBookingOverlaps(queries.NewBookings(readDB))
 	service.SetGuestUserBookings(queries.NewBookings(readDB))
+	service.SetGuestsOfGuestUser(queries.NewBookings(readDB))
+	service.SetInvitationProperties(queries.NewEntities(readDB))
 	// Bookings first: a stay still checked in once the memberships are
-	// gone would have the reconciliation give one back.
+	// gone would have the reconciliation give one back. Every step runs
+	// before the user's key is erased: the invitations' step reads the
+	// user's e-mail addresses with it.
 	service.OnUserDeleted(service.EndBookingsOfUser)
+	service.OnUserDeleted(service.EraseGuestsOfUser)
 	service.OnUserDeleted(service.RemoveUserFromAllGroups)
 	service.OnUserDeleted(service.RemoveUserFromAllProperties)
+	service.OnUserDeleted(service.WithdrawInvitationsOfUser)
 	if cfg.BootstrapKey != "" && !readOnlyMode {
 		created, err := service.Bootstrap(ctx, cfg.BootstrapKey)
 		if err != nil {
