@@ -36,9 +36,11 @@ type UserDevices interface {
 
 // UserDeletionHook is a further step of a user's deletion (ending their
 // group memberships, say), run after UserDeleted is recorded and the
-// user's devices are deprovisioned, before their key is erased. It must be
-// idempotent: an interrupted deletion runs it again. Its result joins the
-// deletion's for read-your-writes.
+// user's devices are deprovisioned (UserDevices has waited for the read
+// model to reach the deletion), before their key is erased (a step may
+// still open the user's personal data). It must be idempotent: an
+// interrupted deletion runs it again. Its result joins the deletion's for
+// read-your-writes.
 type UserDeletionHook func(ctx context.Context, userID uuid.UUID) (Result, error)
 
 // SetPersonalData supplies the per-user key store. Call it while wiring,
@@ -225,11 +227,13 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 
 // DeleteUser removes a user of the actor's account: it records
 // UserDeleted, deprovisions every active device of theirs, runs the
-// OnUserDeleted steps (group memberships) and erases their key, after
-// which their personal data is unreadable in every old event. A deletion
-// interrupted after UserDeleted is completed by the next DeleteUser of the
-// same user, which still answers 404. Needs `manage-access` (in any scope)
-// or `owner`.
+// OnUserDeleted steps (as the server wires them: their bookings ended,
+// the guests registered on their bookings erased, their group and
+// property memberships ended, the invitations to their addresses
+// withdrawn) and erases their key, after which their personal data is
+// unreadable in every old event. A deletion interrupted after UserDeleted
+// is completed by the next DeleteUser of the same user, which still
+// answers 404. Needs `manage-access` (in any scope) or `owner`.
 func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) (Result, error) {
 	actor, err := authorizeUserAdmin(ctx)
 	if err != nil {
