@@ -42,6 +42,9 @@ type checkpointer struct {
 	limits walLimits
 	stop   chan struct{}
 	done   sync.WaitGroup
+	// closing makes close safe to call again: a DB closed twice (a
+	// deferred Close after an explicit one) must not panic.
+	closing sync.Once
 }
 
 // startCheckpointer checkpoints the WAL of d, the database at path, until
@@ -75,9 +78,11 @@ func startCheckpointer(d *DB, path string, limits walLimits) (*checkpointer, err
 }
 
 func (c *checkpointer) close() {
-	close(c.stop)
-	c.done.Wait()
-	c.conn.Close()
+	c.closing.Do(func() {
+		close(c.stop)
+		c.done.Wait()
+		c.conn.Close()
+	})
 }
 
 // checkpoint copies what the WAL holds into the database file. Errors are

@@ -78,3 +78,17 @@ func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 		t.Fatalf("WAL grew to %d frames (%d bytes), over %d", frames, info.Size(), limit)
 	}
 }
+
+// TestClosingTwiceIsSafe: a deferred Close after an explicit one (a
+// shutdown path and a test's cleanup, say) must not panic on the
+// checkpointer's channel.
+func TestClosingTwiceIsSafe(t *testing.T) {
+	db, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "readmodels.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close() // database/sql's own second Close answers nil; it must not panic
+}
