@@ -48,6 +48,10 @@ func calendarTime(r *http.Request, name string, def time.Time) (time.Time, error
 	if err != nil {
 		return time.Time{}, domain.InvalidField(name, "must be an RFC 3339 time")
 	}
+	// As every instant a request gives: in UTC within years 1 to 9999.
+	if err := domain.ValidateInstant(name, t); err != nil {
+		return time.Time{}, err
+	}
 	return t, nil
 }
 
@@ -177,6 +181,11 @@ func (a *API) upcomingTimeline(w http.ResponseWriter, r *http.Request) {
 	if raw := r.URL.Query().Get("from"); raw != "" {
 		if first, err = time.ParseInLocation(time.DateOnly, raw, loc); err != nil {
 			writeErr(w, r, domain.InvalidField("from", "must be a date (YYYY-MM-DD)"))
+			return
+		}
+		// Go reads year 0000; the calendar, as every date, starts at year 1.
+		if first.Year() < 1 {
+			writeErr(w, r, domain.InvalidField("from", "must be a date from 0001-01-01"))
 			return
 		}
 	}

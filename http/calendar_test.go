@@ -167,6 +167,7 @@ func TestTimelineEndsBy9999(t *testing.T) {
 			{"?from=9999-12-26", "from"},
 			{"?from=9999-12-30&days=3", "days"},
 			{"?from=9999-01-01&days=366", "days"},
+			{"?from=0000-06-01", "from"}, // Go reads year 0; dates start at year 1
 		} {
 			r := h.do("GET", tl+c.query, rootKey, nil)
 			assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tz, c.query, r.Data)
@@ -194,6 +195,19 @@ func TestTimelineEndsBy9999(t *testing.T) {
 			require.Len(t, out.Days, c.days, "%s %s", tz, c.query)
 			assert.Equal(t, c.first, out.Days[0].Date, "%s %s", tz, c.query)
 			assert.Equal(t, "9999-12-31", out.Days[c.days-1].Date, "%s %s", tz, c.query)
+		}
+
+		// The calendar's instants too: past year 9999 in UTC, or before
+		// year 1, is a 400 naming the field, as every instant a request gives.
+		cal := "/properties/" + r.field("propertyId") + "/calendar"
+		for _, c := range []struct{ query, field string }{
+			{"?from=9999-12-31T23:00:00-05:00&to=9999-12-31T23:30:00-05:00", "from"},
+			{"?from=2026-01-01T00:00:00Z&to=9999-12-31T23:00:00-05:00", "to"},
+			{"?from=0001-01-01T00:00:00%2B01:00&to=2026-01-01T00:00:00Z", "from"},
+		} {
+			r := h.do("GET", cal+c.query, rootKey, nil)
+			assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s: %s", tz, c.query, r.Data)
+			assert.True(t, strings.HasPrefix(r.Error, c.field+": "), "%s %s: %q does not name %s", tz, c.query, r.Error, c.field)
 		}
 	}
 }
