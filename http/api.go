@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -190,10 +191,44 @@ func queryID(r *http.Request, name string) (*uuid.UUID, error) {
 	return &id, nil
 }
 
-// pageOf reads pageSize and pageToken.
+// pageOf reads pageSize and pageToken of the request's list (listOf).
 func pageOf(r *http.Request) (queries.Page, error) {
 	q := r.URL.Query()
-	return queries.ParsePage(q.Get("pageSize"), q.Get("pageToken"))
+	return queries.ParsePage(q.Get("pageSize"), q.Get("pageToken"), listOf(r))
+}
+
+// listOf names the list a request reads, for its page tokens: its method
+// and route, the ids in its path, its query parameters other than
+// pageSize and pageToken (keys sorted, each key's values in the order
+// given), and the caller's account. A token then continues only the list
+// that issued it: on another route, with other ids or filters, or for
+// another account, it is a 400, never a page of a list it was not issued
+// for.
+func listOf(r *http.Request) queries.ListKey {
+	var b strings.Builder
+	b.WriteString(r.Method)
+	b.WriteByte(' ')
+	route := r.URL.EscapedPath()
+	vars := url.Values{}
+	if rt := mux.CurrentRoute(r); rt != nil {
+		if tpl, err := rt.GetPathTemplate(); err == nil {
+			route = tpl
+			for k, v := range mux.Vars(r) {
+				vars.Set(k, v)
+			}
+		}
+	}
+	b.WriteString(route)
+	b.WriteByte('\n')
+	b.WriteString(vars.Encode())
+	b.WriteByte('\n')
+	q := r.URL.Query()
+	q.Del("pageSize")
+	q.Del("pageToken")
+	b.WriteString(q.Encode())
+	b.WriteByte('\n')
+	b.WriteString(actorOf(r).AccountID.String())
+	return queries.NewListKey(b.String())
 }
 
 // list answers a page of documents as {<plural>: [...], pageToken}.

@@ -88,12 +88,13 @@ func (a *API) webhooksFor(r *http.Request) (queries.Page, error) {
 	return pageOf(r)
 }
 
-// pageToken is the token of a next page, "" on the last.
-func pageToken(next uint64) string {
+// pageToken is the token of the page after page, which ends at next;
+// "" on the last.
+func pageToken(page queries.Page, next uint64) string {
 	if next == 0 {
 		return ""
 	}
-	return queries.Token(next)
+	return page.Token(next)
 }
 
 func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +114,7 @@ func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	writeData(w, http.StatusOK, struct {
 		Webhooks  []webhooks.Webhook `json:"webhooks"`
 		PageToken string             `json:"pageToken,omitempty"`
-	}{hooks, pageToken(next)})
+	}{hooks, pageToken(page, next)})
 }
 
 // ownWebhook reads the path's webhook if it is the caller's account's.
@@ -149,7 +150,7 @@ func (a *API) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeData(w, http.StatusOK, struct {
 		Deliveries []webhooks.DeliveryRecord `json:"deliveries"`
 		PageToken  string                    `json:"pageToken,omitempty"`
-	}{list, pageToken(next)})
+	}{list, pageToken(page, next)})
 }
 
 func (a *API) replayWebhookDelivery(w http.ResponseWriter, r *http.Request) {

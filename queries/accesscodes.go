@@ -69,7 +69,7 @@ func (q *Bookings) AccessCodesPage(ctx context.Context, accountID, bookingID str
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].position)
+		next = page.Token(out[len(out)-1].position)
 	}
 	return out, next, nil
 }

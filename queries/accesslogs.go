@@ -2,14 +2,12 @@ package queries
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/accesslogs"
 )
@@ -61,46 +59,43 @@ type AccessLogCursor struct {
 }
 
 // AccessLogPage asks for at most Size entries after the cursor (nil: from
-// the newest).
+// the newest) of one list.
 type AccessLogPage struct {
 	Size  int
 	After *AccessLogCursor
+	// List is the list the page is of: the tokens it issues continue it
+	// only.
+	List ListKey
 }
 
-const accessLogTokenPrefix = "l1|"
-
-// ParseAccessLogPage reads pageSize and pageToken as the API receives them;
-// a token this server did not issue is a 400 naming pageToken.
-func ParseAccessLogPage(size, token string) (AccessLogPage, error) {
-	p, err := ParsePage(size, "")
+// ParseAccessLogPage reads pageSize and pageToken as the API receives them,
+// for list; a token this server did not issue for list is a 400 naming
+// pageToken.
+func ParseAccessLogPage(size, token string, list ListKey) (AccessLogPage, error) {
+	p, err := ParsePage(size, "", list)
 	if err != nil {
 		return AccessLogPage{}, err
 	}
-	page := AccessLogPage{Size: p.Size}
+	page := AccessLogPage{Size: p.Size, List: list}
 	if token != "" {
-		c, ok := decodeAccessLogToken(token)
-		if !ok {
-			return page, domain.InvalidField("pageToken", "is not a page token this server issued")
+		cursor, err := openToken(token, accessLogPrefix, list)
+		if err != nil {
+			return page, err
 		}
+		c, _ := parseAccessLogCursor(cursor)
 		page.After = &c
 	}
 	return page, nil
 }
 
-// AccessLogToken is the opaque pageToken that resumes after c.
-func AccessLogToken(c AccessLogCursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(accessLogTokenPrefix + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID))
+// Token is the opaque pageToken that resumes the page's list after c.
+func (p AccessLogPage) Token(c AccessLogCursor) string {
+	return seal(accessLogPrefix, c.AccessDate+"|"+c.LockAccessLogID+"|"+c.LockID, p.List)
 }
 
-func decodeAccessLogToken(token string) (AccessLogCursor, bool) {
-	if len(token) > 200 {
-		return AccessLogCursor{}, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || !strings.HasPrefix(string(raw), accessLogTokenPrefix) {
-		return AccessLogCursor{}, false
-	}
-	parts := strings.Split(string(raw[len(accessLogTokenPrefix):]), "|")
+// parseAccessLogCursor reads a cursor as Token writes it.
+func parseAccessLogCursor(s string) (AccessLogCursor, bool) {
+	parts := strings.Split(s, "|")
 	if len(parts) != 3 {
 		return AccessLogCursor{}, false
 	}
@@ -185,7 +180,7 @@ func (q *AccessLogs) List(ctx context.Context, accountID string, f AccessLogFilt
 		}
 		if len(out) == page.Size {
 			// The extra row only says there is a next page.
-			return out, AccessLogToken(last), nil
+			return out, page.Token(last), nil
 		}
 		if l.AccessDate, err = time.Parse(accesslogs.TimeLayout, accessDate); err != nil {
 			return nil, "", fmt.Errorf("access logs: stored date %q: %w", accessDate, err)

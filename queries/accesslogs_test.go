@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,32 +26,51 @@ import (
 
 func TestAccessLogTokens(t *testing.T) {
 	t.Parallel()
+	list := queries.NewListKey("GET /locks/{lockId}/logs")
 	c := queries.AccessLogCursor{AccessDate: accesslogs.FormatTime(time.Date(2024, 3, 1, 12, 0, 0, 5, time.UTC)),
 		LockAccessLogID: uuid.NewString(), LockID: uuid.NewString()}
-	p, err := queries.ParseAccessLogPage("20", queries.AccessLogToken(c))
+	p, err := queries.ParseAccessLogPage("20", queries.AccessLogPage{List: list}.Token(c), list)
 	require.NoError(t, err)
 	assert.Equal(t, 20, p.Size)
 	require.NotNil(t, p.After)
 	assert.Equal(t, c, *p.After)
+	assert.Equal(t, list, p.List)
 
-	p, err = queries.ParseAccessLogPage("", "")
+	p, err = queries.ParseAccessLogPage("", "", list)
 	require.NoError(t, err)
 	assert.Equal(t, queries.DefaultPageSize, p.Size)
 	assert.Nil(t, p.After)
 
 	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	// The tag of list, as the issued token carries it.
+	issued, err := base64.RawURLEncoding.DecodeString(queries.AccessLogPage{List: list}.Token(c))
+	require.NoError(t, err)
+	tag := string(issued[strings.LastIndexByte(string(issued), '|')+1:])
 	for _, bad := range []string{
-		"garbage", "!!!", raw("l1|"), raw("l1|2024-03-01T12:00:00Z|" + c.LockAccessLogID + "|" + c.LockID),
-		raw("l1|" + c.AccessDate + "|" + c.LockAccessLogID), raw("l1|" + c.AccessDate + "|x|" + c.LockID),
-		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID), queries.Token(12),
-		raw("l1|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|x"), string(make([]byte, 300)),
+		"garbage", "!!!", raw("l2|"), raw("l2|2024-03-01T12:00:00Z|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag),
+		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + tag), raw("l2|" + c.AccessDate + "|x|" + c.LockID + "|" + tag),
+		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID),
+		raw("l2|" + c.AccessDate + "|" + strings.ToUpper(c.LockAccessLogID) + "|" + c.LockID + "|" + tag),
+		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag),
+		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|x|" + tag), string(make([]byte, 300)),
 	} {
-		_, err := queries.ParseAccessLogPage("", bad)
+		_, err := queries.ParseAccessLogPage("", bad, list)
 		var de *domain.Error
 		require.True(t, errors.As(err, &de) && errors.Is(err, domain.ErrInvalid), "%q: %v", bad, err)
 		assert.Equal(t, "pageToken", de.Field)
+		assert.Equal(t, "is not a page token this server issued", de.Message, bad)
 	}
-	_, err = queries.ParseAccessLogPage("0", "")
+	// Another list's tokens: another list of access logs, or a list of
+	// positions.
+	for _, other := range []string{queries.AccessLogPage{List: queries.NewListKey("GET /users/{userId}/logs")}.Token(c),
+		queries.AccessLogPage{}.Token(c), queries.Page{List: list}.Token(12)} {
+		_, err := queries.ParseAccessLogPage("", other, list)
+		var de *domain.Error
+		require.True(t, errors.As(err, &de) && errors.Is(err, domain.ErrInvalid), "%q: %v", other, err)
+		assert.Equal(t, "pageToken", de.Field)
+		assert.Contains(t, de.Message, "was issued for another list", other)
+	}
+	_, err = queries.ParseAccessLogPage("0", "", list)
 	assert.ErrorIs(t, err, domain.ErrInvalid)
 }
 

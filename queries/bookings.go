@@ -121,7 +121,7 @@ func (q *Bookings) List(ctx context.Context, accountID string, f BookingFilter, 
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].Position)
+		next = page.Token(out[len(out)-1].Position)
 	}
 	return out, next, nil
 }

@@ -180,7 +180,7 @@ func (q *Entities) page(ctx context.Context, what, kind string, page Page, query
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].Position)
+		next = page.Token(out[len(out)-1].Position)
 	}
 	return out, next, nil
 }

@@ -95,7 +95,7 @@ func (q *Events) List(ctx context.Context, accountID string, f EventFilter, page
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].position)
+		next = page.Token(out[len(out)-1].position)
 	}
 	return out, next, nil
 }

@@ -133,7 +133,7 @@ func (q *KeyMaps) OutOfSyncLocks(ctx context.Context, accountID string, f ListFi
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].Position)
+		next = page.Token(out[len(out)-1].Position)
 	}
 	return out, next, nil
 }

@@ -85,7 +85,7 @@ func (q *Memberships) UsersOfGroup(ctx context.Context, accountID, groupID strin
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(out[len(out)-1].position)
+		next = page.Token(out[len(out)-1].position)
 	}
 	return out, next, nil
 }
@@ -147,7 +147,7 @@ func (q *Memberships) GroupsOfUser(ctx context.Context, accountID, userID string
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(cursors[page.Size-1])
+		next = page.Token(cursors[page.Size-1])
 	}
 	return out, next, nil
 }

@@ -1,8 +1,10 @@
 package queries
 
 import (
+	"encoding/base64"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,44 +13,122 @@ import (
 	"github.com/accessd/accessd/domain"
 )
 
-func TestParsePage(t *testing.T) {
-	p, err := ParsePage("", "")
-	require.NoError(t, err)
-	assert.Equal(t, Page{Size: DefaultPageSize}, p)
+// b64 writes a token's text as the server encodes it.
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
-	p, err = ParsePage("500", Token(42))
+// refusesToken checks that err is a 400 naming pageToken whose message
+// holds want.
+func refusesToken(t *testing.T, err error, want, msg string) {
+	t.Helper()
+	var de *domain.Error
+	if assert.True(t, errors.As(err, &de) && errors.Is(err, domain.ErrInvalid), "%s: %v", msg, err) {
+		assert.Equal(t, "pageToken", de.Field, msg)
+		assert.Contains(t, de.Message, want, msg)
+	}
+}
+
+func TestParsePage(t *testing.T) {
+	list := NewListKey("GET /properties")
+	at := func(cursor uint64) string { return Page{List: list}.Token(cursor) }
+	p, err := ParsePage("", "", list)
 	require.NoError(t, err)
-	assert.Equal(t, Page{Size: 500, After: 42}, p)
+	assert.Equal(t, Page{Size: DefaultPageSize, List: list}, p)
+
+	p, err = ParsePage("500", at(42), list)
+	require.NoError(t, err)
+	assert.Equal(t, Page{Size: 500, After: 42, List: list}, p)
 
 	for _, size := range []string{"0", "501", "-1", "x", "1.5"} {
-		_, err := ParsePage(size, "")
+		_, err := ParsePage(size, "", list)
 		assert.ErrorIs(t, err, domain.ErrInvalid, size)
 		assert.ErrorContains(t, err, "pageSize")
 	}
 	// A cursor is a log position, at most 2^63-1: the read models keep
 	// it as a signed 64-bit integer. A forged token beyond that would
 	// wrap to a negative cursor and start the list over.
-	p, err = ParsePage("", Token(math.MaxInt64))
+	p, err = ParsePage("", at(math.MaxInt64), list)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(math.MaxInt64), p.After)
-	for _, token := range []string{"garbage", Token(0), "cDEuLTE", "cDEuMTg0NDY3NDQwNzM3MDk1NTE2MTY",
-		Token(math.MaxInt64 + 1), Token(math.MaxUint64), "cDEuMTg0NDY3NDQwNzM3MDk1NTE2MTU"} {
-		_, err := ParsePage("", token)
-		assert.ErrorIs(t, err, domain.ErrInvalid, token)
-		assert.ErrorContains(t, err, "pageToken")
+	tag := list.tagText()
+	for _, token := range []string{"garbage", at(0), at(math.MaxInt64 + 1), at(math.MaxUint64),
+		b64("p2.-1." + tag), b64("p2.+7." + tag), b64("p2.07." + tag), b64("p2. 7." + tag), b64("p2.7." + strings.ToUpper(tag)),
+		b64("p2.7." + tag[1:]), b64("p2.7." + tag + "0"), b64("p2.7"), b64("p2.7.."), b64("p2..7." + tag), b64("p3.7." + tag),
+		at(7) + "=", strings.Repeat("A", 300),
+	} {
+		_, err := ParsePage("", token, list)
+		refusesToken(t, err, "is not a page token this server issued", token)
+	}
+	// The last base64 character of a token of 22 bytes carries 4 spare
+	// bits, which must be zero: one token, one spelling.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	token := at(42)
+	require.Len(t, "p2.42."+tag, 22)
+	other := token[:len(token)-1] + string(alphabet[strings.IndexByte(alphabet, token[len(token)-1])^1])
+	_, err = ParsePage("", other, list)
+	refusesToken(t, err, "is not a page token this server issued", other)
+}
+
+// A token continues only the list it was issued for: any other list,
+// the zero ListKey's included, refuses it as another list's; the tokens
+// of older versions (p1, l1) are refused as such.
+func TestPageTokenNamesItsList(t *testing.T) {
+	a, b := NewListKey("GET /locks\n\n\naccount"), NewListKey("GET /locks\n\npropertyId=x\naccount")
+	token := Page{List: a}.Token(9)
+	p, err := ParsePage("2", token, a)
+	require.NoError(t, err)
+	assert.Equal(t, Page{Size: 2, After: 9, List: a}, p)
+
+	for _, other := range []ListKey{b, {}, NewListKey("")} {
+		_, err := ParsePage("", token, other)
+		refusesToken(t, err, "was issued for another list", other.tagText())
+	}
+	_, err = ParsePage("", Page{}.Token(9), a)
+	refusesToken(t, err, "was issued for another list", "a token of the zero list")
+	// A tag of the right shape that is no list's.
+	_, err = ParsePage("", b64("p2.9."+strings.Repeat("f", 2*listTagBytes)), a)
+	refusesToken(t, err, "was issued for another list", "a forged tag")
+
+	// An access-log token on a list of positions, and one on the access
+	// logs of the same description.
+	logs := AccessLogPage{List: a}.Token(AccessLogCursor{AccessDate: "2030-01-01T00:00:00.000000000Z",
+		LockAccessLogID: "7a449a59-a391-420d-b4a5-6e67e36da39d", LockID: "6f1c8e2a-0000-4000-8000-000000000001"})
+	_, err = ParsePage("", logs, a)
+	refusesToken(t, err, "was issued for another list", "an access-log token")
+	_, err = ParseAccessLogPage("", token, a)
+	refusesToken(t, err, "was issued for another list", "a position token on access logs")
+
+	for _, old := range []string{b64("p1.7"), b64("p1.9223372036854775807"), b64("p1.x"),
+		b64("l1|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001")} {
+		_, err := ParsePage("", old, a)
+		refusesToken(t, err, "older version", old)
+		refusesToken(t, err, "first page", old)
+		_, err = ParseAccessLogPage("", old, a)
+		refusesToken(t, err, "older version", old)
 	}
 }
 
-// FuzzParsePage: any query either parses to a valid page or is a 400.
+// FuzzParsePage: any query either parses to a valid page or is a 400
+// naming pageSize or pageToken; a token that parses is the one the list
+// issues for its cursor, and no other list takes it.
 func FuzzParsePage(f *testing.F) {
-	f.Add("50", Token(7))
+	list := NewListKey("GET /properties\n\n\nfuzz")
+	at := func(cursor string) string { return b64(positionPrefix + cursor + "." + list.tagText()) }
+	f.Add("50", Page{List: list}.Token(7))
 	f.Add("", "")
 	f.Add("9999999999999999999", "%%%")
+	f.Add("1", at("0"))
+	f.Add("1", at("9223372036854775808"))
+	f.Add("1", at("18446744073709551616"))
+	f.Add("", at("+7"))
+	f.Add("", at("007"))
+	f.Add("", b64("p2.7."+NewListKey("another").tagText()))
+	f.Add("1", b64("p1.7"))
 	f.Fuzz(func(t *testing.T, size, token string) {
-		p, err := ParsePage(size, token)
+		p, err := ParsePage(size, token, list)
 		if err != nil {
-			if !errors.Is(err, domain.ErrInvalid) {
-				t.Fatalf("unexpected error kind: %v", err)
+			var de *domain.Error
+			if !errors.As(err, &de) || !errors.Is(err, domain.ErrInvalid) || (de.Field != "pageSize" && de.Field != "pageToken") {
+				t.Fatalf("refusal is not a 400 naming pageSize or pageToken: %v", err)
 			}
 			return
 		}
@@ -58,10 +138,17 @@ func FuzzParsePage(f *testing.F) {
 		if p.After > math.MaxInt64 {
 			t.Fatalf("cursor %d does not fit a read model's signed 64-bit position", p.After)
 		}
-		if token != "" {
-			if again, err := ParsePage("", Token(p.After)); err != nil || again.After != p.After {
-				t.Fatalf("token does not round-trip: %v", err)
+		if token == "" {
+			if p.After != 0 {
+				t.Fatalf("no token gave a cursor %d", p.After)
 			}
+			return
+		}
+		if again := p.Token(p.After); again != token {
+			t.Fatalf("token %q parses to %d, which is issued as %q", token, p.After, again)
+		}
+		if _, err := ParsePage("", token, NewListKey("another")); err == nil {
+			t.Fatalf("token %q of one list continues another", token)
 		}
 	})
 }

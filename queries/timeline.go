@@ -80,7 +80,7 @@ func (q *Activity) List(ctx context.Context, accountID string, f ActivityFilter,
 	next := ""
 	if len(out) > page.Size {
 		out = out[:page.Size]
-		next = Token(positions[page.Size-1])
+		next = page.Token(positions[page.Size-1])
 	}
 	return out, next, nil
 }

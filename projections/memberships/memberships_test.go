@@ -214,7 +214,7 @@ func TestMembersPageStablyWhileMembersAreAdded(t *testing.T) {
 		if next == "" {
 			break
 		}
-		page, err = queries.ParsePage("2", next)
+		page, err = queries.ParsePage("2", next, page.List)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, want, got)
@@ -234,7 +234,7 @@ func TestMemberAddedAgainKeepsTheirPlace(t *testing.T) {
 		f.append(stream, group.UserAddedToGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u})
 		users = append(users, u.String())
 	}
-	first, err := queries.ParsePage("1", "")
+	first, err := queries.ParsePage("1", "", queries.ListKey{})
 	require.NoError(t, err)
 	ms, next, err := f.q.UsersOfGroup(context.Background(), account.String(), g.String(), first)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestMemberAddedAgainKeepsTheirPlace(t *testing.T) {
 	f.append(stream, group.UserRemovedFromGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u0})
 	f.append(stream, group.UserAddedToGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u0})
 	for next != "" {
-		page, err := queries.ParsePage("1", next)
+		page, err := queries.ParsePage("1", next, first.List)
 		require.NoError(t, err)
 		ms, next, err = f.q.UsersOfGroup(context.Background(), account.String(), g.String(), page)
 		require.NoError(t, err)
