@@ -165,12 +165,43 @@ func (c WithdrawForEmails) Decide(s State, _ time.Time) ([]domain.Event, error) 
 	return events, nil
 }
 
+// WithdrawAll withdraws every pending invitation of the property: a step
+// of the property's deletion, after which no invitation to it may be
+// accepted. Invitations no longer pending are left as they are, so a
+// deletion run again records nothing twice; none pending records nothing.
+type WithdrawAll struct{}
+
+// Decide records PropertyInvitationWithdrawn for each pending invitation,
+// in invitation id order (so the event ids under an Idempotency-Key stay
+// the same).
+func (WithdrawAll) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	var events []domain.Event
+	for _, id := range s.Invitations() {
+		if s.invitations[id].status == StatusPending {
+			events = append(events, PropertyInvitationWithdrawn{InvitationID: id, AccountID: s.accountID, PropertyID: s.propertyID})
+		}
+	}
+	return events, nil
+}
+
 // InvitationsFor lists, in id order, the invitations to one of the e-mail
 // addresses (keyed hashes), whatever their status.
 func (s State) InvitationsFor(emailHashes []string) []uuid.UUID {
+	return s.invitationsWhere(func(inv pendingInvite) bool {
+		return inv.emailHash != "" && slices.Contains(emailHashes, inv.emailHash)
+	})
+}
+
+// Invitations lists, in id order, every invitation of the property,
+// whatever its status.
+func (s State) Invitations() []uuid.UUID {
+	return s.invitationsWhere(func(pendingInvite) bool { return true })
+}
+
+func (s State) invitationsWhere(keep func(pendingInvite) bool) []uuid.UUID {
 	var ids []uuid.UUID
 	for id, inv := range s.invitations {
-		if inv.emailHash != "" && slices.Contains(emailHashes, inv.emailHash) {
+		if keep(inv) {
 			ids = append(ids, id)
 		}
 	}

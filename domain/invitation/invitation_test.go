@@ -101,6 +101,15 @@ func TestDecide(t *testing.T) {
 			when: WithdrawForEmails{EmailHashes: []string{"e1"}}},
 		{name: "withdraw for no e-mail", given: []domain.Event{created}, when: WithdrawForEmails{}},
 		{name: "withdraw for e-mails of no invitation", when: WithdrawForEmails{EmailHashes: []string{"e1"}}},
+		{name: "withdraw all", given: []domain.Event{created, created2, created3},
+			when: WithdrawAll{},
+			then: []domain.Event{PropertyInvitationWithdrawn{InvitationID: inv3ID, AccountID: account, PropertyID: propID}, withdrawn,
+				PropertyInvitationWithdrawn{InvitationID: inv2ID, AccountID: account, PropertyID: propID}}},
+		{name: "withdraw all leaves accepted and withdrawn ones", given: []domain.Event{created, accepted, created2,
+			PropertyInvitationWithdrawn{InvitationID: inv2ID, AccountID: account, PropertyID: propID}, created3},
+			when: WithdrawAll{}, then: []domain.Event{PropertyInvitationWithdrawn{InvitationID: inv3ID, AccountID: account, PropertyID: propID}}},
+		{name: "withdraw all twice", given: []domain.Event{created, withdrawn}, when: WithdrawAll{}},
+		{name: "withdraw all of no invitation", when: WithdrawAll{}},
 		{name: "accept", given: []domain.Event{created},
 			when: Accept{InvitationID: invID, UserID: userID, TokenHash: "t1", EmailHash: "e1"}, then: []domain.Event{accepted}},
 		{name: "accept bad token", given: []domain.Event{created},
@@ -196,6 +205,19 @@ func TestInvitationsFor(t *testing.T) {
 	}
 	if got := s.InvitationsFor(nil); got != nil {
 		t.Fatalf("InvitationsFor(nil) = %v", got)
+	}
+}
+
+// Invitations lists every invitation whatever its status, which a
+// property deletion run again needs to erase the e-mails' keys.
+func TestInvitations(t *testing.T) {
+	t.Parallel()
+	s := fold([]domain.Event{created, accepted, created2, created3, PropertyInvitationWithdrawn{InvitationID: inv3ID, AccountID: account, PropertyID: propID}})
+	if got, want := s.Invitations(), []uuid.UUID{inv3ID, invID, inv2ID}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Invitations = %v, want %v", got, want)
+	}
+	if got := (State{}).Invitations(); got != nil {
+		t.Fatalf("Invitations of no invitation = %v", got)
 	}
 }
 
