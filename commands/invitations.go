@@ -129,7 +129,10 @@ func (s *Service) eraseInvitationEmail(ctx context.Context, invitationID uuid.UU
 // property. The caller is a `me` key of a user of the property's account
 // whose own e-mail (opened from their sealed personal data) is the one
 // invited, and presents the invitation's token. The membership's grants
-// then replace the user's grants for that property.
+// then replace the user's grants for that property. An invitation of a
+// deleted property is not accepted, pending or not (a deletion that did
+// not withdraw it, or not yet): property.ErrNotFound, as for a property
+// that does not exist.
 func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID uuid.UUID, token string) (Result, error) {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || actor.AccountID == uuid.Nil {
@@ -162,6 +165,16 @@ func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID
 	res, err := Execute(ctx, s.p, membersAgg, propertyID, "AcceptPropertyInvitation", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 		if l.State.AccountID() != actor.AccountID {
 			return nil, invitation.ErrNotFound
+		}
+		// Read at every attempt, as the members are: an attempt that
+		// meets a concurrent change decides again on the property as it
+		// is then.
+		prop, err := Load(ctx, s.p, propertyAgg, propertyID)
+		if err != nil {
+			return nil, err
+		}
+		if !prop.State.Exists() || prop.State.AccountID() != actor.AccountID {
+			return nil, property.ErrNotFound
 		}
 		return invitation.Accept{InvitationID: invitationID, UserID: actor.UserID, TokenHash: HashAPIKey(token), EmailHash: emailHash}.Decide(l.State, now)
 	})
