@@ -3,11 +3,13 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/invitation"
 	"github.com/accessd/accessd/domain/property"
 )
 
@@ -84,22 +86,86 @@ func (s *Service) UpdateProperty(ctx context.Context, id uuid.UUID, c property.U
 	})
 }
 
-// DeleteProperty removes a property that no lock is in any more. Needs
+// DeleteProperty removes a property that no lock is in any more, then
+// withdraws its pending invitations and erases their e-mails
+// (finishPropertyDeletion). A deletion interrupted after PropertyDeleted
+// (a crash, a 503), or made before deletions withdrew invitations, is
+// finished by the next DeleteProperty of the same property by a caller
+// who could have deleted it, which still answers 404. Needs
 // `manage-access` (or `owner`) for that property.
 func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, error) {
 	if s.counts == nil {
 		return Result{}, errNoCounts
 	}
-	return Execute(ctx, s.p, propertyAgg, id, "DeleteProperty", func(l Loaded[property.State], now time.Time) ([]domain.Event, error) {
-		if err := authorizeProperty(ctx, l.State, domain.PermManageAccess); err != nil {
+	if s.personal == nil {
+		return Result{}, errNoPersonalData
+	}
+	actor, ok := domain.ActorFrom(ctx)
+	if !ok || actor.AccountID == uuid.Nil {
+		return Result{}, ErrNoActor
+	}
+	var unfinished bool
+	res, err := Execute(ctx, s.p, propertyAgg, id, "DeleteProperty", func(l Loaded[property.State], now time.Time) ([]domain.Event, error) {
+		st := l.State
+		unfinished = st.Deleted() && st.AccountID() == actor.AccountID && actor.CanAny(id, domain.PermManageAccess)
+		if unfinished {
+			return nil, property.ErrNotFound
+		}
+		if err := authorizeProperty(ctx, st, domain.PermManageAccess); err != nil {
 			return nil, err
 		}
-		n, err := s.counts.InstalledLocks(ctx, l.State.AccountID(), id)
+		n, err := s.counts.InstalledLocks(ctx, st.AccountID(), id)
 		if err != nil {
 			return nil, err
 		}
-		return property.Delete{InstalledLocks: n}.Decide(l.State, now)
+		return property.Delete{InstalledLocks: n}.Decide(st, now)
 	})
+	if unfinished {
+		if _, ferr := s.finishPropertyDeletion(ctx, actor, id, Result{}); ferr != nil {
+			return Result{}, ferr
+		}
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return s.finishPropertyDeletion(ctx, actor, id, res)
+}
+
+// finishPropertyDeletion is the cascade after PropertyDeleted: it
+// withdraws every pending invitation of the property (their tokens stop
+// working), then erases the key of the e-mail of every invitation of the
+// property no longer pending (withdrawn now or before, or accepted, which
+// erased it already), judged on the members stream as stored (a replay
+// under the request's Idempotency-Key decides nothing). Every step
+// records nothing for what is done already and erases its keys again. It
+// returns the furthest append, for read-your-writes.
+func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor, propertyID uuid.UUID, res Result) (Result, error) {
+	mr, err := Execute(ctx, s.p, membersAgg, propertyID, "WithdrawInvitationsOfDeletedProperty", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+		if l.State.AccountID() != actor.AccountID {
+			return nil, nil // no invitation was ever made to the property
+		}
+		return invitation.WithdrawAll{}.Decide(l.State, now)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("withdraw the invitations of deleted property %s: %w", propertyID, err)
+	}
+	res = furthest(res, mr)
+	members, err := Load(ctx, s.p, membersAgg, propertyID)
+	if err != nil {
+		return Result{}, err
+	}
+	if members.State.AccountID() != actor.AccountID {
+		return res, nil
+	}
+	for _, id := range members.State.Invitations() {
+		if members.State.InvitationStatus(id) == invitation.StatusPending {
+			continue // made after the withdrawal: the next deletion withdraws it
+		}
+		if err := s.personal.Erase(ctx, id); err != nil {
+			return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
+		}
+	}
+	return res, nil
 }
 
 // authorizeProperty checks that the actor may change property s, or what
