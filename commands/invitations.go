@@ -92,16 +92,35 @@ func (s *Service) InviteToProperty(ctx context.Context, c InviteToProperty) (New
 
 // WithdrawInvitation withdraws a pending invitation of a property (the
 // caller found the property through the read model). Needs what inviting
-// needs; an owner's invitation needs `owner`.
+// needs; an owner's invitation needs `owner`. An invitation no longer
+// pending (withdrawn or accepted) is not found, as the read model shows
+// it, but its e-mail's key is erased again first: a withdrawal or an
+// acceptance interrupted before it erased the key is finished so.
 func (s *Service) WithdrawInvitation(ctx context.Context, propertyID, invitationID uuid.UUID) (Result, error) {
 	if _, err := s.authorizeMembers(ctx, propertyID); err != nil {
 		return Result{}, err
 	}
-	res, err := Run(ctx, s.p, membersAgg, propertyID, "DeletePropertyInvitation", invitation.Withdraw{InvitationID: invitationID})
-	if err != nil {
+	var over bool
+	res, err := Execute(ctx, s.p, membersAgg, propertyID, "DeletePropertyInvitation", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+		if over = invitationOver(l.State, invitationID); over {
+			return nil, invitation.ErrNotFound
+		}
+		return invitation.Withdraw{InvitationID: invitationID}.Decide(l.State, now)
+	})
+	if err != nil && !over {
 		return Result{}, err
 	}
-	return res, s.eraseInvitationEmail(ctx, invitationID)
+	if eerr := s.eraseInvitationEmail(ctx, invitationID); eerr != nil {
+		return Result{}, eerr
+	}
+	return res, err
+}
+
+// invitationOver reports whether the invitation was withdrawn or
+// accepted: its e-mail is needed no longer.
+func invitationOver(s invitation.State, invitationID uuid.UUID) bool {
+	st := s.InvitationStatus(invitationID)
+	return st == invitation.StatusWithdrawn || st == invitation.StatusAccepted
 }
 
 // eraseInvitationEmail erases the key of an invitation's sealed e-mail
@@ -114,9 +133,10 @@ func (s *Service) eraseInvitationEmail(ctx context.Context, invitationID uuid.UU
 	err := s.personal.Erase(ctx, invitationID)
 	if errors.Is(err, personaldata.ErrKeyInWAL) {
 		// The key is erased; only its old bytes wait in the key file's
-		// write-ahead log for the next erasure's truncation. A withdrawal
-		// or acceptance is not run again to finish, as a deletion is: it
-		// is not failed for them.
+		// write-ahead log for the next erasure's truncation. The
+		// withdrawal or acceptance is not failed for them: its repeat
+		// answers 404, and an acceptance would not write the member's
+		// grants.
 		return nil
 	}
 	if err != nil {
@@ -129,10 +149,12 @@ func (s *Service) eraseInvitationEmail(ctx context.Context, invitationID uuid.UU
 // property. The caller is a `me` key of a user of the property's account
 // whose own e-mail (opened from their sealed personal data) is the one
 // invited, and presents the invitation's token. The membership's grants
-// then replace the user's grants for that property. An invitation of a
-// deleted property is not accepted, pending or not (a deletion that did
-// not withdraw it, or not yet): property.ErrNotFound, as for a property
-// that does not exist.
+// then replace the user's grants for that property. An invitation no
+// longer pending (withdrawn or accepted) is not found, as the read model
+// shows it, but its e-mail's key is erased again first, as
+// WithdrawInvitation does. An invitation of a deleted property still
+// pending (a deletion that did not withdraw it, or not yet) is not
+// accepted: property.ErrNotFound, as for a property that does not exist.
 func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID uuid.UUID, token string) (Result, error) {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || actor.AccountID == uuid.Nil {
@@ -162,8 +184,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID
 	if private != nil && normalizeEmail(private.Email) != "" {
 		emailHash = s.emailHash(normalizeEmail(private.Email))
 	}
+	var over bool
 	res, err := Execute(ctx, s.p, membersAgg, propertyID, "AcceptPropertyInvitation", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+		over = false
 		if l.State.AccountID() != actor.AccountID {
+			return nil, invitation.ErrNotFound
+		}
+		if over = invitationOver(l.State, invitationID); over {
 			return nil, invitation.ErrNotFound
 		}
 		// Read at every attempt, as the members are: an attempt that
@@ -178,10 +205,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID
 		}
 		return invitation.Accept{InvitationID: invitationID, UserID: actor.UserID, TokenHash: HashAPIKey(token), EmailHash: emailHash}.Decide(l.State, now)
 	})
-	if err != nil {
+	if err != nil && !over {
 		return Result{}, err
 	}
-	if err := s.eraseInvitationEmail(ctx, invitationID); err != nil {
+	if eerr := s.eraseInvitationEmail(ctx, invitationID); eerr != nil {
+		return Result{}, eerr
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	return s.syncMemberGrants(ctx, propertyID, actor.UserID, res)

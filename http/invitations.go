@@ -156,13 +156,14 @@ func (a *API) listPropertyInvitations(w http.ResponseWriter, r *http.Request) {
 }
 
 // invitationProperty finds the property of an invitation of the caller's
-// account, pending or not.
+// account, pending or not: the command answers one no longer pending, and
+// finishes it first (it erases its e-mail's key again).
 func (a *API) invitationProperty(r *http.Request) (uuid.UUID, uuid.UUID, error) {
 	id, err := pathID(r, "invitationId")
 	if err != nil {
 		return uuid.Nil, uuid.Nil, err
 	}
-	doc, err := a.entities.Get(r.Context(), entities.KindInvitation, actorOf(r).AccountID.String(), id.String(), false)
+	doc, err := a.entities.LastState(r.Context(), entities.KindInvitation, actorOf(r).AccountID.String(), id.String())
 	if errors.Is(err, queries.ErrEntityNotFound) {
 		return uuid.Nil, uuid.Nil, invitation.ErrNotFound
 	}
