@@ -19,7 +19,7 @@ func (a *API) propertyRoutes() []route {
 		{method: "GET", path: "/properties", operation: "listProperties", summary: "List the properties the key may read.", handler: a.listProperties},
 		{method: "GET", path: "/properties/{propertyId}", operation: "getProperty", summary: "One property.", handler: a.getProperty},
 		{method: "PUT", path: "/properties/{propertyId}", operation: "updateProperty", summary: "Replace a property's writable fields (owner, manage-access).", handler: a.updateProperty},
-		{method: "DELETE", path: "/properties/{propertyId}", operation: "deleteProperty", summary: "Delete a property no lock is in (owner, manage-access).", handler: a.deleteByID("propertyId", "propertyId", a.cmd.DeleteProperty)},
+		{method: "DELETE", path: "/properties/{propertyId}", operation: "deleteProperty", summary: "Delete a property no lock is in; its pending invitations are withdrawn and their e-mails erased (owner, manage-access).", handler: a.deleteByID("propertyId", "propertyId", a.cmd.DeleteProperty)},
 	}
 }
 
