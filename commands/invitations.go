@@ -184,13 +184,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID
 	if private != nil && normalizeEmail(private.Email) != "" {
 		emailHash = s.emailHash(normalizeEmail(private.Email))
 	}
-	var over bool
+	var over, member bool
 	res, err := Execute(ctx, s.p, membersAgg, propertyID, "AcceptPropertyInvitation", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 		over = false
 		if l.State.AccountID() != actor.AccountID {
 			return nil, invitation.ErrNotFound
 		}
 		if over = invitationOver(l.State, invitationID); over {
+			_, member = l.State.Member(actor.UserID)
+			member = member && l.State.InvitationStatus(invitationID) == invitation.StatusAccepted
 			return nil, invitation.ErrNotFound
 		}
 		// Read at every attempt, as the members are: an attempt that
@@ -212,6 +214,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, propertyID, invitationID
 		return Result{}, eerr
 	}
 	if err != nil {
+		if member {
+			// A repeat of an acceptance whose grants were never written
+			// (the process stopped after the event) completes them, as
+			// syncMemberGrants promises; it still answers not found.
+			if _, serr := s.syncMemberGrants(ctx, propertyID, actor.UserID, Result{}); serr != nil {
+				return Result{}, serr
+			}
+		}
 		return Result{}, err
 	}
 	return s.syncMemberGrants(ctx, propertyID, actor.UserID, res)

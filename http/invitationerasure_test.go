@@ -82,7 +82,36 @@ func TestARepeatedWithdrawalOrAcceptanceErasesTheEmail(t *testing.T) {
 	assert.False(t, h.invitationEmailOpens(prop, carolInv), "a withdrawal of an accepted invitation erases the e-mail")
 
 	h.settle()
-	assert.Equal(t, head, h.headPosition(), "the repeats record nothing")
 	assert.True(t, h.isPropertyMember(prop, alice))
 	assert.True(t, h.isPropertyMember(prop, carol))
+	// Alice's repeat completed what the interrupted acceptance left: her
+	// grants for the property, her membership's. Carol did not repeat hers.
+	assert.True(t, h.holdsGrantIn(alice, prop), "the repeated acceptance writes the member's grants")
+	assert.False(t, h.holdsGrantIn(carol, prop))
+	assert.Greater(t, h.headPosition(), head, "the grants were recorded")
+
+	head = h.headPosition()
+	r = h.do("POST", "/invitations/"+aliceInv+"/accept", aliceKey, map[string]string{"token": aliceToken})
+	assert.Equal(t, http.StatusNotFound, r.Status, "accepted already: %s", r.Data)
+	h.settle()
+	assert.Equal(t, head, h.headPosition(), "a further repeat records nothing")
+}
+
+// holdsGrantIn reports whether the user's userPermissions name the property.
+func (h *harness) holdsGrantIn(userID, propertyID string) bool {
+	h.t.Helper()
+	r := h.do("GET", "/users/"+userID, rootKey, nil)
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+	var u struct {
+		UserPermissions []struct {
+			PropertyID string `json:"propertyId"`
+		} `json:"userPermissions"`
+	}
+	require.NoError(h.t, json.Unmarshal(r.Data, &u))
+	for _, g := range u.UserPermissions {
+		if g.PropertyID == propertyID {
+			return true
+		}
+	}
+	return false
 }
