@@ -9,12 +9,21 @@ import (
 	"github.com/accessd/accessd/projections"
 )
 
-// checkpointTable holds, per forwarder, the $all position of the last event
-// it published. It lives in the read-model database beside the projections'
-// checkpoints, but is written on its own: a publish and a row cannot share a
-// transaction, so the row follows the publish (at-least-once). It is
-// written through DB.Update, on the projections' writing connection.
-const checkpointTable = "bus_checkpoints"
+// CheckpointTable holds, per forwarder, the $all position of the last event
+// it published. It records what has left the system, which the log cannot
+// tell again: it lives in the database the forwarder is given, which on
+// SQLite is the integration database (integration.db), not the rebuildable
+// read models, and on PostgreSQL the read-model database. It is written on
+// its own: a publish and a row cannot share a transaction, so the row
+// follows the publish (at-least-once). It is written through DB.Update.
+const CheckpointTable = "bus_checkpoints"
+
+const checkpointTable = CheckpointTable
+
+// SetupCheckpoints creates the checkpoint table in db if missing.
+func SetupCheckpoints(ctx context.Context, db *projections.DB) error {
+	return ensureCheckpointTable(ctx, db)
+}
 
 func ensureCheckpointTable(ctx context.Context, db *projections.DB) error {
 	err := db.Update(ctx, func(tx projections.Tx) error {

@@ -45,7 +45,7 @@ type Forwarder struct {
 type ForwarderOption func(*Forwarder)
 
 // WithName names the checkpoint (default DefaultForwarderName), for more
-// than one forwarder over one read-model database.
+// than one forwarder over one checkpoint database.
 func WithName(name string) ForwarderOption { return func(f *Forwarder) { f.name = name } }
 
 // WithBatch sets how many events one publish and checkpoint cover (default 1000).
@@ -68,7 +68,9 @@ func WithBackoff(minimum, maximum time.Duration) ForwarderOption {
 }
 
 // NewForwarder returns a forwarder from store to pub that keeps its
-// checkpoint in db, refusing nil dependencies.
+// checkpoint in db, refusing nil dependencies. db must outlive the read
+// models (integration.db on SQLite): losing the checkpoint publishes the
+// whole log again.
 func NewForwarder(store eventstore.Store, db *projections.DB, pub message.Publisher, log *slog.Logger, opts ...ForwarderOption) (*Forwarder, error) {
 	if store == nil || db == nil || pub == nil || log == nil {
 		return nil, errors.New("bus: forwarder needs a store, a database, a publisher and a logger")

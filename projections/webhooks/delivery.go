@@ -166,6 +166,19 @@ func WithPrivateTargets(allowed bool) Option {
 	return func(d *Delivery) { d.allowPrivateTargets = allowed }
 }
 
+// WithDeliveriesDB keeps the deliveries table in db instead of the
+// read-model database NewDelivery reads the webhooks from. The deliveries
+// record what has left the system and cannot be rebuilt from the log: with
+// SQLite read models the server keeps them in integration.db, so that
+// deleting the rebuildable readmodels.db delivers nothing again.
+func WithDeliveriesDB(db *projections.DB) Option {
+	return func(d *Delivery) {
+		if db != nil {
+			d.table = deliveries{db: db}
+		}
+	}
+}
+
 // WithClock replaces time.Now for the times deliveries record and sign.
 func WithClock(now func() time.Time) Option { return func(d *Delivery) { d.now = now } }
 
@@ -198,7 +211,8 @@ func EventTopics() []string {
 }
 
 // NewDelivery returns the delivery over the read-model database db (where
-// it creates its deliveries table); it consumes the forwarder's event
+// it reads the webhooks, and creates its deliveries table unless
+// WithDeliveriesDB names another database); it consumes the forwarder's event
 // messages from sub and publishes deliveries with pub (see WithQueue). secretFor gives a webhook's signing secret, as the bytes of the
 // string the API answered when the webhook was registered.
 func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher, sub message.Subscriber,

@@ -63,7 +63,8 @@ func (d *Delivery) Resume(ctx context.Context) (int, error) {
 }
 
 // RequeueFailed is the operator's replay of the poison queue, done in the
-// deliveries table of db (the read models of a server, running or not):
+// deliveries table of db (the deliveries database of a server, running or
+// not: integration.db with SQLite read models, else the read models):
 // every failed delivery of webhookID (uuid.Nil: of every webhook), or the
 // one delivery deliveryID when it is not uuid.Nil, is pending again for a
 // new round of MaxAttempts, due at now. A running server's retry loop

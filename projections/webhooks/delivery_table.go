@@ -14,8 +14,11 @@ import (
 )
 
 // DeliveriesTable holds delivery attempts. They are operational state, not
-// domain facts, so they live here and not in the event log; no projection
-// owns the table, so a rebuild of the webhooks read model keeps it.
+// domain facts, so they are not in the event log, and they cannot be
+// rebuilt from it: a delivery recorded here is one the fan-out does not
+// make again. The table lives in the deliveries database (WithDeliveriesDB:
+// integration.db on SQLite, the read-model database on PostgreSQL); no
+// projection owns it, so a rebuild of the webhooks read model keeps it.
 const DeliveriesTable = "webhook_deliveries"
 
 // Delivery statuses.
@@ -174,7 +177,7 @@ func (t deliveries) columns(ctx context.Context) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// exec runs one write through DB.Update, on the read models' writing
+// exec runs one write through DB.Update, on the database's writing
 // connection, and answers the rows it changed.
 func (t deliveries) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
