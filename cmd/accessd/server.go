@@ -77,6 +77,31 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 	}
 	leases := newObservedLeases(plainLeases, reg)
+	// What has left the system (the forwarder's checkpoint, the webhook
+	// deliveries) is not rebuildable from the log: with SQLite read
+	// models it has a file of its own, which deleting readmodels.db
+	// leaves alone.
+	var integDB *projections.DB
+	if readOnlyMode {
+		var closeInteg func()
+		if integDB, closeInteg, err = backends.OpenIntegrationReadOnly(ctx, cfg.ReadModels, cfg.DataDir, readDB); err != nil {
+			return err
+		}
+		defer closeInteg()
+	} else {
+		var (
+			closeInteg func()
+			moved      int64
+		)
+		if integDB, moved, closeInteg, err = backends.OpenIntegration(ctx, cfg.ReadModels, cfg.DataDir, readDB); err != nil {
+			return err
+		}
+		defer closeInteg()
+		if moved > 0 {
+			log.Info("moved the bus checkpoint and webhook deliveries from the read models to their own file", "rows", moved,
+				"file", backends.IntegrationPath(cfg.DataDir))
+		}
+	}
 	integration, err := backends.OpenBus(ctx, cfg.Bus, log)
 	if err != nil {
 		return err
@@ -181,13 +206,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		if r := set.Runner(webhooks.New().Name()); r != nil {
 			hookWaiter = r
 		}
-		hooks, err := startWebhooks(projCtx, readDB, integration, cfg.Bus, service, hookWaiter, cfg.WebhooksAllowPrivate, log)
+		hooks, err := startWebhooks(projCtx, readDB, integDB, integration, cfg.Bus, service, hookWaiter, cfg.WebhooksAllowPrivate, log)
 		if err != nil {
 			return err
 		}
 		defer hooks.Close()
 		closeHooks, webhookReader = hooks.Close, hooks.delivery
-	} else if hooks := readOnlyWebhooks(projCtx, readDB, integration, log); hooks != nil {
+	} else if hooks := readOnlyWebhooks(projCtx, readDB, integDB, integration, log); hooks != nil {
 		webhookReader = hooks
 	}
 	ready := set.Ready
@@ -223,7 +248,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 				log.Error("projections stopped", "err", err)
 			}
 		}()
-		forwarder, err := bus.NewForwarder(store, readDB, integration.Publisher(), log)
+		forwarder, err := bus.NewForwarder(store, integDB, integration.Publisher(), log)
 		if err != nil {
 			stopProjections()
 			wg.Wait()
@@ -433,14 +458,17 @@ func (noLeases) Acquire(ctx context.Context, _ string) (projections.Lease, error
 
 // readOnlyWebhooks reads webhooks and their deliveries without delivering
 // anything: delivering would post again what a writable server posts
-// after the restart, and record nothing. Nil when the deliveries table is
-// missing (it cannot be created here): webhook routes then answer 404.
-func readOnlyWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus, log *slog.Logger) *webhooks.Delivery {
+// after the restart, and record nothing. The deliveries are read from
+// deliveriesDB (integration.db, or the read models of an earlier version
+// or on PostgreSQL). Nil when the deliveries table is missing (it cannot
+// be created here): webhook routes then answer 404.
+func readOnlyWebhooks(ctx context.Context, db, deliveriesDB *projections.DB, integration *bus.Bus, log *slog.Logger) *webhooks.Delivery {
 	sub, err := integration.Subscriber("webhooks")
 	if err == nil {
 		noSecret := func(uuid.UUID) []byte { return nil } // nothing is signed: nothing is sent
 		var d *webhooks.Delivery
-		if d, err = webhooks.NewDelivery(ctx, db, integration.Publisher(), sub, noSecret, webhooks.WithLogger(log)); err == nil {
+		if d, err = webhooks.NewDelivery(ctx, db, integration.Publisher(), sub, noSecret, webhooks.WithLogger(log),
+			webhooks.WithDeliveriesDB(deliveriesDB)); err == nil {
 			return d
 		}
 	}

@@ -32,9 +32,10 @@ type webhookDelivery struct {
 }
 
 // startWebhooks subscribes the delivery to the integration bus and runs its
-// router until ctx ends. It must run before the forwarder publishes: an
+// router until ctx ends. It reads the webhooks from the read models db and
+// records the deliveries in deliveriesDB (see backends.OpenIntegration). It must run before the forwarder publishes: an
 // in-process bus hands a message only to subscribers present then.
-func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus, busSetting string,
+func startWebhooks(ctx context.Context, db, deliveriesDB *projections.DB, integration *bus.Bus, busSetting string,
 	service *commands.Service, waiter webhooks.Waiter, allowPrivate bool, log *slog.Logger) (*webhookDelivery, error) {
 	// Watermill's own info lines (router and handler lifecycle) are debug
 	// detail here.
@@ -44,7 +45,8 @@ func startWebhooks(ctx context.Context, db *projections.DB, integration *bus.Bus
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
-	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log), webhooks.WithPrivateTargets(allowPrivate)}
+	opts := []webhooks.Option{webhooks.WithWaiter(waiter), webhooks.WithLogger(log), webhooks.WithPrivateTargets(allowPrivate),
+		webhooks.WithDeliveriesDB(deliveriesDB)}
 	w := &webhookDelivery{}
 	if kind, _ := backends.BusKind(busSetting); kind == backends.GoChannel {
 		// Deliveries get a queue of their own that does not wait for acks,

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore"
+	"github.com/accessd/accessd/eventstore/servicetest"
+	"github.com/accessd/accessd/eventstore/sqlite"
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/readmodeltest"
+)
+
+// eventReceiver counts the webhook requests per event id, answering 200.
+type eventReceiver struct {
+	mu    sync.Mutex
+	count map[string]int
+	order []string
+}
+
+func newEventReceiver(t *testing.T) (*eventReceiver, string) {
+	h := &eventReceiver{count: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("x-accessd-event-id")
+		h.mu.Lock()
+		h.count[id]++
+		h.order = append(h.order, id)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return h, srv.URL
+}
+
+func (h *eventReceiver) snapshot() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]int, len(h.count))
+	for k, v := range h.count {
+		out[k] = v
+	}
+	return out
+}
+
+func (h *eventReceiver) total() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.order)
+}
+
+// forwardedFrom is the position the forwarder of a server's last start
+// resumed from, as it logged it.
+func forwardedFrom(t *testing.T, logs string) uint64 {
+	t.Helper()
+	m := regexp.MustCompile(`"msg":"forwarding integration events"[^\n]*"from":(\d+)`).FindAllStringSubmatch(logs, -1)
+	require.NotEmpty(t, m, "the forwarder never started")
+	n, err := strconv.ParseUint(m[len(m)-1][1], 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+// eventIDs are the ids of the events of the log in dataDir.
+func eventIDs(t *testing.T, dataDir string) []string {
+	t.Helper()
+	store, err := sqlite.OpenReadOnly(filepath.Join(dataDir, "events.db"))
+	require.NoError(t, err)
+	defer store.Close()
+	evs, err := store.ReadAll(t.Context(), 0, 100000, eventstore.Filter{})
+	require.NoError(t, err)
+	var out []string
+	for _, ev := range evs {
+		out = append(out, ev.ID.String())
+	}
+	return out
+}
+
+// readModelChecksums are the checksums of every projection's tables in the
+// SQLite read models of dataDir.
+func readModelChecksums(t *testing.T, dataDir string) map[string]string {
+	t.Helper()
+	db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(dataDir, "readmodels.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	sums, err := readmodeltest.Checksums(t.Context(), db, projectionsFor(commands.NewRegistry()))
+	require.NoError(t, err)
+	return sums
+}
+
+// removeReadModels deletes readmodels.db and its WAL files, as an operator
+// who wants fresh read models does.
+func removeReadModels(t *testing.T, dataDir string) {
+	t.Helper()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Remove(filepath.Join(dataDir, "readmodels.db"+suffix))
+		if !os.IsNotExist(err) {
+			require.NoError(t, err)
+		}
+	}
+}
+
+// TestDeletingReadModelsRepublishesNothing: readmodels.db is documented as
+// rebuildable from the log. An operator deletes it between two runs of
+// the server: the read models come back as they were, and no event goes
+// out again, neither on the bus nor to a webhook.
+func TestDeletingReadModelsRepublishesNothing(t *testing.T) {
+	t.Run("gochannel", func(t *testing.T) { deleteReadModelsBetweenRuns(t, false) })
+	t.Run("nats", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("needs NATS")
+		}
+		deleteReadModelsBetweenRuns(t, true)
+	})
+}
+
+func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
+	var args []string
+	var natsURL string
+	if onNATS {
+		natsURL = servicetest.NATSURL(t)
+		args = []string{"--bus", natsURL}
+	}
+	hooks, hookURL := newEventReceiver(t)
+	key := strings.Repeat("i", 40)
+	dataDir := filepath.Join(t.TempDir(), "data")
+
+	// First run: a webhook, then three properties it takes.
+	var tap *natsTap
+	if onNATS {
+		tap = tapNATS(t, natsURL)
+	}
+	s := startPrivacyServer(t, key, dataDir, args...)
+	s.ok(t, http.StatusCreated, key, "POST", "/accounts/webhooks", map[string]any{"url": hookURL, "eventTypes": []string{"PropertyCreated"}})
+	for i := range 3 {
+		s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "Before " + strconv.Itoa(i)})
+	}
+	if !onNATS {
+		// On NATS the deliveries' durable consumer is shared with every
+		// other server on the test broker, which may take a message and
+		// find no webhook for it: only the embedded run counts them.
+		require.Eventually(t, func() bool { return hooks.total() >= 3 }, 60*time.Second, 10*time.Millisecond, "the first run delivered nothing")
+	}
+	old := eventIDs(t, dataDir)
+	if onNATS {
+		require.Eventually(t, func() bool {
+			return bytes.Contains(tap.all(), []byte(old[len(old)-1]))
+		}, 30*time.Second, 10*time.Millisecond, "the first run published nothing on NATS")
+	}
+	time.Sleep(500 * time.Millisecond) // let a stray duplicate show
+	s.stop()
+	firstRun := hooks.snapshot()
+	head := uint64(len(eventIDs(t, dataDir)))
+	before := readModelChecksums(t, dataDir)
+
+	removeReadModels(t, dataDir)
+
+	// Second run on the same log without read models.
+	if onNATS {
+		tap = tapNATS(t, natsURL)
+	}
+	s = startPrivacyServer(t, key, dataDir, args...)
+	require.Equal(t, before, readModelChecksums(t, dataDir), "the read models did not come back as they were")
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the forwarder started over after readmodels.db was deleted")
+	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "After"})
+	all := eventIDs(t, dataDir)
+	if !onNATS {
+		require.Eventually(t, func() bool { return hooks.total() > len(firstRun) }, 60*time.Second, 10*time.Millisecond, "the second run delivered nothing")
+	} else {
+		require.Eventually(t, func() bool {
+			return bytes.Contains(tap.all(), []byte(all[len(all)-1]))
+		}, 30*time.Second, 10*time.Millisecond, "the second run published nothing on NATS")
+	}
+	time.Sleep(time.Second) // let a re-delivery show
+	s.stop()
+
+	for id, n := range hooks.snapshot() {
+		require.Equal(t, 1, n, "event %s was delivered %d times", id, n)
+	}
+	if !onNATS {
+		require.Equal(t, len(firstRun)+1, hooks.total(), "the second run delivered old events again")
+	}
+	if onNATS {
+		published := tap.all()
+		for _, id := range old {
+			require.False(t, bytes.Contains(published, []byte(id)), "event %s was published again", id)
+		}
+	}
+	requireReadModelsEqualRebuild(t, dataDir)
+}
