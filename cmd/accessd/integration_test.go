@@ -197,3 +197,116 @@ func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
 	}
 	requireReadModelsEqualRebuild(t, dataDir)
 }
+
+// toLegacyLayout puts the data directory back as a version before
+// integration.db left it: the forwarder's checkpoint and the deliveries in
+// readmodels.db, no integration.db.
+func toLegacyLayout(t *testing.T, dataDir string) {
+	t.Helper()
+	ctx := t.Context()
+	rm, err := projections.OpenSQLite(ctx, filepath.Join(dataDir, "readmodels.db"))
+	require.NoError(t, err)
+	defer rm.Close()
+	integ, err := projections.OpenSQLiteReadOnly(ctx, filepath.Join(dataDir, "integration.db"))
+	require.NoError(t, err)
+	for _, table := range []string{"bus_checkpoints", "webhook_deliveries"} {
+		rows, err := integ.QueryContext(ctx, `SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL`, table)
+		require.NoError(t, err)
+		var ddl []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			ddl = append(ddl, s)
+		}
+		rows.Close()
+		for _, s := range ddl {
+			_, err := rm.ExecContext(ctx, s)
+			require.NoError(t, err)
+		}
+		rows, err = integ.QueryContext(ctx, `SELECT * FROM `+table)
+		require.NoError(t, err)
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			_, err := rm.ExecContext(ctx, `INSERT INTO `+table+` VALUES (?`+strings.Repeat(", ?", len(cols)-1)+`)`, vals...)
+			require.NoError(t, err)
+		}
+		rows.Close()
+	}
+	require.NoError(t, integ.Close())
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		err := os.Remove(filepath.Join(dataDir, "integration.db"+suffix))
+		if !os.IsNotExist(err) {
+			require.NoError(t, err)
+		}
+	}
+}
+
+func sqliteTables(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := projections.OpenSQLiteReadOnly(t.Context(), path)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestUpgradeMovesIntegrationState: a data directory of an earlier
+// version keeps the forwarder's checkpoint and the deliveries in
+// readmodels.db. The first start moves them to integration.db and
+// publishes nothing again; from then on deleting readmodels.db publishes
+// and delivers nothing again either.
+func TestUpgradeMovesIntegrationState(t *testing.T) {
+	hooks, hookURL := newEventReceiver(t)
+	key := strings.Repeat("u", 40)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	s := startPrivacyServer(t, key, dataDir)
+	s.ok(t, http.StatusCreated, key, "POST", "/accounts/webhooks", map[string]any{"url": hookURL, "eventTypes": []string{"PropertyCreated"}})
+	for i := range 3 {
+		s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "Old " + strconv.Itoa(i)})
+	}
+	require.Eventually(t, func() bool { return hooks.total() >= 3 }, 60*time.Second, 10*time.Millisecond, "nothing was delivered")
+	time.Sleep(500 * time.Millisecond)
+	s.stop()
+	head := uint64(len(eventIDs(t, dataDir)))
+	toLegacyLayout(t, dataDir)
+	require.Contains(t, sqliteTables(t, filepath.Join(dataDir, "readmodels.db")), "webhook_deliveries")
+
+	// The upgrade's first start.
+	s = startPrivacyServer(t, key, dataDir)
+	require.Contains(t, s.logs.String(), "moved the bus checkpoint and webhook deliveries")
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the upgrade published the log again")
+	s.stop()
+	tables := sqliteTables(t, filepath.Join(dataDir, "readmodels.db"))
+	require.NotContains(t, tables, "webhook_deliveries")
+	require.NotContains(t, tables, "bus_checkpoints")
+	require.Subset(t, sqliteTables(t, filepath.Join(dataDir, "integration.db")), []string{"webhook_deliveries", "bus_checkpoints"})
+	info, err := os.Stat(filepath.Join(dataDir, "integration.db"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	// Then the read models are deleted.
+	head = uint64(len(eventIDs(t, dataDir)))
+	removeReadModels(t, dataDir)
+	s = startPrivacyServer(t, key, dataDir)
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the forwarder started over")
+	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "New"})
+	require.Eventually(t, func() bool { return hooks.total() >= 4 }, 60*time.Second, 10*time.Millisecond, "the new property was not delivered")
+	time.Sleep(time.Second)
+	s.stop()
+	require.Equal(t, 4, hooks.total(), "old events were delivered again: %v", hooks.snapshot())
+	requireReadModelsEqualRebuild(t, dataDir)
+}
