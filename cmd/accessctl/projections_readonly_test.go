@@ -17,6 +17,8 @@ import (
 
 	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/bus"
+	"github.com/accessd/accessd/projections/integration"
 )
 
 // dirSums hashes every file of dir by its name.
@@ -73,6 +75,52 @@ func TestProjectionsListAndStatusWriteNothing(t *testing.T) {
 	}
 	requireListAndStatus(t, f.dir, "keymaps")
 	assert.Equal(t, before, dirSums(t, f.dir))
+}
+
+// The reading commands neither create integration.db (the forwarder's
+// checkpoint and the webhook deliveries, which a server makes) nor write
+// to one that is there: list, status, export, verify and a replay's
+// source read, and move nothing out of the read models.
+func TestReadingCommandsLeaveIntegrationAlone(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	run := func() {
+		t.Helper()
+		requireListAndStatus(t, f.dir, "keymaps")
+		requireExport(t, f.dir, f.propertyID, filepath.Join(t.TempDir(), "out.json"))
+		accessctl(t, "verify", "--data-dir", f.dir) // an unsealed log may fail verification: only its writes count here
+		code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "1000000", "--out", t.TempDir())
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	}
+	before := dirSums(t, f.dir)
+	run()
+	assert.Equal(t, before, dirSums(t, f.dir))
+	assert.NotContains(t, dirSums(t, f.dir), integration.File, "a reading command created integration.db")
+
+	// A data directory of an earlier version: the checkpoint in the read
+	// models stays there (only a server or webhooks replay moves it).
+	rm, err := projections.OpenSQLite(t.Context(), filepath.Join(f.dir, readModelsFile))
+	require.NoError(t, err)
+	require.NoError(t, bus.SetupCheckpoints(t.Context(), rm))
+	_, err = rm.ExecContext(t.Context(), `INSERT INTO `+bus.CheckpointTable+` (name, position) VALUES ('bus', 2)`)
+	require.NoError(t, err)
+	require.NoError(t, rm.Close())
+	before = dirSums(t, f.dir)
+	run()
+	assert.Equal(t, before, dirSums(t, f.dir))
+
+	// With integration.db there, as a server leaves it.
+	db, _, err := integration.Open(t.Context(), filepath.Join(f.dir, integration.File), nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	before = dirSums(t, f.dir)
+	run()
+	assert.Equal(t, before, dirSums(t, f.dir))
+	if makeReadOnly(t, f.dir) {
+		run()
+		assert.Equal(t, before, dirSums(t, f.dir))
+	}
 }
 
 // makeReadOnly takes the write permissions off dir and its files until the

@@ -19,7 +19,7 @@ import (
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
-	"github.com/accessd/accessd/projections/webhooks"
+	"github.com/accessd/accessd/projections/integration"
 )
 
 func replayCommand() command {
@@ -109,10 +109,16 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if err != nil {
 			return err
 		}
-		// The deliveries live beside the read models, outside any
-		// projection: none are replayed, but the read-only server needs
-		// the table to answer the webhook routes (it cannot create it).
-		if err := webhooks.SetupDeliveries(ctx, db); err != nil {
+		// The deliveries and the forwarder's checkpoint live in
+		// integration.db, outside any projection: none are replayed (the
+		// copy has sent nothing), but the read-only server needs the
+		// deliveries table to answer the webhook routes (it cannot create
+		// it). Empty, as a server that never ran would have it.
+		integ, _, err := integration.Open(ctx, filepath.Join(dst, integration.File), nil)
+		if err != nil {
+			return err
+		}
+		if err := integ.Close(); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "read models as of position %d written to %s; serve them with: accessd --data-dir %s --read-only\n", last, dst, dst)

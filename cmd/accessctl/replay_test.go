@@ -14,6 +14,8 @@ import (
 	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/bus"
+	"github.com/accessd/accessd/projections/integration"
 	"github.com/accessd/accessd/projections/webhooks"
 )
 
@@ -56,23 +58,46 @@ func TestReplayWritesKeysOwnerOnly(t *testing.T) {
 	}
 }
 
-// A replayed directory holds the (empty) webhook deliveries table beside
-// the read models: the read-only server that serves it cannot create the
-// table, and without it answered every webhook route 404 ("webhooks are
-// not enabled") although the webhooks read model was replayed.
+// A replayed directory holds the (empty) webhook deliveries table in its
+// integration.db, as a server's data directory does: the read-only server
+// that serves it cannot create the table, and without it answered every
+// webhook route 404 ("webhooks are not enabled") although the webhooks
+// read model was replayed. The copy has published and delivered nothing:
+// no checkpoint, no delivery of the source is carried over, and the
+// source's integration.db is left as it was.
 func TestReplayMakesTheWebhookDeliveriesTable(t *testing.T) {
 	f := newFixture(t)
+	src, _, err := integration.Open(t.Context(), filepath.Join(f.dir, integration.File), nil)
+	require.NoError(t, err)
+	_, err = src.ExecContext(t.Context(), `INSERT INTO `+bus.CheckpointTable+` (name, position) VALUES ('bus', 3)`)
+	require.NoError(t, err)
+	require.NoError(t, src.Close())
+	before := dirSums(t, f.dir)
+
 	out := t.TempDir()
 	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", strconv.Itoa(1<<30), "--out", out)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
-	db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(out, readModelsFile))
+	assert.Equal(t, before, dirSums(t, f.dir), "the replay changed its source")
+	info, err := os.Stat(filepath.Join(out, integration.File))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(out, integration.File))
 	require.NoError(t, err)
 	defer db.Close()
-	var n int
-	require.NoError(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+webhooks.DeliveriesTable).Scan(&n))
-	assert.Zero(t, n)
+	for _, table := range []string{webhooks.DeliveriesTable, bus.CheckpointTable} {
+		var n int
+		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n))
+		assert.Zero(t, n, table)
+	}
 	// What the read-only server does with it: reads, creating nothing.
 	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
+	rm, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(out, readModelsFile))
+	require.NoError(t, err)
+	defer rm.Close()
+	var n int
+	require.NoError(t, rm.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE name IN (?, ?)`,
+		webhooks.DeliveriesTable, bus.CheckpointTable).Scan(&n))
+	assert.Zero(t, n, "the replayed read models hold integration tables")
 }
 
 // An instant past the year 2262 or before 1678 has no Unix time in

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/accessd/accessd/projections/integration"
 )
 
 // replayMarkerFile is written into --out before anything else, naming the
@@ -30,7 +32,7 @@ type replayMarker struct {
 
 // replayWrites are the files a replay writes into --out besides the
 // marker; each database may have its -wal, -shm and -journal beside it.
-var replayWrites = append([]string{eventsFile, readModelsFile, personalKeysFile}, replayCopies...)
+var replayWrites = append([]string{eventsFile, readModelsFile, integration.File, personalKeysFile}, replayCopies...)
 
 // isReplayFile reports whether name is a file a replay writes.
 func isReplayFile(name string) bool {

@@ -22,7 +22,8 @@ func webhooksReplayCommand() command {
 }
 
 // webhooksReplayFlags: the operator's replay of the poison queue. It works
-// in the deliveries table of the server's read models, beside a running
+// in the deliveries table of the server (integration.db in the data
+// directory with SQLite read models, else the read models), beside a running
 // server (whose retry loop takes the deliveries up within a second) or a
 // stopped one (which does when it starts).
 func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
@@ -64,16 +65,28 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 		}
 		if kind == backends.SQLite {
 			// A mistyped --data-dir must not make an empty database and
-			// report that nothing failed.
-			if _, err := os.Stat(backends.SQLitePath(setting)); err != nil {
-				return fmt.Errorf("read models: %w", err)
+			// report that nothing failed: the deliveries are in
+			// integration.db, or, before the server's first start on this
+			// version, still in the read models.
+			if _, err := os.Stat(backends.IntegrationPath(*dir)); err != nil {
+				if _, err := os.Stat(backends.SQLitePath(setting)); err != nil {
+					return fmt.Errorf("read models: %w", err)
+				}
 			}
 		}
-		db, err := backends.OpenReadModels(ctx, setting)
+		readDB, err := backends.OpenReadModels(ctx, setting)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer readDB.Close()
+		// The deliveries live where the server keeps them (integration.db
+		// with SQLite read models), moved there first from the read
+		// models of an earlier version, as the server's start does.
+		db, _, closeDB, err := backends.OpenIntegration(ctx, setting, *dir, readDB)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
 		n, err := webhooks.RequeueFailed(ctx, db, webhookID, deliveryID, time.Now())
 		if err != nil {
 			return err

@@ -9,16 +9,28 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/integration"
 	"github.com/accessd/accessd/projections/webhooks"
 )
 
 // The operator replays the poison queue: failed deliveries are pending
 // again, due now, for a new round of attempts (a running server's retry
 // loop takes them up); delivered ones and unknown ids are left alone.
+//
+// The deliveries are in integration.db; in a data directory of an earlier
+// version, still in readmodels.db, from where the replay moves them first,
+// as a server's start does.
 func TestWebhooksReplayQueuesFailedDeliveriesAgain(t *testing.T) {
+	t.Run("integration.db", func(t *testing.T) { webhooksReplay(t, integration.File) })
+	t.Run("readmodels.db of an earlier version", func(t *testing.T) { webhooksReplay(t, readModelsFile) })
+}
+
+func webhooksReplay(t *testing.T, file string) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, readModelsFile)
-	db, err := projections.OpenSQLite(t.Context(), path)
+	rm, err := projections.OpenSQLite(t.Context(), filepath.Join(dir, readModelsFile))
+	require.NoError(t, err)
+	require.NoError(t, rm.Close())
+	db, err := projections.OpenSQLite(t.Context(), filepath.Join(dir, file))
 	require.NoError(t, err)
 	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
 	hook, other := uuid.New(), uuid.New()
@@ -35,8 +47,12 @@ func TestWebhooksReplayQueuesFailedDeliveriesAgain(t *testing.T) {
 			return err
 		}))
 	}
+	require.NoError(t, db.Close())
 	status := func(id uuid.UUID) (string, int, bool) {
 		t.Helper()
+		db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(dir, integration.File))
+		require.NoError(t, err)
+		defer db.Close()
 		var st string
 		var base int
 		var due *int64
@@ -83,4 +99,13 @@ func TestWebhooksReplayQueuesFailedDeliveriesAgain(t *testing.T) {
 	code, _, stderr = accessctl(t, "webhooks", "replay", "--data-dir", filepath.Join(dir, "nope"), "--all")
 	require.Equal(t, exitFailed, code, stderr)
 	require.NoFileExists(t, filepath.Join(dir, "nope", readModelsFile))
+	require.NoFileExists(t, filepath.Join(dir, "nope", integration.File))
+	if file == readModelsFile {
+		rm, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(dir, readModelsFile))
+		require.NoError(t, err)
+		defer rm.Close()
+		var n int
+		require.NoError(t, rm.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_master WHERE name = ?`, webhooks.DeliveriesTable).Scan(&n))
+		require.Zero(t, n, "the deliveries stayed in the read models")
+	}
 }
