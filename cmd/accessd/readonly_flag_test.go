@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,6 +33,8 @@ func TestReadOnlyFlagChangesNothing(t *testing.T) {
 	status, data := s.send(t.Context(), &sent{key: "hook", method: "POST", path: "/accounts/webhooks",
 		body: map[string]any{"url": receiver.URL, "eventTypes": []string{"PropertyCreated"}}})
 	require.Equal(t, http.StatusCreated, status, data)
+	hookID, _ := data["webhookId"].(string)
+	require.NotEmpty(t, hookID, data)
 	status, data = s.send(t.Context(), &sent{key: "p1", method: "POST", path: "/properties", body: map[string]any{"displayName": "Seen once"}})
 	require.Equal(t, http.StatusCreated, status, data)
 	require.Eventually(t, func() bool { return delivered.Load() == 1 }, 20*time.Second, 20*time.Millisecond)
@@ -43,12 +46,28 @@ func TestReadOnlyFlagChangesNothing(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.get(t, "/properties"))
 	status, _ = s.send(t.Context(), &sent{key: "p2", method: "POST", path: "/properties", body: map[string]any{"displayName": "Refused"}})
 	require.Equal(t, http.StatusServiceUnavailable, status)
+	// It reads the deliveries from integration.db.
+	require.Len(t, readOnlyDeliveries(t, s, hookID), 1)
 	// A forwarder or a delivery, had one run, would have republished the
 	// log by now: an idle server forwards within milliseconds.
 	time.Sleep(2 * time.Second)
 	stopCleanly(t, s)
 	require.EqualValues(t, 1, delivered.Load(), "the read-only server delivered a webhook again")
 	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed its data directory")
+	require.Contains(t, before, "integration.db")
+
+	// A data directory of an earlier version keeps the deliveries in
+	// readmodels.db: a read-only server reads them there and moves
+	// nothing, creating no integration.db.
+	toLegacyLayout(t, s.dataDir)
+	before = dirChecksums(t, s.dataDir)
+	s.start(t)
+	deliveries := readOnlyDeliveries(t, s, hookID)
+	stopCleanly(t, s)
+	require.Len(t, deliveries, 1, "the read-only server lost the deliveries of an earlier version")
+	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed an earlier version's data directory")
+	require.NoFileExists(t, filepath.Join(s.dataDir, "integration.db"))
+	require.EqualValues(t, 1, delivered.Load(), "the read-only server delivered a webhook again")
 
 	// A directory that is not there is not made: there is nothing to serve.
 	missing := filepath.Join(t.TempDir(), "missing")
@@ -95,4 +114,18 @@ func TestReadOnlyFlagWritesNoKey(t *testing.T) {
 	require.Equal(t, http.StatusOK, s.get(t, "/keys/server"))
 	stopCleanly(t, s)
 	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed its data directory")
+}
+
+// readOnlyDeliveries lists a webhook's deliveries through the API.
+func readOnlyDeliveries(t *testing.T, s *crashServer, hookID string) []any {
+	t.Helper()
+	status, raw := request(t, "GET", s.base+"/accounts/webhooks/"+hookID+"/deliveries", s.key, nil, nil)
+	require.Equal(t, http.StatusOK, status, "%s", raw)
+	var env struct {
+		Data struct {
+			Deliveries []any `json:"deliveries"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &env), "%s", raw)
+	return env.Data.Deliveries
 }
