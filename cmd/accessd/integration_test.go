@@ -183,10 +183,14 @@ func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
 	time.Sleep(time.Second) // let a re-delivery show
 	s.stop()
 
-	for id, n := range hooks.snapshot() {
-		require.Equal(t, 1, n, "event %s was delivered %d times", id, n)
-	}
 	if !onNATS {
+		// On NATS the deliveries' durable consumer is shared with the
+		// other servers on the test broker, and a delivery message not
+		// yet acknowledged at the first run's stop comes again (at least
+		// once): there the tap below is the proof.
+		for id, n := range hooks.snapshot() {
+			require.Equal(t, 1, n, "event %s was delivered %d times", id, n)
+		}
 		require.Equal(t, len(firstRun)+1, hooks.total(), "the second run delivered old events again")
 	}
 	if onNATS {
