@@ -138,6 +138,44 @@ func (q *Entities) ByLookup(ctx context.Context, kind, key string) (Document, er
 	return d, nil
 }
 
+// maxLiveIDs bounds the ids one LiveIDs query names (SQLite allows 32,766
+// parameters, PostgreSQL 65,535).
+const maxLiveIDs = 500
+
+// LiveIDs returns which of ids name a live (not deleted) document of kind
+// in account: the properties an API key's or a user's scoped grants still
+// stand for. An id deleted, unknown or of another account is left out.
+func (q *Entities) LiveIDs(ctx context.Context, kind, accountID string, ids []string) (map[string]bool, error) {
+	live := make(map[string]bool, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxLiveIDs)
+		args := []any{kind, accountID, entities.StateDeleted}
+		for _, id := range ids[:n] {
+			args = append(args, id)
+		}
+		ids = ids[n:]
+		rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT id FROM `+entities.Table+
+			` WHERE kind = ? AND account_id = ? AND state <> ? AND id IN (?`+repeat(",?", n-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("live %s: %w", kind, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("live %s: %w", kind, err)
+			}
+			live[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("live %s: %w", kind, err)
+		}
+	}
+	return live, nil
+}
+
 func repeat(s string, n int) string {
 	out := ""
 	for range n {
