@@ -17,6 +17,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -119,8 +120,9 @@ func (a *API) routes() []route {
 
 // settle makes a command's effect visible to the caller's next read: it
 // waits until the read models reach the position the command appended at.
-// A command that deleted an API key also empties the key cache, so the key
-// stops working at once.
+// A command that deleted an API key, changed a user's grants or deleted a
+// property also empties the key cache, so the change reaches every key at
+// once.
 func (a *API) settle(ctx context.Context, res commands.Result) error {
 	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
 	defer cancel()
@@ -132,7 +134,9 @@ func (a *API) settle(ctx context.Context, res commands.Result) error {
 	if err != nil {
 		notePosition(&a.unsettled, ctx, res.Position)
 	}
-	if deletesKey(res) || changesUserGrants(res) {
+	if ids := deletedProperties(res); len(ids) > 0 {
+		a.auth.propertiesDeleted(ids)
+	} else if deletesKey(res) || changesUserGrants(res) {
 		a.auth.clear()
 	}
 	if err != nil {
@@ -164,6 +168,18 @@ func deletesKey(res commands.Result) bool {
 		}
 	}
 	return false
+}
+
+// deletedProperties returns the properties a command's events delete: the
+// grants scoped to them grant nothing from then on (liveGrants).
+func deletedProperties(res commands.Result) []uuid.UUID {
+	var ids []uuid.UUID
+	for _, e := range res.Events {
+		if d, ok := e.(property.PropertyDeleted); ok {
+			ids = append(ids, d.PropertyID)
+		}
+	}
+	return ids
 }
 
 // pathID reads a UUID path variable; a bad one is a 400 naming it.

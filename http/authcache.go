@@ -4,12 +4,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/accessd/accessd/domain"
 )
 
 // authTTL bounds how long a resolved key is trusted without asking the read
-// model again. A key deleted through this server is forgotten at once (see
-// forgetKeys); the TTL only bounds what another process deleted.
+// model again. A key deleted, a user's grants changed or a property deleted
+// through this server are forgotten at once (see API.settle); the TTL only
+// bounds what another process changed.
 const authTTL = time.Second
 
 // maxCachedKeys bounds the cache; past it the cache starts again empty.
@@ -23,14 +26,26 @@ type authCache struct {
 	// a clear does not store its (possibly stale) answer.
 	gen     uint64
 	entries map[string]cachedActor
+	// deleted holds the properties deleted through this server, which the
+	// read model may not show yet (a settle that timed out): a grant scoped
+	// to one grants nothing from the moment its deletion is known. A
+	// deleted property never comes back, so an id is never taken out; past
+	// maxDeletedProperties the set starts again empty, the read model
+	// answering for those by then.
+	deleted map[uuid.UUID]struct{}
 }
+
+// maxDeletedProperties bounds authCache.deleted.
+const maxDeletedProperties = 100_000
 
 type cachedActor struct {
 	actor   domain.Actor
 	expires time.Time
 }
 
-func newAuthCache() *authCache { return &authCache{entries: map[string]cachedActor{}} }
+func newAuthCache() *authCache {
+	return &authCache{entries: map[string]cachedActor{}, deleted: map[uuid.UUID]struct{}{}}
+}
 
 // get returns the cached actor for hash, and the generation to pass to put.
 func (c *authCache) get(hash string, now time.Time) (domain.Actor, bool, uint64) {
@@ -57,10 +72,35 @@ func (c *authCache) put(hash string, a domain.Actor, gen uint64, now time.Time) 
 	c.entries[hash] = cachedActor{actor: a, expires: now.Add(authTTL)}
 }
 
-// clear forgets every key: called after a key is deleted.
+// clear forgets every key: called after a key is deleted or a user's
+// grants change.
 func (c *authCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.entries = map[string]cachedActor{}
+}
+
+// propertiesDeleted forgets every key, whose grants may be scoped to one
+// of ids, and remembers ids as deleted: called after properties are
+// deleted.
+func (c *authCache) propertiesDeleted(ids []uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = map[string]cachedActor{}
+	if len(c.deleted)+len(ids) > maxDeletedProperties {
+		c.deleted = map[uuid.UUID]struct{}{}
+	}
+	for _, id := range ids {
+		c.deleted[id] = struct{}{}
+	}
+}
+
+// gone reports whether the property was deleted through this server.
+func (c *authCache) gone(id uuid.UUID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.deleted[id]
+	return ok
 }

@@ -159,14 +159,16 @@ func TestDeletingAPropertyWithdrawsItsInvitations(t *testing.T) {
 // A property deletion interrupted after PropertyDeleted, or after a
 // withdrawal was recorded but before its key was erased (or made before
 // deletions withdrew invitations), is finished by the repeated DELETE
-// (404) of a caller who could have deleted the property; anyone else's
-// repeat changes nothing.
+// (404) of a caller who could have deleted the property and still can
+// (an account-wide manager: a key scoped to the deleted property holds
+// nothing any more, 403); anyone else's repeat changes nothing.
 func TestInterruptedPropertyDeletionIsFinishedByTheRepeat(t *testing.T) {
 	h := newHarness(t)
 	w := h.propertyDeletionWorld()
 	support := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": w.prop})
 	managerElsewhere := h.newKey(rootKey, map[string]string{"permission": "manage-access", "propertyId": w.other})
-	manager := h.newKey(rootKey, map[string]string{"permission": "manage-access", "propertyId": w.prop})
+	managerOfProp := h.newKey(rootKey, map[string]string{"permission": "manage-access", "propertyId": w.prop})
+	manager := h.newKey(rootKey, perm("manage-access"))
 	h.recordPropertyDeleted(w.prop)
 	_, err := commands.Run(h.ownerContext(), h.service.Pipeline(), commands.Aggregate[invitation.State]{Category: invitation.Category, Evolve: invitation.Evolve},
 		uuid.MustParse(w.prop), "DeletePropertyInvitation", invitation.Withdraw{InvitationID: uuid.MustParse(w.bob)})
@@ -177,8 +179,11 @@ func TestInterruptedPropertyDeletionIsFinishedByTheRepeat(t *testing.T) {
 
 	tenant := h.newAccount()
 	head := h.headPosition()
-	for _, key := range []string{support, managerElsewhere, tenant} {
+	for _, key := range []string{managerElsewhere, tenant} {
 		assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/properties/"+w.prop, key, nil).Status)
+	}
+	for _, key := range []string{support, managerOfProp} {
+		assert.Equal(t, http.StatusForbidden, h.do("DELETE", "/properties/"+w.prop, key, nil).Status, "no live grant")
 	}
 	h.settle()
 	assert.Equal(t, head, h.headPosition(), "a caller who could not delete the property finishes nothing")
