@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -190,4 +191,35 @@ func TestKeyWithNoLiveGrantIsForbiddenEverywhere(t *testing.T) {
 	require.Equal(t, http.StatusOK, list.Status, list.Error)
 	assert.NotContains(t, string(list.Data), w.p)
 	assert.Contains(t, string(list.Data), w.q)
+}
+
+// Another server of the deployment stops the grants of a property deleted
+// elsewhere within its key cache's 1 s (the README's bound), once its read
+// models show the deletion.
+func TestGrantsOfAPropertyDeletedOnAnotherServerStopWithinTheCacheTTL(t *testing.T) {
+	h := newHarness(t)
+	p, q := h.grpProperty(rootKey), h.grpProperty(rootKey)
+	key := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": p})
+	other := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": q})
+	second := h.secondServer()
+	get := func(path, key string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", second.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("x-api-key", key)
+		resp, err := second.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, get("/properties/"+p, key), "cached on the second server")
+	require.Equal(t, http.StatusOK, get("/properties/"+q, other))
+
+	r := h.do("DELETE", "/properties/"+p, rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	deleted := time.Now()
+	assert.Eventually(t, func() bool { return get("/properties/"+q, key) == http.StatusForbidden },
+		3*time.Second, 20*time.Millisecond, "no live grant left")
+	t.Logf("refused on the second server after %s", time.Since(deleted))
+	assert.Equal(t, http.StatusOK, get("/properties/"+q, other), "a grant of a live property keeps working")
 }
