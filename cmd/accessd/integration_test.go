@@ -159,7 +159,11 @@ func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
 	time.Sleep(500 * time.Millisecond) // let a stray duplicate show
 	s.stop()
 	firstRun := hooks.snapshot()
-	head := uint64(len(eventIDs(t, dataDir)))
+	// The events the first run published, by their positions: not the
+	// log's head after the stop, whose seal (appended as the server
+	// stops) the forwarder may not have reached; the next run publishes
+	// that one, once.
+	head := uint64(len(old))
 	before := readModelChecksums(t, dataDir)
 
 	removeReadModels(t, dataDir)
