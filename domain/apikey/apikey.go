@@ -130,6 +130,39 @@ func (c Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	return []domain.Event{APIKeyDeleted{APIKeyID: s.id, AccountID: s.accountID, LockID: s.lockID}}, nil
 }
 
+// ActsOnlyAs reports whether the key holds permissions and every one of
+// them is `me` for userID: a key whose only use is to act as that user.
+// A lock's own key holds none.
+func (s State) ActsOnlyAs(userID uuid.UUID) bool {
+	if len(s.grants) == 0 || userID == uuid.Nil {
+		return false
+	}
+	for _, g := range s.grants {
+		if g.Permission != domain.PermMe || g.UserID != userID {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteWithUser is a step of a user's deletion: it deletes a key whose
+// only use was to act as that user (ActsOnlyAs), which is of no use once
+// the user is gone. Anything else records nothing, so the step can run
+// again: a key deleted already, one of a lock, and one holding any other
+// permission besides (keys cannot be edited, and deleting it would take
+// its other permissions with it: whether to is the owner's call).
+type DeleteWithUser struct {
+	UserID uuid.UUID
+}
+
+// Decide records APIKeyDeleted for a live key that only acts as the user.
+func (c DeleteWithUser) Decide(s State, now time.Time) ([]domain.Event, error) {
+	if !s.Exists() || !s.ActsOnlyAs(c.UserID) {
+		return nil, nil
+	}
+	return Delete{}.Decide(s, now)
+}
+
 // Evolve applies one event to the state.
 func Evolve(s State, e domain.Event) State {
 	switch e := e.(type) {

@@ -36,6 +36,21 @@ var created = APIKeyCreated{
 
 var lockKey = APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "lock", KeyHash: "h2", LockID: lockID}
 
+var otherUserID = uuid.MustParse("00000000-0000-0000-0000-0000000000d2")
+
+// Keys with `me`: for the user only, twice, beside another permission,
+// and for two users.
+var (
+	meKey = APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "phone", KeyHash: "h3",
+		APIPermissions: []Permission{{Permission: domain.PermMe, UserID: userID}}}
+	meTwice = APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "phone", KeyHash: "h3",
+		APIPermissions: []Permission{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: userID}}}
+	meAndSupport = APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "desk", KeyHash: "h4",
+		APIPermissions: []Permission{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermSupport, PropertyID: propID}}}
+	meForTwo = APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "family", KeyHash: "h5",
+		APIPermissions: []Permission{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: otherUserID}}}
+)
+
 func create(mod func(*Create)) Create {
 	c := Create{APIKeyID: keyID, AccountID: accountID, DisplayName: "ops", KeyHash: "h1",
 		Permissions: []domain.Grant{{Permission: domain.PermOwner}}}
@@ -88,6 +103,19 @@ func TestDecide(t *testing.T) {
 		{Name: "delete lock key with its lock", Given: []domain.Event{lockKey}, When: Delete{LockID: lockID},
 			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID, LockID: lockID}}},
 		{Name: "delete plain key naming a lock", Given: []domain.Event{created}, When: Delete{LockID: lockID}, Err: domain.ErrNotFound},
+		{Name: "delete with user: a key acting only as the user", Given: []domain.Event{meKey}, When: DeleteWithUser{UserID: userID},
+			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},
+		{Name: "delete with user: the user's me twice", Given: []domain.Event{meTwice}, When: DeleteWithUser{UserID: userID},
+			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},
+		{Name: "delete with user: deleted already", Given: []domain.Event{meKey, APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}},
+			When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: missing", When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: another user's key", Given: []domain.Event{meKey}, When: DeleteWithUser{UserID: otherUserID}},
+		{Name: "delete with user: me and another permission", Given: []domain.Event{meAndSupport}, When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: me for two users", Given: []domain.Event{meForTwo}, When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: a key without me", Given: []domain.Event{created}, When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: a lock's key", Given: []domain.Event{lockKey}, When: DeleteWithUser{UserID: userID}},
+		{Name: "delete with user: no user", Given: []domain.Event{meKey}, When: DeleteWithUser{}},
 	})
 }
 
