@@ -24,6 +24,8 @@ type Service struct {
 	personal PersonalData
 	// userDevices finds a user's devices (SetUserDevices).
 	userDevices UserDevices
+	// userAPIKeys finds the keys acting as a user (SetUserAPIKeys).
+	userAPIKeys UserAPIKeys
 	// bookingOverlaps finds overlapping bookings (SetBookingOverlaps).
 	bookingOverlaps BookingOverlaps
 	// guestBookings finds a guest user's bookings (SetGuestUserBookings).

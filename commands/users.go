@@ -13,6 +13,7 @@ import (
 
 	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/user"
 )
@@ -34,6 +35,16 @@ type UserDevices interface {
 	UserDeviceIDs(ctx context.Context, accountID, userID uuid.UUID, position uint64) ([]uuid.UUID, error)
 }
 
+// UserAPIKeys finds, in the read model, the API keys that may act as a
+// user, for the cascade of the user's deletion.
+type UserAPIKeys interface {
+	// MeAPIKeyIDs lists the account's live keys holding `me` for the
+	// user, once the read model reflects the log up to position at
+	// least. Which of them go is the keys' own decision
+	// (apikey.DeleteWithUser).
+	MeAPIKeyIDs(ctx context.Context, accountID, userID uuid.UUID, position uint64) ([]uuid.UUID, error)
+}
+
 // UserDeletionHook is a further step of a user's deletion (ending their
 // group memberships, say), run after UserDeleted is recorded and the
 // user's devices are deprovisioned (UserDevices has waited for the read
@@ -51,6 +62,11 @@ func (s *Service) SetPersonalData(pd PersonalData) { s.personal = pd }
 // wiring, before the service takes commands.
 func (s *Service) SetUserDevices(d UserDevices) { s.userDevices = d }
 
+// SetUserAPIKeys supplies the read model DeleteUser consults for the keys
+// acting as the user. Call it while wiring, before the service takes
+// commands.
+func (s *Service) SetUserAPIKeys(k UserAPIKeys) { s.userAPIKeys = k }
+
 // OnUserDeleted adds a step to every user deletion. Call it while wiring,
 // before the service takes commands.
 func (s *Service) OnUserDeleted(h UserDeletionHook) { s.userDeleted = append(s.userDeleted, h) }
@@ -58,6 +74,7 @@ func (s *Service) OnUserDeleted(h UserDeletionHook) { s.userDeleted = append(s.u
 var (
 	errNoPersonalData = errors.New("commands: no personal data store wired (Service.SetPersonalData)")
 	errNoUserDevices  = errors.New("commands: no user devices reader wired (Service.SetUserDevices)")
+	errNoUserAPIKeys  = errors.New("commands: no user API keys reader wired (Service.SetUserAPIKeys)")
 	// ErrOwnerGrant refuses to give or take the `owner` permission to a
 	// user by a caller that is not an account-wide owner.
 	ErrOwnerGrant = domain.NewError(domain.ErrForbidden, "only an account-wide owner may give or take a user's owner permission")
@@ -226,7 +243,8 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 }
 
 // DeleteUser removes a user of the actor's account: it records
-// UserDeleted, deprovisions every active device of theirs, runs the
+// UserDeleted, deprovisions every active device of theirs, deletes every
+// API key whose only use was to act as them (apikey.DeleteWithUser), runs the
 // OnUserDeleted steps (as the server wires them: their bookings ended,
 // the guests registered on their bookings erased, their group and
 // property memberships ended, the invitations to their addresses
@@ -241,6 +259,9 @@ func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) (Result, err
 	}
 	if s.userDevices == nil {
 		return Result{}, errNoUserDevices
+	}
+	if s.userAPIKeys == nil {
+		return Result{}, errNoUserAPIKeys
 	}
 	if s.personal == nil {
 		return Result{}, errNoPersonalData
@@ -289,6 +310,20 @@ func (s *Service) finishUserDeletion(ctx context.Context, actor domain.Actor, us
 		}
 		res = furthest(res, dr)
 	}
+	keyIDs, err := s.userAPIKeys.MeAPIKeyIDs(ctx, actor.AccountID, userID, res.Position)
+	if err != nil {
+		return Result{}, fmt.Errorf("api keys of user %s: %w", userID, err)
+	}
+	for _, id := range keyIDs {
+		kr, err := s.deleteKeyWithUser(ctx, actor, userID, id)
+		if err != nil {
+			return Result{}, err
+		}
+		res = furthest(res, kr)
+		// The deletions travel with the answer, so the HTTP layer forgets
+		// the cached keys as it does for DELETE /accounts/keys/{key}.
+		res.Events = append(res.Events, kr.Events...)
+	}
 	for _, hook := range s.userDeleted {
 		hr, err := hook(ctx, userID)
 		if err != nil {
@@ -311,6 +346,17 @@ func (s *Service) deprovisionOf(ctx context.Context, actor domain.Actor, userID,
 			return nil, nil
 		}
 		return device.Deprovision{}.Decide(st, now)
+	})
+}
+
+// deleteKeyWithUser deletes a key of the account whose only use was to
+// act as the user; any other key, or one gone already, records nothing.
+func (s *Service) deleteKeyWithUser(ctx context.Context, actor domain.Actor, userID, keyID uuid.UUID) (Result, error) {
+	return Execute(ctx, s.p, apiKeyAgg, keyID, "DeleteUser", func(l Loaded[apikey.State], now time.Time) ([]domain.Event, error) {
+		if l.State.AccountID() != actor.AccountID {
+			return nil, nil
+		}
+		return apikey.DeleteWithUser{UserID: userID}.Decide(l.State, now)
 	})
 }
 

@@ -47,11 +47,31 @@ func (f *fakeDevices) add(userID, deviceID uuid.UUID) {
 	f.ids[userID] = append(f.ids[userID], deviceID)
 }
 
+// fakeAPIKeys is the read model of API keys DeleteUser consults: the
+// tests tell it which keys hold `me` for a user.
+type fakeAPIKeys struct {
+	mu  sync.Mutex
+	ids map[uuid.UUID][]uuid.UUID
+}
+
+func (f *fakeAPIKeys) MeAPIKeyIDs(_ context.Context, _, userID uuid.UUID, _ uint64) ([]uuid.UUID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[userID], nil
+}
+
+func (f *fakeAPIKeys) add(userID, keyID uuid.UUID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids[userID] = append(f.ids[userID], keyID)
+}
+
 type userFixture struct {
 	svc      *commands.Service
 	store    eventstore.Store
 	personal *personaldata.Store
 	devices  *fakeDevices
+	keys     *fakeAPIKeys
 	hooked   []uuid.UUID
 }
 
@@ -69,6 +89,8 @@ func newUserFixture(t *testing.T) *userFixture {
 	f := &userFixture{svc: svc, store: store, personal: personal, devices: &fakeDevices{ids: map[uuid.UUID][]uuid.UUID{}}}
 	svc.SetPersonalData(personal)
 	svc.SetUserDevices(f.devices)
+	f.keys = &fakeAPIKeys{ids: map[uuid.UUID][]uuid.UUID{}}
+	svc.SetUserAPIKeys(f.keys)
 	svc.OnUserDeleted(func(_ context.Context, userID uuid.UUID) (commands.Result, error) {
 		f.hooked = append(f.hooked, userID)
 		return commands.Result{}, nil
@@ -215,6 +237,37 @@ func TestDeleteUserCascades(t *testing.T) {
 	assert.ErrorIs(t, err, user.ErrNotFound)
 	_, err = f.svc.UpdateUser(userOwner, u.UserID, commands.UpdateUser{DisplayName: "Ana", Private: anaPrivate})
 	assert.ErrorIs(t, err, user.ErrNotFound)
+}
+
+// DeleteUser deletes the keys the read model lists whose only use was to
+// act as the user, and answers their deletions (for the key cache); a
+// key holding another permission besides is left alone.
+func TestDeleteUserDeletesTheKeysActingOnlyAsThem(t *testing.T) {
+	t.Parallel()
+	f := newUserFixture(t)
+	u, err := f.svc.CreateUser(userOwner, commands.CreateUser{DisplayName: "Ana"})
+	require.NoError(t, err)
+	me := domain.Grant{Permission: domain.PermMe, UserID: u.UserID}
+	phone, err := f.svc.CreateAPIKey(userOwner, commands.CreateAPIKey{DisplayName: "phone", Permissions: []domain.Grant{me}})
+	require.NoError(t, err)
+	desk, err := f.svc.CreateAPIKey(userOwner, commands.CreateAPIKey{DisplayName: "desk",
+		Permissions: []domain.Grant{me, {Permission: domain.PermSupport}}})
+	require.NoError(t, err)
+	f.keys.add(u.UserID, phone.APIKeyID)
+	f.keys.add(u.UserID, desk.APIKeyID)
+
+	res, err := f.svc.DeleteUser(userOwner, u.UserID)
+	require.NoError(t, err)
+	recs := f.events(t, "apikey-"+phone.APIKeyID.String())
+	require.Len(t, recs, 2)
+	assert.Equal(t, "ApiKeyDeleted", recs[1].Type)
+	assert.Equal(t, recs[1].Position, res.Position, "the result reaches the cascade's last append")
+	var types []string
+	for _, e := range res.Events {
+		types = append(types, e.EventType())
+	}
+	assert.Equal(t, []string{"UserDeleted", "ApiKeyDeleted"}, types)
+	assert.Len(t, f.events(t, "apikey-"+desk.APIKeyID.String()), 1, "a key that does more is kept")
 }
 
 func TestInterruptedDeletionIsCompleted(t *testing.T) {

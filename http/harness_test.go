@@ -142,6 +142,7 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 	require.NoError(t, err)
 	service.SetPersonalData(personal)
 	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(db), set))
+	service.SetUserAPIKeys(queries.NewUserAPIKeys(queries.NewEntities(db), set))
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
 

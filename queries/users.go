@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/projections/entities"
 )
 
@@ -56,6 +59,58 @@ func (u *UserDevices) UserDeviceIDs(ctx context.Context, accountID, userID uuid.
 			id, err := uuid.Parse(d.ID)
 			if err != nil {
 				return nil, fmt.Errorf("devices of user %s: %w", userID, err)
+			}
+			out = append(out, id)
+		}
+		if next == "" {
+			return out, nil
+		}
+		page.After = docs[len(docs)-1].Position
+	}
+}
+
+// UserAPIKeys finds the API keys that may act as a user, for the cascade
+// of the user's deletion (commands.UserAPIKeys).
+type UserAPIKeys struct {
+	entities *Entities
+	waiter   PositionWaiter
+}
+
+// NewUserAPIKeys returns the finder over the entities read model; waiter
+// lets it see every key recorded before the deletion.
+func NewUserAPIKeys(e *Entities, waiter PositionWaiter) *UserAPIKeys {
+	return &UserAPIKeys{entities: e, waiter: waiter}
+}
+
+// MeAPIKeyIDs lists the account's live keys holding `me` for the user,
+// whatever else they hold, once the read models have reached position.
+func (k *UserAPIKeys) MeAPIKeyIDs(ctx context.Context, accountID, userID uuid.UUID, position uint64) ([]uuid.UUID, error) {
+	wctx, cancel := context.WithTimeout(ctx, deviceWaitTimeout)
+	err := k.waiter.WaitFor(wctx, position)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("api keys of user %s: %w", userID, err)
+	}
+	var out []uuid.UUID
+	page := Page{Size: MaxPageSize}
+	for {
+		docs, next, err := k.entities.List(ctx, entities.KindAPIKey, accountID.String(), ListFilter{}, page, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			var key entities.APIKey
+			if err := json.Unmarshal(d.JSON, &key); err != nil {
+				return nil, fmt.Errorf("api key %s: %w", d.ID, err)
+			}
+			if !slices.ContainsFunc(key.APIPermissions, func(p apikey.Permission) bool {
+				return p.Permission == domain.PermMe && p.UserID == userID
+			}) {
+				continue
+			}
+			id, err := uuid.Parse(d.ID)
+			if err != nil {
+				return nil, fmt.Errorf("api keys of user %s: %w", userID, err)
 			}
 			out = append(out, id)
 		}

@@ -131,6 +131,7 @@ func newPersonalDir(t *testing.T) *personalDir {
 	p.service.SetGuestsOfGuestUser(queries.NewBookings(db))
 	p.service.SetInvitationProperties(queries.NewEntities(db))
 	p.service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(db), p.set))
+	p.service.SetUserAPIKeys(queries.NewUserAPIKeys(queries.NewEntities(db), p.set))
 	p.service.OnUserDeleted(p.service.EndBookingsOfUser)
 	p.service.OnUserDeleted(p.service.EraseGuestsOfUser)
 	p.service.OnUserDeleted(p.service.RemoveUserFromAllGroups)
