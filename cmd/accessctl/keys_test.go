@@ -18,6 +18,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/account"
+	"github.com/accessd/accessd/domain/user"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
@@ -35,6 +36,8 @@ type fixture struct {
 	accountID  uuid.UUID
 	propertyID uuid.UUID
 	userID     uuid.UUID
+	// deletedUserID is a user of the account that was deleted.
+	deletedUserID uuid.UUID
 }
 
 // server is the server's side of a data directory: its store and command
@@ -83,6 +86,11 @@ func newFixture(t *testing.T) fixture {
 	u, err := srv.service.CreateUser(owner(ctx, f.accountID), commands.CreateUser{DisplayName: "Ana"})
 	require.NoError(t, err)
 	f.userID = u.UserID
+	gone, err := srv.service.CreateUser(owner(ctx, f.accountID), commands.CreateUser{DisplayName: "Gone"})
+	require.NoError(t, err)
+	_, err = commands.Run(owner(ctx, f.accountID), srv.service.Pipeline(), userAgg, gone.UserID, "DeleteUser", user.Delete{})
+	require.NoError(t, err)
+	f.deletedUserID = gone.UserID
 	require.NoError(t, srv.store.Close())
 	return f
 }
@@ -302,6 +310,8 @@ func TestKeysCreateNotFound(t *testing.T) {
 		{"account", []string{"--account", other, "--permission", "owner"}, "account " + other + " not found"},
 		{"property", []string{"--account", acc, "--permission", "owner", "--property", other}, "property " + other + " not found in account " + acc},
 		{"user", []string{"--account", acc, "--permission", "me", "--user", other}, "user " + other + " not found in account " + acc},
+		{"deleted user", []string{"--account", acc, "--permission", "me", "--user", f.deletedUserID.String()},
+			"user " + f.deletedUserID.String() + " not found in account " + acc},
 		{"property as user", []string{"--account", acc, "--permission", "me", "--user", f.propertyID.String()}, "user " + f.propertyID.String() + " not found"},
 	}
 	for _, tt := range tests {
