@@ -27,7 +27,7 @@ func (a *API) userRoutes() []route {
 		{method: "GET", path: "/users/{userId}", operation: "getUser", summary: "A user; `private` for owner, manage-access or the user (owner, manage-access, support or me).", handler: a.getUser},
 		{method: "GET", path: "/me", operation: "getMe", summary: "The user a `me` key acts for.", handler: a.getMe},
 		{method: "PUT", path: "/users/{userId}", operation: "updateUser", summary: "Replace a user's writable fields (manage-access or owner).", handler: a.updateUser},
-		{method: "DELETE", path: "/users/{userId}", operation: "deleteUser", summary: "Delete a user: their devices are deprovisioned, their bookings ended and the guests on them erased, their memberships ended, the pending invitations to their e-mail withdrawn; their personal data becomes unreadable (manage-access or owner).", handler: a.deleteUser},
+		{method: "DELETE", path: "/users/{userId}", operation: "deleteUser", summary: "Delete a user: their devices are deprovisioned, the API keys whose only permission is `me` for them deleted, their bookings ended and the guests on them erased, their memberships ended, the pending invitations to their e-mail withdrawn; their personal data becomes unreadable (manage-access or owner).", handler: a.deleteUser},
 	}
 }
 
