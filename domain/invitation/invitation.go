@@ -283,6 +283,40 @@ func (c RemoveMember) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	return []domain.Event{PropertyMemberRemoved{AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID}}, nil
 }
 
+// RemoveAll ends the memberships of the property: a step of the
+// property's deletion, after which nobody is a member of it. Nobody acts
+// on anyone here, so the rule that nobody removes themself (RemoveMember)
+// does not apply: the owner who deletes the property stops being its
+// member too. Max bounds the members one decision removes (0: all), so a
+// cascade appends a property with many members in batches; members already
+// removed are not members any more, so running it again records nothing
+// twice, and a run with no member left records nothing.
+type RemoveAll struct{ Max int }
+
+// Decide records PropertyMemberRemoved for each member, in user id order
+// (so the event ids under an Idempotency-Key stay the same), at most Max.
+func (c RemoveAll) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if c.Max < 0 {
+		return nil, domain.InvalidField("max", "must not be negative")
+	}
+	ids := s.Members()
+	if c.Max > 0 && len(ids) > c.Max {
+		ids = ids[:c.Max]
+	}
+	var events []domain.Event
+	for _, id := range ids {
+		events = append(events, PropertyMemberRemoved{AccountID: s.accountID, PropertyID: s.propertyID, UserID: id})
+	}
+	return events, nil
+}
+
+// Members lists, in id order, the users who are members of the property.
+func (s State) Members() []uuid.UUID {
+	ids := slices.Collect(maps.Keys(s.members))
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	return ids
+}
+
 func cloneOverrides(o Overrides) Overrides {
 	return Overrides{Add: slices.Clone(o.Add), Remove: slices.Clone(o.Remove)}
 }
