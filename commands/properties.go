@@ -86,12 +86,38 @@ func (s *Service) UpdateProperty(ctx context.Context, id uuid.UUID, c property.U
 	})
 }
 
+// PropertyScopedUsers finds, in the read model, the users whose
+// userPermissions name a property, for the cascade of its deletion.
+type PropertyScopedUsers interface {
+	// UsersScopedTo lists, in id order after the given one, up to limit
+	// live users of the account whose userPermissions hold a grant scoped
+	// to the property, once the read models have reached position. It may
+	// name more (the caller decides on each user's stream), never fewer.
+	UsersScopedTo(ctx context.Context, accountID, propertyID uuid.UUID, position uint64, after uuid.UUID, limit int) ([]uuid.UUID, error)
+}
+
+// SetPropertyScopedUsers supplies the read model DeleteProperty's cascade
+// consults. Call it while wiring, before the service takes commands.
+func (s *Service) SetPropertyScopedUsers(u PropertyScopedUsers) { s.scopedUsers = u }
+
+var errNoScopedUsers = errors.New("commands: no property-scoped users reader wired (Service.SetPropertyScopedUsers)")
+
+// memberRemovalBatch bounds the memberships one append of a property's
+// deletion ends, to stay well under a backend's largest append
+// (KurrentDB's is 1 MiB by default); scopedUsersBatch the users one page
+// of the cascade reads.
+const (
+	memberRemovalBatch = 200
+	scopedUsersBatch   = 200
+)
+
 // DeleteProperty removes a property that no lock is in any more, then
-// withdraws its pending invitations and erases their e-mails
-// (finishPropertyDeletion). A deletion interrupted after PropertyDeleted
-// (a crash, a 503), or made before deletions withdrew invitations, is
-// finished by the next DeleteProperty of the same property by a caller
-// who could have deleted it, which still answers 404. Needs
+// withdraws its pending invitations and erases their e-mails, ends its
+// memberships, and takes the property's scopes out of every user's
+// userPermissions (finishPropertyDeletion). A deletion interrupted after
+// PropertyDeleted (a crash, a 503), or made before deletions did all
+// that, is finished by the next DeleteProperty of the same property by a
+// caller who could have deleted it, which still answers 404. Needs
 // `manage-access` (or `owner`) for that property.
 func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, error) {
 	if s.counts == nil {
@@ -99,6 +125,9 @@ func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, err
 	}
 	if s.personal == nil {
 		return Result{}, errNoPersonalData
+	}
+	if s.scopedUsers == nil {
+		return Result{}, errNoScopedUsers
 	}
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || actor.AccountID == uuid.Nil {
@@ -131,15 +160,32 @@ func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, err
 	return s.finishPropertyDeletion(ctx, actor, id, res)
 }
 
-// finishPropertyDeletion is the cascade after PropertyDeleted: it
-// withdraws every pending invitation of the property (their tokens stop
-// working), then erases the key of the e-mail of every invitation of the
-// property no longer pending (withdrawn now or before, or accepted, which
-// erased it already), judged on the members stream as stored (a replay
-// under the request's Idempotency-Key decides nothing). Every step
-// records nothing for what is done already and erases its keys again. It
-// returns the furthest append, for read-your-writes.
+// finishPropertyDeletion is the cascade after PropertyDeleted:
+//   - it withdraws every pending invitation of the property (their tokens
+//     stop working);
+//   - it ends every membership, memberRemovalBatch per append;
+//   - it erases the key of the e-mail of every invitation of the property
+//     no longer pending (withdrawn now or before, or accepted, which
+//     erased it already), judged on the members stream as stored (a
+//     replay under the request's Idempotency-Key decides nothing);
+//   - it takes every grant scoped to the property out of the
+//     userPermissions of the members it removed and of every user the
+//     read model shows holding one (given directly, or left by a
+//     membership ended before), so that no user lists a scope of a
+//     property that is no more. New grants on the property are refused
+//     since its deletion (requireGrantTargets), so the read model, once
+//     it reached the deletion, shows every holder.
+//
+// Every step records nothing for what is done already and erases its
+// keys again. It returns the furthest append, for read-your-writes.
 func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor, propertyID uuid.UUID, res Result) (Result, error) {
+	prop, err := Load(ctx, s.p, propertyAgg, propertyID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !prop.State.Deleted() || prop.State.AccountID() != actor.AccountID {
+		return res, nil // not this account's deleted property: nothing to finish
+	}
 	mr, err := Execute(ctx, s.p, membersAgg, propertyID, "WithdrawInvitationsOfDeletedProperty", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 		if l.State.AccountID() != actor.AccountID {
 			return nil, nil // no invitation was ever made to the property
@@ -150,22 +196,93 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 		return Result{}, fmt.Errorf("withdraw the invitations of deleted property %s: %w", propertyID, err)
 	}
 	res = furthest(res, mr)
+	removed, rr, err := s.removeMembersOfDeletedProperty(ctx, actor, propertyID)
+	if err != nil {
+		return Result{}, err
+	}
+	res = furthest(res, rr)
 	members, err := Load(ctx, s.p, membersAgg, propertyID)
 	if err != nil {
 		return Result{}, err
 	}
-	if members.State.AccountID() != actor.AccountID {
-		return res, nil
-	}
-	for _, id := range members.State.Invitations() {
-		if members.State.InvitationStatus(id) == invitation.StatusPending {
-			continue // made after the withdrawal: the next deletion withdraws it
+	if members.State.AccountID() == actor.AccountID {
+		for _, id := range members.State.Invitations() {
+			if members.State.InvitationStatus(id) == invitation.StatusPending {
+				continue // made after the withdrawal: the next deletion withdraws it
+			}
+			if err := s.personal.Erase(ctx, id); err != nil {
+				return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
+			}
 		}
-		if err := s.personal.Erase(ctx, id); err != nil {
-			return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
+	}
+	synced := map[uuid.UUID]bool{}
+	strip := func(userID uuid.UUID) error {
+		if synced[userID] {
+			return nil
+		}
+		synced[userID] = true
+		ur, err := s.syncMemberGrants(ctx, propertyID, userID, Result{})
+		if err != nil {
+			return fmt.Errorf("take the grants of deleted property %s from user %s: %w", propertyID, userID, err)
+		}
+		res = furthest(res, ur)
+		return nil
+	}
+	for _, id := range removed {
+		if err := strip(id); err != nil {
+			return Result{}, err
 		}
 	}
-	return res, nil
+	after := uuid.Nil
+	for {
+		ids, err := s.scopedUsers.UsersScopedTo(ctx, actor.AccountID, propertyID, prop.Position, after, scopedUsersBatch)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, id := range ids {
+			if err := strip(id); err != nil {
+				return Result{}, err
+			}
+			after = id
+		}
+		if len(ids) < scopedUsersBatch {
+			return res, nil
+		}
+	}
+}
+
+// removeMembersOfDeletedProperty ends every membership of the deleted
+// property, memberRemovalBatch per append, and lists the users whose
+// membership it ended (or, under a replayed Idempotency-Key, had ended).
+// Each batch is its own command name, so that the event ids a key derives
+// differ from one batch to the next.
+func (s *Service) removeMembersOfDeletedProperty(ctx context.Context, actor domain.Actor, propertyID uuid.UUID) ([]uuid.UUID, Result, error) {
+	var removed []uuid.UUID
+	var out Result
+	for batch := 0; ; batch++ {
+		name := "RemoveMembersOfDeletedProperty"
+		if batch > 0 {
+			name = fmt.Sprintf("%s/%d", name, batch)
+		}
+		r, err := Execute(ctx, s.p, membersAgg, propertyID, name, func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+			if l.State.AccountID() != actor.AccountID {
+				return nil, nil // nobody was ever invited: nobody is a member
+			}
+			return invitation.RemoveAll{Max: memberRemovalBatch}.Decide(l.State, now)
+		})
+		if err != nil {
+			return nil, Result{}, fmt.Errorf("remove the members of deleted property %s: %w", propertyID, err)
+		}
+		out = furthest(out, r)
+		for _, e := range r.Events {
+			if m, ok := e.(invitation.PropertyMemberRemoved); ok {
+				removed = append(removed, m.UserID)
+			}
+		}
+		if len(r.Events) < memberRemovalBatch {
+			return removed, out, nil
+		}
+	}
 }
 
 // authorizeProperty checks that the actor may change property s, or what

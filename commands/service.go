@@ -36,6 +36,9 @@ type Service struct {
 	// invitationProperties finds the properties holding invitations
 	// (SetInvitationProperties).
 	invitationProperties InvitationProperties
+	// scopedUsers finds the users whose permissions name a property
+	// (SetPropertyScopedUsers).
+	scopedUsers PropertyScopedUsers
 	// userDeleted runs when a user is deleted (OnUserDeleted).
 	userDeleted []UserDeletionHook
 }

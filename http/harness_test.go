@@ -143,6 +143,7 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 	service.SetPersonalData(personal)
 	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(db), set))
 	service.SetUserAPIKeys(queries.NewUserAPIKeys(queries.NewEntities(db), set))
+	service.SetPropertyScopedUsers(queries.NewPropertyScopedUsers(queries.NewEntities(db), set))
 	done := make(chan struct{})
 	go func() { defer close(done); set.Run(ctx) }()
 

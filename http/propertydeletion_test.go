@@ -131,7 +131,7 @@ func (w propertyDeletionWorld) requireDeletionDone(h *harness) {
 	r := h.do("POST", "/invitations/"+w.alice+"/accept", w.aliceKey, map[string]string{"token": w.aliceToken})
 	assert.Equal(t, http.StatusNotFound, r.Status, "accepted: %s", r.Data)
 	assert.False(t, h.isPropertyMember(w.prop, w.aliceUser))
-	assert.True(t, h.isPropertyMember(w.prop, w.carolUser), "the deletion ends no membership")
+	assert.False(t, h.isPropertyMember(w.prop, w.carolUser), "the deletion ends the memberships")
 }
 
 // Deleting a property withdraws its pending invitations (their tokens

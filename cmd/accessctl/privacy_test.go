@@ -132,6 +132,7 @@ func newPersonalDir(t *testing.T) *personalDir {
 	p.service.SetInvitationProperties(queries.NewEntities(db))
 	p.service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(db), p.set))
 	p.service.SetUserAPIKeys(queries.NewUserAPIKeys(queries.NewEntities(db), p.set))
+	p.service.SetPropertyScopedUsers(queries.NewPropertyScopedUsers(queries.NewEntities(db), p.set))
 	p.service.OnUserDeleted(p.service.EndBookingsOfUser)
 	p.service.OnUserDeleted(p.service.EraseGuestsOfUser)
 	p.service.OnUserDeleted(p.service.RemoveUserFromAllGroups)

@@ -171,6 +171,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	var personalReader httpapi.PersonalData = personal
 	service.SetUserDevices(queries.NewUserDevices(queries.NewEntities(readDB), set))
 	service.SetUserAPIKeys(queries.NewUserAPIKeys(queries.NewEntities(readDB), set))
+	service.SetPropertyScopedUsers(queries.NewPropertyScopedUsers(queries.NewEntities(readDB), set))
 	reg.MustRegister(newLagCollector(set))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
