@@ -44,21 +44,31 @@ func (s *Service) requireUsers(ctx context.Context, accountID uuid.UUID, field s
 }
 
 // requireGrantTargets checks that each grant's property and user scopes
-// name the account's own, but the scopes of kept: grants already stored
-// stay valid after their property or user is deleted, as access managers
-// do. field names the list (apiPermissions, userPermissions).
+// name the account's own live ones, but for the grants of kept: a grant
+// already stored, exactly as stored, stays valid after its property or
+// user is deleted, as access managers do, so that a PUT sending back the
+// whole object it read still succeeds. Any other grant naming a deleted
+// property or user (another permission in it, say) is a new grant there
+// and is refused. field names the list (apiPermissions, userPermissions).
 func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, field string, grants []domain.Grant, kept ...domain.Grant) error {
 	for i, g := range grants {
-		if g.PropertyID != uuid.Nil && !slices.ContainsFunc(kept, func(k domain.Grant) bool { return k.PropertyID == g.PropertyID }) {
+		if slices.Contains(kept, g) {
+			continue
+		}
+		if g.PropertyID != uuid.Nil {
 			p, err := Load(ctx, s.p, propertyAgg, g.PropertyID)
 			if err != nil {
 				return err
 			}
+			at := fmt.Sprintf("%s[%d].propertyId", field, i)
+			if p.State.Deleted() && p.State.AccountID() == accountID {
+				return domain.NewError(domain.ErrUnprocessable, "the property is deleted").At(at)
+			}
 			if !p.State.Exists() || p.State.AccountID() != accountID {
-				return domain.NewError(domain.ErrUnprocessable, "no such property").At(fmt.Sprintf("%s[%d].propertyId", field, i))
+				return domain.NewError(domain.ErrUnprocessable, "no such property").At(at)
 			}
 		}
-		if g.UserID != uuid.Nil && !slices.ContainsFunc(kept, func(k domain.Grant) bool { return k.UserID == g.UserID }) {
+		if g.UserID != uuid.Nil {
 			if err := s.requireUser(ctx, accountID, g.UserID, fmt.Sprintf("%s[%d].userId", field, i)); err != nil {
 				return err
 			}

@@ -149,6 +149,11 @@ func TestGrantsScopedToADeletedPropertyGrantNothing(t *testing.T) {
 	assert.NotContains(t, h.userPermissionsOf(w.alice), w.p)
 	put := h.putUserAsRead(w.manageAll, w.eva)
 	assert.Equal(t, http.StatusOK, put.Status, put.Error)
+	// Putting it back is a new grant in a deleted property.
+	put = h.do("PUT", "/users/"+w.eva, w.manageAll, map[string]any{"displayName": "Eva",
+		"userPermissions": []any{map[string]string{"permission": "manage-access", "propertyId": w.p}}})
+	assert.Equal(t, http.StatusUnprocessableEntity, put.Status)
+	assert.Equal(t, "userPermissions[0].propertyId: the property is deleted", put.Error)
 }
 
 // A key whose every grant was scoped to a deleted property exists but may

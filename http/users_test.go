@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -397,6 +398,18 @@ func TestUserPermissionScopesNameTheAccountsOwn(t *testing.T) {
 	require.Len(t, u.UserPermissions, 1)
 	r = h.do("PUT", "/users/"+id, rootKey, map[string]any{"displayName": "Ana B", "userPermissions": u.UserPermissions})
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
+	// Only the grant held, exactly: another permission in the deleted
+	// property is a new grant there.
+	before = h.head()
+	for _, perms := range [][]map[string]string{
+		{u.UserPermissions[0], {"permission": "manage-access", "propertyId": kept}},
+		{{"permission": "owner", "propertyId": kept}},
+	} {
+		r = h.do("PUT", "/users/"+id, rootKey, map[string]any{"displayName": "Ana B", "userPermissions": perms})
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Error)
+		assert.Equal(t, fmt.Sprintf("userPermissions[%d].propertyId: the property is deleted", len(perms)-1), r.Error)
+	}
+	assert.Equal(t, before, h.head(), "nothing recorded")
 	r = h.do("PUT", "/users/"+id, rootKey, map[string]any{"displayName": "Ana B",
 		"userPermissions": []map[string]string{u.UserPermissions[0], {"permission": "support", "propertyId": foreign}}})
 	assert.Equal(t, http.StatusUnprocessableEntity, r.Status)
