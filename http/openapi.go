@@ -31,6 +31,9 @@ func openAPI(routes []route) []byte {
 		for _, code := range codes {
 			responses[code] = map[string]any{"description": "Success", "content": envelopeContent}
 		}
+		if !rt.public {
+			responses["403"] = map[string]any{"$ref": "#/components/responses/Forbidden"}
+		}
 		for _, q := range queryParams[rt.operation] {
 			name, required := strings.CutSuffix(q, "!")
 			params = append(params, map[string]any{
@@ -65,6 +68,9 @@ func openAPI(routes []route) []byte {
 		"paths":   paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "x-api-key"}},
+			"responses": map[string]any{"Forbidden": map[string]any{
+				"description": forbiddenDescription, "content": envelopeContent,
+			}},
 			"schemas": map[string]any{"Envelope": map[string]any{
 				"type": "object",
 				"properties": map[string]any{
@@ -83,6 +89,12 @@ func openAPI(routes []route) []byte {
 	}
 	return out
 }
+
+// forbiddenDescription is the 403 of every operation that takes a key.
+var forbiddenDescription = "Forbidden. The key holds none of the operation's x-permissions for the resource " +
+	"(a resource outside the key's scope answers 404 instead), or it is a lock's own key on an operation " +
+	"not meant for it. A key whose every grant was scoped to a property since deleted holds no live grant: " +
+	"it still exists (not 401) but answers 403 to every operation, with the error `" + errNoLiveGrant.Error() + "`."
 
 var envelopeContent = map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Envelope"}}}
 

@@ -71,6 +71,7 @@ type openAPIOp struct {
 		Required bool   `json:"required"`
 	} `json:"parameters"`
 	Responses map[string]json.RawMessage `json:"responses"`
+	Security  []map[string][]string      `json:"security"`
 }
 
 // queryParams maps an operation's query parameters to whether each is
@@ -171,4 +172,41 @@ func TestOpenAPIDescribesLockExternalRefs(t *testing.T) {
 		}
 	}
 	assert.Contains(t, doc.Paths["/locks/{lockId}"]["put"].Summary, "an absent purchaseDate or externalRefs clears it")
+}
+
+// Every operation that takes a key documents its 403, and the 403 of a
+// key left with no live grant (every property it was scoped to deleted)
+// is among what it says; such a key meets it on an operation it could
+// call before.
+func TestOpenAPIDocumentsTheForbiddenOfAKeyWithNoLiveGrant(t *testing.T) {
+	h := newHarness(t)
+	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var doc struct {
+		Paths      map[string]map[string]openAPIOp `json:"paths"`
+		Components struct {
+			Responses map[string]struct {
+				Description string `json:"description"`
+			} `json:"responses"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if len(op.Security) == 0 {
+				assert.NotContains(t, op.Responses, "403", "%s %s takes no key", method, path)
+				continue
+			}
+			assert.JSONEq(t, `{"$ref": "#/components/responses/Forbidden"}`, string(op.Responses["403"]), "%s %s", method, path)
+		}
+	}
+
+	p := h.grpProperty(rootKey)
+	key := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": p})
+	require.Equal(t, http.StatusOK, h.do("GET", "/properties/"+p, key, nil).Status)
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/properties/"+p, rootKey, nil).Status)
+	r := h.do("GET", "/account", key, nil)
+	require.Equal(t, http.StatusForbidden, r.Status)
+	assert.Contains(t, doc.Components.Responses["Forbidden"].Description, r.Error)
 }
