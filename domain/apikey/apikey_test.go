@@ -94,6 +94,12 @@ func TestDecide(t *testing.T) {
 		{Name: "create user scope on other permission",
 			When: create(func(c *Create) { c.Permissions = []domain.Grant{{Permission: domain.PermSupport, UserID: userID}} }),
 			Err:  domain.ErrInvalid, Field: "apiPermissions[0].userId"},
+		{Name: "create me for two users",
+			When: create(func(c *Create) {
+				c.Permissions = []domain.Grant{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: userID},
+					{Permission: domain.PermMe, UserID: otherUserID}}
+			}),
+			Err: domain.ErrInvalid, Field: "apiPermissions[2].userId"},
 		{Name: "create lock key with permissions", When: create(func(c *Create) { c.LockID = lockID }), Err: domain.ErrInvalid, Field: "apiPermissions"},
 		{Name: "delete", Given: []domain.Event{created}, When: Delete{},
 			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},

@@ -47,10 +47,13 @@ func ToGrants(ps []Permission) []domain.Grant {
 }
 
 // ValidateGrants checks every entry of a permission list: a known
-// permission; `me` names the user it is for, and only `me` names a user.
+// permission; `me` names the user it is for, and only `me` names a user;
+// every `me` of the list names the same user, since a key acts as one
+// user (with two, it would act as one and be taken for both).
 // field is the list's input name (`apiPermissions`, `userPermissions`), so
 // an error names the exact entry: `apiPermissions[1].userId`.
 func ValidateGrants(field string, gs []domain.Grant) error {
+	var me uuid.UUID
 	for i, g := range gs {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		switch {
@@ -60,6 +63,10 @@ func ValidateGrants(field string, gs []domain.Grant) error {
 			return domain.InvalidField(at+".userId", "the `me` permission needs the userId it is for")
 		case g.Permission != domain.PermMe && g.UserID != uuid.Nil:
 			return domain.InvalidField(at+".userId", "only the `me` permission is scoped to a user")
+		case g.Permission == domain.PermMe && me != uuid.Nil && g.UserID != me:
+			return domain.InvalidField(at+".userId", fmt.Sprintf("a list acts as one user: `me` already names %s", me))
+		case g.Permission == domain.PermMe:
+			me = g.UserID
 		}
 	}
 	return nil
