@@ -22,12 +22,12 @@ var (
 	lockAgg     = Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}
 	// keyClaimAgg is one lock public key's claim (see lock.KeyClaim).
 	keyClaimAgg = Aggregate[lock.KeyClaim]{Category: lock.KeyClaimCategory, Evolve: lock.EvolveKeyClaim}
-	groupAgg    = Aggregate[group.State]{Category: group.Category, Evolve: group.Evolve}
+	groupAgg    = Aggregate[group.State]{Category: group.Category, Evolve: group.Evolve, Fold: group.Fold}
 	userAgg     = Aggregate[user.State]{Category: user.Category, Evolve: user.Evolve}
 	deviceAgg   = Aggregate[device.State]{Category: device.Category, Evolve: device.Evolve}
 	firmwareAgg = Aggregate[firmware.State]{Category: firmware.Category, Evolve: firmware.Evolve}
 	// membersAgg is one property's invitations and members.
-	membersAgg = Aggregate[invitation.State]{Category: invitation.Category, Evolve: invitation.Evolve}
+	membersAgg = Aggregate[invitation.State]{Category: invitation.Category, Evolve: invitation.Evolve, Fold: invitation.Fold}
 	// firmwareAssignmentAgg is one target's firmware assignment.
 	firmwareAssignmentAgg = Aggregate[firmware.Assignment]{Category: firmware.AssignmentCategory, Evolve: firmware.EvolveAssignment}
 )

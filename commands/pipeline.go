@@ -60,6 +60,20 @@ type Aggregate[S any] struct {
 	Category string
 	// Evolve applies one event to the state; it must not fail.
 	Evolve func(S, domain.Event) S
+	// Fold, when set, applies events in order as Evolve would one by one,
+	// for a state that copies on change: once per load, not per event.
+	Fold func(S, []domain.Event) S
+}
+
+// fold applies events to s with Fold, or Evolve one by one.
+func (a Aggregate[S]) fold(s S, events []domain.Event) S {
+	if a.Fold != nil {
+		return a.Fold(s, events)
+	}
+	for _, e := range events {
+		s = a.Evolve(s, e)
+	}
+	return s
 }
 
 // Stream returns the stream name of the aggregate with id.
@@ -119,6 +133,7 @@ func load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], stream stri
 		if err != nil {
 			return l, fmt.Errorf("load %s: %w", stream, err)
 		}
+		events := make([]domain.Event, 0, len(page))
 		for _, rec := range page {
 			env, err := p.registry.Decode(rec)
 			if err != nil {
@@ -129,9 +144,10 @@ func load[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], stream stri
 				l.ids[rec.ID] = eventstore.AppendResult{NextExpectedRevision: rec.Revision, Position: rec.Position}
 			}
 			if ev, ok := env.Event.(domain.Event); ok && env.Known {
-				l.State = agg.Evolve(l.State, ev)
+				events = append(events, ev)
 			}
 		}
+		l.State = agg.fold(l.State, events)
 		if len(page) < readPage {
 			if !keepIDs && l.Exists {
 				p.cache.put(stream, l)
@@ -224,9 +240,7 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 		}
 		res.Revision, res.Position = ar.NextExpectedRevision, ar.Position
 		next := Loaded[S]{State: loaded.State, Exists: true, Revision: ar.NextExpectedRevision, Hash: lastHash, Position: ar.Position}
-		for _, e := range events {
-			next.State = agg.Evolve(next.State, e)
-		}
+		next.State = agg.fold(next.State, events)
 		p.cache.put(stream, next)
 		return res, nil
 	}

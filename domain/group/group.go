@@ -299,6 +299,26 @@ func validFields(displayName string, t Type) error {
 // Evolve applies one event to the state. The member map is copied on
 // change, so a state is never altered by evolving it further.
 func Evolve(s State, e domain.Event) State {
+	s, _ = apply(s, e, false)
+	return s
+}
+
+// Fold applies events in order, as Evolve would one by one, but copies
+// the member map once, not once per event: loading a group of n members
+// costs n, not n² (5,000 members took seconds). The state given is never
+// altered.
+func Fold(s State, events []domain.Event) State {
+	owned := false
+	for _, e := range events {
+		s, owned = apply(s, e, owned)
+	}
+	return s
+}
+
+// apply applies one event. owned says s.members is a map this fold made,
+// which it may change in place; apply copies it before the first change
+// otherwise, and reports whether it owns the map it leaves.
+func apply(s State, e domain.Event, owned bool) (State, bool) {
 	switch e := e.(type) {
 	case UserGroupCreated:
 		s = State{
@@ -311,26 +331,32 @@ func Evolve(s State, e domain.Event) State {
 			areaID:      e.AreaID,
 			created:     true,
 		}
+		return s, false
 	case UserGroupUpdated:
 		s.displayName, s.groupType = e.DisplayName, e.GroupType
 	case UserGroupDeleted:
 		s.deleted = true
 		s.members = nil
+		return s, false
 	case UserAddedToGroup:
-		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID})
+		s, owned = ownMembers(s, owned)
+		s.members[e.UserID] = Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID}
 	case UserGroupMembershipChanged:
-		s.members = withMember(s.members, e.UserID, Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID})
+		s, owned = ownMembers(s, owned)
+		s.members[e.UserID] = Membership{ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, BookingID: e.BookingID}
 	case UserRemovedFromGroup:
-		m := maps.Clone(s.members)
-		delete(m, e.UserID)
-		s.members = m
+		s, owned = ownMembers(s, owned)
+		delete(s.members, e.UserID)
 	}
-	return s
+	return s, owned
 }
 
-func withMember(ms map[uuid.UUID]Membership, id uuid.UUID, m Membership) map[uuid.UUID]Membership {
-	out := make(map[uuid.UUID]Membership, len(ms)+1)
-	maps.Copy(out, ms)
-	out[id] = m
-	return out
+// ownMembers gives s a member map of its own, unless it has one already.
+func ownMembers(s State, owned bool) (State, bool) {
+	if !owned {
+		m := make(map[uuid.UUID]Membership, len(s.members)+1)
+		maps.Copy(m, s.members)
+		s.members = m
+	}
+	return s, true
 }

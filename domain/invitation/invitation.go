@@ -321,10 +321,29 @@ func cloneOverrides(o Overrides) Overrides {
 	return Overrides{Add: slices.Clone(o.Add), Remove: slices.Clone(o.Remove)}
 }
 
-// Evolve applies one event to the state.
+// Evolve applies one event to the state. Copy on write: a state may be
+// shared (the pipeline caches states), so the maps of the state given are
+// never changed.
 func Evolve(s State, e domain.Event) State {
-	// Copy on write: a state may be shared (the pipeline caches states),
-	// so the maps of the state given are never changed.
+	return apply(ownMaps(s), e)
+}
+
+// Fold applies events in order, as Evolve would one by one, but copies
+// the maps once, not once per event: loading a property of n invitations
+// and members costs n, not n². The state given is never altered.
+func Fold(s State, events []domain.Event) State {
+	if len(events) == 0 {
+		return s
+	}
+	s = ownMaps(s)
+	for _, e := range events {
+		s = apply(s, e)
+	}
+	return s
+}
+
+// ownMaps gives s maps of its own, copies of those it shares.
+func ownMaps(s State) State {
 	s.invitations, s.members = maps.Clone(s.invitations), maps.Clone(s.members)
 	if s.invitations == nil {
 		s.invitations = map[uuid.UUID]pendingInvite{}
@@ -332,6 +351,11 @@ func Evolve(s State, e domain.Event) State {
 	if s.members == nil {
 		s.members = map[uuid.UUID]Member{}
 	}
+	return s
+}
+
+// apply applies one event to a state whose maps it owns, in place.
+func apply(s State, e domain.Event) State {
 	switch e := e.(type) {
 	case PropertyInvitationCreated:
 		s.propertyID, s.accountID = e.PropertyID, e.AccountID
