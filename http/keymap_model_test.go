@@ -1787,7 +1787,11 @@ func kmEnvInt(name string, def int64) int64 {
 // rules after each one. ACCESSD_KEYMAP_MODEL_SEED picks one seed;
 // ACCESSD_KEYMAP_MODEL_STEPS and ACCESSD_KEYMAP_MODEL_SEEDS run longer.
 func TestKeyMapModel(t *testing.T) {
-	steps := int(kmEnvInt("ACCESSD_KEYMAP_MODEL_STEPS", 90))
+	defaultSteps := int64(90)
+	if readmodeltest.RaceDetector {
+		defaultSteps = 45 // the PostgreSQL pass, without -race, takes the 90
+	}
+	steps := int(kmEnvInt("ACCESSD_KEYMAP_MODEL_STEPS", defaultSteps))
 	seeds := []int64{1, 2}
 	if s := os.Getenv("ACCESSD_KEYMAP_MODEL_SEED"); s != "" {
 		seeds = []int64{kmEnvInt("ACCESSD_KEYMAP_MODEL_SEED", 1)}
