@@ -10,7 +10,6 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/booking"
-	"github.com/accessd/accessd/domain/user"
 )
 
 // EraseGuest forgets a registered guest of a booking, as DeleteUser does
@@ -70,22 +69,15 @@ var errNoGuestsOfGuestUser = errors.New("commands: no guests of guest user reade
 // deleted user of the actor's account (anything else is 404). Guests
 // given by name have a booking of their own and are never touched.
 func (s *Service) EraseGuestsOfUser(ctx context.Context, userID uuid.UUID) (Result, error) {
-	actor, err := authorizeUserAdmin(ctx)
-	if err != nil {
-		return Result{}, err
-	}
 	if s.guestsOfGuestUser == nil {
 		return Result{}, errNoGuestsOfGuestUser
 	}
 	if s.personal == nil {
 		return Result{}, errNoPersonalData
 	}
-	u, err := Load(ctx, s.p, userAgg, userID)
+	actor, _, err := s.deletedUser(ctx, userID)
 	if err != nil {
 		return Result{}, err
-	}
-	if !u.State.Deleted() || u.State.AccountID() != actor.AccountID {
-		return Result{}, user.ErrNotFound
 	}
 	var out Result
 	after := uuid.Nil

@@ -432,22 +432,15 @@ var errNoInvitationProperties = errors.New("commands: no invitation properties r
 // nothing more and erases the keys again. The result is the furthest
 // append, for read-your-writes.
 func (s *Service) WithdrawInvitationsOfUser(ctx context.Context, userID uuid.UUID) (Result, error) {
-	actor, err := authorizeUserAdmin(ctx)
-	if err != nil {
-		return Result{}, err
-	}
 	if s.invitationProperties == nil {
 		return Result{}, errNoInvitationProperties
 	}
 	if s.personal == nil {
 		return Result{}, errNoPersonalData
 	}
-	u, err := Load(ctx, s.p, userAgg, userID)
+	actor, u, err := s.deletedUser(ctx, userID)
 	if err != nil {
 		return Result{}, err
-	}
-	if !u.State.Deleted() || u.State.AccountID() != actor.AccountID {
-		return Result{}, user.ErrNotFound
 	}
 	hashes, err := s.emailHashesOf(ctx, userID, u.State.SealedPrivateHistory())
 	if err != nil || len(hashes) == 0 {

@@ -296,6 +296,24 @@ func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) (Result, err
 	return s.finishUserDeletion(ctx, actor, userID, res)
 }
 
+// deletedUser authorizes a step of DeleteUser's cascade: the actor is a
+// user admin, and the user a deleted user of the actor's account
+// (anything else is user.ErrNotFound, as for a user that never was).
+func (s *Service) deletedUser(ctx context.Context, userID uuid.UUID) (domain.Actor, Loaded[user.State], error) {
+	actor, err := authorizeUserAdmin(ctx)
+	if err != nil {
+		return actor, Loaded[user.State]{}, err
+	}
+	u, err := Load(ctx, s.p, userAgg, userID)
+	if err != nil {
+		return actor, u, err
+	}
+	if !u.State.Deleted() || u.State.AccountID() != actor.AccountID {
+		return actor, u, user.ErrNotFound
+	}
+	return actor, u, nil
+}
+
 // finishUserDeletion is the cascade after UserDeleted: every step is
 // idempotent. It returns the furthest append, for read-your-writes.
 func (s *Service) finishUserDeletion(ctx context.Context, actor domain.Actor, userID uuid.UUID, res Result) (Result, error) {
