@@ -165,30 +165,36 @@ func sqliteDSN(path, query string) (string, error) {
 // (synchronous=NORMAL): a crash may lose the last batches, but a batch and
 // its checkpoint are lost together, never one without the other.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return OpenSQLiteNamed(ctx, "read models", path)
+}
+
+// OpenSQLiteNamed is OpenSQLite for another database kept with the read
+// models' settings (integration.db), its errors naming it name.
+func OpenSQLiteNamed(ctx context.Context, name, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil { // code and key hashes: the owner's only
-		return nil, fmt.Errorf("read models: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	dsn, err := sqliteDSN(path, "_txlock=immediate"+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
 	if err != nil {
-		return nil, fmt.Errorf("read models %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", name, path, err)
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("read models %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", name, path, err)
 	}
 	db.SetMaxOpenConns(readPool)
 	db.SetMaxIdleConns(readPool)
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("read models %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", name, path, err)
 	}
 	d := &DB{DB: db, Dialect: SQLite}
 	if d.checkpoints, err = startCheckpointer(d, path, walDefaults); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("read models %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", name, path, err)
 	}
 	return d, nil
 }

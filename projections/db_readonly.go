@@ -14,13 +14,20 @@ import (
 // holds; any write fails. Run no projection over it (see
 // sqlite.ReadOnlyDSN for how the file and its WAL are read).
 func OpenSQLiteReadOnly(ctx context.Context, path string) (*DB, error) {
-	name, err := sqlite.ReadOnlyDSN(path)
+	return OpenSQLiteReadOnlyNamed(ctx, "read models", path)
+}
+
+// OpenSQLiteReadOnlyNamed is OpenSQLiteReadOnly for another database kept
+// with the read models' settings (integration.db), its errors naming it
+// name.
+func OpenSQLiteReadOnlyNamed(ctx context.Context, name, path string) (*DB, error) {
+	dsn, err := sqlite.ReadOnlyDSN(path)
 	if err != nil {
-		return nil, fmt.Errorf("read models %s read-only: %w", path, err)
+		return nil, fmt.Errorf("%s %s read-only: %w", name, path, err)
 	}
-	db, err := sql.Open("sqlite", name)
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("read models %s read-only: %w", path, err)
+		return nil, fmt.Errorf("%s %s read-only: %w", name, path, err)
 	}
 	db.SetMaxOpenConns(readPool)
 	db.SetMaxIdleConns(readPool)
@@ -30,7 +37,7 @@ func OpenSQLiteReadOnly(ctx context.Context, path string) (*DB, error) {
 	var tables int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("read models %s read-only: %w", path, err)
+		return nil, fmt.Errorf("%s %s read-only: %w", name, path, err)
 	}
 	return &DB{DB: db, Dialect: SQLite}, nil
 }

@@ -29,6 +29,9 @@ import (
 // File is the integration database's name in the data directory.
 const File = "integration.db"
 
+// dbName names the integration database in errors.
+const dbName = "integration database"
+
 // tables are the integration tables, each with the conflict clause that
 // merges a row moved from an earlier version's read models into a table
 // that may hold it already: the row already there is the newer one, but a
@@ -48,18 +51,18 @@ var tables = []struct{ name, onConflict string }{
 func Open(ctx context.Context, path string, legacy *projections.DB) (*projections.DB, int64, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("integration %s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", dbName, path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, 0, fmt.Errorf("integration %s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", dbName, path, err)
 	}
 	// SQLite gives the -wal and -shm files the mode of the database file.
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, 0, fmt.Errorf("integration %s: %w", path, err)
+		return nil, 0, fmt.Errorf("%s %s: %w", dbName, path, err)
 	}
 	f.Close()
-	db, err := projections.OpenSQLite(ctx, abs)
+	db, err := projections.OpenSQLiteNamed(ctx, dbName, abs)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -221,9 +224,5 @@ func Exists(path string) bool {
 // OpenReadOnly opens the integration database at path for reading only,
 // creating and writing nothing (projections.OpenSQLiteReadOnly).
 func OpenReadOnly(ctx context.Context, path string) (*projections.DB, error) {
-	db, err := projections.OpenSQLiteReadOnly(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("integration: %w", err)
-	}
-	return db, nil
+	return projections.OpenSQLiteReadOnlyNamed(ctx, dbName, path)
 }

@@ -169,3 +169,20 @@ func TestOpenReadOnlyCreatesNothing(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, integration.Exists(path))
 }
+
+// TestOpenErrorsNameTheIntegrationDatabase: a damaged integration.db is
+// reported as such, not as the read models, which the operator would then
+// delete to no avail.
+func TestOpenErrorsNameTheIntegrationDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), integration.File)
+	require.NoError(t, os.WriteFile(path, []byte("not a database, not at all: just some text to fill a page"), 0o600))
+	for name, open := range map[string]func() error{
+		"writable":  func() error { _, _, err := integration.Open(t.Context(), path, nil); return err },
+		"read-only": func() error { _, err := integration.OpenReadOnly(t.Context(), path); return err },
+	} {
+		err := open()
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), "integration database", name)
+		require.NotContains(t, err.Error(), "read models", name)
+	}
+}
