@@ -229,7 +229,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set,
-		Ready: ready, Storage: storageCheck(rawStore, readDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
@@ -400,9 +400,10 @@ func readOnly(next http.Handler, reason string) http.Handler {
 	})
 }
 
-// storageCheck asks the event log and the read-model database for a
-// trifle each and says which does not answer, for /readyz and /healthz.
-func storageCheck(store eventstore.Store, readDB *projections.DB) func(context.Context) error {
+// storageCheck asks the event log, the read-model database and the
+// integration database (when it is not the read models) for a trifle each
+// and says which does not answer, for /readyz and /healthz.
+func storageCheck(store eventstore.Store, readDB, integDB *projections.DB) func(context.Context) error {
 	oneLine := func(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 	return func(ctx context.Context) error {
 		var down []string
@@ -412,6 +413,13 @@ func storageCheck(store eventstore.Store, readDB *projections.DB) func(context.C
 		readModelsErr := readDB.PingContext(ctx)
 		if readModelsErr != nil {
 			down = append(down, "read models (--readmodels) unavailable: "+oneLine(readModelsErr))
+		}
+		if integDB != readDB {
+			// The forwarder and the webhook deliveries stop; requests
+			// still serve.
+			if err := integDB.PingContext(ctx); err != nil {
+				down = append(down, "integration database unavailable: "+oneLine(err))
+			}
 		}
 		switch {
 		case len(down) == 0:
