@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/cmd/internal/backends"
+	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/webhooks"
 )
 
@@ -63,25 +64,28 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 		if err != nil {
 			return usagef("--readmodels: %v", err)
 		}
-		if kind == backends.SQLite {
-			// A mistyped --data-dir must not make an empty database and
-			// report that nothing failed: the deliveries are in
-			// integration.db, or, before the server's first start on this
-			// version, still in the read models.
-			if _, err := os.Stat(backends.IntegrationPath(*dir)); err != nil {
-				if _, err := os.Stat(backends.SQLitePath(setting)); err != nil {
-					return fmt.Errorf("read models: %w", err)
-				}
-			}
-		}
-		readDB, err := backends.OpenReadModels(ctx, setting)
-		if err != nil {
-			return err
-		}
-		defer readDB.Close()
 		// The deliveries live where the server keeps them (integration.db
 		// with SQLite read models), moved there first from the read
 		// models of an earlier version, as the server's start does.
+		var readDB *projections.DB
+		openReadModels := true
+		if kind == backends.SQLite {
+			// A mistyped --data-dir must not make an empty database and
+			// report that nothing failed; nor is readmodels.db made when
+			// integration.db is there alone (the read models deleted).
+			_, integErr := os.Stat(backends.IntegrationPath(*dir))
+			_, readErr := os.Stat(backends.SQLitePath(setting))
+			if integErr != nil && readErr != nil {
+				return fmt.Errorf("no webhook deliveries in %s: %w", *dir, integErr)
+			}
+			openReadModels = readErr == nil
+		}
+		if openReadModels {
+			if readDB, err = backends.OpenReadModels(ctx, setting); err != nil {
+				return err
+			}
+			defer readDB.Close()
+		}
 		db, _, closeDB, err := backends.OpenIntegration(ctx, setting, *dir, readDB)
 		if err != nil {
 			return err

@@ -109,3 +109,25 @@ func webhooksReplay(t *testing.T, file string) {
 		require.Zero(t, n, "the deliveries stayed in the read models")
 	}
 }
+
+// A data directory whose integration.db is all there is (the read models
+// deleted, to be rebuilt at the server's next start) is replayed without
+// making an empty readmodels.db: requeueing deliveries writes nothing
+// else.
+func TestWebhooksReplayCreatesNoReadModels(t *testing.T) {
+	dir := t.TempDir()
+	db, _, err := integration.Open(t.Context(), filepath.Join(dir, integration.File), nil)
+	require.NoError(t, err)
+	failed := uuid.New()
+	_, err = db.ExecContext(t.Context(), `INSERT INTO `+webhooks.DeliveriesTable+`
+		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at)
+		VALUES (?, ?, ?, ?, 'LockInstalled', 1, '{}', 'failed', 8, 1)`,
+		failed.String(), uuid.NewString(), uuid.NewString(), uuid.NewString())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	code, stdout, stderr := accessctl(t, "webhooks", "replay", "--data-dir", dir, "--delivery", failed.String())
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "1 failed deliveries queued again")
+	require.NoFileExists(t, filepath.Join(dir, readModelsFile))
+}

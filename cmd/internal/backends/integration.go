@@ -17,7 +17,8 @@ func IntegrationPath(dataDir string) string { return filepath.Join(dataDir, inte
 // PostgreSQL read models (--readmodels) it is readDB itself; with SQLite
 // ones the file integration.db in dataDir, into which the rows an earlier
 // version kept in readDB move first (integration.Open). moved counts
-// them. Call close when done (it leaves readDB open).
+// them; a nil readDB (SQLite read models not there) moves nothing. Call
+// close when done (it leaves readDB open).
 func OpenIntegration(ctx context.Context, readModels, dataDir string, readDB *projections.DB) (db *projections.DB, moved int64, close func(), err error) {
 	if kind, _ := ReadModelsKind(readModels); kind == Postgres {
 		return readDB, 0, func() {}, nil
