@@ -260,16 +260,7 @@ func sqliteTables(t *testing.T, path string) []string {
 	db, err := projections.OpenSQLiteReadOnly(t.Context(), path)
 	require.NoError(t, err)
 	defer db.Close()
-	rows, err := db.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'table'`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		require.NoError(t, rows.Scan(&n))
-		out = append(out, n)
-	}
-	return out
+	return readmodeltest.SQLiteTables(t, db)
 }
 
 // TestUpgradeMovesIntegrationState: a data directory of an earlier

@@ -14,6 +14,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/bus"
 	"github.com/accessd/accessd/projections/integration"
+	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/projections/webhooks"
 )
 
@@ -50,20 +51,6 @@ func legacyReadModels(t *testing.T, dir string, position int64, deliveries ...uu
 
 var hookID = uuid.MustParse("00000000-0000-4000-8000-000000000001")
 
-func tableNames(t *testing.T, db *projections.DB) []string {
-	t.Helper()
-	rows, err := db.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		require.NoError(t, rows.Scan(&n))
-		out = append(out, n)
-	}
-	return out
-}
-
 func checkpoint(t *testing.T, db *projections.DB) int64 {
 	t.Helper()
 	var pos int64
@@ -96,7 +83,7 @@ func TestOpenMovesTheRowsOfAnEarlierVersion(t *testing.T) {
 		require.Equal(t, webhooks.StatusDelivered, r.Status)
 		require.Contains(t, ids, r.DeliveryID)
 	}
-	require.Equal(t, []string{"projection_rows_stay"}, tableNames(t, legacy), "the moved tables leave the read models")
+	require.Equal(t, []string{"projection_rows_stay"}, readmodeltest.SQLiteTables(t, legacy), "the moved tables leave the read models")
 	require.NoError(t, db.Close())
 
 	info, err := os.Stat(filepath.Join(dir, integration.File))
@@ -136,7 +123,7 @@ func TestMoveMergesWithWhatIsThere(t *testing.T) {
 	var status string
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT status FROM webhook_deliveries WHERE delivery_id = ?`, id.String()).Scan(&status))
 	require.Equal(t, webhooks.StatusFailed, status)
-	require.Equal(t, []string{"projection_rows_stay"}, tableNames(t, legacy))
+	require.Equal(t, []string{"projection_rows_stay"}, readmodeltest.SQLiteTables(t, legacy))
 
 	// The other way round: the read models' checkpoint is the later one.
 	legacy2 := legacyReadModels(t, t.TempDir(), 30)
@@ -156,8 +143,8 @@ func TestOpenWithoutAnEarlierVersion(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	require.Zero(t, moved)
-	require.Equal(t, []string{bus.CheckpointTable, webhooks.DeliveriesTable}, tableNames(t, db))
-	require.Empty(t, tableNames(t, rm))
+	require.Equal(t, []string{bus.CheckpointTable, webhooks.DeliveriesTable}, readmodeltest.SQLiteTables(t, db))
+	require.Empty(t, readmodeltest.SQLiteTables(t, rm))
 }
 
 // TestOpenReadOnlyCreatesNothing: opening a missing integration database

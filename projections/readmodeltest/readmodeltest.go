@@ -43,3 +43,20 @@ func open(ctx context.Context, t testing.TB, sqlitePath string) (*projections.DB
 		return nil, nil
 	}
 }
+
+// SQLiteTables are the names of the tables of the SQLite database db, in
+// order.
+func SQLiteTables(t testing.TB, db *projections.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		out = append(out, n)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
