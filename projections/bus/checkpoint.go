@@ -18,16 +18,10 @@ import (
 // follows the publish (at-least-once). It is written through DB.Update.
 const CheckpointTable = "bus_checkpoints"
 
-const checkpointTable = CheckpointTable
-
 // SetupCheckpoints creates the checkpoint table in db if missing.
 func SetupCheckpoints(ctx context.Context, db *projections.DB) error {
-	return ensureCheckpointTable(ctx, db)
-}
-
-func ensureCheckpointTable(ctx context.Context, db *projections.DB) error {
 	err := db.Update(ctx, func(tx projections.Tx) error {
-		return tx.Write(ctx, `CREATE TABLE IF NOT EXISTS `+checkpointTable+` (
+		return tx.Write(ctx, `CREATE TABLE IF NOT EXISTS `+CheckpointTable+` (
 			name TEXT PRIMARY KEY,
 			position BIGINT NOT NULL
 		)`)
@@ -41,7 +35,7 @@ func ensureCheckpointTable(ctx context.Context, db *projections.DB) error {
 // readCheckpoint returns the stored position, 0 for a forwarder that never ran.
 func readCheckpoint(ctx context.Context, db *projections.DB, name string) (uint64, error) {
 	var pos int64
-	err := db.QueryRowContext(ctx, db.Dialect.Rebind(`SELECT position FROM `+checkpointTable+` WHERE name = ?`), name).Scan(&pos)
+	err := db.QueryRowContext(ctx, db.Dialect.Rebind(`SELECT position FROM `+CheckpointTable+` WHERE name = ?`), name).Scan(&pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -55,9 +49,9 @@ func readCheckpoint(ctx context.Context, db *projections.DB, name string) (uint6
 // forwarder that overlapped (two processes) never moves it back.
 func writeCheckpoint(ctx context.Context, db *projections.DB, name string, position uint64) error {
 	err := db.Update(ctx, func(tx projections.Tx) error {
-		return tx.Write(ctx, `INSERT INTO `+checkpointTable+` (name, position) VALUES (?, ?)
+		return tx.Write(ctx, `INSERT INTO `+CheckpointTable+` (name, position) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET position = excluded.position
-			WHERE `+checkpointTable+`.position < excluded.position`, name, int64(position))
+			WHERE `+CheckpointTable+`.position < excluded.position`, name, int64(position))
 	})
 	if err != nil {
 		return fmt.Errorf("bus checkpoint %s: %w", name, err)

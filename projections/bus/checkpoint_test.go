@@ -24,8 +24,8 @@ func TestCheckpointOnlyMovesForward(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db := open(t)
-			require.NoError(t, ensureCheckpointTable(ctx, db))
-			require.NoError(t, ensureCheckpointTable(ctx, db), "creating the table twice is harmless")
+			require.NoError(t, SetupCheckpoints(ctx, db))
+			require.NoError(t, SetupCheckpoints(ctx, db), "creating the table twice is harmless")
 
 			pos, err := readCheckpoint(ctx, db, "bus")
 			require.NoError(t, err)

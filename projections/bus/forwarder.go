@@ -111,7 +111,7 @@ func (f *Forwarder) Lag(ctx context.Context) (lag, head uint64, err error) {
 
 // Prepare creates the checkpoint table and loads the checkpoint. Run calls it.
 func (f *Forwarder) Prepare(ctx context.Context) error {
-	if err := ensureCheckpointTable(ctx, f.db); err != nil {
+	if err := SetupCheckpoints(ctx, f.db); err != nil {
 		return err
 	}
 	pos, err := readCheckpoint(ctx, f.db, f.name)
