@@ -33,8 +33,9 @@ type webhookDelivery struct {
 
 // startWebhooks subscribes the delivery to the integration bus and runs its
 // router until ctx ends. It reads the webhooks from the read models db and
-// records the deliveries in deliveriesDB (see backends.OpenIntegration). It must run before the forwarder publishes: an
-// in-process bus hands a message only to subscribers present then.
+// records the deliveries in deliveriesDB (see backends.OpenIntegration).
+// It must run before the forwarder publishes: an in-process bus hands a
+// message only to subscribers present then.
 func startWebhooks(ctx context.Context, db, deliveriesDB *projections.DB, integration *bus.Bus, busSetting string,
 	service *commands.Service, waiter webhooks.Waiter, allowPrivate bool, log *slog.Logger) (*webhookDelivery, error) {
 	// Watermill's own info lines (router and handler lifecycle) are debug

@@ -212,9 +212,10 @@ func EventTopics() []string {
 
 // NewDelivery returns the delivery over the read-model database db (where
 // it reads the webhooks, and creates its deliveries table unless
-// WithDeliveriesDB names another database); it consumes the forwarder's event
-// messages from sub and publishes deliveries with pub (see WithQueue). secretFor gives a webhook's signing secret, as the bytes of the
-// string the API answered when the webhook was registered.
+// WithDeliveriesDB names another database); it consumes the forwarder's
+// event messages from sub and publishes deliveries with pub (see
+// WithQueue). secretFor gives a webhook's signing secret, as the bytes of
+// the string the API answered when the webhook was registered.
 func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher, sub message.Subscriber,
 	secretFor func(webhookID uuid.UUID) []byte, opts ...Option) (*Delivery, error) {
 	if db == nil || pub == nil || sub == nil || secretFor == nil {
