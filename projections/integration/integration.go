@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,10 +216,19 @@ func hasTable(ctx context.Context, db *projections.DB, table string) (bool, erro
 }
 
 // Exists reports whether the integration database at path exists (a
-// read-only server opens it only then; see OpenReadOnly).
-func Exists(path string) bool {
+// read-only server opens it only then; see OpenReadOnly). A file that
+// cannot be looked at (a permission refused) is an error, not an absence:
+// reading the deliveries from elsewhere would hide why.
+func Exists(path string) (bool, error) {
 	_, err := os.Stat(path)
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s %s: %w", dbName, path, err)
+	}
 }
 
 // OpenReadOnly opens the integration database at path for reading only,

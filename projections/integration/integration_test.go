@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -151,10 +152,29 @@ func TestOpenWithoutAnEarlierVersion(t *testing.T) {
 // read-only fails without creating it.
 func TestOpenReadOnlyCreatesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), integration.File)
-	require.False(t, integration.Exists(path))
+	requireAbsent(t, path)
 	_, err := integration.OpenReadOnly(t.Context(), path)
 	require.Error(t, err)
-	require.False(t, integration.Exists(path))
+	requireAbsent(t, path)
+}
+
+func requireAbsent(t *testing.T, path string) {
+	t.Helper()
+	exists, err := integration.Exists(path)
+	require.NoError(t, err)
+	require.False(t, exists)
+}
+
+// TestExistsFailsWhenTheFileCannotBeLookedAt: a path that cannot be
+// looked at (here a data directory that is a file) is an error, not an
+// absent integration database: a read-only server would otherwise read
+// deliveries from the read models and hide the mistake.
+func TestExistsFailsWhenTheFileCannotBeLookedAt(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "data")
+	require.NoError(t, os.WriteFile(notADir, nil, 0o600))
+	_, err := integration.Exists(filepath.Join(notADir, integration.File))
+	require.ErrorContains(t, err, "integration database")
+	require.ErrorIs(t, err, syscall.ENOTDIR)
 }
 
 // TestOpenErrorsNameTheIntegrationDatabase: a damaged integration.db is

@@ -37,7 +37,14 @@ func OpenIntegration(ctx context.Context, readModels, dataDir string, readDB *pr
 // Nothing is created or moved.
 func OpenIntegrationReadOnly(ctx context.Context, readModels, dataDir string, readDB *projections.DB) (*projections.DB, func(), error) {
 	path := IntegrationPath(dataDir)
-	if kind, _ := ReadModelsKind(readModels); kind == Postgres || !integration.Exists(path) {
+	if kind, _ := ReadModelsKind(readModels); kind == Postgres {
+		return readDB, func() {}, nil
+	}
+	exists, err := integration.Exists(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !exists {
 		return readDB, func() {}, nil
 	}
 	db, err := integration.OpenReadOnly(ctx, path)
