@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/accessd/accessd/projections"
@@ -39,11 +40,11 @@ func BenchmarkRebuildAll(b *testing.B) {
 		db := readmodeltest.Open(ctx, b, filepath.Join(dir, readModelsFile))
 		ps := all.Projections(d.pipeline.Registry())
 		if only != "" {
-			for _, p := range ps {
-				if p.Name() == only {
-					ps = []projections.Projection{p}
-				}
+			i := slices.IndexFunc(ps, func(p projections.Projection) bool { return p.Name() == only })
+			if i < 0 {
+				b.Fatalf("ACCESSD_BENCH_PROJECTION=%s: no projection of that name", only)
 			}
+			ps = ps[i : i+1]
 		}
 		var last projections.RebuildProgress
 		rb := &projections.Rebuild{DB: db, Store: d.store, Registry: d.pipeline.Registry(), Projections: ps,
