@@ -171,7 +171,7 @@ func deletesKey(res commands.Result) bool {
 }
 
 // deletedProperties returns the properties a command's events delete: the
-// grants scoped to them grant nothing from then on (liveGrants).
+// grants scoped to them grant nothing from then on (liveScopes).
 func deletedProperties(res commands.Result) []uuid.UUID {
 	var ids []uuid.UUID
 	for _, e := range res.Events {

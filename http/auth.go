@@ -24,7 +24,7 @@ const maxAPIKeyLength = 256
 var errBadKey = domain.NewError(domain.ErrUnauthenticated, "missing or unknown x-api-key")
 
 // errNoLiveGrant answers every request of a key that exists but holds no
-// live grant: every property it was scoped to is deleted (liveGrants). A
+// live grant: every property it was scoped to is deleted (liveScopes). A
 // lock's own key holds no grant and is refused elsewhere (noLockKeys).
 var errNoLiveGrant = domain.NewError(domain.ErrForbidden,
 	"the API key holds no permission any more: every property it was scoped to is deleted")
@@ -64,91 +64,117 @@ func (a *API) lookupKey(ctx context.Context, hash string) (domain.Actor, error) 
 	if actor.AccountID, err = uuid.Parse(doc.AccountID); err != nil {
 		return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
 	}
-	if actor.Grants, err = a.liveGrants(ctx, actor.AccountID, apikey.ToGrants(k.APIPermissions)); err != nil {
-		return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
-	}
 	actor.APIKeyID, _ = uuid.Parse(k.APIKeyID)
 	if k.LockID != "" {
 		actor.LockID, _ = uuid.Parse(k.LockID)
 	}
-	for _, g := range actor.Grants {
-		if g.Permission == domain.PermMe && g.UserID != uuid.Nil {
-			actor.UserID = g.UserID
-		}
-	}
-	if actor.UserID != uuid.Nil {
-		if err := a.addUserGrants(ctx, &actor); errors.Is(err, errBadKey) {
-			return domain.Actor{}, err
+	keyGrants := apikey.ToGrants(k.APIPermissions)
+	// A `me` key carries its user's grants too: they are read first, so
+	// that one look-up of properties (liveScopes) serves both lists.
+	var userGrants []domain.Grant
+	userGone := false
+	if userID := meUserOf(keyGrants); userID != uuid.Nil {
+		userGrants, err = a.userGrants(ctx, actor.AccountID, userID)
+		if errors.Is(err, errBadKey) {
+			userGone = true
 		} else if err != nil {
 			return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
+		}
+	}
+	isLive, err := a.liveScopes(ctx, actor.AccountID, keyGrants, userGrants)
+	if err != nil {
+		return domain.Actor{}, fmt.Errorf("api key %s: %w", doc.ID, err)
+	}
+	actor.Grants = keepLive(keyGrants, isLive)
+	if actor.UserID = meUserOf(actor.Grants); actor.UserID != uuid.Nil {
+		if userGone {
+			return domain.Actor{}, errBadKey
+		}
+		// A `me` grant for another user is not taken over: a key acts as
+		// one user only.
+		for _, g := range keepLive(userGrants, isLive) {
+			if g.Permission != domain.PermMe || g.UserID == actor.UserID {
+				actor.Grants = append(actor.Grants, g)
+			}
 		}
 	}
 	return actor, nil
 }
 
-// liveGrants returns gs without the grants scoped to a property that is
-// deleted (or not of the account): such a grant grants nothing, anywhere,
-// whether a key or a user still holds it. Every check downstream (commands'
-// authorization, tenancy filters, queries) sees only the grants returned
-// here. Grants with no propertyId need no lookup, so an account-wide key
-// costs nothing more; the properties of the others are read once, from the
-// entities read model, which holds the property of any grant a key or user
-// found there holds (the grant was checked against the log when given, so
-// the property was created before it), and the properties deleted through
-// this server, which the read model may not show yet (authCache.gone).
-func (a *API) liveGrants(ctx context.Context, accountID uuid.UUID, gs []domain.Grant) ([]domain.Grant, error) {
+// meUserOf returns the user the `me` grants of gs act for (uuid.Nil:
+// none); a list's `me` grants all name one user (apikey.ValidateGrants).
+func meUserOf(gs []domain.Grant) uuid.UUID {
+	var userID uuid.UUID
+	for _, g := range gs {
+		if g.Permission == domain.PermMe && g.UserID != uuid.Nil {
+			userID = g.UserID
+		}
+	}
+	return userID
+}
+
+// liveScopes reports which properties that grants of lists are scoped to
+// are live: a grant scoped to a property that is deleted (or not of the
+// account) grants nothing, anywhere, whether a key or a user still holds
+// it. Every check downstream (commands' authorization, tenancy filters,
+// queries) sees only the grants keepLive keeps. Grants with no propertyId
+// need no look-up, so an account-wide key costs nothing more; the
+// properties of the others, of every list, are read in one query from
+// the entities read model, which holds the property of any grant a key
+// or user found there holds (the grant was checked against the log when
+// given, so the property was created before it), and the properties
+// deleted through this server, which the read model may not show yet
+// (authCache.gone).
+func (a *API) liveScopes(ctx context.Context, accountID uuid.UUID, lists ...[]domain.Grant) (func(uuid.UUID) bool, error) {
 	var ids []string
 	seen := map[uuid.UUID]bool{}
-	for _, g := range gs {
-		if g.PropertyID != uuid.Nil && !seen[g.PropertyID] {
-			seen[g.PropertyID] = true
-			ids = append(ids, g.PropertyID.String())
+	for _, gs := range lists {
+		for _, g := range gs {
+			if g.PropertyID != uuid.Nil && !seen[g.PropertyID] {
+				seen[g.PropertyID] = true
+				ids = append(ids, g.PropertyID.String())
+			}
 		}
 	}
 	if len(ids) == 0 {
-		return gs, nil
+		return func(uuid.UUID) bool { return false }, nil
 	}
 	live, err := a.entities.LiveIDs(ctx, entities.KindProperty, accountID.String(), ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.Grant, 0, len(gs))
+	return func(id uuid.UUID) bool { return live[id.String()] && !a.auth.gone(id) }, nil
+}
+
+// keepLive returns the grants of gs that are account-wide or scoped to a
+// live property (liveScopes).
+func keepLive(gs []domain.Grant, isLive func(uuid.UUID) bool) []domain.Grant {
+	var out []domain.Grant
 	for _, g := range gs {
-		if g.PropertyID == uuid.Nil || (live[g.PropertyID.String()] && !a.auth.gone(g.PropertyID)) {
+		if g.PropertyID == uuid.Nil || isLive(g.PropertyID) {
 			out = append(out, g)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// addUserGrants gives a `me` key the grants of its user (userPermissions,
-// among them those of the user's property memberships), so the key's
-// powers follow the user's; a grant scoped to a deleted property is left
-// out (liveGrants). A `me` grant for another user is not taken
-// over: a key acts as one user only. A key acting for a deleted user is
-// no key: errBadKey.
-func (a *API) addUserGrants(ctx context.Context, actor *domain.Actor) error {
-	doc, err := a.entities.Get(ctx, entities.KindUser, actor.AccountID.String(), actor.UserID.String(), false)
+// userGrants reads the grants of a user (userPermissions, among them
+// those of the user's property memberships), which a `me` key for them
+// holds too, so the key's powers follow the user's. A deleted user has
+// none, and a key acting for them is no key: errBadKey.
+func (a *API) userGrants(ctx context.Context, accountID, userID uuid.UUID) ([]domain.Grant, error) {
+	doc, err := a.entities.Get(ctx, entities.KindUser, accountID.String(), userID.String(), false)
 	if errors.Is(err, queries.ErrEntityNotFound) {
-		return errBadKey
+		return nil, errBadKey
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var u entities.User
 	if err := json.Unmarshal(doc.JSON, &u); err != nil {
-		return err
+		return nil, err
 	}
-	grants, err := a.liveGrants(ctx, actor.AccountID, apikey.ToGrants(u.UserPermissions))
-	if err != nil {
-		return err
-	}
-	for _, g := range grants {
-		if g.Permission != domain.PermMe || g.UserID == actor.UserID {
-			actor.Grants = append(actor.Grants, g)
-		}
-	}
-	return nil
+	return apikey.ToGrants(u.UserPermissions), nil
 }
 
 // requireActor authenticates a request and puts its actor in the context.
@@ -174,7 +200,7 @@ func actorOf(r *http.Request) domain.Actor {
 }
 
 // changesUserGrants reports whether a command's events change or remove a
-// user, whose grants every `me` key of theirs carries (addUserGrants):
+// user, whose grants every `me` key of theirs carries (userGrants):
 // the key cache is then emptied, as for a deleted key.
 func changesUserGrants(res commands.Result) bool {
 	for _, e := range res.Events {

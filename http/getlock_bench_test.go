@@ -14,7 +14,7 @@ func BenchmarkGetLock(b *testing.B) {
 }
 
 // BenchmarkGetLockScopedKey: the same with a key scoped to the lock's
-// property, whose grant's property is looked up (liveGrants) whenever the
+// property, whose grant's property is looked up (liveScopes) whenever the
 // key's cached actor expires.
 func BenchmarkGetLockScopedKey(b *testing.B) {
 	benchmarkGetLock(b, func(h *harness, property string) string {
