@@ -250,6 +250,19 @@ func (h *harness) headPosition() uint64 {
 	return head
 }
 
+// requireRepeatedDeleteRecordsNothing repeats a DELETE that succeeded
+// under the Idempotency-Key idem: the same request answers 200 again, a
+// new one 404, and neither records anything.
+func (h *harness) requireRepeatedDeleteRecordsNothing(path, idem string) {
+	h.t.Helper()
+	head := h.headPosition()
+	r := h.doKeyed("DELETE", path, rootKey, idem, nil)
+	assert.Equal(h.t, http.StatusOK, r.Status, "the same request again: %s", r.Error)
+	assert.Equal(h.t, http.StatusNotFound, h.do("DELETE", path, rootKey, nil).Status)
+	h.settle()
+	assert.Equal(h.t, head, h.headPosition(), "a repeated deletion records nothing")
+}
+
 // isMember reads the group's stream: whether the user is a member of it.
 func (h *harness) isMember(groupID, userID string) bool {
 	h.t.Helper()

@@ -147,12 +147,7 @@ func TestDeletingAPropertyWithdrawsItsInvitations(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, r.Error)
 	w.requireDeletionDone(h)
 
-	head := h.headPosition()
-	r = h.doKeyed("DELETE", "/properties/"+w.prop, rootKey, "delete-prop", nil)
-	assert.Equal(t, http.StatusOK, r.Status, "the same request again: %s", r.Error)
-	assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/properties/"+w.prop, rootKey, nil).Status)
-	h.settle()
-	assert.Equal(t, head, h.headPosition(), "a repeated deletion records nothing")
+	h.requireRepeatedDeleteRecordsNothing("/properties/"+w.prop, "delete-prop")
 	w.requireDeletionDone(h)
 }
 
