@@ -156,6 +156,10 @@ func TestGrantsScopedToADeletedPropertyGrantNothing(t *testing.T) {
 	assert.Equal(t, "userPermissions[0].propertyId: the property is deleted", put.Error)
 }
 
+// noLiveGrantError is the error of a key whose every grant was scoped to
+// a property since deleted.
+const noLiveGrantError = "the API key holds no permission any more: every property it was scoped to is deleted"
+
 // A key whose every grant was scoped to a deleted property exists but may
 // do nothing: 403 everywhere, not 401.
 func TestKeyWithNoLiveGrantIsForbiddenEverywhere(t *testing.T) {
@@ -186,6 +190,10 @@ func TestKeyWithNoLiveGrantIsForbiddenEverywhere(t *testing.T) {
 			}
 			got := h.do(c.method, c.path, key, body)
 			assert.Equal(t, http.StatusForbidden, got.Status, "%s key: %s %s: %s", name, c.method, c.path, got.Data)
+			// The 403 of a key with no live grant, not the 403 the key's
+			// permission would have met on the route anyway.
+			assert.False(t, got.Success, "%s key: %s %s", name, c.method, c.path)
+			assert.Equal(t, noLiveGrantError, got.Error, "%s key: %s %s", name, c.method, c.path)
 		}
 	}
 	// The properties' list of an account-wide reader no longer has P; Q stays.
