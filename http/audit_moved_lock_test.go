@@ -71,6 +71,7 @@ func TestMovedLockIsAuditedPerPropertyStay(t *testing.T) {
 	status, _, body := h.rawGet("/audit/locks/"+s.lock.ID+"/history?from="+url.QueryEscape(inA.Add(-time.Hour).Format(time.RFC3339Nano)), scopedB)
 	require.Equal(t, http.StatusOK, status)
 	assert.NotContains(t, body, first)
+	assert.Contains(t, body, second, "the B-era access: the window is not just empty")
 
 	status, _ = history(scopedA)
 	assert.Equal(t, http.StatusNotFound, status, "A's auditor: the lock is not in A now")
