@@ -19,20 +19,16 @@ import (
 // /openapi.json does not describe.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	h := newHarness(t)
-	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	h.decodeOpenAPI(&doc)
 	assert.Equal(t, "3.0.3", doc.OpenAPI)
 
 	router := h.srv.Config.Handler.(interface{ Walk(mux.WalkFunc) error })
 	count := 0
-	err = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+	err := router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		path, err := route.GetPathTemplate()
 		if err != nil || path == "/openapi.json" {
 			return nil
@@ -86,18 +82,25 @@ func (o openAPIOp) queryParams() map[string]bool {
 	return out
 }
 
+// decodeOpenAPI reads /openapi.json, a 200, into doc.
+func (h *harness) decodeOpenAPI(doc any) {
+	h.t.Helper()
+	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	require.Equal(h.t, http.StatusOK, resp.StatusCode)
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(doc))
+}
+
 // The document says what the routes answer: a create's 201, the query
 // parameters of the core lists (eventSource and every filter of /events,
 // paging), uninstallMode; and it documents itself.
 func TestOpenAPIDocumentsStatusesAndQueryParameters(t *testing.T) {
 	h := newHarness(t)
-	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var doc struct {
 		Paths map[string]map[string]openAPIOp `json:"paths"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	h.decodeOpenAPI(&doc)
 	op := func(method, path string) openAPIOp {
 		o, ok := doc.Paths[path][strings.ToLower(method)]
 		require.True(t, ok, "%s %s is not in /openapi.json", method, path)
@@ -153,16 +156,13 @@ func TestOpenAPIDocumentsStatusesAndQueryParameters(t *testing.T) {
 // that externalRefs is one, and that PUT clears refs it is not sent.
 func TestOpenAPIDescribesLockExternalRefs(t *testing.T) {
 	h := newHarness(t)
-	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Summary     string          `json:"summary"`
 			RequestBody json.RawMessage `json:"requestBody"`
 		} `json:"paths"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	h.decodeOpenAPI(&doc)
 	for _, c := range []struct{ method, path string }{{"post", "/locks"}, {"put", "/locks/{lockId}"}, {"get", "/locks/{lockId}"}} {
 		op, ok := doc.Paths[c.path][c.method]
 		require.True(t, ok, "%s %s", c.method, c.path)
@@ -180,9 +180,6 @@ func TestOpenAPIDescribesLockExternalRefs(t *testing.T) {
 // call before.
 func TestOpenAPIDocumentsTheForbiddenOfAKeyWithNoLiveGrant(t *testing.T) {
 	h := newHarness(t)
-	resp, err := h.client.Get(h.srv.URL + "/openapi.json")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var doc struct {
 		Paths      map[string]map[string]openAPIOp `json:"paths"`
 		Components struct {
@@ -191,16 +188,20 @@ func TestOpenAPIDocumentsTheForbiddenOfAKeyWithNoLiveGrant(t *testing.T) {
 			} `json:"responses"`
 		} `json:"components"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&doc))
+	h.decodeOpenAPI(&doc)
+	secured := 0
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if len(op.Security) == 0 {
 				assert.NotContains(t, op.Responses, "403", "%s %s takes no key", method, path)
 				continue
 			}
+			secured++
 			assert.JSONEq(t, `{"$ref": "#/components/responses/Forbidden"}`, string(op.Responses["403"]), "%s %s", method, path)
 		}
 	}
+
+	require.Greater(t, secured, 50, "operations that take a key")
 
 	p := h.grpProperty(rootKey)
 	key := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": p})
