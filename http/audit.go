@@ -212,22 +212,27 @@ type historyFilter func(queries.HistoryItem) bool
 
 // lockStayFilter shows a lock's history to a caller who may audit only
 // some properties (mayAudit) while the lock was in one of them: from its
-// install there to its uninstall, not what happened to it elsewhere
-// before or after. After an uninstall the lock counts as in no property
-// until installed again.
+// install there to the uninstall that takes it out of the property, not
+// what happened to it elsewhere before or after. An uninstall from its
+// area only leaves it in the property; after any other the lock counts as
+// in no property until installed again.
 func lockStayFilter(mayAudit func(uuid.UUID) bool) historyFilter {
 	var in uuid.UUID // the property the lock is in, as its history says
 	installed, uninstalled, deprovisioned := (lock.LockInstalled{}).EventType(), (lock.LockUninstalled{}).EventType(), (lock.LockDeprovisioned{}).EventType()
 	return func(it queries.HistoryItem) bool {
+		shown := in != uuid.Nil && mayAudit(in)
 		switch it.EventType {
 		case installed:
 			in, _ = uuid.Parse(it.IDs["propertyId"])
-		case uninstalled, deprovisioned:
-			shown := in != uuid.Nil && mayAudit(in)
+			shown = in != uuid.Nil && mayAudit(in)
+		case uninstalled:
+			if it.UninstallMode != lock.UninstallArea {
+				in = uuid.Nil
+			}
+		case deprovisioned:
 			in = uuid.Nil
-			return shown
 		}
-		return in != uuid.Nil && mayAudit(in)
+		return shown
 	}
 }
 

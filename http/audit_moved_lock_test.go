@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +93,37 @@ func TestMovedLockIsAuditedPerPropertyStay(t *testing.T) {
 		r := h.do("GET", c.path, c.key, nil)
 		assert.Equal(t, c.want, r.Status, "%s: %s", c.path, r.Error)
 	}
+}
+
+// A lock taken out of its area only (uninstallMode=area) stays in its
+// property: an auditor scoped to that property goes on seeing its
+// history, the uninstall and what follows, as long as it stays there.
+func TestAreaUninstalledLockStaysInItsPropertysHistory(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey) // the lock in an area of the property
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+s.lock.ID+"/uninstall?uninstallMode=area", rootKey, nil).Status)
+	r := h.do("PUT", "/locks/"+s.lock.ID, rootKey, map[string]any{"displayName": "Renamed out of its area"})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.settle()
+	scoped := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": s.property})
+
+	eventTypes := func(key string) []string {
+		t.Helper()
+		status, _, body := h.rawGet("/audit/locks/"+s.lock.ID+"/history", key)
+		require.Equal(t, http.StatusOK, status, body)
+		var types []string
+		for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+			var it struct {
+				EventType string `json:"eventType"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &it), line)
+			types = append(types, it.EventType)
+		}
+		return types
+	}
+	all := eventTypes(rootKey)
+	require.Contains(t, all, "LockUninstalled")
+	require.Contains(t, all, "LockUpdated")
+	seen := eventTypes(scoped)
+	assert.Equal(t, all[slices.Index(all, "LockInstalled"):], seen, "from the install on, all of it: the lock never left the property")
 }

@@ -51,6 +51,10 @@ type HistoryItem struct {
 	// membership, an access list, an install); eventId, stream, the actor,
 	// the cause and the ids are that event's.
 	CauseEventType string `json:"causeEventType,omitempty"`
+	// UninstallMode is a LockUninstalled's mode: after an `area` one the
+	// lock is still in its property. Not in the answer: it lets a reader
+	// follow the lock's property through its history.
+	UninstallMode lock.UninstallMode `json:"-"`
 }
 
 // HistoryEnd is the end of a history range given no end: after any
@@ -186,6 +190,8 @@ func (a *Audit) eventPager(accountID, entityID uuid.UUID, from, to time.Time) pa
 // accessLogged is the type of an access attempt's event.
 var accessLogged = lock.LockAccessLogged{}.EventType()
 
+var lockUninstalled = lock.LockUninstalled{}.EventType()
+
 func historyItem(env *eventstore.Envelope) HistoryItem {
 	it := HistoryItem{Position: env.Position, RecordedAt: env.RecordedAt.UTC(), EventType: env.Type, EventID: env.ID.String(),
 		Stream: env.Stream, APIKeyID: env.Metadata.APIKeyID, ActorUserID: env.Metadata.UserID,
@@ -194,14 +200,18 @@ func historyItem(env *eventstore.Envelope) HistoryItem {
 		it.IDs[k] = v.String()
 	}
 	var outcome struct {
-		Result                 string `json:"result"`
-		DenyReason             string `json:"denyReason"`
-		DeviceSignatureFailure *bool  `json:"deviceSignatureFailure"`
-		StaleCredential        *bool  `json:"staleCredential"`
-		FutureDate             *bool  `json:"futureDate"`
+		Result                 string             `json:"result"`
+		DenyReason             string             `json:"denyReason"`
+		DeviceSignatureFailure *bool              `json:"deviceSignatureFailure"`
+		StaleCredential        *bool              `json:"staleCredential"`
+		FutureDate             *bool              `json:"futureDate"`
+		Mode                   lock.UninstallMode `json:"mode"`
 	}
 	if json.Unmarshal(env.Raw, &outcome) == nil {
 		it.Result, it.DenyReason = outcome.Result, outcome.DenyReason
+		if env.Type == lockUninstalled {
+			it.UninstallMode = outcome.Mode
+		}
 		if env.Type == accessLogged {
 			it.DeviceSignatureFailure, it.StaleCredential, it.FutureDate = outcome.DeviceSignatureFailure, outcome.StaleCredential, outcome.FutureDate
 		}
