@@ -1809,6 +1809,15 @@ func TestKeyMapModel(t *testing.T) {
 				fmt.Fprintf(&b, " %s=%d/%d", name, k.kinds[name][1], k.kinds[name][0])
 			}
 			t.Logf("seed %d: %d steps, %d audits; succeeded/tried:%s", seed, steps, k.audits, b.String())
+			// The checks compared something: most steps changed the
+			// world, and point-in-time audits ran.
+			succeeded := 0
+			for _, n := range k.kinds {
+				succeeded += n[1]
+			}
+			if succeeded <= steps/2 || k.audits == 0 {
+				t.Errorf("seed %d checked too little: %d of %d steps succeeded, %d audits", seed, succeeded, steps, k.audits)
+			}
 		})
 	}
 }
