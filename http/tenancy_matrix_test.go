@@ -1508,6 +1508,10 @@ func TestTenancyMatrix(t *testing.T) {
 		}
 		runInTurn(allowed)
 		nAllowed += len(allowed)
+		if len(refused)+len(allowed) == 0 {
+			problems = append(problems, tmProblem{route: rt.name(), key: "-", variant: "-",
+				text: "no key was sent to the row: it judges nothing"})
+		}
 		if rt.write() && rt.also == nil && !slices.ContainsFunc(allowed, func(c *tmCall) bool { return c.status >= 200 && c.status < 300 }) {
 			problems = append(problems, tmProblem{route: rt.name(), key: "-", variant: "-",
 				text: "no allowed call answered 2xx: the table's body or target is not one the route takes"})
