@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,15 +148,13 @@ func (a *API) liveScopes(ctx context.Context, accountID uuid.UUID, lists ...[]do
 }
 
 // keepLive returns the grants of gs that are account-wide or scoped to a
-// live property (liveScopes).
+// live property (liveScopes): gs itself when that is all of them.
 func keepLive(gs []domain.Grant, isLive func(uuid.UUID) bool) []domain.Grant {
-	var out []domain.Grant
-	for _, g := range gs {
-		if g.PropertyID == uuid.Nil || isLive(g.PropertyID) {
-			out = append(out, g)
-		}
+	dead := func(g domain.Grant) bool { return g.PropertyID != uuid.Nil && !isLive(g.PropertyID) }
+	if !slices.ContainsFunc(gs, dead) {
+		return gs
 	}
-	return out
+	return slices.DeleteFunc(slices.Clone(gs), dead)
 }
 
 // userGrants reads the grants of a user (userPermissions, among them
