@@ -122,6 +122,7 @@ func TestAreaUninstalledLockStaysInItsPropertysHistory(t *testing.T) {
 		return types
 	}
 	all := eventTypes(rootKey)
+	require.Contains(t, all, "LockInstalled")
 	require.Contains(t, all, "LockUninstalled")
 	require.Contains(t, all, "LockUpdated")
 	seen := eventTypes(scoped)
