@@ -74,6 +74,10 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		// and spans lines; the client gets a plain reason, the log the rest.
 		msg = errDatabaseUnreachable
 	}
+	if errors.Is(err, errSQLClosed) {
+		// The wrapped text names internal steps and ids; the log keeps it.
+		msg = errDatabaseClosed
+	}
 	if status == http.StatusServiceUnavailable && !logged {
 		slog.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -119,6 +123,8 @@ func (c noConnector) Driver() driver.Driver { return c }
 func (noConnector) Open(string) (driver.Conn, error) {
 	return nil, errors.New("no connection")
 }
+
+const errDatabaseClosed = "database is closed: the server is shutting down; retry later"
 
 const errDatabaseUnreachable = "read-model database unavailable: the connection failed or was lost; retry later"
 

@@ -31,5 +31,6 @@ func TestReadModelDatabaseClosedIs503(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &env), body)
 	require.NotNil(t, env.Success, body)
 	assert.False(t, *env.Success)
-	assert.Contains(t, env.Error, "database is closed")
+	// A fixed reason: the wrapped error's steps and ids stay in the log.
+	assert.Equal(t, "database is closed: the server is shutting down; retry later", env.Error)
 }
