@@ -230,7 +230,7 @@ func listOf(r *http.Request) queries.ListKey {
 		if tpl, err := rt.GetPathTemplate(); err == nil {
 			route = tpl
 			for k, v := range mux.Vars(r) {
-				vars.Set(k, v)
+				vars.Set(k, canonicalID(v))
 			}
 		}
 	}
@@ -241,10 +241,25 @@ func listOf(r *http.Request) queries.ListKey {
 	q := r.URL.Query()
 	q.Del("pageSize")
 	q.Del("pageToken")
+	for _, vs := range q {
+		for i, v := range vs {
+			vs[i] = canonicalID(v)
+		}
+	}
 	b.WriteString(q.Encode())
 	b.WriteByte('\n')
 	b.WriteString(actorOf(r).AccountID.String())
 	return queries.NewListKey(b.String())
+}
+
+// canonicalID is v in the one spelling of its UUID when it is one (the
+// handlers accept any case, so an upper-case id names the same list), else
+// v as it is.
+func canonicalID(v string) string {
+	if id, err := uuid.Parse(v); err == nil {
+		return id.String()
+	}
+	return v
 }
 
 // list answers a page of documents as {<plural>: [...], pageToken}.

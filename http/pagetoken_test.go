@@ -169,6 +169,14 @@ func TestPageTokenFiltersKeysAndAccounts(t *testing.T) {
 	reordered := "/locks?propertyId=" + propertyID + "&outOfSync=true"
 	r := h.do("GET", withPage(reordered, tokens[outOfSync]), w.key, nil)
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
+	// An id in upper case names the same entity, so the same list.
+	r = h.do("GET", withPage("/locks?outOfSync=true&propertyId="+strings.ToUpper(propertyID), tokens[outOfSync]), w.key, nil)
+	assert.Equal(t, http.StatusOK, r.Status, "a filter id in upper case: %s", r.Error)
+	userGroups := "/users/" + w.user + "/groups"
+	groupTokens := h.firstTokens(w.key, []string{userGroups})
+	require.Contains(t, groupTokens, userGroups)
+	r = h.do("GET", withPage("/users/"+strings.ToUpper(w.user)+"/groups", groupTokens[userGroups]), w.key, nil)
+	assert.Equal(t, http.StatusOK, r.Status, "a path id in upper case: %s", r.Error)
 	for _, other := range []string{"/locks?propertyId=" + propertyID + "&outOfSync=false", "/locks?propertyId=" + propertyID,
 		"/locks?outOfSync=true", "/locks?outOfSync=true&propertyId=" + propertyID + "&propertyId=" + propertyID} {
 		h.assertTokenRefused(w.key, other, tokens[outOfSync], "the token of "+outOfSync)
