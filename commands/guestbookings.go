@@ -27,9 +27,6 @@ func (s *Service) SetGuestUserBookings(b GuestUserBookings) { s.guestBookings = 
 
 var errNoGuestBookings = errors.New("commands: no guest user bookings reader wired (Service.SetGuestUserBookings)")
 
-// guestBookingsBatch bounds the bookings one page of the cascade reads.
-const guestBookingsBatch = 200
-
 // EndBookingsOfUser ends the bookings of a deleted user who is their
 // guest: a step of DeleteUser (OnUserDeleted), to run before the group
 // memberships go, so that no checked-in stay is left for the scheduler's
@@ -53,25 +50,19 @@ func (s *Service) EndBookingsOfUser(ctx context.Context, userID uuid.UUID) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	var out Result
-	after := uuid.Nil
-	for {
-		ids, err := s.guestBookings.BookingsOfGuestUser(ctx, actor.AccountID, userID, s.p.Now(), after, guestBookingsBatch)
+	return eachListed(func(after uuid.UUID, limit int) ([]uuid.UUID, error) {
+		ids, err := s.guestBookings.BookingsOfGuestUser(ctx, actor.AccountID, userID, s.p.Now(), after, limit)
 		if err != nil {
-			return Result{}, fmt.Errorf("bookings of user %s: %w", userID, err)
+			return nil, fmt.Errorf("bookings of user %s: %w", userID, err)
 		}
-		for _, id := range ids {
-			res, err := s.endBookingOfDeletedGuest(ctx, actor, userID, id)
-			if err != nil {
-				return Result{}, fmt.Errorf("end booking %s of deleted user %s: %w", id, userID, err)
-			}
-			out = furthest(out, res)
-			after = id
+		return ids, nil
+	}, func(id uuid.UUID) (Result, error) {
+		res, err := s.endBookingOfDeletedGuest(ctx, actor, userID, id)
+		if err != nil {
+			return Result{}, fmt.Errorf("end booking %s of deleted user %s: %w", id, userID, err)
 		}
-		if len(ids) < guestBookingsBatch {
-			return out, nil
-		}
-	}
+		return res, nil
+	})
 }
 
 // endBookingOfDeletedGuest ends one booking of the deleted user, then

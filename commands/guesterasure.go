@@ -79,25 +79,19 @@ func (s *Service) EraseGuestsOfUser(ctx context.Context, userID uuid.UUID) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	var out Result
-	after := uuid.Nil
-	for {
-		ids, err := s.guestsOfGuestUser.BookingsWithGuestsOfGuestUser(ctx, actor.AccountID, userID, after, guestBookingsBatch)
+	return eachListed(func(after uuid.UUID, limit int) ([]uuid.UUID, error) {
+		ids, err := s.guestsOfGuestUser.BookingsWithGuestsOfGuestUser(ctx, actor.AccountID, userID, after, limit)
 		if err != nil {
-			return Result{}, fmt.Errorf("bookings with guests of user %s: %w", userID, err)
+			return nil, fmt.Errorf("bookings with guests of user %s: %w", userID, err)
 		}
-		for _, id := range ids {
-			res, err := s.eraseGuestsOfDeletedUser(ctx, actor, userID, id)
-			if err != nil {
-				return Result{}, fmt.Errorf("erase the guests of booking %s of deleted user %s: %w", id, userID, err)
-			}
-			out = furthest(out, res)
-			after = id
+		return ids, nil
+	}, func(id uuid.UUID) (Result, error) {
+		res, err := s.eraseGuestsOfDeletedUser(ctx, actor, userID, id)
+		if err != nil {
+			return Result{}, fmt.Errorf("erase the guests of booking %s of deleted user %s: %w", id, userID, err)
 		}
-		if len(ids) < guestBookingsBatch {
-			return out, nil
-		}
-	}
+		return res, nil
+	})
 }
 
 // eraseGuestsOfDeletedUser erases the guests of one booking of the

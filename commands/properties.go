@@ -104,12 +104,8 @@ var errNoScopedUsers = errors.New("commands: no property-scoped users reader wir
 
 // memberRemovalBatch bounds the memberships one append of a property's
 // deletion ends, to stay well under a backend's largest append
-// (KurrentDB's is 1 MiB by default); scopedUsersBatch the users one page
-// of the cascade reads.
-const (
-	memberRemovalBatch = 200
-	scopedUsersBatch   = 200
-)
+// (KurrentDB's is 1 MiB by default).
+const memberRemovalBatch = 200
 
 // DeleteProperty removes a property that no lock is in any more, then
 // withdraws its pending invitations and erases their e-mails, ends its
@@ -216,39 +212,31 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 		}
 	}
 	synced := map[uuid.UUID]bool{}
-	strip := func(userID uuid.UUID) error {
+	strip := func(userID uuid.UUID) (Result, error) {
 		if synced[userID] {
-			return nil
+			return Result{}, nil
 		}
 		synced[userID] = true
 		ur, err := s.syncMemberGrants(ctx, propertyID, userID, Result{})
 		if err != nil {
-			return fmt.Errorf("take the grants of deleted property %s from user %s: %w", propertyID, userID, err)
+			return Result{}, fmt.Errorf("take the grants of deleted property %s from user %s: %w", propertyID, userID, err)
 		}
-		res = furthest(res, ur)
-		return nil
+		return ur, nil
 	}
 	for _, id := range removed {
-		if err := strip(id); err != nil {
-			return Result{}, err
-		}
-	}
-	after := uuid.Nil
-	for {
-		ids, err := s.scopedUsers.UsersScopedTo(ctx, actor.AccountID, propertyID, prop.Position, after, scopedUsersBatch)
+		ur, err := strip(id)
 		if err != nil {
 			return Result{}, err
 		}
-		for _, id := range ids {
-			if err := strip(id); err != nil {
-				return Result{}, err
-			}
-			after = id
-		}
-		if len(ids) < scopedUsersBatch {
-			return res, nil
-		}
+		res = furthest(res, ur)
 	}
+	sr, err := eachListed(func(after uuid.UUID, limit int) ([]uuid.UUID, error) {
+		return s.scopedUsers.UsersScopedTo(ctx, actor.AccountID, propertyID, prop.Position, after, limit)
+	}, strip)
+	if err != nil {
+		return Result{}, err
+	}
+	return furthest(res, sr), nil
 }
 
 // removeMembersOfDeletedProperty ends every membership of the deleted
