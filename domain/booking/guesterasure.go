@@ -70,11 +70,8 @@ type EraseGuestsOfDeletedGuest struct {
 // Decide records GuestErased for each registered guest not yet erased, in
 // guest id order; or nothing.
 func (c EraseGuestsOfDeletedGuest) Decide(s State, now time.Time) ([]domain.Event, error) {
-	if !s.created {
-		return nil, ErrNotFound
-	}
-	if c.UserID == uuid.Nil || s.guestID != c.UserID {
-		return nil, ErrNotGuestUser
+	if err := s.requireGuestUser(c.UserID); err != nil {
+		return nil, err
 	}
 	var events []domain.Event
 	for _, id := range s.GuestIDs() {

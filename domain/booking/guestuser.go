@@ -33,11 +33,8 @@ type EndForDeletedGuest struct {
 // Decide records BookingCancelled or BookingCheckedOut, then the code
 // revocations; or nothing.
 func (c EndForDeletedGuest) Decide(s State, now time.Time) ([]domain.Event, error) {
-	if !s.created {
-		return nil, ErrNotFound
-	}
-	if c.UserID == uuid.Nil || s.guestID != c.UserID {
-		return nil, ErrNotGuestUser
+	if err := s.requireGuestUser(c.UserID); err != nil {
+		return nil, err
 	}
 	switch s.status {
 	case StatusBooked:
@@ -50,6 +47,18 @@ func (c EndForDeletedGuest) Decide(s State, now time.Time) ([]domain.Event, erro
 		}), nil
 	}
 	return nil, nil
+}
+
+// requireGuestUser checks that the booking exists and userID is its guest
+// user: a step of that user's deletion touches no other booking.
+func (s State) requireGuestUser(userID uuid.UUID) error {
+	if !s.created {
+		return ErrNotFound
+	}
+	if userID == uuid.Nil || s.guestID != userID {
+		return ErrNotGuestUser
+	}
+	return nil
 }
 
 // EndedForDeletedGuest reports whether the booking was ended because its
