@@ -4,29 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/projections/entities"
 )
 
-// propertyWaitTimeout bounds how long the cascade of a property's
-// deletion waits for the read models.
-const propertyWaitTimeout = 5 * time.Second
-
 // PropertyScopedUsers finds the users whose userPermissions name a
 // property, for the cascade of the property's deletion
 // (commands.PropertyScopedUsers).
-type PropertyScopedUsers struct {
-	entities *Entities
-	waiter   PositionWaiter
-}
+type PropertyScopedUsers struct{ cascadeReader }
 
 // NewPropertyScopedUsers returns the finder over the entities read model;
 // waiter lets it see every user change recorded before the deletion.
 func NewPropertyScopedUsers(e *Entities, waiter PositionWaiter) *PropertyScopedUsers {
-	return &PropertyScopedUsers{entities: e, waiter: waiter}
+	return &PropertyScopedUsers{cascadeReader{entities: e, waiter: waiter}}
 }
 
 // UsersScopedTo lists, in id order after the given one, up to limit live
@@ -36,10 +28,7 @@ func NewPropertyScopedUsers(e *Entities, waiter PositionWaiter) *PropertyScopedU
 // id elsewhere (a name, an external reference), never miss one; the
 // caller decides on the user's stream.
 func (u *PropertyScopedUsers) UsersScopedTo(ctx context.Context, accountID, propertyID uuid.UUID, position uint64, after uuid.UUID, limit int) ([]uuid.UUID, error) {
-	wctx, cancel := context.WithTimeout(ctx, propertyWaitTimeout)
-	err := u.waiter.WaitFor(wctx, position)
-	cancel()
-	if err != nil {
+	if err := u.reached(ctx, position); err != nil {
 		return nil, fmt.Errorf("users scoped to property %s: %w", propertyID, err)
 	}
 	// A uuid's text holds neither % nor _, so it needs no escaping.
