@@ -97,13 +97,17 @@ func (s *Service) InviteToProperty(ctx context.Context, c InviteToProperty) (New
 // it, but its e-mail's key is erased again first: a withdrawal or an
 // acceptance interrupted before it erased the key is finished so.
 func (s *Service) WithdrawInvitation(ctx context.Context, propertyID, invitationID uuid.UUID) (Result, error) {
-	if _, err := s.authorizeMembers(ctx, propertyID); err != nil {
+	actor, err := s.authorizeMembers(ctx, propertyID)
+	if err != nil {
 		return Result{}, err
 	}
 	var over bool
 	res, err := Execute(ctx, s.p, membersAgg, propertyID, "DeletePropertyInvitation", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 		if over = invitationOver(l.State, invitationID); over {
 			return nil, invitation.ErrNotFound
+		}
+		if l.State.InvitationGivesOwner(invitationID) && !actor.Can(domain.PermOwner, propertyID) {
+			return nil, ErrOwnerRole
 		}
 		return invitation.Withdraw{InvitationID: invitationID}.Decide(l.State, now)
 	})

@@ -81,6 +81,13 @@ func (s State) Member(userID uuid.UUID) (Member, bool) {
 // InvitationStatus returns an invitation's status, "" if unknown.
 func (s State) InvitationStatus(id uuid.UUID) Status { return s.invitations[id].status }
 
+// InvitationGivesOwner reports whether the invitation's role and
+// overrides give `owner` (false if unknown).
+func (s State) InvitationGivesOwner(id uuid.UUID) bool {
+	inv, ok := s.invitations[id]
+	return ok && GivesOwner(inv.role, inv.overrides)
+}
+
 // Invite invites an e-mail address to the property. The handler hashes the
 // e-mail (EmailHash, keyed and normalized), seals it, and makes the token.
 type Invite struct {
