@@ -466,26 +466,40 @@ func (s *Service) WithdrawInvitationsOfUser(ctx context.Context, userID uuid.UUI
 			return Result{}, fmt.Errorf("withdraw the invitations of deleted user %s in property %s: %w", userID, propertyID, err)
 		}
 		out = furthest(out, res)
-		// Judged on the stream as stored (a replay under the request's
-		// Idempotency-Key decides nothing): every invitation to the
-		// addresses is over now, its e-mail needed no longer.
-		members, err := Load(ctx, s.p, membersAgg, propertyID)
-		if err != nil {
+		// One pending now was made after the withdrawal, by someone who
+		// typed the address.
+		if err := s.eraseEmailsOfOverInvitations(ctx, actor, propertyID, func(st invitation.State) []uuid.UUID {
+			return st.InvitationsFor(hashes)
+		}); err != nil {
 			return Result{}, err
-		}
-		if members.State.AccountID() != actor.AccountID {
-			continue
-		}
-		for _, id := range members.State.InvitationsFor(hashes) {
-			if members.State.InvitationStatus(id) == invitation.StatusPending {
-				continue // made after the withdrawal, by someone who typed the address
-			}
-			if err := s.personal.Erase(ctx, id); err != nil {
-				return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
-			}
 		}
 	}
 	return out, nil
+}
+
+// eraseEmailsOfOverInvitations erases the key of the e-mail of every
+// invitation of the property that pick names and that is over (withdrawn,
+// or accepted, which erased it already), judged on the members stream as
+// stored: a replay under the request's Idempotency-Key decides nothing,
+// and an interrupted cascade erases again what it withdrew before. A
+// pending invitation keeps its e-mail.
+func (s *Service) eraseEmailsOfOverInvitations(ctx context.Context, actor domain.Actor, propertyID uuid.UUID, pick func(invitation.State) []uuid.UUID) error {
+	members, err := Load(ctx, s.p, membersAgg, propertyID)
+	if err != nil {
+		return err
+	}
+	if members.State.AccountID() != actor.AccountID {
+		return nil // no invitation was ever made to the property
+	}
+	for _, id := range pick(members.State) {
+		if !invitationOver(members.State, id) {
+			continue
+		}
+		if err := s.personal.Erase(ctx, id); err != nil {
+			return fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // emailHashesOf is the keyed hash of every e-mail address the user's

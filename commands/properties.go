@@ -197,19 +197,10 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 		return Result{}, err
 	}
 	res = furthest(res, rr)
-	members, err := Load(ctx, s.p, membersAgg, propertyID)
-	if err != nil {
+	// One pending now was made after the withdrawal: the next deletion
+	// withdraws it.
+	if err := s.eraseEmailsOfOverInvitations(ctx, actor, propertyID, invitation.State.Invitations); err != nil {
 		return Result{}, err
-	}
-	if members.State.AccountID() == actor.AccountID {
-		for _, id := range members.State.Invitations() {
-			if members.State.InvitationStatus(id) == invitation.StatusPending {
-				continue // made after the withdrawal: the next deletion withdraws it
-			}
-			if err := s.personal.Erase(ctx, id); err != nil {
-				return Result{}, fmt.Errorf("erase the e-mail of invitation %s: %w", id, err)
-			}
-		}
 	}
 	synced := map[uuid.UUID]bool{}
 	strip := func(userID uuid.UUID) (Result, error) {
