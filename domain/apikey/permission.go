@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -49,10 +50,13 @@ func ToGrants(ps []Permission) []domain.Grant {
 // ValidateGrants checks every entry of a permission list: a known
 // permission; `me` names the user it is for, and only `me` names a user;
 // every `me` of the list names the same user, since a key acts as one
-// user (with two, it would act as one and be taken for both).
+// user (with two, it would act as one and be taken for both), but for the
+// `me` grants of held: a list stored before this rule keeps the users it
+// named, so that rewriting it (a user's other grants changed) is not
+// refused for what it already held; it names no new one beside them.
 // field is the list's input name (`apiPermissions`, `userPermissions`), so
 // an error names the exact entry: `apiPermissions[1].userId`.
-func ValidateGrants(field string, gs []domain.Grant) error {
+func ValidateGrants(field string, gs []domain.Grant, held ...domain.Grant) error {
 	var me uuid.UUID
 	for i, g := range gs {
 		at := fmt.Sprintf("%s[%d]", field, i)
@@ -63,11 +67,16 @@ func ValidateGrants(field string, gs []domain.Grant) error {
 			return domain.InvalidField(at+".userId", "the `me` permission needs the userId it is for")
 		case g.Permission != domain.PermMe && g.UserID != uuid.Nil:
 			return domain.InvalidField(at+".userId", "only the `me` permission is scoped to a user")
-		case g.Permission == domain.PermMe && me != uuid.Nil && g.UserID != me:
+		case g.Permission == domain.PermMe && me != uuid.Nil && g.UserID != me && !(holdsMe(held, me) && holdsMe(held, g.UserID)):
 			return domain.InvalidField(at+".userId", fmt.Sprintf("a list acts as one user: `me` already names %s", me))
 		case g.Permission == domain.PermMe:
 			me = g.UserID
 		}
 	}
 	return nil
+}
+
+// holdsMe reports whether grants hold `me` for userID.
+func holdsMe(grants []domain.Grant, userID uuid.UUID) bool {
+	return slices.Contains(grants, domain.Grant{Permission: domain.PermMe, UserID: userID})
 }

@@ -126,7 +126,7 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
 	}
-	if err := validFields(c.DisplayName, c.Permissions, c.ExternalRefs); err != nil {
+	if err := validFields(c.DisplayName, c.Permissions, c.ExternalRefs, s.grants...); err != nil {
 		return nil, err
 	}
 	if c.DisplayName == s.displayName && slices.Equal(c.Permissions, s.grants) &&
@@ -155,11 +155,13 @@ func (Delete) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	return []domain.Event{UserDeleted{UserID: s.id, AccountID: s.accountID}}, nil
 }
 
-func validFields(displayName string, gs []domain.Grant, refs []domain.ExternalRef) error {
+// validFields checks a user's fields; held are the grants the user holds
+// already (see apikey.ValidateGrants).
+func validFields(displayName string, gs []domain.Grant, refs []domain.ExternalRef, held ...domain.Grant) error {
 	if err := domain.ValidateName("displayName", displayName); err != nil {
 		return err
 	}
-	if err := apikey.ValidateGrants("userPermissions", gs); err != nil {
+	if err := apikey.ValidateGrants("userPermissions", gs, held...); err != nil {
 		return err
 	}
 	return domain.ValidateExternalRefs("externalRefs", refs)

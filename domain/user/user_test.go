@@ -38,6 +38,20 @@ var created = UserCreated{
 
 var deleted = UserDeleted{UserID: userID, AccountID: accountID}
 
+var (
+	otherUser = uuid.MustParse("00000000-0000-0000-0000-0000000000d2")
+	thirdUser = uuid.MustParse("00000000-0000-0000-0000-0000000000d3")
+	// legacyMeForTwo is a user created when a list could hold `me` for
+	// two users.
+	legacyMeForTwo = UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+		UserPermissions: []apikey.Permission{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: otherUser},
+			{Permission: domain.PermSupport, PropertyID: propID}},
+		ExternalRefs: []domain.ExternalRef{ref}, SealedPrivate: "sealed-1"}
+)
+
+// legacyGrants is what legacyMeForTwo holds.
+func legacyGrants() []domain.Grant { return apikey.ToGrants(legacyMeForTwo.UserPermissions) }
+
 func create(mod func(*Create)) Create {
 	c := Create{UserID: userID, AccountID: accountID, DisplayName: "Ana",
 		Permissions:  []domain.Grant{{Permission: domain.PermMe, UserID: userID}},
@@ -103,6 +117,24 @@ func TestDecide(t *testing.T) {
 				ExternalRefs:    []domain.ExternalRef{ref}, SealedPrivate: "sealed-again"}}},
 		{Name: "update invalid", Given: []domain.Event{created}, When: update(func(c *Update) { c.DisplayName = "\t" }),
 			Err: domain.ErrInvalid, Field: "displayName"},
+		{Name: "update adding a second user's me", Given: []domain.Event{created},
+			When: update(func(c *Update) {
+				c.Permissions = append(c.Permissions, domain.Grant{Permission: domain.PermMe, UserID: otherUser})
+			}),
+			Err: domain.ErrInvalid, Field: "userPermissions[1].userId"},
+		// A user stored before a list could name one user's `me` only:
+		// their grants are rewritten (a membership's sync, a PUT sending
+		// back what it read), never refused for what they already held.
+		{Name: "update a user holding me for two users, unchanged", Given: []domain.Event{legacyMeForTwo}, When: update(func(c *Update) {
+			c.Permissions = legacyGrants()
+		})},
+		{Name: "update a user holding me for two users, a grant taken", Given: []domain.Event{legacyMeForTwo}, When: update(func(c *Update) {
+			c.Permissions = legacyGrants()[:2]
+		}), Then: []domain.Event{UserUpdated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+			UserPermissions: legacyMeForTwo.UserPermissions[:2], ExternalRefs: []domain.ExternalRef{ref}, SealedPrivate: "sealed-1"}}},
+		{Name: "update a user holding me for two users, a third added", Given: []domain.Event{legacyMeForTwo}, When: update(func(c *Update) {
+			c.Permissions = append(legacyGrants()[:2], domain.Grant{Permission: domain.PermMe, UserID: thirdUser})
+		}), Err: domain.ErrInvalid, Field: "userPermissions[2].userId"},
 		{Name: "update missing", When: update(nil), Err: ErrNotFound},
 		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: update(nil), Err: ErrNotFound},
 		{Name: "delete", Given: []domain.Event{created}, When: Delete{}, Then: []domain.Event{deleted}},
