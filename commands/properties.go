@@ -102,10 +102,11 @@ func (s *Service) SetPropertyScopedUsers(u PropertyScopedUsers) { s.scopedUsers 
 
 var errNoScopedUsers = errors.New("commands: no property-scoped users reader wired (Service.SetPropertyScopedUsers)")
 
-// memberRemovalBatch bounds the memberships one append of a property's
-// deletion ends, to stay well under a backend's largest append
-// (KurrentDB's is 1 MiB by default).
-const memberRemovalBatch = 200
+// membersBatch bounds the events one append of a property's deletion
+// makes to its members stream (invitations withdrawn, memberships ended),
+// to stay well under a backend's largest append (KurrentDB's is 1 MiB by
+// default).
+const membersBatch = 200
 
 // DeleteProperty removes a property that no lock is in any more, then
 // withdraws its pending invitations and erases their e-mails, ends its
@@ -158,8 +159,8 @@ func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, err
 
 // finishPropertyDeletion is the cascade after PropertyDeleted:
 //   - it withdraws every pending invitation of the property (their tokens
-//     stop working);
-//   - it ends every membership, memberRemovalBatch per append;
+//     stop working), membersBatch per append;
+//   - it ends every membership, membersBatch per append;
 //   - it erases the key of the e-mail of every invitation of the property
 //     no longer pending (withdrawn now or before, or accepted, which
 //     erased it already), judged on the members stream as stored (a
@@ -182,21 +183,22 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 	if !prop.State.Deleted() || prop.State.AccountID() != actor.AccountID {
 		return res, nil // not this account's deleted property: nothing to finish
 	}
-	mr, err := Execute(ctx, s.p, membersAgg, propertyID, "WithdrawInvitationsOfDeletedProperty", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
-		if l.State.AccountID() != actor.AccountID {
-			return nil, nil // no invitation was ever made to the property
-		}
-		return invitation.WithdrawAll{}.Decide(l.State, now)
-	})
+	_, mr, err := s.onMembersInBatches(ctx, actor, propertyID, "WithdrawInvitationsOfDeletedProperty", invitation.WithdrawAll{Max: membersBatch}.Decide)
 	if err != nil {
 		return Result{}, fmt.Errorf("withdraw the invitations of deleted property %s: %w", propertyID, err)
 	}
 	res = furthest(res, mr)
-	removed, rr, err := s.removeMembersOfDeletedProperty(ctx, actor, propertyID)
+	ended, rr, err := s.onMembersInBatches(ctx, actor, propertyID, "RemoveMembersOfDeletedProperty", invitation.RemoveAll{Max: membersBatch}.Decide)
 	if err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("remove the members of deleted property %s: %w", propertyID, err)
 	}
 	res = furthest(res, rr)
+	var removed []uuid.UUID
+	for _, e := range ended {
+		if m, ok := e.(invitation.PropertyMemberRemoved); ok {
+			removed = append(removed, m.UserID)
+		}
+	}
 	// One pending now was made after the withdrawal: the next deletion
 	// withdraws it.
 	if err := s.eraseEmailsOfOverInvitations(ctx, actor, propertyID, invitation.State.Invitations); err != nil {
@@ -230,36 +232,33 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 	return furthest(res, sr), nil
 }
 
-// removeMembersOfDeletedProperty ends every membership of the deleted
-// property, memberRemovalBatch per append, and lists the users whose
-// membership it ended (or, under a replayed Idempotency-Key, had ended).
-// Each batch is its own command name, so that the event ids a key derives
-// differ from one batch to the next.
-func (s *Service) removeMembersOfDeletedProperty(ctx context.Context, actor domain.Actor, propertyID uuid.UUID) ([]uuid.UUID, Result, error) {
-	var removed []uuid.UUID
+// onMembersInBatches runs a step of a deleted property's cascade on its
+// members stream until an append holds fewer than membersBatch events
+// (decide records at most that many), and answers every event it
+// appended (or, under a replayed Idempotency-Key, had appended) with the
+// furthest append. Each batch is its own command name, so that the event
+// ids a key derives differ from one batch to the next.
+func (s *Service) onMembersInBatches(ctx context.Context, actor domain.Actor, propertyID uuid.UUID, name string, decide func(invitation.State, time.Time) ([]domain.Event, error)) ([]domain.Event, Result, error) {
+	var events []domain.Event
 	var out Result
 	for batch := 0; ; batch++ {
-		name := "RemoveMembersOfDeletedProperty"
+		step := name
 		if batch > 0 {
-			name = fmt.Sprintf("%s/%d", name, batch)
+			step = fmt.Sprintf("%s/%d", name, batch)
 		}
-		r, err := Execute(ctx, s.p, membersAgg, propertyID, name, func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+		r, err := Execute(ctx, s.p, membersAgg, propertyID, step, func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 			if l.State.AccountID() != actor.AccountID {
-				return nil, nil // nobody was ever invited: nobody is a member
+				return nil, nil // nobody was ever invited: nothing to withdraw or end
 			}
-			return invitation.RemoveAll{Max: memberRemovalBatch}.Decide(l.State, now)
+			return decide(l.State, now)
 		})
 		if err != nil {
-			return nil, Result{}, fmt.Errorf("remove the members of deleted property %s: %w", propertyID, err)
+			return nil, Result{}, err
 		}
 		out = furthest(out, r)
-		for _, e := range r.Events {
-			if m, ok := e.(invitation.PropertyMemberRemoved); ok {
-				removed = append(removed, m.UserID)
-			}
-		}
-		if len(r.Events) < memberRemovalBatch {
-			return removed, out, nil
+		events = append(events, r.Events...)
+		if len(r.Events) < membersBatch {
+			return events, out, nil
 		}
 	}
 }

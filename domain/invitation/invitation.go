@@ -174,16 +174,24 @@ func (c WithdrawForEmails) Decide(s State, _ time.Time) ([]domain.Event, error) 
 
 // WithdrawAll withdraws every pending invitation of the property: a step
 // of the property's deletion, after which no invitation to it may be
-// accepted. Invitations no longer pending are left as they are, so a
-// deletion run again records nothing twice; none pending records nothing.
-type WithdrawAll struct{}
+// accepted. Max bounds the invitations one decision withdraws (0: all),
+// so a cascade appends a property with many invitations in batches.
+// Invitations no longer pending are left as they are, so a deletion run
+// again records nothing twice; none pending records nothing.
+type WithdrawAll struct{ Max int }
 
 // Decide records PropertyInvitationWithdrawn for each pending invitation,
 // in invitation id order (so the event ids under an Idempotency-Key stay
-// the same).
-func (WithdrawAll) Decide(s State, _ time.Time) ([]domain.Event, error) {
+// the same), at most Max.
+func (c WithdrawAll) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if c.Max < 0 {
+		return nil, domain.InvalidField("max", "must not be negative")
+	}
 	var events []domain.Event
 	for _, id := range s.Invitations() {
+		if c.Max > 0 && len(events) == c.Max {
+			break
+		}
 		if s.invitations[id].status == StatusPending {
 			events = append(events, PropertyInvitationWithdrawn{InvitationID: id, AccountID: s.accountID, PropertyID: s.propertyID})
 		}
