@@ -1,9 +1,7 @@
 package commands_test
 
 import (
-	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
-	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/invitation"
 	"github.com/accessd/accessd/eventstore"
@@ -50,17 +47,9 @@ func (noScopedUsers) UsersScopedTo(context.Context, uuid.UUID, uuid.UUID, uint64
 // members' (a backend bounds an append's size: KurrentDB's 1 MiB).
 func TestDeletingAPropertyWithManyInvitationsWithdrawsThemInBatches(t *testing.T) {
 	t.Parallel()
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	store := &appendSizes{Store: mem}
-	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
-	require.NoError(t, err)
-	svc, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
-	require.NoError(t, err)
-	personal, err := personaldata.Open(filepath.Join(t.TempDir(), "personal-keys.db"))
-	require.NoError(t, err)
-	t.Cleanup(func() { personal.Close() })
-	svc.SetPersonalData(personal)
+	store := &appendSizes{Store: memstore.New()}
+	f := newUserFixtureOn(t, store)
+	svc, p := f.svc, f.svc.Pipeline()
 	svc.SetCounts(noChildren{})
 	svc.SetPropertyScopedUsers(noScopedUsers{})
 

@@ -77,7 +77,13 @@ type userFixture struct {
 
 func newUserFixture(t *testing.T) *userFixture {
 	t.Helper()
-	store := memstore.New()
+	return newUserFixtureOn(t, memstore.New())
+}
+
+// newUserFixtureOn is newUserFixture over the store given (a wrapper
+// that watches the appends, say).
+func newUserFixtureOn(t *testing.T, store eventstore.Store) *userFixture {
+	t.Helper()
 	t.Cleanup(func() { store.Close() })
 	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
 	require.NoError(t, err)
