@@ -142,7 +142,7 @@ func TestInterruptedPropertyDeletionEndsTheMembershipsOnTheRepeat(t *testing.T) 
 	w.requireMembersGone(h)
 }
 
-// A property with more members than one append ends (memberRemovalBatch,
+// A property with more members than one append ends (membersBatch,
 // 200) has them all removed; the same request again under its
 // Idempotency-Key answers 200 and records nothing.
 func TestDeletingAPropertyWithManyMembers(t *testing.T) {
