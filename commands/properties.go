@@ -114,8 +114,10 @@ const membersBatch = 200
 // userPermissions (finishPropertyDeletion). A deletion interrupted after
 // PropertyDeleted (a crash, a 503), or made before deletions did all
 // that, is finished by the next DeleteProperty of the same property by a
-// caller who could have deleted it, which still answers 404. Needs
-// `manage-access` (or `owner`) for that property.
+// caller who could have deleted it, which still answers 404. A Result
+// with a position may come with an error: what was recorded all the same,
+// which the caller settles as if it had succeeded. Needs `manage-access`
+// (or `owner`) for that property.
 func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, error) {
 	if s.counts == nil {
 		return Result{}, errNoCounts
@@ -147,9 +149,13 @@ func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, err
 		return property.Delete{InstalledLocks: n}.Decide(st, now)
 	})
 	if unfinished {
-		if _, ferr := s.finishPropertyDeletion(ctx, actor, id, Result{}); ferr != nil {
-			return Result{}, ferr
+		// Still a 404, with what finishing recorded, for the caller to
+		// settle.
+		done, ferr := s.finishPropertyDeletion(ctx, actor, id, Result{})
+		if ferr != nil {
+			return done, ferr
 		}
+		return done, err
 	}
 	if err != nil {
 		return Result{}, err
@@ -174,23 +180,25 @@ func (s *Service) DeleteProperty(ctx context.Context, id uuid.UUID) (Result, err
 //     it reached the deletion, shows every holder.
 //
 // Every step records nothing for what is done already and erases its
-// keys again. It returns the furthest append, for read-your-writes.
+// keys again. It returns the furthest append, for read-your-writes, with
+// an error too: what was recorded before the failure is for the caller to
+// settle.
 func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor, propertyID uuid.UUID, res Result) (Result, error) {
 	prop, err := Load(ctx, s.p, propertyAgg, propertyID)
 	if err != nil {
-		return Result{}, err
+		return res, err
 	}
 	if !prop.State.Deleted() || prop.State.AccountID() != actor.AccountID {
 		return res, nil // not this account's deleted property: nothing to finish
 	}
 	_, mr, err := s.onMembersInBatches(ctx, actor, propertyID, "WithdrawInvitationsOfDeletedProperty", invitation.WithdrawAll{Max: membersBatch}.Decide)
 	if err != nil {
-		return Result{}, fmt.Errorf("withdraw the invitations of deleted property %s: %w", propertyID, err)
+		return res, fmt.Errorf("withdraw the invitations of deleted property %s: %w", propertyID, err)
 	}
 	res = furthest(res, mr)
 	ended, rr, err := s.onMembersInBatches(ctx, actor, propertyID, "RemoveMembersOfDeletedProperty", invitation.RemoveAll{Max: membersBatch}.Decide)
 	if err != nil {
-		return Result{}, fmt.Errorf("remove the members of deleted property %s: %w", propertyID, err)
+		return res, fmt.Errorf("remove the members of deleted property %s: %w", propertyID, err)
 	}
 	res = furthest(res, rr)
 	var removed []uuid.UUID
@@ -202,7 +210,7 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 	// One pending now was made after the withdrawal: the next deletion
 	// withdraws it.
 	if err := s.eraseEmailsOfOverInvitations(ctx, actor, propertyID, invitation.State.Invitations); err != nil {
-		return Result{}, err
+		return res, err
 	}
 	synced := map[uuid.UUID]bool{}
 	strip := func(userID uuid.UUID) (Result, error) {
@@ -219,7 +227,7 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 	for _, id := range removed {
 		ur, err := strip(id)
 		if err != nil {
-			return Result{}, err
+			return res, err
 		}
 		res = furthest(res, ur)
 	}
@@ -227,7 +235,7 @@ func (s *Service) finishPropertyDeletion(ctx context.Context, actor domain.Actor
 		return s.scopedUsers.UsersScopedTo(ctx, actor.AccountID, propertyID, prop.Position, after, limit)
 	}, strip)
 	if err != nil {
-		return Result{}, err
+		return res, err
 	}
 	return furthest(res, sr), nil
 }

@@ -251,7 +251,10 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 // withdrawn) and erases their key, after which their personal data is
 // unreadable in every old event. A deletion interrupted after UserDeleted
 // is completed by the next DeleteUser of the same user, which still
-// answers 404. Needs `manage-access` (in any scope) or `owner`.
+// answers 404. A Result with a position may come with an error: what was
+// recorded all the same (the start of a deletion that then failed, or what
+// a repeat finished), which the caller settles as if it had succeeded.
+// Needs `manage-access` (in any scope) or `owner`.
 func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) (Result, error) {
 	actor, err := authorizeUserAdmin(ctx)
 	if err != nil {
@@ -286,9 +289,13 @@ func (s *Service) DeleteUser(ctx context.Context, userID uuid.UUID) (Result, err
 		if lerr != nil {
 			return Result{}, lerr
 		}
-		if _, lerr := s.finishUserDeletion(ctx, actor, userID, Result{Position: l.Position}); lerr != nil {
-			return Result{}, lerr
+		// Still a 404, with what finishing recorded, for the caller to
+		// settle (keys it deleted must stop working at once).
+		done, ferr := s.finishUserDeletion(ctx, actor, userID, Result{Position: l.Position})
+		if ferr != nil {
+			return done, ferr
 		}
+		return done, err
 	}
 	if err != nil {
 		return Result{}, err
@@ -315,27 +322,29 @@ func (s *Service) deletedUser(ctx context.Context, userID uuid.UUID) (domain.Act
 }
 
 // finishUserDeletion is the cascade after UserDeleted: every step is
-// idempotent. It returns the furthest append, for read-your-writes.
+// idempotent. It returns the furthest append, for read-your-writes, with
+// an error too: what was recorded before the failure is for the caller to
+// settle.
 func (s *Service) finishUserDeletion(ctx context.Context, actor domain.Actor, userID uuid.UUID, res Result) (Result, error) {
 	ids, err := s.userDevices.UserDeviceIDs(ctx, actor.AccountID, userID, res.Position)
 	if err != nil {
-		return Result{}, fmt.Errorf("devices of user %s: %w", userID, err)
+		return res, fmt.Errorf("devices of user %s: %w", userID, err)
 	}
 	for _, id := range ids {
 		dr, err := s.deprovisionOf(ctx, actor, userID, id, "DeleteUser")
 		if err != nil {
-			return Result{}, err
+			return res, err
 		}
 		res = furthest(res, dr)
 	}
 	keyIDs, err := s.userAPIKeys.MeAPIKeyIDs(ctx, actor.AccountID, userID, res.Position)
 	if err != nil {
-		return Result{}, fmt.Errorf("api keys of user %s: %w", userID, err)
+		return res, fmt.Errorf("api keys of user %s: %w", userID, err)
 	}
 	for _, id := range keyIDs {
 		kr, err := s.deleteKeyWithUser(ctx, actor, userID, id)
 		if err != nil {
-			return Result{}, err
+			return res, err
 		}
 		res = furthest(res, kr)
 		// The deletions travel with the answer, so the HTTP layer forgets
@@ -345,12 +354,12 @@ func (s *Service) finishUserDeletion(ctx context.Context, actor domain.Actor, us
 	for _, hook := range s.userDeleted {
 		hr, err := hook(ctx, userID)
 		if err != nil {
-			return Result{}, err
+			return res, err
 		}
 		res = furthest(res, hr)
 	}
 	if err := s.personal.Erase(ctx, userID); err != nil {
-		return Result{}, fmt.Errorf("erase the key of user %s: %w", userID, err)
+		return res, fmt.Errorf("erase the key of user %s: %w", userID, err)
 	}
 	return res, nil
 }

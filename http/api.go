@@ -148,6 +148,20 @@ func (a *API) settle(ctx context.Context, res commands.Result) error {
 	return nil
 }
 
+// settleDeletion settles a deletion's result, also when the deletion
+// failed part-way or was a repeat that finished an interrupted one (a 404):
+// what it recorded (a key deleted, a property deleted) takes effect on
+// this server at once all the same. The deletion's own error comes first.
+func (a *API) settleDeletion(ctx context.Context, res commands.Result, err error) error {
+	if err != nil && res.Position == 0 {
+		return err
+	}
+	if serr := a.settle(ctx, res); err == nil {
+		return serr
+	}
+	return err
+}
+
 // settleAll is settle for commands whose effect other callers read at once
 // from the deferred read models (a lock's access logs): it waits for every
 // read model.
@@ -393,9 +407,7 @@ func (a *API) deleteByID(param, field string, run func(context.Context, uuid.UUI
 			return
 		}
 		res, err := run(r.Context(), id)
-		if err == nil {
-			err = a.settle(r.Context(), res)
-		}
+		err = a.settleDeletion(r.Context(), res, err)
 		if err != nil {
 			writeErr(w, r, err)
 			return

@@ -145,6 +145,8 @@ func TestDeletingAUserDeletesTheKeysActingOnlyAsThem(t *testing.T) {
 func TestInterruptedUserDeletionDeletesTheKeysOnTheRepeat(t *testing.T) {
 	h := newHarness(t)
 	w := h.meKeysWorld()
+	// Used a moment before: the server holds the key in its cache.
+	require.Equal(t, http.StatusOK, h.do("GET", "/me", w.tablet.secret, nil).Status)
 	account := uuid.MustParse(h.do("GET", "/account", rootKey, nil).field("accountId"))
 	ctx := domain.WithActor(context.Background(), domain.Actor{AccountID: account, Grants: []domain.Grant{{Permission: domain.PermOwner}}})
 	p := h.service.Pipeline()
@@ -160,6 +162,9 @@ func TestInterruptedUserDeletionDeletesTheKeysOnTheRepeat(t *testing.T) {
 	assert.Contains(t, listed, w.tablet.id, "the interrupted deletion left it")
 
 	assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/users/"+w.user, rootKey, nil).Status)
+	// The key the repeat deleted stops working at once, though it answered
+	// 404.
+	assert.Equal(t, http.StatusUnauthorized, h.do("GET", "/me", w.tablet.secret, nil).Status, "at once")
 	h.settle()
 	w.requireKeysDeleted(h)
 	assert.Len(t, h.streamEvents(apikey.Category+"-"+w.phone.id), 2, "deleted once")

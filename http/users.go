@@ -158,9 +158,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := a.cmd.DeleteUser(r.Context(), id)
-	if err == nil {
-		err = a.settle(r.Context(), res)
-	}
+	err = a.settleDeletion(r.Context(), res, err)
 	if err != nil {
 		writeErr(w, r, err)
 		return
