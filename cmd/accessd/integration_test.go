@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -173,7 +174,17 @@ func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
 		tap = tapNATS(t, natsURL)
 	}
 	s = startPrivacyServer(t, key, dataDir, args...)
-	require.Equal(t, before, readModelChecksums(t, dataDir), "the read models did not come back as they were")
+	// The server answers while it rebuilds the read models from the log
+	// (under load the rebuild outlasted the start): wait for them.
+	require.Eventually(t, func() bool {
+		db, err := projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(dataDir, "readmodels.db"))
+		if err != nil {
+			return false
+		}
+		defer db.Close()
+		after, err := readmodeltest.Checksums(t.Context(), db, projectionsFor(commands.NewRegistry()))
+		return err == nil && maps.Equal(before, after)
+	}, 60*time.Second, 50*time.Millisecond, "the read models did not come back as they were")
 	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the forwarder started over after readmodels.db was deleted")
 	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "After"})
 	all := eventIDs(t, dataDir)
