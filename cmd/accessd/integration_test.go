@@ -62,10 +62,12 @@ func (h *eventReceiver) total() int {
 
 // forwardedFrom is the position the forwarder of a server's last start
 // resumed from, as it logged it.
-func forwardedFrom(t *testing.T, logs string) uint64 {
+func forwardedFrom(t *testing.T, logs *syncBuffer) uint64 {
 	t.Helper()
-	m := regexp.MustCompile(`"msg":"forwarding integration events"[^\n]*"from":(\d+)`).FindAllStringSubmatch(logs, -1)
-	require.NotEmpty(t, m, "the forwarder never started")
+	started := regexp.MustCompile(`"msg":"forwarding integration events"[^\n]*"from":(\d+)`)
+	// The forwarder starts beside the server, not before it is ready.
+	require.Eventually(t, func() bool { return started.MatchString(logs.String()) }, 30*time.Second, 10*time.Millisecond, "the forwarder never started")
+	m := started.FindAllStringSubmatch(logs.String(), -1)
 	n, err := strconv.ParseUint(m[len(m)-1][1], 10, 64)
 	require.NoError(t, err)
 	return n
@@ -185,7 +187,7 @@ func deleteReadModelsBetweenRuns(t *testing.T, onNATS bool) {
 		after, err := readmodeltest.Checksums(t.Context(), db, projectionsFor(commands.NewRegistry()))
 		return err == nil && maps.Equal(before, after)
 	}, 60*time.Second, 50*time.Millisecond, "the read models did not come back as they were")
-	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the forwarder started over after readmodels.db was deleted")
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs), head, "the forwarder started over after readmodels.db was deleted")
 	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "After"})
 	all := eventIDs(t, dataDir)
 	if !onNATS {
@@ -298,7 +300,7 @@ func TestUpgradeMovesIntegrationState(t *testing.T) {
 	// The upgrade's first start.
 	s = startPrivacyServer(t, key, dataDir)
 	require.Contains(t, s.logs.String(), "moved the bus checkpoint and webhook deliveries")
-	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the upgrade published the log again")
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs), head, "the upgrade published the log again")
 	s.stop()
 	tables := sqliteTables(t, filepath.Join(dataDir, "readmodels.db"))
 	require.NotContains(t, tables, "webhook_deliveries")
@@ -312,7 +314,7 @@ func TestUpgradeMovesIntegrationState(t *testing.T) {
 	head = uint64(len(eventIDs(t, dataDir)))
 	removeReadModels(t, dataDir)
 	s = startPrivacyServer(t, key, dataDir)
-	require.GreaterOrEqual(t, forwardedFrom(t, s.logs.String()), head, "the forwarder started over")
+	require.GreaterOrEqual(t, forwardedFrom(t, s.logs), head, "the forwarder started over")
 	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "New"})
 	require.Eventually(t, func() bool { return hooks.total() >= 4 }, 60*time.Second, 10*time.Millisecond, "the new property was not delivered")
 	time.Sleep(time.Second)
