@@ -367,8 +367,9 @@ func (s *Service) invitationToken(ctx context.Context, id uuid.UUID) string {
 // RemoveUserFromAllProperties ends every property membership of a user of
 // the actor's account: a step of DeleteUser (OnUserDeleted), which has
 // already authorized the deletion. The properties are those the user's
-// grants are scoped to (a membership always leaves its grants there);
-// memberships already ended are skipped. The result is the furthest
+// grants are scoped to and those the read model shows them a member of
+// (it has reached the deletion when the step runs); memberships already
+// ended are skipped. The result is the furthest
 // append, for read-your-writes.
 func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.UUID) (Result, error) {
 	actor, ok := domain.ActorFrom(ctx)
@@ -378,6 +379,9 @@ func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.U
 	if !holdsAnyScope(actor, domain.PermManageAccess, domain.PermOwner) {
 		return Result{}, ErrPermission
 	}
+	if s.invitationProperties == nil {
+		return Result{}, errNoInvitationProperties
+	}
 	u, err := Load(ctx, s.p, userAgg, userID)
 	if err != nil {
 		return Result{}, err
@@ -385,14 +389,30 @@ func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.U
 	if u.State.AccountID() != actor.AccountID {
 		return Result{}, user.ErrNotFound
 	}
-	var out Result
+	// The properties the user's grants name, and those the read model
+	// shows them a member of: a PUT /users may have taken a membership's
+	// grants away, never the membership.
+	memberOf, err := s.invitationProperties.PropertiesOfMember(ctx, actor.AccountID, userID)
+	if err != nil {
+		return Result{}, fmt.Errorf("memberships of user %s: %w", userID, err)
+	}
+	var props []uuid.UUID
 	seen := map[uuid.UUID]bool{}
 	for _, g := range u.State.Grants() {
-		if g.PropertyID == uuid.Nil || seen[g.PropertyID] {
-			continue
+		if g.PropertyID != uuid.Nil && !seen[g.PropertyID] {
+			seen[g.PropertyID] = true
+			props = append(props, g.PropertyID)
 		}
-		seen[g.PropertyID] = true
-		res, err := Execute(ctx, s.p, membersAgg, g.PropertyID, "RemoveUserFromAllProperties", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
+	}
+	for _, id := range memberOf {
+		if !seen[id] {
+			seen[id] = true
+			props = append(props, id)
+		}
+	}
+	var out Result
+	for _, propertyID := range props {
+		res, err := Execute(ctx, s.p, membersAgg, propertyID, "RemoveUserFromAllProperties", func(l Loaded[invitation.State], now time.Time) ([]domain.Event, error) {
 			if l.State.AccountID() != actor.AccountID {
 				return nil, nil
 			}
@@ -410,11 +430,15 @@ func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.U
 }
 
 // InvitationProperties finds, in the read model, where the invitations to
-// a deleted user's addresses may be, for the cascade of their deletion.
+// a deleted user's addresses and their memberships may be, for the cascade
+// of their deletion.
 type InvitationProperties interface {
 	// PropertiesWithInvitations lists the properties of the account that
 	// hold an invitation, whatever its status.
 	PropertiesWithInvitations(ctx context.Context, accountID uuid.UUID) ([]uuid.UUID, error)
+	// PropertiesOfMember lists the properties of the account where the
+	// user is a member.
+	PropertiesOfMember(ctx context.Context, accountID, userID uuid.UUID) ([]uuid.UUID, error)
 }
 
 // SetInvitationProperties supplies the read model WithdrawInvitationsOfUser

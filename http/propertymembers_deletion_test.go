@@ -181,3 +181,31 @@ func TestDeletingAPropertyWithManyMembers(t *testing.T) {
 	h.settle()
 	assert.Equal(t, head, h.headPosition(), "the replay records nothing")
 }
+
+// A membership whose grants a PUT /users took away still ends with the
+// user's deletion: the cascade finds it in the read model, not only
+// through the user's grants.
+func TestDeletingAUserEndsMembershipsWhoseGrantsWereTakenAway(t *testing.T) {
+	h := newHarness(t)
+	w := h.propertyMembersWorld()
+	memberOf := func(propertyID string) bool {
+		for _, m := range invMembers(t, h.do("GET", "/properties/"+propertyID+"/members", rootKey, nil)) {
+			if m.UserID == w.bob {
+				return true
+			}
+		}
+		return false
+	}
+	r := h.do("PUT", "/users/"+w.bob, rootKey, map[string]any{"displayName": "Bob", "userPermissions": []any{}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.settle()
+	require.NotContains(t, h.userPermissionsOf(w.bob), w.p)
+	require.NotContains(t, h.userPermissionsOf(w.bob), w.q)
+	require.True(t, memberOf(w.p), "the PUT leaves the membership")
+	require.True(t, memberOf(w.q), "the PUT leaves the membership")
+
+	require.Equal(t, http.StatusOK, h.do("DELETE", "/users/"+w.bob, rootKey, nil).Status)
+	h.settle()
+	assert.False(t, memberOf(w.p), "a deleted user is a member of no property")
+	assert.False(t, memberOf(w.q), "a deleted user is a member of no property")
+}

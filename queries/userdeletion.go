@@ -31,6 +31,20 @@ func (q *Entities) PropertiesWithInvitations(ctx context.Context, accountID uuid
 	return scanIDs(rows, "properties with invitations")
 }
 
+// PropertiesOfMember lists, in id order, the properties of the account
+// where the user is a member (commands.InvitationProperties): where a
+// deleted user's memberships are, whatever their grants say now (a PUT
+// /users may have taken a membership's grants away, not the membership).
+func (q *Entities) PropertiesOfMember(ctx context.Context, accountID, userID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT property_id FROM `+entities.Table+`
+		WHERE kind = ? AND account_id = ? AND parent_id = ? AND state = ? ORDER BY property_id`),
+		entities.KindMember, accountID.String(), userID.String(), entities.StateActive)
+	if err != nil {
+		return nil, fmt.Errorf("properties of member: %w", err)
+	}
+	return scanIDs(rows, "properties of member")
+}
+
 // BookingsWithGuestsOfGuestUser lists, in booking id order after the
 // given one, up to limit bookings of the account whose guest is the user
 // and that have guests registered (erased ones included), whatever their
