@@ -59,3 +59,34 @@ func TestLongHistoryMovesItsWriteDeadlineOn(t *testing.T) {
 		assert.True(t, d.After(start.Add(time.Minute)), "deadline %d is %s after the start", i, d.Sub(start))
 	}
 }
+
+// A caller who may see only part of a lock's history (here its stay in
+// property B) has the items before it read and hidden: the write deadline
+// moves on through them too, though nothing is written for them.
+func TestHiddenHistoryMovesTheWriteDeadlineOn(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey)
+	now := time.Now()
+	for range 2 {
+		entries := make([]map[string]any, 200)
+		for i := range entries {
+			entries[i] = lsEntry(s.lock.ID, s.phone, uuid.NewString(), now, "granted")
+		}
+		h.lsSync(s.lock, 1, entries...)
+	}
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+s.lock.ID+"/uninstall?uninstallMode=property", rootKey, nil).Status)
+	propertyB := h.lockProperty(rootKey)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(propertyB, h.mkArea(rootKey, propertyB, "Lobby", ""), s.lock.ID), rootKey, nil).Status)
+	h.settle()
+	scopedB := h.newKey(rootKey, map[string]string{"permission": "support", "propertyId": propertyB})
+
+	req := httptest.NewRequest("GET", "/audit/locks/"+s.lock.ID+"/history?format=json", nil)
+	req.Header.Set("x-api-key", scopedB)
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+	h.srv.Config.Handler.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	shown := strings.Count(rec.Body.String(), "\n")
+	require.Less(t, shown, 200, "the stay in A is hidden")
+	// One at the start, one after every 200 items read, hidden or not.
+	assert.GreaterOrEqual(t, len(rec.deadlines), 3, "write deadlines set")
+}
