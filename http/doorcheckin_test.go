@@ -33,6 +33,27 @@ func codeLog(codeID string, at time.Time, result string) map[string]any {
 	return e
 }
 
+// bookingTicker runs the booking scheduler once on the settled read
+// models, then settles them again: the number of bookings it changed.
+func (h *harness) bookingTicker() func() int {
+	h.t.Helper()
+	sched, err := commands.NewBookingScheduler(h.service, h.bookings, slog.New(slog.DiscardHandler))
+	require.NoError(h.t, err)
+	settle := func() {
+		head, err := h.store.HeadPosition(context.Background())
+		require.NoError(h.t, err)
+		require.NoError(h.t, h.set.WaitFor(context.Background(), head))
+	}
+	return func() int {
+		h.t.Helper()
+		settle()
+		n, err := sched.Tick(context.Background())
+		require.NoError(h.t, err)
+		settle()
+		return n
+	}
+}
+
 // A granted opening by the booking's code during the check-in window
 // checks the booking in with method doorAccess, once; a denied one, or one
 // outside the window, does not.
@@ -47,21 +68,7 @@ func TestDoorOpeningChecksTheBookingIn(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
 	codeID := r.field("accessCodeId")
 
-	sched, err := commands.NewBookingScheduler(h.service, h.bookings, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	tick := func() int {
-		t.Helper()
-		settle := func() {
-			head, err := h.store.HeadPosition(context.Background())
-			require.NoError(t, err)
-			require.NoError(t, h.set.WaitFor(context.Background(), head))
-		}
-		settle()
-		n, err := sched.Tick(context.Background())
-		require.NoError(t, err)
-		settle()
-		return n
-	}
+	tick := h.bookingTicker()
 
 	// Two hours before start (the window opens one hour before): nothing.
 	h.clock.Advance(time.Hour)
@@ -89,4 +96,43 @@ func TestDoorOpeningChecksTheBookingIn(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, checkIns)
+}
+
+// A granted opening by a phone of the booking's guest, through the booked
+// area's grant and within the check-in window, checks the booking in; one
+// before the window, or of a lock of another area the guest may open,
+// does not.
+func TestGuestPhoneOpeningChecksTheBookingIn(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey) // the guest's phone in Room 101's group
+	gym := h.mkArea(rootKey, s.property, "Gym", "")
+	gymDoor := h.lsProvision(rootKey, "Gym door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(s.property, gym, gymDoor.ID), rootKey, nil).Status)
+	h.grpAdd(rootKey, s.property, h.viewArea(rootKey, s.property, gym).AreaUserGroupID, s.user)
+	start := h.clock.Now().Add(3 * time.Hour).Truncate(time.Second)
+	r := h.do("POST", "/properties/"+s.property+"/bookings", rootKey, map[string]any{
+		"areaId": s.area, "guest": map[string]any{"userId": s.user},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(24 * time.Hour)), "source": "web"})
+	b := decodeBooking(t, r, http.StatusCreated)
+	tick := h.bookingTicker()
+	status := func() string {
+		return decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status
+	}
+
+	// Two hours before start (the window opens one hour before): nothing.
+	h.clock.Advance(time.Hour)
+	h.syncAt(s.lock, lsEntry(s.lock.ID, s.phone, uuid.NewString(), h.clock.Now().Add(-time.Minute), "granted"))
+	assert.Equal(t, 0, tick(), "before the window")
+	assert.Equal(t, "booked", status())
+
+	h.clock.Advance(2*time.Hour + 10*time.Minute)
+	h.syncAt(gymDoor, lsEntry(gymDoor.ID, s.phone, uuid.NewString(), h.clock.Now().Add(-time.Minute), "granted"))
+	assert.Equal(t, 0, tick(), "a door of another area")
+	assert.Equal(t, "booked", status())
+
+	h.syncAt(s.lock, lsEntry(s.lock.ID, s.phone, uuid.NewString(), h.clock.Now().Add(-time.Minute), "granted"))
+	assert.Equal(t, 1, tick())
+	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+	assert.Equal(t, "doorAccess", got.CheckInMethod)
 }

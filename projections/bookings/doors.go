@@ -27,17 +27,53 @@ func applyDoor(ctx context.Context, tx projections.Tx, env eventstore.Envelope) 
 	}
 	t, codes := tx.Table(Table), tx.Table(CodesTable)
 	at := FormatTime(e.AccessDate)
-	var err error
 	switch {
 	case e.AccessCodeID != uuid.Nil:
-		err = tx.Write(ctx, `UPDATE `+t+` SET door_access_at = ? WHERE door_access_at = '' AND status = ? AND account_id = ?
-			AND opens_at <= ? AND end_at > ?
-			AND booking_id IN (SELECT booking_id FROM `+codes+` WHERE access_code_id = ? AND state = ?)`,
-			at, string(booking.StatusBooked), e.AccountID.String(), at, at, e.AccessCodeID.String(), CodeActive)
+		// The booking by its key through the code's: with the conditions
+		// below alone, SQLite scanned every booked booking by status.
+		return true, tx.Write(ctx, `UPDATE `+t+` SET door_access_at = ?
+			WHERE booking_id = (SELECT booking_id FROM `+codes+` WHERE access_code_id = ? AND state = ?)
+			AND door_access_at = '' AND status = ? AND account_id = ? AND opens_at <= ? AND end_at > ?`,
+			at, e.AccessCodeID.String(), CodeActive, string(booking.StatusBooked), e.AccountID.String(), at, at)
 	case e.UserID != uuid.Nil && e.AreaID != uuid.Nil:
-		err = tx.Write(ctx, `UPDATE `+t+` SET door_access_at = ? WHERE door_access_at = '' AND status = ? AND account_id = ?
-			AND opens_at <= ? AND end_at > ? AND guest_user_id = ? AND area_id = ?`,
-			at, string(booking.StatusBooked), e.AccountID.String(), at, at, e.UserID.String(), e.AreaID.String())
+		return true, checkInGuestByDoor(ctx, tx, t, e, at)
 	}
-	return true, err
+	return true, nil
+}
+
+// checkInGuestByDoor notes the door check-in of the guest's booked
+// bookings of the opened area whose window holds the opening. The guest's
+// bookings are read by the guest's index and the rest is judged here:
+// given the window's conditions too, SQLite chose the status index and
+// read every booked booking on each opening.
+func checkInGuestByDoor(ctx context.Context, tx projections.Tx, t string, e lock.LockAccessLogged, at string) error {
+	rows, err := tx.Query(ctx, `SELECT booking_id, area_id, status, door_access_at, opens_at, end_at FROM `+t+`
+		WHERE account_id = ? AND guest_user_id = ?`, e.AccountID.String(), e.UserID.String())
+	if err != nil {
+		return err
+	}
+	var opened []string
+	for rows.Next() {
+		var id, area, status, doorAccessAt, opensAt, endAt string
+		if err := rows.Scan(&id, &area, &status, &doorAccessAt, &opensAt, &endAt); err != nil {
+			rows.Close()
+			return err
+		}
+		// Times are FormatTime's text, ordered as the instants are.
+		if area == e.AreaID.String() && status == string(booking.StatusBooked) && doorAccessAt == "" && opensAt <= at && endAt > at {
+			opened = append(opened, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range opened {
+		if err := tx.Write(ctx, `UPDATE `+t+` SET door_access_at = ? WHERE booking_id = ?`, at, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
