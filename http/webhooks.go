@@ -77,13 +77,21 @@ func (a *API) createWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // webhooksFor checks that the caller is an owner and the server delivers
-// webhooks, and reads the page parameters.
-func (a *API) webhooksFor(r *http.Request) (queries.Page, error) {
+// webhooks.
+func (a *API) webhooksFor(r *http.Request) error {
 	if err := requireOwner(r); err != nil {
-		return queries.Page{}, err
+		return err
 	}
 	if a.webhooks == nil {
-		return queries.Page{}, errNoWebhooks
+		return errNoWebhooks
+	}
+	return nil
+}
+
+// webhookPage is webhooksFor for a list: with its page parameters.
+func (a *API) webhookPage(r *http.Request) (queries.Page, error) {
+	if err := a.webhooksFor(r); err != nil {
+		return queries.Page{}, err
 	}
 	return pageOf(r)
 }
@@ -98,7 +106,7 @@ func pageToken(page queries.Page, next uint64) string {
 }
 
 func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request) {
-	page, err := a.webhooksFor(r)
+	page, err := a.webhookPage(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -130,7 +138,7 @@ func (a *API) ownWebhook(r *http.Request) (uuid.UUID, error) {
 }
 
 func (a *API) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
-	page, err := a.webhooksFor(r)
+	page, err := a.webhookPage(r)
 	var id uuid.UUID
 	if err == nil {
 		id, err = a.ownWebhook(r)
@@ -154,7 +162,7 @@ func (a *API) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) replayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
-	_, err := a.webhooksFor(r)
+	err := a.webhooksFor(r)
 	var hook, delivery uuid.UUID
 	if err == nil {
 		hook, err = a.ownWebhook(r)

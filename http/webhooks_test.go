@@ -238,7 +238,8 @@ func TestWebhookFailedDeliveryReplayed(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, h.do("POST", "/accounts/webhooks/"+hook.WebhookID+"/deliveries/nope/replay", rootKey, nil).Status)
 
 	rcv.set(hook.Secret, http.StatusOK)
-	r := h.do("POST", replay, rootKey, nil)
+	// A replay is no list: paging parameters are nothing to it.
+	r := h.do("POST", replay+"?pageSize=x", rootKey, nil)
 	require.Equal(t, http.StatusAccepted, r.Status, r.Error)
 	require.Equal(t, d[0].DeliveryID, r.field("deliveryId"))
 	d = h.settledDeliveries(rootKey, hook.WebhookID)
