@@ -416,10 +416,7 @@ func (s *Service) RemoveUserFromAllProperties(ctx context.Context, userID uuid.U
 			if l.State.AccountID() != actor.AccountID {
 				return nil, nil
 			}
-			if _, member := l.State.Member(userID); !member {
-				return nil, nil
-			}
-			return invitation.RemoveMember{UserID: userID}.Decide(l.State, now)
+			return invitation.RemoveDeletedUser{UserID: userID}.Decide(l.State, now)
 		})
 		if err != nil {
 			return Result{}, err

@@ -298,6 +298,20 @@ func (c RemoveMember) Decide(s State, _ time.Time) ([]domain.Event, error) {
 	return []domain.Event{PropertyMemberRemoved{AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID}}, nil
 }
 
+// RemoveDeletedUser ends the membership of a user who was deleted: a step
+// of the user's deletion. Nobody acts on anyone here, so the rule that
+// nobody removes themself (RemoveMember) does not apply; a user who is no
+// member (any more) records nothing, so running it again is safe.
+type RemoveDeletedUser struct{ UserID uuid.UUID }
+
+// Decide records PropertyMemberRemoved, or nothing.
+func (c RemoveDeletedUser) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if _, ok := s.members[c.UserID]; !ok {
+		return nil, nil
+	}
+	return []domain.Event{PropertyMemberRemoved{AccountID: s.accountID, PropertyID: s.propertyID, UserID: c.UserID}}, nil
+}
+
 // RemoveAll ends the memberships of the property: a step of the
 // property's deletion, after which nobody is a member of it. Nobody acts
 // on anyone here, so the rule that nobody removes themself (RemoveMember)

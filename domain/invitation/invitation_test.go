@@ -145,6 +145,11 @@ func TestDecide(t *testing.T) {
 		{name: "remove yourself", given: []domain.Event{created, accepted}, when: RemoveMember{UserID: userID, ActorUserID: userID},
 			err: ErrRemoveSelf},
 		{name: "remove non-member", when: RemoveMember{UserID: userID}, err: ErrMemberNotFound},
+		{name: "remove a deleted user", given: []domain.Event{created, accepted}, when: RemoveDeletedUser{UserID: userID},
+			then: []domain.Event{PropertyMemberRemoved{AccountID: account, PropertyID: propID, UserID: userID}}},
+		{name: "remove a deleted user twice", given: []domain.Event{created, accepted, PropertyMemberRemoved{AccountID: account, PropertyID: propID, UserID: userID}},
+			when: RemoveDeletedUser{UserID: userID}},
+		{name: "remove a deleted user who was no member", given: []domain.Event{created}, when: RemoveDeletedUser{UserID: userID}},
 		{name: "remove all, yourself included", given: []domain.Event{created, accepted, created2,
 			PropertyInvitationAccepted{InvitationID: inv2ID, AccountID: account, PropertyID: propID, UserID: user2ID, Role: RoleStaff}},
 			when: RemoveAll{}, then: []domain.Event{
