@@ -19,7 +19,7 @@ import (
 // bookingAgg is one booking; areaIndexAgg one area's held slots.
 var (
 	bookingAgg   = Aggregate[booking.State]{Category: booking.Category, Evolve: booking.Evolve}
-	areaIndexAgg = Aggregate[booking.AreaIndex]{Category: booking.AreaIndexCategory, Evolve: booking.EvolveAreaIndex}
+	areaIndexAgg = Aggregate[booking.AreaIndex]{Category: booking.AreaIndexCategory, Evolve: booking.EvolveAreaIndex, Fold: booking.FoldAreaIndex}
 )
 
 // ErrBookingOverlap: the area is already booked at an overlapping time.

@@ -122,18 +122,40 @@ func (c Release) Decide(x AreaIndex, _ time.Time) ([]domain.Event, error) {
 
 // EvolveAreaIndex applies one event to an area's index.
 func EvolveAreaIndex(x AreaIndex, e domain.Event) AreaIndex {
-	switch e := e.(type) {
-	case BookingSlotHeld:
-		m := maps.Clone(x.slots)
-		if m == nil {
-			m = map[uuid.UUID]slot{}
-		}
-		m[e.BookingID] = slot{start: e.Start, end: e.End, via: e.ViaAreaID}
-		x.slots = m
-	case BookingSlotReleased:
-		m := maps.Clone(x.slots)
-		delete(m, e.BookingID)
-		x.slots = m
+	x, _ = applyToAreaIndex(x, e, false)
+	return x
+}
+
+// FoldAreaIndex applies events in order, as EvolveAreaIndex would one by
+// one, but copies the slots once, not once per event: an area's index
+// holds every booking it ever had in its history. The index given is never
+// altered.
+func FoldAreaIndex(x AreaIndex, events []domain.Event) AreaIndex {
+	owned := false
+	for _, e := range events {
+		x, owned = applyToAreaIndex(x, e, owned)
 	}
 	return x
+}
+
+// applyToAreaIndex applies one event. owned says x.slots is a map this
+// fold made, which it may change in place; it is copied before the first
+// change otherwise.
+func applyToAreaIndex(x AreaIndex, e domain.Event, owned bool) (AreaIndex, bool) {
+	switch e := e.(type) {
+	case BookingSlotHeld:
+		if !owned {
+			x.slots, owned = maps.Clone(x.slots), true
+			if x.slots == nil {
+				x.slots = map[uuid.UUID]slot{}
+			}
+		}
+		x.slots[e.BookingID] = slot{start: e.Start, end: e.End, via: e.ViaAreaID}
+	case BookingSlotReleased:
+		if !owned {
+			x.slots, owned = maps.Clone(x.slots), x.slots != nil
+		}
+		delete(x.slots, e.BookingID)
+	}
+	return x, owned
 }
