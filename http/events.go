@@ -68,8 +68,8 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := queries.EventFilter{Categories: categories, Equal: map[string]string{}, PropertyIDs: scope}
-	if id := q.Get("propertyId"); id != "" {
-		if err := a.eventsPropertyFilter(r, scope, id); err != nil {
+	if q.Get("propertyId") != "" {
+		if err := a.eventsPropertyFilter(r, scope); err != nil {
 			writeErr(w, r, err)
 			return
 		}
@@ -80,10 +80,12 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if param != "firmwareVersion" {
-			if _, err := queryID(r, param); err != nil {
+			id, err := queryID(r, param)
+			if err != nil {
 				writeErr(w, r, err)
 				return
 			}
+			v = id.String() // stored lower-case; any case names it
 		}
 		f.Equal[param] = v
 	}
@@ -137,7 +139,7 @@ func (a *API) processEvent(w http.ResponseWriter, r *http.Request) {
 // events the list keeps. Any other id (another account's, one nobody has,
 // the nil UUID, a property outside a scoped key's) is a 404, as in a path,
 // never an empty list that looks like "no events".
-func (a *API) eventsPropertyFilter(r *http.Request, scope []string, id string) error {
+func (a *API) eventsPropertyFilter(r *http.Request, scope []string) error {
 	p, err := queryID(r, "propertyId")
 	if err != nil {
 		return err
@@ -147,7 +149,7 @@ func (a *API) eventsPropertyFilter(r *http.Request, scope []string, id string) e
 	if pid == uuid.Nil || (scope != nil && !slices.Contains(scope, pid.String())) {
 		return notFound
 	}
-	if _, err := a.entities.LastState(r.Context(), entities.KindProperty, actorOf(r).AccountID.String(), id); err != nil {
+	if _, err := a.entities.LastState(r.Context(), entities.KindProperty, actorOf(r).AccountID.String(), pid.String()); err != nil {
 		if errors.Is(err, queries.ErrEntityNotFound) {
 			return notFound
 		}

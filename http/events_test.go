@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -49,6 +50,10 @@ func TestEventsNewestFirstWithFiltersAndPaging(t *testing.T) {
 	for _, e := range byKey.Events {
 		assert.Equal(t, keyID, e.APIKeyID)
 	}
+	// An id in upper case names the same key.
+	byUpper, r := listEvents(t, h, rootKey, "eventSource=apiKey&apiKeyId="+strings.ToUpper(keyID))
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Equal(t, byKey.Events, byUpper.Events)
 	accounts, _ := listEvents(t, h, rootKey, "eventSource=property")
 	assert.Empty(t, accounts.Events)
 
@@ -187,6 +192,9 @@ func TestEventsPropertyFilterNamesAPropertyOfTheCaller(t *testing.T) {
 	r := h.do("GET", "/events?eventSource=property&propertyId="+other, rootKey, nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Error)
 	assert.Contains(t, string(r.Data), "PropertyDeleted", "a deleted property's events stay listed")
+	upper := h.do("GET", "/events?eventSource=property&propertyId="+strings.ToUpper(other), rootKey, nil)
+	require.Equal(t, http.StatusOK, upper.Status, "an id in upper case names the same property: %s", upper.Error)
+	assert.Equal(t, string(r.Data), string(upper.Data))
 	r = h.do("GET", "/events?eventSource=property&propertyId="+mine, scoped, nil)
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
 }
