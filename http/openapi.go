@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"net/http"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/accessd/accessd/queries"
 )
 
 var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
@@ -36,9 +40,18 @@ func openAPI(routes []route) []byte {
 		}
 		for _, q := range queryParams[rt.operation] {
 			name, required := strings.CutSuffix(q, "!")
-			params = append(params, map[string]any{
-				"name": name, "in": "query", "required": required, "schema": map[string]any{"type": "string"},
-			})
+			names := []string{name}
+			if strings.HasSuffix(name, "[") {
+				names = names[:0]
+				for _, op := range queries.BoundOps() {
+					names = append(names, name+op+"]")
+				}
+			}
+			for _, name := range names {
+				params = append(params, map[string]any{
+					"name": name, "in": "query", "required": required, "schema": map[string]any{"type": "string"},
+				})
+			}
 		}
 		op := map[string]any{
 			"operationId": rt.operation,
@@ -112,12 +125,21 @@ var successCodes = map[string][]string{
 // pageParams are the query parameters of a paged list.
 var pageParams = []string{"pageSize", "pageToken"}
 
-// queryParams are the query parameters of the core operations; a name
-// ending in "!" is required.
+// bookingFilters are the filters of both booking lists (bookingFilter); a
+// name ending in "[" stands for every key that starts with it, one per
+// comparison (startDateTime[after]).
+var bookingFilters = []string{"status", "areaId", "startDateTime[", "endDateTime["}
+
+// queryParams are the query parameters of the operations that take any; a
+// name ending in "!" is required. A paged operation's list is complete:
+// its handler sees no other parameter (onlyDeclaredQuery).
 var queryParams = map[string][]string{
 	"listEvents": append([]string{"eventSource!", "propertyId", "areaId", "userGroupId", "lockId", "userId", "userDeviceId",
 		"apiKeyId", "keyId", "firmwareVersion"}, pageParams...),
 	"listLocks":                   append([]string{"propertyId", "outOfSync"}, pageParams...),
+	"listActivity":                append([]string{"propertyId"}, pageParams...),
+	"listPropertyBookings":        append(slices.Clone(bookingFilters), pageParams...),
+	"listBookings":                append(slices.Clone(bookingFilters), pageParams...),
 	"uninstallLock":               {"uninstallMode!"},
 	"listProperties":              pageParams,
 	"listAreas":                   pageParams,
@@ -128,4 +150,54 @@ var queryParams = map[string][]string{
 	"listUserDevices":             pageParams,
 	"listApiKeys":                 pageParams,
 	"listChildAccounts":           pageParams,
+	"listWebhooks":                pageParams,
+	"listWebhookDeliveries":       pageParams,
+	"listAccessCodes":             pageParams,
+	"listPropertyInvitations":     pageParams,
+	"listPropertyMembers":         pageParams,
+	"listLockAccessLogs":          pageParams,
+	"listUserAccessLogs":          pageParams,
+	"listPropertyAccessLogs":      pageParams,
+}
+
+// pagedOperation reports whether an operation answers pages.
+func pagedOperation(operation string) bool {
+	return slices.Contains(queryParams[operation], "pageToken")
+}
+
+// onlyDeclaredQuery drops from a paged operation's request every query
+// parameter the operation does not declare (queryParams), before the
+// handler sees it. A page token continues only the list it was issued for,
+// which listOf names by the request's query; a parameter no filter reads,
+// such as a client's cache buster (`_=<time>`), would otherwise make the
+// next page a 400. Dropping it, rather than leaving it out of listOf
+// alone, keeps the filters and the token's list the same set: a filter
+// missing from the declared list is not read at all, so one filter's
+// token can never page through another filter's list.
+func onlyDeclaredQuery(h http.HandlerFunc, declared []string) http.HandlerFunc {
+	keep := func(key string) bool {
+		for _, d := range declared {
+			d = strings.TrimSuffix(d, "!")
+			if key == d || (strings.HasSuffix(d, "[") && strings.HasPrefix(key, d)) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		dropped := false
+		for key := range q {
+			if !keep(key) {
+				delete(q, key)
+				dropped = true
+			}
+		}
+		if dropped {
+			r2 := r.Clone(r.Context())
+			r2.URL.RawQuery = q.Encode()
+			r = r2
+		}
+		h(w, r)
+	}
 }

@@ -149,6 +149,13 @@ func TestOpenAPIDocumentsStatusesAndQueryParameters(t *testing.T) {
 	}
 	assert.Contains(t, op("GET", "/locks").queryParams(), "propertyId")
 	assert.Equal(t, map[string]bool{"uninstallMode": true}, op("PUT", "/locks/{lockId}/uninstall").queryParams())
+	for _, path := range []string{"/bookings", "/properties/{propertyId}/bookings"} {
+		params := op("GET", path).queryParams()
+		for _, name := range []string{"status", "areaId", "startDateTime[after]", "startDateTime[strictly_before]", "endDateTime[before]", "pageToken"} {
+			assert.Contains(t, params, name, "GET %s", path)
+		}
+	}
+
 	op("GET", "/openapi.json")
 }
 

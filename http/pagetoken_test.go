@@ -248,3 +248,24 @@ func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 	h.assertTokenRefused(w.key, "/properties", tokens["/properties"]+"=", "a padded token")
 	h.assertTokenRefused(w.key, "/properties", "garbage!", "garbage")
 }
+
+// A query parameter no filter of the list reads, such as a client's cache
+// buster, is not part of the list: the next page of every list comes with
+// another value of it, or without it, and is the same page.
+func TestPageTokenIgnoresParametersNoFilterReads(t *testing.T) {
+	h := newHarness(t)
+	w := h.buildTokenWorld()
+	tokens := h.firstTokens(w.key, w.lists)
+	require.GreaterOrEqual(t, len(tokens), 20, "lists with a second page: %v", tokens)
+	for list, token := range tokens {
+		busted := h.do("GET", withPage(list, "")+"&_=1700000000001", w.key, nil)
+		require.Equal(t, http.StatusOK, busted.Status, "%s with a cache buster: %s", list, busted.Error)
+		assert.Equal(t, token, busted.field("pageToken"), "%s: the first page's token", list)
+
+		plain := h.do("GET", withPage(list, token), w.key, nil)
+		require.Equal(t, http.StatusOK, plain.Status, "%s: %s", list, plain.Error)
+		next := h.do("GET", withPage(list, token)+"&_=1700000000002", w.key, nil)
+		require.Equal(t, http.StatusOK, next.Status, "%s, the second page with another cache buster: %s", list, next.Error)
+		assert.JSONEq(t, string(plain.Data), string(next.Data), "%s: the second page", list)
+	}
+}

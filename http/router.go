@@ -103,6 +103,9 @@ func NewRouter(o Options) http.Handler {
 	s := segmentRouter{all: newMux(), bySegment: map[string]*mux.Router{}}
 	for _, rt := range routes {
 		h := rt.handler
+		if pagedOperation(rt.operation) {
+			h = onlyDeclaredQuery(h, queryParams[rt.operation])
+		}
 		if !rt.public {
 			h = api.requireActor(noLockKeys(h, rt.lockKey), rt.readsDeferred)
 		}

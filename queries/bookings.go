@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -53,6 +55,9 @@ var boundOps = map[string]string{"before": "<=", "strictly_before": "<", "after"
 
 // ValidBoundOp reports whether op is a known comparison.
 func ValidBoundOp(op string) bool { _, ok := boundOps[op]; return ok }
+
+// BoundOps are the known comparisons, sorted.
+func BoundOps() []string { return slices.Sorted(maps.Keys(boundOps)) }
 
 // Get returns a booking of the account.
 func (q *Bookings) Get(ctx context.Context, accountID, bookingID string) (Booking, error) {
