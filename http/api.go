@@ -46,6 +46,9 @@ type API struct {
 	reprocessor Reprocessor
 	signer      *Signer
 	auth        *authCache
+	// ready reports whether the read models caught up at start (nil:
+	// always); keys are cached only from then on.
+	ready func() bool
 	// writes remembers, per API key, the position of its last command, so
 	// its next request of the deferred lane waits for every read model to
 	// reach it; unsettled, that of its last command whose answer did not

@@ -42,7 +42,10 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 		return cached, nil
 	}
 	actor, err := a.lookupKey(ctx, hash)
-	if err == nil {
+	// Not cached until the read models have caught up with the log as it
+	// was at start: a revocation they have yet to apply is older than the
+	// position the cache follows revocations from (KeyCache).
+	if err == nil && (a.ready == nil || a.ready()) {
 		a.auth.put(hash, actor, gen, now)
 	}
 	return actor, err

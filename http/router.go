@@ -46,6 +46,9 @@ type Options struct {
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
 	Waiter Waiter
+	// KeyCache caches resolved API keys; nil: a cache of the router's own,
+	// which only changes made through this router empty.
+	KeyCache *KeyCache
 	// Signer signs answers to locks and phones.
 	Signer *Signer
 	// PersonalData opens users' sealed personal data.
@@ -69,7 +72,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
-		waiter: o.Waiter, signer: o.Signer, auth: newAuthCache(), personal: o.PersonalData, log: o.Log,
+		waiter: o.Waiter, signer: o.Signer, auth: o.KeyCache.cache(), ready: o.Ready, personal: o.PersonalData, log: o.Log,
 		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
 		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs, activity: o.Activity, calendar: o.Calendar,
 		bookings: o.Bookings, audit: o.Audit, webhooks: o.Webhooks}

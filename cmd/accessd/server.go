@@ -224,11 +224,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		ready = func() bool { return true }
 		go warnIfBehind(projCtx, set, log)
 	}
+	// Revocations are followed from the head as it is before the server
+	// serves and before the read models read the head they catch up to.
+	keys := httpapi.NewKeyCache()
+	revocationsAfter, err := store.HeadPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("event store: %w", err)
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
-		Reprocessor: set, Waiter: set,
+		Reprocessor: set, Waiter: set, KeyCache: keys,
 		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
@@ -261,6 +268,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		go func() {
 			defer wg.Done()
 			runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
+		}()
+		// Every server follows, lease or not: a key deleted through
+		// another server must stop working here too.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			keys.FollowRevocations(projCtx, store, revocationsAfter, set, log)
 		}()
 	}
 	// The workers that append to the log run under their leases, and not

@@ -54,6 +54,22 @@ func startScaled(t *testing.T, bin, dataDir, key, eventStore, readModels string,
 	return s
 }
 
+// startScaledPair starts two servers on one log and one set of read
+// models. They share their keys (the data directory's secrets), as a
+// deployment copies them to every node.
+func startScaledPair(t *testing.T, bin, key, eventStore, readModels string) (a, b *scaledServer) {
+	t.Helper()
+	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	a = startScaled(t, bin, dirA, key, eventStore, readModels)
+	require.NoError(t, os.MkdirAll(dirB, 0o700))
+	for _, f := range []string{"command.key", "server-signing.key"} {
+		raw, err := os.ReadFile(filepath.Join(dirA, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dirB, f), raw, 0o600))
+	}
+	return a, startScaled(t, bin, dirB, key, eventStore, readModels)
+}
+
 // holds reports whether the server holds the lease name, from its metrics.
 func (s *scaledServer) holds(t *testing.T, name string) bool {
 	t.Helper()
@@ -85,17 +101,7 @@ func TestLeaseHolderKilledOtherTakesOver(t *testing.T) {
 	bin := buildServer(t)
 	key := strings.Repeat("t", 40)
 
-	// The servers share their keys (the data directory's secrets), as a
-	// deployment copies them to every node.
-	dirA, dirB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	a := startScaled(t, bin, dirA, key, eventStore, readModels)
-	require.NoError(t, os.MkdirAll(dirB, 0o700))
-	for _, f := range []string{"command.key", "server-signing.key"} {
-		raw, err := os.ReadFile(filepath.Join(dirA, f))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dirB, f), raw, 0o600))
-	}
-	b := startScaled(t, bin, dirB, key, eventStore, readModels)
+	a, b := startScaledPair(t, bin, key, eventStore, readModels)
 
 	leader, survivor := a, b
 	require.Eventually(t, func() bool {
