@@ -52,7 +52,9 @@ func (g *gatedWaiter) WaitForCommands(ctx context.Context, pos uint64) error {
 	}
 }
 
-func (g *gatedWaiter) WaitFor(ctx context.Context, pos uint64) error { return g.WaitForCommands(ctx, pos) }
+func (g *gatedWaiter) WaitFor(ctx context.Context, pos uint64) error {
+	return g.WaitForCommands(ctx, pos)
+}
 
 // A revocation appended by another process empties the cache once the
 // read models show it, not before (a lookup would put the old grants back)
