@@ -97,7 +97,8 @@ func (s *Service) CreateBooking(ctx context.Context, c CreateBooking) (CreatedBo
 	}
 	if c.Guest != nil {
 		if cmd.Guest, err = s.sealGuest(ctx, *c.Guest); err != nil {
-			return CreatedBooking{}, err
+			res, err := replayIfGuestErased(ctx, s.p, bookingAgg, id, "CreateBooking", err)
+			return CreatedBooking{BookingID: id, Result: res}, err
 		}
 	} else {
 		if err := domain.RequireID("guest.userId", c.GuestUserID); err != nil {

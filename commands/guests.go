@@ -75,7 +75,8 @@ func (s *Service) RegisterGuest(ctx context.Context, bookingID uuid.UUID, g Gues
 	}
 	reg, err := s.sealGuest(ctx, g)
 	if err != nil {
-		return RegisteredGuest{}, err
+		res, err := replayIfGuestErased(ctx, s.p, bookingAgg, bookingID, "RegisterGuest", err)
+		return RegisteredGuest{GuestID: guestIDOf(res), Result: res}, err
 	}
 	res, err := s.onBooking(ctx, actor, bookingID, "RegisterGuest", func(st booking.State, now time.Time) ([]domain.Event, error) {
 		return reg.Decide(st, now)
@@ -103,10 +104,44 @@ func (s *Service) sealGuest(ctx context.Context, g GuestDetails) (*booking.Regis
 		return nil, err
 	}
 	sealed, err := s.personal.Seal(ctx, id, plain)
+	if errors.Is(err, personaldata.ErrErased) {
+		return nil, errGuestErased
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &booking.RegisterGuest{GuestID: id, Personal: sealed}, nil
+}
+
+// guestIDOf is the guest a replayed registration recorded.
+func guestIDOf(res Result) uuid.UUID {
+	for _, e := range res.Events {
+		if g, ok := e.(booking.GuestRegistered); ok {
+			return g.GuestID
+		}
+	}
+	return uuid.Nil
+}
+
+// errGuestErased: the guest id, derived from the request's Idempotency-Key,
+// names a guest whose key was erased, so this repeats the request that
+// registered them. Commands answer such a repeat with what that request
+// recorded (replayIfGuestErased); this error reaches the caller only if
+// nothing was recorded under the key.
+var errGuestErased = domain.NewError(domain.ErrConflict,
+	"the guest this Idempotency-Key registered has been erased since; a new request needs a new Idempotency-Key")
+
+// replayIfGuestErased answers a request whose guest was erased since it
+// first ran: the pipeline finds what the first run recorded under the same
+// key before it decides, and only a request that recorded nothing reaches
+// the decision, which refuses it. Any other error is returned as it is.
+func replayIfGuestErased[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.UUID, name string, err error) (Result, error) {
+	if !errors.Is(err, errGuestErased) {
+		return Result{}, err
+	}
+	return Execute(ctx, p, agg, id, name, func(Loaded[S], time.Time) ([]domain.Event, error) {
+		return nil, errGuestErased
+	})
 }
 
 // SeesGuestDetails reports whether the actor may read the details of a

@@ -155,3 +155,58 @@ var errCrash = errors.New("crash before the key was erased")
 type eraseFails struct{ *personaldata.Store }
 
 func (eraseFails) Erase(context.Context, uuid.UUID) error { return errCrash }
+
+// A keyed request repeated after the guest it registered was erased
+// answers what it recorded (the guest shown erased), not a 500, and
+// records nothing; the same key on another request is still refused.
+func TestRepeatAfterGuestErasureAnswersWhatWasRecorded(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(time.Hour)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	guestOf := func(r reply) erasedGuestView {
+		var out struct {
+			Guest erasedGuestView `json:"guest"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &out))
+		return out.Guest
+	}
+	register := map[string]any{"displayName": "Erase Me", "email": "e@example.org"}
+	first := h.doKeyed("POST", "/bookings/"+b.BookingID+"/guests", rootKey, "guest-once", register)
+	require.Equal(t, http.StatusCreated, first.Status, first.Error)
+	guest := guestOf(first).GuestID
+
+	booked := map[string]any{"areaId": h.mkArea(rootKey, f.property, "Annex", ""), "guest": map[string]any{"displayName": "Walk-in Erased"},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(24 * time.Hour))}
+	bookingPath := "/properties/" + f.property + "/bookings"
+	firstBooking := h.doKeyed("POST", bookingPath, rootKey, "booking-once", booked)
+	require.Equal(t, http.StatusCreated, firstBooking.Status, firstBooking.Error)
+	walkIn := decodeBooking(t, firstBooking, http.StatusCreated)
+	checkIn := h.do("GET", "/bookings/"+walkIn.BookingID+"/check-in", rootKey, nil)
+	require.Equal(t, http.StatusOK, checkIn.Status, checkIn.Error)
+	var seen struct {
+		Guests []erasedGuestView `json:"guests"`
+	}
+	require.NoError(t, json.Unmarshal(checkIn.Data, &seen))
+	require.Len(t, seen.Guests, 1)
+
+	for _, erase := range []string{"/bookings/" + b.BookingID + "/guests/" + guest, "/bookings/" + walkIn.BookingID + "/guests/" + seen.Guests[0].GuestID} {
+		r := h.do("DELETE", erase, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+	}
+	h.settle()
+	head := h.headPosition()
+
+	again := h.doKeyed("POST", "/bookings/"+b.BookingID+"/guests", rootKey, "guest-once", register)
+	require.Equal(t, http.StatusCreated, again.Status, again.Error)
+	assert.Equal(t, erasedGuestView{GuestID: guest, Erased: true}, guestOf(again))
+
+	againBooking := h.doKeyed("POST", bookingPath, rootKey, "booking-once", booked)
+	require.Equal(t, http.StatusCreated, againBooking.Status, againBooking.Error)
+	assert.Equal(t, walkIn.BookingID, decodeBooking(t, againBooking, http.StatusCreated).BookingID)
+
+	reused := h.doKeyed("POST", "/bookings/"+b.BookingID+"/guests", rootKey, "guest-once", map[string]any{"displayName": "Someone Else"})
+	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status, "another body under the key: %s", reused.Error)
+	h.settle()
+	assert.Equal(t, head, h.headPosition(), "the repeats recorded nothing")
+}
