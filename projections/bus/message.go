@@ -46,7 +46,8 @@ func Topic(stream string) string {
 	return TopicPrefix + category
 }
 
-// Event is the JSON payload of a message: the event as the log holds it.
+// Event is the JSON payload of a message: the event as the log holds it,
+// less the fields withheld from every consumer (withheld).
 type Event struct {
 	EventID    uuid.UUID       `json:"eventId"`
 	Type       string          `json:"type"`
@@ -64,7 +65,7 @@ func Encode(ev eventstore.RecordedEvent) (*message.Message, error) {
 	body := Event{
 		EventID: ev.ID, Type: ev.Type, Stream: ev.Stream, Revision: ev.Revision,
 		Position: ev.Position, RecordedAt: ev.RecordedAt.UTC(),
-		Data: orNull(ev.Data), Metadata: orNull(ev.Metadata),
+		Data: orNull(withoutWithheld(ev.Type, ev.Data)), Metadata: orNull(ev.Metadata),
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {

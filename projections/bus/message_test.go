@@ -2,6 +2,7 @@ package bus
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +69,28 @@ func TestEncodeAccountIsThePayloadsOwn(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, parent, msg.Metadata.Get(MetaAccountID), data)
 	}
+}
+
+// An access code's salted hash gives the code back in a moment, so no
+// message carries it: not to the broker, not to a webhook.
+func TestEncodeWithholdsAccessCodeHashes(t *testing.T) {
+	account := uuid.NewString()
+	data := `{"accessCodeId":"c","bookingId":"b","accountId":"` + account + `","codeHash":"` + strings.Repeat("ab", 32) + `","salt":"00ff","validFrom":"2026-11-23T10:00:00Z"}`
+	msg, err := Encode(eventstore.RecordedEvent{ID: uuid.New(), Type: "AccessCodeCreated", Stream: "booking-" + uuid.NewString(),
+		Data: json.RawMessage(data), Metadata: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	require.NotContains(t, string(msg.Payload), "codeHash")
+	require.NotContains(t, string(msg.Payload), "salt")
+	got, err := Decode(msg)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"accessCodeId":"c","bookingId":"b","accountId":"`+account+`","validFrom":"2026-11-23T10:00:00Z"}`, string(got.Data))
+	require.Equal(t, account, msg.Metadata.Get(MetaAccountID))
+
+	// Other events keep their fields as logged.
+	msg, err = Encode(eventstore.RecordedEvent{ID: uuid.New(), Type: "LockInstalled", Stream: "lock-x",
+		Data: json.RawMessage(`{"salt":"kept"}`), Metadata: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	got, err = Decode(msg)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"salt":"kept"}`, string(got.Data))
 }
