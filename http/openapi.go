@@ -3,10 +3,12 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/queries"
 )
 
@@ -160,14 +162,28 @@ var queryParams = map[string][]string{
 	"listPropertyAccessLogs":      pageParams,
 }
 
+// wellFormedQuery answers 400 to a request whose query does not parse (a
+// malformed %-escape, a `;` separator): Go's parser would drop such a
+// pair, so `?propertyId=<id>%zz` would list everything, unfiltered, and a
+// mangled pageToken would read the first page again.
+func wellFormedQuery(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			writeErr(w, r, domain.InvalidField("query", "is malformed: "+err.Error()))
+			return
+		}
+		h(w, r)
+	}
+}
+
 // pagedOperation reports whether an operation answers pages.
 func pagedOperation(operation string) bool {
 	return slices.Contains(queryParams[operation], "pageToken")
 }
 
 // onlyDeclaredQuery drops from a paged operation's request every query
-// parameter the operation does not declare (queryParams), before the
-// handler sees it. A page token continues only the list it was issued for,
+// parameter the operation does not declare (queryParams), and every empty
+// value, before the handler sees it. A page token continues only the list it was issued for,
 // which listOf names by the request's query; a parameter no filter reads,
 // such as a client's cache buster (`_=<time>`), would otherwise make the
 // next page a 400. Dropping it, rather than leaving it out of listOf
@@ -187,11 +203,19 @@ func onlyDeclaredQuery(h http.HandlerFunc, declared []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		dropped := false
-		for key := range q {
-			if !keep(key) {
+		for key, values := range q {
+			// An empty value is no filter to the handlers (?propertyId=),
+			// so it is no part of the list either.
+			given := slices.DeleteFunc(slices.Clone(values), func(v string) bool { return v == "" })
+			switch {
+			case !keep(key) || len(given) == 0:
 				delete(q, key)
-				dropped = true
+			case len(given) < len(values):
+				q[key] = given
+			default:
+				continue
 			}
+			dropped = true
 		}
 		if dropped {
 			r2 := r.Clone(r.Context())

@@ -26,6 +26,7 @@ func TestOnlyDeclaredQueryKeepsDeclaredNamesAndPrefixes(t *testing.T) {
 		"eventSource=all&_=17":                          "eventSource=all",
 		"status=booked&Status=x&startDateTime[after]=t": "startDateTime%5Bafter%5D=t&status=booked",
 		"startDateTime=t&pageToken=abc":                 "pageToken=abc",
+		"status=&status=booked&eventSource=":            "status=booked",
 		"":                                              "",
 	} {
 		var got string

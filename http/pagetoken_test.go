@@ -250,8 +250,9 @@ func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 }
 
 // A query parameter no filter of the list reads, such as a client's cache
-// buster, is not part of the list: the next page of every list comes with
-// another value of it, or without it, and is the same page.
+// buster, is not part of the list, nor is a filter given an empty value:
+// the next page of every list comes with another value of it, or without
+// it, and is the same page.
 func TestPageTokenIgnoresParametersNoFilterReads(t *testing.T) {
 	h := newHarness(t)
 	w := h.buildTokenWorld()
@@ -264,7 +265,7 @@ func TestPageTokenIgnoresParametersNoFilterReads(t *testing.T) {
 
 		plain := h.do("GET", withPage(list, token), w.key, nil)
 		require.Equal(t, http.StatusOK, plain.Status, "%s: %s", list, plain.Error)
-		next := h.do("GET", withPage(list, token)+"&_=1700000000002", w.key, nil)
+		next := h.do("GET", withPage(list, token)+"&_=1700000000002&outOfSync=&userId=&status=", w.key, nil)
 		require.Equal(t, http.StatusOK, next.Status, "%s, the second page with another cache buster: %s", list, next.Error)
 		assert.JSONEq(t, string(plain.Data), string(next.Data), "%s: the second page", list)
 	}

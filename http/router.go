@@ -109,6 +109,7 @@ func NewRouter(o Options) http.Handler {
 		if pagedOperation(rt.operation) {
 			h = onlyDeclaredQuery(h, queryParams[rt.operation])
 		}
+		h = wellFormedQuery(h)
 		if !rt.public {
 			h = api.requireActor(noLockKeys(h, rt.lockKey), rt.readsDeferred)
 		}
@@ -135,6 +136,12 @@ type segmentRouter struct {
 }
 
 func (s segmentRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// An escaped slash is part of a segment, yet routing reads the decoded
+	// path, where it would split one: /keys%2Fserver names no route.
+	if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+		writeFailure(w, http.StatusNotFound, "no such route")
+		return
+	}
 	if m, ok := s.bySegment[firstSegment(r.URL.Path)]; ok {
 		m.ServeHTTP(w, r)
 		return

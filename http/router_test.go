@@ -33,6 +33,14 @@ func TestRoutingAnswersUnknownPathsAndMethods(t *testing.T) {
 		{"GET", "/locks/../keys/server", http.StatusNotFound},
 		{"GET", "//locks/" + l.LockID, http.StatusNotFound},
 		{"POST", "//properties", http.StatusNotFound},
+		// An escaped slash splits no segment.
+		{"GET", "/keys%2Fserver", http.StatusNotFound},
+		{"GET", "/locks%2f" + l.LockID, http.StatusNotFound},
+		// A query that does not parse is refused, not read without the
+		// pair the parser would drop.
+		{"GET", "/locks?propertyId=" + l.LockID + "%zz", http.StatusBadRequest},
+		{"GET", "/locks/" + l.LockID + "?x=%zz", http.StatusBadRequest},
+		{"GET", "/locks?a=1;b=2", http.StatusBadRequest},
 		{"GET", "/healthz", http.StatusOK},
 		{"POST", "/healthz", http.StatusMethodNotAllowed},
 	} {
