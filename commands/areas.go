@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/eventstore"
 )
 
 // maxAreaDepth bounds the walk up an area's parents: deeper trees are not
@@ -54,7 +56,7 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AreaUserGroupID: groupID,
 	}
 	if c.ParentAreaID != uuid.Nil {
-		if cmd.Parent, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
+		if cmd.Parent, _, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
 			return NewArea{}, err
 		}
 	}
@@ -123,17 +125,23 @@ type UpdateArea struct {
 // ancestors, and which groups and areas the access list names exist in
 // the area's property. A new name or type is passed on to the area's own
 // group.
+//
+// A move is checked against the new parent's chain of ancestors, read
+// from their streams after the area's own: two moves at once (X under Y,
+// Y under X) would each see the other at the top and make a cycle. So a
+// move marks every area of that chain (AreaTreeChecked) at the revision
+// it read before appending its own AreaMoved at the revision it loaded
+// first: a move of one of those areas since the read fails the mark, and
+// a mark of this area since its load (by the other move, which read it)
+// fails the append; either way the move is decided again on fresh reads,
+// and one of the two is refused as a cycle. The marks hold whichever
+// server appended them, since they meet on the areas' own streams.
 func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, c UpdateArea) (Result, error) {
 	actor, _, err := s.loadProperty(ctx, propertyID, domain.PermManageAccess)
 	if err != nil {
 		return Result{}, err
 	}
 	cmd := area.Update{DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AccessList: c.AccessList}
-	if c.ParentAreaID != uuid.Nil {
-		if cmd.Parent, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
-			return Result{}, err
-		}
-	}
 	if cmd.KnownGroupIDs, cmd.KnownAreaIDs, err = s.knownTargets(ctx, actor.AccountID, propertyID, c.AccessList); err != nil {
 		return Result{}, err
 	}
@@ -143,7 +151,30 @@ func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, 
 			return nil, area.ErrNotFound
 		}
 		groupID = l.State.AreaUserGroupID()
-		return cmd.Decide(l.State, now)
+		for attempt := 1; ; attempt++ {
+			var chain []Loaded[area.State]
+			if c.ParentAreaID != uuid.Nil {
+				var err error
+				if cmd.Parent, chain, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
+					return nil, err
+				}
+			}
+			events, err := cmd.Decide(l.State, now)
+			if err != nil || !moves(events) {
+				return events, err
+			}
+			if err := s.markTree(ctx, areaID, chain); !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+				if err != nil {
+					return nil, err
+				}
+				return events, nil
+			}
+			// An area of the chain changed since it was read: read again.
+			if attempt >= MaxAttempts {
+				return nil, ErrConcurrentChange
+			}
+			backoff(ctx, attempt)
+		}
 	})
 	if err != nil || res.Replayed {
 		return res, err
@@ -159,6 +190,40 @@ func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, 
 		}
 	}
 	return res, nil
+}
+
+// moves reports whether events move an area.
+func moves(events []domain.Event) bool {
+	for _, e := range events {
+		if _, ok := e.(area.AreaMoved); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// markTree appends AreaTreeChecked to each area of chain (as parentOf
+// read them) at the revision read, for a move of movedID: an error
+// wrapping eventstore.ErrWrongExpectedVersion says one of them changed
+// since. The marks have ids of their own, never the Idempotency-Key's: a
+// repeated request marks again, which is harmless, and its own events
+// are still found by their derived ids.
+func (s *Service) markTree(ctx context.Context, movedID uuid.UUID, chain []Loaded[area.State]) error {
+	meta := s.p.metadata(ctx)
+	meta.OccurredAt = s.p.now().UTC()
+	for _, l := range chain {
+		st := l.State
+		stream := areaAgg.Stream(st.ID())
+		mark := area.AreaTreeChecked{AreaID: st.ID(), AccountID: st.AccountID(), PropertyID: st.PropertyID(), MovedAreaID: movedID}
+		data, _, err := s.p.encode(stream, l.Exists, l.Revision, l.Hash, []domain.Event{mark}, meta, "", "")
+		if err != nil {
+			return err
+		}
+		if _, err := s.p.store.Append(ctx, stream, eventstore.Exact(l.Revision), data...); err != nil {
+			return fmt.Errorf("mark %s: %w", stream, err)
+		}
+	}
+	return nil
 }
 
 // DeleteArea removes an area in which no lock is installed and under which
@@ -219,30 +284,33 @@ func inProperty(s area.State, accountID, propertyID uuid.UUID) bool {
 // whether it exists in the actor's account, its property, and its
 // ancestors, by walking up the area streams. An area in a property the
 // actor does not see is, to it, an area that does not exist, as another
-// account's is.
-func (s *Service) parentOf(ctx context.Context, actor domain.Actor, parentID uuid.UUID) (area.Parent, error) {
+// account's is. It also returns the areas it read, as loaded: the parent
+// first, then each ancestor (none when the parent is not found).
+func (s *Service) parentOf(ctx context.Context, actor domain.Actor, parentID uuid.UUID) (area.Parent, []Loaded[area.State], error) {
 	l, err := Load(ctx, s.p, areaAgg, parentID)
 	if err != nil {
-		return area.Parent{}, err
+		return area.Parent{}, nil, err
 	}
 	if !l.State.Exists() || l.State.AccountID() != actor.AccountID || !SeesProperty(actor, l.State.PropertyID()) {
-		return area.Parent{}, nil
+		return area.Parent{}, nil, nil
 	}
 	p := area.Parent{Found: true, PropertyID: l.State.PropertyID()}
+	chain := []Loaded[area.State]{l}
 	seen := map[uuid.UUID]bool{parentID: true}
 	for next := l.State.ParentAreaID(); next != uuid.Nil && !seen[next] && len(p.Ancestors) < maxAreaDepth; {
 		up, err := Load(ctx, s.p, areaAgg, next)
 		if err != nil {
-			return area.Parent{}, err
+			return area.Parent{}, nil, err
 		}
 		if !up.State.Exists() {
 			break
 		}
 		p.Ancestors = append(p.Ancestors, next)
+		chain = append(chain, up)
 		seen[next] = true
 		next = up.State.ParentAreaID()
 	}
-	return p, nil
+	return p, chain, nil
 }
 
 // knownTargets returns which of the groups and areas an access list names

@@ -330,6 +330,8 @@ func Evolve(s State, e domain.Event) State {
 		// Only the mark: the area has no id, account or group to show,
 		// as for one that does not exist.
 		s.abandoned = true
+	case AreaTreeChecked:
+		// A mark only (see the event): nothing changes.
 	}
 	return s
 }

@@ -69,6 +69,19 @@ type AreaCreationAbandoned struct {
 	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
 }
 
+// AreaTreeChecked: a move of another area (MovedAreaID) read this area
+// as the new parent or one of its ancestors, to make sure the move makes
+// no cycle, and marked it so: the mark is appended at the revision read,
+// so a concurrent change of this area (its own move) fails its append and
+// decides again, seeing the move. It changes nothing; a mark whose move
+// was then refused, or never appended (a crash), is harmless.
+type AreaTreeChecked struct {
+	AreaID      uuid.UUID `json:"areaId"`
+	AccountID   uuid.UUID `json:"accountId"`
+	PropertyID  uuid.UUID `json:"propertyId"`
+	MovedAreaID uuid.UUID `json:"movedAreaId"`
+}
+
 // EventType names the event in the log.
 func (AreaCreated) EventType() string { return "AreaCreated" }
 
@@ -87,8 +100,11 @@ func (AreaDeleted) EventType() string { return "AreaDeleted" }
 // EventType names the event in the log.
 func (AreaCreationAbandoned) EventType() string { return "AreaCreationAbandoned" }
 
+// EventType names the event in the log.
+func (AreaTreeChecked) EventType() string { return "AreaTreeChecked" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
 	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
-		AreaCreationAbandoned{}}
+		AreaCreationAbandoned{}, AreaTreeChecked{}}
 }
