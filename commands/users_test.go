@@ -353,3 +353,34 @@ func testDeviceKeys() (signing, encryption string) {
 	}
 	return base64.StdEncoding.EncodeToString(pub), base64.StdEncoding.EncodeToString(x.PublicKey().Bytes())
 }
+
+// TestDeviceProvisionedAsItsUserIsDeleted: the user's whole deletion
+// runs between ProvisionDevice's check of the user and its append of the
+// device, so the deletion's cascade finds no device to retire. The
+// provisioning's second look at the user retires the device and answers
+// 404: no active device outlives its user. (The other order, the device
+// recorded before UserDeleted, is the cascade's: the read model lists
+// it, TestDeleteUserCascades.)
+func TestDeviceProvisionedAsItsUserIsDeleted(t *testing.T) {
+	t.Parallel()
+	store := &interleavingStore{Store: memstore.New(), eventType: (device.UserDeviceProvisioned{}).EventType()}
+	f := newUserFixtureOn(t, store)
+	u, err := f.svc.CreateUser(userOwner, commands.CreateUser{DisplayName: "Ana"})
+	require.NoError(t, err)
+	var delErr error
+	store.before = func() { _, delErr = f.svc.DeleteUser(userOwner, u.UserID) }
+	d, err := f.svc.ProvisionDevice(userOwner, u.UserID, userDeviceCmd())
+	require.NoError(t, delErr)
+	require.ErrorIs(t, err, user.ErrNotFound)
+	require.Equal(t, uuid.Nil, d.UserDeviceID)
+
+	head, err := f.store.HeadPosition(context.Background())
+	require.NoError(t, err)
+	recs, err := f.store.ReadAll(context.Background(), 0, int(head)+1, eventstore.Filter{StreamPrefixes: []string{device.Category + "-"}})
+	require.NoError(t, err)
+	var types []string
+	for _, r := range recs {
+		types = append(types, r.Type)
+	}
+	assert.Equal(t, []string{"UserDeviceProvisioned", "UserDeviceDeprovisioned"}, types, "the device recorded after the deletion is retired")
+}
