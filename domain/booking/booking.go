@@ -31,8 +31,9 @@ var (
 	// scheduler has recorded it yet. It matches ErrCheckInClosed (and so
 	// ErrConflict) with errors.Is.
 	ErrGracePassed = &domain.Error{Kind: ErrCheckInClosed, Message: "the check-in grace period has passed; the booking is due noCheckIn"}
-	// ErrEnded: a booking whose end is already past when it is created.
-	// It matches ErrUnprocessable; errors returned for it name endDateTime.
+	// ErrEnded: a booked booking whose end would already be past, when it
+	// is created or rescheduled. It matches ErrUnprocessable; errors
+	// returned for it name endDateTime.
 	ErrEnded = domain.NewError(domain.ErrUnprocessable, "must be in the future: the booking would have ended already")
 	// ErrNotDue: a time-driven transition asked for before its time.
 	ErrNotDue = domain.NewError(domain.ErrConflict, "the transition is not due yet")
@@ -123,8 +124,8 @@ func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if err := validDates(c.StartDateTime, c.EndDateTime); err != nil {
 		return nil, err
 	}
-	if !c.EndDateTime.After(now) {
-		return nil, ErrEnded.At("endDateTime")
+	if err := requireFutureEnd(c.EndDateTime, now); err != nil {
+		return nil, err
 	}
 	src := c.Source
 	if src == "" {
@@ -151,6 +152,16 @@ func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 		return nil, err
 	}
 	return append([]domain.Event{created}, guest...), nil
+}
+
+// requireFutureEnd refuses a booked booking's end at or before now
+// (ErrEnded): the stay would be over before anyone could check in, and
+// the scheduler would at once mark it noCheckIn.
+func requireFutureEnd(end, now time.Time) error {
+	if !end.After(now) {
+		return ErrEnded.At("endDateTime")
+	}
+	return nil
 }
 
 func validDates(start, end time.Time) error {
@@ -181,7 +192,8 @@ type Reschedule struct {
 	StartDateTime, EndDateTime time.Time
 }
 
-// Decide records BookingRescheduled, or nothing when nothing changes.
+// Decide records BookingRescheduled, or nothing when nothing changes. A
+// booked booking's end must stay in the future, as on Create (ErrEnded).
 func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !s.created {
 		return nil, ErrNotFound
@@ -191,6 +203,11 @@ func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
 	}
 	if err := validDates(c.StartDateTime, c.EndDateTime); err != nil {
 		return nil, err
+	}
+	if s.status == StatusBooked {
+		if err := requireFutureEnd(c.EndDateTime, now); err != nil {
+			return nil, err
+		}
 	}
 	if s.status == StatusCheckedIn {
 		if c.AreaID != s.areaID {

@@ -25,6 +25,25 @@ func TestCreateRefusesAWhollyPastBooking(t *testing.T) {
 	at(end.Add(time.Hour), domaintest.Case[State]{Name: "end before start", When: bad, Err: domain.ErrInvalid, Field: "endDateTime"})
 }
 
+// PATCH keeps the rule of Create: a booked booking cannot be moved to an
+// end at or before now (422 naming endDateTime), else the scheduler would
+// at once mark it noCheckIn; a checked-in one keeps its 409.
+func TestRescheduleRefusesAnEndInThePastOfABookedBooking(t *testing.T) {
+	t.Parallel()
+	now := end.Add(24 * time.Hour)
+	past := Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: end, EndDateTime: end.Add(time.Hour)}
+	atNow := Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: end, EndDateTime: now}
+	future := Reschedule{AreaID: areaID, AreaUserGroupID: groupID, StartDateTime: end, EndDateTime: now.Add(time.Second)}
+	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
+		{Name: "booked, wholly past", Given: []domain.Event{created}, When: past, Err: ErrEnded, Field: "endDateTime"},
+		{Name: "booked, ends now", Given: []domain.Event{created}, When: atNow, Err: domain.ErrUnprocessable, Field: "endDateTime"},
+		{Name: "booked, ends a second from now", Given: []domain.Event{created}, When: future, Then: []domain.Event{BookingRescheduled{
+			BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID, AreaUserGroupID: groupID,
+			StartDateTime: end, EndDateTime: now.Add(time.Second)}}},
+		{Name: "checkedIn, wholly past", Given: []domain.Event{created, checkedIn}, When: past, Err: domain.ErrConflict, Field: "endDateTime"},
+	})
+}
+
 // Check-in closes when noCheckIn becomes due (start plus the grace
 // period), by the decision itself: it does not wait for the scheduler to
 // record noCheckIn.
