@@ -46,13 +46,23 @@ func Checkpoints(ctx context.Context, db *DB) (map[string]Checkpoint, error) {
 // table is created with the first checkpoint), in the schema the
 // connection's search_path names on PostgreSQL.
 func checkpointTableExists(ctx context.Context, db *DB) (bool, error) {
+	exists, err := TableExists(ctx, db, checkpointTable)
+	if err != nil {
+		return false, fmt.Errorf("checkpoints: %w", err)
+	}
+	return exists, nil
+}
+
+// TableExists reports whether db has table, in the schema the
+// connection's search_path names on PostgreSQL. It only reads.
+func TableExists(ctx context.Context, db *DB, table string) (bool, error) {
 	query := `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?`
 	if db.Dialect == Postgres {
 		query = `SELECT to_regclass($1) IS NOT NULL`
 	}
 	var exists bool
-	if err := db.QueryRowContext(ctx, query, checkpointTable).Scan(&exists); err != nil {
-		return false, fmt.Errorf("checkpoints: %w", err)
+	if err := db.QueryRowContext(ctx, query, table).Scan(&exists); err != nil {
+		return false, err
 	}
 	return exists, nil
 }

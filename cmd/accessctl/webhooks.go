@@ -86,6 +86,18 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 			}
 			defer readDB.Close()
 		}
+		if kind == backends.Postgres {
+			// A mistyped URL or search_path must not get a deliveries
+			// table made there and a report that nothing failed: every
+			// server on these read models has made it at its start.
+			exists, err := projections.TableExists(ctx, readDB, webhooks.DeliveriesTable)
+			if err != nil {
+				return fmt.Errorf("--readmodels %s: %w", backends.Redact(setting), err)
+			}
+			if !exists {
+				return fmt.Errorf("no webhook deliveries in %s (no table %s)", backends.Redact(setting), webhooks.DeliveriesTable)
+			}
+		}
 		db, _, closeDB, err := backends.OpenIntegration(ctx, setting, *dir, readDB)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/integration"
 	"github.com/accessd/accessd/projections/webhooks"
@@ -130,4 +131,30 @@ func TestWebhooksReplayCreatesNoReadModels(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, stdout, "1 failed deliveries queued again")
 	require.NoFileExists(t, filepath.Join(dir, readModelsFile))
+}
+
+// On PostgreSQL read models the deliveries are in the read-model database
+// itself. One that holds no deployment (a mistyped URL or search_path) is
+// refused, as a data directory without deliveries is, and nothing is
+// created there; one a server made its table in is replayed.
+func TestWebhooksReplayOnPostgres(t *testing.T) {
+	readModels := servicetest.PostgresSchema(t)
+	code, stdout, stderr := accessctl(t, "webhooks", "replay", "--readmodels", readModels, "--all")
+	require.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+	require.Contains(t, stderr, "no webhook deliveries in")
+	assertNoTables(t, readModels, "the replay created tables")
+
+	db, err := projections.OpenPostgres(t.Context(), readModels)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, webhooks.SetupDeliveries(t.Context(), db))
+	failed := uuid.New()
+	_, err = db.ExecContext(t.Context(), `INSERT INTO `+webhooks.DeliveriesTable+`
+		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at)
+		VALUES ($1, $2, $3, $4, 'LockInstalled', 1, '{}', 'failed', 8, 1)`,
+		failed.String(), uuid.NewString(), uuid.NewString(), uuid.NewString())
+	require.NoError(t, err)
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--readmodels", readModels, "--all")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "1 failed deliveries queued again")
 }
