@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -281,8 +282,68 @@ func (a *API) downloadFirmware(w http.ResponseWriter, r *http.Request) {
 	// errors (416 for a bad or unsatisfiable Range, 412) it writes in plain
 	// text, so they are caught and answered as envelopes.
 	ew := &envelopeErrors{ResponseWriter: w, size: v.Size}
+	if ranges := r.Header.Get("Range"); ranges != "" {
+		if fixed := byteRangesForServeContent(ranges, v.Size); fixed != ranges {
+			r = r.Clone(r.Context())
+			r.Header.Set("Range", fixed)
+		}
+	}
 	http.ServeContent(ew, r, "", time.Time{}, f)
 	ew.finish()
+}
+
+// byteRangesForServeContent rewrites the ranges of a Range header that
+// ServeContent's parser gets wrong by RFC 7233 §2.1 and leaves the rest
+// (malformed ones included: 416 either way) as they are. A zero-length
+// suffix (`-0`), which ServeContent serves as an empty 206, is
+// unsatisfiable. A position too large for int64, which it calls
+// malformed, is past any end: a last byte is clipped to the end, a
+// suffix length takes the whole file, a first byte is unsatisfiable.
+//
+// An unsatisfiable range becomes `SIZE-`: ServeContent ignores it beside
+// satisfiable ones, and alone answers it with 416 and `Content-Range:
+// bytes */SIZE`, after its own checks (If-None-Match, If-Range) as usual.
+func byteRangesForServeContent(header string, size int64) string {
+	const unit = "bytes="
+	specs, ok := strings.CutPrefix(header, unit)
+	if !ok {
+		return header
+	}
+	unsatisfiable := strconv.FormatInt(size, 10) + "-"
+	parts := strings.Split(specs, ",")
+	for i, part := range parts {
+		part = textproto.TrimString(part)
+		if part == "" {
+			continue
+		}
+		first, last, ok := strings.Cut(part, "-")
+		if !ok {
+			return header
+		}
+		first, last = textproto.TrimString(first), textproto.TrimString(last)
+		_, firstErr := bytePos(first)
+		lastN, lastErr := bytePos(last)
+		switch {
+		case first == "" && lastErr == nil && lastN == 0:
+			parts[i] = unsatisfiable
+		case first == "" && errors.Is(lastErr, strconv.ErrRange):
+			parts[i] = "0-"
+		case errors.Is(firstErr, strconv.ErrRange):
+			parts[i] = unsatisfiable
+		case firstErr == nil && errors.Is(lastErr, strconv.ErrRange):
+			parts[i] = first + "-"
+		}
+	}
+	return unit + strings.Join(parts, ",")
+}
+
+// bytePos parses a byte position of a Range: digits only (strconv alone
+// would take a sign). Too many for int64, it answers strconv.ErrRange.
+func bytePos(s string) (int64, error) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(s, 10, 64)
 }
 
 // envelopeErrors passes a handler's successful answer through and holds

@@ -518,6 +518,42 @@ func TestFirmwareDownloadMalformedRangeNamesSize(t *testing.T) {
 	}
 }
 
+// Ranges follow RFC 7233 §2.1 where ServeContent's parser does not: a
+// zero-length suffix is unsatisfiable (416, not an empty 206), and a
+// position too large for int64 is past the end, not malformed: a last byte
+// is clipped to the end, a suffix takes the whole file, a first byte is
+// unsatisfiable (and ignored beside a satisfiable range).
+func TestFirmwareDownloadRangesPastInt64AndEmptySuffix(t *testing.T) {
+	h := newHarness(t)
+	image := h.fwMustUpload(rootKey, "1.0.0")
+	download := func(ranges string) reply {
+		return h.fwSend("GET", "/firmware/1.0.0/download", rootKey, "", nil, 0, map[string]string{"Range": ranges})
+	}
+	for _, unsatisfiable := range []string{"bytes=-0", "bytes=-000", "bytes= -0 ,", "bytes=99999999999999999999-"} {
+		d := download(unsatisfiable)
+		require.Equal(t, http.StatusRequestedRangeNotSatisfiable, d.Status, unsatisfiable)
+		assert.Equal(t, "bytes */4096", d.Header.Get("Content-Range"), unsatisfiable)
+		assert.Equal(t, "application/json", d.Header.Get("Content-Type"), unsatisfiable)
+		assert.False(t, d.Success, unsatisfiable)
+	}
+	for _, whole := range []string{"bytes=0-99999999999999999999", "bytes=-99999999999999999999"} {
+		d := download(whole)
+		require.Equal(t, http.StatusPartialContent, d.Status, whole)
+		assert.Equal(t, "bytes 0-4095/4096", d.Header.Get("Content-Range"), whole)
+		assert.Equal(t, image, []byte(d.Data), whole)
+	}
+	d := download("bytes=4000-99999999999999999999")
+	require.Equal(t, http.StatusPartialContent, d.Status)
+	assert.Equal(t, "bytes 4000-4095/4096", d.Header.Get("Content-Range"))
+	assert.Equal(t, image[4000:], []byte(d.Data))
+	for _, mixed := range []string{"bytes=-0,0-9", "bytes=99999999999999999999-,0-9"} {
+		d = download(mixed)
+		require.Equal(t, http.StatusPartialContent, d.Status, mixed)
+		assert.Equal(t, "bytes 0-9/4096", d.Header.Get("Content-Range"), mixed)
+		assert.Equal(t, image[:10], []byte(d.Data), mixed)
+	}
+}
+
 // The lock output's private part names the firmware version the lock must
 // run (private.requiredFirmwareVersion), as its sync does, in GET
 // /locks/{lockId} and in the lists, signed with the rest.
