@@ -49,8 +49,14 @@ func (g GuestDetails) Validate() error {
 		return domain.InvalidField("nationality", "must be a country code of two capital letters (ISO 3166-1 alpha-2), such as ES")
 	}
 	if g.BirthDate != "" {
-		if _, err := time.Parse(time.DateOnly, g.BirthDate); err != nil {
+		born, err := time.Parse(time.DateOnly, g.BirthDate)
+		if err != nil {
 			return domain.InvalidField("birthDate", "must be a date, YYYY-MM-DD")
+		}
+		// Year 0 parses, but is outside the years 1 to 9999 every date
+		// of the API keeps to.
+		if err := domain.ValidateInstant("birthDate", born); err != nil {
+			return err
 		}
 	}
 	return nil

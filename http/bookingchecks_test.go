@@ -255,6 +255,26 @@ func mustField(t *testing.T, r reply, name string) json.RawMessage {
 	return m[name]
 }
 
+// A guest's birth date in year 0, which parses as YYYY-MM-DD, is outside
+// the years 1 to 9999 of every date: a 400 naming the field, at
+// registration and in a booking's guest alike.
+func TestGuestBirthDateInYearZeroIsInvalid(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(time.Hour)
+	b := decodeBooking(t, h.book(f, start, start.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+b.BookingID+"/guests", rootKey, map[string]any{"displayName": "Ana", "birthDate": "0000-01-01"})
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.Contains(t, r.Error, "birthDate")
+	r = h.do("POST", "/properties/"+f.property+"/bookings", rootKey, map[string]any{"areaId": f.flat,
+		"guest": map[string]any{"displayName": "Ana", "birthDate": "0000-12-31"}, "source": "web",
+		"startDateTime": rfc(start.Add(48 * time.Hour)), "endDateTime": rfc(start.Add(72 * time.Hour))})
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.Contains(t, r.Error, "guest.birthDate")
+	r = h.do("POST", "/bookings/"+b.BookingID+"/guests", rootKey, map[string]any{"displayName": "Ana", "birthDate": "0001-01-01"})
+	assert.Equal(t, http.StatusCreated, r.Status, r.Error)
+}
+
 // A guest's birth date in the future is a 400 naming the field, at
 // registration and in a booking's guest alike.
 func TestGuestBirthDateNotInTheFuture(t *testing.T) {
