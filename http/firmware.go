@@ -523,7 +523,7 @@ func (a *API) withRequiredFirmware(r *http.Request, doc queries.Document) (queri
 	if err != nil || version == "" {
 		return doc, err
 	}
-	if fw.ValidateVersion("requiredFirmwareVersion", version) != nil {
+	if !fw.RecordedVersionValid(version) {
 		return doc, fmt.Errorf("lock %s: stored firmware version %q is not a valid version", lockID, version)
 	}
 	at := i + len(privateOpen)

@@ -235,6 +235,24 @@ func TestFirmwareUploadValidation(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/2.0", rootKey, nil).Status)
 }
 
+// A version is a segment of its routes' paths: `.` and `..`, which a
+// router cleans away (sent as %2e%2e they reach the upload route), are a
+// 400 naming version, for they could never be fetched again. Dots among
+// other characters are fine.
+func TestFirmwareVersionIsNotADotSegment(t *testing.T) {
+	h := newHarness(t)
+	image := fwRandomBytes(t, 100)
+	for _, version := range []string{"%2e%2e", "%2E%2E", "%2e", ".%2e"} {
+		r := h.fwUploadRaw(rootKey, version, image)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "version %q: %s", version, r.Error)
+		assert.Contains(t, r.Error, "version", version)
+	}
+	for _, version := range []string{"...", "..1", "1..", ".hidden"} {
+		assert.Equal(t, http.StatusCreated, h.fwUploadRaw(rootKey, version, image).Status, version)
+		assert.Equal(t, http.StatusOK, h.do("GET", "/firmware/"+version, rootKey, nil).Status, version)
+	}
+}
+
 // fwPatternReader yields n bytes of a repeating pattern without holding
 // them.
 type fwPatternReader struct{ left int64 }

@@ -76,7 +76,9 @@ var (
 )
 
 // ValidateVersion checks a version string: 1 to 64 letters, digits, dots
-// and dashes.
+// and dashes, and not `.` or `..`: a version is a segment of its routes'
+// paths, and those two are cleaned away there (sent as %2e%2e, one could be
+// uploaded but never fetched again).
 func ValidateVersion(field, v string) error {
 	if v == "" {
 		return domain.InvalidField(field, "is required")
@@ -84,8 +86,16 @@ func ValidateVersion(field, v string) error {
 	if !versionPattern.MatchString(v) {
 		return domain.InvalidField(field, fmt.Sprintf("must be 1 to %d letters, digits, dots or dashes", MaxVersionLength))
 	}
+	if v == "." || v == ".." {
+		return domain.InvalidField(field, `must not be "." or "..", which cannot be a segment of a URL path`)
+	}
 	return nil
 }
+
+// RecordedVersionValid reports whether v is a version the log may hold:
+// ValidateVersion's characters, `.` and `..` included, which were
+// accepted before they were refused.
+func RecordedVersionValid(v string) bool { return versionPattern.MatchString(v) }
 
 // Target is where a version is assigned: a scope and, but for global, the
 // id of the lock, area or property.

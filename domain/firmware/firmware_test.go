@@ -204,3 +204,23 @@ func TestEventJSON(t *testing.T) {
 		t.Fatal("Events() misses a type")
 	}
 }
+
+// `.` and `..` are refused (a URL path cannot carry them as a segment),
+// other runs of dots are not; the log may still hold them from before.
+func TestValidateVersionRefusesDotSegments(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{".", ".."} {
+		var de *domain.Error
+		if err := ValidateVersion("version", v); !errors.As(err, &de) || !errors.Is(err, domain.ErrInvalid) || de.Field != "version" {
+			t.Errorf("%q: err = %v, want a 400 naming version", v, err)
+		}
+		if !RecordedVersionValid(v) {
+			t.Errorf("%q: a recorded version is still shown", v)
+		}
+	}
+	for _, v := range []string{"...", "1..2", ".1", "1.0.0"} {
+		if err := ValidateVersion("version", v); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}
