@@ -247,6 +247,33 @@ func TestBookingExternalRefs(t *testing.T) {
 	assert.JSONEq(t, `[]`, string(mustField(t, r, "externalRefs")))
 }
 
+// A booking's source left out (or null) is unknown; given as "" it is a
+// mistake, a 400 naming source, not unknown in disguise.
+func TestBookingSourceEmptyIsInvalid(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	start := h.clock.Now().Add(time.Hour).Truncate(time.Second)
+	book := func(hour int, source any, withSource bool) reply {
+		body := map[string]any{"areaId": f.flat, "guest": map[string]any{"userId": f.guest},
+			"startDateTime": rfc(start.Add(time.Duration(hour) * time.Hour)), "endDateTime": rfc(start.Add(time.Duration(hour+1) * time.Hour))}
+		if withSource {
+			body["source"] = source
+		}
+		return h.do("POST", "/properties/"+f.property+"/bookings", rootKey, body)
+	}
+	r := book(0, "", true)
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.Contains(t, r.Error, "source")
+	for i, c := range []struct {
+		source     any
+		withSource bool
+	}{{nil, false}, {nil, true}} {
+		r = book(2*i, c.source, c.withSource)
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+		assert.JSONEq(t, `"unknown"`, string(mustField(t, r, "source")))
+	}
+}
+
 func mustField(t *testing.T, r reply, name string) json.RawMessage {
 	t.Helper()
 	var m map[string]json.RawMessage

@@ -54,12 +54,13 @@ type guestInput struct {
 }
 
 type createBookingInput struct {
-	AreaID        string               `json:"areaId"`
-	Guest         *guestInput          `json:"guest"`
-	StartDateTime string               `json:"startDateTime"`
-	EndDateTime   string               `json:"endDateTime"`
-	Source        string               `json:"source"`
-	ExternalRefs  []domain.ExternalRef `json:"externalRefs"`
+	AreaID        string      `json:"areaId"`
+	Guest         *guestInput `json:"guest"`
+	StartDateTime string      `json:"startDateTime"`
+	EndDateTime   string      `json:"endDateTime"`
+	// Source: nil (left out or null) is unknown; "" is a mistake.
+	Source       *string              `json:"source"`
+	ExternalRefs []domain.ExternalRef `json:"externalRefs"`
 }
 
 func deref(s *string) string {
@@ -91,7 +92,11 @@ func (a *API) createBooking(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(in.Source), ExternalRefs: in.ExternalRefs}
+	if in.Source != nil && *in.Source == "" {
+		writeErr(w, r, booking.ErrInvalidSource)
+		return
+	}
+	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(deref(in.Source)), ExternalRefs: in.ExternalRefs}
 	if c.AreaID, err = uuid.Parse(in.AreaID); err != nil {
 		writeErr(w, r, domain.InvalidField("areaId", "must be a UUID"))
 		return

@@ -35,6 +35,8 @@ var (
 	// is created or rescheduled. It matches ErrUnprocessable; errors
 	// returned for it name endDateTime.
 	ErrEnded = domain.NewError(domain.ErrUnprocessable, "must be in the future: the booking would have ended already")
+	// ErrInvalidSource: a source that is none of Source.Valid's.
+	ErrInvalidSource = domain.InvalidField("source", "must be one of web, ios, android, calendar, publicApi, slack, msTeams, unknown")
 	// ErrNotDue: a time-driven transition asked for before its time.
 	ErrNotDue = domain.NewError(domain.ErrConflict, "the transition is not due yet")
 )
@@ -132,7 +134,7 @@ func (c Create) Decide(s State, now time.Time) ([]domain.Event, error) {
 		src = "unknown"
 	}
 	if !src.Valid() {
-		return nil, domain.InvalidField("source", "must be one of web, ios, android, calendar, publicApi, slack, msTeams, unknown")
+		return nil, ErrInvalidSource
 	}
 	if err := domain.ValidateExternalRefs("externalRefs", c.ExternalRefs); err != nil {
 		return nil, err
