@@ -1,7 +1,9 @@
 package bus
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -23,6 +25,26 @@ func TestOpenHidesPasswords(t *testing.T) {
 	_, err := Open(context.Background(), "nats://user:secret@127.0.0.1:1", testLogger(t))
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "secret")
+}
+
+// A cluster setting needs one server that answers, as a NATS client does:
+// another one down at start is where the client would fail over, not an
+// error. None answering is; neither the error nor the logs show a password.
+func TestOpenNeedsOneServerOfACluster(t *testing.T) {
+	cfg := natsConfig(t)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg.URL = "nats://u:s3cret@127.0.0.1:1," + cfg.URL
+	b, err := OpenConfig(context.Background(), cfg, log)
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+
+	cfg.URL = "nats://u:s3cret@127.0.0.1:1,nats://127.0.0.1:2"
+	_, err = OpenConfig(context.Background(), cfg, log)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "--bus")
+	require.NotContains(t, err.Error(), "s3cret")
+	require.NotContains(t, logs.String(), "s3cret")
 }
 
 func TestSubscriberNeedsAGroup(t *testing.T) {
