@@ -121,7 +121,7 @@ var (
 // a password query parameter (which pgx reads too), or that of a setting
 // that is not a URL net/url parses. A NATS cluster's URLs are each redacted.
 func Redact(setting string) string {
-	if urls := strings.Split(setting, ","); len(urls) > 1 && schemeOf(setting) == "nats" {
+	if urls := strings.Split(setting, ","); len(urls) > 1 && isNATSScheme(schemeOf(setting)) {
 		for i, u := range urls {
 			urls[i] = Redact(u)
 		}

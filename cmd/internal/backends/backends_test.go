@@ -43,6 +43,10 @@ func TestRedactHidesEveryPasswordOfACluster(t *testing.T) {
 		"nats://a:4222,nats://u:s3cret@b:4222",
 		"nats://a,nats://u:s3cret@b",
 		"nats://u:s3cret@a:4222,nats://u:s3cret@b:4222",
+		// A cluster whose first URL is tls:// (a NATS server that
+		// requires TLS) is a cluster too.
+		"tls://a:4222,tls://u:s3cret@b:4222",
+		"tls://a:4222,nats://u:s3cret@b:4222",
 	} {
 		require.NotContains(t, Redact(setting), "s3", setting)
 	}
