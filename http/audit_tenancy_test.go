@@ -242,3 +242,36 @@ func TestAuditCodeOfAnotherPropertyAnswersAsMissing(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, `"reason":"codeNotForThisLock"`)
 }
+
+// A resident of another property of the account, asked about on a lock of
+// this one, is in no group of the lock's property: noMembership, with no
+// event of the other property in the path (not the membership there, not
+// its group), for an auditor scoped to the lock's property and for an
+// account-wide one alike.
+func TestAuditDecisionOfAnotherPropertysResident(t *testing.T) {
+	h := newHarness(t)
+	here := h.newAuditTenant(rootKey)
+	there := h.newAuditTenant(rootKey)
+	property := func(lockID string) string {
+		r := h.do("GET", "/locks/"+lockID, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		return r.field("propertyId")
+	}
+	auditor := h.newKey(rootKey, scopedPerm("support", property(here.lock)))
+	at := h.settle()
+
+	for _, key := range []string{auditor, rootKey} {
+		status, body := h.decisionBody(key, here.lock, "userDeviceId", there.device, at)
+		require.Equal(t, http.StatusOK, status, body)
+		var d auditDecision
+		require.NoError(t, json.Unmarshal([]byte(body), &struct{ Data *auditDecision }{&d}))
+		assert.Equal(t, "noMembership", d.Reason, body)
+		require.Equal(t, []string{"install", "device", "membership"}, linkNames(d.Path), body)
+		last := d.Path[2]
+		assert.True(t, last.Missing)
+		assert.Empty(t, last.EventID, "no event of the other property")
+		assert.Empty(t, last.UserGroupID, "nor its group")
+		assert.NotContains(t, body, "UserAddedToGroup")
+		assert.NotContains(t, body, property(there.lock))
+	}
+}

@@ -27,8 +27,9 @@ const (
 	ReasonDeprovisioned    = "deviceDeprovisioned"
 	// ReasonNoMembership: the user is in no group granted on the lock's
 	// area or its ancestors (never was, or was removed from one, or the
-	// group was deleted). ReasonNoGrant: the user is in groups, but none of
-	// them has an entry in the access list of the lock's area or its
+	// group was deleted), nor in any other group of the lock's property.
+	// ReasonNoGrant: the user is in groups of the lock's property, but none
+	// of them has an entry in the access list of the lock's area or its
 	// ancestors (nor is the area's own group of one of them): a grant was
 	// removed, or never made.
 	ReasonNoMembership    = "noMembership"
@@ -253,7 +254,14 @@ func (a *Audit) missingGrant(ctx context.Context, f *auditFold, lockID, userID u
 	if userID == uuid.Nil {
 		return AuditLink{}, AuditLink{}, false, nil
 	}
-	groups, err := a.memberGroups(ctx, userID, at)
+	// Only the groups of the lock's property: a group of another property
+	// is never granted on this lock, and the caller, who may audit this
+	// property only, must not be shown its events.
+	var propertyID uuid.UUID
+	if l := f.facts.locks[lockID]; l != nil {
+		propertyID = l.property
+	}
+	groups, err := a.memberGroups(ctx, userID, propertyID, at)
 	if err != nil || len(groups) == 0 {
 		return AuditLink{}, AuditLink{}, false, err
 	}
@@ -325,9 +333,10 @@ func laterRevocation(env *eventstore.Envelope, grp uuid.UUID, typ area.AccessTyp
 	return typ == area.AccessGroup && thanTyp != area.AccessGroup
 }
 
-// memberGroups are the groups named by the user's membership events
-// recorded at or before at (the index's member rows), in log order.
-func (a *Audit) memberGroups(ctx context.Context, userID uuid.UUID, at time.Time) ([]uuid.UUID, error) {
+// memberGroups are the groups of the property named by the user's
+// membership events recorded at or before at (the index's member rows), in
+// log order.
+func (a *Audit) memberGroups(ctx context.Context, userID, propertyID uuid.UUID, at time.Time) ([]uuid.UUID, error) {
 	rows, err := a.db.QueryContext(ctx, a.db.Dialect.Rebind(`SELECT position FROM `+auditindex.Table+`
 		WHERE entity_id = ? AND kind = ? AND recorded_at <= ? ORDER BY recorded_at, position`), userID.String(), auditindex.KindMember, auditindex.FormatTime(at))
 	if err != nil {
@@ -353,12 +362,15 @@ func (a *Audit) memberGroups(ctx context.Context, userID uuid.UUID, at time.Time
 	}
 	var out []uuid.UUID
 	for _, env := range envs {
-		var g uuid.UUID
+		var g, p uuid.UUID
 		switch e := env.Event.(type) {
 		case group.UserAddedToGroup:
-			g = e.UserGroupID
+			g, p = e.UserGroupID, e.PropertyID
 		case group.UserGroupMembershipChanged:
-			g = e.UserGroupID
+			g, p = e.UserGroupID, e.PropertyID
+		}
+		if p != propertyID {
+			continue
 		}
 		if g != uuid.Nil && !slices.Contains(out, g) {
 			out = append(out, g)
