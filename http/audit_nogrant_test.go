@@ -79,3 +79,45 @@ func TestAuditNoGrantForAGroupNeverGranted(t *testing.T) {
 	require.Equal(t, http.StatusOK, h.do("DELETE", grpMemberPath(f.property, gardeners, gardener), rootKey, nil).Status)
 	assert.Equal(t, "noMembership", h.auditDecide(f.lock, phone.UserDeviceID, h.settle()).Reason)
 }
+
+// A user removed from a group granted on the lock (the flat's own), then
+// added to another group that was granted and then taken off the list, is
+// refused for want of that grant: the list change that ended the path
+// which last admitted them, not the old removal from the first group,
+// which is no longer the cause.
+func TestAuditNoGrantAfterARegrantNamesTheLastListChange(t *testing.T) {
+	h := newHarness(t)
+	f := newAuditFixture(t, h)
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, f.lock), rootKey, nil).Status)
+	h.grpAdd(rootKey, f.property, f.flatGroup, f.cleaner)
+	require.True(t, h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle()).Allowed)
+	require.Equal(t, http.StatusOK, h.do("DELETE", grpMemberPath(f.property, f.flatGroup, f.cleaner), rootKey, nil).Status)
+	d := h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.Equal(t, "noMembership", d.Reason)
+	require.Equal(t, "UserRemovedFromGroup", d.Path[len(d.Path)-1].EventType)
+
+	night := h.grpGroup(rootKey, f.property, "Night cleaners")
+	h.grpAdd(rootKey, f.property, night, f.cleaner)
+	setBuildingList := func(list []any) {
+		t.Helper()
+		r := h.do("PUT", "/properties/"+f.property+"/areas/"+f.building, rootKey, map[string]any{
+			"displayName": "Building", "areaType": "common", "accessList": list})
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+	}
+	setBuildingList([]any{map[string]any{"accessType": "group", "userGroupId": night, "schedule": nil}})
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.True(t, d.Allowed, d.Reason)
+
+	setBuildingList([]any{})
+	d = h.auditDecide(f.lock, f.cleanerPhone.UserDeviceID, h.settle())
+	require.Equal(t, "noGrant", d.Reason)
+	require.Equal(t, []string{"install", "device", "membership", "grant"}, linkNames(d.Path))
+	member, grant := d.Path[2], d.Path[3]
+	assert.False(t, member.Missing)
+	assert.Equal(t, night, member.UserGroupID)
+	assert.Equal(t, "UserAddedToGroup", member.EventType)
+	assert.True(t, grant.Missing)
+	assert.Equal(t, "AreaAccessListChanged", grant.EventType)
+	assert.Equal(t, f.building, grant.AreaID)
+	assert.Equal(t, night, grant.UserGroupID)
+}

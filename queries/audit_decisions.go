@@ -146,18 +146,20 @@ func (a *Audit) DecideDevice(ctx context.Context, accountID, lockID, deviceID uu
 	}
 	if len(mine) == 0 {
 		missing := missingMemberLink(facts, lockID, userID)
-		if missing.EventID == "" {
-			// Not removed from a granted group: is the user in groups that
-			// no grant reaches?
-			member, grant, ok, err := a.missingGrant(ctx, f, lockID, userID, at)
-			if err != nil {
-				return Decision{}, err
-			}
-			if ok {
-				out.Reason = ReasonNoGrant
-				out.Path = append(out.Path, deviceLink(dev), member, grant)
-				return out, nil
-			}
+		// Is the user in groups of the property that no grant reaches? The
+		// cause is the event that ended the path last admitting the user:
+		// a removal from a granted group only when no later access-list
+		// change took a grant of one of the user's present groups off (an
+		// old removal is not the cause once the user was let in again
+		// through another group).
+		member, grant, ok, err := a.missingGrant(ctx, f, lockID, userID, at)
+		if err != nil {
+			return Decision{}, err
+		}
+		if ok && (missing.EventID == "" || grant.Position > missing.Position) {
+			out.Reason = ReasonNoGrant
+			out.Path = append(out.Path, deviceLink(dev), member, grant)
+			return out, nil
 		}
 		out.Reason = ReasonNoMembership
 		out.Path = append(out.Path, deviceLink(dev), missing)
