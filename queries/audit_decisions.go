@@ -27,7 +27,7 @@ const (
 	ReasonDeprovisioned    = "deviceDeprovisioned"
 	// ReasonNoMembership: the user is in no group granted on the lock's
 	// area or its ancestors (never was, or was removed from one, or the
-	// group was deleted), nor in any other group of the lock's property.
+	// group was deleted; a user in no group of the lock's property at all).
 	// ReasonNoGrant: the user is in groups of the lock's property, but none
 	// of them has an entry in the access list of the lock's area or its
 	// ancestors (nor is the area's own group of one of them): a grant was
