@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +42,11 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 	logs, _ := h.alPage(rootKey, "/locks/"+s.lock.ID+"/logs")
 	require.Len(t, logs, 4)
 	want := map[string]flags{}
+	wantVersion := map[string]int{}
 	for _, e := range logs {
 		want[e.LockAccessLogID] = flags{&e.DeviceSignatureFailure, &e.StaleCredential, &e.FutureDate}
+		wantVersion[e.LockAccessLogID] = e.KeyMapVersion
+		assert.Positive(t, e.KeyMapVersion, "the phone's grant made a key map")
 	}
 	assert.True(t, *want[forged].DeviceSignatureFailure, "a signature over another lock id")
 	assert.True(t, *want[future].FutureDate)
@@ -52,11 +56,13 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 	status, _, body := h.rawGet("/audit/locks/"+s.lock.ID+"/history", rootKey)
 	require.Equal(t, http.StatusOK, status, body)
 	got := map[string]flags{}
+	gotVersion := map[string]int{}
 	others := 0
 	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
 		var it struct {
-			EventType string            `json:"eventType"`
-			IDs       map[string]string `json:"ids"`
+			EventType     string            `json:"eventType"`
+			IDs           map[string]string `json:"ids"`
+			KeyMapVersion int               `json:"keyMapVersion"`
 			flags
 		}
 		require.NoError(t, json.Unmarshal([]byte(line), &it), line)
@@ -69,6 +75,7 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 		require.NotNil(t, it.StaleCredential, line)
 		require.NotNil(t, it.FutureDate, line)
 		got[it.IDs["lockAccessLogId"]] = it.flags
+		gotVersion[it.IDs["lockAccessLogId"]] = it.KeyMapVersion
 	}
 	assert.Positive(t, others)
 	require.Len(t, got, 4, body)
@@ -76,6 +83,7 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 		assert.Equal(t, *w.DeviceSignatureFailure, *got[id].DeviceSignatureFailure, "deviceSignatureFailure of %s", id)
 		assert.Equal(t, *w.StaleCredential, *got[id].StaleCredential, "staleCredential of %s", id)
 		assert.Equal(t, *w.FutureDate, *got[id].FutureDate, "futureDate of %s", id)
+		assert.Equal(t, wantVersion[id], gotVersion[id], "keyMapVersion of %s", id)
 	}
 
 	status, _, body = h.rawGet("/audit/locks/"+s.lock.ID+"/history?format=csv", rootKey)
@@ -86,7 +94,7 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 	for i, c := range rows[0] {
 		col[c] = i
 	}
-	for _, name := range []string{"deviceSignatureFailure", "staleCredential", "futureDate"} {
+	for _, name := range []string{"deviceSignatureFailure", "staleCredential", "futureDate", "keyMapVersion"} {
 		require.Contains(t, col, name, "a CSV column")
 	}
 	cell := func(b *bool) string {
@@ -107,6 +115,7 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 		assert.Equal(t, cell(w.DeviceSignatureFailure), row[col["deviceSignatureFailure"]])
 		assert.Equal(t, cell(w.StaleCredential), row[col["staleCredential"]])
 		assert.Equal(t, cell(w.FutureDate), row[col["futureDate"]])
+		assert.Equal(t, strconv.Itoa(wantVersion[row[col["lockAccessLogId"]]]), row[col["keyMapVersion"]])
 	}
 	assert.Equal(t, 4, seen)
 }

@@ -44,7 +44,9 @@ type HistoryItem struct {
 	DeviceSignatureFailure *bool `json:"deviceSignatureFailure,omitempty"`
 	StaleCredential        *bool `json:"staleCredential,omitempty"`
 	FutureDate             *bool `json:"futureDate,omitempty"`
-	// KeyMapVersion is set on KeyMapVersionChanged items.
+	// KeyMapVersion is set on KeyMapVersionChanged items, and on access
+	// attempts (LockAccessLogged): the version in force at the attempt's
+	// accessDate, as the access logs show it (0, none yet: left out).
 	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
 	// CauseEventType is, on a KeyMapVersionChanged item, the type of the
 	// event that changed the key map (a grant or a revocation: a
@@ -205,6 +207,7 @@ func historyItem(env *eventstore.Envelope) HistoryItem {
 		DeviceSignatureFailure *bool              `json:"deviceSignatureFailure"`
 		StaleCredential        *bool              `json:"staleCredential"`
 		FutureDate             *bool              `json:"futureDate"`
+		KeyMapVersion          uint64             `json:"keyMapVersion"`
 		Mode                   lock.UninstallMode `json:"mode"`
 	}
 	if json.Unmarshal(env.Raw, &outcome) == nil {
@@ -214,6 +217,7 @@ func historyItem(env *eventstore.Envelope) HistoryItem {
 		}
 		if env.Type == accessLogged {
 			it.DeviceSignatureFailure, it.StaleCredential, it.FutureDate = outcome.DeviceSignatureFailure, outcome.StaleCredential, outcome.FutureDate
+			it.KeyMapVersion = outcome.KeyMapVersion
 		}
 	}
 	return it
