@@ -91,7 +91,7 @@ func (h *harness) decideCode(lockID, codeID string, at time.Time) auditDecision 
 
 // A decision for an access code names the lock's install and the code's
 // creation, and says why a code does not open: outside its window, not
-// for this lock, revoked, or not created yet.
+// for this lock (revoked or not), revoked, or not created yet.
 func TestAuditDecisionsForAccessCodes(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
@@ -126,6 +126,12 @@ func TestAuditDecisionsForAccessCodes(t *testing.T) {
 	require.False(t, revoked.Allowed)
 	require.Equal(t, "codeRevoked", revoked.Reason)
 	require.True(t, revoked.Path[len(revoked.Path)-1].Missing)
+	// On a lock it never opened, the revocation changes nothing: the lock
+	// check comes first.
+	d = h.decideCode(other.LockID, codeID, h.settle())
+	require.Equal(t, "codeNotForThisLock", d.Reason)
+	require.Equal(t, "AccessCodeCreated", d.Path[len(d.Path)-1].EventType)
+	require.Equal(t, f.flat, d.Path[len(d.Path)-1].AreaID)
 
 	both := h.do("GET", "/audit/decisions?lockId="+f.lockID+"&accessCodeId="+codeID+"&userDeviceId="+codeID, rootKey, nil)
 	require.Equal(t, http.StatusBadRequest, both.Status)

@@ -482,6 +482,12 @@ func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.U
 		return out, nil
 	}
 	c := facts.codes[codeID]
+	if rc := facts.revokedCode[codeID]; c == nil && rc != nil && !slices.ContainsFunc(facts.chain(lockID), func(ar access.Area) bool { return ar.ID == rc.area }) {
+		// Revoked, but it never opened this lock: the lock comes first.
+		out.Reason = ReasonCodeElsewhere
+		out.Path = append(out.Path, codeLink(codeID, rc))
+		return out, nil
+	}
 	if c == nil {
 		out.Reason = ReasonNoCode
 		link := AuditLink{Link: "accessCode", Missing: true}
@@ -494,9 +500,7 @@ func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.U
 		out.Path = append(out.Path, link)
 		return out, nil
 	}
-	link := linkOf("accessCode", c.created)
-	from, until := c.from.UTC(), c.until.UTC()
-	link.AccessCodeID, link.BookingID, link.AreaID, link.ValidFrom, link.ValidUntil = codeID.String(), c.booking.String(), c.area.String(), &from, &until
+	link := codeLink(codeID, c)
 	for _, e := range facts.explain(lockID) {
 		if e.AccessCodeID != codeID {
 			continue
@@ -513,4 +517,13 @@ func (a *Audit) DecideCode(ctx context.Context, accountID, lockID, codeID uuid.U
 	out.Reason = ReasonCodeElsewhere
 	out.Path = append(out.Path, link)
 	return out, nil
+}
+
+// codeLink is an access code's creation, with its booking, area and
+// window.
+func codeLink(codeID uuid.UUID, c *auditCode) AuditLink {
+	link := linkOf("accessCode", c.created)
+	from, until := c.from.UTC(), c.until.UTC()
+	link.AccessCodeID, link.BookingID, link.AreaID, link.ValidFrom, link.ValidUntil = codeID.String(), c.booking.String(), c.area.String(), &from, &until
+	return link
 }

@@ -35,8 +35,10 @@ type auditFacts struct {
 	// booking whose code events were met (the fold follows them).
 	codes    map[uuid.UUID]*auditCode
 	bookings map[uuid.UUID]bool
-	// revokedCodes are the revocations, by code id.
+	// revokedCodes are the revocations, by code id, and revokedCode the
+	// codes as they were when revoked (where they opened).
 	revokedCodes map[uuid.UUID]*eventstore.Envelope
+	revokedCode  map[uuid.UUID]*auditCode
 }
 
 // auditCode is a booking's access code: where and when it opens.
@@ -104,7 +106,8 @@ func newAuditFacts() *auditFacts {
 	return &auditFacts{timezones: map[uuid.UUID]string{}, areas: map[uuid.UUID]*auditArea{},
 		members: map[uuid.UUID]map[uuid.UUID]*auditMember{}, removed: map[uuid.UUID]map[uuid.UUID]*eventstore.Envelope{}, devices: map[uuid.UUID]map[uuid.UUID]*auditDevice{},
 		retired: map[uuid.UUID]*eventstore.Envelope{}, locks: map[uuid.UUID]*auditLock{},
-		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}, revokedCodes: map[uuid.UUID]*eventstore.Envelope{}}
+		codes: map[uuid.UUID]*auditCode{}, bookings: map[uuid.UUID]bool{}, revokedCodes: map[uuid.UUID]*eventstore.Envelope{},
+		revokedCode: map[uuid.UUID]*auditCode{}}
 }
 
 // apply folds one event, as projections/keymaps' facts do.
@@ -186,6 +189,9 @@ func (f *auditFacts) apply(env *eventstore.Envelope) {
 		}
 	case booking.AccessCodeRevoked:
 		f.bookings[e.BookingID] = true
+		if c := f.codes[e.AccessCodeID]; c != nil {
+			f.revokedCode[e.AccessCodeID] = c
+		}
 		delete(f.codes, e.AccessCodeID)
 		f.revokedCodes[e.AccessCodeID] = env
 	case booking.BookingRescheduled:
