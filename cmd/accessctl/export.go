@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,7 @@ var exportIndexes = []string{"audit-index", "keymaps"}
 
 func exportCommand() command {
 	return command{name: "export",
-		synopsis: "(--lock ID | --user ID | --property ID) [--from RFC3339] [--to RFC3339] [--format json|csv] --out FILE [--data-dir DIR]",
+		synopsis: "(--lock ID | --user ID | --property ID) [--from RFC3339] [--to RFC3339] [--format json|csv] --out FILE|- [--data-dir DIR]",
 		summary:  "write the audit history of a lock, user or property to a file, as GET /audit/.../history answers it",
 		flags:    exportFlags}
 }
@@ -55,7 +56,7 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 	from := fs.String("from", "", "the first instant, RFC 3339 (default: the beginning)")
 	to := fs.String("to", "", "the instant the export stops before, RFC 3339 (default: no end)")
 	format := fs.String("format", queries.HistoryJSON, "json (one object per line) or csv")
-	out := fs.String("out", "", "the `file` to write (replaced once the export is complete)")
+	out := fs.String("out", "", "the `file` to write (replaced once the export is complete); - writes to stdout")
 	every := fs.Int("progress-every", 100000, "print a progress line to stderr every `N` items (0: never)")
 	return func(ctx context.Context, args []string) error {
 		if len(args) > 0 {
@@ -88,6 +89,13 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		if job.out == "" {
 			return usagef("--out is required")
 		}
+		// A directory cannot be replaced by the export: say so now, not
+		// after reading the whole history.
+		if job.out != stdoutName {
+			if fi, err := os.Stat(job.out); err == nil && fi.IsDir() {
+				return usagef("--out: %s is a directory; give the name of the file to write", job.out)
+			}
+		}
 		if job.progressEvery < 0 {
 			return usagef("--progress-every: want 0 (never) or a positive number, not %d", job.progressEvery)
 		}
@@ -113,9 +121,13 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 	}
 }
 
+// stdoutName, given as --out, writes the export to stdout.
+const stdoutName = "-"
+
 // runExport streams the history into a temporary file beside --out and
 // renames it into place at the end, so a failed export leaves no partial
-// file under the name asked for. It only reads the log and the read
+// file under the name asked for (--out -: straight to stdout, and the
+// summary line to stderr). It only reads the log and the read
 // models (see storeFlags.openReadOnly): it changes no file of a replayed
 // directory and answers beside a server holding their write locks.
 func runExport(ctx context.Context, e env, job exportJob) error {
@@ -139,12 +151,23 @@ func runExport(ctx context.Context, e env, job exportJob) error {
 	if err != nil {
 		return err
 	}
+	if job.out == stdoutName {
+		n, err := writeExport(ctx, e, audit, job, e.stdout)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "exported %d items to stdout\n", n)
+		return nil
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(job.out), "."+filepath.Base(job.out)+".*")
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	n, err := writeExport(ctx, e, audit, job, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -160,7 +183,7 @@ func runExport(ctx context.Context, e env, job exportJob) error {
 
 // writeExport writes the history to f through a buffer, a page at a time
 // as the audit reads it, so a long history never sits in memory.
-func writeExport(ctx context.Context, e env, audit *queries.Audit, job exportJob, f *os.File) (int, error) {
+func writeExport(ctx context.Context, e env, audit *queries.Audit, job exportJob, f io.Writer) (int, error) {
 	bw := bufio.NewWriterSize(f, 1<<16)
 	hw, err := queries.NewHistoryWriter(bw, job.format)
 	if err != nil {
@@ -183,9 +206,6 @@ func writeExport(ctx context.Context, e env, audit *queries.Audit, job exportJob
 	}
 	if err == nil {
 		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
 	}
 	return n, err
 }

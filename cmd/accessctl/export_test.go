@@ -191,6 +191,13 @@ func TestExportRefusesInvalidInput(t *testing.T) {
 		"--from", "2027-01-01T00:00:00Z", "--to", "2026-01-01T00:00:00Z")
 	assert.Equal(t, exitUsage, code, "%s", stderr)
 	assert.Contains(t, stderr, "--from: must not be after --to")
+	// An --out that is a directory is refused before anything is read
+	// (here there is not even an event store), naming --out.
+	code, _, stderr = accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", dir)
+	assert.Equal(t, exitUsage, code, "%s", stderr)
+	assert.Contains(t, stderr, "--out")
+	assert.Contains(t, stderr, "is a directory")
+	assert.NotContains(t, stderr, "rename")
 	code, _, stderr = accessctl(t, "export", "--data-dir", dir, "--lock", id, "--out", out)
 	assert.Equal(t, exitFailed, code, "no event store here")
 	assert.Contains(t, stderr, "no event store")
@@ -275,4 +282,29 @@ func requireExport(t *testing.T, dir string, propertyID uuid.UUID, out string) {
 	code, stdout, stderr := accessctl(t, "export", "--data-dir", dir, "--property", propertyID.String(), "--out", out)
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 	assert.Contains(t, stdout, "exported")
+}
+
+// --out - writes the export to stdout, the same bytes as the file, with
+// the summary line on stderr; no file named "-" appears.
+func TestExportToStdout(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	t.Chdir(t.TempDir())
+	for _, format := range []string{"json", "csv"} {
+		out := filepath.Join(t.TempDir(), "out."+format)
+		code, stdout, stderr = accessctl(t, "export", "--data-dir", f.dir, "--user", f.userID.String(), "--format", format, "--out", out)
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+		want, err := os.ReadFile(out)
+		require.NoError(t, err)
+		require.NotEmpty(t, want)
+
+		code, stdout, stderr = accessctl(t, "export", "--data-dir", f.dir, "--user", f.userID.String(), "--format", format, "--out", "-")
+		require.Equal(t, exitOK, code, "%s", stderr)
+		assert.Equal(t, string(want), stdout, format)
+		assert.Contains(t, stderr, "exported")
+		assert.Contains(t, stderr, "to stdout")
+		_, err = os.Stat("-")
+		assert.ErrorIs(t, err, os.ErrNotExist, "a file named -")
+	}
 }
