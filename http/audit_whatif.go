@@ -82,6 +82,10 @@ func whatIfCommands(raw []json.RawMessage) ([]whatIfCommand, error) {
 		switch c := out[i]; {
 		case c.Method == "":
 			return nil, domain.InvalidField(field+".method", "is required")
+		case c.Method != strings.ToUpper(c.Method):
+			// As the API takes it: its methods are case-sensitive.
+			return nil, domain.InvalidField(field+".method", fmt.Sprintf("must be in capitals (%s, not %s): methods are case-sensitive",
+				strings.ToUpper(c.Method), c.Method))
 		case c.Path == "":
 			return nil, domain.InvalidField(field+".path", "is required")
 		case !strings.HasPrefix(c.Path, "/"):
@@ -304,6 +308,7 @@ func whatIfOperation(ctx context.Context, router *mux.Router, i int, c whatIfCom
 	if err := checkWhatIfRefs(i, c); err != nil {
 		return "", domain.InvalidField(field, err.Error())
 	}
+	sent := c // as the client wrote it, references and all
 	c = placeholderRefs(c)
 	req, err := whatIfRequest(ctx, c)
 	if err != nil {
@@ -312,7 +317,7 @@ func whatIfOperation(ctx context.Context, router *mux.Router, i int, c whatIfCom
 	var m mux.RouteMatch
 	if !router.Match(req, &m) || m.MatchErr != nil || m.Route == nil {
 		return "", domain.InvalidField(field, fmt.Sprintf("%s %s is not an operation a what-if runs (%s)",
-			c.Method, c.Path, strings.Join(whatIfOperations, ", ")))
+			sent.Method, sent.Path, strings.Join(whatIfOperations, ", ")))
 	}
 	op := m.Route.GetName()
 	if op == "createBooking" {
@@ -339,7 +344,7 @@ func whatIfRequest(ctx context.Context, c whatIfCommand) (*http.Request, error) 
 	if raw := bytes.TrimSpace(c.Body); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
 		body = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(c.Method), "http://what-if"+c.Path, body)
+	req, err := http.NewRequestWithContext(ctx, c.Method, "http://what-if"+c.Path, body)
 	if err != nil {
 		return nil, fmt.Errorf("not a request: %w", err)
 	}

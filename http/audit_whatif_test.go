@@ -374,6 +374,12 @@ func TestAuditWhatIfNamesWhatAnEarlierCommandCreated(t *testing.T) {
 		book, cmd("POST", "/bookings/{commands[0].id}/check-in", map[string]any{"method": "{commands[-1].id}"})}})
 	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
 	assert.Contains(t, r.Error, "is not a reference")
+	// A route no what-if runs is named as sent, the reference in it.
+	r = h.do("POST", "/audit/what-if", rootKey, map[string]any{"commands": []any{
+		book, cmd("PUT", "/bookings/{commands[0].id}", map[string]any{"areaId": f.flat})}})
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.Contains(t, r.Error, "commands[1]: PUT /bookings/{commands[0].id} is not an operation")
+	assert.NotContains(t, r.Error, "00000000-0000-0000-0000-000000000000")
 	assert.Equal(t, before, h.head())
 }
 
@@ -394,6 +400,7 @@ func TestAuditWhatIfNamesTheCommandOfABadField(t *testing.T) {
 		`{"commands":[GOOD,{"method":5,"path":"/x"}]}`:                     "commands[1].method: must be a string",
 		`{"commands":[GOOD,{"method":"POST","path":"/x","method":"PUT"}]}`: "commands[1].method: duplicate field",
 		`{"commands":[GOOD,"POST /x"]}`:                                    "commands[1]: must be an object",
+		`{"commands":[GOOD,{"method":"post","path":"/x"}]}`:                "commands[1].method: must be in capitals (POST, not post): methods are case-sensitive",
 	} {
 		raw, err := json.Marshal(good)
 		require.NoError(t, err)
