@@ -309,7 +309,7 @@ func TestEventJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("json =\n%s\nwant\n%s", b, want)
 	}
-	if len(Events()) != 6 {
+	if len(Events()) != 7 {
 		t.Fatal("Events() misses a type")
 	}
 }
