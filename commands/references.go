@@ -16,6 +16,14 @@ import (
 // read, not a read model, so an entity created a moment ago counts.
 // Another account's id gets the same answer as an id nobody has.
 
+// ErrNoSuchUser and ErrNoSuchProperty answer a reference to a user or a
+// property that is not one of the account's (the nil UUID, which names
+// none, included).
+var (
+	ErrNoSuchUser     = domain.NewError(domain.ErrUnprocessable, "no such user")
+	ErrNoSuchProperty = domain.NewError(domain.ErrUnprocessable, "no such property")
+)
+
 // requireUser checks that id is a user of the account.
 func (s *Service) requireUser(ctx context.Context, accountID, id uuid.UUID, field string) error {
 	u, err := Load(ctx, s.p, userAgg, id)
@@ -23,7 +31,7 @@ func (s *Service) requireUser(ctx context.Context, accountID, id uuid.UUID, fiel
 		return err
 	}
 	if !u.State.Exists() || u.State.AccountID() != accountID {
-		return domain.NewError(domain.ErrUnprocessable, "no such user").At(field)
+		return ErrNoSuchUser.At(field)
 	}
 	return nil
 }
@@ -65,7 +73,7 @@ func (s *Service) requireGrantTargets(ctx context.Context, accountID uuid.UUID, 
 				return domain.NewError(domain.ErrUnprocessable, "the property is deleted").At(at)
 			}
 			if !p.State.Exists() || p.State.AccountID() != accountID {
-				return domain.NewError(domain.ErrUnprocessable, "no such property").At(at)
+				return ErrNoSuchProperty.At(at)
 			}
 		}
 		if g.UserID != uuid.Nil {
