@@ -24,18 +24,36 @@ func (a *API) areaRoutes() []route {
 
 // createAreaInput is the body of createArea.
 type createAreaInput struct {
-	DisplayName  string `json:"displayName"`
-	AreaType     string `json:"areaType"`
-	ParentAreaID string `json:"parentAreaId"`
+	DisplayName  string  `json:"displayName"`
+	AreaType     string  `json:"areaType"`
+	ParentAreaID *string `json:"parentAreaId"`
 }
 
 // updateAreaInput is the body of updateArea: every writable field.
 type updateAreaInput struct {
 	DisplayName  string             `json:"displayName"`
 	AreaType     string             `json:"areaType"`
-	ParentAreaID string             `json:"parentAreaId"`
+	ParentAreaID *string            `json:"parentAreaId"`
 	AccessList   []accessEntryInput `json:"accessList"`
 }
+
+// parentAreaOf reads parentAreaId: left out (or null) is the top of the
+// property; anything else must be a UUID, `""` included, which would
+// otherwise pass for no parent. given reports a parent named: the nil
+// UUID, given, names no area (errNoParentArea).
+func parentAreaOf(s *string) (id uuid.UUID, given bool, err error) {
+	if s == nil {
+		return uuid.Nil, false, nil
+	}
+	if id, err = uuid.Parse(*s); err != nil || len(*s) != 36 {
+		return uuid.Nil, true, domain.InvalidField("parentAreaId", "must be a UUID")
+	}
+	return id, true, nil
+}
+
+// errNoParentArea answers a parentAreaId given as the nil UUID: an area
+// that does not exist, as any unknown id is (after the body's 400s).
+var errNoParentArea = area.ErrParentNotFound.At("parentAreaId")
 
 // accessEntryInput is one accessList entry as sent; the domain checks its
 // shape and its schedule, naming accessList[i]....
@@ -127,7 +145,10 @@ func (a *API) createArea(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	parentID, err := optionalUUID("parentAreaId", in.ParentAreaID)
+	parentID, given, err := parentAreaOf(in.ParentAreaID)
+	if err == nil && given && parentID == uuid.Nil {
+		err = errNoParentArea
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -166,12 +187,17 @@ func (a *API) updateArea(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := commands.UpdateArea{DisplayName: in.DisplayName, AreaType: area.Type(in.AreaType)}
-	if c.ParentAreaID, err = optionalUUID("parentAreaId", in.ParentAreaID); err != nil {
+	var parentGiven bool
+	if c.ParentAreaID, parentGiven, err = parentAreaOf(in.ParentAreaID); err != nil {
 		writeErr(w, r, err)
 		return
 	}
 	if c.AccessList, err = accessListOf(in.AccessList); err != nil {
 		writeErr(w, r, err)
+		return
+	}
+	if parentGiven && c.ParentAreaID == uuid.Nil {
+		writeErr(w, r, errNoParentArea)
 		return
 	}
 	res, err := a.cmd.UpdateArea(r.Context(), propertyID, areaID, c)

@@ -496,3 +496,47 @@ func TestParentAreaOutOfScopeAnswersAsMissing(t *testing.T) {
 		assert.Contains(t, seen.Error, "another property", name)
 	}
 }
+
+// parentAreaId left out (or null) is the top of the property; given, it
+// names an area: "" is not a UUID (400) and the nil UUID names no area
+// (422, as an id nobody has), on a create and on a PUT alike, which moves
+// nothing.
+func TestParentAreaNilOrEmptyIsNotTopLevel(t *testing.T) {
+	h := newHarness(t)
+	p := h.mkProperty(rootKey, "Hotel Sol")
+	top := h.mkArea(rootKey, p, "Floor 1", "")
+	sub := h.mkArea(rootKey, p, "Room 1", top)
+	before := h.head()
+	for _, c := range []struct {
+		parent any
+		status int
+		err    string
+	}{
+		{uuid.Nil.String(), http.StatusUnprocessableEntity, "parentAreaId: the parent area does not exist"},
+		{"", http.StatusBadRequest, "parentAreaId: must be a UUID"},
+	} {
+		r := h.do("POST", areasPath(p), rootKey, map[string]any{"displayName": "e", "areaType": "common", "parentAreaId": c.parent})
+		assert.Equal(t, c.status, r.Status, "POST %q: %s", c.parent, r.Error)
+		assert.Equal(t, c.err, r.Error, "POST %q", c.parent)
+		r = h.do("PUT", areaPath(p, sub), rootKey, map[string]any{"displayName": "Room 1", "areaType": "resident",
+			"accessList": []any{}, "parentAreaId": c.parent})
+		assert.Equal(t, c.status, r.Status, "PUT %q: %s", c.parent, r.Error)
+		assert.Equal(t, c.err, r.Error, "PUT %q", c.parent)
+	}
+	assert.Equal(t, before, h.head(), "nothing recorded")
+	assert.Equal(t, top, h.viewArea(rootKey, p, sub).ParentAreaID, "the sub-area did not move")
+
+	// A 400 elsewhere in the body comes first, as before an unknown id's 422.
+	r := h.do("PUT", areaPath(p, sub), rootKey, map[string]any{"displayName": "Room 1", "areaType": "resident",
+		"accessList": []any{map[string]any{"accessType": "group", "userGroupId": "nope"}}, "parentAreaId": uuid.Nil.String()})
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+
+	// null, as left out, is the top.
+	r = h.do("POST", areasPath(p), rootKey, map[string]any{"displayName": "e", "areaType": "common", "parentAreaId": nil})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	assert.Empty(t, decodeArea(t, r).ParentAreaID)
+	r = h.do("PUT", areaPath(p, sub), rootKey, map[string]any{"displayName": "Room 1", "areaType": "resident",
+		"accessList": []any{}, "parentAreaId": nil})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Empty(t, decodeArea(t, r).ParentAreaID)
+}
