@@ -53,6 +53,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, c CreateAPIKey) (NewAPIKey, 
 	if err != nil {
 		return NewAPIKey{}, err
 	}
+	// The list's own rules first, as a 400 comes before a 422, and so
+	// that an oversized list reads no property.
+	if err := apikey.ValidateGrants("apiPermissions", c.Permissions); err != nil {
+		return NewAPIKey{}, err
+	}
 	if err := s.requireGrantTargets(ctx, actor.AccountID, "apiPermissions", c.Permissions); err != nil {
 		return NewAPIKey{}, err
 	}

@@ -300,15 +300,7 @@ func (s *Service) syncMemberGrants(ctx context.Context, propertyID, userID uuid.
 		if !st.Exists() {
 			return nil, nil
 		}
-		var grants []domain.Grant
-		for _, g := range st.Grants() {
-			if g.PropertyID != propertyID {
-				grants = append(grants, g)
-			}
-		}
-		grants = append(grants, want...)
-		return user.Update{DisplayName: st.DisplayName(), Permissions: grants, ExternalRefs: st.ExternalRefs(),
-			SealedPrivate: st.SealedPrivate()}.Decide(st, now)
+		return user.SetPropertyGrants{PropertyID: propertyID, Grants: want}.Decide(st, now)
 	})
 	if err != nil {
 		return Result{}, err

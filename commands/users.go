@@ -170,6 +170,11 @@ func (s *Service) CreateUser(ctx context.Context, c CreateUser) (NewUser, error)
 	if _, err := grantsInScope(actor, nil, c.Permissions); err != nil {
 		return NewUser{}, err
 	}
+	// The list's own rules first, as a 400 comes before a 422, and so
+	// that an oversized list reads no property.
+	if err := apikey.ValidateGrants("userPermissions", c.Permissions); err != nil {
+		return NewUser{}, err
+	}
 	if err := s.requireGrantTargets(ctx, actor.AccountID, "userPermissions", c.Permissions); err != nil {
 		return NewUser{}, err
 	}
@@ -223,6 +228,9 @@ func (s *Service) UpdateUser(ctx context.Context, userID uuid.UUID, c UpdateUser
 			return nil, err
 		}
 		if err := checkOwnerGrants(actor, st.Grants(), perms); err != nil {
+			return nil, err
+		}
+		if err := apikey.ValidateGrants("userPermissions", perms, st.Grants()...); err != nil {
 			return nil, err
 		}
 		if err := s.requireGrantTargets(ctx, actor.AccountID, "userPermissions", perms, st.Grants()...); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,34 @@ func (h *harness) listedKeys() []string {
 	return out
 }
 
+// legacyKey records a key of the root account as one made before a list
+// was kept from repeating a grant (APIKeyCreated, as the log holds it) and
+// returns its id and secret.
+func (h *harness) legacyKey(name string, perms ...map[string]string) createdKey {
+	h.t.Helper()
+	var grants []apikey.Permission
+	for _, p := range perms {
+		g := apikey.Permission{Permission: domain.Permission(p["permission"])}
+		if p["propertyId"] != "" {
+			g.PropertyID = uuid.MustParse(p["propertyId"])
+		}
+		if p["userId"] != "" {
+			g.UserID = uuid.MustParse(p["userId"])
+		}
+		grants = append(grants, g)
+	}
+	id, secret := uuid.New(), commands.NewAPIKeySecret()
+	account := uuid.MustParse(h.do("GET", "/account", rootKey, nil).field("accountId"))
+	_, err := commands.Execute(h.ownerContext(), h.service.Pipeline(), commands.Aggregate[apikey.State]{Category: apikey.Category, Evolve: apikey.Evolve},
+		id, "CreateApiKey", func(commands.Loaded[apikey.State], time.Time) ([]domain.Event, error) {
+			return []domain.Event{apikey.APIKeyCreated{APIKeyID: id, AccountID: account, DisplayName: name,
+				KeyHash: commands.HashAPIKey(secret), APIPermissions: grants}}, nil
+		})
+	require.NoError(h.t, err)
+	h.settle()
+	return createdKey{id: id.String(), secret: secret}
+}
+
 func meFor(userID string) map[string]string {
 	return map[string]string{"permission": "me", "userId": userID}
 }
@@ -60,10 +89,10 @@ func correlationOf(t testing.TB, rec eventstore.RecordedEvent) string {
 	return m.CorrelationID
 }
 
-// meKeysWorld: a user with two keys acting only as them, and the keys the
-// deletion must leave: one acting as another user, one of another
-// permission, and one holding `me` for the user beside another
-// permission.
+// meKeysWorld: a user with two keys acting only as them (one, made before
+// a list was kept from repeating a grant, holding the `me` twice), and the
+// keys the deletion must leave: one acting as another user, one of another
+// permission, and one holding `me` for the user beside another permission.
 type meKeysWorld struct {
 	user, other                     string
 	phone, tablet                   createdKey // `me` for the user only
@@ -77,7 +106,7 @@ func (h *harness) meKeysWorld() meKeysWorld {
 		other: h.createUser(rootKey, map[string]any{"displayName": "Bob"}),
 	}
 	w.phone = h.createdKey("Ana's phone", meFor(w.user))
-	w.tablet = h.createdKey("Ana's tablet", meFor(w.user), meFor(w.user))
+	w.tablet = h.legacyKey("Ana's tablet", meFor(w.user), meFor(w.user))
 	w.othersPhone = h.createdKey("Bob's phone", meFor(w.other))
 	w.support = h.createdKey("helpdesk", perm("support"))
 	w.mixedDesk = h.createdKey("Ana's desk", meFor(w.user), perm("support"))

@@ -60,6 +60,15 @@ func create(mod func(*Create)) Create {
 	return c
 }
 
+// distinctGrants are n grants, each scoped to a property of its own.
+func distinctGrants(n int) []domain.Grant {
+	out := make([]domain.Grant, n)
+	for i := range out {
+		out[i] = domain.Grant{Permission: domain.PermSupport, PropertyID: uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i), byte(i >> 8)})}
+	}
+	return out
+}
+
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	domaintest.Run(t, Evolve, now, []domaintest.Case[State]{
@@ -96,10 +105,26 @@ func TestDecide(t *testing.T) {
 			Err:  domain.ErrInvalid, Field: "apiPermissions[0].userId"},
 		{Name: "create me for two users",
 			When: create(func(c *Create) {
-				c.Permissions = []domain.Grant{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: userID},
+				c.Permissions = []domain.Grant{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermSupport},
 					{Permission: domain.PermMe, UserID: otherUserID}}
 			}),
 			Err: domain.ErrInvalid, Field: "apiPermissions[2].userId"},
+		{Name: "create with a grant listed twice",
+			When: create(func(c *Create) {
+				c.Permissions = []domain.Grant{{Permission: domain.PermSupport}, {Permission: domain.PermSupport, PropertyID: propID},
+					{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermSupport, PropertyID: propID}}
+			}),
+			Err: domain.ErrInvalid, Field: "apiPermissions[3]"},
+		{Name: "create with me listed twice",
+			When: create(func(c *Create) {
+				c.Permissions = []domain.Grant{{Permission: domain.PermMe, UserID: userID}, {Permission: domain.PermMe, UserID: userID}}
+			}),
+			Err: domain.ErrInvalid, Field: "apiPermissions[1]"},
+		{Name: "create with MaxGrants grants", When: create(func(c *Create) { c.Permissions = distinctGrants(MaxGrants) }),
+			Then: []domain.Event{APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "ops", KeyHash: "h1",
+				APIPermissions: FromGrants(distinctGrants(MaxGrants))}}},
+		{Name: "create with too many grants", When: create(func(c *Create) { c.Permissions = distinctGrants(MaxGrants + 1) }),
+			Err: domain.ErrInvalid, Field: "apiPermissions"},
 		{Name: "create lock key with permissions", When: create(func(c *Create) { c.LockID = lockID }), Err: domain.ErrInvalid, Field: "apiPermissions"},
 		{Name: "delete", Given: []domain.Event{created}, When: Delete{},
 			Then: []domain.Event{APIKeyDeleted{APIKeyID: keyID, AccountID: accountID}}},
@@ -140,6 +165,16 @@ func TestEvolve(t *testing.T) {
 	}
 	if l := fold([]domain.Event{lockKey}); l.LockID() != lockID || len(l.Grants()) != 0 {
 		t.Fatalf("lock key state: %+v", l)
+	}
+	// Keys made before a list was bounded and kept from repeating a
+	// grant still load as they were recorded.
+	if g := fold([]domain.Event{meTwice}).Grants(); len(g) != 2 {
+		t.Fatalf("a grant listed twice: grants = %v", g)
+	}
+	long := APIKeyCreated{APIKeyID: keyID, AccountID: accountID, DisplayName: "old", KeyHash: "h6",
+		APIPermissions: FromGrants(append(distinctGrants(MaxGrants+1), domain.Grant{Permission: domain.PermSupport}, domain.Grant{Permission: domain.PermSupport}))}
+	if g := fold([]domain.Event{long}).Grants(); len(g) != MaxGrants+3 {
+		t.Fatalf("a list past MaxGrants: %d grants", len(g))
 	}
 }
 

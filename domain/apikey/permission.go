@@ -47,17 +47,39 @@ func ToGrants(ps []Permission) []domain.Grant {
 	return out
 }
 
-// ValidateGrants checks every entry of a permission list: a known
+// MaxGrants bounds the grants of a list a command gives: a key's
+// `apiPermissions`, a user's `userPermissions`.
+const MaxGrants = 100
+
+// ValidateGrants checks a permission list a command gives: at most
+// MaxGrants entries, each valid (see ValidateGrantEntries). held are the
+// grants the list replaces, of a list stored before these rules: one
+// longer than MaxGrants may be given back as long, not longer, so that
+// rewriting it (a PUT sending back what it read, one grant changed) is not
+// refused for what it already held. Only commands are checked: the events
+// of a list stored before still apply as they are.
+func ValidateGrants(field string, gs []domain.Grant, held ...domain.Grant) error {
+	if len(gs) > MaxGrants && len(gs) > len(held) {
+		return domain.InvalidField(field, fmt.Sprintf("at most %d entries", MaxGrants))
+	}
+	return ValidateGrantEntries(field, gs, held...)
+}
+
+// ValidateGrantEntries checks every entry of a permission list: a known
 // permission; `me` names the user it is for, and only `me` names a user;
 // every `me` of the list names the same user, since a key acts as one
 // user (with two, it would act as one and be taken for both), but for the
 // `me` grants of held: a list stored before this rule keeps the users it
 // named, so that rewriting it (a user's other grants changed) is not
-// refused for what it already held; it names no new one beside them.
+// refused for what it already held; it names no new one beside them. No
+// entry is listed twice exactly (permission and scopes), but as often as
+// held lists it, for the same reason.
 // field is the list's input name (`apiPermissions`, `userPermissions`), so
 // an error names the exact entry: `apiPermissions[1].userId`.
-func ValidateGrants(field string, gs []domain.Grant, held ...domain.Grant) error {
+func ValidateGrantEntries(field string, gs []domain.Grant, held ...domain.Grant) error {
 	var me uuid.UUID
+	seen := make(map[domain.Grant]int, len(gs))
+	var heldCount map[domain.Grant]int
 	for i, g := range gs {
 		at := fmt.Sprintf("%s[%d]", field, i)
 		switch {
@@ -71,6 +93,17 @@ func ValidateGrants(field string, gs []domain.Grant, held ...domain.Grant) error
 			return domain.InvalidField(at+".userId", fmt.Sprintf("a list acts as one user: `me` already names %s", me))
 		case g.Permission == domain.PermMe:
 			me = g.UserID
+		}
+		if seen[g]++; seen[g] > 1 {
+			if heldCount == nil {
+				heldCount = make(map[domain.Grant]int, len(held))
+				for _, h := range held {
+					heldCount[h]++
+				}
+			}
+			if seen[g] > heldCount[g] {
+				return domain.InvalidField(at, "is listed twice")
+			}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@
 package user
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -140,6 +141,55 @@ func (c Update) Decide(s State, _ time.Time) ([]domain.Event, error) {
 		UserPermissions: apikey.FromGrants(c.Permissions),
 		ExternalRefs:    domain.CloneExternalRefs(c.ExternalRefs),
 		SealedPrivate:   c.SealedPrivate,
+	}}, nil
+}
+
+// SetPropertyGrants makes the user's grants scoped to one property Grants
+// (none: it takes them out), keeping every other grant where it is and
+// the rest of the user as it is: what a membership of the property writes
+// into the user's userPermissions. Unlike Update it is not bounded by
+// apikey.MaxGrants: a user has one membership per property, each writing
+// a few grants, so a member of many properties may hold more than a
+// request may give.
+type SetPropertyGrants struct {
+	PropertyID uuid.UUID
+	Grants     []domain.Grant
+}
+
+// Decide records UserUpdated, or nothing when the grants are those
+// already held.
+func (c SetPropertyGrants) Decide(s State, _ time.Time) ([]domain.Event, error) {
+	if !s.Exists() {
+		return nil, ErrNotFound
+	}
+	if c.PropertyID == uuid.Nil {
+		return nil, domain.InvalidField("propertyId", "is required")
+	}
+	var grants []domain.Grant
+	for _, g := range s.grants {
+		if g.PropertyID != c.PropertyID {
+			grants = append(grants, g)
+		}
+	}
+	for i, g := range c.Grants {
+		if g.PropertyID != c.PropertyID {
+			return nil, domain.InvalidField(fmt.Sprintf("grants[%d].propertyId", i), "must be the property's")
+		}
+		grants = append(grants, g)
+	}
+	if err := apikey.ValidateGrantEntries("userPermissions", grants, s.grants...); err != nil {
+		return nil, err
+	}
+	if slices.Equal(grants, s.grants) {
+		return nil, nil
+	}
+	return []domain.Event{UserUpdated{
+		UserID:          s.id,
+		AccountID:       s.accountID,
+		DisplayName:     s.displayName,
+		UserPermissions: apikey.FromGrants(grants),
+		ExternalRefs:    domain.CloneExternalRefs(s.externalRefs),
+		SealedPrivate:   s.sealedPrivate,
 	}}, nil
 }
 

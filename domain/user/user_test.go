@@ -49,6 +49,34 @@ var (
 		ExternalRefs: []domain.ExternalRef{ref}, SealedPrivate: "sealed-1"}
 )
 
+// scopedGrants are n grants, each scoped to a property of its own.
+func scopedGrants(n int) []domain.Grant {
+	out := make([]domain.Grant, n)
+	for i := range out {
+		out[i] = domain.Grant{Permission: domain.PermSupport, PropertyID: uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i), byte(i >> 8)})}
+	}
+	return out
+}
+
+var (
+	support      = domain.Grant{Permission: domain.PermSupport, PropertyID: propID}
+	manageProp   = domain.Grant{Permission: domain.PermManageAccess, PropertyID: propID}
+	otherProp    = uuid.MustParse("00000000-0000-0000-0000-0000000000c2")
+	otherSupport = domain.Grant{Permission: domain.PermSupport, PropertyID: otherProp}
+	// legacyTwice is a user created when a list could repeat a grant.
+	legacyTwice = UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+		UserPermissions: apikey.FromGrants([]domain.Grant{support, otherSupport, support})}
+	// legacyLong is a user created when a list had no bound.
+	legacyLong = UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+		UserPermissions: apikey.FromGrants(scopedGrants(apikey.MaxGrants + 2))}
+)
+
+// withGrants is the user as given, with grants instead.
+func withGrants(e UserCreated, gs []domain.Grant) UserUpdated {
+	return UserUpdated{UserID: e.UserID, AccountID: e.AccountID, DisplayName: e.DisplayName,
+		UserPermissions: apikey.FromGrants(gs), ExternalRefs: e.ExternalRefs, SealedPrivate: e.SealedPrivate}
+}
+
 // legacyGrants is what legacyMeForTwo holds.
 func legacyGrants() []domain.Grant { return apikey.ToGrants(legacyMeForTwo.UserPermissions) }
 
@@ -135,6 +163,64 @@ func TestDecide(t *testing.T) {
 		{Name: "update a user holding me for two users, a third added", Given: []domain.Event{legacyMeForTwo}, When: update(func(c *Update) {
 			c.Permissions = append(legacyGrants()[:2], domain.Grant{Permission: domain.PermMe, UserID: thirdUser})
 		}), Err: domain.ErrInvalid, Field: "userPermissions[2].userId"},
+		// A list is bounded and repeats no grant; one stored before these
+		// rules is rewritten (sent back as read, a grant taken or changed)
+		// but neither grows nor repeats a grant more than it did.
+		{Name: "create with a grant listed twice", When: create(func(c *Create) {
+			c.Permissions = []domain.Grant{support, otherSupport, manageProp, support}
+		}), Err: domain.ErrInvalid, Field: "userPermissions[3]"},
+		{Name: "create with MaxGrants grants", When: Create{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+			Permissions: scopedGrants(apikey.MaxGrants)},
+			Then: []domain.Event{UserCreated{UserID: userID, AccountID: accountID, DisplayName: "Ana",
+				UserPermissions: apikey.FromGrants(scopedGrants(apikey.MaxGrants))}}},
+		{Name: "create with too many grants", When: create(func(c *Create) { c.Permissions = scopedGrants(apikey.MaxGrants + 1) }),
+			Err: domain.ErrInvalid, Field: "userPermissions"},
+		{Name: "update with a grant listed twice", Given: []domain.Event{created}, When: update(func(c *Update) {
+			c.Permissions = append(c.Permissions, support, support)
+		}), Err: domain.ErrInvalid, Field: "userPermissions[2]"},
+		{Name: "update past MaxGrants", Given: []domain.Event{created}, When: update(func(c *Update) {
+			c.Permissions = scopedGrants(apikey.MaxGrants + 1)
+		}), Err: domain.ErrInvalid, Field: "userPermissions"},
+		{Name: "update a user holding a grant twice, unchanged", Given: []domain.Event{legacyTwice},
+			When: Update{DisplayName: "Ana", Permissions: apikey.ToGrants(legacyTwice.UserPermissions)}},
+		{Name: "update a user holding a grant twice, another added", Given: []domain.Event{legacyTwice},
+			When: Update{DisplayName: "Ana", Permissions: []domain.Grant{support, otherSupport, support, manageProp}},
+			Then: []domain.Event{withGrants(legacyTwice, []domain.Grant{support, otherSupport, support, manageProp})}},
+		{Name: "update a user holding a grant twice, a third time", Given: []domain.Event{legacyTwice},
+			When: Update{DisplayName: "Ana", Permissions: []domain.Grant{support, otherSupport, support, support}},
+			Err:  domain.ErrInvalid, Field: "userPermissions[3]"},
+		{Name: "update a user holding a grant twice, another grant twice", Given: []domain.Event{legacyTwice},
+			When: Update{DisplayName: "Ana", Permissions: []domain.Grant{support, otherSupport, support, otherSupport}},
+			Err:  domain.ErrInvalid, Field: "userPermissions[3]"},
+		{Name: "update a user past MaxGrants, unchanged", Given: []domain.Event{legacyLong},
+			When: Update{DisplayName: "Ana", Permissions: apikey.ToGrants(legacyLong.UserPermissions)}},
+		{Name: "update a user past MaxGrants, a grant changed", Given: []domain.Event{legacyLong},
+			When: Update{DisplayName: "Ana", Permissions: append(apikey.ToGrants(legacyLong.UserPermissions)[1:], support)},
+			Then: []domain.Event{withGrants(legacyLong, append(apikey.ToGrants(legacyLong.UserPermissions)[1:], support))}},
+		{Name: "update a user past MaxGrants, a grant added", Given: []domain.Event{legacyLong},
+			When: Update{DisplayName: "Ana", Permissions: append(apikey.ToGrants(legacyLong.UserPermissions), support)},
+			Err:  domain.ErrInvalid, Field: "userPermissions"},
+		// A membership sets the user's grants of its property, past
+		// MaxGrants if it must (a member of many properties).
+		{Name: "set property grants", Given: []domain.Event{created},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{manageProp, support}},
+			Then: []domain.Event{withGrants(created, []domain.Grant{{Permission: domain.PermMe, UserID: userID}, manageProp, support})}},
+		{Name: "set property grants, replacing", Given: []domain.Event{legacyTwice},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{manageProp}},
+			Then: []domain.Event{withGrants(legacyTwice, []domain.Grant{otherSupport, manageProp})}},
+		{Name: "set property grants, none", Given: []domain.Event{legacyTwice}, When: SetPropertyGrants{PropertyID: propID},
+			Then: []domain.Event{withGrants(legacyTwice, []domain.Grant{otherSupport})}},
+		{Name: "set property grants, unchanged", Given: []domain.Event{created, withGrants(created, []domain.Grant{support})},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{support}}},
+		{Name: "set property grants past MaxGrants", Given: []domain.Event{legacyLong},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{manageProp, support}},
+			Then: []domain.Event{withGrants(legacyLong, append(apikey.ToGrants(legacyLong.UserPermissions), manageProp, support))}},
+		{Name: "set property grants of another property", Given: []domain.Event{created},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{otherSupport}}, Err: domain.ErrInvalid, Field: "grants[0].propertyId"},
+		{Name: "set property grants listed twice", Given: []domain.Event{created},
+			When: SetPropertyGrants{PropertyID: propID, Grants: []domain.Grant{support, support}}, Err: domain.ErrInvalid, Field: "userPermissions[2]"},
+		{Name: "set property grants without property", Given: []domain.Event{created}, When: SetPropertyGrants{}, Err: domain.ErrInvalid, Field: "propertyId"},
+		{Name: "set property grants of nobody", When: SetPropertyGrants{PropertyID: propID}, Err: ErrNotFound},
 		{Name: "update missing", When: update(nil), Err: ErrNotFound},
 		{Name: "update deleted", Given: []domain.Event{created, deleted}, When: update(nil), Err: ErrNotFound},
 		{Name: "delete", Given: []domain.Event{created}, When: Delete{}, Then: []domain.Event{deleted}},
@@ -158,6 +244,14 @@ func TestEvolve(t *testing.T) {
 	s = Evolve(s, deleted)
 	if s.Exists() || !s.Deleted() || s.SealedPrivate() != "" {
 		t.Fatalf("state after delete: %+v", s)
+	}
+	// Users recorded before a list was bounded and kept from repeating a
+	// grant still load as they were recorded.
+	if g := fold([]domain.Event{legacyTwice}).Grants(); len(g) != 3 {
+		t.Fatalf("a grant listed twice: grants = %v", g)
+	}
+	if g := fold([]domain.Event{legacyLong}).Grants(); len(g) != apikey.MaxGrants+2 {
+		t.Fatalf("a list past MaxGrants: %d grants", len(g))
 	}
 }
 
