@@ -185,3 +185,39 @@ func TestMeKeyCarriesItsUsersPermissions(t *testing.T) {
 	put()
 	assert.Equal(t, http.StatusForbidden, h.do("GET", groups, key, nil).Status, "taken away at once")
 }
+
+// A member whose overrides remove every permission of their role holds
+// none: `permissions: []`, never null, in the member the PATCH answers,
+// in the list and in the member an acceptance answers.
+func TestMemberWithoutPermissionsListsThemEmpty(t *testing.T) {
+	h := newHarness(t)
+	prop := h.grpProperty(rootKey)
+	alice, aliceKey := h.invUser("Alice", "alice@example.com")
+	permissionsOf := func(r reply) string {
+		t.Helper()
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(r.Data, &m))
+		return string(m["permissions"])
+	}
+	r := h.invite(rootKey, prop, map[string]any{"email": "alice@example.com", "role": "staff",
+		"overrides": map[string]any{"remove": []string{"support"}}})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	r = h.do("POST", "/invitations/"+r.field("invitationId")+"/accept", aliceKey, map[string]string{"token": r.field("token")})
+	assert.Equal(t, "[]", permissionsOf(r), "accepted")
+
+	r = h.do("PATCH", "/properties/"+prop+"/members/"+alice, rootKey, map[string]any{"role": "manager"})
+	assert.Equal(t, `["manage-access","install-lock","support"]`, permissionsOf(r))
+	r = h.do("PATCH", "/properties/"+prop+"/members/"+alice, rootKey, map[string]any{"role": "staff",
+		"overrides": map[string]any{"remove": []string{"support"}}})
+	assert.Equal(t, "[]", permissionsOf(r), "patched")
+
+	list := h.do("GET", "/properties/"+prop+"/members", rootKey, nil)
+	require.Equal(t, http.StatusOK, list.Status, list.Error)
+	var page struct {
+		Members []map[string]json.RawMessage `json:"members"`
+	}
+	require.NoError(t, json.Unmarshal(list.Data, &page))
+	require.Len(t, page.Members, 1)
+	assert.Equal(t, "[]", string(page.Members[0]["permissions"]), "listed")
+}

@@ -37,8 +37,9 @@ func (i Invitation) Public() any {
 }
 
 // Member is the output of GET /properties/{propertyId}/members: a user's
-// role in a property, the overrides, and the permissions they make. Its
-// row's id is MemberID(propertyId, userId).
+// role in a property, the overrides, and the permissions they make (`[]`
+// when the overrides removed every one). Its row's id is
+// MemberID(propertyId, userId).
 type Member struct {
 	UserID       string               `json:"userId"`
 	PropertyID   string               `json:"propertyId"`
@@ -87,7 +88,7 @@ func invitationHandlers() map[string]Handler {
 				return err
 			}
 			doc := Member{UserID: e.UserID.String(), PropertyID: e.PropertyID.String(), Role: string(e.Role), Overrides: e.Overrides,
-				Permissions: invitation.Permissions(e.Role, e.Overrides), InvitationID: e.InvitationID.String(),
+				Permissions: memberPermissions(e.Role, e.Overrides), InvitationID: e.InvitationID.String(),
 				Base: NewBase(KindMember, env)}
 			return Save(ctx, tx, Row{Kind: KindMember, ID: id, AccountID: e.AccountID.String(), PropertyID: doc.PropertyID,
 				ParentID: doc.UserID, Position: env.Position, Applied: env.Position, State: StateActive}, doc)
@@ -95,7 +96,7 @@ func invitationHandlers() map[string]Handler {
 		invitation.PropertyMemberUpdated{}.EventType(): func(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
 			e := env.Event.(invitation.PropertyMemberUpdated)
 			return Update(ctx, tx, KindMember, MemberID(e.PropertyID.String(), e.UserID.String()), env, func(d *Member, _ *Row) error {
-				d.Role, d.Overrides, d.Permissions = string(e.Role), e.Overrides, invitation.Permissions(e.Role, e.Overrides)
+				d.Role, d.Overrides, d.Permissions = string(e.Role), e.Overrides, memberPermissions(e.Role, e.Overrides)
 				return nil
 			})
 		},
@@ -107,4 +108,13 @@ func invitationHandlers() map[string]Handler {
 			})
 		},
 	}
+}
+
+// memberPermissions are a member's permissions as the document shows them:
+// `[]`, never null, when the overrides removed every one.
+func memberPermissions(r invitation.Role, o invitation.Overrides) []domain.Permission {
+	if ps := invitation.Permissions(r, o); ps != nil {
+		return ps
+	}
+	return []domain.Permission{}
 }

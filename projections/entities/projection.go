@@ -50,8 +50,10 @@ func (p *Projection) Name() string { return "entities" }
 
 // Version implements projections.Projection; raise it when a document's
 // shape or a handler's meaning changes. 4: locks show externalRefs (`[]`
-// when none), which documents stored before lack.
-func (p *Projection) Version() int { return 4 }
+// when none), which documents stored before lack. 5: a member whose
+// overrides removed every permission shows `permissions: []`, where
+// documents stored before hold null.
+func (p *Projection) Version() int { return 5 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
