@@ -77,11 +77,11 @@ var fuzzBodies = []fuzzBody{
 			if _, err := optionalInstant("purchaseDate", v.(*provisionLockInput).PurchaseDate); err != nil {
 				return err
 			}
-			_, err := lockExternalRefs(v.(*provisionLockInput).ExternalRefs)
+			_, err := externalRefsOf(v.(*provisionLockInput).ExternalRefs)
 			return err
 		}},
 	{"updateLock", `{"displayName":"door","externalRefs":[{"id":"1","source":"pms"}]}`, func() any { return &updateLockInput{} },
-		func(v any) error { _, err := lockExternalRefs(v.(*updateLockInput).ExternalRefs); return err }},
+		func(v any) error { _, err := externalRefsOf(v.(*updateLockInput).ExternalRefs); return err }},
 	{"invitation", `{"email":"a@b.c","role":"staff","overrides":{"add":["support"],"remove":[]}}`, func() any { return &invitationInput{} }, nil},
 	{"member", `{"role":"manager","overrides":{"add":[],"remove":["support"]}}`, func() any { return &memberInput{} }, nil},
 	{"createBooking", `{"areaId":"7a449a59-a391-420d-b4a5-6e67e36da39d","guest":{"displayName":"G","email":"g@h.i"},"startDateTime":"2030-01-01T15:00:00Z","endDateTime":"2030-01-03T11:00:00Z","source":"web","externalRefs":[{"system":"pms","id":"9"}]}`,

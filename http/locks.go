@@ -43,26 +43,9 @@ type provisionLockInput struct {
 	PublicKey           string  `json:"publicKey"`
 	EncryptionPublicKey string  `json:"encryptionPublicKey"`
 	PurchaseDate        *string `json:"purchaseDate"`
-	// ExternalRefs are parsed as a user's are (see userExternalRef), so a
-	// bad lastSyncDate is an error naming its path.
-	ExternalRefs []userExternalRef `json:"externalRefs"`
-}
-
-// lockExternalRefs turns the `externalRefs` of a lock's body into the
-// command's refs; the aggregate validates the rest.
-func lockExternalRefs(in []userExternalRef) ([]domain.ExternalRef, error) {
-	var refs []domain.ExternalRef
-	for i, r := range in {
-		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
-		if r.LastSyncDate != "" {
-			var err error
-			if ref.LastSyncDate, err = time.Parse(time.RFC3339, r.LastSyncDate); err != nil {
-				return nil, domain.InvalidField(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), "must be an RFC 3339 date-time")
-			}
-		}
-		refs = append(refs, ref)
-	}
-	return refs, nil
+	// ExternalRefs are parsed apart (externalRefsOf), so a bad
+	// lastSyncDate is an error naming its path.
+	ExternalRefs []externalRefInput `json:"externalRefs"`
 }
 
 func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +59,7 @@ func (a *API) provisionLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	refs, err := lockExternalRefs(in.ExternalRefs)
+	refs, err := externalRefsOf(in.ExternalRefs)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -288,9 +271,9 @@ func (a *API) lockListScope(r *http.Request, actor domain.Actor, propertyID *uui
 // field, as PUT replaces the whole object; purchaseDate absent or null
 // clears the date, externalRefs absent, null or empty clears the refs.
 type updateLockInput struct {
-	DisplayName  string            `json:"displayName"`
-	PurchaseDate *string           `json:"purchaseDate"`
-	ExternalRefs []userExternalRef `json:"externalRefs"`
+	DisplayName  string             `json:"displayName"`
+	PurchaseDate *string            `json:"purchaseDate"`
+	ExternalRefs []externalRefInput `json:"externalRefs"`
 }
 
 func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
@@ -309,7 +292,7 @@ func (a *API) updateLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	refs, err := lockExternalRefs(in.ExternalRefs)
+	refs, err := externalRefsOf(in.ExternalRefs)
 	if err != nil {
 		writeErr(w, r, err)
 		return

@@ -25,11 +25,11 @@ func (a *API) propertyRoutes() []route {
 
 // propertyInput is the body of createProperty and updateProperty.
 type propertyInput struct {
-	DisplayName      string               `json:"displayName"`
-	Address          *domain.Address      `json:"address"`
-	Timezone         string               `json:"timezone"`
-	AccessManagerIDs []string             `json:"accessManagerIds"`
-	ExternalRefs     []domain.ExternalRef `json:"externalRefs"`
+	DisplayName      string             `json:"displayName"`
+	Address          *domain.Address    `json:"address"`
+	Timezone         string             `json:"timezone"`
+	AccessManagerIDs []string           `json:"accessManagerIds"`
+	ExternalRefs     []externalRefInput `json:"externalRefs"`
 	// BookingSettings: absent means the defaults (PUT replaces them too).
 	BookingSettings *bookingSettingsInput `json:"bookingSettings"`
 }
@@ -66,8 +66,8 @@ func (in *bookingSettingsInput) settings() *property.BookingSettings {
 func (in propertyInput) fields() (property.Update, error) {
 	out := property.Update{
 		DisplayName: in.DisplayName, Address: in.Address, Timezone: in.Timezone,
-		AccessManagerIDs: make([]uuid.UUID, len(in.AccessManagerIDs)), ExternalRefs: in.ExternalRefs,
-		BookingSettings: in.BookingSettings.settings(),
+		AccessManagerIDs: make([]uuid.UUID, len(in.AccessManagerIDs)),
+		BookingSettings:  in.BookingSettings.settings(),
 	}
 	for i, s := range in.AccessManagerIDs {
 		id, err := requiredUUID(fmt.Sprintf("accessManagerIds[%d]", i), s)
@@ -76,7 +76,9 @@ func (in propertyInput) fields() (property.Update, error) {
 		}
 		out.AccessManagerIDs[i] = id
 	}
-	return out, nil
+	var err error
+	out.ExternalRefs, err = externalRefsOf(in.ExternalRefs)
+	return out, err
 }
 
 // readProperty returns a property the caller may read; one outside its

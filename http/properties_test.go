@@ -324,3 +324,32 @@ func TestPropertyKeepsADeletedAccessManager(t *testing.T) {
 	r := h.do("PUT", "/properties/"+p, rootKey, map[string]any{"displayName": "renamed", "accessManagerIds": []string{manager}})
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
 }
+
+// A property's externalRefs are read as a user's and a lock's are: a
+// lastSyncDate that is not an RFC 3339 date-time is a 400 naming its path
+// in the words the others use, never encoding/json's, and nothing is
+// recorded; a good one is kept in UTC.
+func TestPropertyExternalRefDateIsNamed(t *testing.T) {
+	h := newHarness(t)
+	id := h.mkProperty(rootKey, "Hotel Sol")
+	before := h.head()
+	for _, date := range []string{"yesterday", "10000-01-01T00:00:00Z", "2024-03-01"} {
+		body := map[string]any{"displayName": "x", "externalRefs": []map[string]string{
+			{"id": "a", "source": "s"}, {"id": "b", "source": "s", "lastSyncDate": date}}}
+		for _, req := range []struct{ method, path string }{{"POST", "/properties"}, {"PUT", "/properties/" + id}, {"POST", "/users"}} {
+			r := h.do(req.method, req.path, rootKey, body)
+			assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s %s", req.method, req.path, date)
+			assert.Equal(t, "externalRefs[1].lastSyncDate: must be an RFC 3339 date-time", r.Error, "%s %s %s", req.method, req.path, date)
+		}
+	}
+	assert.Equal(t, before, h.head(), "nothing recorded")
+
+	r := h.do("PUT", "/properties/"+id, rootKey, map[string]any{"displayName": "Hotel Sol", "externalRefs": []map[string]string{
+		{"id": "a", "source": "s", "lastSyncDate": "2024-03-01T12:00:00+01:00"}}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	var doc struct {
+		ExternalRefs []map[string]string `json:"externalRefs"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &doc))
+	assert.Equal(t, []map[string]string{{"id": "a", "source": "s", "lastSyncDate": "2024-03-01T11:00:00Z"}}, doc.ExternalRefs)
+}

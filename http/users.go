@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -38,19 +37,8 @@ var errNoUserKey = domain.NewError(domain.ErrNotFound, "this key acts for no use
 type userInput struct {
 	DisplayName     string                `json:"displayName"`
 	UserPermissions []permissionInput     `json:"userPermissions"`
-	ExternalRefs    []userExternalRef     `json:"externalRefs"`
+	ExternalRefs    []externalRefInput    `json:"externalRefs"`
 	Private         *commands.UserPrivate `json:"private"`
-}
-
-// userExternalRef is an `externalRefs` entry as sent; its date is parsed
-// apart so a bad one is an error naming it.
-type userExternalRef struct {
-	ID            string `json:"id"`
-	Source        string `json:"source"`
-	SyncDirection string `json:"syncDirection"`
-	SyncStatus    string `json:"syncStatus"`
-	SyncSchedule  string `json:"syncSchedule"`
-	LastSyncDate  string `json:"lastSyncDate"`
 }
 
 // fields turns the input into the command's grants and external refs.
@@ -59,15 +47,9 @@ func (in userInput) fields() ([]domain.Grant, []domain.ExternalRef, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var refs []domain.ExternalRef
-	for i, r := range in.ExternalRefs {
-		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
-		if r.LastSyncDate != "" {
-			if ref.LastSyncDate, err = time.Parse(time.RFC3339, r.LastSyncDate); err != nil {
-				return nil, nil, domain.InvalidField(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), "must be an RFC 3339 date-time")
-			}
-		}
-		refs = append(refs, ref)
+	refs, err := externalRefsOf(in.ExternalRefs)
+	if err != nil {
+		return nil, nil, err
 	}
 	return grants, refs, nil
 }

@@ -1,0 +1,38 @@
+package httpapi
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// externalRefInput is an `externalRefs` entry as sent (of a property, a
+// user, a lock): its date is read apart, so that a bad one is an error
+// naming its path (`externalRefs[0].lastSyncDate`) rather than
+// encoding/json's own words.
+type externalRefInput struct {
+	ID            string `json:"id"`
+	Source        string `json:"source"`
+	SyncDirection string `json:"syncDirection"`
+	SyncStatus    string `json:"syncStatus"`
+	SyncSchedule  string `json:"syncSchedule"`
+	LastSyncDate  string `json:"lastSyncDate"`
+}
+
+// externalRefsOf turns the `externalRefs` of a body into the command's
+// refs (nil for none); the aggregate validates the rest.
+func externalRefsOf(in []externalRefInput) ([]domain.ExternalRef, error) {
+	var refs []domain.ExternalRef
+	for i, r := range in {
+		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
+		if r.LastSyncDate != "" {
+			var err error
+			if ref.LastSyncDate, err = time.Parse(time.RFC3339, r.LastSyncDate); err != nil {
+				return nil, domain.InvalidField(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), "must be an RFC 3339 date-time")
+			}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
