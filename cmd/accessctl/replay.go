@@ -67,6 +67,9 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if src == dst {
 			return usagef("--out must differ from --data-dir")
 		}
+		if within(resolvePath(src), resolvePath(dst)) {
+			return usagef("--out %s is inside --data-dir %s: give a directory outside the server's data directory", dst, src)
+		}
 		if _, err := os.Stat(filepath.Join(src, eventsFile)); err != nil {
 			return fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", filepath.Join(src, eventsFile))
 		}
@@ -285,4 +288,32 @@ func writeSecretFile(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// resolvePath is the absolute path abs with the symbolic links of its
+// longest existing prefix resolved, so that a path through a link and the
+// path it names compare equal also where the rest does not exist yet.
+func resolvePath(abs string) string {
+	rest := ""
+	for p := abs; ; {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+}
+
+// within reports whether path is dir or lies under it; both are clean
+// absolute paths.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return false
+	}
+	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

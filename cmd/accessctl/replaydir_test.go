@@ -155,3 +155,30 @@ func TestReplayAfterAKillWhileWritingTheMarker(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"until": "3"`)
 }
+
+// An --out inside the data directory (or the data directory itself),
+// written directly, through a relative path or through a symbolic link,
+// is refused as a usage error naming --out, and nothing is created there.
+func TestReplayRefusesAnOutInsideTheDataDir(t *testing.T) {
+	f := newFixture(t)
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(f.dir, link))
+	before := dirSums(t, f.dir)
+	for _, out := range []string{
+		filepath.Join(f.dir, "sub"),
+		filepath.Join(f.dir, "sub", "deeper"),
+		filepath.Join(f.dir, "sub", "..", "other"),
+		filepath.Join(link, "sub"),
+		link,
+	} {
+		code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", out)
+		assert.Equal(t, exitUsage, code, "%s: %s%s", out, stdout, stderr)
+		assert.Contains(t, stderr, "--out", out)
+		assert.Equal(t, before, dirSums(t, f.dir), "%s: the data directory changed", out)
+	}
+	// A sibling whose name only begins like the data directory's is fine.
+	out := f.dir + "-replay"
+	t.Cleanup(func() { os.RemoveAll(out) })
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", out)
+	assert.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+}
