@@ -77,56 +77,104 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if !at.IsZero() {
 			marker.Until = at.UTC().Format(time.RFC3339Nano)
 		}
+		_, statErr := os.Stat(dst)
+		created := errors.Is(statErr, os.ErrNotExist)
 		if err := prepareReplayDir(dst, marker); err != nil {
 			return err
 		}
-		start := time.Now()
-		last, count, err := copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)
+		last, err := replayInto(ctx, e, src, dst, position, at)
 		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "replay: copied %d events (up to position %d) in %s\n", count, last, time.Since(start).Round(time.Millisecond))
-		if err := copyKeys(ctx, src, dst); err != nil {
-			return err
-		}
-		store, err := sqlite.Open(filepath.Join(dst, eventsFile))
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		db, err := projections.OpenSQLite(ctx, filepath.Join(dst, readModelsFile))
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		registryDir, err := openDataDir(dst)
-		if err != nil {
-			return err
-		}
-		registry := registryDir.pipeline.Registry()
-		registryDir.Close()
-		pr := newProgressPrinter(e.stderr)
-		rb := &projections.Rebuild{DB: db, Store: store, Registry: registry, Projections: all.Projections(registry), Progress: pr.report}
-		err = rb.Run(ctx)
-		pr.finish()
-		if err != nil {
-			return err
-		}
-		// The deliveries and the forwarder's checkpoint live in
-		// integration.db, outside any projection: none are replayed (the
-		// copy has sent nothing), but the read-only server needs the
-		// deliveries table to answer the webhook routes (it cannot create
-		// it). Empty, as a server that never ran would have it.
-		integ, _, err := integration.Open(ctx, filepath.Join(dst, integration.File), nil)
-		if err != nil {
-			return err
-		}
-		if err := integ.Close(); err != nil {
+			// A failed replay leaves no files of its own (nor the directory
+			// it made): its marker and a partial events.db or read models
+			// would look like a replay to accessd --read-only.
+			if cerr := removeReplay(dst, created); cerr != nil {
+				fmt.Fprintf(e.stderr, "replay: remove the failed replay from %s: %v\n", dst, cerr)
+			}
 			return err
 		}
 		fmt.Fprintf(e.stdout, "read models as of position %d written to %s; serve them with: accessd --data-dir %s --read-only\n", last, dst, dst)
 		return nil
 	}
+}
+
+// replayInto writes the replay of src bounded by position or at into dst,
+// prepared and holding its marker, and returns the last position copied.
+func replayInto(ctx context.Context, e env, src, dst string, position uint64, at time.Time) (uint64, error) {
+	start := time.Now()
+	last, count, err := copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(e.stderr, "replay: copied %d events (up to position %d) in %s\n", count, last, time.Since(start).Round(time.Millisecond))
+	if err := copyKeys(ctx, src, dst); err != nil {
+		return 0, err
+	}
+	store, err := sqlite.Open(filepath.Join(dst, eventsFile))
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	db, err := projections.OpenSQLite(ctx, filepath.Join(dst, readModelsFile))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	registryDir, err := openDataDir(dst)
+	if err != nil {
+		return 0, err
+	}
+	registry := registryDir.pipeline.Registry()
+	registryDir.Close()
+	pr := newProgressPrinter(e.stderr)
+	rb := &projections.Rebuild{DB: db, Store: store, Registry: registry, Projections: all.Projections(registry), Progress: pr.report}
+	err = rb.Run(ctx)
+	pr.finish()
+	if err != nil {
+		return 0, err
+	}
+	// The deliveries and the forwarder's checkpoint live in
+	// integration.db, outside any projection: none are replayed (the
+	// copy has sent nothing), but the read-only server needs the
+	// deliveries table to answer the webhook routes (it cannot create
+	// it). Empty, as a server that never ran would have it.
+	integ, _, err := integration.Open(ctx, filepath.Join(dst, integration.File), nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := integ.Close(); err != nil {
+		return 0, err
+	}
+	return last, nil
+}
+
+// removeReplay removes what a failed replay wrote into dst: every file a
+// replay writes, the marker last (so that a removal cut short leaves a
+// directory the same replay still starts over), and dst itself when the
+// replay created it.
+func removeReplay(dst string, created bool) error {
+	entries, err := os.ReadDir(dst)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if n := e.Name(); isReplayFile(n) && n != replayMarkerFile {
+			if err := os.Remove(filepath.Join(dst, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := os.Remove(filepath.Join(dst, replayMarkerFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if created {
+		// Only if empty: anything else put there since is not ours.
+		return os.Remove(dst)
+	}
+	return nil
 }
 
 // copyEvents creates the event store at dst holding the events of src up

@@ -76,11 +76,14 @@ func TestReplayRunAgainAfterAnInterruption(t *testing.T) {
 	var partial bytes.Buffer
 	code = run(ctx, args, env{stdout: &partial, stderr: interrupted, getenv: func(string) string { return "" }})
 	require.NotEqual(t, exitOK, code, "the replay was not interrupted: %s%s", &partial, &interrupted.buf)
-	require.FileExists(t, filepath.Join(out, replayMarkerFile))
-	require.FileExists(t, filepath.Join(out, readModelsFile))
+	// An interruption the replay sees removes what it wrote.
+	require.NoDirExists(t, out)
 
-	// What a crash may leave behind from another log: rebuild checkpoints
+	// What a crash (which removes nothing) may leave behind: the marker,
+	// the log, and read models from another log, with rebuild checkpoints
 	// far ahead, which a resumed rebuild would take as done.
+	code, stdout, stderr = accessctl(t, args...)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 	db, err := projections.OpenSQLite(t.Context(), filepath.Join(out, readModelsFile))
 	require.NoError(t, err)
 	for _, p := range all.Projections(eventstore.NewRegistry()) {
@@ -181,4 +184,24 @@ func TestReplayRefusesAnOutInsideTheDataDir(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(out) })
 	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "3", "--out", out)
 	assert.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+}
+
+// A replay that fails (here: its source events.db is no database) exits 1
+// and leaves nothing of its own: no marker, no empty events.db, and not
+// the directory it created; an --out that existed is left empty, as it was.
+func TestReplayFailedLeavesNoReplay(t *testing.T) {
+	src := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(src, eventsFile), bytes.Repeat([]byte("not a database "), 512), 0o600))
+
+	out := filepath.Join(t.TempDir(), "forensic")
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", src, "--until", "3", "--out", out)
+	assert.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+	assert.NoDirExists(t, out)
+
+	existing := t.TempDir()
+	code, stdout, stderr = accessctl(t, "replay", "--data-dir", src, "--until", "3", "--out", existing)
+	assert.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+	entries, err := os.ReadDir(existing)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
 }
