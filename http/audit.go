@@ -90,9 +90,9 @@ func queryInstant(r *http.Request, name string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, domain.InvalidField(name, "is required (RFC 3339)")
 	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
+	t, err := parseInstant(name, raw, "must be an RFC 3339 instant")
 	if err != nil {
-		return time.Time{}, domain.InvalidField(name, "must be an RFC 3339 instant")
+		return time.Time{}, err
 	}
 	// Past year 9999 in UTC the answer, which echoes the instant, could
 	// not be encoded, and the history's bounds would compare as text

@@ -74,9 +74,9 @@ func requiredTime(field, raw string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, domain.InvalidField(field, "is required")
 	}
-	t, err := time.Parse(time.RFC3339, raw)
+	t, err := parseInstant(field, raw, "must be an RFC 3339 date-time")
 	if err != nil {
-		return time.Time{}, domain.InvalidField(field, "must be an RFC 3339 date-time")
+		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
@@ -214,9 +214,9 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			return f, domain.InvalidField(key, "the comparison must be before, strictly_before, after or strictly_after")
 		}
 		for _, v := range values {
-			t, err := time.Parse(time.RFC3339, v)
+			t, err := parseInstant(key, v, "must be an RFC 3339 date-time")
 			if err != nil {
-				return f, domain.InvalidField(key, "must be an RFC 3339 date-time")
+				return f, err
 			}
 			// The bound is compared as text: one past year 9999 in UTC
 			// would sort before every real date.

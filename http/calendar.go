@@ -44,9 +44,9 @@ func calendarTime(r *http.Request, name string, def time.Time) (time.Time, error
 	if raw == "" {
 		return def, nil
 	}
-	t, err := time.Parse(time.RFC3339, raw)
+	t, err := parseInstant(name, raw, "must be an RFC 3339 time")
 	if err != nil {
-		return time.Time{}, domain.InvalidField(name, "must be an RFC 3339 time")
+		return time.Time{}, err
 	}
 	// As every instant a request gives: in UTC within years 1 to 9999.
 	if err := domain.ValidateInstant(name, t); err != nil {

@@ -319,9 +319,9 @@ func optionalInstant(field string, s *string) (*time.Time, error) {
 	if s == nil {
 		return nil, nil
 	}
-	t, err := time.Parse(time.RFC3339, *s)
+	t, err := parseInstant(field, *s, "must be an RFC 3339 date-time")
 	if err != nil {
-		return nil, domain.InvalidField(field, "must be an RFC 3339 date-time")
+		return nil, err
 	}
 	return &t, nil
 }

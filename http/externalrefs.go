@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/accessd/accessd/domain"
 )
@@ -28,8 +27,8 @@ func externalRefsOf(in []externalRefInput) ([]domain.ExternalRef, error) {
 		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
 		if r.LastSyncDate != "" {
 			var err error
-			if ref.LastSyncDate, err = time.Parse(time.RFC3339, r.LastSyncDate); err != nil {
-				return nil, domain.InvalidField(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), "must be an RFC 3339 date-time")
+			if ref.LastSyncDate, err = parseInstant(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), r.LastSyncDate, "must be an RFC 3339 date-time"); err != nil {
+				return nil, err
 			}
 		}
 		refs = append(refs, ref)

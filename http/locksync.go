@@ -77,9 +77,9 @@ func decodeLockSync(body []byte) (commands.LockSync, error) {
 	if in.SyncDate == nil {
 		return out, domain.InvalidField("syncDate", "is required")
 	}
-	at, err := time.Parse(time.RFC3339, *in.SyncDate)
+	at, err := parseInstant("syncDate", *in.SyncDate, "must be an RFC 3339 date-time")
 	if err != nil {
-		return out, domain.InvalidField("syncDate", "must be an RFC 3339 date-time")
+		return out, err
 	}
 	if in.CurrentKeyMapVersion == nil {
 		return out, domain.InvalidField("currentKeyMapVersion", "is required")
@@ -112,8 +112,8 @@ func (e lockAccessLogInput) attempt() (lock.AccessAttempt, error) {
 	if e.AccessDate == "" {
 		return a, domain.InvalidField("accessDate", "is required")
 	}
-	if a.AccessDate, err = time.Parse(time.RFC3339, e.AccessDate); err != nil {
-		return a, domain.InvalidField("accessDate", "must be an RFC 3339 date-time")
+	if a.AccessDate, err = parseInstant("accessDate", e.AccessDate, "must be an RFC 3339 date-time"); err != nil {
+		return a, err
 	}
 	for _, f := range []struct {
 		name string

@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/accessd/accessd/domain"
+)
+
+// parseInstant parses an RFC 3339 date-time a request gives (in its body
+// or its query), as field. It takes a lower-case `t` and `z` as RFC 3339
+// allows (§5.6, NOTE), and refuses more than 9 fractional digits of a
+// second: the instants are kept to the nanosecond, and cutting the rest
+// off would silently change the instant asked about. A date-time that does
+// not parse is a 400 naming field with message invalid.
+func parseInstant(field, raw, invalid string) (time.Time, error) {
+	s := raw
+	if len(s) > 10 && s[10] == 't' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if n := len(s); n > 0 && s[n-1] == 'z' {
+		s = s[:n-1] + "Z"
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, domain.InvalidField(field, invalid)
+	}
+	// After a parse the seconds end at byte 19: yyyy-mm-ddThh:mm:ss.
+	if len(s) > 19 && s[19] == '.' {
+		digits := 0
+		for _, c := range s[20:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			digits++
+		}
+		if digits > 9 {
+			return time.Time{}, domain.InvalidField(field, "has more than 9 fractional digits of a second (nanoseconds are the precision)")
+		}
+	}
+	return t, nil
+}
