@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -168,12 +169,59 @@ func firmwareImage(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
 			case err != nil:
 				return nil, domain.InvalidField("body", "is not a well-formed multipart form")
 			}
-			if name := part.FormName(); name == "file" || name == "firmware" {
-				return part, nil
+			if isFirmwareFilePart(part) {
+				return &firmwarePart{Part: part, form: mr}, nil
 			}
 		}
 	}
 	return nil, errFirmwareType
+}
+
+var errFirmwareFiles = domain.InvalidField("file", "a multipart upload takes exactly one file part")
+
+// isFirmwareFilePart reports whether part holds the image: the field
+// `file`, or `firmware`, the reference's name.
+func isFirmwareFilePart(part *multipart.Part) bool {
+	name := part.FormName()
+	return name == "file" || name == "firmware"
+}
+
+// firmwarePart reads the image part of a multipart upload; at its end it
+// reads the rest of the form, and fails the read when the form holds
+// another image part: which of two images was meant is not for the server
+// to guess.
+type firmwarePart struct {
+	*multipart.Part
+	form *multipart.Reader
+}
+
+func (p *firmwarePart) Read(b []byte) (int, error) {
+	n, err := p.Part.Read(b)
+	if errors.Is(err, io.EOF) {
+		if rerr := p.rest(); rerr != nil {
+			return n, rerr
+		}
+	}
+	return n, err
+}
+
+// rest reads the parts after the image, refusing another image part.
+func (p *firmwarePart) rest() error {
+	for {
+		part, err := p.form.NextPart()
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &tooLarge):
+			return err
+		case err != nil:
+			return domain.InvalidField("body", "is not a well-formed multipart form")
+		}
+		if isFirmwareFilePart(part) {
+			return errFirmwareFiles
+		}
+	}
 }
 
 func (a *API) getFirmware(w http.ResponseWriter, r *http.Request) {

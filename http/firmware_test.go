@@ -634,3 +634,37 @@ func TestProvisionedLockShowsTheGlobalFirmware(t *testing.T) {
 	got := decodeLock(t, h.do("GET", "/locks/"+door.LockID, rootKey, nil))
 	assert.Equal(t, "3.0.1", got.Private.RequiredFirmwareVersion)
 }
+
+// A multipart upload with two image parts (two `file`, or `file` and
+// `firmware`) is a 400 naming file, whichever comes first: the server
+// does not pick one. Fields besides the image after it are fine.
+func TestFirmwareUploadTwoFileParts(t *testing.T) {
+	h := newHarness(t)
+	form := func(fields ...string) (string, *bytes.Buffer) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for _, f := range fields {
+			if f == "note" {
+				require.NoError(t, mw.WriteField("note", "ignored"))
+				continue
+			}
+			w, err := mw.CreateFormFile(f, f+".bin")
+			require.NoError(t, err)
+			_, err = w.Write(fwRandomBytes(t, 100))
+			require.NoError(t, err)
+		}
+		require.NoError(t, mw.Close())
+		return mw.FormDataContentType(), &buf
+	}
+	for _, fields := range [][]string{{"file", "file"}, {"file", "note", "firmware"}, {"firmware", "file"}} {
+		ct, body := form(fields...)
+		r := h.fwSend("POST", "/firmware/2.0/upload", rootKey, ct, body, int64(body.Len()), nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%v: %s", fields, r.Error)
+		assert.Contains(t, r.Error, "file", fields)
+		assert.Contains(t, r.Error, "exactly one file part", fields)
+	}
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/2.0", rootKey, nil).Status, "nothing recorded")
+	ct, body := form("note", "file", "note")
+	r := h.fwSend("POST", "/firmware/2.0/upload", rootKey, ct, body, int64(body.Len()), nil)
+	assert.Equal(t, http.StatusCreated, r.Status, r.Error)
+}
