@@ -176,6 +176,45 @@ func wellFormedQuery(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// multiValuedParams are the query parameters an operation reads every
+// value of (bookings' status, repeated or comma-separated, and the date
+// bounds, each value one more bound); a name ending in "[" stands for
+// every key that starts with it. Every other parameter is single-valued
+// (singleValuedQuery).
+var multiValuedParams = map[string][]string{
+	"listPropertyBookings": {"status", "startDateTime[", "endDateTime["},
+	"listBookings":         {"status", "startDateTime[", "endDateTime["},
+}
+
+// singleValuedQuery answers 400 naming the parameter to a request that
+// gives a single-valued query parameter more than once (?days=7&days=30):
+// the handlers read one value, and would silently take the first. On a
+// paged operation it runs after onlyDeclaredQuery, so it sees only the
+// declared parameters, their empty values dropped.
+func singleValuedQuery(h http.HandlerFunc, multi []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for key, values := range r.URL.Query() {
+			if len(values) > 1 && !declares(multi, key) {
+				writeErr(w, r, domain.InvalidField(key, "must be given once"))
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// declares reports whether the parameter list names key, itself or by a
+// name ending in "[" that key starts with; a required name's "!" aside.
+func declares(names []string, key string) bool {
+	for _, d := range names {
+		d = strings.TrimSuffix(d, "!")
+		if key == d || (strings.HasSuffix(d, "[") && strings.HasPrefix(key, d)) {
+			return true
+		}
+	}
+	return false
+}
+
 // pagedOperation reports whether an operation answers pages.
 func pagedOperation(operation string) bool {
 	return slices.Contains(queryParams[operation], "pageToken")
@@ -191,15 +230,7 @@ func pagedOperation(operation string) bool {
 // missing from the declared list is not read at all, so one filter's
 // token can never page through another filter's list.
 func onlyDeclaredQuery(h http.HandlerFunc, declared []string) http.HandlerFunc {
-	keep := func(key string) bool {
-		for _, d := range declared {
-			d = strings.TrimSuffix(d, "!")
-			if key == d || (strings.HasSuffix(d, "[") && strings.HasPrefix(key, d)) {
-				return true
-			}
-		}
-		return false
-	}
+	keep := func(key string) bool { return declares(declared, key) }
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		dropped := false

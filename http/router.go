@@ -105,7 +105,7 @@ func NewRouter(o Options) http.Handler {
 	doc = openAPI(routes)
 	s := segmentRouter{all: newMux(), bySegment: map[string]*mux.Router{}}
 	for _, rt := range routes {
-		h := rt.handler
+		h := singleValuedQuery(rt.handler, multiValuedParams[rt.operation])
 		if pagedOperation(rt.operation) {
 			h = onlyDeclaredQuery(h, queryParams[rt.operation])
 		}
