@@ -12,6 +12,7 @@ import (
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/booking"
 	"github.com/accessd/accessd/domain/group"
+	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
 )
 
@@ -209,26 +210,40 @@ func moves(events []domain.Event) bool {
 // repeated request marks again, which is harmless, and its own events
 // are still found by their derived ids.
 func (s *Service) markTree(ctx context.Context, movedID uuid.UUID, chain []Loaded[area.State]) error {
-	meta := s.p.metadata(ctx)
-	meta.OccurredAt = s.p.now().UTC()
 	for _, l := range chain {
 		st := l.State
-		stream := areaAgg.Stream(st.ID())
 		mark := area.AreaTreeChecked{AreaID: st.ID(), AccountID: st.AccountID(), PropertyID: st.PropertyID(), MovedAreaID: movedID}
-		data, _, err := s.p.encode(stream, l.Exists, l.Revision, l.Hash, []domain.Event{mark}, meta, "", "")
-		if err != nil {
+		if err := appendMark(ctx, s.p, areaAgg.Stream(st.ID()), l, mark); err != nil {
 			return err
 		}
-		if _, err := s.p.store.Append(ctx, stream, eventstore.Exact(l.Revision), data...); err != nil {
-			return fmt.Errorf("mark %s: %w", stream, err)
-		}
+	}
+	return nil
+}
+
+// appendMark appends mark, an event that changes nothing, to stream (of
+// an existing aggregate, loaded as l) at the revision loaded: an error
+// wrapping eventstore.ErrWrongExpectedVersion says it changed since. A
+// mark has an id of its own, never the Idempotency-Key's: a repeated
+// request marks again, which is harmless.
+func appendMark[S any](ctx context.Context, p *Pipeline, stream string, l Loaded[S], mark domain.Event) error {
+	meta := p.metadata(ctx)
+	meta.OccurredAt = p.now().UTC()
+	data, _, err := p.encode(stream, l.Exists, l.Revision, l.Hash, []domain.Event{mark}, meta, "", "")
+	if err != nil {
+		return err
+	}
+	if _, err := p.store.Append(ctx, stream, eventstore.Exact(l.Revision), data...); err != nil {
+		return fmt.Errorf("mark %s: %w", stream, err)
 	}
 	return nil
 }
 
 // DeleteArea removes an area in which no lock is installed and under which
 // no area is left, then its own user group. Needs `manage-access` (or
-// `owner`) for the property.
+// `owner`) for the property. Besides the read model's count, every lock
+// an install marked the area for (area.AreaLockChecked) is read from its
+// own stream (settleLockMark); AreaDeleted is appended at the revision
+// loaded, so a mark since then makes the deletion decide again.
 func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) (Result, error) {
 	if s.counts == nil {
 		return Result{}, errNoCounts
@@ -254,6 +269,15 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 		if err != nil {
 			return nil, err
 		}
+		for lockID, rev := range l.State.LockMarks() {
+			installed, err := s.settleLockMark(ctx, areaID, lockID, rev)
+			if err != nil {
+				return nil, err
+			}
+			if installed {
+				locks++
+			}
+		}
 		return area.Delete{Locks: locks, SubAreas: subAreas}.Decide(l.State, now)
 	})
 	if err != nil {
@@ -273,6 +297,35 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 		res.Position = max(res.Position, gres.Position)
 	}
 	return res, nil
+}
+
+// settleLockMark decides what a mark of an install of lockID into areaID
+// (area.AreaLockChecked, at lock revision rev) means for its deletion,
+// from the lock's own stream rather than the read model, which may not
+// have caught up: past rev, the install was appended or will never be,
+// and the lock is in the area or not (installed). At rev, the install is
+// under way or was cut short: the lock is fenced (lock.LockInstallFenced
+// at rev), so that install's append fails and it finds the area gone.
+func (s *Service) settleLockMark(ctx context.Context, areaID, lockID uuid.UUID, rev uint64) (installed bool, err error) {
+	for attempt := 1; ; attempt++ {
+		l, err := Load(ctx, s.p, lockAgg, lockID)
+		if err != nil {
+			return false, err
+		}
+		if !l.Exists || l.Revision != rev {
+			return l.State.AreaID() == areaID, nil
+		}
+		fence := lock.LockInstallFenced{LockID: lockID, AccountID: l.State.AccountID(), AreaID: areaID}
+		err = appendMark(ctx, s.p, lockAgg.Stream(lockID), l, fence)
+		if !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			return false, err
+		}
+		// The lock changed since: read it again.
+		if attempt >= MaxAttempts {
+			return false, ErrConcurrentChange
+		}
+		backoff(ctx, attempt)
+	}
 }
 
 // inProperty reports whether area s exists in the account's property.

@@ -9,8 +9,10 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/apikey"
+	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
+	"github.com/accessd/accessd/eventstore"
 )
 
 // ProvisionLock registers a lock, with the public halves of the key pairs
@@ -135,12 +137,50 @@ func (s *Service) InstallLock(ctx context.Context, propertyID, areaID, lockID uu
 		if st.PropertyID() != uuid.Nil && st.PropertyID() != propertyID && !SeesProperty(actor, st.PropertyID()) {
 			return nil, lock.ErrNotFound
 		}
-		return lock.Install{PropertyID: propertyID, AreaID: areaID}.Decide(st, now)
+		events, err := lock.Install{PropertyID: propertyID, AreaID: areaID}.Decide(st, now)
+		if err != nil || len(events) == 0 {
+			return events, err
+		}
+		if err := s.markLockInstall(ctx, actor, propertyID, areaID, lockID, l.Revision); err != nil {
+			return nil, err
+		}
+		return events, nil
 	})
 	if err != nil {
 		return InstalledLock{}, err
 	}
 	return InstalledLock{LockID: lockID, PropertyID: propertyID, AreaID: areaID, Result: res}, nil
+}
+
+// markLockInstall reads the area a lock is to be installed into, as it
+// is now, and marks it (area.AreaLockChecked) at the revision read, with
+// the lock's revision the install read (lockRev) and will append at: a
+// deletion of the area since the read fails the mark (read again: no
+// area), and a deletion after the mark sees it and either finds the lock
+// installed or fences it at lockRev, failing the install's own append
+// (Execute decides again: no area). Both meet on the two streams
+// themselves, so this holds across servers sharing the log.
+func (s *Service) markLockInstall(ctx context.Context, actor domain.Actor, propertyID, areaID, lockID uuid.UUID, lockRev uint64) error {
+	for attempt := 1; ; attempt++ {
+		ar, err := Load(ctx, s.p, areaAgg, areaID)
+		if err != nil {
+			return err
+		}
+		if !ar.State.Exists() || ar.State.AccountID() != actor.AccountID || ar.State.PropertyID() != propertyID {
+			return ErrAreaNotFound
+		}
+		mark := area.AreaLockChecked{AreaID: areaID, AccountID: actor.AccountID, PropertyID: propertyID,
+			LockID: lockID, LockRevision: lockRev}
+		err = appendMark(ctx, s.p, areaAgg.Stream(areaID), ar, mark)
+		if !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			return err
+		}
+		// The area changed since it was read: read it again.
+		if attempt >= MaxAttempts {
+			return ErrConcurrentChange
+		}
+		backoff(ctx, attempt)
+	}
 }
 
 // UninstalledLock says where a lock left and when.

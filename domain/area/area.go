@@ -6,6 +6,7 @@
 package area
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -77,6 +78,9 @@ type State struct {
 	created           bool
 	deleted           bool
 	abandoned         bool
+	// lockMarks: the lock revision of the last AreaLockChecked of each
+	// lock (never changed in place: Evolve copies it).
+	lockMarks map[uuid.UUID]uint64
 }
 
 // Exists reports whether the area was created and not deleted.
@@ -88,6 +92,10 @@ func (s State) Deleted() bool { return s.deleted }
 // Abandoned reports whether the area's creation was abandoned: it never
 // existed and never will.
 func (s State) Abandoned() bool { return s.abandoned }
+
+// LockMarks returns, for each lock an install marked this area for
+// (AreaLockChecked), the lock's revision that install read (a copy).
+func (s State) LockMarks() map[uuid.UUID]uint64 { return maps.Clone(s.lockMarks) }
 
 // ID is the area's id.
 func (s State) ID() uuid.UUID { return s.id }
@@ -332,6 +340,13 @@ func Evolve(s State, e domain.Event) State {
 		s.abandoned = true
 	case AreaTreeChecked:
 		// A mark only (see the event): nothing changes.
+	case AreaLockChecked:
+		marks := maps.Clone(s.lockMarks)
+		if marks == nil {
+			marks = map[uuid.UUID]uint64{}
+		}
+		marks[e.LockID] = e.LockRevision
+		s.lockMarks = marks
 	}
 	return s
 }

@@ -309,7 +309,28 @@ func TestEventJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("json =\n%s\nwant\n%s", b, want)
 	}
-	if len(Events()) != 7 {
+	if len(Events()) != 8 {
 		t.Fatal("Events() misses a type")
+	}
+}
+
+// AreaLockChecked changes nothing but the marks, and a state folded
+// further never changes the marks of one it came from (states are cached).
+func TestLockMarks(t *testing.T) {
+	t.Parallel()
+	lockA, lockB := uuid.New(), uuid.New()
+	s := Evolve(State{}, AreaCreated{AreaID: uuid.New(), AccountID: uuid.New(), PropertyID: uuid.New(),
+		DisplayName: "Z", AreaType: TypeCommon, AreaUserGroupID: uuid.New()})
+	one := Evolve(s, AreaLockChecked{AreaID: s.ID(), LockID: lockA, LockRevision: 3})
+	two := Evolve(one, AreaLockChecked{AreaID: s.ID(), LockID: lockA, LockRevision: 5})
+	two = Evolve(two, AreaLockChecked{AreaID: s.ID(), LockID: lockB, LockRevision: 1})
+	if !reflect.DeepEqual(one.LockMarks(), map[uuid.UUID]uint64{lockA: 3}) {
+		t.Fatalf("one = %v", one.LockMarks())
+	}
+	if !reflect.DeepEqual(two.LockMarks(), map[uuid.UUID]uint64{lockA: 5, lockB: 1}) {
+		t.Fatalf("two = %v", two.LockMarks())
+	}
+	if !two.Exists() || two.DisplayName() != "Z" || len(s.LockMarks()) != 0 {
+		t.Fatal("a mark changed the area")
 	}
 }

@@ -82,6 +82,21 @@ type AreaTreeChecked struct {
 	MovedAreaID uuid.UUID `json:"movedAreaId"`
 }
 
+// AreaLockChecked: an install of lock LockID into this area read the
+// area, found it, and marked it so at the revision read, before appending
+// its LockInstalled to the lock's stream at LockRevision: a deletion of
+// the area in between fails the mark (the install reads again and finds
+// no area), and a deletion after the mark sees it and reads the lock
+// (see DeleteArea). It changes nothing but what the area remembers of
+// the marks; a mark whose install never came is settled by the deletion.
+type AreaLockChecked struct {
+	AreaID       uuid.UUID `json:"areaId"`
+	AccountID    uuid.UUID `json:"accountId"`
+	PropertyID   uuid.UUID `json:"propertyId"`
+	LockID       uuid.UUID `json:"lockId"`
+	LockRevision uint64    `json:"lockRevision"`
+}
+
 // EventType names the event in the log.
 func (AreaCreated) EventType() string { return "AreaCreated" }
 
@@ -103,8 +118,11 @@ func (AreaCreationAbandoned) EventType() string { return "AreaCreationAbandoned"
 // EventType names the event in the log.
 func (AreaTreeChecked) EventType() string { return "AreaTreeChecked" }
 
+// EventType names the event in the log.
+func (AreaLockChecked) EventType() string { return "AreaLockChecked" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
 	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
-		AreaCreationAbandoned{}, AreaTreeChecked{}}
+		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}}
 }

@@ -80,6 +80,18 @@ type LockUninstalled struct {
 	Mode       UninstallMode `json:"mode"`
 }
 
+// LockInstallFenced: a deletion of area AreaID found an install of this
+// lock into it marked in the area (area.AreaLockChecked) but not yet
+// appended here, and appended this at the revision that install read: the
+// install's own append then fails and it is decided again, finding the
+// area gone (an install cut short by a crash never comes). It changes
+// nothing.
+type LockInstallFenced struct {
+	LockID    uuid.UUID `json:"lockId"`
+	AccountID uuid.UUID `json:"accountId"`
+	AreaID    uuid.UUID `json:"areaId"`
+}
+
 // LockDeprovisioned: the lock was retired. PropertyID is the property it
 // was still in, if any.
 type LockDeprovisioned struct {
@@ -109,8 +121,11 @@ func (LockUninstalled) EventType() string { return "LockUninstalled" }
 // EventType names the event in the log.
 func (LockDeprovisioned) EventType() string { return "LockDeprovisioned" }
 
+// EventType names the event in the log.
+func (LockInstallFenced) EventType() string { return "LockInstallFenced" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
 	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockPurchaseDateChanged{}, LockExternalRefsChanged{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
-		LockSynced{}, LockAccessLogged{}, LockKeyClaimed{}, LockKeyReleased{}}
+		LockSynced{}, LockAccessLogged{}, LockKeyClaimed{}, LockKeyReleased{}, LockInstallFenced{}}
 }

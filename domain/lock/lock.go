@@ -372,6 +372,8 @@ func Evolve(s State, e domain.Event) State {
 		s.propertyID, s.areaID = uuid.Nil, uuid.Nil
 	case LockSynced:
 		s.sync = s.sync.apply(e)
+	case LockInstallFenced:
+		// A fence only (see the event): nothing changes.
 	}
 	return s
 }

@@ -291,7 +291,7 @@ func TestEventJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, provisioned) {
 		t.Fatalf("round trip = %+v, %v", back, err)
 	}
-	if len(Events()) != 11 {
+	if len(Events()) != 12 {
 		t.Fatal("Events() misses a type")
 	}
 }

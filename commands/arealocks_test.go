@@ -1,0 +1,98 @@
+package commands_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/eventstore/memstore"
+)
+
+// TestInstallAndDeleteAtOnce: an install of a lock into Z and the
+// deletion of Z at once. The read model never shows the lock (noChildren),
+// as when it has not caught up. One of the two runs whole between the
+// other's reads and its append: never may both succeed, leaving a lock in
+// a deleted area.
+func TestInstallAndDeleteAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("delete before the install's append", func(t *testing.T) {
+		t.Parallel()
+		testInstallAndDelete(t, false)
+	})
+	t.Run("install before the delete's append", func(t *testing.T) {
+		t.Parallel()
+		testInstallAndDelete(t, true)
+	})
+}
+
+// testInstallAndDelete deletes Z just before the install appends
+// LockInstalled, or (installFirst) installs the lock just before the
+// deletion appends AreaDeleted.
+func testInstallAndDelete(t *testing.T, installFirst bool) {
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	store := &interleavingStore{Store: mem}
+	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
+	require.NoError(t, err)
+	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	s.SetCounts(noChildren{})
+	ctx := domain.WithActor(context.Background(), domain.Actor{
+		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
+	})
+	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
+	require.NoError(t, err)
+	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
+	require.NoError(t, err)
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	provisioned, err := s.ProvisionLock(ctx, commands.ProvisionLock{DisplayName: "door",
+		PublicKey: base64.StdEncoding.EncodeToString(pub), EncryptionPublicKey: base64.StdEncoding.EncodeToString(x.PublicKey().Bytes())})
+	require.NoError(t, err)
+	lockID := provisioned.LockID
+
+	install := func() error {
+		_, err := s.InstallLock(ctx, prop.PropertyID, z.AreaID, lockID)
+		return err
+	}
+	del := func() error {
+		_, err := s.DeleteArea(ctx, prop.PropertyID, z.AreaID)
+		return err
+	}
+	var installErr, delErr error
+	if installFirst {
+		store.stream, store.eventType = "area-"+z.AreaID.String(), area.AreaDeleted{}.EventType()
+		store.before = func() { installErr = install() }
+		delErr = del()
+		require.NoError(t, installErr, "the lock went into Z first")
+		require.ErrorIs(t, delErr, area.ErrAreaHasLocks, "Z now has a lock")
+	} else {
+		store.stream, store.eventType = "lock-"+lockID.String(), lock.LockInstalled{}.EventType()
+		store.before = func() { delErr = del() }
+		installErr = install()
+		require.NoError(t, delErr, "Z went first")
+		require.ErrorIs(t, installErr, commands.ErrAreaNotFound, "Z is gone")
+	}
+
+	l, err := commands.Load(ctx, p, commands.Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}, lockID)
+	require.NoError(t, err)
+	a, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
+	require.NoError(t, err)
+	assert.Equal(t, installFirst, l.State.Installed(), "the lock is installed only if Z stays")
+	assert.Equal(t, installFirst, a.State.Exists())
+}
