@@ -18,6 +18,7 @@ import (
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/lock"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/memstore"
 )
 
@@ -95,4 +96,86 @@ func testInstallAndDelete(t *testing.T, installFirst bool) {
 	require.NoError(t, err)
 	assert.Equal(t, installFirst, l.State.Installed(), "the lock is installed only if Z stays")
 	assert.Equal(t, installFirst, a.State.Exists())
+}
+
+// TestCreateUnderAndDeleteAtOnce: a creation of an area under Z and the
+// deletion of Z at once, with a read model that never shows the new area.
+// One of the two runs whole between the other's reads and its append:
+// never may both succeed, leaving an area under a deleted parent.
+func TestCreateUnderAndDeleteAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("delete before the creation's append", func(t *testing.T) {
+		t.Parallel()
+		testCreateUnderAndDelete(t, false)
+	})
+	t.Run("create before the delete's append", func(t *testing.T) {
+		t.Parallel()
+		testCreateUnderAndDelete(t, true)
+	})
+}
+
+// testCreateUnderAndDelete deletes Z just before the creation appends
+// AreaCreated, or (createFirst) creates the area just before the deletion
+// appends AreaDeleted.
+func testCreateUnderAndDelete(t *testing.T, createFirst bool) {
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	store := &interleavingStore{Store: mem}
+	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
+	require.NoError(t, err)
+	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	s.SetCounts(noChildren{})
+	ctx := domain.WithActor(context.Background(), domain.Actor{
+		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
+	})
+	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
+	require.NoError(t, err)
+	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
+	require.NoError(t, err)
+
+	var (
+		sub               commands.NewArea
+		createErr, delErr error
+	)
+	create := func() error {
+		var err error
+		sub, err = s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z1",
+			AreaType: area.TypeCommon, ParentAreaID: z.AreaID})
+		return err
+	}
+	del := func() error {
+		_, err := s.DeleteArea(ctx, prop.PropertyID, z.AreaID)
+		return err
+	}
+	if createFirst {
+		store.stream, store.eventType = "area-"+z.AreaID.String(), area.AreaDeleted{}.EventType()
+		store.before = func() { createErr = create() }
+		delErr = del()
+		require.NoError(t, createErr, "Z1 went under Z first")
+		require.ErrorIs(t, delErr, area.ErrAreaHasSubAreas, "Z now has a sub-area")
+	} else {
+		store.stream, store.eventType = "", area.AreaCreated{}.EventType()
+		store.before = func() { delErr = del() }
+		createErr = create()
+		require.NoError(t, delErr, "Z went first")
+		require.ErrorIs(t, createErr, area.ErrParentNotFound, "Z is gone")
+	}
+
+	zs, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
+	require.NoError(t, err)
+	assert.Equal(t, createFirst, zs.State.Exists(), "Z stays only if Z1 went under it")
+	if createFirst {
+		subs, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, sub.AreaID)
+		require.NoError(t, err)
+		assert.Equal(t, z.AreaID, subs.State.ParentAreaID())
+		return
+	}
+	// No area names the deleted Z as its parent.
+	recs, err := mem.ReadAll(ctx, 0, 10000, eventstore.Filter{EventTypes: []string{area.AreaCreated{}.EventType()}})
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "Z only")
+	for _, r := range recs {
+		assert.NotContains(t, string(r.Data), `"parentAreaId"`, "an area created under the deleted Z")
+	}
 }

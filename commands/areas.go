@@ -56,12 +56,7 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 		AreaID: areaID, AccountID: actor.AccountID, PropertyID: c.PropertyID,
 		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AreaUserGroupID: groupID,
 	}
-	if c.ParentAreaID != uuid.Nil {
-		if cmd.Parent, _, err = s.parentOf(ctx, actor, c.ParentAreaID); err != nil {
-			return NewArea{}, err
-		}
-	}
-	if _, err := cmd.Decide(area.State{}, s.p.Now()); err != nil {
+	if err := s.decideCreate(ctx, actor, &cmd); err != nil {
 		return NewArea{}, err
 	}
 	gres, err := Run(ctx, s.p, groupAgg, groupID, "CreateArea", group.Create{
@@ -78,12 +73,54 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 	}
 	res, err := Run(ctx, s.p, areaAgg, areaID, "CreateArea", cmd)
 	if errors.Is(err, area.ErrCreationAbandoned) {
+		// A deletion of the parent since the mark abandoned this area:
+		// to the caller, the parent is gone, as if it had gone first.
+		if c.ParentAreaID != uuid.Nil {
+			if p, _, perr := s.parentOf(ctx, actor, c.ParentAreaID); perr == nil && !p.Found {
+				return NewArea{}, area.ErrParentNotFound.At("parentAreaId")
+			}
+		}
 		return NewArea{}, ErrAreaCreationAbandoned
 	}
 	if err != nil {
 		return NewArea{}, err
 	}
 	return NewArea{AreaID: areaID, AreaUserGroupID: groupID, Result: res}, nil
+}
+
+// decideCreate checks a creation, its parent (cmd.ParentAreaID) read from
+// the area streams, and marks that parent (area.AreaSubAreaChecked) at
+// the revision read, before anything is appended for the new area: a
+// deletion of the parent since the read fails the mark (read again: no
+// parent), and a deletion after it sees the mark and either finds the new
+// area under it or abandons its creation (area.Abandon, at no stream),
+// which the creation's own append then finds. Both meet on the streams
+// themselves, so this holds across servers sharing the log.
+func (s *Service) decideCreate(ctx context.Context, actor domain.Actor, cmd *area.Create) error {
+	for attempt := 1; ; attempt++ {
+		var chain []Loaded[area.State]
+		if cmd.ParentAreaID != uuid.Nil {
+			var err error
+			if cmd.Parent, chain, err = s.parentOf(ctx, actor, cmd.ParentAreaID); err != nil {
+				return err
+			}
+		}
+		if _, err := cmd.Decide(area.State{}, s.p.Now()); err != nil || len(chain) == 0 {
+			return err
+		}
+		parent := chain[0]
+		mark := area.AreaSubAreaChecked{AreaID: parent.State.ID(), AccountID: parent.State.AccountID(),
+			PropertyID: parent.State.PropertyID(), SubAreaID: cmd.AreaID, AreaUserGroupID: cmd.AreaUserGroupID}
+		err := appendMark(ctx, s.p, areaAgg.Stream(parent.State.ID()), parent, mark)
+		if !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			return err
+		}
+		// The parent changed since it was read: read it again.
+		if attempt >= MaxAttempts {
+			return ErrConcurrentChange
+		}
+		backoff(ctx, attempt)
+	}
 }
 
 // ErrAreaCreationAbandoned answers a CreateArea retried with its
@@ -241,9 +278,11 @@ func appendMark[S any](ctx context.Context, p *Pipeline, stream string, l Loaded
 // DeleteArea removes an area in which no lock is installed and under which
 // no area is left, then its own user group. Needs `manage-access` (or
 // `owner`) for the property. Besides the read model's count, every lock
-// an install marked the area for (area.AreaLockChecked) is read from its
-// own stream (settleLockMark); AreaDeleted is appended at the revision
-// loaded, so a mark since then makes the deletion decide again.
+// an install marked the area for (area.AreaLockChecked) and every area a
+// creation marked it for (area.AreaSubAreaChecked) is read from its own
+// stream (settleLockMark, settleSubAreaMark); AreaDeleted is appended at
+// the revision loaded, so a mark since then makes the deletion decide
+// again.
 func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) (Result, error) {
 	if s.counts == nil {
 		return Result{}, errNoCounts
@@ -276,6 +315,15 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 			}
 			if installed {
 				locks++
+			}
+		}
+		for subID, groupID := range l.State.SubAreaMarks() {
+			under, err := s.settleSubAreaMark(ctx, l.State, subID, groupID)
+			if err != nil {
+				return nil, err
+			}
+			if under {
+				subAreas++
 			}
 		}
 		return area.Delete{Locks: locks, SubAreas: subAreas}.Decide(l.State, now)
@@ -326,6 +374,27 @@ func (s *Service) settleLockMark(ctx context.Context, areaID, lockID uuid.UUID, 
 		}
 		backoff(ctx, attempt)
 	}
+}
+
+// settleSubAreaMark decides what a mark of a creation of area subID
+// under parent (area.AreaSubAreaChecked) means for the parent's deletion,
+// from subID's own stream rather than the read model: created, it is a
+// sub-area if it is still under parent (under); never created (the
+// creation under way, or cut short by a crash), its creation is abandoned
+// (area.Abandon, as the area repair does), so that creation's own append
+// is refused and it finds no parent; abandoned already, it counts for
+// nothing.
+func (s *Service) settleSubAreaMark(ctx context.Context, parent area.State, subID, groupID uuid.UUID) (under bool, err error) {
+	abandon := area.Abandon{AreaID: subID, AccountID: parent.AccountID(), PropertyID: parent.PropertyID(), AreaUserGroupID: groupID}
+	_, err = Run(withInternalKey(ctx, "area-delete/abandon/"+subID.String()), s.p, areaAgg, subID, "AbandonAreaCreation", abandon)
+	if err != nil && !errors.Is(err, area.ErrExists) {
+		return false, err
+	}
+	sub, err := Load(ctx, s.p, areaAgg, subID)
+	if err != nil {
+		return false, err
+	}
+	return sub.State.Exists() && sub.State.ParentAreaID() == parent.ID(), nil
 }
 
 // inProperty reports whether area s exists in the account's property.

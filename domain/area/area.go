@@ -81,6 +81,9 @@ type State struct {
 	// lockMarks: the lock revision of the last AreaLockChecked of each
 	// lock (never changed in place: Evolve copies it).
 	lockMarks map[uuid.UUID]uint64
+	// subAreaMarks: the own group of each area a creation marked this
+	// area for (AreaSubAreaChecked), copied by Evolve as lockMarks.
+	subAreaMarks map[uuid.UUID]uuid.UUID
 }
 
 // Exists reports whether the area was created and not deleted.
@@ -96,6 +99,10 @@ func (s State) Abandoned() bool { return s.abandoned }
 // LockMarks returns, for each lock an install marked this area for
 // (AreaLockChecked), the lock's revision that install read (a copy).
 func (s State) LockMarks() map[uuid.UUID]uint64 { return maps.Clone(s.lockMarks) }
+
+// SubAreaMarks returns, for each area a creation marked this area for
+// (AreaSubAreaChecked), that area's own group (a copy).
+func (s State) SubAreaMarks() map[uuid.UUID]uuid.UUID { return maps.Clone(s.subAreaMarks) }
 
 // ID is the area's id.
 func (s State) ID() uuid.UUID { return s.id }
@@ -347,6 +354,13 @@ func Evolve(s State, e domain.Event) State {
 		}
 		marks[e.LockID] = e.LockRevision
 		s.lockMarks = marks
+	case AreaSubAreaChecked:
+		marks := maps.Clone(s.subAreaMarks)
+		if marks == nil {
+			marks = map[uuid.UUID]uuid.UUID{}
+		}
+		marks[e.SubAreaID] = e.AreaUserGroupID
+		s.subAreaMarks = marks
 	}
 	return s
 }

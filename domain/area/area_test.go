@@ -309,12 +309,12 @@ func TestEventJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("json =\n%s\nwant\n%s", b, want)
 	}
-	if len(Events()) != 8 {
+	if len(Events()) != 9 {
 		t.Fatal("Events() misses a type")
 	}
 }
 
-// AreaLockChecked changes nothing but the marks, and a state folded
+// AreaLockChecked and AreaSubAreaChecked change nothing but the marks, and a state folded
 // further never changes the marks of one it came from (states are cached).
 func TestLockMarks(t *testing.T) {
 	t.Parallel()
@@ -329,6 +329,11 @@ func TestLockMarks(t *testing.T) {
 	}
 	if !reflect.DeepEqual(two.LockMarks(), map[uuid.UUID]uint64{lockA: 5, lockB: 1}) {
 		t.Fatalf("two = %v", two.LockMarks())
+	}
+	sub, group := uuid.New(), uuid.New()
+	three := Evolve(two, AreaSubAreaChecked{AreaID: s.ID(), SubAreaID: sub, AreaUserGroupID: group})
+	if !reflect.DeepEqual(three.SubAreaMarks(), map[uuid.UUID]uuid.UUID{sub: group}) || len(two.SubAreaMarks()) != 0 {
+		t.Fatalf("three = %v", three.SubAreaMarks())
 	}
 	if !two.Exists() || two.DisplayName() != "Z" || len(s.LockMarks()) != 0 {
 		t.Fatal("a mark changed the area")

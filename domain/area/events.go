@@ -97,6 +97,22 @@ type AreaLockChecked struct {
 	LockRevision uint64    `json:"lockRevision"`
 }
 
+// AreaSubAreaChecked: a creation of area SubAreaID (with its own group
+// AreaUserGroupID) under this area read it, found it, and marked it so
+// at the revision read, before appending AreaCreated to the new area's
+// stream: a deletion of this area in between fails the mark (the creation
+// reads again and finds no parent), and a deletion after the mark sees it
+// and reads the new area (see DeleteArea). It changes nothing but what
+// the area remembers of the marks; a mark whose area never came is
+// settled by the deletion, which abandons that area's creation.
+type AreaSubAreaChecked struct {
+	AreaID          uuid.UUID `json:"areaId"`
+	AccountID       uuid.UUID `json:"accountId"`
+	PropertyID      uuid.UUID `json:"propertyId"`
+	SubAreaID       uuid.UUID `json:"subAreaId"`
+	AreaUserGroupID uuid.UUID `json:"areaUserGroupId"`
+}
+
 // EventType names the event in the log.
 func (AreaCreated) EventType() string { return "AreaCreated" }
 
@@ -121,8 +137,11 @@ func (AreaTreeChecked) EventType() string { return "AreaTreeChecked" }
 // EventType names the event in the log.
 func (AreaLockChecked) EventType() string { return "AreaLockChecked" }
 
+// EventType names the event in the log.
+func (AreaSubAreaChecked) EventType() string { return "AreaSubAreaChecked" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
 	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
-		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}}
+		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}, AreaSubAreaChecked{}}
 }
