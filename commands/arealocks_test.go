@@ -179,3 +179,73 @@ func testCreateUnderAndDelete(t *testing.T, createFirst bool) {
 		assert.NotContains(t, string(r.Data), `"parentAreaId"`, "an area created under the deleted Z")
 	}
 }
+
+// TestMoveUnderAndDeleteAtOnce: a move of X under Z and the deletion of Z
+// at once, with a read model that never shows X under Z. One of the two
+// runs whole between the other's reads and its append: never may both
+// succeed, leaving X under a deleted parent.
+func TestMoveUnderAndDeleteAtOnce(t *testing.T) {
+	t.Parallel()
+	t.Run("delete before the move's append", func(t *testing.T) {
+		t.Parallel()
+		testMoveUnderAndDelete(t, false)
+	})
+	t.Run("move before the delete's append", func(t *testing.T) {
+		t.Parallel()
+		testMoveUnderAndDelete(t, true)
+	})
+}
+
+// testMoveUnderAndDelete deletes Z just before the move appends AreaMoved,
+// or (moveFirst) moves X just before the deletion appends AreaDeleted.
+func testMoveUnderAndDelete(t *testing.T, moveFirst bool) {
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	store := &interleavingStore{Store: mem}
+	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
+	require.NoError(t, err)
+	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	s.SetCounts(noChildren{})
+	ctx := domain.WithActor(context.Background(), domain.Actor{
+		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
+	})
+	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
+	require.NoError(t, err)
+	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
+	require.NoError(t, err)
+	x, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "X", AreaType: area.TypeCommon})
+	require.NoError(t, err)
+
+	var moveErr, delErr error
+	move := func() error {
+		_, err := s.UpdateArea(ctx, prop.PropertyID, x.AreaID, commands.UpdateArea{
+			DisplayName: "X", AreaType: area.TypeCommon, ParentAreaID: z.AreaID, AccessList: []area.AccessEntry{}})
+		return err
+	}
+	del := func() error {
+		_, err := s.DeleteArea(ctx, prop.PropertyID, z.AreaID)
+		return err
+	}
+	if moveFirst {
+		store.stream, store.eventType = "area-"+z.AreaID.String(), area.AreaDeleted{}.EventType()
+		store.before = func() { moveErr = move() }
+		delErr = del()
+		require.NoError(t, moveErr, "X went under Z first")
+		require.ErrorIs(t, delErr, area.ErrAreaHasSubAreas, "Z now has a sub-area")
+	} else {
+		store.stream, store.eventType = "area-"+x.AreaID.String(), area.AreaMoved{}.EventType()
+		store.before = func() { delErr = del() }
+		moveErr = move()
+		require.NoError(t, delErr, "Z went first")
+		require.ErrorIs(t, moveErr, area.ErrParentNotFound, "Z is gone")
+	}
+
+	agg := commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}
+	zs, err := commands.Load(ctx, p, agg, z.AreaID)
+	require.NoError(t, err)
+	xs, err := commands.Load(ctx, p, agg, x.AreaID)
+	require.NoError(t, err)
+	assert.Equal(t, moveFirst, zs.State.Exists(), "Z stays only if X went under it")
+	assert.Equal(t, moveFirst, xs.State.ParentAreaID() == z.AreaID, "X is under Z only if Z stays")
+}

@@ -201,7 +201,7 @@ func (s *Service) UpdateArea(ctx context.Context, propertyID, areaID uuid.UUID, 
 			if err != nil || !moves(events) {
 				return events, err
 			}
-			if err := s.markTree(ctx, areaID, chain); !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			if err := s.markTree(ctx, areaID, l.Revision, chain); !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
 				if err != nil {
 					return nil, err
 				}
@@ -241,15 +241,21 @@ func moves(events []domain.Event) bool {
 }
 
 // markTree appends AreaTreeChecked to each area of chain (as parentOf
-// read them) at the revision read, for a move of movedID: an error
+// read them) at the revision read, for a move of movedID (to append at
+// movedRev, which the mark of the new parent carries): an error
 // wrapping eventstore.ErrWrongExpectedVersion says one of them changed
 // since. The marks have ids of their own, never the Idempotency-Key's: a
 // repeated request marks again, which is harmless, and its own events
 // are still found by their derived ids.
-func (s *Service) markTree(ctx context.Context, movedID uuid.UUID, chain []Loaded[area.State]) error {
-	for _, l := range chain {
+func (s *Service) markTree(ctx context.Context, movedID uuid.UUID, movedRev uint64, chain []Loaded[area.State]) error {
+	for i, l := range chain {
 		st := l.State
 		mark := area.AreaTreeChecked{AreaID: st.ID(), AccountID: st.AccountID(), PropertyID: st.PropertyID(), MovedAreaID: movedID}
+		if i == 0 {
+			// The new parent: a deletion of it settles the mark by
+			// reading the moved area (settleMoveMark).
+			mark.MovedAreaRevision = &movedRev
+		}
 		if err := appendMark(ctx, s.p, areaAgg.Stream(st.ID()), l, mark); err != nil {
 			return err
 		}
@@ -282,7 +288,8 @@ func appendMark[S any](ctx context.Context, p *Pipeline, stream string, l Loaded
 // creation marked it for (area.AreaSubAreaChecked) is read from its own
 // stream (settleLockMark, settleSubAreaMark); AreaDeleted is appended at
 // the revision loaded, so a mark since then makes the deletion decide
-// again.
+// again. A move under the area (area.AreaTreeChecked) is settled alike
+// (settleMoveMark).
 func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) (Result, error) {
 	if s.counts == nil {
 		return Result{}, errNoCounts
@@ -315,6 +322,15 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 			}
 			if installed {
 				locks++
+			}
+		}
+		for movedID, rev := range l.State.MoveMarks() {
+			under, err := s.settleMoveMark(ctx, l.State, movedID, rev)
+			if err != nil {
+				return nil, err
+			}
+			if under {
+				subAreas++
 			}
 		}
 		for subID, groupID := range l.State.SubAreaMarks() {
@@ -395,6 +411,36 @@ func (s *Service) settleSubAreaMark(ctx context.Context, parent area.State, subI
 		return false, err
 	}
 	return sub.State.Exists() && sub.State.ParentAreaID() == parent.ID(), nil
+}
+
+// settleMoveMark decides what a mark of a move of area movedID under
+// parent (area.AreaTreeChecked, at movedID's revision rev) means for the
+// parent's deletion, from movedID's own stream rather than the read
+// model: past rev, the move was appended or will never be, and the area
+// is under parent or not (under). At rev, the move is under way or was
+// cut short: the area is fenced (area.AreaMoveFenced at rev), so that
+// move's append fails and it finds the parent gone.
+func (s *Service) settleMoveMark(ctx context.Context, parent area.State, movedID uuid.UUID, rev uint64) (under bool, err error) {
+	for attempt := 1; ; attempt++ {
+		m, err := Load(ctx, s.p, areaAgg, movedID)
+		if err != nil {
+			return false, err
+		}
+		if !m.Exists || m.Revision != rev {
+			return m.State.Exists() && m.State.ParentAreaID() == parent.ID(), nil
+		}
+		fence := area.AreaMoveFenced{AreaID: movedID, AccountID: m.State.AccountID(), PropertyID: m.State.PropertyID(),
+			ParentAreaID: parent.ID()}
+		err = appendMark(ctx, s.p, areaAgg.Stream(movedID), m, fence)
+		if !errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			return false, err
+		}
+		// The area changed since: read it again.
+		if attempt >= MaxAttempts {
+			return false, ErrConcurrentChange
+		}
+		backoff(ctx, attempt)
+	}
 }
 
 // inProperty reports whether area s exists in the account's property.

@@ -84,6 +84,9 @@ type State struct {
 	// subAreaMarks: the own group of each area a creation marked this
 	// area for (AreaSubAreaChecked), copied by Evolve as lockMarks.
 	subAreaMarks map[uuid.UUID]uuid.UUID
+	// moveMarks: the revision of each area a move under this area read
+	// (AreaTreeChecked with MovedAreaRevision), copied as lockMarks.
+	moveMarks map[uuid.UUID]uint64
 }
 
 // Exists reports whether the area was created and not deleted.
@@ -103,6 +106,11 @@ func (s State) LockMarks() map[uuid.UUID]uint64 { return maps.Clone(s.lockMarks)
 // SubAreaMarks returns, for each area a creation marked this area for
 // (AreaSubAreaChecked), that area's own group (a copy).
 func (s State) SubAreaMarks() map[uuid.UUID]uuid.UUID { return maps.Clone(s.subAreaMarks) }
+
+// MoveMarks returns, for each area a move under this area marked it for
+// (AreaTreeChecked with MovedAreaRevision), the moved area's revision
+// that move read (a copy).
+func (s State) MoveMarks() map[uuid.UUID]uint64 { return maps.Clone(s.moveMarks) }
 
 // ID is the area's id.
 func (s State) ID() uuid.UUID { return s.id }
@@ -346,7 +354,17 @@ func Evolve(s State, e domain.Event) State {
 		// as for one that does not exist.
 		s.abandoned = true
 	case AreaTreeChecked:
-		// A mark only (see the event): nothing changes.
+		// A mark (see the event): only the new parent remembers it.
+		if e.MovedAreaRevision != nil {
+			marks := maps.Clone(s.moveMarks)
+			if marks == nil {
+				marks = map[uuid.UUID]uint64{}
+			}
+			marks[e.MovedAreaID] = *e.MovedAreaRevision
+			s.moveMarks = marks
+		}
+	case AreaMoveFenced:
+		// A fence only (see the event): nothing changes.
 	case AreaLockChecked:
 		marks := maps.Clone(s.lockMarks)
 		if marks == nil {

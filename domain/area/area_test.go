@@ -309,7 +309,7 @@ func TestEventJSON(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("json =\n%s\nwant\n%s", b, want)
 	}
-	if len(Events()) != 9 {
+	if len(Events()) != 10 {
 		t.Fatal("Events() misses a type")
 	}
 }
@@ -334,6 +334,12 @@ func TestLockMarks(t *testing.T) {
 	three := Evolve(two, AreaSubAreaChecked{AreaID: s.ID(), SubAreaID: sub, AreaUserGroupID: group})
 	if !reflect.DeepEqual(three.SubAreaMarks(), map[uuid.UUID]uuid.UUID{sub: group}) || len(two.SubAreaMarks()) != 0 {
 		t.Fatalf("three = %v", three.SubAreaMarks())
+	}
+	moved, rev := uuid.New(), uint64(7)
+	four := Evolve(three, AreaTreeChecked{AreaID: s.ID(), MovedAreaID: uuid.New()})
+	four = Evolve(four, AreaTreeChecked{AreaID: s.ID(), MovedAreaID: moved, MovedAreaRevision: &rev})
+	if !reflect.DeepEqual(four.MoveMarks(), map[uuid.UUID]uint64{moved: 7}) || len(three.MoveMarks()) != 0 {
+		t.Fatalf("four = %v", four.MoveMarks())
 	}
 	if !two.Exists() || two.DisplayName() != "Z" || len(s.LockMarks()) != 0 {
 		t.Fatal("a mark changed the area")

@@ -80,6 +80,22 @@ type AreaTreeChecked struct {
 	AccountID   uuid.UUID `json:"accountId"`
 	PropertyID  uuid.UUID `json:"propertyId"`
 	MovedAreaID uuid.UUID `json:"movedAreaId"`
+	// MovedAreaRevision, on the mark of the new parent only, is the
+	// moved area's revision the move read and appends AreaMoved at: a
+	// deletion of this area reads the moved area to settle the mark.
+	MovedAreaRevision *uint64 `json:"movedAreaRevision,omitempty"`
+}
+
+// AreaMoveFenced: a deletion of area ParentAreaID found a move of this
+// area under it marked (AreaTreeChecked with MovedAreaRevision) but not
+// appended, and appended this at the revision the move read: the move's
+// own append then fails and it is decided again, finding the parent gone
+// (a move cut short by a crash never comes). It changes nothing.
+type AreaMoveFenced struct {
+	AreaID       uuid.UUID `json:"areaId"`
+	AccountID    uuid.UUID `json:"accountId"`
+	PropertyID   uuid.UUID `json:"propertyId"`
+	ParentAreaID uuid.UUID `json:"parentAreaId"`
 }
 
 // AreaLockChecked: an install of lock LockID into this area read the
@@ -140,8 +156,11 @@ func (AreaLockChecked) EventType() string { return "AreaLockChecked" }
 // EventType names the event in the log.
 func (AreaSubAreaChecked) EventType() string { return "AreaSubAreaChecked" }
 
+// EventType names the event in the log.
+func (AreaMoveFenced) EventType() string { return "AreaMoveFenced" }
+
 // Events lists every event type of the package, for registration.
 func Events() []domain.Event {
 	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
-		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}, AreaSubAreaChecked{}}
+		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}, AreaSubAreaChecked{}, AreaMoveFenced{}}
 }
