@@ -1,25 +1,19 @@
 package commands_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
-	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/area"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/eventstore/memstore"
 )
 
 // TestInstallAndDeleteAtOnce: an install of a lock into Z and the
@@ -43,19 +37,7 @@ func TestInstallAndDeleteAtOnce(t *testing.T) {
 // LockInstalled, or (installFirst) installs the lock just before the
 // deletion appends AreaDeleted.
 func testInstallAndDelete(t *testing.T, installFirst bool) {
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	store := &interleavingStore{Store: mem}
-	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
-	require.NoError(t, err)
-	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
-	require.NoError(t, err)
-	s.SetCounts(noChildren{})
-	ctx := domain.WithActor(context.Background(), domain.Actor{
-		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
-	})
-	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
-	require.NoError(t, err)
+	s, store, ctx, prop := newInterleaved(t)
 	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
 	require.NoError(t, err)
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
@@ -90,9 +72,9 @@ func testInstallAndDelete(t *testing.T, installFirst bool) {
 		require.ErrorIs(t, installErr, commands.ErrAreaNotFound, "Z is gone")
 	}
 
-	l, err := commands.Load(ctx, p, commands.Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}, lockID)
+	l, err := commands.Load(ctx, s.Pipeline(), commands.Aggregate[lock.State]{Category: lock.Category, Evolve: lock.Evolve}, lockID)
 	require.NoError(t, err)
-	a, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
+	a, err := commands.Load(ctx, s.Pipeline(), commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
 	require.NoError(t, err)
 	assert.Equal(t, installFirst, l.State.Installed(), "the lock is installed only if Z stays")
 	assert.Equal(t, installFirst, a.State.Exists())
@@ -118,19 +100,7 @@ func TestCreateUnderAndDeleteAtOnce(t *testing.T) {
 // AreaCreated, or (createFirst) creates the area just before the deletion
 // appends AreaDeleted.
 func testCreateUnderAndDelete(t *testing.T, createFirst bool) {
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	store := &interleavingStore{Store: mem}
-	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
-	require.NoError(t, err)
-	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
-	require.NoError(t, err)
-	s.SetCounts(noChildren{})
-	ctx := domain.WithActor(context.Background(), domain.Actor{
-		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
-	})
-	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
-	require.NoError(t, err)
+	s, store, ctx, prop := newInterleaved(t)
 	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
 	require.NoError(t, err)
 
@@ -162,17 +132,17 @@ func testCreateUnderAndDelete(t *testing.T, createFirst bool) {
 		require.ErrorIs(t, createErr, area.ErrParentNotFound, "Z is gone")
 	}
 
-	zs, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
+	zs, err := commands.Load(ctx, s.Pipeline(), commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, z.AreaID)
 	require.NoError(t, err)
 	assert.Equal(t, createFirst, zs.State.Exists(), "Z stays only if Z1 went under it")
 	if createFirst {
-		subs, err := commands.Load(ctx, p, commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, sub.AreaID)
+		subs, err := commands.Load(ctx, s.Pipeline(), commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, sub.AreaID)
 		require.NoError(t, err)
 		assert.Equal(t, z.AreaID, subs.State.ParentAreaID())
 		return
 	}
 	// No area names the deleted Z as its parent.
-	recs, err := mem.ReadAll(ctx, 0, 10000, eventstore.Filter{EventTypes: []string{area.AreaCreated{}.EventType()}})
+	recs, err := store.ReadAll(ctx, 0, 10000, eventstore.Filter{EventTypes: []string{area.AreaCreated{}.EventType()}})
 	require.NoError(t, err)
 	require.Len(t, recs, 1, "Z only")
 	for _, r := range recs {
@@ -199,19 +169,7 @@ func TestMoveUnderAndDeleteAtOnce(t *testing.T) {
 // testMoveUnderAndDelete deletes Z just before the move appends AreaMoved,
 // or (moveFirst) moves X just before the deletion appends AreaDeleted.
 func testMoveUnderAndDelete(t *testing.T, moveFirst bool) {
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	store := &interleavingStore{Store: mem}
-	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
-	require.NoError(t, err)
-	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
-	require.NoError(t, err)
-	s.SetCounts(noChildren{})
-	ctx := domain.WithActor(context.Background(), domain.Actor{
-		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
-	})
-	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
-	require.NoError(t, err)
+	s, store, ctx, prop := newInterleaved(t)
 	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
 	require.NoError(t, err)
 	x, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "X", AreaType: area.TypeCommon})
@@ -242,9 +200,9 @@ func testMoveUnderAndDelete(t *testing.T, moveFirst bool) {
 	}
 
 	agg := commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}
-	zs, err := commands.Load(ctx, p, agg, z.AreaID)
+	zs, err := commands.Load(ctx, s.Pipeline(), agg, z.AreaID)
 	require.NoError(t, err)
-	xs, err := commands.Load(ctx, p, agg, x.AreaID)
+	xs, err := commands.Load(ctx, s.Pipeline(), agg, x.AreaID)
 	require.NoError(t, err)
 	assert.Equal(t, moveFirst, zs.State.Exists(), "Z stays only if X went under it")
 	assert.Equal(t, moveFirst, xs.State.ParentAreaID() == z.AreaID, "X is under Z only if Z stays")

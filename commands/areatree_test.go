@@ -41,6 +41,27 @@ func (s *interleavingStore) Append(ctx context.Context, stream string, expected 
 	return s.Store.Append(ctx, stream, expected, events...)
 }
 
+// newInterleaved is a service on an in-memory log seen through an
+// interleavingStore (to be armed by the test), a read model that never
+// shows an area's children, an owner's context and a property.
+func newInterleaved(t *testing.T) (*commands.Service, *interleavingStore, context.Context, commands.NewProperty) {
+	t.Helper()
+	mem := memstore.New()
+	t.Cleanup(func() { mem.Close() })
+	store := &interleavingStore{Store: mem}
+	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
+	require.NoError(t, err)
+	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
+	require.NoError(t, err)
+	s.SetCounts(noChildren{})
+	ctx := domain.WithActor(context.Background(), domain.Actor{
+		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
+	})
+	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
+	require.NoError(t, err)
+	return s, store, ctx, prop
+}
+
 // TestConcurrentMovesMakeNoCycle: X under Y and Y under X at once. The
 // second move runs whole between the first's reads (Y at the top) and
 // its own append, or its mark of Y: both must not succeed, leaving a
@@ -60,19 +81,8 @@ func TestConcurrentMovesMakeNoCycle(t *testing.T) {
 // testConcurrentMoves moves Y under X in the middle of X's move under Y:
 // before X marks Y (beforeMark) or before X appends its own move.
 func testConcurrentMoves(t *testing.T, beforeMark bool) {
-	mem := memstore.New()
-	t.Cleanup(func() { mem.Close() })
-	store := &interleavingStore{Store: mem, eventType: area.AreaMoved{}.EventType()}
-	p, err := commands.NewPipeline(store, commands.NewRegistry(), func() time.Time { return clock })
-	require.NoError(t, err)
-	s, err := commands.NewService(p, bytes.Repeat([]byte{1}, 32))
-	require.NoError(t, err)
-	s.SetCounts(noChildren{})
-	ctx := domain.WithActor(context.Background(), domain.Actor{
-		AccountID: uuid.New(), APIKeyID: uuid.New(), Grants: []domain.Grant{{Permission: domain.PermOwner}},
-	})
-	prop, err := s.CreateProperty(ctx, commands.CreateProperty{DisplayName: "Hotel Sol"})
-	require.NoError(t, err)
+	s, store, ctx, prop := newInterleaved(t)
+	store.eventType = area.AreaMoved{}.EventType()
 	x, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "X", AreaType: area.TypeCommon})
 	require.NoError(t, err)
 	y, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Y", AreaType: area.TypeCommon})
@@ -93,7 +103,7 @@ func testConcurrentMoves(t *testing.T, beforeMark bool) {
 	require.NoError(t, yErr, "Y went under X first")
 	require.ErrorIs(t, xErr, area.ErrCycle, "X under Y, now that Y is under X, is a cycle")
 	moved := func(id uuid.UUID) (n int) {
-		recs, err := mem.ReadStream(ctx, "area-"+id.String(), eventstore.ReadStreamOptions{})
+		recs, err := store.ReadStream(ctx, "area-"+id.String(), eventstore.ReadStreamOptions{})
 		require.NoError(t, err)
 		for _, r := range recs {
 			if r.Type == (area.AreaMoved{}).EventType() {
