@@ -77,5 +77,27 @@ func (r *Registry) Types() []string {
 	return names
 }
 
+// Guard is a payload that changes no state: an event a command appends
+// only so that a concurrent command on the same stream fails its append at
+// the revision it read (see the area and lock guards). Lists and histories
+// of what happened leave guards out (RecordTypes).
+type Guard interface {
+	TypedEvent
+	Guard()
+}
+
+// RecordTypes lists the registered event types that record a change: every
+// type but the guards.
+func (r *Registry) RecordTypes() []string {
+	guard := reflect.TypeFor[Guard]()
+	names := make([]string, 0, len(r.byName))
+	for n, e := range r.byName {
+		if !e.goType.Implements(guard) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 // Known reports whether name is registered.
 func (r *Registry) Known(name string) bool { return r.byName[name] != nil }

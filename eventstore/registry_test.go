@@ -239,3 +239,25 @@ func assertTrue(t *testing.T, ok bool, env Envelope) {
 		t.Fatalf("%s decoded to %T", env.Type, env.Event)
 	}
 }
+
+type guardEvent struct{}
+
+func (guardEvent) EventType() string { return "SomethingChecked" }
+func (guardEvent) Guard()            {}
+
+type recordEvent struct{}
+
+func (recordEvent) EventType() string { return "SomethingHappened" }
+
+// A guard is registered (it is in the log) but is no record of a change.
+func TestRecordTypesLeaveGuardsOut(t *testing.T) {
+	r := NewRegistry()
+	r.Register(guardEvent{})
+	r.Register(recordEvent{})
+	if got := r.RecordTypes(); len(got) != 1 || got[0] != "SomethingHappened" {
+		t.Fatalf("RecordTypes() = %v", got)
+	}
+	if len(r.Types()) != 2 || !r.Known("SomethingChecked") {
+		t.Fatalf("Types() = %v", r.Types())
+	}
+}

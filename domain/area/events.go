@@ -164,3 +164,15 @@ func Events() []domain.Event {
 	return []domain.Event{AreaCreated{}, AreaUpdated{}, AreaMoved{}, AreaAccessListChanged{}, AreaDeleted{},
 		AreaCreationAbandoned{}, AreaTreeChecked{}, AreaLockChecked{}, AreaSubAreaChecked{}, AreaMoveFenced{}}
 }
+
+// Guard marks AreaTreeChecked as a guard: it changes no state (eventstore.Guard).
+func (AreaTreeChecked) Guard() {}
+
+// Guard marks AreaMoveFenced as a guard: it changes no state (eventstore.Guard).
+func (AreaMoveFenced) Guard() {}
+
+// Guard marks AreaLockChecked as a guard: it changes no state (eventstore.Guard).
+func (AreaLockChecked) Guard() {}
+
+// Guard marks AreaSubAreaChecked as a guard: it changes no state (eventstore.Guard).
+func (AreaSubAreaChecked) Guard() {}

@@ -129,3 +129,6 @@ func Events() []domain.Event {
 	return []domain.Event{LockProvisioned{}, LockUpdated{}, LockPurchaseDateChanged{}, LockExternalRefsChanged{}, LockInstalled{}, LockUninstalled{}, LockDeprovisioned{},
 		LockSynced{}, LockAccessLogged{}, LockKeyClaimed{}, LockKeyReleased{}, LockInstallFenced{}}
 }
+
+// Guard marks LockInstallFenced as a guard: it changes no state (eventstore.Guard).
+func (LockInstallFenced) Guard() {}

@@ -71,7 +71,7 @@ type Projection struct{ types []string }
 
 // New returns the index over every event type the registry knows.
 func New(registry *eventstore.Registry) *Projection {
-	return &Projection{types: registry.Types()}
+	return &Projection{types: registry.RecordTypes()}
 }
 
 // Name implements projections.Projection.

@@ -36,7 +36,7 @@ type Projection struct {
 
 // New returns the projection over every type the registry knows.
 func New(registry *eventstore.Registry) *Projection {
-	return &Projection{types: registry.Types()}
+	return &Projection{types: registry.RecordTypes()}
 }
 
 // Name implements projections.Projection.

@@ -33,7 +33,7 @@ type Activity struct {
 
 // NewActivity returns the feed over the registry's event types.
 func NewActivity(registry *eventstore.Registry) *Activity {
-	return &Activity{types: registry.Types()}
+	return &Activity{types: registry.RecordTypes()}
 }
 
 // Name implements projections.Projection.
