@@ -59,8 +59,8 @@ type createBookingInput struct {
 	StartDateTime string      `json:"startDateTime"`
 	EndDateTime   string      `json:"endDateTime"`
 	// Source: nil (left out or null) is unknown; "" is a mistake.
-	Source       *string              `json:"source"`
-	ExternalRefs []domain.ExternalRef `json:"externalRefs"`
+	Source       *string            `json:"source"`
+	ExternalRefs []externalRefInput `json:"externalRefs"`
 }
 
 func deref(s *string) string {
@@ -96,7 +96,11 @@ func (a *API) createBooking(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, booking.ErrInvalidSource)
 		return
 	}
-	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(deref(in.Source)), ExternalRefs: in.ExternalRefs}
+	c := commands.CreateBooking{PropertyID: propertyID, Source: booking.Source(deref(in.Source))}
+	if c.ExternalRefs, err = externalRefsOf(in.ExternalRefs); err != nil {
+		writeErr(w, r, err)
+		return
+	}
 	if c.AreaID, err = uuid.Parse(in.AreaID); err != nil {
 		writeErr(w, r, domain.InvalidField("areaId", "must be a UUID"))
 		return

@@ -341,6 +341,9 @@ func TestPropertyExternalRefDateIsNamed(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, r.Status, "%s %s %s", req.method, req.path, date)
 			assert.Equal(t, "externalRefs[1].lastSyncDate: must be an RFC 3339 date-time", r.Error, "%s %s %s", req.method, req.path, date)
 		}
+		r := h.do("POST", "/properties/"+id+"/bookings", rootKey, map[string]any{"externalRefs": body["externalRefs"]})
+		assert.Equal(t, http.StatusBadRequest, r.Status, "a booking's %s", date)
+		assert.Equal(t, "externalRefs[1].lastSyncDate: must be an RFC 3339 date-time", r.Error, "a booking's %s", date)
 	}
 	assert.Equal(t, before, h.head(), "nothing recorded")
 
