@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"testing"
@@ -32,7 +31,8 @@ func TestOpenHidesPasswords(t *testing.T) {
 // error. None answering is; neither the error nor the logs show a password.
 func TestOpenNeedsOneServerOfACluster(t *testing.T) {
 	cfg := natsConfig(t)
-	var logs bytes.Buffer
+	// The NATS client logs from its own goroutines (a closed connection).
+	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg.URL = "nats://u:s3cret@127.0.0.1:1," + cfg.URL
 	b, err := OpenConfig(context.Background(), cfg, log)
