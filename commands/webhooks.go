@@ -46,7 +46,7 @@ func (s *Service) RegisterWebhook(ctx context.Context, c RegisterWebhook) (NewWe
 	}
 	cmd := webhook.Register{
 		WebhookID: s.newID(ctx, "webhook"), AccountID: actor.AccountID,
-		URL: c.URL, EventTypes: c.EventTypes, KnownEventTypes: s.p.registry.Types(),
+		URL: c.URL, EventTypes: c.EventTypes, KnownEventTypes: s.p.registry.RecordTypes(),
 		AllowPrivateTargets: c.AllowPrivateTargets,
 	}
 	res, err := Run(ctx, s.p, webhookAgg, cmd.WebhookID, "RegisterWebhook", cmd)

@@ -306,6 +306,8 @@ func TestWebhookValidation(t *testing.T) {
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{}}, "eventTypes"},
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{"LockInstalled", "LockMelted"}}, "eventTypes[1]"},
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{"LockInstalled", "LockInstalled"}}, "eventTypes[1]"},
+		// A guard is no event GET /events shows.
+		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{"LockInstalled", "AreaTreeChecked"}}, "eventTypes[1]"},
 		{map[string]any{"url": "https://hooks.example.com/in", "eventTypes": []string{"LockInstalled"}, "secret": "mine"}, "secret"},
 		{map[string]any{"url": 5, "eventTypes": []string{"LockInstalled"}}, "url"},
 		{`{`, ""},
