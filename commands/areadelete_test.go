@@ -12,6 +12,7 @@ import (
 
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain/area"
+	"github.com/accessd/accessd/domain/group"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
 )
@@ -147,6 +148,21 @@ func testCreateUnderAndDelete(t *testing.T, createFirst bool) {
 	require.Len(t, recs, 1, "Z only")
 	for _, r := range recs {
 		assert.NotContains(t, string(r.Data), `"parentAreaId"`, "an area created under the deleted Z")
+	}
+	// Nor is the abandoned area's own group left live, taking members.
+	groups, err := store.ReadAll(ctx, 0, 10000, eventstore.Filter{EventTypes: []string{
+		group.UserGroupCreated{}.EventType(), group.UserGroupDeleted{}.EventType()}})
+	require.NoError(t, err)
+	live := map[string]int{}
+	for _, r := range groups {
+		if r.Type == (group.UserGroupCreated{}).EventType() {
+			live[r.Stream]++
+		} else {
+			live[r.Stream]--
+		}
+	}
+	for stream, n := range live {
+		assert.Zero(t, n, "%s: the group of an area deleted or never created is live", stream)
 	}
 }
 

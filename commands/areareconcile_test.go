@@ -392,7 +392,8 @@ func TestLateRetryBeatsTheRepair(t *testing.T) {
 
 // A repair killed between the abandonment and the group's deletion
 // finishes on its next pass: the group is still listed, its area is
-// abandoned, the abandonment is not appended again.
+// abandoned, the abandonment is not appended again; a retry of the
+// creation afterwards is refused and deletes nothing more.
 func TestAreaRepairCutShortAfterTheAbandonmentFinishes(t *testing.T) {
 	t.Parallel()
 	w := newRepairWorld(t)
@@ -407,10 +408,11 @@ func TestAreaRepairCutShortAfterTheAbandonmentFinishes(t *testing.T) {
 	require.Len(t, w.areaEvents(t, areaID), 1, "abandoned")
 	require.Equal(t, 1, streamLengthOrZero(t, w.store, groupStream(orphan)), "the group not deleted yet")
 
-	_, err = w.services[0].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
-	require.ErrorIs(t, err, commands.ErrAreaCreationAbandoned, "a retry is refused already")
-
 	assert.GreaterOrEqual(t, w.repairRacing(t), 1)
+	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(orphan)), "deleted")
+
+	_, err = w.services[0].CreateArea(commands.WithIdempotencyKey(w.ctx, "req-1"), w.createArea("Room 1"))
+	require.ErrorIs(t, err, commands.ErrAreaCreationAbandoned, "a retry is refused")
 	assert.Equal(t, 2, streamLengthOrZero(t, w.store, groupStream(orphan)), "deleted once")
 	assert.Len(t, w.areaEvents(t, areaID), 1, "abandoned once")
 }

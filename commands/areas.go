@@ -73,19 +73,60 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 	}
 	res, err := Run(ctx, s.p, areaAgg, areaID, "CreateArea", cmd)
 	if errors.Is(err, area.ErrCreationAbandoned) {
-		// A deletion of the parent since the mark abandoned this area:
-		// to the caller, the parent is gone, as if it had gone first.
-		if c.ParentAreaID != uuid.Nil {
-			if p, _, perr := s.parentOf(ctx, actor, c.ParentAreaID); perr == nil && !p.Found {
-				return NewArea{}, area.ErrParentNotFound.At("parentAreaId")
-			}
-		}
-		return NewArea{}, ErrAreaCreationAbandoned
+		return NewArea{}, s.abandonedCreation(ctx, actor, c.ParentAreaID, groupID)
 	}
 	if err != nil {
 		return NewArea{}, err
 	}
 	return NewArea{AreaID: areaID, AreaUserGroupID: groupID, Result: res}, nil
+}
+
+// abandonedCreation answers a creation whose area was abandoned before its
+// append, and deletes the area's own group it made, which no area will
+// ever have (the repair would delete it only after OrphanAreaGroupGrace,
+// and until then it would take members). The abandonment came from a
+// deletion of the parent (which abandons a marked creation before it
+// appends its own AreaDeleted) or from the repair of an interrupted
+// creation: to the caller of the first, the parent is gone, as if it had
+// gone first, once that deletion lands.
+func (s *Service) abandonedCreation(ctx context.Context, actor domain.Actor, parentID, groupID uuid.UUID) error {
+	gctx := withInternalKey(ctx, "create-area/abandoned-group/"+groupID.String())
+	_, err := Execute(gctx, s.p, groupAgg, groupID, "AbandonedAreaGroup", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
+		if !l.State.Exists() {
+			return nil, nil // the repair deleted it
+		}
+		return group.Delete{AreaNeverCreated: true}.Decide(l.State, now)
+	})
+	if err != nil {
+		return err
+	}
+	if parentID != uuid.Nil {
+		for wait := 0; wait < parentGoneWait; wait++ {
+			if p, _, err := s.parentOf(ctx, actor, parentID); err == nil && !p.Found {
+				return area.ErrParentNotFound.At("parentAreaId")
+			}
+			if !sleepCtx(ctx, 10*time.Millisecond) {
+				break
+			}
+		}
+	}
+	return ErrAreaCreationAbandoned
+}
+
+// parentGoneWait bounds, in 10 ms steps, how long an abandoned creation
+// waits for the deletion of its parent that abandoned it to land.
+const parentGoneWait = 50
+
+// sleepCtx waits d, or less when ctx ends (false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // decideCreate checks a creation, its parent (cmd.ParentAreaID) read from
