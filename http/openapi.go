@@ -193,6 +193,10 @@ var multiValuedParams = map[string][]string{
 // declared parameters, their empty values dropped.
 func singleValuedQuery(h http.HandlerFunc, multi []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			h(w, r) // most requests (GET /locks/{lockId}): no map to build
+			return
+		}
 		for key, values := range r.URL.Query() {
 			if len(values) > 1 && !declares(multi, key) {
 				writeErr(w, r, domain.InvalidField(key, "must be given once"))
