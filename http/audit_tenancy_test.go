@@ -213,20 +213,27 @@ func TestAuditOfADeprovisionedLock(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status)
 }
 
+// twoAuditTenants makes two properties of the root account, each with an
+// installed lock, and a support key scoped to the first; property reads
+// a lock's property.
+func (h *harness) twoAuditTenants() (here, there auditTenant, auditor string, property func(lockID string) string) {
+	h.t.Helper()
+	here, there = h.newAuditTenant(rootKey), h.newAuditTenant(rootKey)
+	property = func(lockID string) string {
+		r := h.do("GET", "/locks/"+lockID, rootKey, nil)
+		require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+		return r.field("propertyId")
+	}
+	return here, there, h.newKey(rootKey, scopedPerm("support", property(here.lock))), property
+}
+
 // An access code of another property of the account, asked about by an
 // auditor scoped to the lock's property, answers exactly as a code that
 // was never created: the auditor may not read that property, so neither
 // its booking nor its area shows.
 func TestAuditCodeOfAnotherPropertyAnswersAsMissing(t *testing.T) {
 	h := newHarness(t)
-	here := h.newAuditTenant(rootKey)
-	there := h.newAuditTenant(rootKey)
-	property := func(lockID string) string {
-		r := h.do("GET", "/locks/"+lockID, rootKey, nil)
-		require.Equal(t, http.StatusOK, r.Status, r.Error)
-		return r.field("propertyId")
-	}
-	auditor := h.newKey(rootKey, scopedPerm("support", property(here.lock)))
+	here, there, auditor, property := h.twoAuditTenants()
 	at := h.settle()
 
 	missing := uuid.NewString()
@@ -250,14 +257,7 @@ func TestAuditCodeOfAnotherPropertyAnswersAsMissing(t *testing.T) {
 // account-wide one alike.
 func TestAuditDecisionOfAnotherPropertysResident(t *testing.T) {
 	h := newHarness(t)
-	here := h.newAuditTenant(rootKey)
-	there := h.newAuditTenant(rootKey)
-	property := func(lockID string) string {
-		r := h.do("GET", "/locks/"+lockID, rootKey, nil)
-		require.Equal(t, http.StatusOK, r.Status, r.Error)
-		return r.field("propertyId")
-	}
-	auditor := h.newKey(rootKey, scopedPerm("support", property(here.lock)))
+	here, there, auditor, property := h.twoAuditTenants()
 	at := h.settle()
 
 	for _, key := range []string{auditor, rootKey} {
