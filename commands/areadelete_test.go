@@ -223,3 +223,31 @@ func testMoveUnderAndDelete(t *testing.T, moveFirst bool) {
 	assert.Equal(t, moveFirst, zs.State.Exists(), "Z stays only if X went under it")
 	assert.Equal(t, moveFirst, xs.State.ParentAreaID() == z.AreaID, "X is under Z only if Z stays")
 }
+
+// A deletion refused anyway (Z keeps a lock) abandons no creation under
+// way beneath Z: the sub-area is created, and the deletion is a 409.
+func TestRefusedDeleteAbandonsNoCreationUnderWay(t *testing.T) {
+	s, store, ctx, prop := newInterleaved(t)
+	z, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z", AreaType: area.TypeCommon})
+	require.NoError(t, err)
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	x, err := ecdh.X25519().GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	provisioned, err := s.ProvisionLock(ctx, commands.ProvisionLock{DisplayName: "door",
+		PublicKey: base64.StdEncoding.EncodeToString(pub), EncryptionPublicKey: base64.StdEncoding.EncodeToString(x.PublicKey().Bytes())})
+	require.NoError(t, err)
+	_, err = s.InstallLock(ctx, prop.PropertyID, z.AreaID, provisioned.LockID)
+	require.NoError(t, err)
+
+	var delErr error
+	store.stream, store.eventType = "", area.AreaCreated{}.EventType()
+	store.before = func() { _, delErr = s.DeleteArea(ctx, prop.PropertyID, z.AreaID) }
+	sub, err := s.CreateArea(ctx, commands.CreateArea{PropertyID: prop.PropertyID, DisplayName: "Z1",
+		AreaType: area.TypeCommon, ParentAreaID: z.AreaID})
+	require.ErrorIs(t, delErr, area.ErrAreaHasLocks, "Z keeps its lock")
+	require.NoError(t, err, "the creation under Z goes on")
+	l, err := commands.Load(ctx, s.Pipeline(), commands.Aggregate[area.State]{Category: area.Category, Evolve: area.Evolve}, sub.AreaID)
+	require.NoError(t, err)
+	assert.Equal(t, z.AreaID, l.State.ParentAreaID())
+}

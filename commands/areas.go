@@ -356,7 +356,25 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 		if err != nil {
 			return nil, err
 		}
+		// Settling a sub-area's mark may abandon its creation for good, so
+		// it comes last, and only for a deletion nothing else refuses: a
+		// creation under an area that keeps a lock must not fail with it.
+		refuse := func() bool { return locks+subAreas > 0 }
+		if !refuse() {
+			for subID := range l.State.SubAreaMarks() {
+				sub, err := Load(ctx, s.p, areaAgg, subID)
+				if err != nil {
+					return nil, err
+				}
+				if sub.State.Exists() && sub.State.ParentAreaID() == areaID {
+					subAreas++
+				}
+			}
+		}
 		for lockID, rev := range l.State.LockMarks() {
+			if refuse() {
+				break
+			}
 			installed, err := s.settleLockMark(ctx, areaID, lockID, rev)
 			if err != nil {
 				return nil, err
@@ -366,6 +384,9 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 			}
 		}
 		for movedID, rev := range l.State.MoveMarks() {
+			if refuse() {
+				break
+			}
 			under, err := s.settleMoveMark(ctx, l.State, movedID, rev)
 			if err != nil {
 				return nil, err
@@ -375,6 +396,9 @@ func (s *Service) DeleteArea(ctx context.Context, propertyID, areaID uuid.UUID) 
 			}
 		}
 		for subID, groupID := range l.State.SubAreaMarks() {
+			if refuse() {
+				break
+			}
 			under, err := s.settleSubAreaMark(ctx, l.State, subID, groupID)
 			if err != nil {
 				return nil, err
