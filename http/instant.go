@@ -24,7 +24,11 @@ func parseInstant(field, raw, invalid string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, domain.InvalidField(field, invalid)
 	}
-	// After a parse the seconds end at byte 19: yyyy-mm-ddThh:mm:ss.
+	// After a parse the seconds end at byte 19: yyyy-mm-ddThh:mm:ss. Go
+	// also takes a comma before the fraction, which RFC 3339 does not.
+	if len(s) > 19 && s[19] == ',' {
+		return time.Time{}, domain.InvalidField(field, invalid)
+	}
 	if len(s) > 19 && s[19] == '.' {
 		digits := 0
 		for _, c := range s[20:] {

@@ -28,7 +28,7 @@ func TestParseInstant(t *testing.T) {
 		assert.Contains(t, err.Error(), "at", raw)
 		assert.Contains(t, err.Error(), "9 fractional digits", raw)
 	}
-	for _, raw := range []string{"2026-11-25x06:28:41Z", "2026-11-25T06:28:41", "2026-11-25 06:28:41Z", "2026-11-25T06:28:41zz"} {
+	for _, raw := range []string{"2026-11-25x06:28:41Z", "2026-11-25T06:28:41", "2026-11-25 06:28:41Z", "2026-11-25T06:28:41zz", "2026-11-25T06:28:41,1234567890123Z", "2026-11-25T06:28:41,5Z"} {
 		_, err := parseInstant("at", raw, "bad")
 		require.Error(t, err, raw)
 		assert.Contains(t, err.Error(), "bad", raw)
