@@ -210,6 +210,9 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			bounds, field = &f.Start, "startDateTime"
 		case strings.HasPrefix(key, "endDateTime[") && strings.HasSuffix(key, "]"):
 			bounds, field = &f.End, "endDateTime"
+		case strings.HasPrefix(key, "startDateTime[") || strings.HasPrefix(key, "endDateTime["):
+			// Unclosed: a filter meant, never one to drop silently.
+			return f, domain.InvalidField(key, "the comparison must be written [before], [strictly_before], [after] or [strictly_after]")
 		default:
 			continue
 		}

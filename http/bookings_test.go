@@ -178,6 +178,8 @@ func TestBookingLifecycleGivesAndEndsAccess(t *testing.T) {
 	assert.Empty(t, h.bookingIDs("/bookings?areaId="+otherArea), "an area of the account without bookings")
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", all+"?status=lost", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", all+"?"+url.Values{"startDateTime[around]": {rfc(end)}}.Encode(), rootKey, nil).Status)
+	// An unclosed comparison is a filter meant: a 400, never a list unfiltered.
+	assert.Equal(t, http.StatusBadRequest, h.do("GET", all+"?"+url.Values{"startDateTime[after": {rfc(end)}}.Encode(), rootKey, nil).Status)
 
 	// Extending the stay moves the access window.
 	later := end.Add(24 * time.Hour)
