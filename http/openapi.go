@@ -130,7 +130,10 @@ var pageParams = []string{"pageSize", "pageToken"}
 // bookingFilters are the filters of both booking lists (bookingFilter); a
 // name ending in "[" stands for every key that starts with it, one per
 // comparison (startDateTime[after]).
-var bookingFilters = []string{"status", "areaId", "startDateTime[", "endDateTime["}
+var bookingFilters = append([]string{"areaId"}, bookingMultiValued...)
+
+// bookingMultiValued are the booking filters whose every value counts.
+var bookingMultiValued = []string{"status", "startDateTime[", "endDateTime["}
 
 // queryParams are the query parameters of the operations that take any; a
 // name ending in "!" is required. A paged operation's list is complete:
@@ -182,8 +185,8 @@ func wellFormedQuery(h http.HandlerFunc) http.HandlerFunc {
 // every key that starts with it. Every other parameter is single-valued
 // (singleValuedQuery).
 var multiValuedParams = map[string][]string{
-	"listPropertyBookings": {"status", "startDateTime[", "endDateTime["},
-	"listBookings":         {"status", "startDateTime[", "endDateTime["},
+	"listPropertyBookings": bookingMultiValued,
+	"listBookings":         bookingMultiValued,
 }
 
 // singleValuedQuery answers 400 naming the parameter to a request that

@@ -138,7 +138,8 @@ type segmentRouter struct {
 func (s segmentRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// An escaped slash is part of a segment, yet routing reads the decoded
 	// path, where it would split one: /keys%2Fserver names no route.
-	if strings.Contains(strings.ToLower(r.URL.EscapedPath()), "%2f") {
+	// RawPath is set only when the path holds an escape it needs.
+	if r.URL.RawPath != "" && strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
 		writeFailure(w, http.StatusNotFound, "no such route")
 		return
 	}

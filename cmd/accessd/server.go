@@ -269,8 +269,10 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			defer wg.Done()
 			runLeased(projCtx, leases, "forwarder", log, forwarder.Run)
 		}()
-		// Every server follows, lease or not: a key deleted through
-		// another server must stop working here too.
+		// Every server that serves writes follows, lease or not: a key
+		// deleted through another server must stop working here too (a
+		// read-only server's read models never move, so it has nothing
+		// to follow).
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
