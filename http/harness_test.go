@@ -168,9 +168,11 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 	go func() { defer close(busDone); _ = busRouter.Run(ctx) }()
 	<-busRouter.Running()
 	reg := prometheus.NewRegistry()
+	lockChanges, err := set.Changes(queries.LockReadModels...)
+	require.NoError(t, err)
 	router := httpapi.NewRouter(httpapi.Options{
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
-		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
+		Commands: service, Entities: queries.NewEntities(db).CacheLocks(lockChanges), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db), Reprocessor: set, Waiter: set, Ready: set.Ready,
 		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log, PersonalData: personal,
 		Firmware: queries.NewFirmware(db), FirmwareDir: filepath.Join(dir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(db), Activity: queries.NewActivity(db), Calendar: queries.NewCalendar(db),

@@ -44,6 +44,8 @@ type Runner struct {
 	progress Progress      // last $all position applied and committed
 	failures atomic.Uint64 // batches that failed and were retried
 	applying atomic.Int64  // nanoseconds spent applying batches, committed or not
+	changes  atomic.Uint64 // committed writes and starts and stops (see Changes)
+	live     atomic.Bool   // this process applies the projection's events
 }
 
 // ApplyTime is how long the runner has spent applying events (its share
@@ -128,6 +130,7 @@ func (r *Runner) Reset(ctx context.Context) error {
 	})
 	r.db.schemaChanged()
 	if err == nil {
+		r.changed()
 		r.progress.Set(0)
 	}
 	return err
@@ -164,6 +167,8 @@ func (r *Runner) follow(ctx context.Context) error {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	defer sub.Close()
+	r.setLive(true)
+	defer r.setLive(false)
 
 	return inBatches(ctx, sub, batchingOf([]*Runner{r}), func(batch []eventstore.RecordedEvent) error {
 		return r.applyBatch(ctx, batch)
@@ -266,6 +271,9 @@ func (r *Runner) applyBatch(ctx context.Context, batch []eventstore.RecordedEven
 	if err != nil {
 		return err
 	}
+	if r.handlesAny(batch) {
+		r.changed()
+	}
 	r.advance(last)
 	return nil
 }
@@ -359,6 +367,7 @@ func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) er
 		return err
 	}
 	ctx = context.WithValue(ctx, redeliveryKey{}, true)
+	defer r.changed()
 	return r.inTx(ctx, func(tx Tx) error { return r.projection.Apply(ctx, tx, env) })
 }
 

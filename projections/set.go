@@ -146,6 +146,10 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	defer sub.Close()
+	for _, r := range runners {
+		r.setLive(true)
+		defer r.setLive(false)
+	}
 	return inBatches(ctx, sub, batchingOf(runners), func(batch []eventstore.RecordedEvent) error {
 		decoded := decodeAhead(batch, runners)
 		err := runners[0].inTx(ctx, func(tx Tx) error {
@@ -158,6 +162,11 @@ func followTogether(ctx context.Context, store eventstore.Store, runners []*Runn
 		})
 		if err != nil {
 			return err
+		}
+		for _, r := range runners {
+			if r.handlesAny(batch) {
+				r.changed()
+			}
 		}
 		last := batch[len(batch)-1].Position
 		for _, r := range runners {

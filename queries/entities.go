@@ -16,6 +16,7 @@ import (
 type Entities struct {
 	db    *projections.DB
 	stmts *statements
+	locks *lockCache // nil: GetLock always reads the database
 }
 
 // NewEntities returns a reader over the entities read model.

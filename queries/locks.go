@@ -26,10 +26,40 @@ type LockDocument struct {
 	FirmwareAssigned bool
 }
 
-// GetLock returns the live lock id of account. Both read models run in
-// one transaction per batch, so the document and the version are of the
-// same log position.
+// GetLock returns the live lock id of account, from the cache when the
+// read models have not changed since it was read (see CacheLocks). The
+// caller must not modify the document's bytes: the cache shares them.
 func (q *Entities) GetLock(ctx context.Context, accountID, id string) (LockDocument, error) {
+	count, cacheable := q.locks.count()
+	if cacheable {
+		if d, ok := q.locks.get(id, count); ok {
+			if d.AccountID != accountID {
+				return LockDocument{}, lockNotFound(id)
+			}
+			return d, nil
+		}
+	}
+	d, err := q.readLock(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	if cacheable {
+		q.locks.put(id, count, d)
+	}
+	if d.AccountID != accountID {
+		return LockDocument{}, lockNotFound(id)
+	}
+	return d, nil
+}
+
+func lockNotFound(id string) error {
+	return fmt.Errorf("%s %s: %w", entities.KindLock, id, ErrEntityNotFound)
+}
+
+// readLock reads live lock id, whatever its account. Both read models run
+// in one transaction per batch, so the document and the version are of
+// the same log position.
+func (q *Entities) readLock(ctx context.Context, id string) (LockDocument, error) {
 	d := LockDocument{Document: Document{Row: entities.Row{Kind: entities.KindLock, ID: id}}}
 	var private, public string
 	var pos, version, assigned int64
@@ -42,8 +72,8 @@ func (q *Entities) GetLock(ctx context.Context, accountID, id string) (LockDocum
 		FROM `+entities.Table+` e LEFT JOIN `+keymaps.TableLocks+` k ON k.lock_id = e.id AND k.account_id = e.account_id AND k.deleted = 0
 		WHERE e.kind = ? AND e.id = ? AND e.state <> ?`, entities.KindLock, id, entities.StateDeleted).
 		Scan(&d.AccountID, &d.PropertyID, &d.ParentID, &pos, &d.State, &private, &public, &version, &assigned)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && d.AccountID != accountID) {
-		return d, fmt.Errorf("%s %s: %w", entities.KindLock, id, ErrEntityNotFound)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, lockNotFound(id)
 	}
 	if err != nil {
 		return d, fmt.Errorf("get %s: %w", entities.KindLock, err)

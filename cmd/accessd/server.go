@@ -231,10 +231,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("event store: %w", err)
 	}
+	lockChanges, err := set.Changes(queries.LockReadModels...)
+	if err != nil {
+		return err
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
-		Commands: service, Entities: queries.NewEntities(readDB), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
+		Commands: service, Entities: queries.NewEntities(readDB).CacheLocks(lockChanges), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set, KeyCache: keys,
 		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
