@@ -65,7 +65,7 @@ func Encode(ev eventstore.RecordedEvent) (*message.Message, error) {
 	body := Event{
 		EventID: ev.ID, Type: ev.Type, Stream: ev.Stream, Revision: ev.Revision,
 		Position: ev.Position, RecordedAt: ev.RecordedAt.UTC(),
-		Data: orNull(withoutWithheld(ev.Type, ev.Data)), Metadata: orNull(ev.Metadata),
+		Data: orNull(Withhold(ev.Type, ev.Data)), Metadata: orNull(ev.Metadata),
 	}
 	payload, err := json.Marshal(body)
 	if err != nil {

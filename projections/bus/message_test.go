@@ -94,3 +94,36 @@ func TestEncodeWithholdsAccessCodeHashes(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"salt":"kept"}`, string(got.Data))
 }
+
+// A payload an earlier version made whole (a webhook delivery recorded
+// then) comes out as Encode makes it now: without the withheld fields,
+// the rest kept. One that holds none of them is left byte for byte.
+func TestWithholdPayloadOfAnEarlierVersion(t *testing.T) {
+	data := `{"accessCodeId":"c","bookingId":"b","codeHash":"` + strings.Repeat("ab", 32) + `","salt":"00ff","validFrom":"2026-11-23T10:00:00Z"}`
+	ev := eventstore.RecordedEvent{ID: uuid.New(), Type: "AccessCodeCreated", Stream: "booking-" + uuid.NewString(), Revision: 2,
+		Position: 7, RecordedAt: time.Date(2026, 11, 23, 10, 0, 0, 123, time.UTC),
+		Data: json.RawMessage(data), Metadata: json.RawMessage(`{"correlationId":"k"}`)}
+	whole, err := json.Marshal(Event{EventID: ev.ID, Type: ev.Type, Stream: ev.Stream, Revision: ev.Revision,
+		Position: ev.Position, RecordedAt: ev.RecordedAt, Data: ev.Data, Metadata: ev.Metadata})
+	require.NoError(t, err)
+	require.Contains(t, string(whole), "codeHash")
+
+	now, err := Encode(ev)
+	require.NoError(t, err)
+	got := WithholdPayload(whole)
+	require.Equal(t, string(now.Payload), string(got))
+	require.NotContains(t, string(got), "codeHash")
+	require.NotContains(t, string(got), "salt")
+	// Withholding again changes nothing.
+	require.Equal(t, string(got), string(WithholdPayload(got)))
+
+	for _, p := range []string{
+		`{"eventId":"` + uuid.NewString() + `","type":"LockInstalled","data":{"salt":"kept"}}`,
+		`not json`,
+	} {
+		require.Equal(t, p, string(WithholdPayload([]byte(p))))
+	}
+	require.Equal(t, []string{"AccessCodeCreated"}, WithheldTypes())
+	require.Equal(t, []string{"codeHash", "salt"}, WithheldFields("AccessCodeCreated"))
+	require.Empty(t, WithheldFields("LockInstalled"))
+}
