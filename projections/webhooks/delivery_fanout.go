@@ -62,11 +62,15 @@ func (d *Delivery) fanOut(msg *message.Message) ([]*message.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A message an earlier version published (still in the broker after an
+	// upgrade) may carry fields the bus now withholds: they are neither
+	// recorded nor sent.
+	payload := bus.WithholdPayload(msg.Payload)
 	var out []*message.Message
 	for _, h := range hooks {
 		rec := DeliveryRecord{
 			DeliveryID: DeliveryID(h.WebhookID, ev.EventID), WebhookID: h.WebhookID,
-			EventID: ev.EventID, EventType: ev.Type, Position: ev.Position, payload: msg.Payload, AccountID: accountID,
+			EventID: ev.EventID, EventType: ev.Type, Position: ev.Position, payload: payload, AccountID: accountID,
 		}
 		if err := d.table.insertPending(ctx, rec, d.now()); err != nil {
 			return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain/webhook"
+	"github.com/accessd/accessd/projections/bus"
 )
 
 // Headers of a delivery request.
@@ -241,9 +242,12 @@ func (d *Delivery) deliver(msg *message.Message) error {
 
 // post sends the event to the receiver; any answer but 2xx is an error.
 // Errors leave out the URL, which may carry a token of the receiver's.
+// The body is the recorded payload less the fields the bus withholds,
+// whatever version recorded it, and the signature is of that body.
 func (d *Delivery) post(ctx context.Context, target string, secret []byte, rec DeliveryRecord) error {
 	ts := d.now().Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(rec.payload))
+	body := bus.WithholdPayload(rec.payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
@@ -251,7 +255,7 @@ func (d *Delivery) post(ctx context.Context, target string, secret []byte, rec D
 	req.Header.Set("User-Agent", "accessd-webhooks")
 	req.Header.Set(HeaderEventID, rec.EventID.String())
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(HeaderSignature, Signature(secret, ts, rec.payload))
+	req.Header.Set(HeaderSignature, Signature(secret, ts, body))
 	resp, err := d.client.Do(req)
 	if err != nil {
 		// A refused address is the whole story: "address not allowed: ...".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/bus"
 )
 
 // DeliveriesTable holds delivery attempts. They are operational state, not
@@ -53,7 +55,9 @@ type DeliveryRecord struct {
 	AccountID uuid.UUID `json:"-"`
 	// Position is the $all position of the event; lists page on it.
 	Position uint64 `json:"-"`
-	// payload is the bus.Event JSON that is POSTed.
+	// payload is the bus.Event JSON that is POSTed, less the fields the
+	// bus withholds (bus.WithholdPayload) even when an earlier version
+	// recorded them.
 	payload []byte
 	// attemptsBase is the attempts made before the last replay: the
 	// current round of MaxAttempts counts from it.
@@ -206,6 +210,86 @@ func (t deliveries) insertPending(ctx context.Context, d DeliveryRecord, now tim
 		return fmt.Errorf("record delivery %s: %w", d.DeliveryID, err)
 	}
 	return nil
+}
+
+// scrubBatch bounds the rows one pass of scrubWithheld reads.
+const scrubBatch = 256
+
+// scrubWithheld removes, from the payloads recorded before the bus withheld
+// them (bus.WithheldFields), the fields no message carries, so they do not
+// stay on disk; it answers how many it changed. Sends withhold them
+// anyway. The rows are found with LIKE on the field names, quoted as JSON
+// writes them (the same on SQLite and PostgreSQL; it finds more rather
+// than fewer) and rewritten only if their payload is still the one read:
+// another process scrubbing too changes nothing twice.
+func (t deliveries) scrubWithheld(ctx context.Context) (int64, error) {
+	var total int64
+	for _, eventType := range bus.WithheldTypes() {
+		fields := bus.WithheldFields(eventType)
+		if len(fields) == 0 {
+			continue
+		}
+		var holds []string
+		args := []any{eventType}
+		for _, f := range fields {
+			holds = append(holds, `payload LIKE ?`)
+			args = append(args, `%"`+f+`"%`)
+		}
+		query := t.db.Dialect.Rebind(`SELECT delivery_id, payload FROM ` + DeliveriesTable + `
+			WHERE event_type = ? AND (` + strings.Join(holds, ` OR `) + `) AND delivery_id > ?
+			ORDER BY delivery_id LIMIT ?`)
+		after := ""
+		for {
+			type row struct{ id, payload string }
+			var page []row
+			rows, err := t.db.QueryContext(ctx, query, append(slices.Clone(args), after, scrubBatch)...)
+			if err != nil {
+				return total, fmt.Errorf("webhook deliveries: withheld fields: %w", err)
+			}
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.id, &r.payload); err != nil {
+					rows.Close()
+					return total, fmt.Errorf("webhook deliveries: withheld fields: %w", err)
+				}
+				page = append(page, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return total, fmt.Errorf("webhook deliveries: withheld fields: %w", err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			after = page[len(page)-1].id
+			err = t.db.Update(ctx, func(tx projections.Tx) error {
+				for _, r := range page {
+					scrubbed := string(bus.WithholdPayload([]byte(r.payload)))
+					if scrubbed == r.payload {
+						continue
+					}
+					res, err := tx.Exec(ctx, `UPDATE `+DeliveriesTable+` SET payload = ? WHERE delivery_id = ? AND payload = ?`,
+						scrubbed, r.id, r.payload)
+					if err != nil {
+						return err
+					}
+					n, err := res.RowsAffected()
+					if err != nil {
+						return err
+					}
+					total += n
+				}
+				return nil
+			})
+			if err != nil {
+				return total, fmt.Errorf("webhook deliveries: withhold fields of stored payloads: %w", err)
+			}
+			if len(page) < scrubBatch {
+				break
+			}
+		}
+	}
+	return total, nil
 }
 
 const deliveryColumns = `delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, last_error, last_attempt_at, delivered_at, next_attempt_at, attempts_base`
@@ -457,7 +541,7 @@ func scanDeliveries(rows *sql.Rows) ([]DeliveryRecord, error) {
 				return nil, fmt.Errorf("delivery %s: id %q: %w", id, p.raw, err)
 			}
 		}
-		d.Position, d.payload = uint64(pos), []byte(payload)
+		d.Position, d.payload = uint64(pos), bus.WithholdPayload([]byte(payload))
 		if lastError.Valid {
 			d.LastError = &lastError.String
 		}

@@ -319,6 +319,8 @@ type receiver struct {
 	mu        sync.Mutex
 	attempts  int
 	delivered []bus.Event
+	// bodies are the bodies of the delivered events, as received.
+	bodies [][]byte
 }
 
 func newReceiver(t *testing.T, status func(attempt int) int) *receiver {
@@ -356,6 +358,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	status := r.status(r.attempts)
 	if status/100 == 2 {
 		r.delivered = append(r.delivered, ev)
+		r.bodies = append(r.bodies, body)
 	}
 	r.mu.Unlock()
 	w.WriteHeader(status)
