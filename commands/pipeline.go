@@ -18,8 +18,13 @@ import (
 	"github.com/accessd/accessd/eventstore"
 )
 
-// MaxAttempts bounds the reload-and-decide loop on concurrent writes.
-const MaxAttempts = 5
+// MaxAttempts bounds the reload-and-decide loop on concurrent writes. A
+// lost race is another writer's success, so the last of N commands on one
+// stream at once (members added to one group, locks installed into one
+// area, by an import) needs up to N attempts: with 5, a third of 24 at
+// once answered 409. After 64, waiting up to about 2 s in all, the 409
+// says the stream is busier than a retry can help.
+const MaxAttempts = 64
 
 // ErrConcurrentChange is the conflict returned once MaxAttempts appends in a
 // row lost to other writers.
@@ -394,12 +399,12 @@ func eventID(key, command, stream string, i int) uuid.UUID {
 }
 
 // backoff waits a little, twice as long after each lost race (about 4,
-// 8, 16, 32 ms), with jitter as wide as the wait so the losers do not
+// 8, 16, then 32 ms), with jitter as wide as the wait so the losers do not
 // collide again: two commands that each read what the other writes (two
 // area moves at once) otherwise kept colliding until both gave up (3
 // pairs in 40 with 1 to 2 ms; none in 160 with these).
 func backoff(ctx context.Context, attempt int) {
-	base := time.Duration(2<<min(attempt, 10)) * time.Millisecond
+	base := time.Duration(2<<min(attempt, 4)) * time.Millisecond
 	d := base/2 + time.Duration(rand.Int64N(int64(base)))
 	t := time.NewTimer(d)
 	defer t.Stop()
