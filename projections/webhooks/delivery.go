@@ -241,9 +241,10 @@ func NewDelivery(ctx context.Context, db *projections.DB, pub message.Publisher,
 	}
 	// Payloads recorded before the bus withheld an access code's hash and
 	// salt still hold them; sends withhold them anyway, and they should
-	// not stay on disk either. A database that cannot be written (a
-	// read-only server's) keeps them: that is worth a warning, not a stop.
-	if n, err := d.table.scrubWithheld(ctx); err != nil {
+	// not stay on disk either (done once per database). A database that
+	// cannot be written (a read-only server's) keeps them: that is worth
+	// a warning, not a stop.
+	if n, err := d.table.scrubWithheldOnce(ctx, d.now()); err != nil {
 		d.log.WarnContext(ctx, "webhooks: recorded deliveries still hold fields the bus withholds; they are withheld when sent", "err", err)
 	} else if n > 0 {
 		d.log.InfoContext(ctx, "webhooks: withheld fields removed from recorded deliveries", "count", n)

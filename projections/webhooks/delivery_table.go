@@ -215,6 +215,39 @@ func (t deliveries) insertPending(ctx context.Context, d DeliveryRecord, now tim
 // scrubBatch bounds the rows one pass of scrubWithheld reads.
 const scrubBatch = 256
 
+// scrubsTable names the one-off rewrites of the recorded deliveries that
+// ran to their end: a start does not scan the deliveries again.
+const scrubsTable = DeliveriesTable + "_scrubs"
+
+// withheldScrub is scrubWithheld's name in scrubsTable.
+const withheldScrub = "withheld-fields"
+
+// scrubWithheldOnce runs scrubWithheld unless it ran to its end before:
+// only versions before the bus withheld fields recorded them, and what
+// is recorded since comes through the fan-out, which withholds them, so
+// one pass over the table is enough, where one per start would read
+// every delivery at every start.
+func (t deliveries) scrubWithheldOnce(ctx context.Context, now time.Time) (int64, error) {
+	var done int
+	err := t.db.QueryRowContext(ctx, t.db.Dialect.Rebind(`SELECT COUNT(*) FROM `+scrubsTable+` WHERE name = ?`),
+		withheldScrub).Scan(&done)
+	if err == nil && done > 0 {
+		return 0, nil
+	}
+	n, err := t.scrubWithheld(ctx)
+	if err != nil {
+		return n, err
+	}
+	// Recording the pass only saves the next start its scan: a database
+	// that cannot be written (a read-only server's, holding nothing to
+	// scrub) is scanned again then.
+	if _, err := t.exec(ctx, `CREATE TABLE IF NOT EXISTS `+scrubsTable+` (name TEXT PRIMARY KEY, done_at BIGINT NOT NULL)`); err == nil {
+		_, _ = t.exec(ctx, `INSERT INTO `+scrubsTable+` (name, done_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+			withheldScrub, now.UnixMilli())
+	}
+	return n, nil
+}
+
 // scrubWithheld removes, from the payloads recorded before the bus withheld
 // them (bus.WithheldFields), the fields no message carries, so they do not
 // stay on disk; it answers how many it changed. Sends withhold them
