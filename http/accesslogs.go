@@ -113,8 +113,7 @@ func canReadAccessLogs(actor domain.Actor, propertyID uuid.UUID, notFound error)
 
 // writeAccessLogs answers one page as {accessLogs: [...], pageToken}.
 func (a *API) writeAccessLogs(w http.ResponseWriter, r *http.Request, f queries.AccessLogFilter) {
-	q := r.URL.Query()
-	page, err := queries.ParseAccessLogPage(q.Get("pageSize"), q.Get("pageToken"), listOf(r))
+	page, err := queries.ParseAccessLogPage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), listOf(r))
 	if err != nil {
 		writeErr(w, r, err)
 		return

@@ -213,7 +213,7 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 // UUID is a value like any other (it names nothing, so a filter on it finds
 // nothing), never "not given".
 func queryID(r *http.Request, name string) (*uuid.UUID, error) {
-	raw := r.URL.Query().Get(name)
+	raw := queryGet(r, name)
 	if raw == "" {
 		return nil, nil
 	}
@@ -226,8 +226,7 @@ func queryID(r *http.Request, name string) (*uuid.UUID, error) {
 
 // pageOf reads pageSize and pageToken of the request's list (listOf).
 func pageOf(r *http.Request) (queries.Page, error) {
-	q := r.URL.Query()
-	return queries.ParsePage(q.Get("pageSize"), q.Get("pageToken"), listOf(r))
+	return queries.ParsePage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), listOf(r))
 }
 
 // listOf names the list a request reads, for its page tokens: its method

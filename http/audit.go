@@ -86,7 +86,7 @@ func auditLockAt(actor domain.Actor, lockID uuid.UUID, propertyID string) error 
 
 // queryInstant reads a required RFC 3339 query parameter.
 func queryInstant(r *http.Request, name string) (time.Time, error) {
-	raw := r.URL.Query().Get(name)
+	raw := queryGet(r, name)
 	if raw == "" {
 		return time.Time{}, domain.InvalidField(name, "is required (RFC 3339)")
 	}
@@ -285,16 +285,15 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 // writeHistory streams a history as NDJSON or CSV, flushing as it goes.
 // Once the first byte is out a failure can only cut the stream short.
 func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool, filter historyFilter) {
-	q := r.URL.Query()
 	from, to := time.Time{}, queries.HistoryEnd
 	var err error
-	if q.Get("from") != "" {
+	if queryGet(r, "from") != "" {
 		if from, err = queryInstant(r, "from"); err != nil {
 			writeErr(w, r, err)
 			return
 		}
 	}
-	if q.Get("to") != "" {
+	if queryGet(r, "to") != "" {
 		if to, err = queryInstant(r, "to"); err != nil {
 			writeErr(w, r, err)
 			return
@@ -304,7 +303,7 @@ func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID,
 		writeErr(w, r, domain.InvalidField("from", "must not be after to"))
 		return
 	}
-	format := q.Get("format")
+	format := queryGet(r, "format")
 	if format == "" {
 		format = queries.HistoryJSON
 	}

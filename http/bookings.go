@@ -183,8 +183,7 @@ func (a *API) readBooking(r *http.Request, id uuid.UUID) (queries.Booking, error
 // bookingFilter reads the list filters of the Kadence reference.
 func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 	var f queries.BookingFilter
-	q := r.URL.Query()
-	for _, s := range q["status"] {
+	for _, s := range queryAll(r, "status") {
 		for _, one := range strings.Split(s, ",") {
 			switch booking.Status(one) {
 			case booking.StatusBooked, booking.StatusCheckedIn, booking.StatusCheckedOut, booking.StatusCancelled,
@@ -195,14 +194,18 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			}
 		}
 	}
-	if raw := q.Get("areaId"); raw != "" {
+	if raw := queryGet(r, "areaId"); raw != "" {
 		id, err := uuid.Parse(raw)
 		if err != nil {
 			return f, domain.InvalidField("areaId", "must be a UUID")
 		}
 		f.AreaID = id.String()
 	}
-	for key, values := range q {
+	given := queryPrefixed(r, "startDateTime[")
+	for key, values := range queryPrefixed(r, "endDateTime[") {
+		given[key] = values
+	}
+	for key, values := range given {
 		var bounds *[]queries.TimeBound
 		var field, op string
 		switch {
@@ -210,11 +213,9 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			bounds, field = &f.Start, "startDateTime"
 		case strings.HasPrefix(key, "endDateTime[") && strings.HasSuffix(key, "]"):
 			bounds, field = &f.End, "endDateTime"
-		case strings.HasPrefix(key, "startDateTime[") || strings.HasPrefix(key, "endDateTime["):
+		default:
 			// Unclosed: a filter meant, never one to drop silently.
 			return f, domain.InvalidField(key, "the comparison must be written [before], [strictly_before], [after] or [strictly_after]")
-		default:
-			continue
 		}
 		op = key[len(field)+1 : len(key)-1]
 		if !queries.ValidBoundOp(op) {

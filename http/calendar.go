@@ -40,7 +40,7 @@ var errCalendarReader = domain.NewError(domain.ErrForbidden, "this key cannot re
 
 // calendarTime reads an optional RFC 3339 query parameter.
 func calendarTime(r *http.Request, name string, def time.Time) (time.Time, error) {
-	raw := r.URL.Query().Get(name)
+	raw := queryGet(r, name)
 	if raw == "" {
 		return def, nil
 	}
@@ -57,7 +57,7 @@ func calendarTime(r *http.Request, name string, def time.Time) (time.Time, error
 
 // calendarDays reads `days`, from 1 to maxCalendarDays.
 func calendarDays(r *http.Request, def int) (int, error) {
-	raw := r.URL.Query().Get("days")
+	raw := queryGet(r, "days")
 	if raw == "" {
 		return def, nil
 	}
@@ -82,7 +82,7 @@ func timelineFitsYear9999(r *http.Request, first time.Time, days int) error {
 	if !day.AddDate(0, 0, days-1).After(lastDate) {
 		return nil
 	}
-	if r.URL.Query().Get("days") != "" {
+	if queryGet(r, "days") != "" {
 		most := int(lastDate.Sub(day).Hours()/24) + 1
 		return domain.InvalidField("days", fmt.Sprintf("must be at most %d from %s: no date after %s",
 			most, day.Format(time.DateOnly), lastDate.Format(time.DateOnly)))
@@ -178,7 +178,7 @@ func (a *API) upcomingTimeline(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	first := time.Now().In(loc)
-	if raw := r.URL.Query().Get("from"); raw != "" {
+	if raw := queryGet(r, "from"); raw != "" {
 		if first, err = time.ParseInLocation(time.DateOnly, raw, loc); err != nil {
 			writeErr(w, r, domain.InvalidField("from", "must be a date (YYYY-MM-DD)"))
 			return

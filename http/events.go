@@ -60,22 +60,21 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, errEventReader)
 		return
 	}
-	q := r.URL.Query()
-	source := q.Get("eventSource")
+	source := queryGet(r, "eventSource")
 	categories, known := eventSources[source]
 	if !known {
 		writeErr(w, r, domain.InvalidField("eventSource", "must be one of all, property, area, userGroup, lock, user, userDevice, apiKey, firmware, key"))
 		return
 	}
 	f := queries.EventFilter{Categories: categories, Equal: map[string]string{}, PropertyIDs: scope}
-	if q.Get("propertyId") != "" {
+	if queryGet(r, "propertyId") != "" {
 		if err := a.eventsPropertyFilter(r, scope); err != nil {
 			writeErr(w, r, err)
 			return
 		}
 	}
 	for param := range eventlist.IDColumns {
-		v := q.Get(param)
+		v := queryGet(r, param)
 		if v == "" {
 			continue
 		}

@@ -462,13 +462,12 @@ func (a *API) authorizeFirmwareDownload(r *http.Request, version string) error {
 // firmwareTarget reads ?scope= and the one id it names; an id for another
 // scope is refused rather than ignored.
 func firmwareTarget(r *http.Request) (fw.Target, error) {
-	q := r.URL.Query()
-	t := fw.Target{Scope: fw.Scope(q.Get("scope"))}
+	t := fw.Target{Scope: fw.Scope(queryGet(r, "scope"))}
 	if !t.Scope.Valid() {
 		return t, domain.InvalidField("scope", `must be "lock", "area", "property" or "global"`)
 	}
 	for _, name := range []string{"lockId", "areaId", "propertyId"} {
-		raw := q.Get(name)
+		raw := queryGet(r, name)
 		if name != t.Scope.IDField() {
 			if raw != "" {
 				return t, domain.InvalidField(name, "does not go with scope "+string(t.Scope))

@@ -377,7 +377,7 @@ func (a *API) uninstallLock(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	mode := lock.UninstallMode(r.URL.Query().Get("uninstallMode"))
+	mode := lock.UninstallMode(queryGet(r, "uninstallMode"))
 	if !mode.Valid() {
 		writeErr(w, r, domain.InvalidField("uninstallMode", `must be "area", "property" or "owner"`))
 		return

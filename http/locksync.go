@@ -220,7 +220,7 @@ func sealTo(publicKey string, msg []byte) (string, error) {
 
 // outOfSyncParam reads ?outOfSync= of GET /locks: true, false or absent.
 func outOfSyncParam(r *http.Request) (bool, error) {
-	switch r.URL.Query().Get("outOfSync") {
+	switch queryGet(r, "outOfSync") {
 	case "", "false":
 		return false, nil
 	case "true":

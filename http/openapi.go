@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/accessd/accessd/domain"
-	"github.com/accessd/accessd/queries"
 )
 
 var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
@@ -41,19 +40,7 @@ func openAPI(routes []route) []byte {
 			responses["403"] = map[string]any{"$ref": "#/components/responses/Forbidden"}
 		}
 		for _, q := range queryParams[rt.operation] {
-			name, required := strings.CutSuffix(q, "!")
-			names := []string{name}
-			if strings.HasSuffix(name, "[") {
-				names = names[:0]
-				for _, op := range queries.BoundOps() {
-					names = append(names, name+op+"]")
-				}
-			}
-			for _, name := range names {
-				params = append(params, map[string]any{
-					"name": name, "in": "query", "required": required, "schema": map[string]any{"type": "string"},
-				})
-			}
+			params = append(params, q.openAPI()...)
 		}
 		op := map[string]any{
 			"operationId": rt.operation,
@@ -124,47 +111,6 @@ var successCodes = map[string][]string{
 	"replayWebhookDelivery":    {"202"},
 }
 
-// pageParams are the query parameters of a paged list.
-var pageParams = []string{"pageSize", "pageToken"}
-
-// bookingFilters are the filters of both booking lists (bookingFilter); a
-// name ending in "[" stands for every key that starts with it, one per
-// comparison (startDateTime[after]).
-var bookingFilters = append([]string{"areaId"}, bookingMultiValued...)
-
-// bookingMultiValued are the booking filters whose every value counts.
-var bookingMultiValued = []string{"status", "startDateTime[", "endDateTime["}
-
-// queryParams are the query parameters of the operations that take any; a
-// name ending in "!" is required. A paged operation's list is complete:
-// its handler sees no other parameter (onlyDeclaredQuery).
-var queryParams = map[string][]string{
-	"listEvents": append([]string{"eventSource!", "propertyId", "areaId", "userGroupId", "lockId", "userId", "userDeviceId",
-		"apiKeyId", "keyId", "firmwareVersion"}, pageParams...),
-	"listLocks":                   append([]string{"propertyId", "outOfSync"}, pageParams...),
-	"listActivity":                append([]string{"propertyId"}, pageParams...),
-	"listPropertyBookings":        append(slices.Clone(bookingFilters), pageParams...),
-	"listBookings":                append(slices.Clone(bookingFilters), pageParams...),
-	"uninstallLock":               {"uninstallMode!"},
-	"listProperties":              pageParams,
-	"listAreas":                   pageParams,
-	"listUserGroups":              pageParams,
-	"listUsersForGroup":           pageParams,
-	"listGroupsForUser":           pageParams,
-	"listGroupsForUserAtProperty": pageParams,
-	"listUserDevices":             pageParams,
-	"listApiKeys":                 pageParams,
-	"listChildAccounts":           pageParams,
-	"listWebhooks":                pageParams,
-	"listWebhookDeliveries":       pageParams,
-	"listAccessCodes":             pageParams,
-	"listPropertyInvitations":     pageParams,
-	"listPropertyMembers":         pageParams,
-	"listLockAccessLogs":          pageParams,
-	"listUserAccessLogs":          pageParams,
-	"listPropertyAccessLogs":      pageParams,
-}
-
 // wellFormedQuery answers 400 to a request whose query does not parse (a
 // malformed %-escape, a `;` separator): Go's parser would drop such a
 // pair, so `?propertyId=<id>%zz` would list everything, unfiltered, and a
@@ -179,29 +125,19 @@ func wellFormedQuery(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// multiValuedParams are the query parameters an operation reads every
-// value of (bookings' status, repeated or comma-separated, and the date
-// bounds, each value one more bound); a name ending in "[" stands for
-// every key that starts with it. Every other parameter is single-valued
-// (singleValuedQuery).
-var multiValuedParams = map[string][]string{
-	"listPropertyBookings": bookingMultiValued,
-	"listBookings":         bookingMultiValued,
-}
-
 // singleValuedQuery answers 400 naming the parameter to a request that
 // gives a single-valued query parameter more than once (?days=7&days=30):
 // the handlers read one value, and would silently take the first. On a
 // paged operation it runs after onlyDeclaredQuery, so it sees only the
 // declared parameters, their empty values dropped.
-func singleValuedQuery(h http.HandlerFunc, multi []string) http.HandlerFunc {
+func singleValuedQuery(h http.HandlerFunc, d declaredQuery) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
 			h(w, r) // most requests (GET /locks/{lockId}): no map to build
 			return
 		}
 		for key, values := range r.URL.Query() {
-			if len(values) > 1 && !declares(multi, key) {
+			if len(values) > 1 && !declares(d.multi, key) {
 				writeErr(w, r, domain.InvalidField(key, "must be given once"))
 				return
 			}
@@ -211,10 +147,9 @@ func singleValuedQuery(h http.HandlerFunc, multi []string) http.HandlerFunc {
 }
 
 // declares reports whether the parameter list names key, itself or by a
-// name ending in "[" that key starts with; a required name's "!" aside.
+// name ending in "[" that key starts with.
 func declares(names []string, key string) bool {
 	for _, d := range names {
-		d = strings.TrimSuffix(d, "!")
 		if key == d || (strings.HasSuffix(d, "[") && strings.HasPrefix(key, d)) {
 			return true
 		}
@@ -224,7 +159,7 @@ func declares(names []string, key string) bool {
 
 // pagedOperation reports whether an operation answers pages.
 func pagedOperation(operation string) bool {
-	return slices.Contains(queryParams[operation], "pageToken")
+	return slices.Contains(declaredQueries[operation].names, "pageToken")
 }
 
 // onlyDeclaredQuery drops from a paged operation's request every query

@@ -35,6 +35,9 @@ func TestRepeatedSingleValuedQueryParameterIsA400(t *testing.T) {
 	r := h.do("PUT", "/firmware/1.0/assign?scope=global&scope=area", rootKey, nil)
 	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
 	assert.True(t, strings.HasPrefix(r.Error, "scope:"), r.Error)
+	r = h.do("PUT", "/locks/"+l.LockID+"/uninstall?uninstallMode=area&uninstallMode=owner", rootKey, nil)
+	assert.Equal(t, http.StatusBadRequest, r.Status, r.Error)
+	assert.True(t, strings.HasPrefix(r.Error, "uninstallMode:"), r.Error)
 
 	for _, path := range []string{
 		"/bookings?status=booked&status=cancelled",

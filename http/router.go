@@ -105,20 +105,22 @@ func NewRouter(o Options) http.Handler {
 	doc = openAPI(routes)
 	s := segmentRouter{all: newMux(), bySegment: map[string]*mux.Router{}}
 	for _, rt := range routes {
-		h := singleValuedQuery(rt.handler, multiValuedParams[rt.operation])
+		declared := declaredQueries[rt.operation]
+		h := singleValuedQuery(rt.handler, declared)
 		if pagedOperation(rt.operation) {
-			h = onlyDeclaredQuery(h, queryParams[rt.operation])
+			h = onlyDeclaredQuery(h, declared.names)
 		}
 		h = wellFormedQuery(h)
 		if !rt.public {
 			h = api.requireActor(noLockKeys(h, rt.lockKey), rt.readsDeferred)
 		}
-		s.all.HandleFunc(rt.path, h).Methods(rt.method)
+		// Named by its operation: a handler's query reads name it (noteQueryRead).
+		s.all.HandleFunc(rt.path, h).Methods(rt.method).Name(rt.operation)
 		seg := firstSegment(rt.path)
 		if s.bySegment[seg] == nil {
 			s.bySegment[seg] = newMux()
 		}
-		s.bySegment[seg].HandleFunc(rt.path, h).Methods(rt.method)
+		s.bySegment[seg].HandleFunc(rt.path, h).Methods(rt.method).Name(rt.operation)
 	}
 	return s
 }
