@@ -126,18 +126,24 @@ func wellFormedQuery(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // singleValuedQuery answers 400 naming the parameter to a request that
-// gives a single-valued query parameter more than once (?days=7&days=30):
-// the handlers read one value, and would silently take the first. On a
-// paged operation it runs after onlyDeclaredQuery, so it sees only the
-// declared parameters, their empty values dropped.
+// gives a single-valued query parameter the operation declares more than
+// once (?days=7&days=30): the handlers read one value, and would silently
+// take the first. A parameter the operation does not declare is read by
+// no handler, so it is ignored however often it comes (a client's cache
+// buster, ?_=1&_=2), as a paged operation drops it. On a paged operation
+// it runs after onlyDeclaredQuery, so it sees only the declared
+// parameters, their empty values dropped.
 func singleValuedQuery(h http.HandlerFunc, d declaredQuery) http.HandlerFunc {
+	if len(d.names) == 0 {
+		return h // it reads no query parameter
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.RawQuery == "" {
-			h(w, r) // most requests (GET /locks/{lockId}): no map to build
+			h(w, r) // most requests: no map to build
 			return
 		}
 		for key, values := range r.URL.Query() {
-			if len(values) > 1 && !declares(d.multi, key) {
+			if len(values) > 1 && declares(d.names, key) && !declares(d.multi, key) {
 				writeErr(w, r, domain.InvalidField(key, "must be given once"))
 				return
 			}

@@ -10,7 +10,8 @@ import (
 
 // A query parameter a route reads one value of, given twice, is a 400
 // naming it, never the first value silently; bookings' status and date
-// bounds take every value given.
+// bounds take every value given, and a parameter the route does not
+// declare, which no handler reads, is ignored however often it comes.
 func TestRepeatedSingleValuedQueryParameterIsA400(t *testing.T) {
 	h := newHarness(t)
 	prop := h.grpProperty(rootKey)
@@ -46,6 +47,12 @@ func TestRepeatedSingleValuedQueryParameterIsA400(t *testing.T) {
 		"/properties?_=1&_=2",              // a paged list ignores what it does not declare
 		"/properties?pageSize=&pageSize=2", // nor an empty value
 		"/calendar/upcoming?days=30",
+		// Nor does any other route: a parameter it does not declare is read
+		// by no handler, so it is ignored, repeated or not.
+		"/calendar/upcoming?days=30&_=1&_=2",
+		"/properties/" + prop + "/calendar?_=1&_=2",
+		"/locks/" + l.LockID + "?_=1&_=2",
+		"/audit/locks/" + l.LockID + "/access?at=2026-11-25T06:28:41Z&_=1&_=2",
 	} {
 		r := h.do("GET", path, rootKey, nil)
 		assert.Equal(t, http.StatusOK, r.Status, "%s: %s", path, r.Error)
