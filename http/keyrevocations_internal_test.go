@@ -19,14 +19,21 @@ import (
 )
 
 // gatedWaiter is read models that reach a position only once the test
-// lets them.
+// lets them. It notes the highest position a caller has waited for, so a
+// test can tell when its follower has read an event and is waiting on it.
 type gatedWaiter struct {
 	mu      sync.Mutex
 	reached uint64
 	moved   chan struct{}
+	// asked is the highest position waited for; askedMoved is closed
+	// (and replaced) when it grows.
+	asked      uint64
+	askedMoved chan struct{}
 }
 
-func newGatedWaiter() *gatedWaiter { return &gatedWaiter{moved: make(chan struct{})} }
+func newGatedWaiter() *gatedWaiter {
+	return &gatedWaiter{moved: make(chan struct{}), askedMoved: make(chan struct{})}
+}
 
 func (g *gatedWaiter) reach(pos uint64) {
 	g.mu.Lock()
@@ -36,7 +43,36 @@ func (g *gatedWaiter) reach(pos uint64) {
 	g.moved = make(chan struct{})
 }
 
+// awaitAsked returns once a caller has waited for pos or a later position,
+// failing the test if none has within a deadline far beyond any machine's
+// scheduling delay.
+func (g *gatedWaiter) awaitAsked(t *testing.T, pos uint64) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		g.mu.Lock()
+		asked, moved := g.asked, g.askedMoved
+		g.mu.Unlock()
+		if asked >= pos {
+			return
+		}
+		select {
+		case <-moved:
+		case <-deadline.C:
+			t.Fatalf("nothing waited for the read models to reach position %d (the highest asked: %d)", pos, asked)
+		}
+	}
+}
+
 func (g *gatedWaiter) WaitForCommands(ctx context.Context, pos uint64) error {
+	g.mu.Lock()
+	if pos > g.asked {
+		g.asked = pos
+		close(g.askedMoved)
+		g.askedMoved = make(chan struct{})
+	}
+	g.mu.Unlock()
 	for {
 		g.mu.Lock()
 		reached, moved := g.reached, g.moved
@@ -91,19 +127,19 @@ func TestKeyCacheFollowsRevocationsAppendedElsewhere(t *testing.T) {
 		require.True(t, cached())
 	}
 
-	cache()
-	other := append1("lock-"+uuid.NewString(), "LockRenamed")
-	readModels.reach(other)
-	time.Sleep(50 * time.Millisecond)
-	assert.True(t, cached(), "an event that revokes nothing empties the cache")
-
+	// No sleeps: each check waits for the follower to have read the
+	// revocation from the log and to be waiting for the read models to
+	// show it. It reads in log order, so by then it has also passed the
+	// event that revokes nothing appended before.
 	for _, eventType := range revocationTypes {
 		cache()
+		other := append1("lock-"+uuid.NewString(), "LockRenamed")
+		readModels.reach(other)
 		pos := append1("x-"+uuid.NewString(), eventType)
-		time.Sleep(50 * time.Millisecond)
-		assert.True(t, cached(), "%s: emptied before the read models show it", eventType)
+		readModels.awaitAsked(t, pos)
+		assert.True(t, cached(), "%s: the cache was emptied before the read models show it, or by an event that revokes nothing", eventType)
 		readModels.reach(pos)
-		assert.Eventually(t, func() bool { return !cached() }, 5*time.Second, time.Millisecond, "%s: the cache kept the key", eventType)
+		assert.Eventually(t, func() bool { return !cached() }, 10*time.Second, time.Millisecond, "%s: the cache kept the key", eventType)
 	}
 	cancel()
 	<-followed
