@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -80,8 +81,10 @@ var pageParams = []queryParam{
 	qp("pageToken", "The pageToken of the previous page's answer; it continues only the list, filters included, that issued it."),
 }
 
-// paged is params followed by pageParams.
-func paged(params ...queryParam) []queryParam { return append(params, pageParams...) }
+// paged is params followed by pageParams, in a slice of its own.
+func paged(params ...queryParam) []queryParam {
+	return append(slices.Clone(params), pageParams...)
+}
 
 // bookingFilters are the filters of both booking lists (bookingFilter).
 var bookingFilters = []queryParam{
