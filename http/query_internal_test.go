@@ -219,3 +219,18 @@ func DeclaredQueryParams(operation string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// The documented event sources are those listEvents takes.
+func TestEventSourceEnumIsTheEventSources(t *testing.T) {
+	var documented []string
+	for _, p := range queryParams["listEvents"] {
+		if p.name == "eventSource" {
+			documented = p.enum
+		}
+	}
+	var taken []string
+	for source := range eventSources {
+		taken = append(taken, source)
+	}
+	assert.ElementsMatch(t, taken, documented)
+}
