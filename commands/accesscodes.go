@@ -46,7 +46,8 @@ func (s *Service) CreateAccessCode(ctx context.Context, bookingID uuid.UUID, cod
 		return CreatedAccessCode{}, err
 	}
 	id := s.newID(ctx, "accesscode")
-	if code == "" {
+	generated := code == ""
+	if generated {
 		code = s.newAccessCode(ctx, id)
 	}
 	saltBytes := make([]byte, 16)
@@ -79,9 +80,20 @@ func (s *Service) CreateAccessCode(ctx context.Context, bookingID uuid.UUID, cod
 		return out, err
 	}
 	// A repeat of a keyed request decided nothing: answer what the first
-	// one recorded, and only a code that is the recorded one.
+	// one recorded, and only a code that is the recorded one. The
+	// pipeline answered only events of this request (same key, command
+	// and booking, same fingerprint or none recorded); their code's id is
+	// this one's, or the one an earlier build derived from the key alone,
+	// of which a generated code is then the HMAC.
 	for _, e := range out.Result.Events {
-		if c, ok := e.(booking.AccessCodeCreated); ok && c.AccessCodeID == id {
+		if c, ok := e.(booking.AccessCodeCreated); ok {
+			if c.AccessCodeID != id {
+				out.AccessCodeID = c.AccessCodeID
+				if generated {
+					code = s.newAccessCode(ctx, c.AccessCodeID)
+					out.Code = code
+				}
+			}
 			if !codeHashMatches(c.CodeHash, c.Salt, code) {
 				return CreatedAccessCode{}, ErrAccessCodeKeyReused
 			}

@@ -76,14 +76,17 @@ func (s *Service) RegisterChildAccount(ctx context.Context, displayName string) 
 	if err != nil {
 		return RegisteredAccount{}, err
 	}
-	childID := s.newID(ctx, "account")
+	childID, err := s.newRootID(ctx, "account", account.Category)
+	if err != nil {
+		return RegisteredAccount{}, err
+	}
 	if _, err := Run(ctx, s.p, accountAgg, childID, "RegisterAccount", account.Create{
 		AccountID: childID, DisplayName: displayName, ParentAccountID: actor.AccountID,
 	}); err != nil {
 		return RegisteredAccount{}, err
 	}
 	key, err := s.createAPIKey(ctx, apikey.Create{
-		APIKeyID: s.newID(ctx, "account-owner-key"), AccountID: childID, DisplayName: displayName + " owner",
+		APIKeyID: s.rootChildID(ctx, "account-owner-key"), AccountID: childID, DisplayName: displayName + " owner",
 		Permissions: []domain.Grant{{Permission: domain.PermOwner}},
 	})
 	if err != nil {

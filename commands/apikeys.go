@@ -61,8 +61,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, c CreateAPIKey) (NewAPIKey, 
 	if err := s.requireGrantTargets(ctx, actor.AccountID, "apiPermissions", c.Permissions); err != nil {
 		return NewAPIKey{}, err
 	}
+	keyID, err := s.newRootID(ctx, "apikey", apikey.Category)
+	if err != nil {
+		return NewAPIKey{}, err
+	}
 	return s.createAPIKey(ctx, apikey.Create{
-		APIKeyID: s.newID(ctx, "apikey"), AccountID: actor.AccountID,
+		APIKeyID: keyID, AccountID: actor.AccountID,
 		DisplayName: c.DisplayName, Permissions: c.Permissions,
 	})
 }

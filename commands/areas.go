@@ -51,7 +51,15 @@ func (s *Service) CreateArea(ctx context.Context, c CreateArea) (NewArea, error)
 	if err != nil {
 		return NewArea{}, err
 	}
-	areaID, groupID := s.newID(ctx, "area"), s.newID(ctx, "area-group")
+	// Both ids are checked before the group is made (see newRootID).
+	groupID, err := s.newRootID(ctx, "area-group", group.Category)
+	if err != nil {
+		return NewArea{}, err
+	}
+	areaID, err := s.newRootID(ctx, "area", area.Category)
+	if err != nil {
+		return NewArea{}, err
+	}
 	cmd := area.Create{
 		AreaID: areaID, AccountID: actor.AccountID, PropertyID: c.PropertyID,
 		DisplayName: c.DisplayName, AreaType: c.AreaType, ParentAreaID: c.ParentAreaID, AreaUserGroupID: groupID,

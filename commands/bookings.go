@@ -88,7 +88,10 @@ func (s *Service) CreateBooking(ctx context.Context, c CreateBooking) (CreatedBo
 	if err != nil {
 		return CreatedBooking{}, err
 	}
-	id := s.newID(ctx, "booking")
+	id, err := s.newRootID(ctx, "booking", booking.Category)
+	if err != nil {
+		return CreatedBooking{}, err
+	}
 	cmd := booking.Create{
 		BookingID: id, AccountID: actor.AccountID, PropertyID: c.PropertyID, AreaID: c.AreaID,
 		AreaUserGroupID: ar.AreaUserGroupID(), GuestUserID: c.GuestUserID,

@@ -42,11 +42,15 @@ func (s *Service) ProvisionDevice(ctx context.Context, userID uuid.UUID, c Provi
 	if err := s.liveUser(ctx, actor, userID); err != nil {
 		return ProvisionedDevice{}, err
 	}
+	deviceID, err := s.newRootID(ctx, "user-device", device.Category)
+	if err != nil {
+		return ProvisionedDevice{}, err
+	}
 	cmd := device.Provision{
-		UserDeviceID: s.newID(ctx, "user-device"), AccountID: actor.AccountID, UserID: userID,
+		UserDeviceID: deviceID, AccountID: actor.AccountID, UserID: userID,
 		DeviceType: c.DeviceType, MakeModel: c.MakeModel, DisplayName: c.DisplayName,
 		PublicKey: c.PublicKey, EncryptionPublicKey: c.EncryptionPublicKey,
-		AccessKeyID: s.newID(ctx, "user-device-access-key"),
+		AccessKeyID: s.rootChildID(ctx, "user-device-access-key"),
 	}
 	res, err := Run(ctx, s.p, deviceAgg, cmd.UserDeviceID, "ProvisionUserDevice", cmd)
 	if err != nil {

@@ -34,7 +34,10 @@ func (s *Service) CreateGroup(ctx context.Context, c CreateGroup) (CreatedGroup,
 	if err != nil {
 		return CreatedGroup{}, err
 	}
-	id := s.newID(ctx, "group")
+	id, err := s.newRootID(ctx, "group", group.Category)
+	if err != nil {
+		return CreatedGroup{}, err
+	}
 	res, err := Run(ctx, s.p, groupAgg, id, "CreateUserGroup", group.Create{
 		UserGroupID: id, AccountID: actor.AccountID, PropertyID: c.PropertyID,
 		DisplayName: c.DisplayName, GroupType: c.GroupType, GroupSource: group.SourceCustom,

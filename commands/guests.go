@@ -87,7 +87,15 @@ func (s *Service) RegisterGuest(ctx context.Context, bookingID uuid.UUID, g Gues
 	res, err := s.onBooking(ctx, actor, bookingID, "RegisterGuest", func(st booking.State, now time.Time) ([]domain.Event, error) {
 		return reg.Decide(st, now)
 	})
-	return RegisteredGuest{GuestID: reg.GuestID, Result: res}, err
+	id := reg.GuestID
+	if res.Replayed {
+		// The guest the first run recorded: this id, or the one an
+		// earlier build derived from the key alone.
+		if g := guestIDOf(res); g != uuid.Nil {
+			id = g
+		}
+	}
+	return RegisteredGuest{GuestID: id, Result: res}, err
 }
 
 // sealGuest validates a guest's details and seals them with a new key of

@@ -87,6 +87,16 @@ func (s *Service) InviteToProperty(ctx context.Context, c InviteToProperty) (New
 	if err != nil {
 		return NewInvitation{}, err
 	}
+	if res.Replayed {
+		// The invitation the first run recorded: this id, or the one an
+		// earlier build derived from the key alone, whose token is then
+		// that id's.
+		for _, e := range res.Events {
+			if c, ok := e.(invitation.PropertyInvitationCreated); ok && c.InvitationID != id {
+				id, token = c.InvitationID, s.invitationToken(ctx, c.InvitationID)
+			}
+		}
+	}
 	return NewInvitation{InvitationID: id, Token: token, Result: res}, nil
 }
 

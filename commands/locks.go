@@ -49,8 +49,16 @@ func (s *Service) ProvisionLock(ctx context.Context, c ProvisionLock) (Provision
 	if err != nil {
 		return ProvisionedLock{}, err
 	}
-	lockID := s.newID(ctx, "lock")
-	keyID := s.newID(ctx, "lock-key")
+	// Both ids are checked before the key is claimed (see newRootID):
+	// the lock's key is recorded before the lock.
+	keyID, err := s.newRootID(ctx, "lock-key", apikey.Category)
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
+	lockID, err := s.newRootID(ctx, "lock", lock.Category)
+	if err != nil {
+		return ProvisionedLock{}, err
+	}
 	cmd := lock.Provision{
 		LockID: lockID, AccountID: actor.AccountID, DisplayName: c.DisplayName,
 		PublicKey: c.PublicKey, EncryptionPublicKey: c.EncryptionPublicKey,

@@ -330,6 +330,39 @@ func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first
 	return res, nil
 }
 
+// checkKeyedStream refuses, with ErrIdempotencyKeyReused, a client's
+// keyed request whose key already created stream for another request: the
+// stream's first event was appended under key (its causation) with
+// another fingerprint. A stream not there yet, one created otherwise, or
+// one whose first event carries no fingerprint (older builds, the
+// server's steps), or a request without one, passes, as in replayed.
+func (p *Pipeline) checkKeyedStream(ctx context.Context, stream, key string) error {
+	want := p.sealFingerprint(fingerprintFrom(ctx))
+	if want == "" {
+		return nil
+	}
+	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Max: 1})
+	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", stream, err)
+	}
+	env, err := p.registry.Decode(recs[0])
+	if err != nil {
+		return fmt.Errorf("read %s: %w", stream, err)
+	}
+	m := env.Metadata
+	if m.CausationID != "idempotency-key:"+key || m.RequestFingerprint == "" {
+		return nil
+	}
+	if !hmac.Equal([]byte(m.RequestFingerprint), []byte(want)) {
+		markKeyReused(ctx)
+		return ErrIdempotencyKeyReused
+	}
+	return nil
+}
+
 func (p *Pipeline) metadata(ctx context.Context) eventstore.Metadata {
 	var m eventstore.Metadata
 	if a, ok := domain.ActorFrom(ctx); ok {

@@ -60,7 +60,10 @@ func (s *Service) CreateProperty(ctx context.Context, c CreateProperty) (NewProp
 	if err := s.requireUsers(ctx, actor.AccountID, "accessManagerIds", c.AccessManagerIDs); err != nil {
 		return NewProperty{}, err
 	}
-	id := s.newID(ctx, "property")
+	id, err := s.newRootID(ctx, "property", property.Category)
+	if err != nil {
+		return NewProperty{}, err
+	}
 	res, err := Run(ctx, s.p, propertyAgg, id, "CreateProperty", property.Create{
 		PropertyID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName, Address: c.Address,
 		Timezone: c.Timezone, AccessManagerIDs: c.AccessManagerIDs, ExternalRefs: c.ExternalRefs,

@@ -178,7 +178,10 @@ func (s *Service) CreateUser(ctx context.Context, c CreateUser) (NewUser, error)
 	if err := s.requireGrantTargets(ctx, actor.AccountID, "userPermissions", c.Permissions); err != nil {
 		return NewUser{}, err
 	}
-	id := s.newID(ctx, "user")
+	id, err := s.newRootID(ctx, "user", user.Category)
+	if err != nil {
+		return NewUser{}, err
+	}
 	cmd := user.Create{
 		UserID: id, AccountID: actor.AccountID, DisplayName: c.DisplayName,
 		Permissions: c.Permissions, ExternalRefs: c.ExternalRefs,

@@ -44,8 +44,12 @@ func (s *Service) RegisterWebhook(ctx context.Context, c RegisterWebhook) (NewWe
 	if err != nil {
 		return NewWebhook{}, err
 	}
+	webhookID, err := s.newRootID(ctx, "webhook", webhook.Category)
+	if err != nil {
+		return NewWebhook{}, err
+	}
 	cmd := webhook.Register{
-		WebhookID: s.newID(ctx, "webhook"), AccountID: actor.AccountID,
+		WebhookID: webhookID, AccountID: actor.AccountID,
 		URL: c.URL, EventTypes: c.EventTypes, KnownEventTypes: s.p.registry.RecordTypes(),
 		AllowPrivateTargets: c.AllowPrivateTargets,
 	}
