@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -47,7 +48,11 @@ func (a *API) listLockAccessLogs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	a.writeAccessLogs(w, r, queries.AccessLogFilter{LockID: id.String()})
+	// The lock's entries keep the property it was in when each was
+	// recorded: a lock that moved holds entries of its former property,
+	// which a caller scoped to the new one may not read.
+	f := queries.AccessLogFilter{LockID: id.String(), PropertyIDs: accessLogScope(actor)}
+	a.writeAccessLogs(w, r, f)
 }
 
 func (a *API) listPropertyAccessLogs(w http.ResponseWriter, r *http.Request) {
@@ -79,14 +84,9 @@ func (a *API) listUserAccessLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := queries.AccessLogFilter{UserID: id.String()}
-	if !commands.IsUser(actor, id) && !actor.CanAny(uuid.Nil, accessLogReaders...) {
-		f.PropertyIDs = []string{}
-		for _, g := range actor.Grants {
-			if g.PropertyID != uuid.Nil && actor.CanAny(g.PropertyID, accessLogReaders...) {
-				f.PropertyIDs = append(f.PropertyIDs, g.PropertyID.String())
-			}
-		}
-		if len(f.PropertyIDs) == 0 {
+	if !commands.IsUser(actor, id) {
+		f.PropertyIDs = accessLogScope(actor)
+		if f.PropertyIDs != nil && len(f.PropertyIDs) == 0 {
 			writeErr(w, r, errAccessLogPermission)
 			return
 		}
@@ -96,6 +96,24 @@ func (a *API) listUserAccessLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeAccessLogs(w, r, f)
+}
+
+// accessLogScope is the properties whose entries the actor may read: nil
+// for an account-wide reader (every entry, those recorded in no property
+// too), else those of its grants that read access logs (empty: none).
+// It goes into the list's query, so a page is whole and its token resumes
+// the same filtered list.
+func accessLogScope(actor domain.Actor) []string {
+	if actor.CanAny(uuid.Nil, accessLogReaders...) {
+		return nil
+	}
+	ids := []string{}
+	for _, g := range actor.Grants {
+		if g.PropertyID != uuid.Nil && actor.CanAny(g.PropertyID, accessLogReaders...) && !slices.Contains(ids, g.PropertyID.String()) {
+			ids = append(ids, g.PropertyID.String())
+		}
+	}
+	return ids
 }
 
 // canReadAccessLogs checks that the actor may read the access logs of a

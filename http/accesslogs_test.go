@@ -332,3 +332,77 @@ func TestAccessLogsFlagStaleAccessCodes(t *testing.T) {
 	assert.Equal(t, held, logs[1].KeyMapVersion)
 	assert.False(t, logs[0].DeviceSignatureFailure, "a code carries no device signature")
 }
+
+// A lock's entries keep the property it was in when each was recorded.
+// After the lock moves, a reader scoped to its new property reads its
+// logs (the lock is in its property now) but not the entries of the
+// former one: it may not read that property, nor that user's logs there.
+// The filter is in the query: pages are full and their tokens skip
+// nothing, whatever the order of the two properties' entries.
+func TestLockAccessLogsOfAMovedLockStayWithTheirProperty(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey) // the lock in P1
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	// Entries of the two properties interleave by access date.
+	var inP1, inP3 []string
+	var p1Entries, p3Entries []map[string]any
+	for i := range 3 {
+		id := uuid.NewString()
+		inP1 = append([]string{id}, inP1...)
+		p1Entries = append(p1Entries, lsEntry(s.lock.ID, s.phone, id, base.Add(time.Duration(2*i)*time.Minute), "granted"))
+	}
+	h.lsSync(s.lock, 1, p1Entries...)
+
+	require.Equal(t, http.StatusOK, h.do("PUT", "/locks/"+s.lock.ID+"/uninstall?uninstallMode=property", rootKey, nil).Status)
+	p3 := h.lockProperty(rootKey)
+	area := h.mkArea(rootKey, p3, "Lobby", "")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(p3, area, s.lock.ID), rootKey, nil).Status)
+	for i := range 3 {
+		id := uuid.NewString()
+		inP3 = append([]string{id}, inP3...)
+		p3Entries = append(p3Entries, lsEntry(s.lock.ID, s.phone, id, base.Add(time.Duration(2*i+1)*time.Minute), "denied"))
+	}
+	h.lsSync(s.lock, 1, p3Entries...)
+	h.settle()
+
+	path := "/locks/" + s.lock.ID + "/logs"
+	all, _ := h.alPage(rootKey, path)
+	require.Len(t, all, 6, "an account-wide reader reads every entry")
+	assert.Equal(t, s.property, all[len(all)-1].PropertyID)
+	assert.Equal(t, s.user, all[len(all)-1].UserID)
+
+	for i, key := range []string{
+		h.newKey(rootKey, scopedPerm("support", p3)),
+		h.newKey(rootKey, scopedPerm("manage-access", p3)),
+		// A grant in P1 that does not read logs adds nothing.
+		h.newKey(rootKey, scopedPerm("support", p3), scopedPerm("install-lock", s.property)),
+	} {
+		if i < 2 {
+			assert.Equal(t, http.StatusNotFound, h.do("GET", "/properties/"+s.property, key, nil).Status)
+		}
+		var got []string
+		page, token := h.alPage(key, path+"?pageSize=2")
+		assert.Len(t, page, 2, "a full first page")
+		for pages := 1; ; pages++ {
+			require.Less(t, pages, 10)
+			for _, e := range page {
+				assert.Equal(t, p3, e.PropertyID, "no entry of the former property")
+				assert.NotEqual(t, s.property, e.PropertyID)
+			}
+			got = append(got, alIDs(page)...)
+			if token == "" {
+				break
+			}
+			page, token = h.alPage(key, path+"?pageSize=2&pageToken="+token)
+		}
+		assert.Equal(t, inP3, got, "every entry of P3, in order, nothing of P1")
+		logs, _ := h.alPage(key, "/users/"+s.user+"/logs")
+		assert.ElementsMatch(t, inP3, alIDs(logs), "the user's logs agree")
+	}
+
+	// A reader of both properties reads both.
+	both, _ := h.alPage(h.newKey(rootKey, scopedPerm("support", p3), scopedPerm("support", s.property)), path)
+	assert.Len(t, both, 6)
+	// P1's reader does not read the lock: it is not in P1 now.
+	assert.Equal(t, http.StatusNotFound, h.do("GET", path, h.newKey(rootKey, scopedPerm("support", s.property)), nil).Status)
+}
