@@ -36,6 +36,34 @@ func decodeBody(r *http.Request, dst any) error {
 	return decodeJSON(body, dst)
 }
 
+// clientBody reads a request body a handler streams (a firmware image)
+// and makes an error reading it the client's: invalid, a 400. A body that
+// ends before its Content-Length or its multipart closing boundary fails
+// with io.ErrUnexpectedEOF, which a handler passing it on raw would have
+// answered 503 as a read-model database that dropped its connection
+// (databaseUnreachable); a read that times out or a malformed chunk
+// likewise. io.EOF, a body over its limit (*http.MaxBytesError, a 413)
+// and errors already the client's pass as they are.
+type clientBody struct {
+	r       io.Reader
+	invalid error
+}
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && !clientBodyError(err) {
+		err = b.invalid
+	}
+	return n, err
+}
+
+// clientBodyError reports whether err, from reading a request body, says
+// already what the client did wrong.
+func clientBodyError(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge) || errors.Is(err, domain.ErrInvalid)
+}
+
 // decodeJSON is decodeBody's parser, separate so it can be fuzzed.
 func decodeJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -148,7 +148,7 @@ func firmwareImage(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
 		if r.ContentLength > fw.MaxSize {
 			return nil, errFirmwareTooLarge{}
 		}
-		return http.MaxBytesReader(w, r.Body, fw.MaxSize), nil
+		return clientBody{http.MaxBytesReader(w, r.Body, fw.MaxSize), errBodyUnreadable}, nil
 	case "multipart/form-data":
 		if r.ContentLength > fw.MaxSize+firmwareMultipartSlack {
 			return nil, errFirmwareTooLarge{}
@@ -167,15 +167,20 @@ func firmwareImage(w http.ResponseWriter, r *http.Request) (io.Reader, error) {
 			case errors.As(err, &tooLarge):
 				return nil, errFirmwareTooLarge{}
 			case err != nil:
-				return nil, domain.InvalidField("body", "is not a well-formed multipart form")
+				return nil, errMalformedForm
 			}
 			if isFirmwareFilePart(part) {
-				return &firmwarePart{Part: part, form: mr}, nil
+				return clientBody{&firmwarePart{Part: part, form: mr}, errMalformedForm}, nil
 			}
 		}
 	}
 	return nil, errFirmwareType
 }
+
+var (
+	errMalformedForm  = domain.InvalidField("body", "is not a well-formed multipart form")
+	errBodyUnreadable = domain.InvalidField("body", "could not read the request body")
+)
 
 var errFirmwareFiles = domain.InvalidField("file", "a multipart upload takes exactly one file part")
 
@@ -216,7 +221,7 @@ func (p *firmwarePart) rest() error {
 		case errors.As(err, &tooLarge):
 			return err
 		case err != nil:
-			return domain.InvalidField("body", "is not a well-formed multipart form")
+			return errMalformedForm
 		}
 		if isFirmwareFilePart(part) {
 			return errFirmwareFiles

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -667,4 +669,47 @@ func TestFirmwareUploadTwoFileParts(t *testing.T) {
 	ct, body := form("note", "file", "note")
 	r := h.fwSend("POST", "/firmware/2.0/upload", rootKey, ct, body, int64(body.Len()), nil)
 	assert.Equal(t, http.StatusCreated, r.Status, r.Error)
+}
+
+// An upload whose body ends early is the client's error, a 400, not a 503
+// "read-model database unavailable": reading it fails with
+// io.ErrUnexpectedEOF, which is also how a dropped database connection
+// fails. A multipart form cut off inside its `file` part (no closing
+// boundary) is not a well-formed multipart form; a raw body shorter than
+// its Content-Length, the connection closed, could not be read. Nothing
+// is recorded or left on disk.
+func TestFirmwareUploadCutShortIs400(t *testing.T) {
+	h := newHarness(t)
+	before := h.fwHead()
+	for _, name := range []string{"file", "firmware"} {
+		body := "--xx\r\nContent-Disposition: form-data; name=\"" + name + "\"; filename=\"a\"\r\n\r\nabc"
+		r := h.fwSend("POST", "/firmware/3.9/upload", rootKey, "multipart/form-data; boundary=xx", strings.NewReader(body), int64(len(body)), nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", name, r.Error)
+		assert.Contains(t, r.Error, "not a well-formed multipart form", name)
+		// Chunked, without a Content-Length: the same.
+		r = h.fwSend("POST", "/firmware/3.9/upload", rootKey, "multipart/form-data; boundary=xx", strings.NewReader(body), -1, nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%s chunked: %s", name, r.Error)
+		assert.Contains(t, r.Error, "not a well-formed multipart form", name)
+	}
+
+	// A raw body of 3 bytes announced as 100, the client's side then shut.
+	conn, err := net.Dial("tcp", h.srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /firmware/3.9/upload HTTP/1.1\r\nHost: accessd\r\nx-api-key: "+rootKey+
+		"\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nabc")
+	require.NoError(t, err)
+	require.NoError(t, conn.(*net.TCPConn).CloseWrite())
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", raw)
+	assert.Contains(t, string(raw), "could not read the request body")
+
+	assert.Equal(t, before, h.fwHead(), "nothing appended")
+	assert.Empty(t, h.fwFiles(), "no image and no temporary file left")
+	assert.Equal(t, http.StatusNotFound, h.do("GET", "/firmware/3.9", rootKey, nil).Status)
 }
