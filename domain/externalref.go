@@ -8,12 +8,14 @@ import (
 // ExternalRef links an entity to its record in another system (the
 // reference's ExternalRef).
 type ExternalRef struct {
-	ID            string    `json:"id"`
-	Source        string    `json:"source"`
-	SyncDirection string    `json:"syncDirection,omitempty"`
-	SyncStatus    string    `json:"syncStatus,omitempty"`
-	SyncSchedule  string    `json:"syncSchedule,omitempty"`
-	LastSyncDate  time.Time `json:"lastSyncDate,omitzero"`
+	ID            string `json:"id"`
+	Source        string `json:"source"`
+	SyncDirection string `json:"syncDirection,omitempty"`
+	SyncStatus    string `json:"syncStatus,omitempty"`
+	SyncSchedule  string `json:"syncSchedule,omitempty"`
+	// LastSyncDate is nil when not given; 0001-01-01T00:00:00Z (time.Time's
+	// zero) is a date as any other.
+	LastSyncDate *time.Time `json:"lastSyncDate,omitempty"`
 }
 
 // MaxExternalRefs bounds the links one entity keeps.
@@ -47,8 +49,8 @@ func ValidateExternalRefs(field string, refs []ExternalRef) error {
 		if err := ValidateText(at+".syncSchedule", r.SyncSchedule, MaxNameLength); err != nil {
 			return err
 		}
-		if !r.LastSyncDate.IsZero() {
-			if err := ValidateInstant(at+".lastSyncDate", r.LastSyncDate); err != nil {
+		if r.LastSyncDate != nil {
+			if err := ValidateInstant(at+".lastSyncDate", *r.LastSyncDate); err != nil {
 				return err
 			}
 		}
@@ -64,8 +66,9 @@ func CloneExternalRefs(refs []ExternalRef) []ExternalRef {
 	}
 	out := make([]ExternalRef, len(refs))
 	for i, r := range refs {
-		if !r.LastSyncDate.IsZero() {
-			r.LastSyncDate = r.LastSyncDate.UTC()
+		if r.LastSyncDate != nil {
+			utc := r.LastSyncDate.UTC()
+			r.LastSyncDate = &utc
 		}
 		out[i] = r
 	}
@@ -81,9 +84,17 @@ func EqualExternalRefs(a, b []ExternalRef) bool {
 	for i := range a {
 		x, y := a[i], b[i]
 		if x.ID != y.ID || x.Source != y.Source || x.SyncDirection != y.SyncDirection ||
-			x.SyncStatus != y.SyncStatus || x.SyncSchedule != y.SyncSchedule || !x.LastSyncDate.Equal(y.LastSyncDate) {
+			x.SyncStatus != y.SyncStatus || x.SyncSchedule != y.SyncSchedule || !equalInstants(x.LastSyncDate, y.LastSyncDate) {
 			return false
 		}
 	}
 	return true
+}
+
+// equalInstants reports whether a and b are both nil or the same instant.
+func equalInstants(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }

@@ -117,7 +117,7 @@ func TestAddress(t *testing.T) {
 func TestExternalRefs(t *testing.T) {
 	t.Parallel()
 	sync := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
-	ok := []ExternalRef{{ID: "r-1", Source: "pms", SyncDirection: "fromInternalToExternal", SyncStatus: "pending", SyncSchedule: "hourly", LastSyncDate: sync}}
+	ok := []ExternalRef{{ID: "r-1", Source: "pms", SyncDirection: "fromInternalToExternal", SyncStatus: "pending", SyncSchedule: "hourly", LastSyncDate: &sync}}
 	if err := ValidateExternalRefs("externalRefs", ok); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestExternalRefs(t *testing.T) {
 		"externalRefs[0].syncDirection": {{ID: "x", Source: "s", SyncDirection: "both"}},
 		"externalRefs[0].syncStatus":    {{ID: "x", Source: "s", SyncStatus: "ok"}},
 		"externalRefs[0].syncSchedule":  {{ID: "x", Source: "s", SyncSchedule: "a\x01"}},
-		"externalRefs[1].lastSyncDate":  {{ID: "x", Source: "s"}, {ID: "y", Source: "s", LastSyncDate: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		"externalRefs[1].lastSyncDate":  {{ID: "x", Source: "s"}, {ID: "y", Source: "s", LastSyncDate: ptr(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}},
 	}
 	for want, refs := range tests {
 		if got := invalidField(t, ValidateExternalRefs("externalRefs", refs)); got != want {
@@ -142,6 +142,18 @@ func TestExternalRefs(t *testing.T) {
 	c[0].ID = "other"
 	if ok[0].ID != "r-1" || EqualExternalRefs(c, ok) || !EqualExternalRefs(nil, []ExternalRef{}) {
 		t.Fatal("EqualExternalRefs")
+	}
+	if c[0].LastSyncDate == ok[0].LastSyncDate {
+		t.Fatal("the clone shares its lastSyncDate")
+	}
+	// time.Time's zero is an instant (0001-01-01T00:00:00Z), not no date.
+	zero := []ExternalRef{{ID: "x", Source: "s", LastSyncDate: &time.Time{}}}
+	none := []ExternalRef{{ID: "x", Source: "s"}}
+	if err := ValidateExternalRefs("externalRefs", zero); err != nil {
+		t.Fatal(err)
+	}
+	if EqualExternalRefs(zero, none) || !EqualExternalRefs(zero, CloneExternalRefs(zero)) || CloneExternalRefs(zero)[0].LastSyncDate == nil {
+		t.Fatal("a lastSyncDate at the zero instant is not kept")
 	}
 }
 

@@ -344,3 +344,32 @@ func TestConcurrentOverlappingBookings(t *testing.T) {
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, count)
 	assert.Len(t, h.bookingIDs("/bookings"), 1)
 }
+
+// A startDateTime at the first instant of year 1, 0001-01-01T00:00:00Z
+// (or the same instant with an offset), is a date as any other of the
+// years 1 to 9999, as 0001-01-01T00:00:01Z is: a walk-in's start in the
+// past, not a missing one. Missing is absent, null or empty.
+func TestBookingStartAtTheZeroInstant(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	end := h.clock.Now().Add(time.Hour)
+	body := func(start any) map[string]any {
+		b := map[string]any{"areaId": f.flat, "guest": map[string]any{"userId": f.guest}, "endDateTime": rfc(end), "source": "web"}
+		if start != "absent" {
+			b["startDateTime"] = start
+		}
+		return b
+	}
+	b := decodeBooking(t, h.do("POST", "/properties/"+f.property+"/bookings", rootKey, body("0001-01-01T00:00:00Z")), http.StatusCreated)
+	assert.Equal(t, "0001-01-01T00:00:00Z", b.StartDateTime)
+	b = decodeBooking(t, h.do("PATCH", "/bookings/"+b.BookingID, rootKey, map[string]any{"startDateTime": "0001-01-01T00:00:01Z"}), http.StatusOK)
+	assert.Equal(t, "0001-01-01T00:00:01Z", b.StartDateTime)
+	b = decodeBooking(t, h.do("PATCH", "/bookings/"+b.BookingID, rootKey, map[string]any{"startDateTime": "0001-01-01T01:00:00+01:00"}), http.StatusOK)
+	assert.Equal(t, "0001-01-01T00:00:00Z", b.StartDateTime)
+
+	for _, start := range []any{"absent", nil, ""} {
+		r := h.do("POST", "/properties/"+f.property+"/bookings", rootKey, body(start))
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%v: %s", start, r.Error)
+		assert.Contains(t, r.Error, "startDateTime", start)
+	}
+}

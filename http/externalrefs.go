@@ -26,10 +26,11 @@ func externalRefsOf(in []externalRefInput) ([]domain.ExternalRef, error) {
 	for i, r := range in {
 		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
 		if r.LastSyncDate != "" {
-			var err error
-			if ref.LastSyncDate, err = parseInstant(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), r.LastSyncDate, "must be an RFC 3339 date-time"); err != nil {
+			at, err := parseInstant(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), r.LastSyncDate, "must be an RFC 3339 date-time")
+			if err != nil {
 				return nil, err
 			}
+			ref.LastSyncDate = &at
 		}
 		refs = append(refs, ref)
 	}

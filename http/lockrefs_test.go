@@ -207,3 +207,51 @@ func TestLockExternalRefsValidation(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lockRefs(t, r.Data)), &refs))
 	assert.Len(t, refs, 50)
 }
+
+// A lastSyncDate at the first instant of year 1, 0001-01-01T00:00:00Z (or
+// the same instant with an offset), is kept and shown as any other date
+// of the years 1 to 9999, not dropped as if none were given; an absent,
+// null or empty one is none.
+func TestLockExternalRefLastSyncDateAtTheZeroInstant(t *testing.T) {
+	h := newHarness(t)
+	pub, enc := lockKeys(t)
+	r := h.do("POST", "/locks", rootKey, map[string]any{
+		"displayName": "Front door", "publicKey": pub, "encryptionPublicKey": enc,
+		"externalRefs": []map[string]any{
+			{"id": "a", "source": "pms", "lastSyncDate": "0001-01-01T00:00:00Z"},
+			{"id": "b", "source": "pms", "lastSyncDate": "0001-01-01T01:00:00+01:00"},
+			{"id": "c", "source": "pms", "lastSyncDate": "0001-01-01T00:00:01Z"},
+			{"id": "d", "source": "pms", "lastSyncDate": ""},
+			{"id": "e", "source": "pms", "lastSyncDate": nil},
+			{"id": "f", "source": "pms"},
+		},
+	})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	want := `[{"id":"a","source":"pms","lastSyncDate":"0001-01-01T00:00:00Z"},{"id":"b","source":"pms","lastSyncDate":"0001-01-01T00:00:00Z"},` +
+		`{"id":"c","source":"pms","lastSyncDate":"0001-01-01T00:00:01Z"},{"id":"d","source":"pms"},{"id":"e","source":"pms"},{"id":"f","source":"pms"}]`
+	assert.JSONEq(t, want, lockRefs(t, r.Data))
+	got := h.do("GET", "/locks/"+r.field("lockId"), rootKey, nil)
+	require.Equal(t, http.StatusOK, got.Status, got.Error)
+	assert.JSONEq(t, want, lockRefs(t, got.Data))
+
+	// The same refs again change nothing; without the date they change.
+	before := h.lsHead()
+	id := r.field("lockId")
+	put := func(date any) {
+		t.Helper()
+		ref := map[string]any{"id": "a", "source": "pms"}
+		if date != nil {
+			ref["lastSyncDate"] = date
+		}
+		r := h.do("PUT", "/locks/"+id, rootKey, map[string]any{"displayName": "Front door", "externalRefs": []map[string]any{ref}})
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+	}
+	put("0001-01-01T00:00:00Z")
+	after := h.lsHead()
+	assert.Greater(t, after, before, "six refs became one")
+	put("0001-01-01T01:00:00+01:00")
+	assert.Equal(t, after, h.lsHead(), "the same instant: nothing recorded")
+	put(nil)
+	assert.Greater(t, h.lsHead(), after, "no date is another ref than the zero instant")
+	assert.JSONEq(t, `[{"id":"a","source":"pms"}]`, lockRefs(t, h.do("GET", "/locks/"+id, rootKey, nil).Data))
+}

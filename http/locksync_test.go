@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/nacl/box"
@@ -340,4 +341,57 @@ func mustJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// An accessDate is missing when it is absent, null or empty, not when it
+// is the first instant of year 1: 0001-01-01T00:00:00Z (and the same
+// instant with an offset) is a date as any other in the years 1 to 9999,
+// as 0001-01-01T00:00:01Z is. A syncDate at that instant is a stale sync
+// (422), not a missing one.
+func TestLockSyncTakesAnAccessDateAtTheZeroInstant(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey)
+	entry := func(logID, date string) map[string]any {
+		e := lsEntry(s.lock.ID, s.phone, logID, time.Now(), "granted")
+		e["accessDate"] = date
+		e["deviceSignature"] = base64.StdEncoding.EncodeToString(ed25519.Sign(s.phone.sign, []byte(s.lock.ID+"|"+logID+"|"+date)))
+		return e
+	}
+	zero, zeroPlusOne, second := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	out := h.lsSync(s.lock, 1, entry(zero, "0001-01-01T00:00:00Z"), entry(zeroPlusOne, "0001-01-01T01:00:00+01:00"),
+		entry(second, "0001-01-01T00:00:01Z"))
+	assert.ElementsMatch(t, []string{zero, zeroPlusOne, second}, out.AcceptedAccessLogIDs)
+	h.settle()
+	logs, _ := h.alPage(rootKey, "/locks/"+s.lock.ID+"/logs")
+	require.Len(t, logs, 3)
+	byID := map[string]alEntry{}
+	for _, l := range logs {
+		byID[l.LockAccessLogID] = l
+	}
+	for _, id := range []string{zero, zeroPlusOne} {
+		require.Contains(t, byID, id)
+		assert.True(t, byID[id].AccessDate.Equal(time.Time{}), "%s: %s", id, byID[id].AccessDate)
+		assert.False(t, byID[id].DeviceSignatureFailure, "the device signed the date as sent")
+	}
+	assert.Equal(t, second, logs[0].LockAccessLogID, "newest first")
+
+	// Missing is still missing: absent, null or empty.
+	for name, date := range map[string]any{"absent": nil, "null": json.RawMessage("null"), "empty": ""} {
+		e := entry(uuid.NewString(), "x")
+		delete(e, "accessDate")
+		if name != "absent" {
+			e["accessDate"] = date
+		}
+		body := mustJSON(t, map[string]any{"syncDate": time.Now().UTC().Format(time.RFC3339), "currentKeyMapVersion": 1, "accessLogs": []any{e}})
+		r := h.lsSyncRaw(s.lock, []byte(body))
+		assert.Equal(t, http.StatusBadRequest, r.Status, name)
+		assert.Equal(t, "accessLogs[0].accessDate: is required", r.Error, name)
+	}
+
+	// A syncDate at the zero instant is present, and far from now.
+	for _, date := range []string{"0001-01-01T00:00:00Z", "0001-01-01T01:00:00+01:00"} {
+		r := h.lsSyncRaw(s.lock, []byte(`{"syncDate":"`+date+`","currentKeyMapVersion":1}`))
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", date, r.Error)
+		assert.Contains(t, r.Error, "syncDate is more than 15 minutes", date)
+	}
 }

@@ -166,13 +166,11 @@ func requireFutureEnd(end, now time.Time) error {
 	return nil
 }
 
+// validDates checks a booking's dates. That they were given is the
+// caller's to check (the API's decoder: absent, null or empty): time.Time's
+// zero is an instant, 0001-01-01T00:00:00Z, a start in the past as any
+// other of the years 1 to 9999.
 func validDates(start, end time.Time) error {
-	if start.IsZero() {
-		return domain.InvalidField("startDateTime", "is required")
-	}
-	if end.IsZero() {
-		return domain.InvalidField("endDateTime", "is required")
-	}
 	// Past year 9999 in UTC (9999-12-31T23:00:00-05:00) no event can carry
 	// it: the append would fail, a 500 for bad input.
 	if err := domain.ValidateInstant("startDateTime", start); err != nil {

@@ -30,7 +30,7 @@ var (
 	pub, enc  = testKeys("lock")
 	bought    = ptr(time.Date(2023, 5, 2, 0, 0, 0, 0, time.UTC))
 	refs      = []domain.ExternalRef{{ID: "door-7", Source: "pms", SyncDirection: "fromExternalToInternal", SyncStatus: "synced",
-		LastSyncDate: time.Date(2024, 2, 1, 10, 0, 0, 0, time.UTC)}}
+		LastSyncDate: ptr(time.Date(2024, 2, 1, 10, 0, 0, 0, time.UTC))}}
 	otherRefs = []domain.ExternalRef{{ID: "door-8", Source: "erp"}}
 )
 
@@ -118,7 +118,7 @@ func TestDecide(t *testing.T) {
 			Err: domain.ErrInvalid, Field: "publicKey"},
 		{Name: "provision with external refs", When: provision(func(c *Provision) {
 			c.ExternalRefs = []domain.ExternalRef{{ID: "door-7", Source: "pms", SyncDirection: "fromExternalToInternal", SyncStatus: "synced",
-				LastSyncDate: time.Date(2024, 2, 1, 11, 0, 0, 0, time.FixedZone("X", 3600))}}
+				LastSyncDate: ptr(time.Date(2024, 2, 1, 11, 0, 0, 0, time.FixedZone("X", 3600)))}}
 		}),
 			Then: []domain.Event{LockProvisioned{LockID: lockID, AccountID: accountID, DisplayName: "Front door",
 				PublicKey: pub, EncryptionPublicKey: enc, PurchaseDate: bought, APIKeyID: keyID, ExternalRefs: refs}}},

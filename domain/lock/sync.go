@@ -154,11 +154,10 @@ type Sync struct {
 	CurrentKeyMapVersion   uint64
 }
 
-// Validate checks the report.
+// Validate checks the report. That a syncDate was sent is the decoder's
+// to check (time.Time's zero, 0001-01-01T00:00:00Z, is an instant a lock
+// may send: one far from now, refused by Decide as stale).
 func (c Sync) Validate() error {
-	if c.SyncDate.IsZero() {
-		return domain.InvalidField("syncDate", "is required")
-	}
 	if err := domain.ValidateInstant("syncDate", c.SyncDate); err != nil {
 		return err
 	}
@@ -238,7 +237,9 @@ func (a AccessAttempt) Validate() error {
 	switch {
 	case a.LockAccessLogID == uuid.Nil:
 		return domain.InvalidField("lockAccessLogId", "is required")
-	case a.AccessDate.IsZero() || a.AccessDateAsSent == "":
+	case a.AccessDateAsSent == "":
+		// Missing is no text sent. The instant itself may be any of the
+		// years 1 to 9999, 0001-01-01T00:00:00Z (time.Time's zero) too.
 		return domain.InvalidField("accessDate", "is required")
 	case a.AccessKeyID == uuid.Nil && a.AccessCodeID == uuid.Nil:
 		return domain.InvalidField("accessKeyId", "is required unless accessCodeId is given")

@@ -94,7 +94,9 @@ func TestSyncDecide(t *testing.T) {
 		{name: "sync date kept in UTC", given: inArea,
 			when: Sync{SyncDate: report.SyncDate.In(time.FixedZone("X", 7200)), CurrentFirmwareVersion: "1.2.0", CurrentKeyMapVersion: 3},
 			then: []domain.Event{first}},
-		{name: "no sync date", given: inArea, when: Sync{CurrentFirmwareVersion: "1"}, err: domain.ErrInvalid, field: "syncDate"},
+		// time.Time's zero is an instant (0001-01-01T00:00:00Z), not a
+		// missing date (the decoder's to check): far from now, stale.
+		{name: "sync date at the zero instant", given: inArea, when: Sync{CurrentFirmwareVersion: "1"}, err: ErrStaleSync},
 		{name: "bad firmware", given: inArea, when: Sync{SyncDate: now, CurrentFirmwareVersion: "1.0 beta"}, err: domain.ErrInvalid, field: "currentFirmwareVersion"},
 		{name: "missing lock", when: report, err: ErrNotFound},
 		{name: "deprovisioned lock", given: deprovision, when: report, err: ErrNotFound},
