@@ -1,6 +1,10 @@
 package queries
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/accessd/accessd/projections"
+)
 
 // ReadModelChanges tells a cache when the read models it reads may have
 // changed (projections.Changes): count moves with every write to them, and
@@ -33,10 +37,18 @@ type cachedLock struct {
 }
 
 // CacheLocks makes GetLock keep what it reads until changes says the
-// entities, key maps or firmware read models changed. Called once, before
-// q is used.
+// entities, key maps or firmware read models changed, on SQLite read
+// models only. Called once, before q is used.
+//
+// PostgreSQL read models are shared by several servers, and the one
+// holding the projections lease may lose it (its connection cut) and
+// learn so only a second or more later, while another server already
+// commits changes the first would go on answering from its cache.
+// Embedded SQLite read models are written by this process alone.
 func (q *Entities) CacheLocks(changes ReadModelChanges) *Entities {
-	q.locks = &lockCache{changes: changes, locks: map[string]cachedLock{}}
+	if q.db.Dialect == projections.SQLite {
+		q.locks = &lockCache{changes: changes, locks: map[string]cachedLock{}}
+	}
 	return q
 }
 

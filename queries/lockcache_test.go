@@ -32,6 +32,7 @@ type countedChanges struct {
 func (c *countedChanges) Count() (uint64, bool) { return c.count.Load(), c.ok.Load() }
 
 // GetLock serves a lock it read while the change count stays the same,
+// on SQLite read models (on PostgreSQL it always reads the tables),
 // reads it again once the count moves, and never serves from the cache
 // while the read models are applied elsewhere (not ok). The rename below
 // is written without moving the count, which no runner does, to see
@@ -80,6 +81,10 @@ func TestGetLockCachesUntilTheReadModelsChange(t *testing.T) {
 
 	assert.Equal(t, "Door", name())
 	rename("Front door")
+	if db.Dialect != projections.SQLite {
+		assert.Equal(t, "Front door", name(), "shared PostgreSQL read models are never cached")
+		return
+	}
 	assert.Equal(t, "Door", name(), "served from the cache: the count did not move")
 	_, err := q.GetLock(ctx, uuid.NewString(), lockID.String())
 	assert.ErrorIs(t, err, queries.ErrEntityNotFound, "another account's lock is not found, cached or not")
