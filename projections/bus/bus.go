@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -87,12 +88,6 @@ func OpenConfig(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error)
 	if log == nil {
 		return nil, errors.New("bus: open needs a logger")
 	}
-	if cfg.Stream == "" {
-		cfg.Stream = DefaultStream
-	}
-	if cfg.InternalStream == "" {
-		cfg.InternalStream = cfg.Stream + InternalStreamSuffix
-	}
 	if cfg.SubjectPrefix != "" && !strings.HasSuffix(cfg.SubjectPrefix, ".") {
 		return nil, fmt.Errorf("bus: subject prefix %q must end with a dot", cfg.SubjectPrefix)
 	}
@@ -112,6 +107,20 @@ func OpenConfig(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error)
 		urls, err = parseNATSURLs(raw)
 		if err != nil {
 			return nil, err
+		}
+		ns, err := namespaceOf(urls)
+		if err != nil {
+			return nil, err
+		}
+		if ns != "" {
+			cfg.Stream = DefaultStream + "_" + strings.ToUpper(ns)
+			cfg.SubjectPrefix = ns + "."
+		}
+		if cfg.Stream == "" {
+			cfg.Stream = DefaultStream
+		}
+		if cfg.InternalStream == "" {
+			cfg.InternalStream = cfg.Stream + InternalStreamSuffix
 		}
 		b, err = openNATS(ctx, cfg, urls, log)
 		if err != nil {
@@ -135,6 +144,43 @@ func parseNATSURLs(raw string) ([]*url.URL, error) {
 		urls = append(urls, u)
 	}
 	return urls, nil
+}
+
+// NamespaceParam, on a --bus NATS URL (nats://host:4222?namespace=site2),
+// keeps a deployment apart from others on the same NATS: its streams are
+// ACCESSD_SITE2 and ACCESSD_SITE2_INTERNAL and every subject starts with
+// "site2." (site2.accessd.lock), so neither its events nor its durable
+// consumers (the webhook deliveries') mix with another deployment's.
+const NamespaceParam = "namespace"
+
+// validNamespace: a lower-case NATS subject token that also makes a
+// stream name.
+var validNamespace = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,30}[a-z0-9])?$`)
+
+// namespaceOf reads NamespaceParam from the URLs of a --bus setting (the
+// same on each that gives it) and takes their queries off: the NATS
+// client is given the servers alone.
+func namespaceOf(urls []*url.URL) (string, error) {
+	var ns string
+	for _, u := range urls {
+		q := u.Query()
+		for k := range q {
+			if k != NamespaceParam {
+				return "", fmt.Errorf("--bus %q: unknown setting %q (the one setting is %s)", u.Redacted(), k, NamespaceParam)
+			}
+		}
+		if v, ok := q[NamespaceParam]; ok {
+			if len(v) != 1 || !validNamespace.MatchString(v[0]) {
+				return "", fmt.Errorf("--bus %q: %s must be 1 to 32 lower-case letters, digits, - or _", u.Redacted(), NamespaceParam)
+			}
+			if ns != "" && v[0] != ns {
+				return "", fmt.Errorf("--bus: two namespaces, %q and %q", ns, v[0])
+			}
+			ns = v[0]
+		}
+		u.RawQuery = ""
+	}
+	return ns, nil
 }
 
 // redact hides a password in a setting that did not parse.
