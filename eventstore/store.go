@@ -157,3 +157,22 @@ type Subscription interface {
 	// Close ends the subscription; it is safe to call more than once.
 	Close() error
 }
+
+// Identified is a Store whose log has an identity: a random id the log
+// holds from its creation, the same for every process and every copy of
+// that log and different for any other log. Read models record the
+// identity of the log they were built from, so that a server refuses to
+// run them over another log.
+type Identified interface {
+	// LogID is the log's identity, or "" when the log holds none (a log
+	// created by an older build and opened read-only).
+	LogID(ctx context.Context) (string, error)
+}
+
+// LogID is s's identity when its backend keeps one (see Identified), else "".
+func LogID(ctx context.Context, s Store) (string, error) {
+	if i, ok := s.(Identified); ok {
+		return i.LogID(ctx)
+	}
+	return "", nil
+}

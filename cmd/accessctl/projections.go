@@ -83,7 +83,29 @@ func (f storeFlags) open(ctx context.Context) (*dataDir, *projections.DB, error)
 		d.Close()
 		return nil, nil, err
 	}
+	if err := f.checkOrigin(ctx, d, db, setting, false); err != nil {
+		db.Close()
+		d.Close()
+		return nil, nil, err
+	}
 	return d, db, nil
+}
+
+// checkOrigin refuses read models built from another log, or kept with
+// another command key, than the data directory's (see
+// backends.CheckOrigin); writable, it records what they lack.
+func (f storeFlags) checkOrigin(ctx context.Context, d *dataDir, db *projections.DB, readModels string, readOnly bool) error {
+	eventStore := *f.eventStore
+	if eventStore == "" {
+		eventStore = "sqlite:" + filepath.Join(*f.dir, eventsFile)
+	}
+	o := backends.Origin{EventStore: eventStore, ReadModels: readModels,
+		KeyFile: filepath.Join(*f.dir, commandKeyFile), ReadOnly: readOnly}
+	// A key the server has not made yet is not compared.
+	if key, err := os.ReadFile(o.KeyFile); err == nil && len(key) == commandKeySize {
+		o.Key = key
+	}
+	return backends.CheckOrigin(ctx, d.store, db, o)
 }
 
 // openReadOnly opens the event store and the read models the flags name
@@ -112,6 +134,11 @@ func (f storeFlags) openReadOnly(ctx context.Context) (*dataDir, *projections.DB
 	}
 	db, err := backends.OpenReadModelsReadOnly(ctx, setting)
 	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	if err := f.checkOrigin(ctx, d, db, setting, true); err != nil {
+		db.Close()
 		d.Close()
 		return nil, nil, err
 	}

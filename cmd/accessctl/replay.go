@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
@@ -130,6 +131,16 @@ func replayInto(ctx context.Context, e env, src, dst string, position uint64, at
 	err = rb.Run(ctx)
 	pr.finish()
 	if err != nil {
+		return 0, err
+	}
+	// The read models record the copy's log and key, as a server's
+	// record its own: the read-only server over dst compares them.
+	origin := backends.Origin{EventStore: "sqlite:" + filepath.Join(dst, eventsFile), ReadModels: "sqlite:" + filepath.Join(dst, readModelsFile),
+		KeyFile: filepath.Join(dst, commandKeyFile)}
+	if key, err := os.ReadFile(origin.KeyFile); err == nil && len(key) == commandKeySize {
+		origin.Key = key
+	}
+	if err := backends.CheckOrigin(ctx, store, db, origin); err != nil {
 		return 0, err
 	}
 	// The deliveries and the forwarder's checkpoint live in

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,6 +71,22 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer readDB.Close()
+	secretKey, err := secret(cfg.DataDir, "command.key", 32)
+	if err != nil {
+		return fmt.Errorf("command key: %w", err)
+	}
+	// Read models built from another log, or kept by servers of another
+	// command key, are refused before anything appends or applies: a
+	// write through this server would be recorded in its log and never
+	// show in the read models (or mix two logs in them).
+	origin := backends.Origin{EventStore: cfg.EventStore, ReadModels: cfg.ReadModels,
+		Key: secretKey, KeyFile: filepath.Join(cfg.DataDir, "command.key"), ReadOnly: readOnlyMode}
+	if _, err := os.Stat(origin.KeyFile); readOnlyMode && err != nil {
+		origin.Key = nil // loadSecret made one up: nothing to compare
+	}
+	if err := backends.CheckOrigin(ctx, rawStore, readDB, origin); err != nil {
+		return err
+	}
 	var plainLeases projections.Leaser = noLeases{}
 	if !readOnlyMode {
 		if plainLeases, err = backends.OpenLeases(ctx, cfg.ReadModels, log); err != nil {
@@ -112,10 +129,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	pipeline, err := commands.NewPipeline(store, registry, time.Now)
 	if err != nil {
 		return err
-	}
-	secretKey, err := secret(cfg.DataDir, "command.key", 32)
-	if err != nil {
-		return fmt.Errorf("command key: %w", err)
 	}
 	service, err := commands.NewService(pipeline, secretKey)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -45,6 +46,9 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS es_events_stream_id ON es_events (stream, id)`,
 	`CREATE TABLE IF NOT EXISTS es_schema (version integer NOT NULL)`,
 	`INSERT INTO es_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM es_schema)`,
+	// es_log holds the log's identity (see Store.LogID): one row, written
+	// with the tables (or by the first build that knows the table).
+	`CREATE TABLE IF NOT EXISTS es_log (id text NOT NULL)`,
 }
 
 // createSchema makes the tables in the connection's current schema if they
@@ -58,11 +62,13 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 		oid     *uint32
 		version *int
 	)
-	err := pool.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.es_events')::oid`).Scan(&oid)
+	var identified bool
+	err := pool.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.es_events')::oid,
+		to_regclass(quote_ident(current_schema()) || '.es_log') IS NOT NULL`).Scan(&oid, &identified)
 	if err != nil {
 		return 0, err
 	}
-	if oid != nil {
+	if oid != nil && identified {
 		// An error here (no es_schema) leaves it to the DDL.
 		err := pool.QueryRow(ctx, `SELECT max(version) FROM es_schema`).Scan(&version)
 		if err == nil && version != nil && *version == schemaVersion {
@@ -120,6 +126,9 @@ func createTables(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 			return 0, fmt.Errorf("create tables in schema %s: %w", *current, err)
 		}
 	}
+	if _, err := tx.Exec(ctx, `INSERT INTO es_log (id) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM es_log)`, uuid.NewString()); err != nil {
+		return 0, fmt.Errorf("create tables in schema %s: %w", *current, err)
+	}
 	var version int
 	if err := tx.QueryRow(ctx, `SELECT max(version) FROM es_schema`).Scan(&version); err != nil {
 		return 0, err
@@ -141,4 +150,26 @@ func createTables(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 		return 0, err
 	}
 	return oid, tx.Commit(ctx)
+}
+
+// LogID is the identity of the log: a random id stored with the tables
+// when they were created. It is "" for tables opened read-only that were
+// last set up by a build without it.
+func (s *Store) LogID(ctx context.Context) (string, error) {
+	var exists bool
+	if err := s.rpool.QueryRow(ctx, `SELECT to_regclass(quote_ident(current_schema()) || '.es_log') IS NOT NULL`).Scan(&exists); err != nil {
+		return "", fmt.Errorf("postgres: log identity: %w", err)
+	}
+	if !exists {
+		return "", nil
+	}
+	var id string
+	err := s.rpool.QueryRow(ctx, `SELECT id FROM es_log LIMIT 1`).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("postgres: log identity: %w", err)
+	}
+	return id, nil
 }

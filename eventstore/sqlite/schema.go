@@ -1,10 +1,17 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/accessd/accessd/eventstore"
 )
 
 // schemaVersion is stored in PRAGMA user_version. Version 2 dropped the
@@ -28,6 +35,10 @@ var schema = []string{
 		UNIQUE (stream, revision)
 	)`,
 	`DROP INDEX IF EXISTS events_stream_id`,
+	// log_identity holds the log's identity (see Store.LogID): one row,
+	// written when the file is created (or first opened by a build that
+	// knows the table). An older build leaves the table alone.
+	`CREATE TABLE IF NOT EXISTS log_identity (id TEXT NOT NULL)`,
 	`PRAGMA user_version = ` + strconv.Itoa(schemaVersion),
 }
 
@@ -71,5 +82,29 @@ func createSchema(db *sql.DB) error {
 			return err
 		}
 	}
+	if _, err := tx.Exec(`INSERT INTO log_identity (id) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM log_identity)`, uuid.NewString()); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// LogID is the identity of the log: a random id stored in the file when
+// it was created, which a copy of the file keeps and another log never
+// has. It is "" for a file opened read-only that was last written by a
+// build without it.
+func (s *Store) LogID(ctx context.Context) (string, error) {
+	if s.closed.Load() {
+		return "", eventstore.ErrClosed
+	}
+	var id string
+	err := s.rdb.QueryRowContext(ctx, `SELECT id FROM log_identity LIMIT 1`).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil && strings.Contains(err.Error(), "no such table"):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("sqlite: log identity: %w", err)
+	}
+	return id, nil
 }
