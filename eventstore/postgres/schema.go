@@ -68,10 +68,19 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool) (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	if oid != nil && identified {
+	if oid != nil {
 		// An error here (no es_schema) leaves it to the DDL.
 		err := pool.QueryRow(ctx, `SELECT max(version) FROM es_schema`).Scan(&version)
 		if err == nil && version != nil && *version == schemaVersion {
+			if identified {
+				return *oid, nil
+			}
+			// Tables of a build before es_log: give the log its
+			// identity. A user without the CREATE privilege keeps a
+			// working log without one (LogID is "").
+			if created, err := createTables(ctx, pool); err == nil {
+				return created, nil
+			}
 			return *oid, nil
 		}
 	}
