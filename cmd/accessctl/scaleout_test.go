@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/eventstore/postgres"
 	"github.com/accessd/accessd/eventstore/servicetest"
+	"github.com/accessd/accessd/eventstore/sqlite"
 )
 
 // An operator of a scale-out deployment rebuilds the read models on
@@ -64,3 +66,36 @@ func TestProjectionsRebuildOnScaleOutBackends(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestProjectionsRefuseReadModelsOfAnotherLog: accessctl, like the server,
+// refuses read models built from another log than the one it opens (here
+// a data directory's own SQLite log), writable or read-only.
+func TestProjectionsRefuseReadModelsOfAnotherLog(t *testing.T) {
+	ctx := t.Context()
+	eventStore, readModels := servicetest.PostgresSchema(t), servicetest.PostgresSchema(t)
+	ctl := func(environ map[string]string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := run(ctx, args, env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return environ[k] }})
+		return code, out.String(), errOut.String()
+	}
+	dir := t.TempDir()
+	code, out, errOut := ctl(map[string]string{"ACCESSD_EVENTSTORE": eventStore}, "projections", "rebuild", "--all", "--data-dir", dir, "--readmodels", readModels)
+	require.Equal(t, 0, code, "%s%s", out, errOut)
+
+	other := t.TempDir()
+	s, err := sqlite.Open(filepath.Join(other, eventsFile))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	for _, args := range [][]string{
+		{"projections", "rebuild", "--all", "--data-dir", other, "--readmodels", readModels},
+		{"projections", "status", "--data-dir", other, "--readmodels", readModels},
+	} {
+		code, _, errOut = ctl(nil, args...)
+		require.NotEqual(t, 0, code, "%v", args)
+		require.Contains(t, errOut, "another event log", "%v", args)
+		require.Contains(t, errOut, "--eventstore", "%v", args)
+		require.Contains(t, errOut, "--readmodels", "%v", args)
+	}
+	code, _, errOut = ctl(map[string]string{"ACCESSD_EVENTSTORE": eventStore}, "projections", "status", "--data-dir", dir, "--readmodels", readModels)
+	require.Equal(t, 0, code, errOut)
+}
