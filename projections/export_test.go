@@ -17,3 +17,11 @@ func SetDeferredLinger(d time.Duration) (restore func()) {
 	deferredLinger = d
 	return func() { deferredLinger = old }
 }
+
+// SetFollowInterval sets how often a Set without the lease reads the
+// stored checkpoints unasked, until the returned function restores it.
+func SetFollowInterval(d time.Duration) (restore func()) {
+	old := followInterval
+	followInterval = d
+	return func() { followInterval = old }
+}

@@ -28,8 +28,14 @@ type Lease interface {
 const ProjectionsLease = "projections"
 
 // followInterval is how often a Set without the lease reads the leader's
-// checkpoints, so its callers' WaitFor see the shared read models move.
-const followInterval = 20 * time.Millisecond
+// checkpoints, so its callers' WaitFor see the shared read models move; a
+// WaitFor that has to block has them read at once. A variable only so
+// that a test can take the ticks away.
+var followInterval = 20 * time.Millisecond
+
+// hurriedGap is the least time between two reads of the checkpoints that
+// waiters asked for.
+const hurriedGap = time.Millisecond
 
 // RunLeased runs the set's projections only while this process holds the
 // projections lease; until then (and after losing it) it follows the
@@ -77,6 +83,11 @@ func (s *Set) RunLeased(ctx context.Context, leases Leaser) error {
 // followCheckpoints moves each runner's position to the checkpoint the
 // lease holder committed, until ctx ends, and marks the set ready once
 // every projection has reached the head of the log as it was at start.
+// It reads every checkpoint of a database in one query, every
+// followInterval and at once whenever a WaitFor has to block (Progress
+// hurries it): a caller waiting for a position the holder has committed
+// (a revocation followed from the log, a command's answer) waits for one
+// round trip, not for the next tick and a query per runner.
 func (s *Set) followCheckpoints(ctx context.Context) {
 	if len(s.runners) == 0 {
 		return
@@ -85,19 +96,37 @@ func (s *Set) followCheckpoints(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	hurry := make(chan struct{}, 1)
+	for _, r := range s.runners {
+		r.progress.hurryOnWait(hurry)
+	}
+	// Applying under the lease starts only after this returns, and sets
+	// its own (see batchingOf).
+	defer func() {
+		for _, r := range s.runners {
+			r.progress.hurryOnWait(nil)
+		}
+	}()
 	tick := time.NewTicker(followInterval)
 	defer tick.Stop()
 	for {
+		polled := time.Now()
 		caughtUp := true
-		for _, r := range s.runners {
-			pos, err := r.committedPosition(ctx)
-			if err != nil {
-				caughtUp = false
-				continue
-			}
-			r.advance(pos)
-			if pos < head {
-				caughtUp = false
+		for _, db := range s.databases() {
+			positions, err := committedPositions(ctx, db)
+			for _, r := range s.runners {
+				if r.db != db {
+					continue
+				}
+				pos, ok := positions[r.Name()]
+				if err != nil || !ok {
+					caughtUp = false
+					continue
+				}
+				r.advance(pos)
+				if pos < head {
+					caughtUp = false
+				}
 			}
 		}
 		if caughtUp {
@@ -107,19 +136,38 @@ func (s *Set) followCheckpoints(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-hurry:
+			// Waiters that keep coming (commands answered here under
+			// load) read the checkpoints at most once per hurriedGap.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(hurriedGap - time.Since(polled)):
+			}
 		}
 	}
 }
 
-// committedPosition reads the runner's checkpoint as committed by whichever
-// process applies its events.
-func (r *Runner) committedPosition(ctx context.Context) (uint64, error) {
-	var pos int64
-	q := r.db.Dialect.Rebind(`SELECT position FROM ` + checkpointTable + ` WHERE name = ?`)
-	if err := r.db.QueryRowContext(ctx, q, r.projection.Name()).Scan(&pos); err != nil {
-		return 0, err
+// committedPositions reads the checkpoints of db's projections as
+// committed by whichever process applies their events, by name.
+func committedPositions(ctx context.Context, db *DB) (map[string]uint64, error) {
+	rows, err := db.QueryContext(ctx, `SELECT name, position FROM `+checkpointTable)
+	if err != nil {
+		return nil, err
 	}
-	return uint64(pos), nil
+	defer rows.Close()
+	positions := map[string]uint64{}
+	for rows.Next() {
+		var (
+			name string
+			pos  int64
+		)
+		if err := rows.Scan(&name, &pos); err != nil {
+			return nil, err
+		}
+		positions[name] = uint64(pos)
+	}
+	return positions, rows.Err()
 }
 
 func (s *Set) logger() *slog.Logger {

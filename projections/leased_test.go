@@ -95,3 +95,36 @@ type namespaced struct {
 func (n namespaced) Acquire(ctx context.Context, name string) (projections.Lease, error) {
 	return n.Leaser.Acquire(ctx, n.prefix+"/"+name)
 }
+
+// A server without the lease reads the holder's checkpoints as soon as one
+// of its callers waits for a position, not at its next tick: a revocation
+// it follows from the log, or a command answered through it, waits for
+// one read of the checkpoints. With the ticks taken away, only the
+// waiters can move it.
+func TestFollowerReadsCheckpointsWhenWaitedFor(t *testing.T) {
+	defer projections.SetFollowInterval(time.Hour)()
+	f := newFixture(t)
+	leases, err := lease.NewPostgres(t.Context(), servicetest.PostgresURL(t), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	dbPath := filepath.Join(t.TempDir(), "shared.db")
+	leaser := namespaced{leases, t.Name() + fmt.Sprint(time.Now().UnixNano())}
+	a := startLeasedServer(t, f, dbPath, leaser)
+	b := startLeasedServer(t, f, dbPath, leaser)
+	f.append(t, "tick-0", ticked{N: 0})
+	leader, follower := a, b
+	require.Eventually(t, func() bool {
+		if b.tally.applied.Load() > 0 {
+			leader, follower = b, a
+		}
+		return leader.tally.applied.Load() > 0
+	}, 10*time.Second, time.Millisecond, "nobody applies events")
+
+	for i := 1; i <= 5; i++ {
+		last := f.append(t, fmt.Sprintf("tick-%d", i), ticked{N: i})
+		waitFor(t, leader.set, last) // committed by the holder
+		start := time.Now()
+		waitFor(t, follower.set, last)
+		t.Logf("the follower reached %d %s after the holder", last, time.Since(start).Round(time.Microsecond))
+	}
+	require.Zero(t, follower.tally.applied.Load(), "the follower applied events")
+}
