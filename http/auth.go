@@ -42,6 +42,10 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 		return cached, nil
 	}
 	actor, err := a.lookupKey(ctx, hash)
+	// A deletion seen in the log answers before the read model shows it.
+	if err == nil && a.auth.revoked(actor) {
+		return domain.Actor{}, errBadKey
+	}
 	// Not cached until the read models have caught up with the log as it
 	// was at start: a revocation they have yet to apply is older than the
 	// position the cache follows revocations from (KeyCache).

@@ -33,10 +33,21 @@ type authCache struct {
 	// maxDeletedProperties the set starts again empty, the read model
 	// answering for those by then.
 	deleted map[uuid.UUID]struct{}
+	// revokedKeys and revokedUsers hold the API keys and the users whose
+	// deletion this server has seen in the log (KeyCache.follow), which
+	// its read models may not show yet: a key deleted, or acting for a
+	// user deleted, is refused from the moment the deletion is known,
+	// whatever a lookup reads. Neither comes back, so an id is never taken
+	// out; past maxRevoked a set starts again empty, the read model
+	// answering for those by then.
+	revokedKeys, revokedUsers map[uuid.UUID]struct{}
 }
 
 // maxDeletedProperties bounds authCache.deleted.
 const maxDeletedProperties = 100_000
+
+// maxRevoked bounds authCache.revokedKeys and revokedUsers.
+const maxRevoked = 100_000
 
 type cachedActor struct {
 	actor   domain.Actor
@@ -44,7 +55,8 @@ type cachedActor struct {
 }
 
 func newAuthCache() *authCache {
-	return &authCache{entries: map[string]cachedActor{}, deleted: map[uuid.UUID]struct{}{}}
+	return &authCache{entries: map[string]cachedActor{}, deleted: map[uuid.UUID]struct{}{},
+		revokedKeys: map[uuid.UUID]struct{}{}, revokedUsers: map[uuid.UUID]struct{}{}}
 }
 
 // get returns the cached actor for hash, and the generation to pass to put.
@@ -103,4 +115,37 @@ func (c *authCache) gone(id uuid.UUID) bool {
 	defer c.mu.Unlock()
 	_, ok := c.deleted[id]
 	return ok
+}
+
+// keysDeleted forgets every key and refuses those of ids (or acting for
+// one of users) from now on: called once their deletion is in the log,
+// before the read models may show it.
+func (c *authCache) keysDeleted(ids, users []uuid.UUID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = map[string]cachedActor{}
+	remember := func(set map[uuid.UUID]struct{}, ids []uuid.UUID) map[uuid.UUID]struct{} {
+		if len(set)+len(ids) > maxRevoked {
+			set = map[uuid.UUID]struct{}{}
+		}
+		for _, id := range ids {
+			set[id] = struct{}{}
+		}
+		return set
+	}
+	c.revokedKeys = remember(c.revokedKeys, ids)
+	c.revokedUsers = remember(c.revokedUsers, users)
+}
+
+// revoked reports whether a's key, or the user it acts for, is known to
+// be deleted (keysDeleted).
+func (c *authCache) revoked(a domain.Actor) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.revokedKeys[a.APIKeyID]; ok && a.APIKeyID != uuid.Nil {
+		return true
+	}
+	_, ok := c.revokedUsers[a.UserID]
+	return ok && a.UserID != uuid.Nil
 }

@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain/apikey"
 	"github.com/accessd/accessd/domain/property"
@@ -42,17 +45,28 @@ var revocationTypes = []string{
 // subscription failed.
 const revocationRetry = time.Second
 
-// FollowRevocations empties the cache after every revocation appended to
-// the log after position after, by any process, once the read models the
-// key lookup reads show it: emptied earlier, a lookup could put the old
-// grants back for authTTL. The caller reads after before the server
-// serves, and before its read models read the head they catch up to (the
-// router caches no key until they have). It returns when ctx ends. While
-// the subscription is down the cache is emptied on every retry, and
-// authTTL bounds the rest.
-func (k *KeyCache) FollowRevocations(ctx context.Context, log eventstore.Store, after uint64, readModels Waiter, logger *slog.Logger) {
+// ReadModel is the read model a key lookup reads (the entities
+// projection's runner): what FollowRevocations waits for before it empties
+// the cache.
+type ReadModel interface {
+	WaitFor(ctx context.Context, position uint64) error
+}
+
+// FollowRevocations follows every revocation appended to the log after
+// position after, by any process. A key deleted, a user deleted or a
+// property deleted takes effect here as soon as the event arrives: the
+// key (the keys acting for the user, the grants scoped to the property)
+// is refused from then on, whatever the read models still show. Then,
+// once the read model the key lookup reads (entities) shows the event,
+// the cache is emptied, which is what applies a user's changed grants:
+// emptied earlier, a lookup could put the old grants back for authTTL.
+// The caller reads after before the server serves, and before its read
+// models read the head they catch up to (the router caches no key until
+// they have). It returns when ctx ends. While the subscription is down
+// the cache is emptied on every retry, and authTTL bounds the rest.
+func (k *KeyCache) FollowRevocations(ctx context.Context, log eventstore.Store, after uint64, keyLookups ReadModel, logger *slog.Logger) {
 	for {
-		err := k.follow(ctx, log, readModels, &after)
+		err := k.follow(ctx, log, keyLookups, &after)
 		if ctx.Err() != nil {
 			return
 		}
@@ -67,9 +81,9 @@ func (k *KeyCache) FollowRevocations(ctx context.Context, log eventstore.Store, 
 	}
 }
 
-// follow empties the cache after each revocation past *after, moving
-// *after, until the subscription or the wait fails.
-func (k *KeyCache) follow(ctx context.Context, log eventstore.Store, readModels Waiter, after *uint64) error {
+// follow applies each revocation past *after, moving *after, until the
+// subscription or the wait fails.
+func (k *KeyCache) follow(ctx context.Context, log eventstore.Store, keyLookups ReadModel, after *uint64) error {
 	sub, err := log.Subscribe(ctx, *after, eventstore.Filter{EventTypes: revocationTypes})
 	if err != nil {
 		return err
@@ -80,10 +94,44 @@ func (k *KeyCache) follow(ctx context.Context, log eventstore.Store, readModels 
 		if err != nil {
 			return err
 		}
-		if err := readModels.WaitForCommands(ctx, ev.Position); err != nil {
+		k.refuseAtOnce(ev)
+		if err := keyLookups.WaitFor(ctx, ev.Position); err != nil {
 			return err
 		}
 		k.c.clear()
 		*after = ev.Position
+	}
+}
+
+// revokedIDs are the ids of the revocation events that name what they
+// revoke.
+type revokedIDs struct {
+	APIKeyID   uuid.UUID `json:"apiKeyId"`
+	UserID     uuid.UUID `json:"userId"`
+	PropertyID uuid.UUID `json:"propertyId"`
+}
+
+// refuseAtOnce makes a deleted key, a deleted user's keys and the grants
+// scoped to a deleted property grant nothing from now on, before the read
+// models show the deletion. A user's changed grants wait for the read
+// model (follow): the event does not say what is left.
+func (k *KeyCache) refuseAtOnce(ev eventstore.RecordedEvent) {
+	var ids revokedIDs
+	if err := json.Unmarshal(ev.Data, &ids); err != nil {
+		return // the read model answers, a moment later
+	}
+	switch ev.Type {
+	case (apikey.APIKeyDeleted{}).EventType():
+		if ids.APIKeyID != uuid.Nil {
+			k.c.keysDeleted([]uuid.UUID{ids.APIKeyID}, nil)
+		}
+	case (user.UserDeleted{}).EventType():
+		if ids.UserID != uuid.Nil {
+			k.c.keysDeleted(nil, []uuid.UUID{ids.UserID})
+		}
+	case (property.PropertyDeleted{}).EventType():
+		if ids.PropertyID != uuid.Nil {
+			k.c.propertiesDeleted([]uuid.UUID{ids.PropertyID})
+		}
 	}
 }

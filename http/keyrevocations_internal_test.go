@@ -144,3 +144,58 @@ func TestKeyCacheFollowsRevocationsAppendedElsewhere(t *testing.T) {
 	cancel()
 	<-followed
 }
+
+// A key deleted, a user deleted or a property deleted by another process
+// takes effect here as soon as the event is read from the log, before the
+// read models show it: the key (those acting for the user, the grants
+// scoped to the property) is refused, and nothing looked up before is
+// cached.
+func TestKeyCacheRefusesWhatTheLogRevokesBeforeTheReadModelsShowIt(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	log := memstore.New()
+	defer log.Close()
+	appendEvent := func(stream, eventType, data string) uint64 {
+		t.Helper()
+		res, err := log.Append(ctx, stream, eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: eventType, Data: json.RawMessage(data)})
+		require.NoError(t, err)
+		return res.Position
+	}
+	start := appendEvent("lock-"+uuid.NewString(), "LockRenamed", `{}`)
+	keys := NewKeyCache()
+	readModels := newGatedWaiter() // reaches each revocation once checked
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		keys.FollowRevocations(ctx, log, start, readModels, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+
+	keyID, userID, propertyID := uuid.New(), uuid.New(), uuid.New()
+	other := domain.Actor{AccountID: uuid.New(), APIKeyID: uuid.New(), UserID: uuid.New()}
+	for _, c := range []struct {
+		eventType, data string
+		refused         func() bool
+	}{
+		{"ApiKeyDeleted", `{"apiKeyId":"` + keyID.String() + `"}`,
+			func() bool { return keys.c.revoked(domain.Actor{APIKeyID: keyID}) }},
+		{"UserDeleted", `{"userId":"` + userID.String() + `"}`,
+			func() bool { return keys.c.revoked(domain.Actor{APIKeyID: uuid.New(), UserID: userID}) }},
+		{"PropertyDeleted", `{"propertyId":"` + propertyID.String() + `"}`,
+			func() bool { return keys.c.gone(propertyID) }},
+	} {
+		_, _, gen := keys.c.get("hash", time.Now())
+		keys.c.put("hash", other, gen, time.Now())
+		require.False(t, c.refused(), c.eventType)
+		pos := appendEvent("x-"+uuid.NewString(), c.eventType, c.data)
+		readModels.awaitAsked(t, pos)
+		assert.True(t, c.refused(), "%s: not refused before the read models show it", c.eventType)
+		_, ok, _ := keys.c.get("hash", time.Now())
+		assert.False(t, ok, "%s: the cache kept a key", c.eventType)
+		keys.c.put("hash", other, gen, time.Now())
+		_, ok, _ = keys.c.get("hash", time.Now())
+		assert.False(t, ok, "%s: a lookup from before the revocation was cached", c.eventType)
+		readModels.reach(pos) // on to the next
+	}
+	assert.False(t, keys.c.revoked(other), "an actor nothing revoked was refused")
+	cancel()
+	<-followed
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
 	"github.com/accessd/accessd/projections/bus"
+	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/webhooks"
 	"github.com/accessd/accessd/queries"
 )
@@ -289,11 +290,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		// Every server that serves writes follows, lease or not: a key
 		// deleted through another server must stop working here too (a
 		// read-only server's read models never move, so it has nothing
-		// to follow).
+		// to follow). Key lookups read only the entities read model: the
+		// cache waits for it alone, not for every read model of the
+		// commands' lane.
+		var keyLookups httpapi.ReadModel = commandsWaiter{set}
+		if r := set.Runner(entities.New().Name()); r != nil {
+			keyLookups = r
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			keys.FollowRevocations(projCtx, store, revocationsAfter, set, log)
+			keys.FollowRevocations(projCtx, store, revocationsAfter, keyLookups, log)
 		}()
 	}
 	// The workers that append to the log run under their leases, and not
@@ -557,4 +564,11 @@ func newHTTPServer(handler http.Handler, log *slog.Logger, t timeouts) *http.Ser
 		IdleTimeout:       t.idle,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// commandsWaiter waits for the read models of the commands' lane.
+type commandsWaiter struct{ set *projections.Set }
+
+func (w commandsWaiter) WaitFor(ctx context.Context, position uint64) error {
+	return w.set.WaitForCommands(ctx, position)
 }
