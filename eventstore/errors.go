@@ -21,6 +21,13 @@ var (
 	// ErrUnavailable wraps failures of the storage underneath (disk full,
 	// read-only, connection lost): the append may be retried later.
 	ErrUnavailable = errors.New("event store unavailable")
+	// ErrLogTruncated is returned by every append of a store that found its
+	// log ending below a position it had already appended or read: events
+	// were removed from the end of the log under it (another process wrote
+	// the file). The store refuses to append again, so that nothing is
+	// written over the hole; an operator must investigate. The errors that
+	// wrap it also wrap ErrUnavailable.
+	ErrLogTruncated = errors.New("event log truncated: events this server appended or read are no longer in the log")
 )
 
 // WrongExpectedVersionError says that a stream was not at the revision an

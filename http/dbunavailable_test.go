@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore"
 )
 
 // TestDatabaseUnreachableIs503: a read-model database that is down, starting,
@@ -38,4 +40,18 @@ func TestDatabaseUnreachableIs503(t *testing.T) {
 		require.True(t, strings.Contains(w.Body.String(), "read-model database unavailable"), w.Body.String())
 	}
 	require.Equal(t, http.StatusInternalServerError, statusOf(fmt.Errorf("list property: %w", &pgconn.PgError{Code: "42P01"})))
+}
+
+// TestLogTruncatedIs503: a store that found events removed from the end of
+// its log refuses appends; the client gets 503 and a plain reason, not the
+// file's path.
+func TestLogTruncatedIs503(t *testing.T) {
+	err := fmt.Errorf("append to property-1: sqlite: append: %w", fmt.Errorf("%w: /data/events.db ends at position 3 (%w)", eventstore.ErrLogTruncated, eventstore.ErrUnavailable))
+	require.Equal(t, http.StatusServiceUnavailable, statusOf(err))
+	w := httptest.NewRecorder()
+	writeErr(w, httptest.NewRequest("POST", "/properties", nil), err)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.Contains(t, w.Body.String(), "event log truncated")
+	require.Contains(t, w.Body.String(), "an operator must investigate")
+	require.NotContains(t, w.Body.String(), "/data/events.db")
 }

@@ -38,6 +38,10 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, domain.ErrUnprocessable):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, eventstore.ErrLogTruncated):
+		// Events were removed from the log's end under the server, which
+		// refuses to append over them: not the client's doing.
+		return http.StatusServiceUnavailable
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed), errors.Is(err, errSQLClosed):
 		// The storage failed underneath, or the store or a database (the
 		// read models, the personal-data keys) was closed under the request
@@ -77,6 +81,11 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errSQLClosed) {
 		// The wrapped text names internal steps and ids; the log keeps it.
 		msg = errDatabaseClosed
+	}
+	if errors.Is(err, eventstore.ErrLogTruncated) {
+		// The wrapped text names the file and the positions; the log
+		// keeps it (and the store logged it at error level).
+		msg = errLogTruncated
 	}
 	if status == http.StatusServiceUnavailable && !logged {
 		slog.WarnContext(r.Context(), "request unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -123,6 +132,10 @@ func (c noConnector) Driver() driver.Driver { return c }
 func (noConnector) Open(string) (driver.Conn, error) {
 	return nil, errors.New("no connection")
 }
+
+const errLogTruncated = "event log truncated: events this server had appended are no longer in the log " +
+	"(removed by another process); the server refuses every write so that nothing is written over them; " +
+	"an operator must investigate"
 
 const errDatabaseClosed = "database is closed: the server is shutting down; retry later"
 

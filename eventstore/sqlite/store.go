@@ -34,8 +34,11 @@ type Store struct {
 
 	head  atomic.Pointer[headState]
 	heads headCache // the writer's
-	ids   *idCache  // the writer's
-	stats counters
+	// truncated is set, for good, once the file was found ending below
+	// the published head (see checkTruncated).
+	truncated atomic.Pointer[truncatedError]
+	ids       *idCache // the writer's
+	stats     counters
 }
 
 // Compile-time check that Store is an eventstore.Store.
@@ -166,10 +169,15 @@ func (s *Store) watchHead(interval time.Duration) {
 		case <-t.C:
 		}
 		var pos uint64
+		seen := s.head.Load().pos // before the read: committed, so the read sees it
 		// An error here is the store closing or a failure the next read
 		// or append reports; the watcher just tries again.
 		if err := s.r.maxPosition.QueryRow().Scan(&pos); err == nil {
-			s.publishHead(pos)
+			// A file that now ends below what this store published lost
+			// events: say so now, not only at the next append.
+			if s.checkTruncated(pos, seen) == nil {
+				s.publishHead(pos)
+			}
 		}
 	}
 }

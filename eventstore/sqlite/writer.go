@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 )
 
 // writerStmts are the statements the writer runs, prepared once on its
@@ -96,6 +97,9 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 		}
 		return replies
 	}
+	// The head published before the transaction reads the file: every
+	// position up to it was committed, so the file must still hold it.
+	seen := s.head.Load().pos
 	tx, err := s.wdb.Begin() // BEGIN IMMEDIATE (_txlock in the DSN)
 	if err != nil {
 		return fail(unavailable("append: begin", err))
@@ -103,6 +107,13 @@ func (s *Store) commitBatch(batch []*appendRequest, replies []appendReply) []app
 	if err := s.heads.refresh(tx, &s.w); err != nil {
 		_ = tx.Rollback()
 		return fail(unavailable("append: head", err))
+	}
+	// The file ending below a position this store already appended or
+	// read: another process removed events from the log's end. Appending
+	// would reuse their positions and hide the removal; refuse.
+	if err := s.checkTruncated(s.heads.position, seen); err != nil {
+		_ = tx.Rollback()
+		return fail(fmt.Errorf("sqlite: append: %w", err))
 	}
 	// Never before the last recorded time, even after the clock stepped
 	// back: cutting the log by time (replay --until, the audit's at)
