@@ -23,11 +23,11 @@ var (
 	ErrUnavailable = errors.New("event store unavailable")
 	// ErrLogTruncated is returned by every append of a store that found its
 	// log ending below a position it had already appended or read: events
-	// were removed from the end of the log under it (another process wrote
-	// the file). The store refuses to append again, so that nothing is
-	// written over the hole; an operator must investigate. The errors that
-	// wrap it also wrap ErrUnavailable.
-	ErrLogTruncated = errors.New("event log truncated: events this server appended or read are no longer in the log")
+	// were removed from the end of the log under it. The store refuses to
+	// append again, so that nothing is written over the hole; an operator
+	// must investigate. See LogTruncatedError, which also matches
+	// ErrUnavailable.
+	ErrLogTruncated = errors.New("event log truncated")
 )
 
 // WrongExpectedVersionError says that a stream was not at the revision an
@@ -48,3 +48,40 @@ func (e *WrongExpectedVersionError) Error() string {
 
 // Is makes errors.Is(err, ErrWrongExpectedVersion) true.
 func (e *WrongExpectedVersionError) Is(target error) bool { return target == ErrWrongExpectedVersion }
+
+// LogTruncatedError is what every append of a store gets once the store
+// found its log ending below a position it had already appended, or read
+// (and so possibly handed to subscriptions): events were removed from the
+// end of the log by someone else. A store assigns the last position plus
+// one, so appending again would take the removed positions anew and leave
+// no gap to show the removal; it refuses instead. It matches
+// ErrLogTruncated and ErrUnavailable (a 503).
+type LogTruncatedError struct {
+	Log   string // the file or table, for the message
+	Found uint64 // the log's last position when the loss was seen
+	Seen  uint64 // the highest position the store had appended or read
+}
+
+func (e *LogTruncatedError) Error() string {
+	verb := "were"
+	if e.Seen == e.Found+1 {
+		verb = "was"
+	}
+	return fmt.Sprintf("%v: %s ends at position %d, but this server had already appended or read up to position %d: "+
+		"%s %s removed by someone else; appends are refused so that nothing is written over them (%v); "+
+		"an operator must investigate: stop the server and keep the log as evidence",
+		ErrLogTruncated, e.Log, e.Found, e.Seen, e.Lost(), verb, ErrUnavailable)
+}
+
+// Lost names the removed positions.
+func (e *LogTruncatedError) Lost() string {
+	if e.Seen == e.Found+1 {
+		return fmt.Sprintf("position %d", e.Seen)
+	}
+	return fmt.Sprintf("positions %d to %d", e.Found+1, e.Seen)
+}
+
+// Is makes errors.Is match ErrLogTruncated and ErrUnavailable.
+func (e *LogTruncatedError) Is(target error) bool {
+	return target == ErrLogTruncated || target == ErrUnavailable
+}

@@ -37,6 +37,9 @@ type Store struct {
 	head  atomic.Pointer[headState]
 	heads headCache // the writer's
 	stats counters
+	// truncated is set, for good, once the table was found ending below
+	// the published head (see checkTruncated).
+	truncated atomic.Pointer[eventstore.LogTruncatedError]
 
 	// readOnly: opened by OpenReadOnly, with no writer; appends fail.
 	readOnly bool
@@ -195,4 +198,29 @@ func (s *Store) closePools() {
 	if s.wpool != nil {
 		s.wpool.Close()
 	}
+}
+
+// checkTruncated compares found, the table's last position, with seen, the
+// head this store had published (committed by its writer, or read from the
+// table, and so possibly delivered to subscriptions) before found was read:
+// the published head only moves forwards and only to committed positions,
+// so a table that ends below it lost events to someone else's DELETE. The
+// writer assigns the last position plus one, so appending again would take
+// the removed positions anew and leave no gap for verify to find. The first
+// such finding is kept and logged at error level; from then on every append
+// fails with it (eventstore.ErrLogTruncated), until the store is closed.
+func (s *Store) checkTruncated(found, seen uint64) error {
+	if err := s.truncated.Load(); err != nil {
+		return err
+	}
+	if found >= seen {
+		return nil
+	}
+	e := &eventstore.LogTruncatedError{Log: "es_events at " + s.url, Found: found, Seen: seen}
+	if s.truncated.CompareAndSwap(nil, e) {
+		s.cfg.logger.Error("event log truncated: events were removed from the end of the log under the running server; appends are refused",
+			"url", s.url, "lastPosition", found, "highestAppendedOrRead", seen, "lost", e.Lost())
+		return e
+	}
+	return s.truncated.Load()
 }

@@ -57,10 +57,15 @@ func (s *Store) watch(ctx context.Context) {
 			return
 		}
 		var pos uint64
+		seen := s.head.Load().pos // before the read: committed, so the read sees it
 		// An error here is the store closing or a failure the next read
 		// or append reports; the watcher tries again at the next turn.
 		if err := s.rpool.QueryRow(ctx, qMaxPosition).Scan(&pos); err == nil {
-			s.publishHead(pos)
+			// A table that now ends below what this store published lost
+			// events: say so now, not only at the next append.
+			if s.checkTruncated(pos, seen) == nil {
+				s.publishHead(pos)
+			}
 		}
 	}
 }

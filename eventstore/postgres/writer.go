@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -87,8 +88,17 @@ func (s *Store) writeBatch(ctx context.Context, reqs []*appendRequest, replies [
 		firstRev:  map[idKey]int64{},
 		pending:   map[string][]pendingEvent{},
 	}
+	// The head published before the batch reads the table: every position
+	// up to it was committed, so the table must still hold it.
+	seen := s.head.Load().pos
 	if err := s.begin(b, reqs); err != nil {
 		return replies, unavailable("append: begin", err)
+	}
+	// The table ending below a position this store already committed or
+	// read: someone removed events from the log's end. Appending would
+	// reuse their positions and hide the removal; refuse.
+	if err := s.checkTruncated(b.head, seen); err != nil {
+		return replies, fmt.Errorf("postgres: append: %w", err)
 	}
 	for _, req := range reqs {
 		if err := req.ctx.Err(); err != nil {

@@ -36,7 +36,7 @@ type Store struct {
 	heads headCache // the writer's
 	// truncated is set, for good, once the file was found ending below
 	// the published head (see checkTruncated).
-	truncated atomic.Pointer[truncatedError]
+	truncated atomic.Pointer[eventstore.LogTruncatedError]
 	ids       *idCache // the writer's
 	stats     counters
 }
