@@ -42,14 +42,19 @@ type crashServer struct {
 	bin, dataDir, key string
 	cmd               *exec.Cmd
 	base              string
+	args              []string  // more flags
+	stderr            io.Writer // the server's log; nil discards it
 }
 
 func (s *crashServer) start(t *testing.T) {
 	t.Helper()
 	addr := freeAddr(t)
-	s.cmd = exec.Command(s.bin, "--addr", addr, "--data-dir", s.dataDir, "--log-level", "error")
+	s.cmd = exec.Command(s.bin, append([]string{"--addr", addr, "--data-dir", s.dataDir, "--log-level", "error"}, s.args...)...)
 	s.cmd.Env = append(os.Environ(), "ACCESSD_BOOTSTRAP_KEY="+s.key)
 	s.cmd.Stderr = io.Discard
+	if s.stderr != nil {
+		s.cmd.Stderr = s.stderr
+	}
 	require.NoError(t, s.cmd.Start())
 	s.base = "http://" + addr
 	require.Eventually(t, func() bool {

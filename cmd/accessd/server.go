@@ -120,6 +120,24 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 				"file", backends.IntegrationPath(cfg.DataDir))
 		}
 	}
+	// Events removed from the end of the log while no server ran (or
+	// under one that refused to append over them) leave the read models'
+	// and the forwarder's checkpoints past its end: appending would reuse
+	// those positions, and the read models and the forwarder would skip
+	// what it appends. A server that writes refuses to start; a read-only
+	// one serves the evidence and says so.
+	if kind, _ := backends.EventStoreKind(cfg.EventStore); kind == backends.SQLite || kind == backends.Postgres {
+		behind, err := logEndBehind(ctx, store, readDB, integDB)
+		if err != nil {
+			return err
+		}
+		if behind != "" {
+			if !readOnlyMode {
+				return fmt.Errorf("%s (stop here, keep the data as evidence; a log put back from a copy on purpose needs its read models rebuilt from it)", behind)
+			}
+			log.Error("event log truncated", "err", behind)
+		}
+	}
 	integration, err := backends.OpenBus(ctx, cfg.Bus, log)
 	if err != nil {
 		return err

@@ -58,3 +58,35 @@ func writeCheckpoint(ctx context.Context, db *projections.DB, name string, posit
 	}
 	return nil
 }
+
+// Checkpoints returns every forwarder's stored position by name; none when
+// no forwarder ever ran on db. It only reads.
+func Checkpoints(ctx context.Context, db *projections.DB) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	exists, err := projections.TableExists(ctx, db, CheckpointTable)
+	if err != nil || !exists {
+		if err != nil {
+			err = fmt.Errorf("bus checkpoints: %w", err)
+		}
+		return out, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT name, position FROM `+CheckpointTable)
+	if err != nil {
+		return nil, fmt.Errorf("bus checkpoints: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			name string
+			pos  int64
+		)
+		if err := rows.Scan(&name, &pos); err != nil {
+			return nil, fmt.Errorf("bus checkpoints: %w", err)
+		}
+		out[name] = uint64(pos)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("bus checkpoints: %w", err)
+	}
+	return out, nil
+}
