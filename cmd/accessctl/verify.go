@@ -91,9 +91,20 @@ func runVerify(ctx context.Context, e env, dir, eventStore string, opts seals.Ve
 	opts.Progress = func(events, position, head uint64) {
 		fmt.Fprintf(e.stderr, "verify: %d events, position %d of %d\n", events, position, head)
 	}
+	// The data directory's own log: the positions its other files
+	// recorded from it, read before the log, must not be past its end.
+	var recorded map[string]uint64
+	if eventStore == "" {
+		if recorded, err = recordedPositions(ctx, dir); err != nil {
+			fmt.Fprintf(e.stderr, "verify: not comparing the log's end with the read models' checkpoints: %v\n", err)
+		}
+	}
 	rep, err := seals.Verify(ctx, d.store, opts)
 	if err != nil {
 		return err
+	}
+	if rep.Failure == nil {
+		rep.Failure = truncationFailure(recorded, rep.LastPosition)
 	}
 	if asJSON {
 		out := struct {

@@ -908,3 +908,39 @@ func TestBadSettingsAreUsageErrors(t *testing.T) {
 	_, err := os.Stat(out)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestVerifyCatchesALogEndingBelowTheReadModels: events removed from the
+// end of the log after the read models (or the bus forwarder) read them
+// leave no gap and no broken chain, and may be after the last seal; the
+// checkpoints the data directory recorded from the log show them.
+func TestVerifyCatchesALogEndingBelowTheReadModels(t *testing.T) {
+	log := newSealedLog(t)
+	last := log.events[len(log.events)-1].Position
+	db, err := sql.Open("sqlite", filepath.Join(log.dir, "readmodels.db"))
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE projection_checkpoints (name TEXT PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL)`)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO projection_checkpoints VALUES ('entities', 1, ?), ('bookings', 1, ?)`, last, last)
+	require.NoError(t, err)
+
+	code, rep, errOut := verifyJSON(t, log.dir)
+	require.Equal(t, exitOK, code, "checkpoints at the log's end: %s", errOut)
+	require.Nil(t, rep.Failure)
+
+	_, err = db.Exec(`UPDATE projection_checkpoints SET position = ? WHERE name = 'entities'`, last+2)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	code, rep, errOut = verifyJSON(t, log.dir)
+	require.Equal(t, exitFailed, code, errOut)
+	require.NotNil(t, rep.Failure)
+	assert.Equal(t, last+1, rep.Failure.Position)
+	assert.Contains(t, rep.Failure.Reason, fmt.Sprintf("the log ends at position %d", last))
+	assert.Contains(t, rep.Failure.Reason, fmt.Sprintf("readmodels.db projection entities at %d", last+2))
+	assert.Contains(t, rep.Failure.Reason, fmt.Sprintf("positions %d to %d were read from the log and removed", last+1, last+2))
+	assert.NotContains(t, rep.Failure.Reason, "bookings")
+
+	// --eventstore names a log of its own: the data directory's files are
+	// not about it.
+	code, _, errOut = verifyJSON(t, log.dir, "--eventstore", "sqlite:"+filepath.Join(log.dir, eventsFile))
+	require.Equal(t, exitOK, code, errOut)
+}
