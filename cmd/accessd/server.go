@@ -467,6 +467,10 @@ func storageCheck(store eventstore.Store, readDB, integDB *projections.DB) func(
 		var down []string
 		if _, err := store.ReadAll(ctx, 0, 1, eventstore.Filter{}); err != nil {
 			down = append(down, "event store (--eventstore) unavailable: "+oneLine(err))
+		} else if t, ok := store.(interface{ Truncated() error }); ok && t.Truncated() != nil {
+			// Events removed from the log's end under the server: it
+			// refuses every append until an operator looks.
+			down = append(down, "event store (--eventstore) refuses appends: "+oneLine(t.Truncated()))
 		}
 		readModelsErr := readDB.PingContext(ctx)
 		if readModelsErr != nil {

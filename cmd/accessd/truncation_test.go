@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,6 +66,13 @@ func TestEventRemovedUnderRunningServer(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `"lost"`) }, 5*time.Second, 20*time.Millisecond,
 		"no error logged naming the lost positions: %s", logs)
 	require.Contains(t, logs.String(), `"level":"ERROR","msg":"event log truncated`)
+	// Monitoring sees it: /healthz is degraded, naming it.
+	resp, err := http.Get(s.base + "/healthz")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(body), `"status":"degraded"`)
+	require.Contains(t, string(body), "refuses appends: event log truncated")
 
 	// A clean stop, then a start on the same directory: refused.
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))

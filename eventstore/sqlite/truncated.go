@@ -31,3 +31,13 @@ func (s *Store) checkTruncated(found, seen uint64) error {
 	}
 	return s.truncated.Load()
 }
+
+// Truncated is the error every append fails with since the store found its
+// file ending below a position it had appended or read (see
+// eventstore.ErrLogTruncated), nil while it has not: for health checks.
+func (s *Store) Truncated() error {
+	if e := s.truncated.Load(); e != nil {
+		return e
+	}
+	return nil
+}
