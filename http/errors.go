@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -47,7 +48,7 @@ func statusOf(err error) int {
 		// read models, the personal-data keys) was closed under the request
 		// (the server shutting down): it may succeed later.
 		return http.StatusServiceUnavailable
-	case databaseUnreachable(err):
+	case databaseUnreachable(err), readModelMissing(err):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
@@ -77,6 +78,9 @@ func writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		// The read-model database's own text names its user and database
 		// and spans lines; the client gets a plain reason, the log the rest.
 		msg = errDatabaseUnreachable
+	}
+	if readModelMissing(err) {
+		msg = errReadModelMissing
 	}
 	if errors.Is(err, errSQLClosed) {
 		// The wrapped text names internal steps and ids; the log keeps it.
@@ -165,4 +169,22 @@ func databaseUnreachable(err error) bool {
 	var netErr *net.OpError
 	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
+}
+
+const errReadModelMissing = "read models missing: a table of the read models does not exist (never built, or a replay that did not finish); " +
+	"rebuild them (run accessctl replay again into that directory) or serve a directory whose read models are built"
+
+// readModelMissing reports whether err is a query of a SQLite read-model
+// table that does not exist: read models never built, or a copy of them
+// cut short (an interrupted replay on a read-only server, which cannot
+// create them; a writable server creates every table at start). Nothing
+// the client did: 503, with a reason, not a 500. SQLite says so only in
+// its text ("no such table: entities"). A PostgreSQL query's own error
+// (undefined_table among them) stays a 500 (TestDatabaseUnreachableIs503).
+func readModelMissing(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return false
+	}
+	return strings.Contains(err.Error(), "no such table: ")
 }

@@ -54,3 +54,18 @@ func TestSQLClosedIsDatabaseSQLsError(t *testing.T) {
 		t.Fatalf("an error that only says so: status %d, want 500", got)
 	}
 }
+
+// A read-model table SQLite does not have (read models never built, a
+// replay cut short, served read-only) answers 503 saying so, not 500
+// "internal error".
+func TestMissingReadModelTableIs503(t *testing.T) {
+	err := fmt.Errorf("lookup apiKey: %w", errors.New("SQL logic error: no such table: entities (1)"))
+	if got := statusOf(err); got != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", got)
+	}
+	w := httptest.NewRecorder()
+	writeErr(w, httptest.NewRequest("GET", "/account", nil), err)
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "read models missing") {
+		t.Fatalf("answered %d %s, want 503 naming the missing read models", w.Code, w.Body.String())
+	}
+}

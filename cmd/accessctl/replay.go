@@ -93,6 +93,12 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 			}
 			return err
 		}
+		// Last: only a replay whose every file is written is marked
+		// complete, which accessd --read-only requires to serve it.
+		marker.Complete = true
+		if err := writeReplayMarker(dst, marker); err != nil {
+			return fmt.Errorf("replay: mark %s complete: %w", dst, err)
+		}
 		fmt.Fprintf(e.stdout, "read models as of position %d written to %s; serve them with: accessd --data-dir %s --read-only\n", last, dst, dst)
 		return nil
 	}

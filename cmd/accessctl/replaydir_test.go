@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accessd/accessd/cmd/internal/replaymark"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
@@ -204,4 +206,64 @@ func TestReplayFailedLeavesNoReplay(t *testing.T) {
 	entries, err := os.ReadDir(existing)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
+}
+
+// markerDuring reads the marker of out once the replay's output holds a
+// given text, as a kill -9 at that point would leave it.
+type markerDuring struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	when string
+	out  string
+	seen *replayMarker
+	err  error
+}
+
+func (w *markerDuring) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.seen == nil && w.err == nil && strings.Contains(w.buf.String(), w.when) {
+		m, ok, rerr := replaymark.Read(w.out)
+		if !ok && rerr == nil {
+			rerr = os.ErrNotExist
+		}
+		w.seen, w.err = &m, rerr
+	}
+	return n, err
+}
+
+// A replay is marked complete last: killed during its rebuild, it leaves
+// a marker that says it did not finish (which accessd --read-only
+// refuses); run again over a finished replay, it marks the directory
+// unfinished before removing anything; finished, it is complete again.
+func TestReplayMarksItselfCompleteLast(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(t.TempDir(), "forensic")
+	args := []string{"replay", "--data-dir", f.dir, "--until", "3", "--out", out}
+	for range 2 {
+		during := &markerDuring{when: "rebuild:", out: out}
+		code := run(t.Context(), args, env{stdout: io.Discard, stderr: during, getenv: func(string) string { return "" }})
+		require.Equal(t, exitOK, code, "%s", &during.buf)
+		require.NoError(t, during.err)
+		require.NotNil(t, during.seen, "no rebuild progress seen: %s", &during.buf)
+		assert.False(t, during.seen.Complete, "the marker said complete during the rebuild")
+		m, ok, err := replaymark.Read(out)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.True(t, m.Complete, "a finished replay is not marked complete")
+		assert.NoError(t, replaymark.CheckComplete(out))
+		assert.NoFileExists(t, filepath.Join(out, replayMarkerTemp))
+	}
+
+	// A marker left unfinished (the replay killed) is refused by
+	// CheckComplete, naming the directory and the command to run again.
+	require.NoError(t, replaymark.Write(out, replayMarker{Source: f.dir, Until: "3"}))
+	err := replaymark.CheckComplete(out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), out)
+	assert.Contains(t, err.Error(), "accessctl replay --data-dir "+f.dir+" --until 3 --out "+out)
+	code, stdout, stderr := accessctl(t, args...)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	assert.NoError(t, replaymark.CheckComplete(out))
 }

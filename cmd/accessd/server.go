@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/accessd/accessd/cmd/internal/backends"
+	"github.com/accessd/accessd/cmd/internal/replaymark"
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/commands/personaldata"
 	"github.com/accessd/accessd/commands/seals"
@@ -47,6 +48,13 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// --read-only serves a forensic copy the same way: a server that
 	// refuses changes must not change its files, nor republish the log
 	// through the forwarder or webhooks, either.
+	// A replay that did not finish (accessctl replay killed part-way) may
+	// lack read models, or hold partial ones: served, it would answer
+	// every request wrongly or with an error. accessctl replay marks the
+	// replays it finished.
+	if err := replaymark.CheckComplete(cfg.DataDir); err != nil {
+		return err
+	}
 	var readOnlyReason string
 	if cfg.ReadOnly {
 		readOnlyReason = "read-only server (accessd --read-only): it serves a replayed data directory and accepts no changes"

@@ -1,0 +1,105 @@
+// Package replaymark reads and writes the marker `accessctl replay`
+// keeps in the directory it writes: which replay the directory holds, and
+// whether that replay finished. accessctl replay writes it; accessd reads
+// it, and refuses to serve a replay that did not finish.
+package replaymark
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File is the marker's name in the replay's directory.
+const File = "replay.json"
+
+// Temp is where the marker is written before it is renamed into place,
+// so that a replay killed mid-write leaves no half marker.
+const Temp = File + ".tmp"
+
+// Marker is the content of File.
+type Marker struct {
+	Source string `json:"source"` // the absolute --data-dir
+	Until  string `json:"until"`  // the position, or the instant in UTC
+	// Complete is set, by rewriting the marker, only once every file of
+	// the replay is written: a marker without it is a replay that was
+	// interrupted (killed, say) or is still running, whose read models may
+	// be missing or partial.
+	Complete bool `json:"complete,omitempty"`
+}
+
+// SameReplay reports whether m and o name the same replay (source and
+// bound), finished or not.
+func (m Marker) SameReplay(o Marker) bool { return m.Source == o.Source && m.Until == o.Until }
+
+// Read reads the marker of dir; ok is false when dir holds none.
+func Read(dir string) (m Marker, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Marker{}, false, nil
+	}
+	if err != nil {
+		return Marker{}, false, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil || m.Source == "" || m.Until == "" {
+		return Marker{}, true, fmt.Errorf("%s names no replay", filepath.Join(dir, File))
+	}
+	return m, true, nil
+}
+
+// CheckComplete returns an error saying what to do when dir holds a replay
+// that did not finish (or a marker naming none); nil when dir holds a
+// finished replay or no replay at all.
+func CheckComplete(dir string) error {
+	m, ok, err := Read(dir)
+	if !ok {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w: the replay in %s cannot be told finished; run accessctl replay again into a new or empty directory", err, dir)
+	}
+	if !m.Complete {
+		return fmt.Errorf("%s holds a replay that did not finish (interrupted, or still running: %s is not marked complete); "+
+			"its read models may be missing or partial. Run it again: accessctl replay --data-dir %s --until %s --out %s",
+			dir, File, m.Source, m.Until, dir)
+	}
+	return nil
+}
+
+// Write writes m beside its place, syncs it and renames it into place,
+// then syncs the directory: a replay killed at any point leaves the whole
+// marker (the old one or the new one) or none, never a half one.
+func Write(dir string, m Marker) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, Temp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, File)); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
