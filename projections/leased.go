@@ -148,6 +148,50 @@ func (s *Set) followCheckpoints(ctx context.Context) {
 	}
 }
 
+// LoadCheckpoints moves each runner's position to its committed
+// checkpoint once, and marks the set ready if every projection has
+// reached the head of the log: for a server that applies nothing and
+// whose read models cannot move (a read-only data directory), so that
+// Position, Lag, Ready and WaitFor show what the read models hold rather
+// than nothing. It returns the first error reading the checkpoints (a
+// runner whose checkpoint is missing or unreadable keeps position 0).
+func (s *Set) LoadCheckpoints(ctx context.Context) error {
+	if len(s.runners) == 0 {
+		s.ready.Store(true)
+		return nil
+	}
+	head, err := s.store.HeadPosition(ctx)
+	if err != nil {
+		return err
+	}
+	caughtUp := true
+	var first error
+	for _, db := range s.databases() {
+		positions, err := committedPositions(ctx, db)
+		if err != nil && first == nil {
+			first = fmt.Errorf("read-model checkpoints: %w", err)
+		}
+		for _, r := range s.runners {
+			if r.db != db {
+				continue
+			}
+			pos, ok := positions[r.Name()]
+			if err != nil || !ok {
+				caughtUp = false
+				continue
+			}
+			r.advance(pos)
+			if pos < head {
+				caughtUp = false
+			}
+		}
+	}
+	if caughtUp {
+		s.ready.Store(true)
+	}
+	return first
+}
+
 // committedPositions reads the checkpoints of db's projections as
 // committed by whichever process applies their events, by name.
 func committedPositions(ctx context.Context, db *DB) (map[string]uint64, error) {

@@ -259,6 +259,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	ready := set.Ready
 	if readOnlyMode {
+		// No projection runs here: the runners start at the checkpoints
+		// the read models hold, so that Lag, /metrics and WaitFor show
+		// where they are. The SQLite files of a read-only directory cannot
+		// move (the store watches nothing): read once. Read models or a
+		// log shared with writable servers (PostgreSQL, KurrentDB) do:
+		// their checkpoints are followed, as a server without the
+		// projections lease does (RunLeased under noLeases, below).
+		if err := set.LoadCheckpoints(ctx); err != nil {
+			log.Warn("read-model checkpoints cannot be read on this read-only data directory", "err", err)
+		}
 		// Read models cannot catch up on a read-only directory: they are
 		// as ready as they will get, and serve what they hold.
 		ready = func() bool { return true }
@@ -293,6 +303,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	srv := newHTTPServer(handler, log, serverTimeouts)
 
 	var wg sync.WaitGroup
+	if readOnlyMode && !staticReadModels(cfg) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := set.RunLeased(projCtx, leases); err != nil {
+				log.Error("projections stopped", "err", err)
+			}
+		}()
+	}
 	if !readOnlyMode {
 		wg.Add(1)
 		go func() {
@@ -526,10 +545,21 @@ func storageDirs(cfg config) []string {
 }
 
 // noLeases is the Leaser of a server on a read-only data directory: it
-// never grants a lease, so no worker (projections, forwarder) runs, while
-// the projections set follows the stored checkpoints (see RunLeased), which
-// keeps WaitFor and Lag working.
+// never grants a lease, so no worker (projections, forwarder) runs. The
+// projections set loads the stored checkpoints at start
+// (Set.LoadCheckpoints) and, where another server may move them
+// (staticReadModels false), follows them under noLeases (RunLeased),
+// which keeps WaitFor, Lag and /metrics working.
 type noLeases struct{}
+
+// staticReadModels reports whether the event store and the read models
+// are both SQLite files, which on a read-only server nothing else
+// writes: their checkpoints are read once, not followed.
+func staticReadModels(cfg config) bool {
+	es, err1 := backends.EventStoreKind(cfg.EventStore)
+	rm, err2 := backends.ReadModelsKind(cfg.ReadModels)
+	return err1 == nil && err2 == nil && es == backends.SQLite && rm == backends.SQLite
+}
 
 func (noLeases) Acquire(ctx context.Context, _ string) (projections.Lease, error) {
 	<-ctx.Done()
