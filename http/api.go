@@ -49,6 +49,10 @@ type API struct {
 	// ready reports whether the read models caught up at start (nil:
 	// always); keys are cached only from then on.
 	ready func() bool
+	// logHead and keysModel look a missed key up again once the read
+	// model shows the log's head (Options.LogHead, missedKey); nil: not.
+	logHead   func(ctx context.Context) (uint64, error)
+	keysModel KeysModel
 	// writes remembers, per API key, the position of its last command, so
 	// its next request of the deferred lane waits for every read model to
 	// reach it; unsettled, that of its last command whose answer did not

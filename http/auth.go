@@ -42,6 +42,9 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 		return cached, nil
 	}
 	actor, err := a.lookupKey(ctx, hash)
+	if errors.Is(err, errBadKey) && a.readModelBehind(ctx) {
+		actor, err = a.lookupKey(ctx, hash)
+	}
 	// A deletion seen in the log answers before the read model shows it.
 	if err == nil && a.auth.revoked(actor) {
 		return domain.Actor{}, errBadKey
@@ -53,6 +56,42 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 		a.auth.put(hash, actor, gen, now)
 	}
 	return actor, err
+}
+
+// KeysModel is the read model API keys are looked up in: how far it
+// reflects the log, and a wait for it to reach a position.
+type KeysModel interface {
+	Position() uint64
+	WaitFor(ctx context.Context, position uint64) error
+}
+
+// keyCatchUpTimeout bounds how long a request with a key the read model
+// does not know waits for the read model to reach the log's head.
+const keyCatchUpTimeout = 2 * time.Second
+
+// readModelBehind is called on a key the read model does not know. A key
+// minted by another process (accessctl keys create beside the server) is
+// in the log before this server's store notices it (its watcher polls):
+// so it reads the log's head now (one query, which also has the store
+// notice those events and the read models apply them), and only when the
+// head is past the keys' read model does it wait, keyCatchUpTimeout at
+// most and no longer than the request, for the read model to reach it.
+// It reports whether the read model did, and a second look-up may find
+// what the first could not. A key nobody made (a guess) costs one head
+// query and no wait while the read models are caught up. Before they
+// caught up at start, a miss waits for nothing: they are far behind, and
+// the request is answered as before.
+func (a *API) readModelBehind(ctx context.Context) bool {
+	if a.logHead == nil || a.keysModel == nil || (a.ready != nil && !a.ready()) {
+		return false
+	}
+	head, err := a.logHead(ctx)
+	if err != nil || head <= a.keysModel.Position() {
+		return false
+	}
+	wctx, cancel := context.WithTimeout(ctx, keyCatchUpTimeout)
+	defer cancel()
+	return a.keysModel.WaitFor(wctx, head) == nil
 }
 
 // lookupKey reads the actor of a key hash from the read model.

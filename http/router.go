@@ -46,6 +46,16 @@ type Options struct {
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
 	Waiter Waiter
+	// LogHead reads the head of the log as now committed, noticing events
+	// other processes appended (and waking the read models for them) at
+	// once; KeysModel is the read model API keys are looked up in (the
+	// entities projection's runner). With both, a key the read model does
+	// not know while the log is ahead of it (one minted by accessctl
+	// beside the server a moment ago) is looked up again once the read
+	// model reached that head (keyCatchUpTimeout at most). Nil: a miss is
+	// a miss (a read-only server, whose read models do not move).
+	LogHead   func(ctx context.Context) (uint64, error)
+	KeysModel KeysModel
 	// KeyCache caches resolved API keys; nil: a cache of the router's own,
 	// which only changes made through this router empty.
 	KeyCache *KeyCache
@@ -72,7 +82,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
-		waiter: o.Waiter, signer: o.Signer, auth: o.KeyCache.cache(), ready: o.Ready, personal: o.PersonalData, log: o.Log,
+		waiter: o.Waiter, signer: o.Signer, auth: o.KeyCache.cache(), ready: o.Ready, logHead: o.LogHead, keysModel: o.KeysModel, personal: o.PersonalData, log: o.Log,
 		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
 		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs, activity: o.Activity, calendar: o.Calendar,
 		bookings: o.Bookings, audit: o.Audit, webhooks: o.Webhooks}

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +25,9 @@ import (
 	"github.com/accessd/accessd/domain/user"
 	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
+	httpapi "github.com/accessd/accessd/http"
 	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/all"
 	"github.com/accessd/accessd/projections/entities"
 	"github.com/accessd/accessd/projections/readmodeltest"
 	"github.com/accessd/accessd/queries"
@@ -335,26 +341,77 @@ func TestKeysCreateNotFound(t *testing.T) {
 }
 
 // TestKeysCreateBesideRunningServer mints while a server holds the same
-// file open with its projection running: both processes append (the
-// positions stay one sequence) and the server's projection takes the key in.
+// file open with its projections running and its API served: both
+// processes append (the positions stay one sequence), and the key
+// authenticates on its first use, right after keys create, with no other
+// append in between. The server's store is opened with a watcher that
+// never ticks in the test: the server must notice the CLI's event when
+// the key is used, not at a poll. A key nobody minted is refused at once.
 func TestKeysCreateBesideRunningServer(t *testing.T) {
 	f := newFixture(t)
-	srv := openServer(t, f.dir)
 	ctx := t.Context()
+	store, err := sqlite.Open(filepath.Join(f.dir, eventsFile), sqlite.WithPollInterval(time.Hour))
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	registry := commands.NewRegistry()
+	pipeline, err := commands.NewPipeline(store, registry, time.Now)
+	require.NoError(t, err)
+	secretKey, err := loadOrCreateSecret(f.dir, commandKeyFile, commandKeySize)
+	require.NoError(t, err)
+	service, err := commands.NewService(pipeline, secretKey)
+	require.NoError(t, err)
+	db := readmodeltest.Open(ctx, t, filepath.Join(f.dir, readModelsFile))
+	var runners []*projections.Runner
+	for _, p := range all.Projections(registry) {
+		r, err := projections.NewRunner(db, store, registry, p, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		runners = append(runners, r)
+	}
+	set := projections.NewSet(store, runners...)
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); set.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done; db.Close() })
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	wait, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, set.WaitFor(wait, head))
+	require.Eventually(t, set.Ready, 20*time.Second, 10*time.Millisecond)
+	reg := prometheus.NewRegistry()
+	// Wired as cmd/accessd wires a writable server.
+	srv := httptest.NewServer(httpapi.NewRouter(httpapi.Options{
+		Commands: service, Entities: queries.NewEntities(db), Events: queries.NewEvents(db), KeyMaps: queries.NewKeyMaps(db),
+		Waiter: set, Reprocessor: set, Ready: set.Ready, Signer: httpapi.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))),
+		LogHead: store.RefreshHead, KeysModel: set.Runner(entities.New().Name()),
+		Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: slog.New(slog.DiscardHandler),
+	}))
+	t.Cleanup(srv.Close)
+	get := func(key string) (int, time.Duration) {
+		req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/account", nil)
+		require.NoError(t, err)
+		req.Header.Set("x-api-key", key)
+		began := time.Now()
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(began)
+	}
+	status, took := get("ak_" + strings.Repeat("x", 40))
+	assert.Equal(t, http.StatusUnauthorized, status, "a key nobody minted")
+	assert.Less(t, took, time.Second, "a key nobody minted waited, with the read models caught up")
 
 	code, out, errOut := accessctl(t, "keys", "create", "--data-dir", f.dir, "--account", f.accountID.String(), "--permission", "owner")
 	require.Equal(t, exitOK, code, errOut)
 	_, secret := parseKeyLines(t, out)
+	status, took = get(secret)
+	require.Equal(t, http.StatusOK, status, "the key minted beside the running server is refused on its first use (after %s)", took)
 
-	// The SQLite store wakes its subscriptions only on its own appends
-	// (eventstore/sqlite's doc), so the server's projection sees the CLI's
-	// event at the server's next append.
-	_, err := srv.service.CreateProperty(owner(ctx, f.accountID), commands.CreateProperty{DisplayName: "Annex"})
-	require.NoError(t, err)
-	_, err = authenticate(t, srv.store, f.dir, secret)
-	require.NoError(t, err, "the running server's projection has the key")
+	status, took = get("ak_" + strings.Repeat("y", 40))
+	assert.Equal(t, http.StatusUnauthorized, status, "a key nobody minted")
+	assert.Less(t, took, time.Second, "a key nobody minted waited, with the read models caught up")
 
-	recs, err := srv.store.ReadAll(ctx, 0, 100, eventstore.Filter{})
+	recs, err := store.ReadAll(ctx, 0, 100, eventstore.Filter{})
 	require.NoError(t, err)
 	for i, r := range recs {
 		assert.Equal(t, uint64(i+1), r.Position, "one gapless sequence of positions across both processes")

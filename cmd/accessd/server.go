@@ -285,11 +285,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// A key the read model misses while the log is ahead of it (minted by
+	// accessctl beside this server) is looked up again once the read model
+	// reached the head, read at once: the SQLite store would notice
+	// another process's appends only at its next poll. A read-only
+	// server's read models do not move: a miss is a miss.
+	var (
+		logHead   func(context.Context) (uint64, error)
+		keysModel httpapi.KeysModel
+	)
+	if r := set.Runner(entities.New().Name()); r != nil && !readOnlyMode {
+		logHead, keysModel = store.HeadPosition, r
+		if h, ok := rawStore.(interface {
+			RefreshHead(context.Context) (uint64, error)
+		}); ok {
+			logHead = h.RefreshHead
+		}
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB).CacheLocks(lockChanges), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
-		Reprocessor: set, Waiter: set, KeyCache: keys,
+		Reprocessor: set, Waiter: set, KeyCache: keys, LogHead: logHead, KeysModel: keysModel,
 		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),

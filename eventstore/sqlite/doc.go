@@ -28,5 +28,7 @@
 // Another process may append to the same file (accessctl beside a running
 // server): the writer notices it through PRAGMA data_version before each
 // batch, and a watcher polls the last position (WithPollInterval) so that
-// subscriptions see such events too, within the interval.
+// subscriptions see such events too, within the interval; RefreshHead
+// reads and publishes the last position at once, for a caller that cannot
+// wait for the watcher.
 package sqlite

@@ -139,6 +139,33 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	return s.head.Load().pos, nil
 }
 
+// RefreshHead reads the position of the last event committed to the file,
+// by this process or another (accessctl beside a running server), in one
+// query, and publishes it as watchHead would at its next tick: the
+// subscriptions waiting for it wake now. It is for a caller that needs
+// another process's appends seen at once rather than within the poll
+// interval (a key minted by accessctl, used at once).
+func (s *Store) RefreshHead(ctx context.Context) (uint64, error) {
+	if s.closed.Load() {
+		return 0, eventstore.ErrClosed
+	}
+	var pos uint64
+	seen := s.head.Load().pos // before the read, as in watchHead
+	if err := s.r.maxPosition.QueryRowContext(ctx).Scan(&pos); err != nil {
+		if s.closed.Load() {
+			return 0, eventstore.ErrClosed
+		}
+		return 0, fmt.Errorf("sqlite: head position: %w", err)
+	}
+	// A file that ends below what this store published lost events
+	// (checkTruncated): nothing is published, and the caller is told.
+	if err := s.checkTruncated(pos, seen); err != nil {
+		return 0, err
+	}
+	s.publishHead(pos)
+	return s.head.Load().pos, nil
+}
+
 // publishHead records a new committed head and wakes the subscriptions
 // waiting for it. The head only moves forwards, whoever publishes.
 func (s *Store) publishHead(pos uint64) {
