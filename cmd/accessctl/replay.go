@@ -95,7 +95,7 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		}
 		// Last: only a replay whose every file is written is marked
 		// complete, which accessd --read-only requires to serve it.
-		marker.Complete = true
+		marker = marker.Done()
 		if err := writeReplayMarker(dst, marker); err != nil {
 			return fmt.Errorf("replay: mark %s complete: %w", dst, err)
 		}

@@ -80,7 +80,7 @@ func prepareReplayDir(dst string, want replayMarker) error {
 	}
 	// A finished replay is marked unfinished before anything of it is
 	// removed: killed while starting over, it must not look finished.
-	if got.Complete {
+	if got.Finished() {
 		if err := writeReplayMarker(dst, want); err != nil {
 			return fmt.Errorf("replay: start %s over: %w", dst, err)
 		}

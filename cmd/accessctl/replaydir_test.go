@@ -247,11 +247,11 @@ func TestReplayMarksItselfCompleteLast(t *testing.T) {
 		require.Equal(t, exitOK, code, "%s", &during.buf)
 		require.NoError(t, during.err)
 		require.NotNil(t, during.seen, "no rebuild progress seen: %s", &during.buf)
-		assert.False(t, during.seen.Complete, "the marker said complete during the rebuild")
+		assert.False(t, during.seen.Finished(), "the marker said complete during the rebuild")
 		m, ok, err := replaymark.Read(out)
 		require.NoError(t, err)
 		require.True(t, ok)
-		assert.True(t, m.Complete, "a finished replay is not marked complete")
+		assert.True(t, m.Finished(), "a finished replay is not marked complete")
 		assert.NoError(t, replaymark.CheckComplete(out))
 		assert.NoFileExists(t, filepath.Join(out, replayMarkerTemp))
 	}

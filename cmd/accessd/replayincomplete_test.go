@@ -48,7 +48,7 @@ func TestReadOnlyRefusesAnUnfinishedReplay(t *testing.T) {
 	assert.Equal(t, before, dirChecksums(t, dir))
 
 	// Finished, the same directory is served.
-	require.NoError(t, replaymark.Write(dir, replaymark.Marker{Source: src, Until: "27000", Complete: true}))
+	require.NoError(t, replaymark.Write(dir, replaymark.Marker{Source: src, Until: "27000"}.Done()))
 	assert.NoError(t, replaymark.CheckComplete(dir))
 }
 

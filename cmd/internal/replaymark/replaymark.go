@@ -24,11 +24,25 @@ const Temp = File + ".tmp"
 type Marker struct {
 	Source string `json:"source"` // the absolute --data-dir
 	Until  string `json:"until"`  // the position, or the instant in UTC
-	// Complete is set, by rewriting the marker, only once every file of
-	// the replay is written: a marker without it is a replay that was
-	// interrupted (killed, say) or is still running, whose read models may
-	// be missing or partial.
-	Complete bool `json:"complete,omitempty"`
+	// Complete is true, by rewriting the marker, only once every file of
+	// the replay is written; false, a replay that was interrupted (killed,
+	// say) or is still running, whose read models may be missing or
+	// partial. Write always records it; nil is a marker of a version that
+	// did not (see Finished).
+	Complete *bool `json:"complete,omitempty"`
+}
+
+// Finished reports whether the replay finished. A marker written before
+// replays recorded it says nothing either way: such a replay is served as
+// it always was (a read model missing answers 503), rather than refused,
+// which would leave an evidence copy unreadable without its source.
+func (m Marker) Finished() bool { return m.Complete == nil || *m.Complete }
+
+// Done is m marked finished.
+func (m Marker) Done() Marker {
+	done := true
+	m.Complete = &done
+	return m
 }
 
 // SameReplay reports whether m and o name the same replay (source and
@@ -61,7 +75,7 @@ func CheckComplete(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%w: the replay in %s cannot be told finished; run accessctl replay again into a new or empty directory", err, dir)
 	}
-	if !m.Complete {
+	if !m.Finished() {
 		return fmt.Errorf("%s holds a replay that did not finish (interrupted, or still running: %s is not marked complete); "+
 			"its read models may be missing or partial. Run it again: accessctl replay --data-dir %s --until %s --out %s",
 			dir, File, m.Source, m.Until, dir)
@@ -73,6 +87,10 @@ func CheckComplete(dir string) error {
 // then syncs the directory: a replay killed at any point leaves the whole
 // marker (the old one or the new one) or none, never a half one.
 func Write(dir string, m Marker) error {
+	if m.Complete == nil {
+		unfinished := false
+		m.Complete = &unfinished
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
