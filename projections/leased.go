@@ -111,25 +111,7 @@ func (s *Set) followCheckpoints(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		polled := time.Now()
-		caughtUp := true
-		for _, db := range s.databases() {
-			positions, err := committedPositions(ctx, db)
-			for _, r := range s.runners {
-				if r.db != db {
-					continue
-				}
-				pos, ok := positions[r.Name()]
-				if err != nil || !ok {
-					caughtUp = false
-					continue
-				}
-				r.advance(pos)
-				if pos < head {
-					caughtUp = false
-				}
-			}
-		}
-		if caughtUp {
+		if caughtUp, _ := s.advanceToCommitted(ctx, head); caughtUp {
 			s.ready.Store(true)
 		}
 		select {
@@ -164,8 +146,19 @@ func (s *Set) LoadCheckpoints(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	caughtUp := true
-	var first error
+	caughtUp, err := s.advanceToCommitted(ctx, head)
+	if caughtUp {
+		s.ready.Store(true)
+	}
+	return err
+}
+
+// advanceToCommitted moves each runner's position to its committed
+// checkpoint, one query per database, and reports whether every one has
+// reached head, with the first error reading the checkpoints (a runner
+// whose checkpoint is missing or unreadable stays where it was).
+func (s *Set) advanceToCommitted(ctx context.Context, head uint64) (caughtUp bool, first error) {
+	caughtUp = true
 	for _, db := range s.databases() {
 		positions, err := committedPositions(ctx, db)
 		if err != nil && first == nil {
@@ -186,10 +179,7 @@ func (s *Set) LoadCheckpoints(ctx context.Context) error {
 			}
 		}
 	}
-	if caughtUp {
-		s.ready.Store(true)
-	}
-	return first
+	return caughtUp, first
 }
 
 // committedPositions reads the checkpoints of db's projections as
