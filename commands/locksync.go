@@ -213,8 +213,9 @@ const (
 	// under a backend's largest append (KurrentDB's is 1 MiB by default).
 	accessLogChunk = 100
 	// maxAccessLogAttempts bounds the appends of one chunk lost to other
-	// writers of the same access log (other API nodes syncing the lock).
-	maxAccessLogAttempts = 20
+	// writers of the same access log (other API nodes syncing the lock):
+	// as many as a command's (about 2 s of backoff in all).
+	maxAccessLogAttempts = MaxAttempts
 	// maxIndexedAccessLogIDs bounds the event ids the access-log indexes of
 	// one process hold, all locks together (about 60 bytes each).
 	maxIndexedAccessLogIDs = 1 << 20

@@ -53,6 +53,8 @@ type API struct {
 	// model shows the log's head (Options.LogHead, missedKey); nil: not.
 	logHead   func(ctx context.Context) (uint64, error)
 	keysModel KeysModel
+	// keyWaits holds a place for each request waiting in readModelBehind.
+	keyWaits chan struct{}
 	// writes remembers, per API key, the position of its last command, so
 	// its next request of the deferred lane waits for every read model to
 	// reach it; unsettled, that of its last command whose answer did not

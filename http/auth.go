@@ -69,6 +69,12 @@ type KeysModel interface {
 // does not know waits for the read model to reach the log's head.
 const keyCatchUpTimeout = 2 * time.Second
 
+// maxKeyWaits bounds the requests waiting so at once: while the read
+// model stays behind the log (a lease changing hands), a flood of unknown
+// keys would otherwise hold as many requests for keyCatchUpTimeout each;
+// past the bound a miss is answered at once, as before the wait existed.
+const maxKeyWaits = 16
+
 // readModelBehind is called on a key the read model does not know. A key
 // minted by another process (accessctl keys create beside the server) is
 // in the log before this server's store notices it (its watcher polls):
@@ -87,6 +93,12 @@ func (a *API) readModelBehind(ctx context.Context) bool {
 	}
 	head, err := a.logHead(ctx)
 	if err != nil || head <= a.keysModel.Position() {
+		return false
+	}
+	select {
+	case a.keyWaits <- struct{}{}:
+		defer func() { <-a.keyWaits }()
+	default:
 		return false
 	}
 	wctx, cancel := context.WithTimeout(ctx, keyCatchUpTimeout)

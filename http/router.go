@@ -82,7 +82,7 @@ var errLockKey = domain.NewError(domain.ErrForbidden, "a lock's own key may only
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(o Options) http.Handler {
 	api := &API{cmd: o.Commands, entities: o.Entities, events: o.Events, keyMaps: o.KeyMaps, reprocessor: o.Reprocessor,
-		waiter: o.Waiter, signer: o.Signer, auth: o.KeyCache.cache(), ready: o.Ready, logHead: o.LogHead, keysModel: o.KeysModel, personal: o.PersonalData, log: o.Log,
+		waiter: o.Waiter, signer: o.Signer, auth: o.KeyCache.cache(), ready: o.Ready, logHead: o.LogHead, keysModel: o.KeysModel, keyWaits: make(chan struct{}, maxKeyWaits), personal: o.PersonalData, log: o.Log,
 		firmware: o.Firmware, firmwareBlobs: newFirmwareBlobs(o.FirmwareDir),
 		lockSyncs: o.LockSyncs, accessLogs: o.AccessLogs, activity: o.Activity, calendar: o.Calendar,
 		bookings: o.Bookings, audit: o.Audit, webhooks: o.Webhooks}

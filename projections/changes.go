@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/accessd/accessd/eventstore"
 )
@@ -33,11 +34,19 @@ func (s *Set) Changes(names ...string) (*Changes, error) {
 // lease) learns of that server's writes a poll later, so it must not
 // serve what it cached. A caller reads Count before reading the tables
 // and keeps what it read only while Count stays the same.
+//
+// It also moves with every commit to their databases by another process
+// (DB.ForeignCommits: accessctl's rebuild swapping tables in beside the
+// server), noticed at the writer's next transaction or the checkpointer's
+// next tick (500 ms), whichever comes first.
 func (c *Changes) Count() (count uint64, ok bool) {
 	ok = true
-	for _, r := range c.runners {
+	for i, r := range c.runners {
 		count += r.changes.Load()
 		ok = ok && r.live.Load()
+		if !slices.ContainsFunc(c.runners[:i], func(o *Runner) bool { return o.db == r.db }) {
+			count += r.db.ForeignCommits()
+		}
 	}
 	return count, ok
 }

@@ -70,6 +70,7 @@ func startCheckpointer(d *DB, path string, limits walLimits) (*checkpointer, err
 			case <-c.stop:
 				return
 			case <-tick.C:
+				c.db.noticeForeignCommits()
 				c.checkpoint()
 			}
 		}

@@ -93,6 +93,31 @@ func (d *DB) noteDataVersion(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// noticeForeignCommits counts a commit by another connection since the
+// writer last looked (noteDataVersion), while this process writes
+// nothing: the checkpointer calls it at each tick, so another process's
+// commit (accessctl's rebuild swapping tables) moves ForeignCommits, and
+// so the caches that follow it (Changes), within a tick even on an idle
+// server. The writer's data_version moves with every connection's
+// commits but its own.
+func (d *DB) noticeForeignCommits() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	if d.writeConn == nil {
+		return
+	}
+	var v int64
+	if err := d.writeConn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return
+	}
+	if d.dataVersion != 0 && v != d.dataVersion {
+		d.foreignCommits.Add(1)
+	}
+	d.dataVersion = v
+}
+
 // WriterTimes is how long this process's read-model transactions have
 // waited for the writer's turn (SQLite; 0 on PostgreSQL) and spent
 // committing (on PostgreSQL, with sending the writes held behind): with

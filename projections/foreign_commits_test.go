@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -33,4 +34,21 @@ func TestForeignCommitsCountWritesThatBypassTheWriter(t *testing.T) {
 
 	require.NoError(t, db.Update(ctx, insert))
 	require.Equal(t, uint64(1), db.ForeignCommits())
+}
+
+// Another process's commit (accessctl's rebuild swapping tables in) is
+// counted by the checkpointer's next tick even while this process writes
+// nothing, so the lock cache (Changes) stops serving what it kept.
+func TestForeignCommitsNoticedWhileIdle(t *testing.T) {
+	ctx := context.Background()
+	db := openTestSQLite(t)
+	require.NotNil(t, db.checkpoints, "a writable SQLite database has its checkpointer")
+	require.NoError(t, db.Update(ctx, func(tx Tx) error {
+		return tx.Write(ctx, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
+	}))
+	require.Zero(t, db.ForeignCommits())
+	_, err := db.ExecContext(ctx, `INSERT INTO notes (body) VALUES ('another process')`)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return db.ForeignCommits() == 1 }, 5*time.Second, 10*time.Millisecond,
+		"no writer transaction ran, only the checkpointer's ticks")
 }

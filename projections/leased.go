@@ -34,8 +34,9 @@ const ProjectionsLease = "projections"
 var followInterval = 20 * time.Millisecond
 
 // hurriedGap is the least time between two reads of the checkpoints that
-// waiters asked for.
-const hurriedGap = time.Millisecond
+// waiters asked for: under a steady stream of waiters, at most 200 reads
+// a second per follower against the shared database.
+const hurriedGap = 5 * time.Millisecond
 
 // RunLeased runs the set's projections only while this process holds the
 // projections lease; until then (and after losing it) it follows the

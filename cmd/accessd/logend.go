@@ -19,7 +19,19 @@ import (
 // positions again, and the read models and the forwarder, already past
 // them, would skip what it appends. It returns a description naming the
 // positions, or "" when nothing is ahead. integDB may be readDB itself.
+//
+// The checkpoints are read before the head: another server sharing the
+// log and the read models may append and apply meanwhile, and a head read
+// first would then look behind checkpoints it never was.
 func logEndBehind(ctx context.Context, store eventstore.Store, readDB, integDB *projections.DB) (string, error) {
+	cps, err := projections.Checkpoints(ctx, readDB)
+	if err != nil {
+		return "", fmt.Errorf("read models: %w", err)
+	}
+	fwd, err := bus.Checkpoints(ctx, integDB)
+	if err != nil {
+		return "", fmt.Errorf("integration: %w", err)
+	}
 	head, err := store.HeadPosition(ctx)
 	if err != nil {
 		return "", fmt.Errorf("event store: %w", err)
@@ -34,16 +46,8 @@ func logEndBehind(ctx context.Context, store eventstore.Store, readDB, integDB *
 			top = max(top, pos)
 		}
 	}
-	cps, err := projections.Checkpoints(ctx, readDB)
-	if err != nil {
-		return "", fmt.Errorf("read models: %w", err)
-	}
 	for name, c := range cps {
 		note("projection "+name, c.Position)
-	}
-	fwd, err := bus.Checkpoints(ctx, integDB)
-	if err != nil {
-		return "", fmt.Errorf("integration: %w", err)
 	}
 	for name, pos := range fwd {
 		note("forwarder "+name, pos)
