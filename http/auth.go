@@ -41,8 +41,11 @@ func (a *API) authenticate(ctx context.Context, key string) (domain.Actor, error
 	if ok {
 		return cached, nil
 	}
+	// The read model's position before the look-up: it may apply the
+	// key's event while the look-up runs, and that too calls for a second.
+	looked := a.keysPosition()
 	actor, err := a.lookupKey(ctx, hash)
-	if errors.Is(err, errBadKey) && a.readModelBehind(ctx) {
+	if errors.Is(err, errBadKey) && a.readModelBehind(ctx, looked) {
 		actor, err = a.lookupKey(ctx, hash)
 	}
 	// A deletion seen in the log answers before the read model shows it.
@@ -75,25 +78,37 @@ const keyCatchUpTimeout = 2 * time.Second
 // past the bound a miss is answered at once, as before the wait existed.
 const maxKeyWaits = 16
 
-// readModelBehind is called on a key the read model does not know. A key
-// minted by another process (accessctl keys create beside the server) is
-// in the log before this server's store notices it (its watcher polls):
-// so it reads the log's head now (one query, which also has the store
-// notice those events and the read models apply them), and only when the
-// head is past the keys' read model does it wait, keyCatchUpTimeout at
-// most and no longer than the request, for the read model to reach it.
-// It reports whether the read model did, and a second look-up may find
-// what the first could not. A key nobody made (a guess) costs one head
-// query and no wait while the read models are caught up. Before they
-// caught up at start, a miss waits for nothing: they are far behind, and
-// the request is answered as before.
-func (a *API) readModelBehind(ctx context.Context) bool {
+// keysPosition is how far the keys' read model reflects the log (0
+// without one).
+func (a *API) keysPosition() uint64 {
+	if a.keysModel == nil {
+		return 0
+	}
+	return a.keysModel.Position()
+}
+
+// readModelBehind is called on a key the read model, at position looked,
+// did not know. A key minted by another process (accessctl keys create
+// beside the server) is in the log before this server's store notices it
+// (its watcher polls): so it reads the log's head now (one query, which
+// also has the store notice those events and the read models apply them).
+// When the head is past looked, it waits, keyCatchUpTimeout at most and
+// no longer than the request, for the read model to reach the head (at
+// once if it has meanwhile), and reports whether it did: a second look-up
+// may find what the first could not. A key nobody made (a guess) costs
+// one head query and no wait while the read models are caught up. Before
+// they caught up at start, a miss waits for nothing: they are far behind,
+// and the request is answered as before.
+func (a *API) readModelBehind(ctx context.Context, looked uint64) bool {
 	if a.logHead == nil || a.keysModel == nil || (a.ready != nil && !a.ready()) {
 		return false
 	}
 	head, err := a.logHead(ctx)
-	if err != nil || head <= a.keysModel.Position() {
+	if err != nil || head <= looked {
 		return false
+	}
+	if head <= a.keysModel.Position() {
+		return true
 	}
 	select {
 	case a.keyWaits <- struct{}{}:
