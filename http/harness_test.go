@@ -88,7 +88,7 @@ func newHarnessOver(t testing.TB, wrap func(*sqlite.Store) eventstore.Store, opt
 	store, err := sqlite.Open(filepath.Join(dir, "events.db"))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	db := readmodeltest.Open(ctx, t, filepath.Join(dir, "readmodels.db"))
+	db := readmodeltest.OpenPooled(ctx, t, filepath.Join(dir, "readmodels.db"), "http-harness")
 	registry := commands.NewRegistry()
 	clock := &testClock{}
 	var commandStore eventstore.Store = store

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore/servicetest"
 )
 
 // queryReads are the query parameters the handlers read while the tests
@@ -65,6 +67,7 @@ func declaresRead(operation, name string) bool {
 func TestMain(m *testing.M) {
 	queryReadHook = recordQueryRead
 	code := m.Run()
+	servicetest.DropPooledSchemas()
 	if bad := undeclaredQueryReads(); len(bad) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: handlers read query parameters their operation does not declare in queryParams: %s\n",
 			strings.Join(bad, ", "))

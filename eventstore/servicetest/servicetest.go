@@ -72,12 +72,17 @@ func PostgresSchema(t testing.TB) string {
 
 // WithSearchPath returns url with its connections' search_path set to schema.
 func WithSearchPath(rawURL, schema string) string {
+	return withParam(rawURL, "search_path", schema)
+}
+
+// withParam returns url with the query parameter name set to value.
+func withParam(rawURL, name, value string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return rawURL
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set(name, value)
 	u.RawQuery = q.Encode()
 	return u.String()
 }

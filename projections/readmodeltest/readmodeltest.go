@@ -32,6 +32,21 @@ func Open(ctx context.Context, t testing.TB, sqlitePath string) *projections.DB 
 	return db
 }
 
+// OpenPooled is Open for a test of the suite named pool, whose tests all
+// set up the same read models: on PostgreSQL its schema may be one an
+// earlier test of the suite left, emptied, with its tables (see
+// servicetest.PooledPostgresSchema). The suite's TestMain calls
+// servicetest.DropPooledSchemas after its tests.
+func OpenPooled(ctx context.Context, t testing.TB, sqlitePath, pool string) *projections.DB {
+	t.Helper()
+	if Postgres() {
+		db, err := projections.OpenPostgres(ctx, servicetest.PooledPostgresSchema(t, pool))
+		require.NoError(t, err)
+		return db
+	}
+	return Open(ctx, t, sqlitePath)
+}
+
 func open(ctx context.Context, t testing.TB, sqlitePath string) (*projections.DB, error) {
 	switch v := os.Getenv(Env); v {
 	case "postgres":
