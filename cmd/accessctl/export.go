@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/cmd/internal/atomicfile"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/domain/property"
 	"github.com/accessd/accessd/domain/user"
@@ -159,22 +159,13 @@ func runExport(ctx context.Context, e env, job exportJob) error {
 		fmt.Fprintf(e.stderr, "exported %d items to stdout\n", n)
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(job.out), "."+filepath.Base(job.out)+".*")
+	var n int
+	// The owner's only (0600): a history names people and where they went.
+	err = atomicfile.Write(job.out, "", 0o600, func(w io.Writer) (err error) {
+		n, err = writeExport(ctx, e, audit, job, w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	n, err := writeExport(ctx, e, audit, job, tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), job.out); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "exported %d items to %s\n", n, job.out)

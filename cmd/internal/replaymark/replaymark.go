@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/accessd/accessd/cmd/internal/atomicfile"
 )
 
 // File is the marker's name in the replay's directory.
@@ -83,9 +86,9 @@ func CheckComplete(dir string) error {
 	return nil
 }
 
-// Write writes m beside its place, syncs it and renames it into place,
-// then syncs the directory: a replay killed at any point leaves the whole
-// marker (the old one or the new one) or none, never a half one.
+// Write writes m atomically (atomicfile.Write, through Temp): a replay
+// killed at any point leaves the whole marker (the old one or the new
+// one) or none, never a half one.
 func Write(dir string, m Marker) error {
 	if m.Complete == nil {
 		unfinished := false
@@ -95,29 +98,8 @@ func Write(dir string, m Marker) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, Temp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	return atomicfile.Write(filepath.Join(dir, File), Temp, 0o600, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, File)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }
