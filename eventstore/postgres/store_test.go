@@ -30,6 +30,20 @@ var backend = storetest.Backend{
 	OpenAtWithClock: func(location string, now func() time.Time) (eventstore.Store, error) {
 		return Open(context.Background(), location, withClock(now))
 	},
+	OpenReadOnlyAt: func(location string) (eventstore.Store, error) {
+		return OpenReadOnly(context.Background(), location)
+	},
+	DropLogID: func(t testing.TB, location string) {
+		t.Helper()
+		s, err := Open(t.Context(), location)
+		if err != nil {
+			t.Fatalf("open %s: %v", redact(location), err)
+		}
+		defer s.Close()
+		if _, err := s.rpool.Exec(t.Context(), `DROP TABLE es_log`); err != nil {
+			t.Fatalf("drop the log identity: %v", err)
+		}
+	},
 }
 
 func TestMain(m *testing.M) {
@@ -43,4 +57,8 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, backend)
+}
+
+func TestLogID(t *testing.T) {
+	storetest.RunLogID(t, backend)
 }

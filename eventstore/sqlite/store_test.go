@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +32,20 @@ var backend = storetest.Backend{
 	OpenAtWithClock: func(location string, now func() time.Time) (eventstore.Store, error) {
 		return Open(location, withClock(now))
 	},
+	OpenReadOnlyAt: func(location string) (eventstore.Store, error) {
+		return OpenReadOnly(location)
+	},
+	DropLogID: func(t testing.TB, location string) {
+		t.Helper()
+		db, err := sql.Open("sqlite", location)
+		if err != nil {
+			t.Fatalf("open %s: %v", location, err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`DROP TABLE log_identity`); err != nil {
+			t.Fatalf("drop the log identity: %v", err)
+		}
+	},
 }
 
 func TestMain(m *testing.M) {
@@ -46,4 +61,8 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, backend)
+}
+
+func TestLogID(t *testing.T) {
+	storetest.RunLogID(t, backend)
 }

@@ -25,4 +25,11 @@ type Backend struct {
 	// records events by. Nil skips the recorded-time test, for backends
 	// whose server records the time (EventStoreDB).
 	OpenAtWithClock func(location string, now func() time.Time) (eventstore.Store, error)
+	// OpenReadOnlyAt opens the store at a location made by NewLocation
+	// read-only. RunLogID needs it; Run does not.
+	OpenReadOnlyAt func(location string) (eventstore.Store, error)
+	// DropLogID removes the log identity kept at a location, leaving the
+	// log as a build from before identities wrote it. RunLogID needs it;
+	// Run does not.
+	DropLogID func(t testing.TB, location string)
 }
