@@ -33,6 +33,15 @@ type walLimits struct {
 	maxFrames int
 }
 
+// walFrameBytes is the size of a WAL frame: a page and its header.
+const walFrameBytes = 4096 + 24
+
+// walBytes is the size of a WAL of maxFrames frames: what the file is cut
+// back to once started over (journal_size_limit on the writer), so that
+// one transaction far over the limit (a rebuild's) does not leave the
+// file at its largest for good.
+func (l walLimits) walBytes() int64 { return int64(l.maxFrames) * walFrameBytes }
+
 // walRestartWait bounds how long the writer is held off.
 const walRestartWait = 20 * time.Millisecond
 

@@ -92,3 +92,64 @@ func TestClosingTwiceIsSafe(t *testing.T) {
 	}
 	_ = db.Close() // database/sql's own second Close answers nil; it must not panic
 }
+
+// TestWALFileShrinksAfterABigTransaction: one transaction far over the
+// limit (a rebuild's) grows the WAL file; once the checkpointer has
+// started it over, the next commit cuts the file back to the limit
+// instead of leaving it at its largest for good.
+func TestWALFileShrinksAfterABigTransaction(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "readmodels.db")
+	db, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	limits := walLimits{every: 20 * time.Millisecond, maxFrames: 256}
+	db.checkpoints.close()
+	if db.checkpoints, err = startCheckpointer(db, path, limits); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(rows int) {
+		t.Helper()
+		if err := inDBTx(ctx, db, "", func(tx Tx) error {
+			for range rows {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (body) VALUES (randomblob(3000))`); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	walSize := func() int64 {
+		t.Helper()
+		info, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Size()
+	}
+	insert(3000) // about 2,300 frames, nine times the limit
+	grown := walSize()
+	limit := limits.walBytes()
+	if grown <= limit {
+		t.Fatalf("the big transaction left a WAL of %d bytes, not over the limit %d", grown, limit)
+	}
+	// Small commits until the checkpointer has started the WAL over and a
+	// commit has followed; they are each far under the limit.
+	deadline := time.Now().Add(20 * time.Second)
+	for walSize() > limit {
+		if time.Now().After(deadline) {
+			t.Fatalf("the WAL file stayed at %d bytes (limit %d, %d after the big transaction)", walSize(), limit, grown)
+		}
+		insert(1)
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("WAL file %d bytes after the big transaction, %d after the restart (limit %d)", grown, walSize(), limit)
+}

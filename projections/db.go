@@ -241,7 +241,13 @@ func (d *DB) writer(ctx context.Context) (*sql.Conn, error) {
 	// Statement journals and index sorts kept in memory save a file write
 	// per page. Set outside a transaction: SQLite refuses to change
 	// temp_store inside one once the connection has used temporary storage.
-	for _, pragma := range []string{writerCache, `PRAGMA temp_store = MEMORY`, `PRAGMA wal_autocheckpoint = 0`} {
+	pragmas := []string{writerCache, `PRAGMA temp_store = MEMORY`, `PRAGMA wal_autocheckpoint = 0`}
+	if d.checkpoints != nil {
+		// The writer's first commit after the checkpointer started the WAL
+		// over cuts the file back to this size (walLimits.walBytes).
+		pragmas = append(pragmas, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, d.checkpoints.limits.walBytes()))
+	}
+	for _, pragma := range pragmas {
 		if _, err := conn.ExecContext(ctx, pragma); err != nil {
 			conn.Close()
 			return nil, err
