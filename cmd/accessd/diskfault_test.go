@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,6 +96,23 @@ func storageFault(t *testing.T, s *crashServer, tag string) {
 	require.Equal(t, http.StatusOK, s.get(t, "/healthz"))
 }
 
+// health is /healthz's status and what it names unavailable.
+func (s *crashServer) health(t *testing.T) (status, unavailable string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.base+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var env struct {
+		Data struct {
+			Status      string `json:"status"`
+			Unavailable string `json:"unavailable"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+	return env.Data.Status, env.Data.Unavailable
+}
+
 // recovered waits until commands succeed again.
 func recovered(t *testing.T, s *crashServer, tag string) {
 	t.Helper()
@@ -129,8 +147,13 @@ func TestDiskFull(t *testing.T) {
 
 	filler := fill(t, disk)
 	storageFault(t, s, "full")
+	status, unavailable := s.health(t)
+	require.Equal(t, "degraded", status, "/healthz while the disk is full")
+	require.Contains(t, unavailable, "the disk of "+s.dataDir+" is full")
 	require.NoError(t, os.Remove(filler))
 	recovered(t, s, "full")
+	status, unavailable = s.health(t)
+	require.Equal(t, "ok", status, "/healthz once space is freed: %s", unavailable)
 
 	waitCaughtUp(t, s)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))

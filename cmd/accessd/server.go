@@ -307,7 +307,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB).CacheLocks(lockChanges), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set, KeyCache: keys, LogHead: logHead, KeysModel: keysModel,
-		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB, storageDirs(cfg)), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
@@ -504,8 +504,9 @@ func readOnly(next http.Handler, reason string) http.Handler {
 
 // storageCheck asks the event log, the read-model database and the
 // integration database (when it is not the read models) for a trifle each
-// and says which does not answer, for /readyz and /healthz.
-func storageCheck(store eventstore.Store, readDB, integDB *projections.DB) func(context.Context) error {
+// and says which does not answer, or which of dirs (storageDirs) has no
+// room left to write, for /readyz and /healthz.
+func storageCheck(store eventstore.Store, readDB, integDB *projections.DB, dirs []string) func(context.Context) error {
 	oneLine := func(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 	return func(ctx context.Context) error {
 		var down []string
@@ -526,6 +527,9 @@ func storageCheck(store eventstore.Store, readDB, integDB *projections.DB) func(
 			if err := integDB.PingContext(ctx); err != nil {
 				down = append(down, "integration database unavailable: "+oneLine(err))
 			}
+		}
+		if full := diskFull(dirs); full != "" {
+			down = append(down, full)
 		}
 		switch {
 		case len(down) == 0:

@@ -27,7 +27,7 @@ func TestStorageCheckNamesTheIntegrationDatabase(t *testing.T) {
 	integDB, err := projections.OpenSQLite(t.Context(), filepath.Join(dir, "integration.db"))
 	require.NoError(t, err)
 
-	check := storageCheck(store, readDB, integDB)
+	check := storageCheck(store, readDB, integDB, []string{dir})
 	require.NoError(t, check(t.Context()))
 	require.NoError(t, integDB.Close())
 	err = check(t.Context())
