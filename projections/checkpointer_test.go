@@ -8,6 +8,23 @@ import (
 	"time"
 )
 
+// openWithWALLimits opens a SQLite read-model database whose checkpointer
+// keeps limits; it is closed when t ends.
+func openWithWALLimits(t *testing.T, limits walLimits) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "readmodels.db")
+	db, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.checkpoints.close()
+	if db.checkpoints, err = startCheckpointer(db, path, limits); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
 // TestWALStaysBoundedUnderContinuousWrites writes without a pause, with
 // readers running, for longer than the checkpointer's tick many times over:
 // a background checkpoint never finishes while the writer keeps appending,
@@ -16,18 +33,9 @@ import (
 func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "readmodels.db")
-	db, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	// Limits this test outgrows within its run many times over.
 	limits := walLimits{every: 100 * time.Millisecond, maxFrames: 4096}
-	db.checkpoints.close()
-	if db.checkpoints, err = startCheckpointer(db, path, limits); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openWithWALLimits(t, limits)
 	if _, err := db.ExecContext(ctx, `CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -100,17 +108,8 @@ func TestClosingTwiceIsSafe(t *testing.T) {
 func TestWALFileShrinksAfterABigTransaction(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	path := filepath.Join(t.TempDir(), "readmodels.db")
-	db, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	limits := walLimits{every: 20 * time.Millisecond, maxFrames: 256}
-	db.checkpoints.close()
-	if db.checkpoints, err = startCheckpointer(db, path, limits); err != nil {
-		t.Fatal(err)
-	}
+	db, path := openWithWALLimits(t, limits)
 	insert := func(rows int) {
 		t.Helper()
 		if err := inDBTx(ctx, db, "", func(tx Tx) error {
