@@ -142,12 +142,14 @@ func (a *API) whatIfCopy(svc *commands.Service, waiter Waiter) *API {
 		audit: a.audit, webhooks: a.webhooks}
 }
 
-// whatIfRouter routes the allowed operations of api, named by operationId.
+// whatIfRouter routes the allowed operations of api, named by operationId,
+// as the API routes them: the same router and the same checks of the
+// query, so a command is answered as its endpoint would answer it.
 func whatIfRouter(api *API) *mux.Router {
-	r := mux.NewRouter()
+	r := newRouteMux()
 	for _, rt := range api.routes() {
 		if slices.Contains(whatIfOperations, rt.operation) {
-			r.HandleFunc(rt.path, rt.handler).Methods(rt.method).Name(rt.operation)
+			r.HandleFunc(rt.path, queryChecked(rt)).Methods(rt.method).Name(rt.operation)
 		}
 	}
 	return r
@@ -314,8 +316,10 @@ func whatIfOperation(ctx context.Context, router *mux.Router, i int, c whatIfCom
 	if err != nil {
 		return "", domain.InvalidField(field, err.Error())
 	}
+	// A path with an escaped slash names no route of the API's, though
+	// its decoded form may match one.
 	var m mux.RouteMatch
-	if !router.Match(req, &m) || m.MatchErr != nil || m.Route == nil {
+	if escapedSlash(req.URL) || !router.Match(req, &m) || m.MatchErr != nil || m.Route == nil {
 		return "", domain.InvalidField(field, fmt.Sprintf("%s %s is not an operation a what-if runs (%s)",
 			sent.Method, sent.Path, strings.Join(whatIfOperations, ", ")))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -90,18 +91,8 @@ func NewRouter(o Options) http.Handler {
 		api.requiredFirmware = o.Firmware
 	}
 	newMux := func() *mux.Router {
-		// No cleaning: gorilla/mux would answer an unclean path (//locks,
-		// /locks/../x) with a bare 301, outside the envelope, which
-		// clients follow with a GET whatever the method was. Such a path
-		// names no route: 404.
-		r := mux.NewRouter().SkipClean(true)
+		r := newRouteMux()
 		r.Use(observe(o.Metrics, o.Log))
-		r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeFailure(w, http.StatusNotFound, "no such route")
-		})
-		r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			writeFailure(w, http.StatusMethodNotAllowed, "method not allowed on this route")
-		})
 		return r
 	}
 
@@ -115,12 +106,7 @@ func NewRouter(o Options) http.Handler {
 	doc = openAPI(routes)
 	s := segmentRouter{all: newMux(), bySegment: map[string]*mux.Router{}}
 	for _, rt := range routes {
-		declared := declaredQueries[rt.operation]
-		h := singleValuedQuery(rt.handler, declared)
-		if pagedOperation(rt.operation) {
-			h = onlyDeclaredQuery(h, declared.names)
-		}
-		h = wellFormedQuery(h)
+		h := queryChecked(rt)
 		if !rt.public {
 			h = api.requireActor(noLockKeys(h, rt.lockKey), rt.readsDeferred)
 		}
@@ -133,6 +119,43 @@ func NewRouter(o Options) http.Handler {
 		s.bySegment[seg].HandleFunc(rt.path, h).Methods(rt.method).Name(rt.operation)
 	}
 	return s
+}
+
+// newRouteMux is a router of routes as the API matches them, the
+// what-if's commands included. No cleaning: gorilla/mux would answer an
+// unclean path (//locks, /locks/../x) with a bare 301, outside the
+// envelope, which clients follow with a GET whatever the method was. Such
+// a path names no route: 404.
+func newRouteMux() *mux.Router {
+	r := mux.NewRouter().SkipClean(true)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeFailure(w, http.StatusNotFound, "no such route")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeFailure(w, http.StatusMethodNotAllowed, "method not allowed on this route")
+	})
+	return r
+}
+
+// queryChecked is rt's handler behind the checks every request to it
+// passes, a what-if's commands included: a query that parses, each
+// single-valued parameter once, and on a paged operation only the
+// declared parameters.
+func queryChecked(rt route) http.HandlerFunc {
+	declared := declaredQueries[rt.operation]
+	h := singleValuedQuery(rt.handler, declared)
+	if pagedOperation(rt.operation) {
+		h = onlyDeclaredQuery(h, declared.names)
+	}
+	return wellFormedQuery(h)
+}
+
+// escapedSlash reports whether u's path escapes a slash, which names no
+// route: the slash is part of a segment, yet routing reads the decoded
+// path, where it would split one (/keys%2Fserver). RawPath is set only
+// when the path holds an escape it needs.
+func escapedSlash(u *url.URL) bool {
+	return u.RawPath != "" && strings.Contains(strings.ToLower(u.RawPath), "%2f")
 }
 
 // segmentRouter sends a request to the router of its path's first segment
@@ -148,10 +171,7 @@ type segmentRouter struct {
 }
 
 func (s segmentRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// An escaped slash is part of a segment, yet routing reads the decoded
-	// path, where it would split one: /keys%2Fserver names no route.
-	// RawPath is set only when the path holds an escape it needs.
-	if r.URL.RawPath != "" && strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+	if escapedSlash(r.URL) {
 		writeFailure(w, http.StatusNotFound, "no such route")
 		return
 	}
