@@ -11,7 +11,9 @@ import (
 // allows (§5.6, NOTE), and refuses more than 9 fractional digits of a
 // second: the instants are kept to the nanosecond, and cutting the rest
 // off would silently change the instant asked about. A date-time that does
-// not parse is a 400 naming field with message invalid.
+// not parse is a 400 naming field with message invalid; so is an offset
+// past RFC 3339's hours 00-23 and minutes 00-59, which Go takes up to
+// 24:60 (+24:00 would be the day before's instant).
 func parseInstant(field, raw, invalid string) (time.Time, error) {
 	s := raw
 	if len(s) > 10 && s[10] == 't' {
@@ -22,6 +24,9 @@ func parseInstant(field, raw, invalid string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
+		return time.Time{}, domain.InvalidField(field, invalid)
+	}
+	if !rfc3339Offset(s) {
 		return time.Time{}, domain.InvalidField(field, invalid)
 	}
 	// After a parse the seconds end at byte 19: yyyy-mm-ddThh:mm:ss. Go
@@ -42,4 +47,15 @@ func parseInstant(field, raw, invalid string) (time.Time, error) {
 		}
 	}
 	return t, nil
+}
+
+// rfc3339Offset reports whether a date-time that parsed as RFC 3339 ends
+// in Z or an offset of hours 00-23 and minutes 00-59.
+func rfc3339Offset(s string) bool {
+	n := len(s)
+	if s[n-1] == 'Z' {
+		return true
+	}
+	hours, minutes := s[n-5:n-3], s[n-2:]
+	return hours <= "23" && minutes <= "59"
 }

@@ -10,7 +10,7 @@ import (
 
 // An RFC 3339 date-time may write its `T` and `Z` in lower case (RFC 3339
 // §5.6, NOTE); more than 9 fractional digits are refused naming the field,
-// not cut to nanoseconds.
+// not cut to nanoseconds; an offset past 23:59 is refused.
 func TestParseInstant(t *testing.T) {
 	want := time.Date(2026, 11, 25, 6, 28, 41, 0, time.UTC)
 	for _, raw := range []string{"2026-11-25T06:28:41Z", "2026-11-25t06:28:41z", "2026-11-25t06:28:41Z", "2026-11-25T08:28:41+02:00", "2026-11-25t08:28:41+02:00"} {
@@ -27,6 +27,11 @@ func TestParseInstant(t *testing.T) {
 		require.Error(t, err, raw)
 		assert.Contains(t, err.Error(), "at", raw)
 		assert.Contains(t, err.Error(), "9 fractional digits", raw)
+	}
+	for _, raw := range []string{"2026-11-25T06:28:41+24:00", "2026-11-25T06:28:41-24:00", "2026-11-25T06:28:41+23:60", "2026-11-25T06:28:41.5+24:59"} {
+		_, err := parseInstant("at", raw, "bad")
+		require.Error(t, err, raw)
+		assert.Contains(t, err.Error(), "bad", raw)
 	}
 	for _, raw := range []string{"2026-11-25x06:28:41Z", "2026-11-25T06:28:41", "2026-11-25 06:28:41Z", "2026-11-25T06:28:41zz", "2026-11-25T06:28:41,1234567890123Z", "2026-11-25T06:28:41,5Z"} {
 		_, err := parseInstant("at", raw, "bad")
