@@ -156,8 +156,10 @@ func validCursor(kind, cursor string) bool {
 func ParsePage(size, token string, list ListKey) (Page, error) {
 	p := Page{Size: DefaultPageSize, List: list}
 	if size != "" {
+		// Plain digits only: Atoi also takes a sign and leading zeros
+		// (+2, 02), which no client means as a page size.
 		n, err := strconv.Atoi(size)
-		if err != nil || n < 1 || n > MaxPageSize {
+		if err != nil || strconv.Itoa(n) != size || n < 1 || n > MaxPageSize {
 			return p, domain.InvalidField("pageSize", "must be a whole number from 1 to 500")
 		}
 		p.Size = n
