@@ -61,8 +61,10 @@ func calendarDays(r *http.Request, def int) (int, error) {
 	if raw == "" {
 		return def, nil
 	}
+	// Plain digits only, as pageSize: Atoi also takes a sign and leading
+	// zeros.
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > maxCalendarDays {
+	if err != nil || strconv.Itoa(n) != raw || n < 1 || n > maxCalendarDays {
 		return 0, domain.InvalidField("days", fmt.Sprintf("must be a whole number from 1 to %d", maxCalendarDays))
 	}
 	return n, nil

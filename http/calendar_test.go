@@ -29,6 +29,9 @@ func TestCalendarRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.do("GET", "/calendar/upcoming", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=367", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=0", rootKey, nil).Status)
+	for _, days := range []string{"%2B2", "02", "-2", "2.0"} {
+		assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days="+days, rootKey, nil).Status, "days=%s", days)
+	}
 
 	r = h.do("GET", "/properties/"+prop+"/timeline/upcoming?from=2027-03-26", rootKey, nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Error)
