@@ -85,7 +85,7 @@ func (a *API) listAccessCodes(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

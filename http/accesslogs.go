@@ -131,7 +131,7 @@ func canReadAccessLogs(actor domain.Actor, propertyID uuid.UUID, notFound error)
 
 // writeAccessLogs answers one page as {accessLogs: [...], pageToken}.
 func (a *API) writeAccessLogs(w http.ResponseWriter, r *http.Request, f queries.AccessLogFilter) {
-	page, err := queries.ParseAccessLogPage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), listOf(r))
+	page, err := queries.ParseAccessLogPage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), a.listOf(r))
 	if err != nil {
 		writeErr(w, r, err)
 		return

@@ -63,6 +63,8 @@ type API struct {
 	unsettled sync.Map
 	personal  PersonalData
 	log       *slog.Logger
+	// pageTokens signs the page tokens of every list (Options.PageTokenKey).
+	pageTokens queries.PageTokenKey
 
 	firmware *queries.Firmware
 	// firmwareBlobs keeps firmware images (nil: uploads are refused).
@@ -231,8 +233,8 @@ func queryID(r *http.Request, name string) (*uuid.UUID, error) {
 }
 
 // pageOf reads pageSize and pageToken of the request's list (listOf).
-func pageOf(r *http.Request) (queries.Page, error) {
-	return queries.ParsePage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), listOf(r))
+func (a *API) pageOf(r *http.Request) (queries.Page, error) {
+	return queries.ParsePage(queryGet(r, "pageSize"), queryGet(r, "pageToken"), a.listOf(r))
 }
 
 // listOf names the list a request reads, for its page tokens: its method
@@ -241,8 +243,9 @@ func pageOf(r *http.Request) (queries.Page, error) {
 // given), and the caller's account. A token then continues only the list
 // that issued it: on another route, with other ids or filters, or for
 // another account, it is a 400, never a page of a list it was not issued
-// for.
-func listOf(r *http.Request) queries.ListKey {
+// for; and as its tokens are signed (pageTokens), one altered by hand is
+// a 400 too.
+func (a *API) listOf(r *http.Request) queries.ListKey {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte(' ')
@@ -271,7 +274,7 @@ func listOf(r *http.Request) queries.ListKey {
 	b.WriteString(q.Encode())
 	b.WriteByte('\n')
 	b.WriteString(actorOf(r).AccountID.String())
-	return queries.NewListKey(b.String())
+	return queries.NewListKey(a.pageTokens, b.String())
 }
 
 // canonicalID is v in the one spelling of its UUID when it is one (the
@@ -331,7 +334,7 @@ func (a *API) listInProperty(kind, plural string) http.HandlerFunc {
 			writeErr(w, r, err)
 			return
 		}
-		page, err := pageOf(r)
+		page, err := a.pageOf(r)
 		if err == nil {
 			_, err = a.readProperty(r, propertyID)
 		}

@@ -243,7 +243,7 @@ func (a *API) listPropertyBookings(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	var f queries.BookingFilter
 	if err == nil {
 		f, err = bookingFilter(r)
@@ -265,7 +265,7 @@ func (a *API) listBookings(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, errBookingReader)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	var f queries.BookingFilter
 	if err == nil {
 		f, err = bookingFilter(r)

@@ -76,7 +76,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, commands.ErrPermission)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

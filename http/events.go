@@ -88,7 +88,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Equal[param] = v
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

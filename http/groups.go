@@ -226,7 +226,7 @@ func (a *API) removeUserFromUserGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listUsersForGroup(w http.ResponseWriter, r *http.Request) {
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -273,7 +273,7 @@ func (a *API) writeGroupsOfUser(w http.ResponseWriter, r *http.Request, property
 		writeErr(w, r, err)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

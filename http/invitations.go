@@ -132,7 +132,7 @@ func (a *API) listPropertyInvitations(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err == nil {
 		err = a.manageMembers(r, propertyID)
 	}

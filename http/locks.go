@@ -168,7 +168,7 @@ func (a *API) listLocks(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, err)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

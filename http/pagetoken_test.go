@@ -1,7 +1,10 @@
 package httpapi_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -201,8 +204,9 @@ func TestPageTokenFiltersKeysAndAccounts(t *testing.T) {
 	assert.Contains(t, r.Error, "another list")
 }
 
-// A token of an older version of the server (p1, l1) is a 400 that says
-// to start again from the first page; one altered or forged is a 400 too.
+// A token of an older version of the server (p1, l1, p2, l2) is a 400 that
+// says to start again from the first page; one altered or forged is a 400
+// too.
 func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 	h := newHarness(t)
 	w := h.buildTokenWorld()
@@ -210,7 +214,9 @@ func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 	require.Contains(t, tokens, "/properties")
 	b64 := base64.RawURLEncoding.EncodeToString
 	old := []string{b64([]byte("p1.1")), b64([]byte("p1.9223372036854775807")),
-		b64([]byte("l1|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001"))}
+		b64([]byte("l1|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001")),
+		b64([]byte("p2.3022.5016ea7dd2af8fae")),
+		b64([]byte("l2|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001|5016ea7dd2af8fae"))}
 	for _, path := range w.lists {
 		for _, token := range old {
 			r := h.assertTokenRefused(w.key, path, token, "an old token")
@@ -219,18 +225,22 @@ func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 		}
 	}
 
-	// The issued token with its cursor or its list tag changed.
+	// The issued token with its cursor, its list tag or its MAC changed.
 	raw, err := base64.RawURLEncoding.DecodeString(tokens["/properties"])
 	require.NoError(t, err)
 	parts := strings.Split(string(raw), ".")
-	require.Len(t, parts, 3, "%s", raw)
+	require.Len(t, parts, 4, "%s", raw)
+	tag, mac := parts[2], parts[3]
 	for _, forged := range []string{
-		parts[0] + ".18446744073709551615." + parts[2], parts[0] + ".0." + parts[2], parts[0] + ".-1." + parts[2],
-		parts[0] + "." + parts[1] + ".", parts[0] + "." + parts[1] + "." + strings.ToUpper(parts[2]),
-		parts[0] + "." + parts[1] + "." + parts[2] + "." + parts[2], parts[0] + "." + parts[1] + "." + strings.Repeat("0", len(parts[2])),
-		parts[0] + ".0" + parts[1] + "." + parts[2], "p3." + parts[1] + "." + parts[2],
+		parts[0] + ".18446744073709551615." + tag + "." + mac, parts[0] + ".0." + tag + "." + mac, parts[0] + ".-1." + tag + "." + mac,
+		parts[0] + "." + parts[1] + "." + "." + mac, parts[0] + "." + parts[1] + "." + strings.ToUpper(tag) + "." + mac,
+		parts[0] + "." + parts[1] + "." + tag + "." + tag + "." + mac, parts[0] + "." + parts[1] + "." + strings.Repeat("0", len(tag)) + "." + mac,
+		parts[0] + ".0" + parts[1] + "." + tag + "." + mac, "p4." + parts[1] + "." + tag + "." + mac,
+		parts[0] + "." + parts[1] + "." + tag, parts[0] + "." + parts[1] + "." + tag + "." + strings.ToUpper(mac),
+		parts[0] + "." + parts[1] + "." + tag + "." + strings.Repeat("0", len(mac)),
 	} {
-		h.assertTokenRefused(w.key, "/properties", b64([]byte(forged)), forged)
+		r := h.assertTokenRefused(w.key, "/properties", b64([]byte(forged)), forged)
+		assert.Equal(t, "pageToken: is not a page token this server issued", r.Error, forged)
 	}
 	// On every list, its own token with a cursor past 2^63-1 (2^64-1,
 	// which a signed read-model position would read as -1): a 400, not the
@@ -240,8 +250,8 @@ func TestOldAndForgedPageTokensAreA400(t *testing.T) {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
 		require.NoError(t, err)
 		var forged string
-		if parts := strings.Split(string(raw), "."); len(parts) == 3 {
-			forged = parts[0] + ".18446744073709551615." + parts[2]
+		if parts := strings.Split(string(raw), "."); len(parts) == 4 {
+			forged = parts[0] + ".18446744073709551615." + parts[2] + "." + parts[3]
 		} else {
 			continue // an access-log token: its cursor is a date and an id
 		}
@@ -273,4 +283,48 @@ func TestPageTokenIgnoresParametersNoFilterReads(t *testing.T) {
 		require.Equal(t, http.StatusOK, next.Status, "%s, the second page with another cache buster: %s", list, next.Error)
 		assert.JSONEq(t, string(plain.Data), string(next.Data), "%s: the second page", list)
 	}
+}
+
+// A page token is signed by the server's key, over its kind, its cursor
+// and its list: the token of a list with its cursor changed by hand (back
+// to the first page, or further on) or its access log's lock id changed,
+// or one signed again by another key, is a 400, never a page of the list.
+func TestHandEditedPageTokensAreA400(t *testing.T) {
+	h := newHarness(t)
+	w := h.buildTokenWorld()
+	logs := "/locks/" + w.lock + "/logs"
+	tokens := h.firstTokens(w.key, []string{"/accounts/children", logs})
+	require.Contains(t, tokens, "/accounts/children")
+	require.Contains(t, tokens, logs)
+	b64 := base64.RawURLEncoding.EncodeToString
+	forger := func(body string) string {
+		m := hmac.New(sha256.New, []byte("a key of the forger's own"))
+		m.Write([]byte(body))
+		return hex.EncodeToString(m.Sum(nil)[:8])
+	}
+	refused := func(path, forged, why string) {
+		t.Helper()
+		r := h.assertTokenRefused(w.key, path, b64([]byte(forged)), why)
+		assert.Equal(t, "pageToken: is not a page token this server issued", r.Error, "%s: %s", why, forged)
+	}
+
+	raw, err := base64.RawURLEncoding.DecodeString(tokens["/accounts/children"])
+	require.NoError(t, err)
+	parts := strings.Split(string(raw), ".")
+	require.Len(t, parts, 4, "%s", raw)
+	refused("/accounts/children", parts[0]+".1."+parts[2]+"."+parts[3], "the cursor of the first page")
+	refused("/accounts/children", parts[0]+".9223372036854775807."+parts[2]+"."+parts[3], "a cursor further on")
+	body := strings.Join(parts[:3], ".")
+	refused("/accounts/children", body+"."+forger(body), "the token signed again by another key")
+	body = parts[0] + ".1." + parts[2]
+	refused("/accounts/children", body+"."+forger(body), "the first page's cursor signed by another key")
+
+	raw, err = base64.RawURLEncoding.DecodeString(tokens[logs])
+	require.NoError(t, err)
+	parts = strings.Split(string(raw), "|")
+	require.Len(t, parts, 6, "%s", raw)
+	parts[3] = uuid.NewString() // the lock id of the cursor
+	refused(logs, strings.Join(parts, "|"), "an access-log token with another lock id")
+	body = strings.Join(parts[:5], "|")
+	refused(logs, body+"|"+forger(body), "an access-log token with another lock id, signed by another key")
 }

@@ -133,7 +133,7 @@ func (a *API) listProperties(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, commands.ErrPermission)
 		return
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

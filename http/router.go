@@ -72,6 +72,10 @@ type Options struct {
 	// answers 503 only for a NotServing error: with the log alone down,
 	// reads still serve and the server stays ready.
 	Storage func(ctx context.Context) error
+	// PageTokenKey signs page tokens: servers sharing a log must share it
+	// (queries.NewPageTokenKey of their common key) to continue each
+	// other's lists. Zero: a key of this router alone.
+	PageTokenKey queries.PageTokenKey
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
 	Metrics  *Metrics
@@ -89,6 +93,10 @@ func NewRouter(o Options) http.Handler {
 		bookings: o.Bookings, audit: o.Audit, webhooks: o.Webhooks}
 	if o.Firmware != nil {
 		api.requiredFirmware = o.Firmware
+	}
+	api.pageTokens = o.PageTokenKey
+	if api.pageTokens.IsZero() {
+		api.pageTokens = queries.RandomPageTokenKey()
 	}
 	newMux := func() *mux.Router {
 		r := newRouteMux()

@@ -44,7 +44,7 @@ func (a *API) listActivity(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	page, err := pageOf(r)
+	page, err := a.pageOf(r)
 	if err != nil {
 		writeErr(w, r, err)
 		return

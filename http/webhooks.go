@@ -93,7 +93,7 @@ func (a *API) webhookPage(r *http.Request) (queries.Page, error) {
 	if err := a.webhooksFor(r); err != nil {
 		return queries.Page{}, err
 	}
-	return pageOf(r)
+	return a.pageOf(r)
 }
 
 // pageToken is the token of the page after page, which ends at next;

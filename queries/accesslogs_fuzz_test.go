@@ -12,10 +12,10 @@ import (
 // parses is one the list issues again unchanged, and no other list takes
 // it.
 func FuzzParseAccessLogPage(f *testing.F) {
-	list := NewListKey("GET /locks/{lockId}/logs\n\nfuzz")
+	list := NewListKey(testKey, "GET /locks/{lockId}/logs\n\nfuzz")
 	c := AccessLogCursor{AccessDate: "2030-01-01T00:00:00.000000000Z",
 		LockAccessLogID: "7a449a59-a391-420d-b4a5-6e67e36da39d", LockID: "6f1c8e2a-0000-4000-8000-000000000001"}
-	at := func(cursor string) string { return b64(accessLogPrefix + cursor + "|" + list.tagText()) }
+	at := func(cursor string) string { return signed(list, accessLogPrefix+cursor+"|"+list.tagText()) }
 	f.Add("50", AccessLogPage{List: list}.Token(c))
 	f.Add("", "")
 	f.Add("501", "bDF8fHw")
@@ -47,7 +47,7 @@ func FuzzParseAccessLogPage(f *testing.F) {
 		if again != token {
 			t.Fatalf("token %q parses to %+v, which is issued as %q", token, *p.After, again)
 		}
-		if _, err := ParseAccessLogPage("", token, NewListKey("another")); err == nil {
+		if _, err := ParseAccessLogPage("", token, NewListKey(testKey, "another")); err == nil {
 			t.Fatalf("token %q of one list continues another", token)
 		}
 	})

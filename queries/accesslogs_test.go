@@ -1,6 +1,7 @@
 package queries_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -26,7 +27,8 @@ import (
 
 func TestAccessLogTokens(t *testing.T) {
 	t.Parallel()
-	list := queries.NewListKey("GET /locks/{lockId}/logs")
+	key := queries.NewPageTokenKey(bytes.Repeat([]byte{1}, 32))
+	list := queries.NewListKey(key, "GET /locks/{lockId}/logs")
 	c := queries.AccessLogCursor{AccessDate: accesslogs.FormatTime(time.Date(2024, 3, 1, 12, 0, 0, 5, time.UTC)),
 		LockAccessLogID: uuid.NewString(), LockID: uuid.NewString()}
 	p, err := queries.ParseAccessLogPage("20", queries.AccessLogPage{List: list}.Token(c), list)
@@ -42,17 +44,27 @@ func TestAccessLogTokens(t *testing.T) {
 	assert.Nil(t, p.After)
 
 	raw := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-	// The tag of list, as the issued token carries it.
+	// The tag and MAC of list, as the issued token carries them.
 	issued, err := base64.RawURLEncoding.DecodeString(queries.AccessLogPage{List: list}.Token(c))
 	require.NoError(t, err)
-	tag := string(issued[strings.LastIndexByte(string(issued), '|')+1:])
+	parts := strings.Split(string(issued), "|")
+	require.Len(t, parts, 6, "%s", issued)
+	tag, mac := parts[4], parts[5]
+	// The issued token with a part changed by hand (the lock id first:
+	// the token of one lock's logs, edited to resume another's), or none.
+	otherLock := uuid.NewString()
 	for _, bad := range []string{
-		"garbage", "!!!", raw("l2|"), raw("l2|2024-03-01T12:00:00Z|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag),
-		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + tag), raw("l2|" + c.AccessDate + "|x|" + c.LockID + "|" + tag),
-		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID),
-		raw("l2|" + c.AccessDate + "|" + strings.ToUpper(c.LockAccessLogID) + "|" + c.LockID + "|" + tag),
+		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + otherLock + "|" + tag + "|" + mac),
+		raw("l3|" + c.AccessDate + "|" + uuid.NewString() + "|" + c.LockID + "|" + tag + "|" + mac),
+		raw("l3|" + accesslogs.FormatTime(time.Date(2024, 3, 1, 12, 0, 0, 6, time.UTC)) + "|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag + "|" + mac),
 		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag),
-		raw("l2|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|x|" + tag), string(make([]byte, 300)),
+		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag + "|" + strings.Repeat("0", len(mac))),
+		queries.AccessLogPage{List: queries.NewListKey(queries.NewPageTokenKey(bytes.Repeat([]byte{2}, 32)), "GET /locks/{lockId}/logs")}.Token(c),
+		"garbage", "!!!", raw("l3|"), raw("l3|2024-03-01T12:00:00Z|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag + "|" + mac),
+		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + tag + "|" + mac), raw("l3|" + c.AccessDate + "|x|" + c.LockID + "|" + tag + "|" + mac),
+		raw("l3|" + c.AccessDate + "|" + strings.ToUpper(c.LockAccessLogID) + "|" + c.LockID + "|" + tag + "|" + mac),
+		raw("l4|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|" + tag + "|" + mac),
+		raw("l3|" + c.AccessDate + "|" + c.LockAccessLogID + "|" + c.LockID + "|x|" + tag + "|" + mac), string(make([]byte, 300)),
 	} {
 		_, err := queries.ParseAccessLogPage("", bad, list)
 		var de *domain.Error
@@ -62,8 +74,8 @@ func TestAccessLogTokens(t *testing.T) {
 	}
 	// Another list's tokens: another list of access logs, or a list of
 	// positions.
-	for _, other := range []string{queries.AccessLogPage{List: queries.NewListKey("GET /users/{userId}/logs")}.Token(c),
-		queries.AccessLogPage{}.Token(c), queries.Page{List: list}.Token(12)} {
+	for _, other := range []string{queries.AccessLogPage{List: queries.NewListKey(key, "GET /users/{userId}/logs")}.Token(c),
+		queries.Page{List: list}.Token(12)} {
 		_, err := queries.ParseAccessLogPage("", other, list)
 		var de *domain.Error
 		require.True(t, errors.As(err, &de) && errors.Is(err, domain.ErrInvalid), "%q: %v", other, err)

@@ -1,6 +1,7 @@
 package queries
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"math"
@@ -16,6 +17,16 @@ import (
 // b64 writes a token's text as the server encodes it.
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
+// testKey signs the tokens of the tests' lists, as a server's key would.
+var testKey = NewPageTokenKey(bytes.Repeat([]byte{1}, 32))
+
+// signed is a token of body (kind, cursor and tag, as seal writes them)
+// with the MAC of list's key: one the server might have issued but for
+// what its body says, to check that the body is read as strictly.
+func signed(list ListKey, body string) string {
+	return b64(body + body[2:3] + list.mac(body))
+}
+
 // refusesToken checks that err is a 400 naming pageToken whose message
 // holds want.
 func refusesToken(t *testing.T, err error, want, msg string) {
@@ -28,7 +39,7 @@ func refusesToken(t *testing.T, err error, want, msg string) {
 }
 
 func TestParsePage(t *testing.T) {
-	list := NewListKey("GET /properties")
+	list := NewListKey(testKey, "GET /properties")
 	at := func(cursor uint64) string { return Page{List: list}.Token(cursor) }
 	p, err := ParsePage("", "", list)
 	require.NoError(t, err)
@@ -50,43 +61,95 @@ func TestParsePage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint64(math.MaxInt64), p.After)
 	tag := list.tagText()
+	sign := func(body string) string { return signed(list, body) }
 	for _, token := range []string{"garbage", at(0), at(math.MaxInt64 + 1), at(math.MaxUint64),
-		b64("p2.-1." + tag), b64("p2.+7." + tag), b64("p2.07." + tag), b64("p2. 7." + tag), b64("p2.7." + strings.ToUpper(tag)),
-		b64("p2.7." + tag[1:]), b64("p2.7." + tag + "0"), b64("p2.7"), b64("p2.7.."), b64("p2..7." + tag), b64("p3.7." + tag),
-		at(7) + "=", strings.Repeat("A", 300),
+		sign("p3.-1." + tag), sign("p3.+7." + tag), sign("p3.07." + tag), sign("p3. 7." + tag), sign("p3.7." + strings.ToUpper(tag)),
+		sign("p3.7." + tag[1:]), sign("p3.7." + tag + "0"), b64("p3.7"), sign("p3.7."), b64("p3.7.."), sign("p3..7." + tag),
+		sign("p4.7." + tag), at(7) + "=", strings.Repeat("A", 300),
+		// Unsigned, or with a MAC of another shape.
+		b64("p3.7." + tag), b64("p3.7." + tag + "."), b64("p3.7." + tag + "." + strings.ToUpper(list.mac("p3.7."+tag))),
+		b64("p3.7." + tag + "." + list.mac("p3.7." + tag)[1:]), b64("p3.7." + tag + "." + list.mac("p3.7."+tag) + "0"),
 	} {
 		_, err := ParsePage("", token, list)
 		refusesToken(t, err, "is not a page token this server issued", token)
 	}
-	// The last base64 character of a token of 22 bytes carries 4 spare
+	// The last base64 character of a token of 40 bytes carries 4 spare
 	// bits, which must be zero: one token, one spelling.
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	token := at(42)
-	require.Len(t, "p2.42."+tag, 22)
+	token := at(420)
+	raw, err := tokenEncoding.DecodeString(token)
+	require.NoError(t, err)
+	require.Len(t, raw, 40)
 	other := token[:len(token)-1] + string(alphabet[strings.IndexByte(alphabet, token[len(token)-1])^1])
 	_, err = ParsePage("", other, list)
 	refusesToken(t, err, "is not a page token this server issued", other)
 }
 
-// A token continues only the list it was issued for: any other list,
-// the zero ListKey's included, refuses it as another list's; the tokens
-// of older versions (p1, l1) are refused as such.
+// A token is signed by the server's key: with its cursor, list tag or MAC
+// changed by hand, or signed by another key (another server's, a
+// forger's), it is no token this server issued, never a page of the list,
+// the first page again included.
+func TestPageTokenIsSigned(t *testing.T) {
+	description := "GET /accounts/children\n\n\naccount"
+	list := NewListKey(testKey, description)
+	issued, err := tokenEncoding.DecodeString(Page{List: list}.Token(3022))
+	require.NoError(t, err)
+	parts := strings.Split(string(issued), ".")
+	require.Len(t, parts, 4, "%s", issued)
+	other := NewListKey(testKey, "GET /properties\n\n\naccount")
+	p, err := ParsePage("", b64(string(issued)), list)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3022), p.After)
+	for what, forged := range map[string]string{
+		"another cursor":      parts[0] + ".1." + parts[2] + "." + parts[3],
+		"a later cursor":      parts[0] + ".3023." + parts[2] + "." + parts[3],
+		"another list's tag":  parts[0] + "." + parts[1] + "." + other.tagText() + "." + parts[3],
+		"another MAC":         parts[0] + "." + parts[1] + "." + parts[2] + "." + strings.Repeat("0", len(parts[3])),
+		"no MAC":              parts[0] + "." + parts[1] + "." + parts[2],
+		"the old version's":   "p2." + parts[1] + "." + parts[2] + "." + parts[3],
+		"another kind's sign": "l3|" + parts[1] + "|" + parts[2] + "|" + parts[3],
+	} {
+		_, err := ParsePage("", b64(forged), list)
+		if what == "the old version's" {
+			refusesToken(t, err, "older version", what)
+			continue
+		}
+		refusesToken(t, err, "is not a page token this server issued", what)
+	}
+	for _, key := range []PageTokenKey{NewPageTokenKey(bytes.Repeat([]byte{2}, 32)), RandomPageTokenKey()} {
+		_, err := ParsePage("", Page{List: NewListKey(key, description)}.Token(3022), list)
+		refusesToken(t, err, "is not a page token this server issued", "a token signed with another key")
+	}
+	// The same server key derives the same page-token key: a token of one
+	// server continues on another of the same key, or after a restart.
+	again := NewListKey(NewPageTokenKey(bytes.Repeat([]byte{1}, 32)), description)
+	p, err = ParsePage("", Page{List: list}.Token(3022), again)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(3022), p.After)
+}
+
+// A token continues only the list it was issued for: any other list of
+// the same key refuses it as another list's; the zero ListKey, whose
+// tokens are signed with no key, as no token this server issued; the
+// tokens of older versions (p1, l1, p2, l2) are refused as such.
 func TestPageTokenNamesItsList(t *testing.T) {
-	a, b := NewListKey("GET /locks\n\n\naccount"), NewListKey("GET /locks\n\npropertyId=x\naccount")
+	a, b := NewListKey(testKey, "GET /locks\n\n\naccount"), NewListKey(testKey, "GET /locks\n\npropertyId=x\naccount")
 	token := Page{List: a}.Token(9)
 	p, err := ParsePage("2", token, a)
 	require.NoError(t, err)
 	assert.Equal(t, Page{Size: 2, After: 9, List: a}, p)
 
-	for _, other := range []ListKey{b, {}, NewListKey("")} {
+	for _, other := range []ListKey{b, NewListKey(testKey, "")} {
 		_, err := ParsePage("", token, other)
 		refusesToken(t, err, "was issued for another list", other.tagText())
 	}
+	_, err = ParsePage("", token, ListKey{})
+	refusesToken(t, err, "is not a page token this server issued", "a token on the zero list")
 	_, err = ParsePage("", Page{}.Token(9), a)
-	refusesToken(t, err, "was issued for another list", "a token of the zero list")
-	// A tag of the right shape that is no list's.
-	_, err = ParsePage("", b64("p2.9."+strings.Repeat("f", 2*listTagBytes)), a)
-	refusesToken(t, err, "was issued for another list", "a forged tag")
+	refusesToken(t, err, "is not a page token this server issued", "a token of the zero list")
+	// A tag of the right shape that is no list's, unsigned.
+	_, err = ParsePage("", b64("p3.9."+strings.Repeat("f", 2*listTagBytes)), a)
+	refusesToken(t, err, "is not a page token this server issued", "a forged tag")
 
 	// An access-log token on a list of positions, and one on the access
 	// logs of the same description.
@@ -97,7 +160,8 @@ func TestPageTokenNamesItsList(t *testing.T) {
 	_, err = ParseAccessLogPage("", token, a)
 	refusesToken(t, err, "was issued for another list", "a position token on access logs")
 
-	for _, old := range []string{b64("p1.7"), b64("p1.9223372036854775807"), b64("p1.x"),
+	for _, old := range []string{b64("p1.7"), b64("p1.9223372036854775807"), b64("p1.x"), b64("p2.7." + a.tagText()),
+		b64("l2|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001|" + a.tagText()),
 		b64("l1|2030-01-01T00:00:00.000000000Z|7a449a59-a391-420d-b4a5-6e67e36da39d|6f1c8e2a-0000-4000-8000-000000000001")} {
 		_, err := ParsePage("", old, a)
 		refusesToken(t, err, "older version", old)
@@ -111,8 +175,8 @@ func TestPageTokenNamesItsList(t *testing.T) {
 // naming pageSize or pageToken; a token that parses is the one the list
 // issues for its cursor, and no other list takes it.
 func FuzzParsePage(f *testing.F) {
-	list := NewListKey("GET /properties\n\n\nfuzz")
-	at := func(cursor string) string { return b64(positionPrefix + cursor + "." + list.tagText()) }
+	list := NewListKey(testKey, "GET /properties\n\n\nfuzz")
+	at := func(cursor string) string { return signed(list, positionPrefix+cursor+"."+list.tagText()) }
 	f.Add("50", Page{List: list}.Token(7))
 	f.Add("", "")
 	f.Add("9999999999999999999", "%%%")
@@ -121,8 +185,10 @@ func FuzzParsePage(f *testing.F) {
 	f.Add("1", at("18446744073709551616"))
 	f.Add("", at("+7"))
 	f.Add("", at("007"))
-	f.Add("", b64("p2.7."+NewListKey("another").tagText()))
+	f.Add("", Page{List: NewListKey(testKey, "another")}.Token(7))
+	f.Add("", b64("p3.7."+list.tagText()))
 	f.Add("1", b64("p1.7"))
+	f.Add("1", b64("p2.7."+list.tagText()))
 	f.Fuzz(func(t *testing.T, size, token string) {
 		p, err := ParsePage(size, token, list)
 		if err != nil {
@@ -147,7 +213,7 @@ func FuzzParsePage(f *testing.F) {
 		if again := p.Token(p.After); again != token {
 			t.Fatalf("token %q parses to %d, which is issued as %q", token, p.After, again)
 		}
-		if _, err := ParsePage("", token, NewListKey("another")); err == nil {
+		if _, err := ParsePage("", token, NewListKey(testKey, "another")); err == nil {
 			t.Fatalf("token %q of one list continues another", token)
 		}
 	})
