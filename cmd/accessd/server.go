@@ -313,6 +313,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),
 		Bookings: queries.NewBookings(readDB),
 		Webhooks: webhookReader,
+		// From command.key, which every server of the log shares (a
+		// read-only one loads it too): each continues the others' lists.
+		PageTokenKey: queries.NewPageTokenKey(secretKey),
 	})
 	if readOnlyMode {
 		handler = readOnly(handler, readOnlyReason)
