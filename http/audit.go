@@ -90,7 +90,7 @@ func queryInstant(r *http.Request, name string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, domain.InvalidField(name, "is required (RFC 3339)")
 	}
-	t, err := parseInstant(name, raw, "must be an RFC 3339 instant")
+	t, err := domain.ParseInstant(name, raw, "must be an RFC 3339 instant")
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -74,7 +74,7 @@ func requiredTime(field, raw string) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, domain.InvalidField(field, "is required")
 	}
-	t, err := parseInstant(field, raw, "must be an RFC 3339 date-time")
+	t, err := domain.ParseInstant(field, raw, "must be an RFC 3339 date-time")
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -222,7 +222,7 @@ func bookingFilter(r *http.Request) (queries.BookingFilter, error) {
 			return f, domain.InvalidField(key, "the comparison must be before, strictly_before, after or strictly_after")
 		}
 		for _, v := range values {
-			t, err := parseInstant(key, v, "must be an RFC 3339 date-time")
+			t, err := domain.ParseInstant(key, v, "must be an RFC 3339 date-time")
 			if err != nil {
 				return f, err
 			}

@@ -44,7 +44,7 @@ func calendarTime(r *http.Request, name string, def time.Time) (time.Time, error
 	if raw == "" {
 		return def, nil
 	}
-	t, err := parseInstant(name, raw, "must be an RFC 3339 time")
+	t, err := domain.ParseInstant(name, raw, "must be an RFC 3339 time")
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -347,7 +347,7 @@ func optionalInstant(field string, s *string) (*time.Time, error) {
 	if s == nil {
 		return nil, nil
 	}
-	t, err := parseInstant(field, *s, "must be an RFC 3339 date-time")
+	t, err := domain.ParseInstant(field, *s, "must be an RFC 3339 date-time")
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func externalRefsOf(in []externalRefInput) ([]domain.ExternalRef, error) {
 	for i, r := range in {
 		ref := domain.ExternalRef{ID: r.ID, Source: r.Source, SyncDirection: r.SyncDirection, SyncStatus: r.SyncStatus, SyncSchedule: r.SyncSchedule}
 		if r.LastSyncDate != "" {
-			at, err := parseInstant(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), r.LastSyncDate, "must be an RFC 3339 date-time")
+			at, err := domain.ParseInstant(fmt.Sprintf("externalRefs[%d].lastSyncDate", i), r.LastSyncDate, "must be an RFC 3339 date-time")
 			if err != nil {
 				return nil, err
 			}

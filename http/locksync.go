@@ -77,7 +77,7 @@ func decodeLockSync(body []byte) (commands.LockSync, error) {
 	if in.SyncDate == nil {
 		return out, domain.InvalidField("syncDate", "is required")
 	}
-	at, err := parseInstant("syncDate", *in.SyncDate, "must be an RFC 3339 date-time")
+	at, err := domain.ParseInstant("syncDate", *in.SyncDate, "must be an RFC 3339 date-time")
 	if err != nil {
 		return out, err
 	}
@@ -112,7 +112,7 @@ func (e lockAccessLogInput) attempt() (lock.AccessAttempt, error) {
 	if e.AccessDate == "" {
 		return a, domain.InvalidField("accessDate", "is required")
 	}
-	if a.AccessDate, err = parseInstant("accessDate", e.AccessDate, "must be an RFC 3339 date-time"); err != nil {
+	if a.AccessDate, err = domain.ParseInstant("accessDate", e.AccessDate, "must be an RFC 3339 date-time"); err != nil {
 		return a, err
 	}
 	for _, f := range []struct {

@@ -1,20 +1,18 @@
-package httpapi
+package domain
 
 import (
 	"time"
-
-	"github.com/accessd/accessd/domain"
 )
 
-// parseInstant parses an RFC 3339 date-time a request gives (in its body
+// ParseInstant parses an RFC 3339 date-time a request gives (in its body
 // or its query), as field. It takes a lower-case `t` and `z` as RFC 3339
 // allows (§5.6, NOTE), and refuses more than 9 fractional digits of a
 // second: the instants are kept to the nanosecond, and cutting the rest
 // off would silently change the instant asked about. A date-time that does
-// not parse is a 400 naming field with message invalid; so is an offset
-// past RFC 3339's hours 00-23 and minutes 00-59, which Go takes up to
-// 24:60 (+24:00 would be the day before's instant).
-func parseInstant(field, raw, invalid string) (time.Time, error) {
+// not parse is an ErrInvalid (the API's 400) naming field with message
+// invalid; so is an offset past RFC 3339's hours 00-23 and minutes 00-59,
+// which Go takes up to 24:60 (+24:00 would be the day before's instant).
+func ParseInstant(field, raw, invalid string) (time.Time, error) {
 	s := raw
 	if len(s) > 10 && s[10] == 't' {
 		s = s[:10] + "T" + s[11:]
@@ -24,15 +22,15 @@ func parseInstant(field, raw, invalid string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, domain.InvalidField(field, invalid)
+		return time.Time{}, InvalidField(field, invalid)
 	}
 	if !rfc3339Offset(s) {
-		return time.Time{}, domain.InvalidField(field, invalid)
+		return time.Time{}, InvalidField(field, invalid)
 	}
 	// After a parse the seconds end at byte 19: yyyy-mm-ddThh:mm:ss. Go
 	// also takes a comma before the fraction, which RFC 3339 does not.
 	if len(s) > 19 && s[19] == ',' {
-		return time.Time{}, domain.InvalidField(field, invalid)
+		return time.Time{}, InvalidField(field, invalid)
 	}
 	if len(s) > 19 && s[19] == '.' {
 		digits := 0
@@ -43,7 +41,7 @@ func parseInstant(field, raw, invalid string) (time.Time, error) {
 			digits++
 		}
 		if digits > 9 {
-			return time.Time{}, domain.InvalidField(field, "has more than 9 fractional digits of a second (nanoseconds are the precision)")
+			return time.Time{}, InvalidField(field, "has more than 9 fractional digits of a second (nanoseconds are the precision)")
 		}
 	}
 	return t, nil
