@@ -285,22 +285,9 @@ func (a *API) auditUserHistory(w http.ResponseWriter, r *http.Request) {
 // writeHistory streams a history as NDJSON or CSV, flushing as it goes.
 // Once the first byte is out a failure can only cut the stream short.
 func (a *API) writeHistory(w http.ResponseWriter, r *http.Request, id uuid.UUID, withKeyMaps bool, filter historyFilter) {
-	from, to := time.Time{}, queries.HistoryEnd
-	var err error
-	if queryGet(r, "from") != "" {
-		if from, err = queryInstant(r, "from"); err != nil {
-			writeErr(w, r, err)
-			return
-		}
-	}
-	if queryGet(r, "to") != "" {
-		if to, err = queryInstant(r, "to"); err != nil {
-			writeErr(w, r, err)
-			return
-		}
-	}
-	if from.After(to) {
-		writeErr(w, r, domain.InvalidField("from", "must not be after to"))
+	from, to, err := queries.HistoryRange("from", queryGet(r, "from"), "to", queryGet(r, "to"))
+	if err != nil {
+		writeErr(w, r, err)
 		return
 	}
 	format := queryGet(r, "format")

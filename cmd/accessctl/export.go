@@ -62,8 +62,7 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		if len(args) > 0 {
 			return usagef("unexpected arguments: %s", strings.Join(args, " "))
 		}
-		job := exportJob{stores: stores, out: *out, format: *format, progressEvery: *every,
-			to: queries.HistoryEnd}
+		job := exportJob{stores: stores, out: *out, format: *format, progressEvery: *every}
 		var named []string
 		for _, f := range []struct{ name, value, kind, category string }{
 			{"--lock", *lockID, "lock", lock.Category},
@@ -99,24 +98,13 @@ func exportFlags(fs *flag.FlagSet, e env) action {
 		if job.progressEvery < 0 {
 			return usagef("--progress-every: want 0 (never) or a positive number, not %d", job.progressEvery)
 		}
-		for _, t := range []struct {
-			name, raw string
-			dst       *time.Time
-		}{{"--from", *from, &job.from}, {"--to", *to, &job.to}} {
-			if t.raw == "" {
-				continue
-			}
-			v, err := time.Parse(time.RFC3339Nano, t.raw)
-			if err != nil {
-				return usagef("%s: not an RFC 3339 instant: %q", t.name, t.raw)
-			}
-			*t.dst = v
+		// The API's rules, through its own function: an export refuses what
+		// the API answers 400 to, with its message.
+		from, to, err := queries.HistoryRange("--from", *from, "--to", *to)
+		if err != nil {
+			return usagef("%s", err)
 		}
-		// As the API answers 400 naming from: an empty range is a mistake,
-		// not an empty export.
-		if job.from.After(job.to) {
-			return usagef("--from: must not be after --to")
-		}
+		job.from, job.to = from, to
 		return runExport(ctx, e, job)
 	}
 }
