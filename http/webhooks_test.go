@@ -380,6 +380,7 @@ func TestWebhookRefusesInternalURLs(t *testing.T) {
 		{"http://127.1/", "standard form"},
 		{"gopher://hooks.example.com/", "http or https"},
 		{"https://user:pw@hooks.example.com/in", "credentials"},
+		{"https://example.com/a b", "percent-encoded"},
 	} {
 		r := h.do("POST", "/accounts/webhooks", rootKey, map[string]any{"url": tc.url, "eventTypes": []string{"LockInstalled"}})
 		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.url, r.Error)

@@ -118,6 +118,9 @@ func ValidateURL(field, raw string) error {
 	if len(raw) > MaxURLLength {
 		return domain.InvalidField(field, fmt.Sprintf("must be at most %d characters", MaxURLLength))
 	}
+	if i := firstNonURIByte(raw); i >= 0 {
+		return domain.InvalidField(field, fmt.Sprintf("must be as sent on the wire: %q at byte %d must be percent-encoded (a space as %%20)", raw[i], i))
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
@@ -136,6 +139,22 @@ func ValidateURL(field, raw string) error {
 		return domain.InvalidField(field, "host must be a name or an IP address in standard form")
 	}
 	return nil
+}
+
+// firstNonURIByte is the index of the first byte of raw that RFC 3986
+// allows nowhere in a URI (a space, a quote, a non-ASCII byte...), -1 when
+// there is none. url.Parse takes a raw space in the path and sends it
+// encoded: the URL stored would not be the one delivered to.
+func firstNonURIByte(raw string) int {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0 {
+			continue
+		}
+		return i
+	}
+	return -1
 }
 
 // validPort reports whether port (as url.URL.Port gives it: digits or
