@@ -17,9 +17,13 @@ var thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 // reach the IPv4 address in their last 32 bits through a NAT64 gateway.
 var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
 
-// localNAT64Prefix is the local-use NAT64 prefix (RFC 8215). An operator
-// translates through a /48, /56, /64 or /96 inside it, each with its own
-// layout (nat64Layouts): an address says nothing of which.
+// localNAT64Prefix is the local-use NAT64 prefix (RFC 8215): not
+// globally reachable (IANA), and the operator's translation prefix inside
+// it (a /48, /56, /64 or /96, each placing the IPv4 address elsewhere,
+// RFC 6052) cannot be told from an address, nor whether a translator
+// heeds the bits RFC 6052 says should be zero: reading it one way or
+// another either lets an internal IPv4 address through or refuses public
+// ones. So the whole prefix is refused, as a private network is.
 var localNAT64Prefix = netip.MustParsePrefix("64:ff9b:1::/48")
 
 // ipv4Translated is ::ffff:0:a.b.c.d (RFC 7915, SIIT), unlike the mapped
@@ -34,75 +38,25 @@ var ipv4Compatible = netip.MustParsePrefix("::/96")
 // address in bits 16 to 47.
 var sixToFour = netip.MustParsePrefix("2002::/16")
 
-// nat64Layout is where RFC 6052 (§2.2) puts the IPv4 address after a
-// prefix of one length: the bytes holding it, in order, and the first
-// byte of the suffix after it. Byte 8 (bits 64 to 71, "u") is zero, and
-// so, by the RFC, is the suffix.
-type nat64Layout struct {
-	ipv4        [4]int
-	suffixStart int
-}
-
-// nat64Layouts are the layouts of the prefix lengths that fit inside
-// localNAT64Prefix: /48, /56, /64 and /96.
-var nat64Layouts = []nat64Layout{
-	{[4]int{6, 7, 9, 10}, 11},
-	{[4]int{7, 9, 10, 11}, 12},
-	{[4]int{9, 10, 11, 12}, 13},
-	{[4]int{12, 13, 14, 15}, 16},
-}
-
-// localNAT64Readings are the IPv4 addresses a local-use NAT64 address
-// can reach: one per layout its zero bits fit (the /96 always does). 127.0.0.1
-// after a /64 reads as 1.0.0.0 after a /96, so reading one layout only
-// would let it through. Last 32 bits of zero after a shorter layout are
-// its suffix, not 0.0.0.0 after a /96 (which no translator delivers):
-// else every public address behind a /48 to /64 would be refused.
-func localNAT64Readings(b [16]byte) []netip.Addr {
-	var out []netip.Addr
-	for _, l := range nat64Layouts {
-		if l.suffixStart < 16 && (b[8] != 0 || !allZero(b[l.suffixStart:])) {
-			continue
-		}
-		if l.suffixStart == 16 && len(out) > 0 && allZero(b[12:]) {
-			continue
-		}
-		out = append(out, netip.AddrFrom4([4]byte{b[l.ipv4[0]], b[l.ipv4[1]], b[l.ipv4[2]], b[l.ipv4[3]]}))
-	}
-	return out
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// embeddedIPv4 returns the IPv4 addresses an IPv6 address may reach
-// through a translation or tunnel (more than one when its layout is the
-// operator's choice), and the mechanism's name.
-func embeddedIPv4(ip netip.Addr) ([]netip.Addr, string, bool) {
+// embeddedIPv4 returns the IPv4 address an IPv6 address reaches through
+// a translation or tunnel, and the mechanism's name.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, string, bool) {
 	if !ip.Is6() {
-		return nil, "", false
+		return netip.Addr{}, "", false
 	}
 	b := ip.As16()
-	last32 := []netip.Addr{netip.AddrFrom4([4]byte(b[12:]))}
+	last32 := netip.AddrFrom4([4]byte(b[12:]))
 	switch {
 	case nat64Prefix.Contains(ip):
 		return last32, "NAT64", true
-	case localNAT64Prefix.Contains(ip):
-		return localNAT64Readings(b), "local-use NAT64", true
 	case ipv4Translated.Contains(ip):
 		return last32, "SIIT", true
 	case sixToFour.Contains(ip):
-		return []netip.Addr{netip.AddrFrom4([4]byte(b[2:6]))}, "6to4", true
+		return netip.AddrFrom4([4]byte(b[2:6])), "6to4", true
 	case ipv4Compatible.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback():
 		return last32, "an IPv4-compatible address", true
 	}
-	return nil, "", false
+	return netip.Addr{}, "", false
 }
 
 // AddressError says why a webhook may not be delivered to an address.
@@ -137,11 +91,12 @@ func refusedRange(addr netip.Addr) string {
 	// ::ffff:127.0.0.1 is 127.0.0.1 on the wire; the zone of fe80::1%eth0
 	// changes nothing about its range.
 	ip := addr.Unmap().WithZone("")
-	if v4s, via, ok := embeddedIPv4(ip); ok {
-		for _, v4 := range v4s {
-			if reason := refusedRange(v4); reason != "" {
-				return reason + " (through " + via + ")"
-			}
+	if localNAT64Prefix.Contains(ip) {
+		return "local-use NAT64 (64:ff9b:1::/48, not globally reachable)"
+	}
+	if v4, via, ok := embeddedIPv4(ip); ok {
+		if reason := refusedRange(v4); reason != "" {
+			return reason + " (through " + via + ")"
 		}
 		return ""
 	}

@@ -9,6 +9,7 @@ import (
 
 func TestCheckAddress(t *testing.T) {
 	t.Parallel()
+	const localNAT64 = "local-use NAT64 (64:ff9b:1::/48, not globally reachable)"
 	for _, tc := range []struct {
 		addr   string
 		reason string // "" when the address is allowed
@@ -44,15 +45,17 @@ func TestCheckAddress(t *testing.T) {
 		{"::a01:203", "private (through an IPv4-compatible address)"},
 		{"2002:7f00:1::", "loopback (through 6to4)"},
 		{"2002:a9fe:a9fe::1", "link-local (through 6to4)"},
-		// Local-use NAT64 (RFC 8215) after a /96, and RFC 6052's /48, /56
-		// and /64 layouts inside it; SIIT's IPv4-translated addresses.
-		{"64:ff9b:1::7f00:1", "loopback (through local-use NAT64)"},
-		{"64:ff9b:1::a00:1", "private (through local-use NAT64)"},
-		{"64:ff9b:1:ab:cd:ef:a9fe:a9fe", "link-local (through local-use NAT64)"},
-		{"64:ff9b:1:7f00:0:100::", "loopback (through local-use NAT64)"}, // /48: 127.0 | u | 0.1
-		{"64:ff9b:1:7f:0:1::", "loopback (through local-use NAT64)"},     // /56: 127 | u | 0.0.1
-		{"64:ff9b:1:0:7f:0:100:0", "loopback (through local-use NAT64)"}, // /64: u | 127.0.0.1, 1.0.0.0 after a /96
-		{"64:ff9b:1::", "unspecified (through local-use NAT64)"},
+		// Local-use NAT64 (RFC 8215): the whole prefix, whatever IPv4
+		// address any layout would read (RFC 6052's /48, /56, /64, /96;
+		// a non-zero "u" byte or suffix); SIIT's IPv4-translated addresses.
+		{"64:ff9b:1::7f00:1", localNAT64},
+		{"64:ff9b:1::a00:1", localNAT64},
+		{"64:ff9b:1:7f00:0:100::", localNAT64},      // /48: 127.0 | u | 0.1
+		{"64:ff9b:1:0:7f:0:100:0", localNAT64},      // /64: u | 127.0.0.1
+		{"64:ff9b:1:a00:0:508:808:808", localNAT64}, // 10.0.0.5 after a /48, suffix not zero
+		{"64:ff9b:1:a9fe:a9:fe08:808:808", localNAT64},
+		{"64:ff9b:1::808:808", localNAT64}, // public after a /96: still refused, the layout is unknown
+		{"64:ff9b:1::", localNAT64},
 		{"::ffff:0:7f00:1", "loopback (through SIIT)"},
 		{"::ffff:0:a9fe:a9fe", "link-local (through SIIT)"},
 		{"::ffff:0:a00:1", "private (through SIIT)"},
@@ -69,8 +72,6 @@ func TestCheckAddress(t *testing.T) {
 		{"64:ff9b::808:808", ""},
 		{"2002:808:808::1", ""},
 		{"::8.8.8.8", ""},
-		{"64:ff9b:1::808:808", ""},
-		{"64:ff9b:1:808:8:800::", ""}, // 8.8.8.8 after a /48 (8.8.8.0 after a /56, 8.8.0.0 after a /64)
 		{"::ffff:0:808:808", ""},
 	} {
 		err := CheckAddress(netip.MustParseAddr(tc.addr))
