@@ -302,12 +302,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			logHead = h.RefreshHead
 		}
 	}
+	// A read-only server writes nothing: the free space of its
+	// directories (read-only media report none) says nothing of it.
+	var writtenDirs []string
+	if !readOnlyMode {
+		writtenDirs = storageDirs(cfg)
+	}
 	handler := httpapi.NewRouter(httpapi.Options{
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB).CacheLocks(lockChanges), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
 		Reprocessor: set, Waiter: set, KeyCache: keys, LogHead: logHead, KeysModel: keysModel,
-		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB, storageDirs(cfg)), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
+		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB, writtenDirs), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
 		LockSyncs: lockSyncs, AccessLogs: queries.NewAccessLogs(readDB), Activity: queries.NewActivity(readDB), Calendar: queries.NewCalendar(readDB),

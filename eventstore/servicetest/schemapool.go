@@ -3,10 +3,8 @@ package servicetest
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,11 +21,20 @@ import (
 // is missing). A schema goes back to the pool only when nobody is still
 // connected to it and it holds exactly the tables, columns and indexes the
 // suite's schemas held before; any other is dropped, as PostgresSchema's
-// are. DropPooledSchemas drops what the pool holds when the suite ends.
+// are, and so is the schema of a test that failed. The pool's shape is
+// the first a passing test left. DropPooledSchemas drops what the pool
+// holds when the suite ends.
 
-// pooledPrefix starts the names of pooled schemas; the process id follows,
-// so that a later run can drop those of a run that died (sweepDeadPools).
+// pooledPrefix starts the names of pooled schemas; each records when it
+// was made (its comment), so that a later run can drop those a run that
+// died left behind (sweepAbandoned).
 const pooledPrefix = "tp_"
+
+// abandonedAfter is the age past which a pooled schema can only be a dead
+// run's: no test binary runs this long (make test's -timeout is 20m).
+// Age, unlike a process id, means the same on every host and container
+// sharing the server.
+const abandonedAfter = 2 * time.Hour
 
 type schemaPool struct {
 	shape string   // the catalog signature of the pool's schemas, once known
@@ -50,7 +57,7 @@ var (
 func PooledPostgresSchema(t testing.TB, pool string) string {
 	t.Helper()
 	base := PostgresURL(t)
-	swept.Do(func() { sweepDeadPools(base) })
+	swept.Do(func() { sweepAbandoned(base) })
 	poolsMu.Lock()
 	p := pools[pool]
 	if p == nil {
@@ -63,10 +70,10 @@ func PooledPostgresSchema(t testing.TB, pool string) string {
 	}
 	poolsMu.Unlock()
 	if name == "" {
-		name = fmt.Sprintf("%s%d_%s", pooledPrefix, os.Getpid(), strings.ReplaceAll(uuid.NewString(), "-", "")[:16])
+		name = pooledPrefix + strings.ReplaceAll(uuid.NewString(), "-", "")
 		if err := withConn(base, func(ctx context.Context, conn *pgx.Conn) error {
-			host, _ := os.Hostname()
-			_, err := conn.Exec(ctx, "CREATE SCHEMA "+name+"; COMMENT ON SCHEMA "+name+" IS "+quoteLiteral(host))
+			made := time.Now().UTC().Format(time.RFC3339)
+			_, err := conn.Exec(ctx, "CREATE SCHEMA "+name+"; COMMENT ON SCHEMA "+name+" IS "+quoteLiteral(made))
 			return err
 		}); err != nil {
 			t.Fatalf("postgres: create schema: %v", err)
@@ -75,16 +82,22 @@ func PooledPostgresSchema(t testing.TB, pool string) string {
 		pooled = append(pooled, name)
 		poolsMu.Unlock()
 	}
-	t.Cleanup(func() { releaseSchema(base, p, name) })
-	u := WithSearchPath(base, name)
-	return withApplicationName(u, name)
+	t.Cleanup(func() { releaseSchema(base, p, name, t.Failed()) })
+	u, err := withParams(base, map[string]string{"search_path": name, "application_name": name})
+	if err != nil {
+		// Without application_name the pool could not tell a connection
+		// left on the schema.
+		t.Fatalf("postgres: %v", err)
+	}
+	return u
 }
 
-// releaseSchema empties name and gives it back to p, or drops it when a
-// connection is left on it or its tables are not the pool's.
-func releaseSchema(base string, p *schemaPool, name string) {
+// releaseSchema empties name and gives it back to p, or drops it when its
+// test failed, a connection is left on it or its tables are not the
+// pool's.
+func releaseSchema(base string, p *schemaPool, name string, failed bool) {
 	err := withConn(base, func(ctx context.Context, conn *pgx.Conn) error {
-		if !connectionsGone(ctx, conn, name) {
+		if failed || !connectionsGone(ctx, conn, name) {
 			return errKeep
 		}
 		var shape string
@@ -105,6 +118,7 @@ func releaseSchema(base string, p *schemaPool, name string) {
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var tbl string
 			if err := rows.Scan(&tbl); err != nil {
@@ -131,8 +145,7 @@ func releaseSchema(base string, p *schemaPool, name string) {
 		poolsMu.Unlock()
 		return nil
 	})
-	if err != nil {
-		dropSchemas(base, name)
+	if err != nil && len(dropSchemas(base, name)) == 0 {
 		forget(name)
 	}
 }
@@ -158,10 +171,11 @@ func connectionsGone(ctx context.Context, conn *pgx.Conn, name string) bool {
 }
 
 // shapeSQL is the catalog signature of a schema: every table's columns
-// with their types, nullability and defaults, every index's definition,
-// and every other relation (views, sequences).
+// in order with their types, nullability and defaults, every index's
+// definition, every constraint's, and every other relation (views,
+// sequences).
 const shapeSQL = `SELECT coalesce(string_agg(x, E'\n' ORDER BY x), '') FROM (
-	SELECT 'c ' || c.relname || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
+	SELECT 'c ' || c.relname || ' ' || a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull
 		|| ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS x
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -169,6 +183,10 @@ const shapeSQL = `SELECT coalesce(string_agg(x, E'\n' ORDER BY x), '') FROM (
 	WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
 	UNION ALL
 	SELECT 'i ' || replace(indexdef, $1 || '.', '') FROM pg_indexes WHERE schemaname = $1
+	UNION ALL
+	SELECT 'k ' || r.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid)
+	FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid JOIN pg_namespace n ON n.oid = k.connamespace
+	WHERE n.nspname = $1
 	UNION ALL
 	SELECT 'o ' || c.relkind::text || ' ' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE n.nspname = $1 AND c.relkind NOT IN ('r', 'p', 'i', 't')
@@ -187,36 +205,31 @@ func DropPooledSchemas() {
 	dropSchemas(envOr("ACCESSD_TEST_POSTGRES_URL", defaultPostgres), names...)
 }
 
-// sweepDeadPools drops the pooled schemas that runs on this host left
-// behind when they died before DropPooledSchemas (a panic, a timeout):
-// those whose process is gone.
-func sweepDeadPools(base string) {
-	host, _ := os.Hostname()
-	var dead []string
+// sweepAbandoned drops the pooled schemas that runs which died before
+// DropPooledSchemas (a panic, a timeout) left behind: those made longer
+// than abandonedAfter ago, by any host.
+func sweepAbandoned(base string) {
+	var old []string
 	_ = withConn(base, func(ctx context.Context, conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace
-			WHERE nspname LIKE 'tp\_%' AND obj_description(oid, 'pg_namespace') = $1`, host)
+		rows, err := conn.Query(ctx, `SELECT nspname, coalesce(obj_description(oid, 'pg_namespace'), '')
+			FROM pg_namespace WHERE nspname LIKE 'tp\_%'`)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var name string
-			if rows.Scan(&name) != nil {
+			var name, made string
+			if rows.Scan(&name, &made) != nil {
 				continue
 			}
-			var pid int
-			if _, err := fmt.Sscanf(strings.TrimPrefix(name, pooledPrefix), "%d_", &pid); err != nil || pid <= 0 {
-				continue
-			}
-			if syscall.Kill(pid, 0) == syscall.ESRCH {
-				dead = append(dead, name)
+			if at, err := time.Parse(time.RFC3339, made); err == nil && time.Since(at) > abandonedAfter {
+				old = append(old, name)
 			}
 		}
 		return rows.Err()
 	})
-	if len(dead) > 0 {
-		dropSchemas(base, dead...)
+	if len(old) > 0 {
+		dropSchemas(base, old...)
 	}
 }
 
@@ -231,13 +244,20 @@ func forget(name string) {
 	}
 }
 
-func dropSchemas(base string, names ...string) {
-	_ = withConn(base, func(ctx context.Context, conn *pgx.Conn) error {
+// dropSchemas drops names and returns those it could not drop.
+func dropSchemas(base string, names ...string) (kept []string) {
+	err := withConn(base, func(ctx context.Context, conn *pgx.Conn) error {
 		for _, name := range names {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE")
+			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
+				kept = append(kept, name)
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return names
+	}
+	return kept
 }
 
 func withConn(base string, fn func(context.Context, *pgx.Conn) error) error {
@@ -249,10 +269,6 @@ func withConn(base string, fn func(context.Context, *pgx.Conn) error) error {
 	}
 	defer conn.Close(ctx)
 	return fn(ctx, conn)
-}
-
-func withApplicationName(rawURL, name string) string {
-	return withParam(rawURL, "application_name", name)
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -72,19 +72,25 @@ func PostgresSchema(t testing.TB) string {
 
 // WithSearchPath returns url with its connections' search_path set to schema.
 func WithSearchPath(rawURL, schema string) string {
-	return withParam(rawURL, "search_path", schema)
-}
-
-// withParam returns url with the query parameter name set to value.
-func withParam(rawURL, name, value string) string {
-	u, err := url.Parse(rawURL)
+	u, err := withParams(rawURL, map[string]string{"search_path": schema})
 	if err != nil {
 		return rawURL
 	}
+	return u
+}
+
+// withParams returns url with its query parameters set to params.
+func withParams(rawURL string, params map[string]string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("test server URL %q: %w", rawURL, err)
+	}
 	q := u.Query()
-	q.Set(name, value)
+	for name, value := range params {
+		q.Set(name, value)
+	}
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
 }
 
 // NATSURL is the URL of the test NATS server with JetStream
