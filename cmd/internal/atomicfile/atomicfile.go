@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -13,7 +14,9 @@ import (
 // a temporary file beside path, which is synced and renamed over path;
 // the directory is then synced, so that the rename survives a crash too.
 // When write (or any step before the rename) fails, the temporary file is
-// removed and path is left as it was.
+// removed and path is left as it was. An error syncing the directory
+// comes after the rename: path then holds the whole new content, which a
+// crash before the directory reaches the disk may still undo.
 //
 // temp names the temporary file within path's directory. "" picks a new
 // name each time (so that writers of one path do not share it); a fixed
@@ -58,8 +61,11 @@ func Write(path, temp string, perm fs.FileMode, write func(io.Writer) error) err
 	renamed = true
 	d, err := os.Open(dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s is written, but its directory could not be synced: %w", path, err)
 	}
 	defer d.Close()
-	return d.Sync()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("%s is written, but its directory could not be synced: %w", path, err)
+	}
+	return nil
 }
