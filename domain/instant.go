@@ -57,3 +57,19 @@ func rfc3339Offset(s string) bool {
 	hours, minutes := s[n-5:n-3], s[n-2:]
 	return hours <= "23" && minutes <= "59"
 }
+
+// ParseInstantInRange parses an RFC 3339 instant given as field (a query
+// parameter or a command-line flag) and refuses one outside the years 1 to
+// 9999 in UTC, with the API's messages. Past year 9999 in UTC an answer
+// echoing the instant could not be encoded, and bounds stored as text would
+// compare before every real date.
+func ParseInstantInRange(field, raw string) (time.Time, error) {
+	t, err := ParseInstant(field, raw, "must be an RFC 3339 instant")
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := ValidateInstant(field, t); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}

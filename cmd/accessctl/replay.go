@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/accessd/accessd/cmd/internal/backends"
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
@@ -53,8 +54,11 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 			err      error
 		)
 		if position, err = strconv.ParseUint(*until, 10, 64); err != nil {
-			if at, err = time.Parse(time.RFC3339Nano, *until); err != nil {
-				return usagef("--until: %q is neither an RFC 3339 instant nor a position", *until)
+			// Read as the API reads an instant: Go's own parse takes
+			// +24:00 (the day before), a comma or a tenth fractional
+			// digit, and refuses a lower-case t or z.
+			if at, err = domain.ParseInstantInRange("--until", *until); err != nil {
+				return usagef("%s", err)
 			}
 		}
 		src, err := filepath.Abs(*dir)

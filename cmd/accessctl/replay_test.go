@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -160,4 +161,33 @@ func TestReplayPathsWithURLCharacters(t *testing.T) {
 	entries, err := os.ReadDir(parent)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "files outside --out: %v", entries)
+}
+
+// --until is read as the API reads an instant: an offset past 23:59 (Go
+// takes +24:00 as the day before), a comma before the fraction and a tenth
+// fractional digit exit 2 naming --until with the API's message, and a
+// lower-case t and z replay as their upper-case form does.
+func TestReplayReadsUntilAsTheAPI(t *testing.T) {
+	f := newFixture(t)
+	for raw, message := range map[string]string{
+		"2026-11-25T12:00:00+24:00":       "--until: must be an RFC 3339 instant",
+		"2026-11-25T12:00:00,5Z":          "--until: must be an RFC 3339 instant",
+		"2026-11-25T12:00:00.1234567891Z": "--until: has more than 9 fractional digits",
+		"9999-12-31T19:00:00-05:00":       "--until: is out of range",
+		"tomorrow":                        "--until: must be an RFC 3339 instant",
+	} {
+		out := filepath.Join(t.TempDir(), "replay")
+		code, _, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", raw, "--out", out)
+		assert.Equal(t, exitUsage, code, "%s: %s", raw, stderr)
+		assert.Contains(t, stderr, message, raw)
+		_, err := os.Stat(out)
+		assert.ErrorIs(t, err, os.ErrNotExist, raw)
+	}
+
+	upper, lower := filepath.Join(t.TempDir(), "upper"), filepath.Join(t.TempDir(), "lower")
+	code, want, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "2300-01-01T00:00:00Z", "--out", upper)
+	require.Equal(t, exitOK, code, "%s", stderr)
+	code, got, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "2300-01-01t00:00:00z", "--out", lower)
+	require.Equal(t, exitOK, code, "%s", stderr)
+	assert.Equal(t, strings.ReplaceAll(want, upper, lower), got)
 }
