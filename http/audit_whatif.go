@@ -90,6 +90,11 @@ func whatIfCommands(raw []json.RawMessage) ([]whatIfCommand, error) {
 			return nil, domain.InvalidField(field+".path", "is required")
 		case !strings.HasPrefix(c.Path, "/"):
 			return nil, domain.InvalidField(field+".path", "must start with /")
+		case strings.Contains(c.Path, "#"):
+			// The request built from it would drop a fragment, while the
+			// endpoint keeps # in the query it reads (and answers 400):
+			// the what-if would apply what the endpoint refuses.
+			return nil, domain.InvalidField(field+".path", "must not hold a # (a request carries no fragment)")
 		}
 	}
 	return out, nil

@@ -392,15 +392,16 @@ func TestAuditWhatIfNamesTheCommandOfABadField(t *testing.T) {
 	before := h.head()
 	good := cmd("POST", grpMemberPath(f.property, f.flatGroup, f.ben), nil)
 	for body, want := range map[string]string{
-		`{"commands":[{"path":"/x"}]}`:                                     "commands[0].method: is required",
-		`{"commands":[{"method":"POST"}]}`:                                 "commands[0].path: is required",
-		`{"commands":[{"method":"POST","path":"x"}]}`:                      "commands[0].path: must start with /",
-		`{"commands":[GOOD,{"method":"POST","path":"/x","bogus":1}]}`:      "commands[1].bogus: unknown field",
-		`{"commands":[GOOD,{"method":"POST","Path":"/x"}]}`:                "commands[1].Path: unknown field",
-		`{"commands":[GOOD,{"method":5,"path":"/x"}]}`:                     "commands[1].method: must be a string",
-		`{"commands":[GOOD,{"method":"POST","path":"/x","method":"PUT"}]}`: "commands[1].method: duplicate field",
-		`{"commands":[GOOD,"POST /x"]}`:                                    "commands[1]: must be an object",
-		`{"commands":[GOOD,{"method":"post","path":"/x"}]}`:                "commands[1].method: must be in capitals (POST, not post): methods are case-sensitive",
+		`{"commands":[{"path":"/x"}]}`:                                                           "commands[0].method: is required",
+		`{"commands":[{"method":"POST"}]}`:                                                       "commands[0].path: is required",
+		`{"commands":[{"method":"POST","path":"x"}]}`:                                            "commands[0].path: must start with /",
+		`{"commands":[GOOD,{"method":"PUT","path":"/locks/L/uninstall?uninstallMode=owner#x"}]}`: "commands[1].path: must not hold a # (a request carries no fragment)",
+		`{"commands":[GOOD,{"method":"POST","path":"/x","bogus":1}]}`:                            "commands[1].bogus: unknown field",
+		`{"commands":[GOOD,{"method":"POST","Path":"/x"}]}`:                                      "commands[1].Path: unknown field",
+		`{"commands":[GOOD,{"method":5,"path":"/x"}]}`:                                           "commands[1].method: must be a string",
+		`{"commands":[GOOD,{"method":"POST","path":"/x","method":"PUT"}]}`:                       "commands[1].method: duplicate field",
+		`{"commands":[GOOD,"POST /x"]}`:                                                          "commands[1]: must be an object",
+		`{"commands":[GOOD,{"method":"post","path":"/x"}]}`:                                      "commands[1].method: must be in capitals (POST, not post): methods are case-sensitive",
 	} {
 		raw, err := json.Marshal(good)
 		require.NoError(t, err)
