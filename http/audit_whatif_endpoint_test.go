@@ -21,8 +21,9 @@ func TestAuditWhatIfCommandIsAnsweredAsItsEndpoint(t *testing.T) {
 		{"PUT", uninstall + "?uninstallMode=area&uninstallMode=", "uninstallMode: must be given once"},
 		{"PUT", uninstall + "?uninstallMode=area%zz", "query: is malformed"},
 		{"PUT", uninstall + "?uninstallMode=area;x=1", "query: is malformed"},
-		// Not cleaned into another route, nor redirected.
-		{"POST", "/properties/" + f.property + "/groups/./users/" + f.ben, ""},
+		// Not cleaned into another route, nor redirected: the dot is
+		// taken as the group's id, and refused by the handler.
+		{"POST", "/properties/" + f.property + "/groups/./users/" + f.ben, "userGroupId: must be a UUID"},
 	} {
 		out := h.whatIf(rootKey, cmd(tc.method, tc.path, nil))
 		endpoint := h.do(tc.method, tc.path, rootKey, nil)
