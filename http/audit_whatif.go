@@ -144,7 +144,7 @@ func (a *API) whatIfCopy(svc *commands.Service, waiter Waiter) *API {
 		reprocessor: a.reprocessor, signer: a.signer, auth: newAuthCache(), personal: a.personal, log: a.log,
 		firmware: a.firmware, firmwareBlobs: a.firmwareBlobs, lockSyncs: a.lockSyncs, accessLogs: a.accessLogs,
 		requiredFirmware: a.requiredFirmware, activity: a.activity, bookings: a.bookings, calendar: a.calendar,
-		audit: a.audit, webhooks: a.webhooks}
+		audit: a.audit, webhooks: a.webhooks, pageTokens: a.pageTokens}
 }
 
 // whatIfRouter routes the allowed operations of api, named by operationId,

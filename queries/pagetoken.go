@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 
 	"github.com/accessd/accessd/domain"
@@ -21,8 +22,13 @@ type PageTokenKey struct {
 // NewPageTokenKey derives the page-token key from the server's own key
 // (command.key): every server sharing a log and its key accepts the
 // tokens of the others, across restarts too. The tokens are signed by a
-// key derived from the server's, never the server's itself.
+// key derived from the server's, never the server's itself. A server key
+// shorter than 32 bytes is a programming error (commands.NewService
+// refuses it too): it panics rather than sign with a guessable key.
 func NewPageTokenKey(serverKey []byte) PageTokenKey {
+	if len(serverKey) < minServerKeyBytes {
+		panic(fmt.Sprintf("queries: a page-token key needs a server key of at least %d bytes, not %d", minServerKeyBytes, len(serverKey)))
+	}
 	mac := hmac.New(sha256.New, serverKey)
 	mac.Write([]byte("page-token-key"))
 	return PageTokenKey{key: string(mac.Sum(nil))}
@@ -38,20 +44,25 @@ func RandomPageTokenKey() PageTokenKey {
 	return PageTokenKey{key: string(b)}
 }
 
+// minServerKeyBytes is the least server key NewPageTokenKey derives from,
+// as commands.NewService requires of it.
+const minServerKeyBytes = 32
+
 // IsZero reports whether k is no key at all.
 func (k PageTokenKey) IsZero() bool { return k.key == "" }
 
 // ListKey names one list, for its page tokens: a token continues only
 // the list it was issued for. The zero ListKey names no list in
 // particular (a caller that walks a list itself and reads no token); its
-// tokens are signed with no key, so no list NewListKey names takes them.
+// tokens are signed with no key, and openToken refuses every token for a
+// list of no key, so none of them (nor a forger's) is ever read.
 type ListKey struct {
 	tag string
 	key PageTokenKey
 }
 
-// listTagBytes is how much of the sha256 of a list's description a token
-// carries: enough that two lists never meet by chance, short enough for a
+// listTagBytes is how much of the keyed tag of a list's description a
+// token carries: enough that two lists never meet by chance, short enough for a
 // query string. macBytes is how much of its HMAC it carries: enough that
 // a forger's guesses never hit.
 const (
@@ -61,10 +72,14 @@ const (
 
 // NewListKey names the list of a canonical description, whose tokens key
 // signs: equal descriptions are the same list, and any difference
-// (another route, path id, filter or account) another list.
+// (another route, path id, filter or account) another list. The tag is
+// keyed, so a token shows nothing of the description (an unkeyed hash of
+// a filter or an account id could be guessed back); "list\x00" keeps it
+// apart from the MACs of token bodies under the same key.
 func NewListKey(key PageTokenKey, description string) ListKey {
-	sum := sha256.Sum256([]byte(description))
-	return ListKey{tag: hex.EncodeToString(sum[:listTagBytes]), key: key}
+	m := hmac.New(sha256.New, []byte(key.key))
+	m.Write([]byte("list\x00" + description))
+	return ListKey{tag: hex.EncodeToString(m.Sum(nil)[:listTagBytes]), key: key}
 }
 
 // tagText is the tag a token of this list carries.
@@ -129,6 +144,9 @@ func seal(prefix, cursor string, list ListKey) string {
 func openToken(token, prefix string, list ListKey) (string, error) {
 	t, ok := unseal(token)
 	switch {
+	case list.key.IsZero():
+		// A MAC under no key is one anyone computes.
+		return "", domain.InvalidField("pageToken", "is not a page token this server issued")
 	case ok && t.older:
 		return "", domain.InvalidField("pageToken", "is from an older version of this server, whose tokens are no longer accepted: "+
 			"start again from the first page, without pageToken")

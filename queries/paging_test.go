@@ -2,16 +2,22 @@ package queries
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"math"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/projections/accesslogs"
 )
 
 // b64 writes a token's text as the server encodes it.
@@ -217,4 +223,42 @@ func FuzzParsePage(f *testing.F) {
 			t.Fatalf("token %q of one list continues another", token)
 		}
 	})
+}
+
+// A list's tag is keyed by the page-token key: the same description under
+// two keys has two tags, so a token shows nothing a guess of the
+// description (a filter, an account id) could be checked against.
+func TestPageTokenListTagIsKeyed(t *testing.T) {
+	description := "GET /locks\n\npropertyId=x\naccount"
+	keyed := NewListKey(testKey, description)
+	other := NewListKey(NewPageTokenKey(bytes.Repeat([]byte{2}, 32)), description)
+	assert.NotEqual(t, keyed.tagText(), other.tagText())
+	unkeyed := sha256.Sum256([]byte(description))
+	assert.NotEqual(t, hex.EncodeToString(unkeyed[:listTagBytes]), keyed.tagText())
+}
+
+// A server key shorter than 32 bytes derives no page-token key, as
+// commands.NewService takes none: the tokens would be signed with a key
+// that could be guessed.
+func TestNewPageTokenKeyRefusesAShortKey(t *testing.T) {
+	for _, n := range []int{0, 1, 31} {
+		assert.Panics(t, func() { NewPageTokenKey(bytes.Repeat([]byte{1}, n)) }, "%d bytes", n)
+	}
+	assert.NotPanics(t, func() { NewPageTokenKey(bytes.Repeat([]byte{1}, 32)) })
+}
+
+// A list of no key reads no token, not even one it issued: a MAC under no
+// key is one anyone computes.
+func TestPageTokenOfNoKeyNeverVerifies(t *testing.T) {
+	for name, list := range map[string]ListKey{
+		"the zero list":          {},
+		"a list of the zero key": NewListKey(PageTokenKey{}, "GET /locks"),
+	} {
+		_, err := ParsePage("", Page{List: list}.Token(9), list)
+		refusesToken(t, err, "is not a page token this server issued", name)
+		c := AccessLogCursor{AccessDate: accesslogs.FormatTime(time.Date(2024, 3, 1, 12, 0, 0, 5, time.UTC)),
+			LockAccessLogID: uuid.NewString(), LockID: uuid.NewString()}
+		_, err = ParseAccessLogPage("", AccessLogPage{List: list}.Token(c), list)
+		refusesToken(t, err, "is not a page token this server issued", name)
+	}
 }
