@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -119,7 +120,7 @@ func ValidateURL(field, raw string) error {
 		return domain.InvalidField(field, fmt.Sprintf("must be at most %d characters", MaxURLLength))
 	}
 	if i := firstNonURIByte(raw); i >= 0 {
-		return domain.InvalidField(field, fmt.Sprintf("must be as sent on the wire: %q at byte %d must be percent-encoded (a space as %%20)", raw[i], i))
+		return domain.InvalidField(field, nonURIByteMessage(raw, i))
 	}
 	u, err := url.Parse(raw)
 	switch {
@@ -155,6 +156,46 @@ func firstNonURIByte(raw string) int {
 		return i
 	}
 	return -1
+}
+
+// nonURIByteMessage says what to do about the byte at i of raw that no
+// URI holds, showing the whole character it starts (a byte printed alone
+// would be half of an é) with its percent-encoding. A non-ASCII character
+// in the host is not percent-encoded but spelt in ASCII (punycode).
+func nonURIByteMessage(raw string, i int) string {
+	r, size := utf8.DecodeRuneInString(raw[i:])
+	char := raw[i : i+size]
+	var encoded strings.Builder
+	for _, b := range []byte(char) {
+		fmt.Fprintf(&encoded, "%%%02X", b)
+	}
+	shown := fmt.Sprintf("%q (%s)", char, encoded.String())
+	if r == utf8.RuneError && size == 1 {
+		shown = encoded.String() // not UTF-8: the byte alone
+	}
+	if start, end := hostSpan(raw); r >= utf8.RuneSelf && start <= i && i < end {
+		return fmt.Sprintf("must be as sent on the wire: %s at byte %d is in the host: give the host's ASCII (punycode, xn--) form instead", shown, i)
+	}
+	return fmt.Sprintf("must be as sent on the wire: %s at byte %d must be percent-encoded", shown, i)
+}
+
+// hostSpan is where the host of raw lies (its authority after any
+// userinfo, port included), as byte offsets; 0, 0 when raw has no
+// authority.
+func hostSpan(raw string) (start, end int) {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return 0, 0
+	}
+	start = i + len("://")
+	end = len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
+		start += at + 1
+	}
+	return start, end
 }
 
 // validPort reports whether port (as url.URL.Port gives it: digits or

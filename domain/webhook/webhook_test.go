@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/domain"
@@ -132,5 +133,26 @@ func TestEventJSON(t *testing.T) {
 	require.NotContains(t, strings.ToLower(string(b)), "secret", "the secret never enters the log")
 	for _, ev := range Events() {
 		require.NotEmpty(t, ev.EventType(), "%T", ev)
+	}
+}
+
+// A byte no URI holds is named as the character it starts, with its
+// percent-encoding (a byte alone would show half of an é); in the host, a
+// non-ASCII name is spelt in ASCII, not percent-encoded.
+func TestValidateURLNamesTheCharacterToEncode(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://example.com/café":       `url: must be as sent on the wire: "é" (%C3%A9) at byte 23 must be percent-encoded`,
+		"https://example.com/a b":        `url: must be as sent on the wire: " " (%20) at byte 21 must be percent-encoded`,
+		"https://example.com/a{b}":       `url: must be as sent on the wire: "{" (%7B) at byte 21 must be percent-encoded`,
+		"https://example.com/a\x01":      `url: must be as sent on the wire: "\x01" (%01) at byte 21 must be percent-encoded`,
+		"https://example.com/a\xff":      `url: must be as sent on the wire: %FF at byte 21 must be percent-encoded`,
+		"https://café.example/in":        `url: must be as sent on the wire: "é" (%C3%A9) at byte 11 is in the host: give the host's ASCII (punycode, xn--) form instead`,
+		"https://u@bücher.example:8443/": `url: must be as sent on the wire: "ü" (%C3%BC) at byte 11 is in the host: give the host's ASCII (punycode, xn--) form instead`,
+		"https://example.com/?q=bücher":  `url: must be as sent on the wire: "ü" (%C3%BC) at byte 24 must be percent-encoded`,
+	} {
+		err := ValidateURL("url", raw)
+		if assert.ErrorIs(t, err, domain.ErrInvalid, raw) {
+			assert.Equal(t, want, err.Error(), raw)
+		}
 	}
 }
