@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/accessd/accessd/domain"
@@ -61,10 +60,8 @@ func calendarDays(r *http.Request, def int) (int, error) {
 	if raw == "" {
 		return def, nil
 	}
-	// Plain digits only, as pageSize: Atoi also takes a sign and leading
-	// zeros.
-	n, err := strconv.Atoi(raw)
-	if err != nil || strconv.Itoa(n) != raw || n < 1 || n > maxCalendarDays {
+	n, ok := domain.ParseDecimal(raw, 1, maxCalendarDays)
+	if !ok {
 		return 0, domain.InvalidField("days", fmt.Sprintf("must be a whole number from 1 to %d", maxCalendarDays))
 	}
 	return n, nil

@@ -390,10 +390,11 @@ func byteRangesForServeContent(header string, size int64) string {
 	return unit + strings.Join(parts, ",")
 }
 
-// bytePos parses a byte position of a Range: digits only (strconv alone
-// would take a sign). Too many for int64, it answers strconv.ErrRange.
+// bytePos parses a byte position of a Range: digits only, leading zeros
+// allowed (RFC 9110's 1*DIGIT). Too many for int64, it answers
+// strconv.ErrRange.
 func bytePos(s string) (int64, error) {
-	if s == "" || strings.Trim(s, "0123456789") != "" {
+	if !domain.AllDigits(s) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseInt(s, 10, 64)

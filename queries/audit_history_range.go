@@ -14,12 +14,12 @@ import (
 func HistoryRange(fromField, fromRaw, toField, toRaw string) (from, to time.Time, err error) {
 	from, to = time.Time{}, HistoryEnd
 	if fromRaw != "" {
-		if from, err = historyBound(fromField, fromRaw); err != nil {
+		if from, err = domain.ParseInstantInRange(fromField, fromRaw); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
 	}
 	if toRaw != "" {
-		if to, err = historyBound(toField, toRaw); err != nil {
+		if to, err = domain.ParseInstantInRange(toField, toRaw); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
 	}
@@ -28,18 +28,4 @@ func HistoryRange(fromField, fromRaw, toField, toRaw string) (from, to time.Time
 		return time.Time{}, time.Time{}, domain.InvalidField(fromField, "must not be after "+toField)
 	}
 	return from, to, nil
-}
-
-// historyBound parses one bound. Past year 9999 in UTC (or before year 1)
-// the API's answer, which echoes the instant, could not be encoded, and
-// the index's bounds would compare as text before every real date.
-func historyBound(field, raw string) (time.Time, error) {
-	t, err := domain.ParseInstant(field, raw, "must be an RFC 3339 instant")
-	if err != nil {
-		return time.Time{}, err
-	}
-	if err := domain.ValidateInstant(field, t); err != nil {
-		return time.Time{}, err
-	}
-	return t, nil
 }

@@ -3,6 +3,7 @@
 package queries
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/accessd/accessd/domain"
@@ -43,11 +44,9 @@ func validCursor(kind, cursor string) bool {
 func ParsePage(size, token string, list ListKey) (Page, error) {
 	p := Page{Size: DefaultPageSize, List: list}
 	if size != "" {
-		// Plain digits only: Atoi also takes a sign and leading zeros
-		// (+2, 02), which no client means as a page size.
-		n, err := strconv.Atoi(size)
-		if err != nil || strconv.Itoa(n) != size || n < 1 || n > MaxPageSize {
-			return p, domain.InvalidField("pageSize", "must be a whole number from 1 to 500")
+		n, ok := domain.ParseDecimal(size, 1, MaxPageSize)
+		if !ok {
+			return p, domain.InvalidField("pageSize", fmt.Sprintf("must be a whole number from 1 to %d", MaxPageSize))
 		}
 		p.Size = n
 	}
