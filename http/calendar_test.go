@@ -29,8 +29,13 @@ func TestCalendarRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.do("GET", "/calendar/upcoming", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=367", rootKey, nil).Status)
 	assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days=0", rootKey, nil).Status)
-	for _, days := range []string{"%2B2", "02", "-2", "2.0"} {
-		assert.Equal(t, http.StatusBadRequest, h.do("GET", "/calendar/upcoming?days="+days, rootKey, nil).Status, "days=%s", days)
+	// Plain digits only, in the calendar and the timeline alike.
+	for _, path := range []string{"/calendar/upcoming", "/properties/" + prop + "/timeline/upcoming"} {
+		for _, days := range []string{"%2B2", "02", "-2", "2.0"} {
+			r := h.do("GET", path+"?days="+days, rootKey, nil)
+			assert.Equal(t, http.StatusBadRequest, r.Status, "%s?days=%s", path, days)
+			assert.Contains(t, r.Error, "days: must be a whole number", "%s?days=%s", path, days)
+		}
 	}
 
 	r = h.do("GET", "/properties/"+prop+"/timeline/upcoming?from=2027-03-26", rootKey, nil)
