@@ -1,6 +1,7 @@
 package memberships_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
@@ -31,6 +32,10 @@ type fixture struct {
 	set      *projections.Set
 	q        *queries.Memberships
 }
+
+// membersList names the list these tests walk: a list of no key issues
+// tokens that never verify.
+var membersList = queries.NewListKey(queries.NewPageTokenKey(bytes.Repeat([]byte{3}, 32)), "members of a group")
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -201,7 +206,7 @@ func TestMembersPageStablyWhileMembersAreAdded(t *testing.T) {
 		want = append(want, add().String())
 	}
 	var got []string
-	page := queries.Page{Size: 2}
+	page := queries.Page{Size: 2, List: membersList}
 	for {
 		ms, next, err := f.q.UsersOfGroup(context.Background(), account.String(), g.String(), page)
 		require.NoError(t, err)
@@ -234,7 +239,7 @@ func TestMemberAddedAgainKeepsTheirPlace(t *testing.T) {
 		f.append(stream, group.UserAddedToGroup{UserGroupID: g, AccountID: account, PropertyID: p, UserID: u})
 		users = append(users, u.String())
 	}
-	first, err := queries.ParsePage("1", "", queries.ListKey{})
+	first, err := queries.ParsePage("1", "", membersList)
 	require.NoError(t, err)
 	ms, next, err := f.q.UsersOfGroup(context.Background(), account.String(), g.String(), first)
 	require.NoError(t, err)
