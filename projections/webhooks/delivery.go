@@ -277,7 +277,7 @@ func (d *Delivery) AddHandlers(router *message.Router) error {
 			AddMiddleware(middleware.Retry{MaxRetries: 3, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second, Multiplier: 2}.Middleware)
 	}
 	router.AddConsumerHandler("webhooks.deliver", DeliveriesTopic, d.queueSub, d.deliver).AddMiddleware(poison)
-	router.AddConsumerHandler("webhooks.retry", retryTicksTopic, &retryTicks{d: d}, d.retryDue)
+	router.AddConsumerHandler("webhooks.retry", retryTicksTopic, &retryTicks{d: d, running: router.Running()}, d.retryDue)
 	return nil
 }
 

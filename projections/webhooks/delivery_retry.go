@@ -91,13 +91,26 @@ func (l *retryLoop) wakeAt(at time.Time) {
 // the retry loop is to run; the router thus runs and stops the loop with
 // the other handlers, and waits for a pass under way when it closes. A
 // tick goes out once the previous one was acknowledged.
-type retryTicks struct{ d *Delivery }
+type retryTicks struct {
+	d *Delivery
+	// running is the router's Running: the first tick waits for every
+	// handler to have subscribed, the queue's among them. On a bus that
+	// keeps nothing for absent subscribers (GoChannel, the embedded
+	// default) an attempt queued before would be lost, and marked queued,
+	// sent again only after queuedFor.
+	running <-chan struct{}
+}
 
 func (t *retryTicks) Subscribe(ctx context.Context, _ string) (<-chan *message.Message, error) {
 	out := make(chan *message.Message)
 	d := t.d
 	go func() {
 		defer close(out)
+		select {
+		case <-t.running:
+		case <-ctx.Done():
+			return
+		}
 		for {
 			d.retries.mu.Lock()
 			wait := d.poll
