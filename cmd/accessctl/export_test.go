@@ -107,16 +107,9 @@ func mustAudit(t *testing.T, db *projections.DB, s *seeder) *queries.Audit {
 }
 
 func (s exportServer) get(t *testing.T, path string) []byte {
-	req, err := http.NewRequestWithContext(t.Context(), "GET", s.srv.URL+path, nil)
-	require.NoError(t, err)
-	req.Header.Set("x-api-key", s.key)
-	resp, err := s.srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
-	return body
+	status, body := s.getAny(t, path)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	return []byte(body)
 }
 
 // The export of a lock, a user and a property, whole or from an instant,
