@@ -318,6 +318,9 @@ func (s *Service) markTree(ctx context.Context, movedID uuid.UUID, movedRev uint
 // mark has an id of its own, never the Idempotency-Key's: a repeated
 // request marks again, which is harmless.
 func appendMark[S any](ctx context.Context, p *Pipeline, stream string, l Loaded[S], mark domain.Event) error {
+	if err := p.claimKey(ctx); err != nil {
+		return err
+	}
 	meta := p.metadata(ctx)
 	meta.OccurredAt = p.now().UTC()
 	data, _, err := p.encode(stream, l.Exists, l.Revision, l.Hash, []domain.Event{mark}, meta, "", "")

@@ -23,6 +23,8 @@ type keyed struct {
 	// releasing the slots it failed to hold) cannot act on what the
 	// other request made under the same derived ids.
 	reused *atomic.Bool
+	// claimed is set once the request holds the key (claimKey).
+	claimed *atomic.Bool
 }
 
 // WithIdempotencyKey marks the command in ctx as a retry-safe request: the
@@ -52,7 +54,7 @@ func WithRequestFingerprint(ctx context.Context, fingerprint string) context.Con
 	if k.key == "" || k.internal {
 		return ctx
 	}
-	k.fingerprint, k.reused = fingerprint, new(atomic.Bool)
+	k.fingerprint, k.reused, k.claimed = fingerprint, new(atomic.Bool), new(atomic.Bool)
 	return context.WithValue(ctx, idempotencyKey{}, k)
 }
 

@@ -81,6 +81,7 @@ func TestConcurrentRequestsReusingOneKeyDiffer(t *testing.T) {
 	t.Cleanup(func() { mem.Close() })
 	reg := eventstore.NewRegistry()
 	reg.Register(counted{})
+	reg.Register(commands.IdempotencyKeyClaimed{})
 	racing := &raceStore{Store: mem}
 	late, err := commands.NewPipeline(racing, reg, func() time.Time { return clock.Add(time.Second) })
 	require.NoError(t, err)
@@ -98,4 +99,63 @@ func TestConcurrentRequestsReusingOneKeyDiffer(t *testing.T) {
 	}
 	_, err = commands.Execute(commands.WithRequestFingerprint(keyed, "body-b"), late, counterAgg, id, "add", add(5))
 	assert.True(t, errors.Is(err, commands.ErrIdempotencyKeyReused), "got %v", err)
+}
+
+// A key holds for the request that first used it, whatever command or
+// entity a later request under it names: another command on another
+// stream is refused before it appends anything, and the key's claim is
+// the only event of its stream.
+func TestIdempotencyKeyReusedForAnotherCommandIsRefused(t *testing.T) {
+	t.Parallel()
+	p, store := newPipeline(t)
+	ctx, a := actorCtx()
+	_, err := commands.Execute(keyedAs(ctx, "k-1", "POST /counters/1 add"), p, counterAgg, uuid.New(), "add", add(5))
+	require.NoError(t, err)
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+
+	other := uuid.New()
+	_, err = commands.Execute(keyedAs(ctx, "k-1", "PUT /counters/2 reset"), p, counterAgg, other, "reset", add(1))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	after, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, head, after, "nothing appended")
+	_, err = store.ReadStream(ctx, counterAgg.Stream(other), eventstore.ReadStreamOptions{})
+	assert.ErrorIs(t, err, eventstore.ErrStreamNotFound)
+
+	claims, err := store.ReadStream(ctx, commands.KeyClaimStream(a.AccountID.String()+"/k-1"), eventstore.ReadStreamOptions{})
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	assert.Equal(t, commands.IdempotencyKeyClaimed{}.EventType(), claims[0].Type)
+
+	// Another account's same key is its own.
+	otherCtx, _ := actorCtx()
+	_, err = commands.Execute(keyedAs(otherCtx, "k-1", "PUT /counters/2 reset"), p, counterAgg, other, "reset", add(1))
+	require.NoError(t, err)
+}
+
+// A request refused by the domain keeps its key: its retry runs again
+// (and succeeds once the state allows it), another request under the key
+// is refused.
+func TestIdempotencyKeyOfARefusedRequestStaysItsOwn(t *testing.T) {
+	t.Parallel()
+	p, _ := newPipeline(t)
+	ctx, _ := actorCtx()
+	id := uuid.New()
+	_, err := commands.Execute(ctx, p, counterAgg, id, "add", add(100))
+	require.NoError(t, err)
+
+	_, err = commands.Execute(keyedAs(ctx, "k-2", "POST /counters/1 add 5"), p, counterAgg, id, "add", add(5))
+	require.ErrorIs(t, err, errTooBig)
+	_, err = commands.Execute(keyedAs(ctx, "k-2", "POST /counters/1 add 1"), p, counterAgg, id, "add", add(1))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+
+	_, err = commands.Execute(ctx, p, counterAgg, id, "add", add(-10))
+	require.NoError(t, err)
+	res, err := commands.Execute(keyedAs(ctx, "k-2", "POST /counters/1 add 5"), p, counterAgg, id, "add", add(5))
+	require.NoError(t, err)
+	assert.False(t, res.Replayed)
+	loaded, err := commands.Load(ctx, p, counterAgg, id)
+	require.NoError(t, err)
+	assert.Equal(t, 95, loaded.State.total)
 }

@@ -44,6 +44,7 @@ func TestLegacyInternalIDsCountOnlyWhenTheServerWroteThem(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	reg := eventstore.NewRegistry()
 	reg.Register(keyTestEvent{})
+	reg.Register(IdempotencyKeyClaimed{})
 	p, err := NewPipeline(store, reg, time.Now)
 	require.NoError(t, err)
 	account := uuid.New()

@@ -340,6 +340,9 @@ func (x *accessLogIndex) catchUp(ctx context.Context, p *Pipeline, stream string
 // stored. On a wrong expected version it reads what the other writer
 // stored and tries again, up to maxAccessLogAttempts.
 func (x *accessLogIndex) appendChained(ctx context.Context, p *Pipeline, stream string, batch []accessLogEvent, meta eventstore.Metadata) error {
+	if err := p.claimKey(ctx); err != nil {
+		return err
+	}
 	for attempt := 1; ; attempt++ {
 		data := make([]eventstore.EventData, 0, len(batch))
 		next, prev := x.head.next(), x.head.hash

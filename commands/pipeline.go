@@ -177,6 +177,9 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 	if key != "" && keyReused(ctx) {
 		return Result{}, ErrIdempotencyKeyReused
 	}
+	if err := p.claimKey(ctx); err != nil {
+		return Result{}, err
+	}
 	meta := p.metadata(ctx)
 	for attempt := 1; ; attempt++ {
 		loaded, err := load(ctx, p, agg, stream, key != "")
@@ -340,6 +343,9 @@ func (p *Pipeline) checkKeyedStream(ctx context.Context, stream, key string) err
 	want := p.sealFingerprint(fingerprintFrom(ctx))
 	if want == "" {
 		return nil
+	}
+	if err := p.claimKey(ctx); err != nil {
+		return err
 	}
 	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Max: 1})
 	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {

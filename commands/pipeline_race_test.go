@@ -41,6 +41,7 @@ func TestConcurrentRequestsWithOneIdempotencyKey(t *testing.T) {
 	t.Cleanup(func() { mem.Close() })
 	reg := eventstore.NewRegistry()
 	reg.Register(counted{})
+	reg.Register(commands.IdempotencyKeyClaimed{})
 	racing := &raceStore{Store: mem}
 	late, err := commands.NewPipeline(racing, reg, func() time.Time { return clock.Add(time.Second) })
 	require.NoError(t, err)

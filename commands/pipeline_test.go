@@ -53,6 +53,7 @@ func newPipeline(t *testing.T) (*commands.Pipeline, eventstore.Store) {
 	t.Cleanup(func() { store.Close() })
 	reg := eventstore.NewRegistry()
 	reg.Register(counted{})
+	reg.Register(commands.IdempotencyKeyClaimed{})
 	p, err := commands.NewPipeline(store, reg, func() time.Time { return clock })
 	require.NoError(t, err)
 	return p, store

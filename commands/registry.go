@@ -29,5 +29,6 @@ func NewRegistry() *eventstore.Registry {
 			r.Register(e)
 		}
 	}
+	r.Register(IdempotencyKeyClaimed{})
 	return r
 }

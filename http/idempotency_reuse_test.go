@@ -45,11 +45,10 @@ func codeIDs(entries []codeEntry) []string {
 	return out
 }
 
-// An Idempotency-Key reused for an access code of another booking is
-// another request: it never gets the first code's id, and what is done
-// to the second booking (its cancellation) leaves the first booking's
-// code on its lock. A true retry still answers the first code and
-// records nothing.
+// An Idempotency-Key used for an access code of one booking is that
+// request's: the same key on another booking's path is refused with 422
+// and records nothing there; a true retry still answers the first code
+// and records nothing.
 func TestIdempotencyKeyReusedForAnotherBookingsAccessCode(t *testing.T) {
 	h := newHarness(t)
 	b := h.twoBookings()
@@ -65,22 +64,11 @@ func TestIdempotencyKeyReusedForAnotherBookingsAccessCode(t *testing.T) {
 	assert.Len(t, h.streamEvents("booking-"+b.first), before, "a retry records nothing")
 
 	// The same key and body on another booking's path.
+	otherBefore := len(h.streamEvents("booking-" + b.other))
 	other := h.doKeyed("POST", "/bookings/"+b.other+"/access-codes", rootKey, "repro-2", map[string]any{"code": "246810"})
-	switch other.Status {
-	case http.StatusUnprocessableEntity:
-		assert.Contains(t, other.Error, "Idempotency-Key")
-	case http.StatusCreated:
-		y := other.field("accessCodeId")
-		assert.NotEqual(t, x, y, "another request never gets the first request's id")
-		assert.Equal(t, b.other, other.field("bookingId"))
-		assert.Contains(t, codeIDs(h.codeEntries(b.lock2)), y, "the new code is on its own booking's lock")
-		list := h.do("GET", "/bookings/"+b.other+"/access-codes", rootKey, nil)
-		require.Equal(t, http.StatusOK, list.Status, list.Error)
-		assert.Contains(t, string(list.Data), y)
-		assert.NotContains(t, string(list.Data), x)
-	default:
-		t.Fatalf("the key reused on another booking answered %d: %s", other.Status, other.Error)
-	}
+	assert.Equal(t, http.StatusUnprocessableEntity, other.Status, other.Error)
+	assert.Contains(t, other.Error, "Idempotency-Key")
+	assert.Len(t, h.streamEvents("booking-"+b.other), otherBefore, "nothing recorded on the other booking")
 	assert.Len(t, h.streamEvents("booking-"+b.first), before, "the first booking is untouched")
 
 	require.Equal(t, http.StatusOK, h.do("POST", "/bookings/"+b.other+"/cancel", rootKey, map[string]any{"reason": "byUser"}).Status)
@@ -129,9 +117,9 @@ func guestIDOf(t *testing.T, r reply) string {
 	return out.Guest.GuestID
 }
 
-// A key reused to register a guest of another booking, or to book with a
-// guest by name, is another request: the second guest gets an id of its
-// own, is on its own booking, and erasing it leaves the first guest.
+// A key used to register a guest of one booking is that request's: the
+// key on another booking's guests, or on a booking with a guest by name,
+// is refused with 422 and records nothing; the first guest stays.
 func TestIdempotencyKeyReusedForAnotherBookingsGuest(t *testing.T) {
 	h := newHarness(t)
 	b := h.twoBookings()
@@ -145,46 +133,31 @@ func TestIdempotencyKeyReusedForAnotherBookingsGuest(t *testing.T) {
 	assert.Equal(t, hana, guestIDOf(t, retry), "a true retry answers the first guest")
 	assert.Len(t, h.streamEvents("booking-"+b.first), before, "a retry records nothing")
 
+	otherBefore := len(h.streamEvents("booking-" + b.other))
 	other := h.doKeyed("POST", "/bookings/"+b.other+"/guests", rootKey, "guest-repro-2", map[string]any{"displayName": "Ivan"})
-	switch other.Status {
-	case http.StatusUnprocessableEntity:
-	case http.StatusCreated:
-		ivan := guestIDOf(t, other)
-		assert.NotEqual(t, hana, ivan, "another request never gets the first request's id")
-		snap := h.checkInSnapshot(b.other)
-		require.Len(t, snap.Guests, 1)
-		assert.Equal(t, "Ivan", snap.Guests[0].DisplayName)
-		assert.Equal(t, ivan, snap.Guests[0].GuestID)
-		r := h.do("DELETE", "/bookings/"+b.other+"/guests/"+ivan, rootKey, nil)
-		assert.Less(t, r.Status, 300, r.Error)
-	default:
-		t.Fatalf("the key reused on another booking answered %d: %s", other.Status, other.Error)
+	assert.Equal(t, http.StatusUnprocessableEntity, other.Status, other.Error)
+	assert.Len(t, h.streamEvents("booking-"+b.other), otherBefore, "nothing recorded on the other booking")
+	assert.Empty(t, h.checkInSnapshot(b.other).Guests)
+
+	start := h.clock.Now().Add(72 * time.Hour).Truncate(time.Second)
+	book := map[string]any{
+		"areaId": b.f.flat, "guest": map[string]any{"displayName": "Jon"},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(24 * time.Hour)),
 	}
-	assert.Equal(t, http.StatusNotFound, h.do("DELETE", "/bookings/"+b.other+"/guests/"+hana, rootKey, nil).Status,
-		"the first booking's guest is not the other booking's")
+	booked := h.doKeyed("POST", "/properties/"+b.f.property+"/bookings", rootKey, "guest-repro-2", book)
+	assert.Equal(t, http.StatusUnprocessableEntity, booked.Status, booked.Error)
+	fresh := h.doKeyed("POST", "/properties/"+b.f.property+"/bookings", rootKey, "guest-repro-3", book)
+	require.Equal(t, http.StatusCreated, fresh.Status, "the slot was not held: %s", fresh.Error)
+
 	snap := h.checkInSnapshot(b.first)
 	require.Len(t, snap.Guests, 1)
 	assert.Equal(t, hana, snap.Guests[0].GuestID)
 	assert.Equal(t, "Hana", snap.Guests[0].DisplayName, "the first guest is not erased")
-
-	// A booking with a guest by name under the same key.
-	start := h.clock.Now().Add(72 * time.Hour).Truncate(time.Second)
-	booked := h.doKeyed("POST", "/properties/"+b.f.property+"/bookings", rootKey, "guest-repro-2", map[string]any{
-		"areaId": b.f.flat, "guest": map[string]any{"displayName": "Jon"},
-		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(24 * time.Hour)),
-	})
-	require.Equal(t, http.StatusCreated, booked.Status, booked.Error)
-	bs := h.checkInSnapshot(booked.field("bookingId"))
-	require.Len(t, bs.Guests, 1)
-	assert.NotEqual(t, hana, bs.Guests[0].GuestID)
-	assert.Equal(t, "Jon", bs.Guests[0].DisplayName)
-	r := h.do("DELETE", "/bookings/"+booked.field("bookingId")+"/guests/"+bs.Guests[0].GuestID, rootKey, nil)
-	assert.Less(t, r.Status, 300, r.Error)
-	assert.Equal(t, "Hana", h.checkInSnapshot(b.first).Guests[0].DisplayName, "the first guest is still not erased")
 }
 
-// A key reused to invite to another property is another request: its own
-// invitation (and token), listed on that property, withdrawable there.
+// A key used to invite to one property is that request's: the key on
+// another property's invitations is refused with 422, and the invitation
+// can still be made under a new key.
 func TestIdempotencyKeyReusedForAnotherPropertysInvitation(t *testing.T) {
 	h := newHarness(t)
 	p1, p3 := h.grpProperty(rootKey), h.grpProperty(rootKey)
@@ -198,27 +171,13 @@ func TestIdempotencyKeyReusedForAnotherPropertysInvitation(t *testing.T) {
 	assert.Equal(t, token1, retry.field("token"))
 
 	other := h.doKeyed("POST", "/properties/"+p3+"/invitations", rootKey, "inv-repro-2", map[string]any{"email": "q2@example.com", "role": "manager"})
-	if other.Status == http.StatusUnprocessableEntity {
-		assert.Contains(t, other.Error, "Idempotency-Key")
-		r := h.invite(rootKey, p3, map[string]any{"email": "q2@example.com", "role": "manager"})
-		require.Equal(t, http.StatusCreated, r.Status, "q2 can still be invited to p3: %s", r.Error)
-		return
-	}
-	require.Equal(t, http.StatusCreated, other.Status, other.Error)
-	inv3 := other.field("invitationId")
-	assert.NotEqual(t, inv1, inv3, "another request never gets the first request's id")
-	assert.NotEqual(t, token1, other.field("token"))
+	require.Equal(t, http.StatusUnprocessableEntity, other.Status, other.Error)
+	assert.Contains(t, other.Error, "Idempotency-Key")
 	list := h.do("GET", "/properties/"+p3+"/invitations", rootKey, nil)
 	require.Equal(t, http.StatusOK, list.Status, list.Error)
-	assert.Contains(t, string(list.Data), inv3)
-	assert.Contains(t, string(list.Data), `"email":"q2@example.com"`)
-	list = h.do("GET", "/properties/"+p1+"/invitations", rootKey, nil)
-	assert.Contains(t, string(list.Data), `"email":"q1@example.com"`)
 	assert.NotContains(t, string(list.Data), "q2@example.com")
-	r := h.do("DELETE", "/invitations/"+inv3, rootKey, nil)
-	assert.Less(t, r.Status, 300, r.Error)
-	list = h.do("GET", "/properties/"+p1+"/invitations", rootKey, nil)
-	assert.Contains(t, string(list.Data), inv1, "withdrawing the other invitation leaves the first")
+	r := h.invite(rootKey, p3, map[string]any{"email": "q2@example.com", "role": "manager"})
+	require.Equal(t, http.StatusCreated, r.Status, "q2 can still be invited to p3: %s", r.Error)
 }
 
 // An entity with a stream of its own keeps the id the key alone gives: a
@@ -248,4 +207,39 @@ func TestIdempotencyKeyReusedForABookingOfAnotherPropertyIs422(t *testing.T) {
 	assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "nothing was held on the other area")
 	fresh := h.do("POST", "/properties/"+p2+"/bookings", rootKey, body(a2))
 	assert.Equal(t, http.StatusCreated, fresh.Status, fresh.Error)
+}
+
+// A key holds for the request that first used it, whatever a later
+// request under it names: another command (a cancellation under a key
+// that created an access code), the same command on another booking (a
+// check-in), or another kind of entity (a user under a property's key).
+// Each is refused with 422 and records nothing, anywhere.
+func TestIdempotencyKeyReusedForAnotherCommandIs422(t *testing.T) {
+	h := newHarness(t)
+	b := h.twoBookings()
+	code := h.doKeyed("POST", "/bookings/"+b.first+"/access-codes", rootKey, "one-key", map[string]any{"code": "135790"})
+	require.Equal(t, http.StatusCreated, code.Status, code.Error)
+	head := func() uint64 {
+		pos, err := h.store.HeadPosition(context.Background())
+		require.NoError(t, err)
+		return pos
+	}
+	before := head()
+
+	cancel := h.doKeyed("POST", "/bookings/"+b.first+"/cancel", rootKey, "one-key", map[string]any{"reason": "byUser"})
+	assert.Equal(t, http.StatusUnprocessableEntity, cancel.Status, cancel.Error)
+	user := h.doKeyed("POST", "/users", rootKey, "one-key", map[string]any{"displayName": "Ana"})
+	assert.Equal(t, http.StatusUnprocessableEntity, user.Status, user.Error)
+	assert.Equal(t, before, head(), "nothing appended")
+
+	checkIn := h.doKeyed("POST", "/bookings/"+b.first+"/check-in", rootKey, "check-key", map[string]any{"method": "manual"})
+	require.Equal(t, http.StatusOK, checkIn.Status, checkIn.Error)
+	before = head()
+	otherCheckIn := h.doKeyed("POST", "/bookings/"+b.other+"/check-in", rootKey, "check-key", map[string]any{"method": "manual"})
+	assert.Equal(t, http.StatusUnprocessableEntity, otherCheckIn.Status, otherCheckIn.Error)
+	assert.Equal(t, before, head(), "the other booking's check-in recorded nothing before the refusal")
+	assert.Nil(t, h.checkInSnapshot(b.other).CheckedInAt, "the other booking is not checked in")
+
+	again := h.doKeyed("POST", "/bookings/"+b.other+"/cancel", rootKey, "cancel-key", map[string]any{"reason": "byUser"})
+	assert.Equal(t, http.StatusOK, again.Status, "a new key makes the change: %s", again.Error)
 }
