@@ -21,7 +21,8 @@ const maxCachedKeys = 100_000
 // authCache remembers which actor an API key hash stands for, so a read
 // costs one lookup less. Only keys found are cached: a miss always asks.
 type authCache struct {
-	mu sync.Mutex
+	// mu is read-locked on every request's look-up, written rarely.
+	mu sync.RWMutex
 	// gen rises whenever the cache is cleared; a lookup that began before
 	// a clear does not store its (possibly stale) answer.
 	gen     uint64
@@ -61,8 +62,8 @@ func newAuthCache() *authCache {
 
 // get returns the cached actor for hash, and the generation to pass to put.
 func (c *authCache) get(hash string, now time.Time) (domain.Actor, bool, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e, ok := c.entries[hash]
 	if ok && now.Before(e.expires) {
 		return e.actor, true, c.gen
@@ -111,8 +112,8 @@ func (c *authCache) propertiesDeleted(ids []uuid.UUID) {
 
 // gone reports whether the property was deleted through this server.
 func (c *authCache) gone(id uuid.UUID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	_, ok := c.deleted[id]
 	return ok
 }
@@ -141,8 +142,8 @@ func (c *authCache) keysDeleted(ids, users []uuid.UUID) {
 // revoked reports whether a's key, or the user it acts for, is known to
 // be deleted (keysDeleted).
 func (c *authCache) revoked(a domain.Actor) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if _, ok := c.revokedKeys[a.APIKeyID]; ok && a.APIKeyID != uuid.Nil {
 		return true
 	}

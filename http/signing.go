@@ -21,7 +21,7 @@ type Signer struct {
 	// Ed25519 signatures are deterministic, so a cached one is exactly
 	// what signing again would give; a lock's document is read far more
 	// often than it changes, and signing was a sixth of a read's CPU.
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	recent map[[sha256.Size]byte]string
 }
 
@@ -59,9 +59,9 @@ func (s *Signer) Sign(data []byte) []byte {
 // was signed recently.
 func (s *Signer) signature(data []byte) string {
 	sum := sha256.Sum256(data)
-	s.mu.Lock()
+	s.mu.RLock()
 	sig, ok := s.recent[sum]
-	s.mu.Unlock()
+	s.mu.RUnlock()
 	if ok {
 		return sig
 	}
