@@ -8,15 +8,17 @@ import (
 )
 
 // originTable records where the read models come from: the identity of the
-// event log they were built from (eventstore.Identified) and the
-// fingerprint of the command key of the servers that keep them. Neither
-// belongs to a projection: no reset or rebuild touches the table.
+// event log they were built from (eventstore.Identified), the fingerprint
+// of the command key of the servers that keep them and the public key
+// those servers sign with. None belongs to a projection: no reset or
+// rebuild touches the table.
 const originTable = "readmodel_origin"
 
 // Rows of originTable.
 const (
-	originLog = "eventlog"
-	originKey = "command-key"
+	originLog        = "eventlog"
+	originKey        = "command-key"
+	originSigningKey = "server-signing-key"
 )
 
 // originLockClass is the first key of the PostgreSQL advisory lock under
@@ -32,6 +34,9 @@ type Origin struct {
 	// KeyFingerprint identifies the command key without revealing it; ""
 	// when the caller has none (then it is neither compared nor recorded).
 	KeyFingerprint string
+	// SigningKey is the servers' public signing key (base64); "" when the
+	// caller signs nothing (then it is neither compared nor recorded).
+	SigningKey string
 	// Head returns the log's head position. When no log identity is
 	// recorded yet, read models whose checkpoints are past the head (an
 	// empty log's head is 0) were built from another log.
@@ -43,11 +48,14 @@ var (
 	ErrOtherLog = errors.New("read models built from another event log")
 	// ErrOtherKey: the read models are kept by servers of another command key.
 	ErrOtherKey = errors.New("read models kept with another command key")
+	// ErrOtherSigningKey: the read models are kept by servers that sign
+	// with another key.
+	ErrOtherSigningKey = errors.New("read models kept by servers of another signing key")
 )
 
 // OriginError says how read models and the log or key opening them differ.
 type OriginError struct {
-	Err error // ErrOtherLog or ErrOtherKey
+	Err error // ErrOtherLog, ErrOtherKey or ErrOtherSigningKey
 	// Recorded and Current are the identities (fingerprints) recorded
 	// in the read models and those of this log (key); Recorded is "" when
 	// none was recorded and the checkpoints gave the log away.
@@ -90,7 +98,7 @@ func (d *DB) ClaimOrigin(ctx context.Context, o Origin) error {
 		if err := compareOrigin(ctx, tx, o, recorded); err != nil {
 			return err
 		}
-		for name, value := range map[string]string{originLog: o.LogID, originKey: o.KeyFingerprint} {
+		for name, value := range map[string]string{originLog: o.LogID, originKey: o.KeyFingerprint, originSigningKey: o.SigningKey} {
 			if value == "" || recorded[name] != "" {
 				continue
 			}
@@ -149,6 +157,9 @@ func compareOrigin(ctx context.Context, tx Tx, o Origin, recorded map[string]str
 	}
 	if r := recorded[originKey]; r != "" && o.KeyFingerprint != "" && r != o.KeyFingerprint {
 		return &OriginError{Err: ErrOtherKey, Recorded: r, Current: o.KeyFingerprint}
+	}
+	if r := recorded[originSigningKey]; r != "" && o.SigningKey != "" && r != o.SigningKey {
+		return &OriginError{Err: ErrOtherSigningKey, Recorded: r, Current: o.SigningKey}
 	}
 	if recorded[originLog] != "" || o.Head == nil {
 		return nil

@@ -61,6 +61,17 @@ func TestOrigin(t *testing.T) {
 			require.ErrorIs(t, db.ClaimOrigin(ctx, otherKey), ErrOtherKey)
 			require.ErrorIs(t, db.CheckOrigin(ctx, otherKey), ErrOtherKey)
 
+			// The signing key: read models that have none recorded take
+			// the first one; another is refused, none is not compared.
+			signed := Origin{LogID: "log-a", KeyFingerprint: "key-a", SigningKey: "pub-a", Head: headAt(0)}
+			require.NoError(t, db.CheckOrigin(ctx, Origin{LogID: "log-a", SigningKey: "pub-z", Head: headAt(0)}), "read-only records nothing")
+			require.NoError(t, db.ClaimOrigin(ctx, signed))
+			require.NoError(t, db.ClaimOrigin(ctx, signed))
+			require.NoError(t, db.ClaimOrigin(ctx, a))
+			otherSigner := Origin{LogID: "log-a", KeyFingerprint: "key-a", SigningKey: "pub-b", Head: headAt(0)}
+			require.ErrorIs(t, db.ClaimOrigin(ctx, otherSigner), ErrOtherSigningKey)
+			require.ErrorIs(t, db.CheckOrigin(ctx, otherSigner), ErrOtherSigningKey)
+
 			// Read models built before identities were recorded: adopted
 			// by a log that holds what they applied...
 			setCheckpoint(t, db, 7)

@@ -46,8 +46,8 @@ func copyKeys(t *testing.T, from, to string, files ...string) {
 // read models of a first one but another event log (its data directory's
 // default SQLite log) refuses to start, naming --eventstore and
 // --readmodels, and appends nothing to its log; one on the same log but
-// with another command key refuses naming its key file. The first server
-// serves on.
+// with another command key, or another signing key, refuses naming its
+// key file. The first server serves on.
 func TestSharedReadModelsOfAnotherLogOrKeyRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
@@ -96,6 +96,23 @@ func TestSharedReadModelsOfAnotherLogOrKeyRefused(t *testing.T) {
 		// With the shared key it starts.
 		copyKeys(t, dirA, dirC, "command.key")
 		startScaled(t, bin, dirC, key, eventStore, readModels)
+	})
+
+	t.Run("another signing key", func(t *testing.T) {
+		eventStore, readModels := servicetest.PostgresSchema(t), servicetest.PostgresSchema(t)
+		dirA, dirS := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "s")
+		a := startScaled(t, bin, dirA, key, eventStore, readModels)
+		// The command key is shared, the signing key is not: a lock or
+		// phone would find this server's answers signed by a key it was
+		// never given.
+		copyKeys(t, dirA, dirS, "command.key")
+		out := refusesToStart(t, bin, dirS, key, "--eventstore", eventStore, "--readmodels", readModels)
+		require.Contains(t, out, "another signing key")
+		require.Contains(t, out, filepath.Join(dirS, "server-signing.key"))
+		require.Equal(t, http.StatusOK, a.get(t, "/properties"))
+
+		copyKeys(t, dirA, dirS, "server-signing.key")
+		startScaled(t, bin, dirS, key, eventStore, readModels)
 	})
 }
 

@@ -88,10 +88,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	// command key, are refused before anything appends or applies: a
 	// write through this server would be recorded in its log and never
 	// show in the read models (or mix two logs in them).
+	seed, err := secret(cfg.DataDir, "server-signing.key", ed25519.SeedSize)
+	if err != nil {
+		return fmt.Errorf("server signing key: %w", err)
+	}
 	origin := backends.Origin{EventStore: cfg.EventStore, ReadModels: cfg.ReadModels,
-		Key: secretKey, KeyFile: filepath.Join(cfg.DataDir, "command.key"), ReadOnly: readOnlyMode}
+		Key: secretKey, KeyFile: filepath.Join(cfg.DataDir, "command.key"),
+		SigningKey:     ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey),
+		SigningKeyFile: filepath.Join(cfg.DataDir, "server-signing.key"), ReadOnly: readOnlyMode}
 	if _, err := os.Stat(origin.KeyFile); readOnlyMode && err != nil {
 		origin.Key = nil // loadSecret made one up: nothing to compare
+	}
+	if _, err := os.Stat(origin.SigningKeyFile); readOnlyMode && err != nil {
+		origin.SigningKey = nil // made up too
 	}
 	if err := backends.CheckOrigin(ctx, rawStore, readDB, origin); err != nil {
 		return err
@@ -217,10 +226,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %s: %w", cfg.Addr, err)
-	}
-	seed, err := secret(cfg.DataDir, "server-signing.key", ed25519.SeedSize)
-	if err != nil {
-		return fmt.Errorf("server signing key: %w", err)
 	}
 	sealer, err := seals.NewSealer(store, ed25519.NewKeyFromSeed(seed), time.Now, log, cfg.SealEvery, cfg.SealInterval)
 	if err != nil {

@@ -2,8 +2,10 @@ package backends
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,14 +31,19 @@ type Origin struct {
 	// Key is not compared.
 	Key     []byte
 	KeyFile string
+	// SigningKey is the server's public signing key and SigningKeyFile
+	// the file of its seed; a nil SigningKey is not compared.
+	SigningKey     ed25519.PublicKey
+	SigningKeyFile string
 	// ReadOnly compares without recording anything.
 	ReadOnly bool
 }
 
 // CheckOrigin refuses read models built from another event log than store,
-// or kept by servers of another command key, and otherwise records the
-// log's identity and the key's fingerprint in read models that have none
-// (new ones, or ones built before these were recorded). Run it at start,
+// or kept by servers of another command key or signing key, and otherwise
+// records the log's identity, the command key's fingerprint and the public
+// signing key in read models that have none (new ones, or ones built
+// before these were recorded). Run it at start,
 // before anything appends to the log or applies events to the read models.
 func CheckOrigin(ctx context.Context, store eventstore.Store, db *projections.DB, o Origin) error {
 	logID, err := eventstore.LogID(ctx, store)
@@ -46,6 +53,9 @@ func CheckOrigin(ctx context.Context, store eventstore.Store, db *projections.DB
 	po := projections.Origin{LogID: logID, Head: store.HeadPosition}
 	if o.Key != nil {
 		po.KeyFingerprint = KeyFingerprint(o.Key)
+	}
+	if o.SigningKey != nil {
+		po.SigningKey = base64.StdEncoding.EncodeToString(o.SigningKey)
 	}
 	if o.ReadOnly {
 		err = db.CheckOrigin(ctx, po)
@@ -64,6 +74,11 @@ func CheckOrigin(ctx context.Context, store eventstore.Store, db *projections.DB
 			"servers sharing --readmodels must share one command key (webhook secrets, derived ids and API key hashes depend on it): "+
 			"copy the command.key of the servers that share these read models into this data directory",
 			Redact(o.ReadModels), o.KeyFile, oe)
+	case errors.As(err, &oe) && errors.Is(err, projections.ErrOtherSigningKey):
+		return fmt.Errorf("--readmodels %s are kept by servers with another signing key than %s (%v); "+
+			"servers sharing --readmodels must share one signing key (locks and phones check every signed answer against it): "+
+			"copy the server-signing.key of the servers that share these read models into this data directory",
+			Redact(o.ReadModels), o.SigningKeyFile, oe)
 	case err != nil:
 		return fmt.Errorf("--readmodels %s: %w", Redact(o.ReadModels), err)
 	}
