@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -158,4 +159,36 @@ func TestIdempotencyKeyOfARefusedRequestStaysItsOwn(t *testing.T) {
 	loaded, err := commands.Load(ctx, p, counterAgg, id)
 	require.NoError(t, err)
 	assert.Equal(t, 95, loaded.State.total)
+}
+
+// A retry is the same caller's: the same request under the same key from
+// another API key of the account is refused, whether the key was claimed
+// (a request with a fingerprint) or only recorded by an earlier build's
+// events; the first caller's retry still replays.
+func TestIdempotencyKeyRetriedByAnotherAPIKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	p, _ := newPipeline(t)
+	first, a := actorCtx()
+	other := a
+	other.APIKeyID = uuid.New()
+	second := commands.WithCorrelationID(domain.WithActor(context.Background(), other), "req-2")
+
+	id := uuid.New()
+	_, err := commands.Execute(keyedAs(first, "k-3", "POST /counters/1 add"), p, counterAgg, id, "add", add(5))
+	require.NoError(t, err)
+	_, err = commands.Execute(keyedAs(second, "k-3", "POST /counters/1 add"), p, counterAgg, id, "add", add(5))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	again, err := commands.Execute(keyedAs(first, "k-3", "POST /counters/1 add"), p, counterAgg, id, "add", add(5))
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+
+	// Recorded without a claim (no fingerprint then), retried with one.
+	legacy := uuid.New()
+	_, err = commands.Execute(keyedAs(first, "k-4", ""), p, counterAgg, legacy, "add", add(5))
+	require.NoError(t, err)
+	_, err = commands.Execute(keyedAs(second, "k-4", "POST /counters/2 add"), p, counterAgg, legacy, "add", add(5))
+	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	loaded, err := commands.Load(first, p, counterAgg, legacy)
+	require.NoError(t, err)
+	assert.Equal(t, 5, loaded.State.total, "nothing applied twice")
 }

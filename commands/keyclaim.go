@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/eventstore"
 )
 
@@ -29,8 +30,10 @@ func KeyClaimStream(key string) string {
 
 // claimKey records, before a client's keyed request appends anything,
 // that its Idempotency-Key is this request's: the first event of the
-// key's stream, with an id derived from the key and the request's sealed
-// fingerprint. A retry (the same fingerprint) appends the same id, which
+// key's stream, with an id derived from the key, the request's sealed
+// fingerprint and the API key that sent it (a retry is the same caller's:
+// another caller's, even with the same body, is another request, which
+// must not be answered what the first caller was allowed to do). A retry (the same fingerprint) appends the same id, which
 // the store takes as already done; another request under the key finds
 // the stream holding another id and is refused with
 // ErrIdempotencyKeyReused before it writes anything, whatever command or
@@ -50,7 +53,7 @@ func (p *Pipeline) claimKey(ctx context.Context) error {
 	key := idempotencyKeyFrom(ctx)
 	sealed := p.sealFingerprint(k.fingerprint)
 	stream := KeyClaimStream(key)
-	id := uuid.NewSHA1(idempotencyNamespace, []byte("claim\x00"+key+"\x00"+sealed))
+	id := uuid.NewSHA1(idempotencyNamespace, []byte("claim\x00"+key+"\x00"+sealed+"\x00"+callerOf(ctx)))
 	meta := p.metadata(ctx)
 	meta.OccurredAt = p.now().UTC()
 	data, _, err := p.registry.EncodeChained(id, IdempotencyKeyClaimed{}, meta, stream, 0, "")
@@ -67,4 +70,12 @@ func (p *Pipeline) claimKey(ctx context.Context) error {
 	}
 	k.claimed.Store(true)
 	return nil
+}
+
+// callerOf names the API key acting in ctx, "" when none does.
+func callerOf(ctx context.Context) string {
+	if a, ok := domain.ActorFrom(ctx); ok && a.APIKeyID != uuid.Nil {
+		return a.APIKeyID.String()
+	}
+	return ""
 }

@@ -303,9 +303,10 @@ var ErrIdempotencyKeyReused = domain.NewError(domain.ErrUnprocessable,
 // appended: the run of events whose ids derive from the same key. When
 // both the stored events and the repeat carry a request fingerprint and
 // they differ, the repeat is another request reusing the key: it gets
-// ErrIdempotencyKeyReused, not the first request's result. Events without
-// a fingerprint (older builds, server-side steps) replay as they always
-// did, and so does a repeat without one (a caller outside HTTP).
+// ErrIdempotencyKeyReused, not the first request's result; so does a
+// client's repeat sent with another API key than the recorded one. Events
+// without a fingerprint (older builds, server-side steps) replay as they
+// always did, and so does a repeat without one (a caller outside HTTP).
 func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first eventstore.AppendResult) (Result, error) {
 	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: first.NextExpectedRevision, Max: readPage})
 	if err != nil {
@@ -322,6 +323,13 @@ func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first
 			return Result{}, err
 		}
 		if got := env.Metadata.RequestFingerprint; got != "" && want != "" && !hmac.Equal([]byte(got), []byte(want)) {
+			markKeyReused(ctx)
+			return Result{}, ErrIdempotencyKeyReused
+		}
+		// Another API key's retry of the same request is another caller's
+		// request: answering it what the first caller was allowed to do
+		// would skip the permission checks the decision made.
+		if by := env.Metadata.APIKeyID; by != "" && want != "" && by != callerOf(ctx) {
 			markKeyReused(ctx)
 			return Result{}, ErrIdempotencyKeyReused
 		}

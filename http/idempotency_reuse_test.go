@@ -243,3 +243,25 @@ func TestIdempotencyKeyReusedForAnotherCommandIs422(t *testing.T) {
 	again := h.doKeyed("POST", "/bookings/"+b.other+"/cancel", rootKey, "cancel-key", map[string]any{"reason": "byUser"})
 	assert.Equal(t, http.StatusOK, again.Status, "a new key makes the change: %s", again.Error)
 }
+
+// The same request under a used key from another API key is another
+// caller's: refused with 422, never answered with the signed message the
+// first caller's uninstall got (a key that cannot see the lock would
+// otherwise read its property and area).
+func TestIdempotencyKeyRetriedByAnotherAPIKeyIs422(t *testing.T) {
+	h := newHarness(t)
+	property := h.lockProperty(rootKey)
+	area := h.lockArea(rootKey, property)
+	l := h.provisionLock(rootKey, "door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(property, area, l.LockID), rootKey, nil).Status)
+	installer := h.newKey(rootKey, map[string]string{"permission": "install-lock"})
+
+	path := "/locks/" + l.LockID + "/uninstall?uninstallMode=area"
+	first := h.doKeyed("PUT", path, rootKey, "u-1", nil)
+	require.Equal(t, http.StatusOK, first.Status, first.Error)
+	retry := h.doKeyed("PUT", path, installer, "u-1", nil)
+	assert.Equal(t, http.StatusUnprocessableEntity, retry.Status, retry.Error)
+	assert.Empty(t, retry.Data)
+	again := h.doKeyed("PUT", path, rootKey, "u-1", nil)
+	assert.Equal(t, http.StatusOK, again.Status, "the first caller's retry answers: %s", again.Error)
+}
