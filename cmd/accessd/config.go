@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,6 +108,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.DataDir == "" {
 		return c, fmt.Errorf("--data-dir: must not be empty")
+	}
+	// A file in the directory's place is refused here, naming the flag,
+	// not at whichever file in it is opened first. A directory not there
+	// yet is made later.
+	if info, err := os.Stat(c.DataDir); err == nil && !info.IsDir() {
+		return c, fmt.Errorf("--data-dir %s: not a directory", c.DataDir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return c, fmt.Errorf("--data-dir: %w", err)
 	}
 	// An empty value given on purpose is most likely an unset variable in
 	// a template (--eventstore "$ES"): falling back to the data directory's

@@ -59,6 +59,29 @@ func TestParseConfig(t *testing.T) {
 	assert.ErrorContains(t, err, "ACCESSD_BOOTSTRAP_KEY")
 }
 
+// A file where the data directory should be stops the server naming
+// --data-dir, with and without --read-only, before anything opens a file
+// in it (it used to fail on replay.json, naming no setting).
+func TestDataDirThatIsAFileRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildServer(t)
+	file := filepath.Join(t.TempDir(), "somefile")
+	require.NoError(t, os.WriteFile(file, []byte("a file\n"), 0o600))
+	for _, args := range [][]string{nil, {"--read-only"}} {
+		out := refusesToStart(t, bin, file, strings.Repeat("f", 40), args...)
+		assert.Contains(t, out, "--data-dir "+file+": not a directory", args)
+		assert.NotContains(t, out, "replay.json", args)
+	}
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	assert.Equal(t, "a file\n", string(raw))
+
+	_, err = parseConfig([]string{"--data-dir", filepath.Join(file, "data")}, func(string) string { return "" })
+	assert.ErrorContains(t, err, "--data-dir", "a path under a file")
+}
+
 // ACCESSD_READ_ONLY reads as the flag does, and a value that is neither
 // true nor false stops the server naming the variable: =1 or =yes used to
 // be read as false, serving a replayed directory writable.
