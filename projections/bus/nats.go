@@ -69,7 +69,14 @@ func openNATS(ctx context.Context, cfg Config, urls []*url.URL, log *slog.Logger
 		nats.Timeout(5 * time.Second),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		// Closing a connection of our own (at shutdown, or a
+		// subscriber's drain) is no disconnect to warn about, and its
+		// handlers would run after the process's last log line.
+		nats.NoCallbacksAfterClientClose(),
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if err == nil { // closed by the server: the reason is kept
+				err = nc.LastError()
+			}
 			log.Warn("NATS disconnected", "err", err)
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("NATS reconnected") }),
