@@ -8,19 +8,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/projections"
 )
 
 // A cache reading a projection's tables learns of each write through
 // Changes: the count moves with every batch holding an event the
 // projection handles, by the time WaitFor returns, and with a
-// re-delivery; not with events it does not handle. Run alone and beside
-// another projection of the same database (one transaction per batch).
+// re-delivery to a Redeliverer; not with events it does not handle, nor
+// with a re-delivery a projection ignores. Run alone and beside another
+// projection of the same database (one transaction per batch).
 func TestChangesMoveWithEachWriteOfTheCoveredProjections(t *testing.T) {
 	for _, together := range []bool{false, true} {
 		t.Run(map[bool]string{false: "alone", true: "together"}[together], func(t *testing.T) {
 			f := newFixture(t)
-			ps := []projections.Projection{named{tally: &tally{version: 1}, name: "a", table: "tally_a"}}
+			ps := []projections.Projection{recomputing{named{tally: &tally{version: 1}, name: "a", table: "tally_a"}}}
 			if together {
 				ps = append(ps, named{tally: &tally{version: 1}, name: "b", table: "tally_b"})
 			}
@@ -49,9 +51,20 @@ func TestChangesMoveWithEachWriteOfTheCoveredProjections(t *testing.T) {
 				before = count
 			}
 
+			var ignoring *projections.Changes
+			var ignored uint64
+			if together {
+				ignoring, err = set.Changes("b")
+				require.NoError(t, err)
+				ignored, _ = ignoring.Count()
+			}
 			require.NoError(t, set.Reprocess(context.Background(), last))
 			count, _ = changes.Count()
 			assert.Greater(t, count, before, "a re-delivery writes again")
+			if together {
+				count, _ := ignoring.Count()
+				assert.Equal(t, ignored, count, "a projection that ignores re-deliveries writes nothing")
+			}
 
 			stop()
 			count, ok = changes.Count()
@@ -60,6 +73,12 @@ func TestChangesMoveWithEachWriteOfTheCoveredProjections(t *testing.T) {
 		})
 	}
 }
+
+// recomputing is a named tally that acts on re-deliveries, as the key maps
+// do.
+type recomputing struct{ named }
+
+func (recomputing) Redeliver(context.Context, projections.Tx, eventstore.Envelope) error { return nil }
 
 // neverLeased never grants the projections lease: another server holds it.
 type neverLeased struct{}

@@ -30,6 +30,17 @@ type Projection interface {
 	Apply(ctx context.Context, tx Tx, env eventstore.Envelope) error
 }
 
+// Redeliverer is a projection that does something with an event delivered
+// again (Runner.Reprocess); the others ignore it. The event is one the
+// read model applied already, which later events may have superseded: a
+// Redeliverer must not set again the facts it set (a removed member would
+// come back), only compute again from the facts as they are now what it
+// derives from them. The key maps projection is one (projections/keymaps).
+type Redeliverer interface {
+	// Redeliver handles an event at or before the projection's checkpoint.
+	Redeliver(ctx context.Context, tx Tx, env eventstore.Envelope) error
+}
+
 // Indexed is a projection with indexes only its readers use: Apply never
 // reads by them. A rebuild fills the tables without them and builds each
 // one once, from sorted rows, as it swaps the tables in, which costs far

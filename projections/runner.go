@@ -345,37 +345,22 @@ func (r *Runner) WaitFor(ctx context.Context, position uint64) error {
 }
 
 // Reprocess hands an event the projection has already applied to its
-// Apply again, in its own transaction, without moving the checkpoint. An
+// Redeliver, in its own transaction, without moving the checkpoint. An
 // event past the checkpoint is left to the runner, which will reach it;
-// one of a type the projection does not handle is skipped. Apply sees
-// Redelivered(ctx): the event may have been superseded by later ones, and
-// what Apply then does is the projection's own. A projection that applies
-// it as the first time, idempotently, writes what the event's effect
-// lacks, if anything. The key maps projection (projections/keymaps) does
-// not apply it: it leaves its facts (properties, the area tree and its
-// grants, memberships, devices, installs, codes) as later events left
-// them, and only computes again, from those facts, the lock key maps and
-// device access maps the event concerns. That repairs a map that
-// disagrees with the facts it holds, not a fact it missed, and changes
-// nothing when they agree.
+// one of a type the projection does not handle is skipped, and so is every
+// event for a projection that is no Redeliverer: its read model holds the
+// event's effect already, as later events changed it, and applying the
+// event again would set back what they changed (a renamed lock's name, a
+// released lock, a deleted key, a lock that moved to another area).
 func (r *Runner) Reprocess(ctx context.Context, rec eventstore.RecordedEvent) error {
-	if rec.Position > r.Position() || !r.handles[rec.Type] {
+	redeliverer, ok := r.projection.(Redeliverer)
+	if !ok || rec.Position > r.Position() || !r.handles[rec.Type] {
 		return nil
 	}
 	env, err := r.registry.Decode(rec)
 	if err != nil || !env.Known {
 		return err
 	}
-	ctx = context.WithValue(ctx, redeliveryKey{}, true)
 	defer r.changed()
-	return r.inTx(ctx, func(tx Tx) error { return r.projection.Apply(ctx, tx, env) })
+	return r.inTx(ctx, func(tx Tx) error { return redeliverer.Redeliver(ctx, tx, env) })
 }
-
-type redeliveryKey struct{}
-
-// Redelivered reports whether Apply is called for an event the projection
-// applied already (Reprocess), rather than for the next event of the log.
-// Later events may have changed since what it set: a projection that keeps
-// facts as the last event set them (a membership, a device, an install)
-// must not set them again from it, or a removed member would come back.
-func Redelivered(ctx context.Context) bool { return ctx.Value(redeliveryKey{}) != nil }

@@ -126,14 +126,26 @@ func (*Projection) Setup(ctx context.Context, tx projections.Tx) error {
 }
 
 // Apply implements projections.Projection: it updates the facts, then
-// recomputes what they touch. An event delivered again (Reprocess) leaves
-// the facts as they are, since a later event may have changed them (the
-// member removed, the device deprovisioned, the code revoked since), and
-// only recomputes from them what it concerns.
+// recomputes what they touch.
 func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+	return p.apply(ctx, tx, env, false)
+}
+
+// Redeliver implements projections.Redeliverer. An event delivered again
+// (Reprocess) leaves the facts as they are, since a later event may have
+// changed them (the member removed, the device deprovisioned, the code
+// revoked since), and only recomputes from them the lock key maps and
+// device access maps it concerns. That repairs a map that disagrees with
+// the facts it holds, not a fact it missed, and changes nothing when they
+// agree.
+func (p *Projection) Redeliver(ctx context.Context, tx projections.Tx, env eventstore.Envelope) error {
+	return p.apply(ctx, tx, env, true)
+}
+
+func (p *Projection) apply(ctx context.Context, tx projections.Tx, env eventstore.Envelope, redelivered bool) error {
 	w := &work{tx: tx, env: env, areas: map[string]bool{}, devices: map[string]bool{}, groups: tx.Memo("keymaps-groups")}
 	update := w.facts
-	if projections.Redelivered(ctx) {
+	if redelivered {
 		update = w.touched
 	}
 	if err := update(ctx); err != nil {
