@@ -45,7 +45,7 @@ type exportServer struct {
 func newExportServer(t *testing.T) exportServer {
 	ctx, cancel := context.WithCancel(t.Context())
 	dir := t.TempDir()
-	s, err := newSeeder(ctx, dir)
+	s, err := newSeeder(ctx, dir, "")
 	require.NoError(t, err)
 	// The export reads the data directory's own SQLite read models,
 	// whatever dialect other suites run on.

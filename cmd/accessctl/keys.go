@@ -45,7 +45,7 @@ func (l *listFlag) Set(s string) error {
 func keysCreateCommand() command {
 	return command{
 		name:     "keys create",
-		synopsis: "--account ID --permission P [--permission P ...] [--property ID] [--user ID] [--name NAME] [--json] [--data-dir DIR]",
+		synopsis: "--account ID --permission P [--permission P ...] [--property ID] [--user ID] [--name NAME] [--json] [--data-dir DIR] [--eventstore URL]",
 		summary:  "mint an API key of an account offline and print its secret once",
 		flags:    keysCreateFlags,
 	}
@@ -54,6 +54,7 @@ func keysCreateCommand() command {
 // newKey is a validated `keys create`.
 type newKey struct {
 	dataDir    string
+	eventStore string
 	accountID  uuid.UUID
 	propertyID uuid.UUID
 	userID     uuid.UUID
@@ -63,6 +64,7 @@ type newKey struct {
 
 func keysCreateFlags(fs *flag.FlagSet, e env) action {
 	dataDir := dataDirFlag(fs, e)
+	eventStore := eventStoreFlag(fs, e)
 	accountID := fs.String("account", "", "the `ID` of the account the key belongs to (required)")
 	var perms listFlag
 	fs.Var(&perms, "permission", "a `permission` the key holds, repeated for more (at least one): "+permissionNames())
@@ -78,6 +80,7 @@ func keysCreateFlags(fs *flag.FlagSet, e env) action {
 		if err != nil {
 			return err
 		}
+		k.eventStore = *eventStore
 		key, err := createKey(ctx, k)
 		if err != nil {
 			return err
@@ -150,7 +153,7 @@ var (
 // the account. The account, and the property and user the key is scoped
 // to, must exist in it: a key scoped to a mistyped id would be useless.
 func createKey(ctx context.Context, k newKey) (key commands.NewAPIKey, err error) {
-	dir, err := openDataDir(k.dataDir)
+	dir, err := openEventStoreAt(ctx, k.dataDir, k.eventStore)
 	if err != nil {
 		return key, err
 	}

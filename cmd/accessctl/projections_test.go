@@ -30,7 +30,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	s, err := newSeeder(ctx, dir)
+	s, err := newSeeder(ctx, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestRebuildBesideLive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	s, err := newSeeder(ctx, dir)
+	s, err := newSeeder(ctx, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/all"
@@ -25,7 +26,7 @@ import (
 )
 
 func replayCommand() command {
-	return command{name: "replay", synopsis: "--until RFC3339|POSITION --out DIR [--data-dir DIR]",
+	return command{name: "replay", synopsis: "--until RFC3339|POSITION --out DIR [--data-dir DIR] [--eventstore URL]",
 		summary: "build the read models as they were at a point of the log into a separate data directory, for `accessd --read-only`",
 		flags:   replayFlags}
 }
@@ -39,6 +40,7 @@ const personalKeysFile = "personal-keys.db"
 
 func replayFlags(fs *flag.FlagSet, e env) action {
 	dir := dataDirFlag(fs, e)
+	eventStore := eventStoreFlag(fs, e)
 	until := fs.String("until", "", "the last event to keep: an RFC 3339 instant (events recorded at or before it) or a $all position")
 	out := fs.String("out", "", "the new data `directory` to write: new, empty, or holding the same replay (which starts over)")
 	return func(ctx context.Context, args []string) error {
@@ -75,10 +77,17 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if within(resolvePath(src), resolvePath(dst)) {
 			return usagef("--out %s is inside --data-dir %s: give a directory outside the server's data directory", dst, src)
 		}
-		if _, err := os.Stat(filepath.Join(src, eventsFile)); err != nil {
-			return fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", filepath.Join(src, eventsFile))
+		if *eventStore == "" {
+			if _, err := os.Stat(filepath.Join(src, eventsFile)); err != nil {
+				return fmt.Errorf("no event store at %s (is --data-dir the server's data directory?)", filepath.Join(src, eventsFile))
+			}
+		} else if _, err := backends.EventStoreKind(*eventStore); err != nil {
+			return usagef("--eventstore: %v", err)
 		}
 		marker := replayMarker{Source: src, Until: strconv.FormatUint(position, 10)}
+		if *eventStore != "" {
+			marker.EventStore = backends.Redact(*eventStore)
+		}
 		if !at.IsZero() {
 			marker.Until = at.UTC().Format(time.RFC3339Nano)
 		}
@@ -87,7 +96,7 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 		if err := prepareReplayDir(dst, marker); err != nil {
 			return err
 		}
-		last, err := replayInto(ctx, e, src, dst, position, at)
+		last, err := replayInto(ctx, e, src, *eventStore, dst, position, at)
 		if err != nil {
 			// A failed replay leaves no files of its own (nor the directory
 			// it made): its marker and a partial events.db or read models
@@ -108,11 +117,19 @@ func replayFlags(fs *flag.FlagSet, e env) action {
 	}
 }
 
-// replayInto writes the replay of src bounded by position or at into dst,
-// prepared and holding its marker, and returns the last position copied.
-func replayInto(ctx context.Context, e env, src, dst string, position uint64, at time.Time) (uint64, error) {
+// replayInto writes the replay of src (its log, or the one eventStore
+// names) bounded by position or at into dst, prepared and holding its
+// marker, and returns the last position copied.
+func replayInto(ctx context.Context, e env, src, eventStore, dst string, position uint64, at time.Time) (uint64, error) {
 	start := time.Now()
-	last, count, err := copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)
+	var last uint64
+	var count int64
+	var err error
+	if eventStore == "" {
+		last, count, err = copyEvents(ctx, filepath.Join(src, eventsFile), filepath.Join(dst, eventsFile), position, at)
+	} else {
+		last, count, err = copyEventsOf(ctx, src, eventStore, filepath.Join(dst, eventsFile), position, at)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -203,27 +220,7 @@ func removeReplay(dst string, created bool) error {
 // revisions, ids and recording times unchanged. It returns the last
 // position copied and how many events were.
 func copyEvents(ctx context.Context, src, dst string, position uint64, at time.Time) (uint64, int64, error) {
-	// Open once through the store so that dst gets the store's schema.
-	s, err := sqlite.Open(dst)
-	if err != nil {
-		return 0, 0, err
-	}
-	s.Close()
-	abs, err := filepath.Abs(dst)
-	if err != nil {
-		return 0, 0, err
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	// A URL, not "file:"+path: a path holding '#' or '?' is cut there.
-	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
-	if err != nil {
-		return 0, 0, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	conn, err := db.Conn(ctx)
+	conn, err := openCopy(ctx, dst)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -264,11 +261,121 @@ func copyEvents(ctx context.Context, src, dst string, position uint64, at time.T
 		return 0, 0, err
 	}
 	n, _ := res.RowsAffected()
+	last, err := lastCopied(ctx, conn)
+	return last, n, err
+}
+
+// copyConn is one connection to the event store a replay creates.
+type copyConn struct {
+	*sql.Conn
+	db *sql.DB
+}
+
+func (c copyConn) Close() error { return errors.Join(c.Conn.Close(), c.db.Close()) }
+
+// openCopy creates the event store at dst, with the store's schema, and
+// opens one connection to it for the copy.
+func openCopy(ctx context.Context, dst string) (copyConn, error) {
+	// Open once through the store so that dst gets the store's schema.
+	s, err := sqlite.Open(dst)
+	if err != nil {
+		return copyConn{}, err
+	}
+	s.Close()
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return copyConn{}, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// A URL, not "file:"+path: a path holding '#' or '?' is cut there.
+	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String())
+	if err != nil {
+		return copyConn{}, err
+	}
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return copyConn{}, err
+	}
+	return copyConn{Conn: conn, db: db}, nil
+}
+
+// lastCopied is the last position of the copy.
+func lastCopied(ctx context.Context, conn copyConn) (uint64, error) {
 	var last uint64
-	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM main.events`).Scan(&last); err != nil {
+	err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM main.events`).Scan(&last)
+	return last, err
+}
+
+// copyEventsOf is copyEvents from the log eventStore names (a scale-out
+// server's), read through its store, read-only, a page at a time: the
+// copy is the data directory's SQLite, as any replay's.
+func copyEventsOf(ctx context.Context, dir, eventStore, dst string, position uint64, at time.Time) (uint64, int64, error) {
+	src, err := openEventStoreReadOnlyAt(ctx, dir, eventStore)
+	if err != nil {
 		return 0, 0, err
 	}
-	return last, n, nil
+	defer src.Close()
+	conn, err := openCopy(ctx, dst)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO main.events (position, stream, revision, id, type, data, metadata, recorded_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer insert.Close()
+	var n int64
+	bound := recordedAtBound(at)
+	for after := uint64(0); ; {
+		recs, err := src.store.ReadAll(ctx, after, 1000, eventstore.Filter{})
+		if err != nil {
+			return 0, 0, fmt.Errorf("replay: read %s: %w", backends.Redact(eventStore), err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			// The prefix of the log: up to position, or up to the first
+			// event recorded after at.
+			if position != 0 && r.Position > position || position == 0 && r.RecordedAt.UnixNano() > bound {
+				return commitCopy(ctx, tx, conn, n)
+			}
+			if _, err := insert.ExecContext(ctx, int64(r.Position), r.Stream, int64(r.Revision), r.ID[:], r.Type,
+				nonEmpty(r.Data), nonEmpty(r.Metadata), r.RecordedAt.UnixNano()); err != nil {
+				return 0, 0, fmt.Errorf("replay: copy events: %w", err)
+			}
+			n++
+		}
+		after = recs[len(recs)-1].Position
+	}
+	return commitCopy(ctx, tx, conn, n)
+}
+
+func commitCopy(ctx context.Context, tx *sql.Tx, conn copyConn, n int64) (uint64, int64, error) {
+	if err := tx.Commit(); err != nil {
+		return 0, 0, err
+	}
+	last, err := lastCopied(ctx, conn)
+	return last, n, err
+}
+
+// nonEmpty is b, or nil (NULL) when empty, as the SQLite store keeps it.
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // recordedAtBound is at in the events' recorded_at unit, Unix nanoseconds.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore"
 	"github.com/accessd/accessd/eventstore/postgres"
 	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/eventstore/sqlite"
@@ -98,4 +99,55 @@ func TestProjectionsRefuseReadModelsOfAnotherLog(t *testing.T) {
 	}
 	code, _, errOut = ctl(map[string]string{"ACCESSD_EVENTSTORE": eventStore}, "projections", "status", "--data-dir", dir, "--readmodels", readModels)
 	require.Equal(t, 0, code, errOut)
+}
+
+// The commands that append or copy the log take the log a scale-out
+// deployment names, as the others do: seed appends to it, keys create
+// mints a key there that the servers accept, and replay copies from it,
+// and none makes an events.db in the data directory.
+func TestAppendingCommandsUseTheNamedEventStore(t *testing.T) {
+	ctx := t.Context()
+	eventStore := servicetest.PostgresSchema(t)
+	environ := map[string]string{"ACCESSD_EVENTSTORE": eventStore}
+	dir := t.TempDir()
+
+	code, out, errOut := accessctlEnv(t, environ, "seed", "--events", "100", "--workers", "2", "--data-dir", dir)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	require.NoFileExists(t, filepath.Join(dir, eventsFile))
+	store, err := postgres.Open(ctx, eventStore)
+	require.NoError(t, err)
+	defer store.Close()
+	seeded, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	require.Greater(t, seeded, uint64(100), "seed appended to the PostgreSQL log")
+	accountID, err := firstAccount(ctx, store)
+	require.NoError(t, err)
+
+	code, out, errOut = accessctlEnv(t, environ, "keys", "create", "--data-dir", dir, "--account", accountID.String(), "--permission", "owner")
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	require.NoFileExists(t, filepath.Join(dir, eventsFile))
+	id, secret := parseKeyLines(t, out)
+	_, err = store.ReadStream(ctx, "apikey-"+id, eventstore.ReadStreamOptions{})
+	require.NoError(t, err, "the key's event is in the PostgreSQL log")
+	_, err = authenticate(t, store, t.TempDir(), secret)
+	require.NoError(t, err, "the key authenticates against that log")
+
+	replayed := filepath.Join(t.TempDir(), "replay")
+	code, out, errOut = accessctlEnv(t, environ, "replay", "--data-dir", dir, "--until", itoa(seeded), "--out", replayed)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	require.NoFileExists(t, filepath.Join(dir, eventsFile))
+	copied, err := sqlite.OpenReadOnly(filepath.Join(replayed, eventsFile))
+	require.NoError(t, err)
+	defer copied.Close()
+	want := readAllEvents(t, store)
+	got := readAllEvents(t, copied)
+	require.Len(t, got, int(seeded), "the replay holds the log up to --until")
+	for i := range got {
+		require.Equal(t, want[i].ID, got[i].ID)
+		require.Equal(t, want[i].Position, got[i].Position)
+		require.Equal(t, want[i].Stream, got[i].Stream)
+		require.Equal(t, want[i].Revision, got[i].Revision)
+		require.JSONEq(t, string(want[i].Data), string(got[i].Data))
+		require.True(t, want[i].RecordedAt.Equal(got[i].RecordedAt), "recorded at %d", got[i].Position)
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/accessd/accessd/cmd/internal/backends"
 	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/access"
@@ -29,14 +30,13 @@ import (
 	"github.com/accessd/accessd/domain/device"
 	"github.com/accessd/accessd/domain/lock"
 	"github.com/accessd/accessd/eventstore"
-	"github.com/accessd/accessd/eventstore/sqlite"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/keymaps"
 	"github.com/accessd/accessd/queries"
 )
 
 func seedCommand() command {
-	return command{name: "seed", synopsis: "--events N [--workers W] [--data-dir DIR]",
+	return command{name: "seed", synopsis: "--events N [--workers W] [--data-dir DIR] [--eventstore URL]",
 		summary: "append a realistic data set (properties, areas, locks, users, devices, memberships, openings) through the command service",
 		flags:   seedFlags}
 }
@@ -53,6 +53,7 @@ const (
 
 func seedFlags(fs *flag.FlagSet, e env) action {
 	dir := dataDirFlag(fs, e)
+	eventStore := eventStoreFlag(fs, e)
 	n := fs.Int("events", 10000, "how many events to append (about)")
 	workers := fs.Int("workers", 32, "concurrent appenders")
 	return func(ctx context.Context, args []string) error {
@@ -62,7 +63,7 @@ func seedFlags(fs *flag.FlagSet, e env) action {
 		if *n <= 0 || *workers <= 0 {
 			return usagef("--events and --workers must be positive")
 		}
-		s, err := newSeeder(ctx, *dir)
+		s, err := newSeeder(ctx, *dir, *eventStore)
 		if err != nil {
 			return err
 		}
@@ -73,7 +74,11 @@ func seedFlags(fs *flag.FlagSet, e env) action {
 			fmt.Fprintf(e.stderr, "seed: %d events, %.0f events/s\n", done, float64(done)/el.Seconds())
 		})
 		el := time.Since(start)
-		fmt.Fprintf(e.stdout, "seeded %d events in %s (%.0f events/s) into %s\n", appended, el.Round(time.Millisecond), float64(appended)/el.Seconds(), *dir)
+		into := *dir
+		if *eventStore != "" {
+			into = backends.Redact(*eventStore)
+		}
+		fmt.Fprintf(e.stdout, "seeded %d events in %s (%.0f events/s) into %s\n", appended, el.Round(time.Millisecond), float64(appended)/el.Seconds(), into)
 		// The seeded events name this key as their actor; the secret is
 		// not kept anywhere, so this is the one chance to use it.
 		fmt.Fprintf(e.stdout, "owner API key of account %s, shown this once (more: accessctl keys create --account %s --permission owner):\napiKeyId=%s\napiKey=%s\n",
@@ -85,7 +90,7 @@ func seedFlags(fs *flag.FlagSet, e env) action {
 // seeder appends a data set as the account's owner, through an owner API
 // key it mints, as a client of the API would.
 type seeder struct {
-	store   *sqlite.Store
+	store   eventstore.Store
 	service *commands.Service
 	syncs   *commands.LockSyncs
 	// keyMaps is the keymaps projection, in a scratch database of the
@@ -101,27 +106,27 @@ type seeder struct {
 	start uint64
 }
 
-// newSeeder opens (creating) the data directory's event store and acts as
-// the owner of its first account (bootstrapped here if there is none).
-func newSeeder(ctx context.Context, dir string) (*seeder, error) {
+// newSeeder opens the event store eventStore names (with none, the data
+// directory's, created if need be) and acts as the owner of its first
+// account (bootstrapped here if there is none).
+func newSeeder(ctx context.Context, dir, eventStore string) (*seeder, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil { // as the server makes it
 		return nil, err
 	}
-	store, err := sqlite.Open(filepath.Join(dir, eventsFile))
-	if err != nil {
-		return nil, err
+	if eventStore == "" {
+		// A seed may start a data directory: its log is created here.
+		eventStore = "sqlite:" + filepath.Join(dir, eventsFile)
 	}
-	d := &dataDir{path: dir, store: store}
-	if d.pipeline, err = commands.NewPipeline(store, commands.NewRegistry(), time.Now); err != nil {
-		store.Close()
+	d, err := openEventStoreAt(ctx, dir, eventStore)
+	if err != nil {
 		return nil, err
 	}
 	svc, err := d.service()
 	if err != nil {
-		store.Close()
+		d.Close()
 		return nil, err
 	}
-	s := &seeder{store: store, service: svc}
+	s := &seeder{store: d.store, service: svc}
 	if err := s.open(ctx); err != nil {
 		s.close()
 		return nil, err

@@ -26,7 +26,10 @@ const Temp = File + ".tmp"
 // Marker is the content of File.
 type Marker struct {
 	Source string `json:"source"` // the absolute --data-dir
-	Until  string `json:"until"`  // the position, or the instant in UTC
+	// EventStore is the --eventstore the events were read from, its
+	// password masked; empty for the data directory's own log.
+	EventStore string `json:"eventStore,omitempty"`
+	Until      string `json:"until"` // the position, or the instant in UTC
 	// Complete is true, by rewriting the marker, only once every file of
 	// the replay is written; false, a replay that was interrupted (killed,
 	// say) or is still running, whose read models may be missing or
@@ -50,7 +53,9 @@ func (m Marker) Done() Marker {
 
 // SameReplay reports whether m and o name the same replay (source and
 // bound), finished or not.
-func (m Marker) SameReplay(o Marker) bool { return m.Source == o.Source && m.Until == o.Until }
+func (m Marker) SameReplay(o Marker) bool {
+	return m.Source == o.Source && m.EventStore == o.EventStore && m.Until == o.Until
+}
 
 // Read reads the marker of dir; ok is false when dir holds none.
 func Read(dir string) (m Marker, ok bool, err error) {
@@ -79,9 +84,13 @@ func CheckComplete(dir string) error {
 		return fmt.Errorf("%w: the replay in %s cannot be told finished; run accessctl replay again into a new or empty directory", err, dir)
 	}
 	if !m.Finished() {
+		eventStore := ""
+		if m.EventStore != "" {
+			eventStore = " --eventstore " + m.EventStore
+		}
 		return fmt.Errorf("%s holds a replay that did not finish (interrupted, or still running: %s is not marked complete); "+
-			"its read models may be missing or partial. Run it again: accessctl replay --data-dir %s --until %s --out %s",
-			dir, File, m.Source, m.Until, dir)
+			"its read models may be missing or partial. Run it again: accessctl replay --data-dir %s%s --until %s --out %s",
+			dir, File, m.Source, eventStore, m.Until, dir)
 	}
 	return nil
 }
