@@ -52,6 +52,20 @@ func openDataDir(path string) (*dataDir, error) {
 	return withPipeline(path, store)
 }
 
+// refuseReplayCopy fails when dir holds a replay (its replay.json): a
+// replay is evidence of the log as it was, and a command that appended to
+// it would change what its read-only server and verify answer.
+func refuseReplayCopy(dir string) error {
+	_, err := os.Stat(filepath.Join(dir, replayMarkerFile))
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s holds a replay (%s): a replay copy is evidence and nothing is appended to it; give the server's data directory", dir, replayMarkerFile)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	}
+	return err
+}
+
 // openEventStoreAt opens the log a server's --eventstore setting names (a
 // scale-out server's), or, with no setting, the data directory's own.
 func openEventStoreAt(ctx context.Context, path, setting string) (*dataDir, error) {

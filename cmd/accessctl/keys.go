@@ -153,6 +153,9 @@ var (
 // the account. The account, and the property and user the key is scoped
 // to, must exist in it: a key scoped to a mistyped id would be useless.
 func createKey(ctx context.Context, k newKey) (key commands.NewAPIKey, err error) {
+	if err := refuseReplayCopy(k.dataDir); err != nil {
+		return key, err
+	}
 	dir, err := openEventStoreAt(ctx, k.dataDir, k.eventStore)
 	if err != nil {
 		return key, err

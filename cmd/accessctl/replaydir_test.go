@@ -267,3 +267,26 @@ func TestReplayMarksItselfCompleteLast(t *testing.T) {
 	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 	assert.NoError(t, replaymark.CheckComplete(out))
 }
+
+// A replay copy is evidence: the commands that append refuse it (exit 1,
+// naming replay.json) and leave it as it was; those that only read work.
+func TestAppendingCommandsRefuseAReplay(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(t.TempDir(), "replay")
+	code, stdout, stderr := accessctl(t, "replay", "--data-dir", f.dir, "--until", "1000000", "--out", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	before := dirSums(t, out)
+	for _, args := range [][]string{
+		{"keys", "create", "--data-dir", out, "--account", f.accountID.String(), "--permission", "owner"},
+		{"seed", "--events", "10", "--data-dir", out},
+	} {
+		code, stdout, stderr := accessctl(t, args...)
+		require.Equal(t, exitFailed, code, "%v: %s%s", args, stdout, stderr)
+		assert.Contains(t, stderr, replayMarkerFile, "%v", args)
+		assert.Empty(t, stdout, "%v", args)
+	}
+	assert.Equal(t, before, dirSums(t, out), "the replay is left as it was")
+	code, stdout, stderr = accessctl(t, "verify", "--data-dir", out)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	requireListAndStatus(t, out, "head position")
+}

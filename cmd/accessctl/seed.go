@@ -110,6 +110,9 @@ type seeder struct {
 // directory's, created if need be) and acts as the owner of its first
 // account (bootstrapped here if there is none).
 func newSeeder(ctx context.Context, dir, eventStore string) (*seeder, error) {
+	if err := refuseReplayCopy(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil { // as the server makes it
 		return nil, err
 	}
