@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -110,7 +112,40 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 		if n == 0 && deliveryID != uuid.Nil {
 			return fmt.Errorf("delivery %s: no failed delivery has this id", deliveryID)
 		}
+		if n == 0 && webhookID != uuid.Nil {
+			// A mistyped id must not read as a webhook with nothing failed.
+			known, err := webhookKnown(ctx, db, readDB, webhookID)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return fmt.Errorf("webhook %s: no webhook has this id (none registered, no deliveries)", webhookID)
+			}
+		}
 		fmt.Fprintf(e.stdout, "%d failed deliveries queued again\n", n)
 		return nil
 	}
+}
+
+// webhookKnown reports whether a webhook with id was ever registered (the
+// webhooks read model, deleted ones too, when readDB holds it) or has any
+// delivery in db.
+func webhookKnown(ctx context.Context, db, readDB *projections.DB, id uuid.UUID) (bool, error) {
+	found := func(db *projections.DB, table string) (bool, error) {
+		err := db.QueryRowContext(ctx, db.Dialect.Rebind(`SELECT 1 FROM `+table+` WHERE webhook_id = ? LIMIT 1`), id.String()).Scan(new(int))
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if ok, err := found(db, webhooks.DeliveriesTable); ok || err != nil {
+		return ok, err
+	}
+	if readDB == nil {
+		return false, nil
+	}
+	if exists, err := projections.TableExists(ctx, readDB, webhooks.Table); err != nil || !exists {
+		return false, err
+	}
+	return found(readDB, webhooks.Table)
 }

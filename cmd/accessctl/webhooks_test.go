@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/accessd/accessd/commands"
 	"github.com/accessd/accessd/eventstore/servicetest"
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/integration"
@@ -81,6 +82,16 @@ func webhooksReplay(t *testing.T, file string) {
 	require.Equal(t, "delivered", st)
 	st, _, _ = status(otherFailed)
 	require.Equal(t, "failed", st)
+
+	// A webhook with nothing failed left is no error; an id no webhook
+	// has is, as an unknown delivery is.
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--webhook", hook.String())
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "0 failed deliveries queued again")
+	unknown := uuid.New()
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--webhook", unknown.String())
+	require.Equal(t, exitFailed, code, stdout)
+	require.Contains(t, stderr, "webhook "+unknown.String()+": no webhook has this id")
 
 	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", dir, "--all")
 	require.Equal(t, exitOK, code, stderr)
@@ -157,4 +168,26 @@ func TestWebhooksReplayOnPostgres(t *testing.T) {
 	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--readmodels", readModels, "--all")
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, stdout, "1 failed deliveries queued again")
+}
+
+// A registered webhook that never had a delivery is known: replaying it
+// queues nothing and succeeds.
+func TestWebhooksReplayOfAWebhookWithoutDeliveries(t *testing.T) {
+	f := newFixture(t)
+	srv := openServer(t, f.dir)
+	hook, err := srv.service.RegisterWebhook(owner(t.Context(), f.accountID), commands.RegisterWebhook{URL: "https://example.com/hook", EventTypes: []string{"LockInstalled"}})
+	require.NoError(t, err)
+	require.NoError(t, srv.store.Close())
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "--data-dir", f.dir)
+	require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+	db, _, err := integration.Open(t.Context(), filepath.Join(f.dir, integration.File), nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	code, stdout, stderr = accessctl(t, "webhooks", "replay", "--data-dir", f.dir, "--webhook", hook.WebhookID.String())
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "0 failed deliveries queued again")
+	code, _, stderr = accessctl(t, "webhooks", "replay", "--data-dir", f.dir, "--webhook", uuid.NewString())
+	require.Equal(t, exitFailed, code, stderr)
+	require.Contains(t, stderr, "no webhook has this id")
 }
