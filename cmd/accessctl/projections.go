@@ -222,7 +222,10 @@ func projectionsRebuildFlags(fs *flag.FlagSet, e env) action {
 			}
 			rest = fs.Args()
 		}
-		if *everything == (len(args) > 0) {
+		switch {
+		case *everything && len(args) > 0:
+			return usagef("--all rebuilds every read model: give --all or names, not both")
+		case !*everything && len(args) == 0:
 			return usagef("name the read models to rebuild, or give --all")
 		}
 		// A read model named twice would be rebuilt twice into the same

@@ -268,6 +268,20 @@ func TestRebuildRefusesARepeatedName(t *testing.T) {
 	assert.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 }
 
+// --all and names exclude each other: given both, the message says so
+// rather than asking for one of them; given neither, it asks.
+func TestRebuildRefusesAllWithNames(t *testing.T) {
+	f := newFixture(t)
+	code, stdout, stderr := accessctl(t, "projections", "rebuild", "--all", "keymaps", "--data-dir", f.dir)
+	assert.Equal(t, exitUsage, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, "give --all or names, not both")
+	code, _, stderr = accessctl(t, "projections", "rebuild", "--data-dir", f.dir)
+	assert.Equal(t, exitUsage, code, stderr)
+	assert.Contains(t, stderr, "name the read models to rebuild, or give --all")
+	_, err := os.Stat(filepath.Join(f.dir, readModelsFile))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing was opened")
+}
+
 // seedSize is n events, half under the race detector, which runs these
 // tests 5 to 10 times slower; the PostgreSQL pass, without it, seeds n.
 func seedSize(n uint64) uint64 {
