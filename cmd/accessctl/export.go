@@ -28,7 +28,7 @@ var exportIndexes = []string{"audit-index", "keymaps"}
 
 func exportCommand() command {
 	return command{name: "export",
-		synopsis: "(--lock ID | --user ID | --property ID) [--from RFC3339] [--to RFC3339] [--format json|csv] --out FILE|- [--data-dir DIR]",
+		synopsis: "(--lock ID | --user ID | --property ID) [--from RFC3339] [--to RFC3339] [--format json|csv] --out FILE|- [--data-dir DIR] [--eventstore URL] [--readmodels URL]",
 		summary:  "write the audit history of a lock, user or property to a file, as GET /audit/.../history answers it",
 		flags:    exportFlags}
 }

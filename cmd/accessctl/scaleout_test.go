@@ -151,3 +151,36 @@ func TestAppendingCommandsUseTheNamedEventStore(t *testing.T) {
 		require.True(t, want[i].RecordedAt.Equal(got[i].RecordedAt), "recorded at %d", got[i].Position)
 	}
 }
+
+// export reads the read models --readmodels names, PostgreSQL too: its
+// file is the one an export of the same log and read models on SQLite
+// (a replay of it) writes.
+func TestExportOnScaleOutBackends(t *testing.T) {
+	ctx := t.Context()
+	eventStore, readModels := servicetest.PostgresSchema(t), servicetest.PostgresSchema(t)
+	environ := map[string]string{"ACCESSD_EVENTSTORE": eventStore, "ACCESSD_READMODELS": readModels}
+	dir := t.TempDir()
+	code, out, errOut := accessctlEnv(t, environ, "seed", "--events", "100", "--workers", "2", "--data-dir", dir)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	code, out, errOut = accessctlEnv(t, environ, "projections", "rebuild", "--all", "--data-dir", dir)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	store, err := postgres.Open(ctx, eventStore)
+	require.NoError(t, err)
+	defer store.Close()
+	head, err := store.HeadPosition(ctx)
+	require.NoError(t, err)
+	created, err := store.ReadAll(ctx, 0, 1, eventstore.Filter{StreamPrefixes: []string{"property-"}})
+	require.NoError(t, err)
+	require.Len(t, created, 1)
+	property := strings.TrimPrefix(created[0].Stream, "property-")
+
+	code, onPostgres, errOut := accessctlEnv(t, environ, "export", "--data-dir", dir, "--property", property, "--out", "-")
+	require.Equal(t, exitOK, code, errOut)
+	require.NotEmpty(t, onPostgres)
+	replayed := filepath.Join(t.TempDir(), "replay")
+	code, out, errOut = accessctlEnv(t, environ, "replay", "--data-dir", dir, "--until", itoa(head), "--out", replayed)
+	require.Equal(t, exitOK, code, "%s%s", out, errOut)
+	code, onSQLite, errOut := accessctl(t, "export", "--data-dir", replayed, "--property", property, "--out", "-")
+	require.Equal(t, exitOK, code, errOut)
+	require.Equal(t, onSQLite, onPostgres)
+}
