@@ -178,15 +178,20 @@ func (a *API) upcomingTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	first := time.Now().In(loc)
 	if raw := queryGet(r, "from"); raw != "" {
-		if first, err = time.ParseInLocation(time.DateOnly, raw, loc); err != nil {
+		date, err := time.Parse(time.DateOnly, raw)
+		if err != nil {
 			writeErr(w, r, domain.InvalidField("from", "must be a date (YYYY-MM-DD)"))
 			return
 		}
 		// Go reads year 0000; the calendar, as every date, starts at year 1.
-		if first.Year() < 1 {
+		if date.Year() < 1 {
 			writeErr(w, r, domain.InvalidField("from", "must be a date from 0001-01-01"))
 			return
 		}
+		// Not the date's midnight in loc, which may not exist (Santiago
+		// skips 00:00 of 2027-09-05): time.Date would move it to the day
+		// before.
+		first = queries.DayStart(loc, date.Year(), date.Month(), date.Day())
 	}
 	if err := timelineFitsYear9999(r, first, days); err != nil {
 		writeErr(w, r, err)

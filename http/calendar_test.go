@@ -219,3 +219,56 @@ func TestTimelineEndsBy9999(t *testing.T) {
 		}
 	}
 }
+
+// Where a clock change skips local midnight (Santiago on 5 September
+// 2027, Havana on 14 March 2027, both 00:00 → 01:00) the timeline still
+// lists each date once, and the date starts at 01:00: a departure then is
+// on it, an arrival at 23:30 the evening before is not. New York, which
+// changes at 02:00, the same way.
+func TestTimelineWhereMidnightIsSkipped(t *testing.T) {
+	h := newHarness(t)
+	guest := h.grpUser(rootKey, "Ana")
+	for _, c := range []struct {
+		tz            string
+		arrive, leave string // the instants of a booking: 23:30 local, then the next date's first instant
+		query         string
+		want          map[string][]string
+	}{
+		{"America/Santiago", "2027-09-05T03:30:00Z", "2027-09-05T04:00:00Z", "?from=2027-09-03&days=3",
+			map[string][]string{"2027-09-03": nil, "2027-09-04": {"arrival"}, "2027-09-05": {"departure"}}},
+		{"America/Santiago", "2027-09-05T03:30:00Z", "2027-09-05T04:00:00Z", "?from=2027-09-05&days=2",
+			map[string][]string{"2027-09-05": {"departure"}, "2027-09-06": nil}},
+		{"America/Havana", "2027-03-14T04:30:00Z", "2027-03-14T05:00:00Z", "?from=2027-03-13&days=3",
+			map[string][]string{"2027-03-13": {"arrival"}, "2027-03-14": {"departure"}, "2027-03-15": nil}},
+		{"America/New_York", "2027-03-14T04:30:00Z", "2027-03-14T05:00:00Z", "?from=2027-03-13&days=3",
+			map[string][]string{"2027-03-13": {"arrival"}, "2027-03-14": {"departure"}, "2027-03-15": nil}},
+	} {
+		r := h.do("POST", "/properties", rootKey, map[string]any{"displayName": "Hotel " + c.tz, "timezone": c.tz})
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+		prop := r.field("propertyId")
+		r = h.do("POST", "/properties/"+prop+"/bookings", rootKey, map[string]any{"areaId": h.mkArea(rootKey, prop, "Room", ""),
+			"guest": map[string]any{"userId": guest}, "startDateTime": c.arrive, "endDateTime": c.leave, "source": "web"})
+		require.Equal(t, http.StatusCreated, r.Status, r.Error)
+
+		r = h.do("GET", "/properties/"+prop+"/timeline/upcoming"+c.query, rootKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+		var tl struct {
+			Days []struct {
+				Date  string    `json:"date"`
+				Items []calItem `json:"items"`
+			} `json:"days"`
+		}
+		require.NoError(t, json.Unmarshal(r.Data, &tl))
+		got := map[string][]string{}
+		var dates []string
+		for _, d := range tl.Days {
+			dates = append(dates, d.Date)
+			got[d.Date] = nil
+			for _, it := range d.Items {
+				got[d.Date] = append(got[d.Date], it.Type)
+			}
+		}
+		assert.Equal(t, c.want, got, "%s %s: dates %v", c.tz, c.query, dates)
+		assert.Len(t, dates, len(c.want), "%s %s: dates %v", c.tz, c.query, dates)
+	}
+}

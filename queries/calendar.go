@@ -179,19 +179,22 @@ type CalendarDay struct {
 // ByLocalDay groups the items that happen on each of days local dates in
 // loc, from the date of first on: an arrival or departure on the date it
 // falls on, an access code's window on the date it opens; stays, which
-// span days, are left out. A date runs from its local midnight to the
-// next, so a day is 23 or 25 hours long across a daylight-saving change.
-// Every date is answered, an empty one with no items; a date's items are
-// by start.
+// span days, are left out. A date runs from its start (DayStart) to the
+// next date's, so a day is 23 or 25 hours long across a daylight-saving
+// change. Every date is answered, an empty one with no items; a date's
+// items are by start.
 func ByLocalDay(items []CalendarItem, loc *time.Location, first time.Time, days int) []CalendarDay {
 	y, m, d := first.In(loc).Date()
 	out := make([]CalendarDay, days)
 	bounds := make([]time.Time, days+1)
 	for i := range bounds {
-		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+		bounds[i] = DayStart(loc, y, m, d+i)
 	}
 	for i := range out {
-		out[i] = CalendarDay{Date: bounds[i].Format(time.DateOnly), Items: []CalendarItem{}}
+		// The date itself, not bounds[i]'s: a date whose midnight is
+		// skipped starts later in the day, maybe on the next one.
+		date := time.Date(y, m, d+i, 0, 0, 0, 0, time.UTC)
+		out[i] = CalendarDay{Date: date.Format(time.DateOnly), Items: []CalendarItem{}}
 	}
 	items = slices.Clone(items)
 	slices.SortStableFunc(items, func(a, b CalendarItem) int { return a.Start.Compare(b.Start) })
@@ -209,5 +212,27 @@ func ByLocalDay(items []CalendarItem, loc *time.Location, first time.Time, days 
 // date of first: what ByLocalDay needs read.
 func DaysSpan(loc *time.Location, first time.Time, days int) (time.Time, time.Time) {
 	y, m, d := first.In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, loc), time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+	return DayStart(loc, y, m, d), DayStart(loc, y, m, d+days)
+}
+
+// DayStart is the first instant of the local date y-m-d in loc (d may run
+// past the month, as for time.Date): its midnight, or, where a clock change
+// skips midnight (Santiago's 00:00 → 01:00), the change itself.
+// time.Date gives no such midnight a time of the day before, or after it.
+func DayStart(loc *time.Location, y int, m time.Month, d int) time.Time {
+	date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	ty, tm, td := t.Date()
+	got := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
+	hour, minute, sec := t.Clock()
+	switch {
+	case got.Equal(date) && hour == 0 && minute == 0 && sec == 0:
+		return t
+	case got.Before(date):
+		_, change := t.ZoneBounds()
+		return change
+	default:
+		change, _ := t.ZoneBounds()
+		return change
+	}
 }

@@ -62,3 +62,42 @@ func TestByLocalDayAcrossDaylightSaving(t *testing.T) {
 		}
 	}
 }
+
+// A date starts at its local midnight, or where a clock change skips
+// midnight at the change: time.Date puts a skipped midnight on the day
+// before (Santiago, Havana) or after it (Tehran, 2021). A midnight that
+// happens twice (Havana's autumn change, 01:00 → 00:00) starts the date
+// the first time.
+func TestDayStart(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		zone string
+		date string
+		want string // UTC
+	}{
+		{"America/Santiago", "2027-09-05", "2027-09-05T04:00:00Z"},
+		{"America/Santiago", "2027-09-06", "2027-09-06T03:00:00Z"},
+		{"America/Santiago", "2027-04-04", "2027-04-04T04:00:00Z"}, // 00:00 → 23:00 the day before
+		{"America/Havana", "2027-03-14", "2027-03-14T05:00:00Z"},
+		{"America/Havana", "2027-11-07", "2027-11-07T04:00:00Z"},
+		{"Asia/Tehran", "2021-03-22", "2021-03-21T20:30:00Z"},
+		{"Europe/Madrid", "2027-03-28", "2027-03-27T23:00:00Z"},
+		{"America/New_York", "2027-03-14", "2027-03-14T05:00:00Z"},
+	} {
+		loc, err := time.LoadLocation(c.zone)
+		if err != nil {
+			t.Skip("no time zone database:", err)
+		}
+		d, err := time.Parse(time.DateOnly, c.date)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := DayStart(loc, d.Year(), d.Month(), d.Day())
+		if got.UTC().Format(time.RFC3339) != c.want {
+			t.Errorf("%s %s starts at %s, want %s", c.zone, c.date, got.UTC().Format(time.RFC3339), c.want)
+		}
+		if got.In(loc).Format(time.DateOnly) != c.date {
+			t.Errorf("%s %s starts at %s, another date", c.zone, c.date, got.In(loc))
+		}
+	}
+}
