@@ -272,3 +272,32 @@ func TestTimelineWhereMidnightIsSkipped(t *testing.T) {
 		assert.Len(t, dates, len(c.want), "%s %s: dates %v", c.tz, c.query, dates)
 	}
 }
+
+// The calendar answers a booking's instants to the nanosecond, as GET
+// /bookings does, and compares from and to on them.
+func TestCalendarKeepsNanoseconds(t *testing.T) {
+	h := newHarness(t)
+	prop := h.grpProperty(rootKey)
+	r := h.do("POST", "/properties/"+prop+"/bookings", rootKey, map[string]any{"areaId": h.mkArea(rootKey, prop, "Room", ""),
+		"guest": map[string]any{"userId": h.grpUser(rootKey, "Ana")}, "source": "web",
+		"startDateTime": "2027-05-01T10:00:00.123456789Z", "endDateTime": "2027-05-02T10:00:00.987654321Z"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	cal := "/properties/" + prop + "/calendar"
+
+	r = h.do("GET", cal+"?from=2027-05-01T00:00:00Z&to=2027-05-03T00:00:00Z", rootKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	assert.Contains(t, string(r.Data), `"type":"stay","bookingId":`)
+	assert.Contains(t, string(r.Data), `"start":"2027-05-01T10:00:00.123456789Z","end":"2027-05-02T10:00:00.987654321Z"`)
+
+	types := func(query string) []string {
+		var out []string
+		for _, it := range calItems(t, h.do("GET", cal+query, rootKey, nil)) {
+			out = append(out, it.Type)
+		}
+		return out
+	}
+	assert.ElementsMatch(t, []string{"stay", "departure"}, types("?from=2027-05-01T10:00:00.12345679Z&to=2027-05-03T00:00:00Z"),
+		"the arrival is a nanosecond before from")
+	assert.ElementsMatch(t, []string{"stay", "departure"}, types("?from=2027-05-02T10:00:00.9876Z&to=2027-05-03T00:00:00Z"),
+		"the stay ends 54µs after from")
+}

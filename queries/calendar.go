@@ -45,9 +45,12 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT i.type, i.booking_id, i.property_id, i.area_id, i.start_ms, i.end_ms, i.status, i.guest_name, i.area_name
+	// The query compares whole milliseconds, so it keeps the rows of the
+	// milliseconds from and to fall in; the nanoseconds decide below.
+	query := `SELECT i.type, i.booking_id, i.property_id, i.area_id, i.start_ms, i.start_frac_ns, i.end_ms, i.end_frac_ns,
+			i.status, i.guest_name, i.area_name
 		FROM ` + calendar.Table + ` i
-		WHERE i.account_id = ? AND i.start_ms < ? AND i.start_ms >= ? AND i.end_ms >= ?`
+		WHERE i.account_id = ? AND i.start_ms <= ? AND i.start_ms >= ? AND i.end_ms >= ?`
 	args := []any{accountID, to.UnixMilli(), from.UnixMilli() - span, from.UnixMilli()}
 	if propertyIDs != nil {
 		query += ` AND i.property_id IN (?` + strings.Repeat(",?", len(propertyIDs)-1) + `)`
@@ -61,20 +64,23 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 	}
 	defer rows.Close()
 	out := make([]CalendarItem, 0, 256)
-	lo, hi := from.UnixMilli(), to.UnixMilli()
 	for rows.Next() {
 		var row CalendarItem
-		var start, end int64
+		var startMs, startNs, endMs, endNs int64
 		var guest, areaName string
-		if err := rows.Scan(&row.Type, &row.BookingID, &row.PropertyID, &row.AreaID, &start, &end, &row.Status, &guest, &areaName); err != nil {
+		if err := rows.Scan(&row.Type, &row.BookingID, &row.PropertyID, &row.AreaID, &startMs, &startNs, &endMs, &endNs,
+			&row.Status, &guest, &areaName); err != nil {
 			return nil, fmt.Errorf("calendar: %w", err)
 		}
-		row.Start, row.End = time.UnixMilli(start).UTC(), time.UnixMilli(end).UTC()
+		row.Start, row.End = calendar.Instant(startMs, startNs), calendar.Instant(endMs, endNs)
+		if !row.Start.Before(to) {
+			continue
+		}
 		// The query keeps rows ending at from, for the departures falling
 		// on it; a window ending there (its end is exclusive) does not
 		// overlap [from, to).
 		if row.Type != calendar.TypeBooking {
-			if end <= lo {
+			if !row.End.After(from) {
 				continue
 			}
 			row.Title = title(row.Type, guest, areaName)
@@ -85,16 +91,15 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 		// fall in [from, to).
 		for _, it := range []struct {
 			typ string
-			at  int64
-		}{{calendar.TypeStay, -1}, {calendar.TypeArrival, start}, {calendar.TypeDeparture, end}} {
-			if it.at != -1 && (it.at < lo || it.at >= hi) || it.at == -1 && end <= lo {
+			at  *time.Time // nil: the stay
+		}{{calendar.TypeStay, nil}, {calendar.TypeArrival, &row.Start}, {calendar.TypeDeparture, &row.End}} {
+			if it.at != nil && (it.at.Before(from) || !it.at.Before(to)) || it.at == nil && !row.End.After(from) {
 				continue
 			}
 			item := row
 			item.Type, item.Title = it.typ, title(it.typ, guest, areaName)
-			if it.at != -1 {
-				item.Start = time.UnixMilli(it.at).UTC()
-				item.End = item.Start
+			if it.at != nil {
+				item.Start, item.End = *it.at, *it.at
 			}
 			out = append(out, item)
 		}
@@ -112,12 +117,16 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 // the query returns in no particular order anyway.
 func sortItems(items []CalendarItem) []CalendarItem {
 	order := make([]int32, len(items))
-	starts := make([]int64, len(items)) // items are whole milliseconds
+	starts := make([]int64, len(items))
+	fracs := make([]int32, len(items))
 	for i := range order {
-		order[i], starts[i] = int32(i), items[i].Start.UnixMilli()
+		order[i], starts[i], fracs[i] = int32(i), items[i].Start.UnixMilli(), int32(calendar.FracNanos(items[i].Start))
 	}
 	slices.SortFunc(order, func(x, y int32) int {
 		if c := cmp.Compare(starts[x], starts[y]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(fracs[x], fracs[y]); c != 0 {
 			return c
 		}
 		a, b := &items[x], &items[y]
@@ -134,7 +143,8 @@ func sortItems(items []CalendarItem) []CalendarItem {
 }
 
 // longest is the longest item of the properties (nil: the account's), in
-// ms: no item overlapping a range starts longer than that before it.
+// whole ms between its start_ms and end_ms: no item overlapping a range
+// has a start_ms further than that before the range's.
 func (q *Calendar) longest(ctx context.Context, accountID string, propertyIDs []string) (int64, error) {
 	query := `SELECT COALESCE(MAX(max_ms), 0) FROM ` + calendar.SpansTable + ` WHERE account_id = ?`
 	args := []any{accountID}

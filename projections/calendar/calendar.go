@@ -25,8 +25,9 @@ const (
 	// NamesTable holds the display names of areas and users, copied into
 	// the items' titles.
 	NamesTable = "calendar_names"
-	// SpansTable holds each property's longest item (in ms): a range query
-	// then reads only the items starting at most that long before it.
+	// SpansTable holds each property's longest item (in whole ms between
+	// its start_ms and end_ms): a range query then reads only the items
+	// starting at most that long before it.
 	SpansTable = "calendar_spans"
 	// bookingsTable remembers the last event applied to each booking.
 	bookingsTable = "calendar_bookings"
@@ -57,8 +58,9 @@ func (p *Projection) Name() string { return "calendar" }
 func (*Projection) Lane() string { return projections.LaneDeferred }
 
 // Version implements projections.Projection. Version 2: a booking's
-// access codes move with it to another area.
-func (p *Projection) Version() int { return 2 }
+// access codes move with it to another area. Version 3: items keep their
+// nanoseconds (start_frac_ns, end_frac_ns), which version 2 cut off.
+func (p *Projection) Version() int { return 3 }
 
 // EventTypes implements projections.Projection.
 func (p *Projection) EventTypes() []string {
@@ -92,15 +94,20 @@ func (p *Projection) Setup(ctx context.Context, tx projections.Tx) error {
 			type TEXT NOT NULL,
 			status TEXT NOT NULL,
 			start_ms BIGINT NOT NULL,
-			end_ms BIGINT NOT NULL
+			end_ms BIGINT NOT NULL,
+			start_frac_ns BIGINT NOT NULL,
+			end_frac_ns BIGINT NOT NULL
 		)`,
 		// Items overlapping [from, to) start before to, and at most the
 		// property's longest span before from; the index walks a
-		// property's items by start.
+		// property's items by start. An instant is its Unix milliseconds
+		// (floored: what ranges are indexed by) and the nanoseconds past
+		// them (0 to 999999): Unix nanoseconds would not reach the years
+		// 1 to 9999 a booking may be in.
 		// Both indexes cover every column a range query reads, so it never
 		// visits the table.
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (account_id, property_id, start_ms, end_ms, type, booking_id, area_id, status, guest_name, area_name)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_by_account ON ` + t + ` (account_id, start_ms, end_ms, property_id, type, booking_id, area_id, status, guest_name, area_name)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_property ON ` + t + ` (account_id, property_id, start_ms, end_ms, type, booking_id, area_id, status, guest_name, area_name, start_frac_ns, end_frac_ns)`,
+		`CREATE INDEX IF NOT EXISTS ` + t + `_by_account ON ` + t + ` (account_id, start_ms, end_ms, property_id, type, booking_id, area_id, status, guest_name, area_name, start_frac_ns, end_frac_ns)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_guest ON ` + t + ` (guest_user_id)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_area ON ` + t + ` (area_id)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_by_booking ON ` + t + ` (booking_id)`,
@@ -156,8 +163,10 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		if err != nil {
 			return fmt.Errorf("calendar: %w", err)
 		}
-		err = tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, end_ms = ?, area_id = ?, area_name = ? WHERE booking_id = ? AND type = ?`,
-			e.StartDateTime.UnixMilli(), e.EndDateTime.UnixMilli(), e.AreaID.String(), areaName, id, TypeAccessCode)
+		err = tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET start_ms = ?, start_frac_ns = ?, end_ms = ?, end_frac_ns = ?, area_id = ?, area_name = ?
+			WHERE booking_id = ? AND type = ?`,
+			e.StartDateTime.UnixMilli(), FracNanos(e.StartDateTime), e.EndDateTime.UnixMilli(), FracNanos(e.EndDateTime),
+			e.AreaID.String(), areaName, id, TypeAccessCode)
 		return err
 	case booking.AccessCodeCreated:
 		var guest, status string
@@ -183,10 +192,12 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		if err := p.status(ctx, tx, id, booking.StatusCheckedOut); err != nil {
 			return err
 		}
-		// An early check-out ends the stay, and so moves the departure.
-		at := e.At.UnixMilli()
-		err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET end_ms = ? WHERE item_id = ? AND end_ms > ? AND start_ms <= ?`,
-			at, id, at, at)
+		// An early check-out (start <= at < end) ends the stay, and so
+		// moves the departure.
+		at, frac := e.At.UnixMilli(), FracNanos(e.At)
+		err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET end_ms = ?, end_frac_ns = ? WHERE item_id = ?
+			AND (end_ms > ? OR end_ms = ? AND end_frac_ns > ?) AND (start_ms < ? OR start_ms = ? AND start_frac_ns <= ?)`,
+			at, frac, id, at, at, frac, at, at, frac)
 		return err
 	}
 	return nil
@@ -258,7 +269,7 @@ func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, t
 	sp := tx.Table(SpansTable)
 	if err := tx.Write(ctx, `INSERT INTO `+sp+` (property_id, account_id, max_ms) VALUES (?, ?, ?)
 		ON CONFLICT (property_id) DO UPDATE SET max_ms = excluded.max_ms WHERE `+sp+`.max_ms < excluded.max_ms`,
-		property, account, end.Sub(start).Milliseconds()); err != nil {
+		property, account, end.UnixMilli()-start.UnixMilli()); err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
 	guestName, err := p.nameOf(ctx, tx, guest)
@@ -269,11 +280,14 @@ func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, t
 	if err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
-	if err := tx.Write(ctx, `INSERT INTO `+t+` (item_id, booking_id, account_id, property_id, area_id, guest_user_id, guest_name, area_name, type, status, start_ms, end_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if err := tx.Write(ctx, `INSERT INTO `+t+` (item_id, booking_id, account_id, property_id, area_id, guest_user_id, guest_name, area_name, type, status,
+			start_ms, start_frac_ns, end_ms, end_frac_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (item_id) DO UPDATE SET property_id = excluded.property_id, area_id = excluded.area_id,
-			area_name = excluded.area_name, status = excluded.status, start_ms = excluded.start_ms, end_ms = excluded.end_ms`,
-		itemID, id, account, property, areaID, guest, guestName, areaName, typ, status, start.UnixMilli(), end.UnixMilli()); err != nil {
+			area_name = excluded.area_name, status = excluded.status, start_ms = excluded.start_ms, start_frac_ns = excluded.start_frac_ns,
+			end_ms = excluded.end_ms, end_frac_ns = excluded.end_frac_ns`,
+		itemID, id, account, property, areaID, guest, guestName, areaName, typ, status,
+		start.UnixMilli(), FracNanos(start), end.UnixMilli(), FracNanos(end)); err != nil {
 		return fmt.Errorf("calendar: %w", err)
 	}
 	return nil
@@ -282,4 +296,14 @@ func (p *Projection) place(ctx context.Context, tx projections.Tx, itemID, id, t
 func (p *Projection) status(ctx context.Context, tx projections.Tx, id string, s booking.Status) error {
 	err := tx.Write(ctx, `UPDATE `+tx.Table(Table)+` SET status = ? WHERE booking_id = ?`, string(s), id)
 	return err
+}
+
+// FracNanos is the nanoseconds of t past its Unix millisecond (UnixMilli
+// floors), 0 to 999999: with it a row keeps the instant whole.
+func FracNanos(t time.Time) int64 { return int64(t.Nanosecond() % int(time.Millisecond)) }
+
+// Instant is the instant a row's milliseconds and nanoseconds past them
+// stand for, in UTC.
+func Instant(ms, fracNanos int64) time.Time {
+	return time.UnixMilli(ms).Add(time.Duration(fracNanos)).UTC()
 }

@@ -189,3 +189,94 @@ func TestAccessCodesMoveWithTheirBooking(t *testing.T) {
 	}
 	assert.Equal(t, 1, codes)
 }
+
+// Items keep their nanoseconds, and [from, to) is compared on them: an
+// instant a nanosecond before from, or at to, is out; a stay ending
+// microseconds after from overlaps it. An early check-out's instant ends
+// the stay whole.
+func TestCalendarKeepsNanoseconds(t *testing.T) {
+	f := newFixture(t)
+	account, property, room := uuid.New(), uuid.New(), uuid.New()
+	ns := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		return v
+	}
+	start, end := ns("2027-05-01T10:00:00.123456789Z"), ns("2027-05-02T10:00:00.987654321Z")
+	id, code := uuid.New(), uuid.New()
+	f.append("booking-"+id.String(),
+		booking.BookingCreated{BookingID: id, AccountID: account, PropertyID: property, AreaID: room,
+			GuestUserID: uuid.New(), StartDateTime: start, EndDateTime: end, Source: "web"},
+		booking.AccessCodeCreated{AccessCodeID: code, BookingID: id, AccountID: account, PropertyID: property, AreaID: room,
+			CodeHash: "h", Salt: "s", ValidFrom: start, ValidUntil: end})
+	types := func(from, to time.Time) map[string]queries.CalendarItem {
+		t.Helper()
+		items, err := f.q.Items(context.Background(), account.String(), []string{property.String()}, from, to)
+		require.NoError(t, err)
+		out := map[string]queries.CalendarItem{}
+		for _, it := range items {
+			out[it.Type] = it
+		}
+		return out
+	}
+	keys := func(m map[string]queries.CalendarItem) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		return out
+	}
+	day := 24 * time.Hour
+
+	all := types(start.Add(-day), end.Add(day))
+	require.Len(t, all, 4)
+	assert.Equal(t, start, all["stay"].Start)
+	assert.Equal(t, end, all["stay"].End)
+	assert.Equal(t, start, all["arrival"].Start)
+	assert.Equal(t, end, all["departure"].Start)
+	assert.Equal(t, start, all["accessCode"].Start)
+	assert.Equal(t, end, all["accessCode"].End)
+
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+		want     []string
+	}{
+		{"from a nanosecond after the arrival", start.Add(time.Nanosecond), end.Add(day), []string{"stay", "accessCode", "departure"}},
+		{"to a nanosecond after the arrival", start.Add(-day), start.Add(time.Nanosecond), []string{"stay", "accessCode", "arrival"}},
+		{"to at the arrival", start.Add(-day), start, nil},
+		{"from 54µs before the end", ns("2027-05-02T10:00:00.9876Z"), end.Add(day), []string{"stay", "accessCode", "departure"}},
+		{"from at the end", end, end.Add(day), []string{"departure"}},
+		{"from a nanosecond after the end", end.Add(time.Nanosecond), end.Add(day), nil},
+	} {
+		assert.ElementsMatch(t, c.want, keys(types(c.from, c.to)), c.name)
+	}
+
+	out := ns("2027-05-01T20:00:00.232191454Z")
+	f.append("booking-"+id.String(),
+		booking.BookingCheckedIn{BookingID: id, AccountID: account, PropertyID: property, Method: "manual", At: start},
+		booking.BookingCheckedOut{BookingID: id, AccountID: account, PropertyID: property, Method: "manual", At: out})
+	all = types(start.Add(-day), end.Add(day))
+	assert.Equal(t, out, all["stay"].End, "the early check-out's instant")
+	assert.Equal(t, out, all["departure"].Start)
+}
+
+// A booking 1.2 ms long runs across three milliseconds (.9 to 2.1): a
+// range from its last one still finds it, the property's longest item
+// being counted in the milliseconds its start and end fall in.
+func TestCalendarFindsAnItemAcrossMilliseconds(t *testing.T) {
+	f := newFixture(t)
+	account, property := uuid.New(), uuid.New()
+	base := time.Date(2027, 5, 1, 10, 0, 0, 0, time.UTC)
+	start, end := base.Add(900*time.Microsecond), base.Add(2100*time.Microsecond)
+	id := uuid.New()
+	f.append("booking-"+id.String(), booking.BookingCreated{BookingID: id, AccountID: account, PropertyID: property,
+		AreaID: uuid.New(), GuestUserID: uuid.New(), StartDateTime: start, EndDateTime: end, Source: "web"})
+	items, err := f.q.Items(context.Background(), account.String(), nil, base.Add(2*time.Millisecond), base.Add(time.Second))
+	require.NoError(t, err)
+	var got []string
+	for _, it := range items {
+		got = append(got, it.Type)
+	}
+	assert.ElementsMatch(t, []string{"stay", "departure"}, got)
+}
