@@ -107,7 +107,10 @@ type SyncedLock struct {
 // before anything is decoded or kept. Then LockSynced is recorded (see
 // lock.Sync) and each access attempt is appended to the lock's access log
 // under an id derived from its lockAccessLogId, so one sent again is
-// stored once and accepted again.
+// stored once and accepted again. The lock, the signature, the body and
+// its syncDate are checked before Execute: a request repeated with an
+// Idempotency-Key replays the first one's events without deciding, and
+// is checked the same way (its entries are accepted again).
 func (l *LockSyncs) SyncLock(ctx context.Context, req SignedLockSync, decode LockSyncDecoder) (SyncedLock, error) {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || actor.AccountID == uuid.Nil {
@@ -116,30 +119,40 @@ func (l *LockSyncs) SyncLock(ctx context.Context, req SignedLockSync, decode Loc
 	if actor.LockID == uuid.Nil || actor.LockID != req.LockID {
 		return SyncedLock{}, ErrNotThisLock
 	}
-	var (
-		in      LockSync
-		decoded bool
-		st      lock.State
-		at      time.Time
-	)
-	res, err := Execute(ctx, l.s.p, lockAgg, req.LockID, "SyncLock", func(loaded Loaded[lock.State], now time.Time) ([]domain.Event, error) {
-		st, at = loaded.State, now
+	signedBy := func(st lock.State) error {
 		if !st.Exists() || st.AccountID() != actor.AccountID {
-			return nil, lock.ErrNotFound
+			return lock.ErrNotFound
 		}
 		if !lockSigned(st.PublicKey(), req.Signature, req.Body) {
-			return nil, ErrLockSignature
+			return ErrLockSignature
 		}
-		if !decoded {
-			var err error
-			if in, err = decode(req.Body); err != nil {
-				return nil, err
-			}
-			if err := validateAccessLogs(in.AccessLogs); err != nil {
-				return nil, err
-			}
-			decoded = true
+		return nil
+	}
+	loaded, err := Load(ctx, l.s.p, lockAgg, req.LockID)
+	if err != nil {
+		return SyncedLock{}, err
+	}
+	st := loaded.State
+	if err := signedBy(st); err != nil {
+		return SyncedLock{}, err
+	}
+	in, err := decode(req.Body)
+	if err != nil {
+		return SyncedLock{}, err
+	}
+	if err := validateAccessLogs(in.AccessLogs); err != nil {
+		return SyncedLock{}, err
+	}
+	if err := in.Report.Check(l.s.p.Now()); err != nil {
+		return SyncedLock{}, err
+	}
+	var at time.Time
+	res, err := Execute(ctx, l.s.p, lockAgg, req.LockID, "SyncLock", func(cur Loaded[lock.State], now time.Time) ([]domain.Event, error) {
+		// Again as the append sees the lock: it may be gone meanwhile.
+		if err := signedBy(cur.State); err != nil {
+			return nil, err
 		}
+		st, at = cur.State, now
 		return in.Report.Decide(st, now)
 	})
 	if err != nil {

@@ -186,6 +186,18 @@ const MaxSyncSkew = 15 * time.Minute
 // a lock whose clock is off.
 var ErrStaleSync = domain.NewError(domain.ErrUnprocessable, "syncDate is more than 15 minutes from the server's clock: a replayed or stale sync is refused")
 
+// Check validates the report and refuses one dated more than MaxSyncSkew
+// from now (ErrStaleSync).
+func (c Sync) Check(now time.Time) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if skew := now.Sub(c.SyncDate); skew > MaxSyncSkew || skew < -MaxSyncSkew {
+		return ErrStaleSync
+	}
+	return nil
+}
+
 // Decide records LockSynced when the lock reports another key-map or
 // firmware version than it last did, on its first sync, and otherwise once
 // per SyncHeartbeat; a sync that changes nothing in between records
@@ -194,13 +206,10 @@ func (c Sync) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !s.Exists() {
 		return nil, ErrNotFound
 	}
-	if err := c.Validate(); err != nil {
+	if err := c.Check(now); err != nil {
 		return nil, err
 	}
 	last := s.sync
-	if skew := now.Sub(c.SyncDate); skew > MaxSyncSkew || skew < -MaxSyncSkew {
-		return nil, ErrStaleSync
-	}
 	if c.CurrentFirmwareVersion == "" {
 		// Not reported: the lock runs what it last said it runs.
 		c.CurrentFirmwareVersion = last.firmwareVersion
