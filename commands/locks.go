@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -205,7 +206,8 @@ type UninstalledLock struct {
 // (mode property), or releases it from the account (mode owner), which also
 // deletes the lock's own API key and frees its public key (see
 // releaseLockKey). Needs `install-lock` (or `owner`) for the
-// lock's property.
+// lock's property; a request repeated with an Idempotency-Key needs it for
+// the property the lock was in then, and answers the first one's date.
 func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock.UninstallMode) (UninstalledLock, error) {
 	if !mode.Valid() {
 		return UninstalledLock{}, domain.InvalidField("uninstallMode", `must be "area", "property" or "owner"`)
@@ -228,13 +230,21 @@ func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock
 	}
 	out.Result = res
 	if res.Replayed {
-		// An Idempotency-Key repeat decided nothing: answer from the
-		// event the first request appended.
-		out.At = s.p.Now()
+		// An Idempotency-Key repeat decided nothing: authorize it and
+		// answer from the event the first request appended, where and
+		// when the lock left (the lock may be in no property now).
+		var left lock.LockUninstalled
 		for _, e := range res.Events {
 			if u, ok := e.(lock.LockUninstalled); ok {
-				out.PropertyID, out.AreaID = u.PropertyID, u.AreaID
+				left = u
 			}
+		}
+		if err := s.authorizeReplayedLock(ctx, lockID, left.AccountID, left.PropertyID, domain.PermInstallLock); err != nil {
+			return UninstalledLock{}, err
+		}
+		out.PropertyID, out.AreaID = left.PropertyID, left.AreaID
+		if out.At, err = s.recordedAt(ctx, res); err != nil {
+			return UninstalledLock{}, err
 		}
 		if keyID, publicKey, err = s.lockKeyID(ctx, lockID); err != nil {
 			return UninstalledLock{}, err
@@ -253,7 +263,9 @@ func (s *Service) UninstallLock(ctx context.Context, lockID uuid.UUID, mode lock
 
 // DeprovisionLock retires a lock that is in no area, deletes its own API
 // key and frees its public key for another provisioning (see
-// releaseLockKey). Needs `provision-lock` (or `owner`) for the lock's property.
+// releaseLockKey). Needs `provision-lock` (or `owner`) for the lock's
+// property (for a request repeated with an Idempotency-Key: the property
+// the lock was in then).
 func (s *Service) DeprovisionLock(ctx context.Context, lockID uuid.UUID) (Result, error) {
 	var (
 		keyID     uuid.UUID
@@ -270,6 +282,15 @@ func (s *Service) DeprovisionLock(ctx context.Context, lockID uuid.UUID) (Result
 		return Result{}, err
 	}
 	if res.Replayed {
+		var gone lock.LockDeprovisioned
+		for _, e := range res.Events {
+			if d, ok := e.(lock.LockDeprovisioned); ok {
+				gone = d
+			}
+		}
+		if err := s.authorizeReplayedLock(ctx, lockID, gone.AccountID, gone.PropertyID, domain.PermProvisionLock); err != nil {
+			return Result{}, err
+		}
 		if keyID, publicKey, err = s.lockKeyID(ctx, lockID); err != nil {
 			return Result{}, err
 		}
@@ -278,6 +299,39 @@ func (s *Service) DeprovisionLock(ctx context.Context, lockID uuid.UUID) (Result
 		return Result{}, err
 	}
 	return s.releaseLockKey(ctx, lockID, publicKey, res)
+}
+
+// authorizeReplayedLock authorizes a request repeated with its
+// Idempotency-Key, whose decision did not run, against the lock as the
+// first request found it: in the account and property its recorded
+// event names, since that request may have taken the lock out of both.
+// Without such an event (accountID uuid.Nil) it reads the lock as it is.
+func (s *Service) authorizeReplayedLock(ctx context.Context, lockID, accountID, propertyID uuid.UUID, perms ...domain.Permission) error {
+	if accountID == uuid.Nil {
+		l, err := Load(ctx, s.p, lockAgg, lockID)
+		if err != nil {
+			return err
+		}
+		return authorizeLock(ctx, l.State, perms...)
+	}
+	return authorizeLockIn(ctx, accountID, propertyID, perms...)
+}
+
+// recordedAt is when a replayed result's last event was appended, by the
+// pipeline's clock: the date the first request answered.
+func (s *Service) recordedAt(ctx context.Context, res Result) (time.Time, error) {
+	recs, err := s.p.store.ReadStream(ctx, res.Stream, eventstore.ReadStreamOptions{From: res.Revision, Max: 1})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read %s: %w", res.Stream, err)
+	}
+	if len(recs) != 1 {
+		return time.Time{}, fmt.Errorf("read %s: revision %d is missing", res.Stream, res.Revision)
+	}
+	env, err := s.p.registry.Decode(recs[0])
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read %s: %w", res.Stream, err)
+	}
+	return env.Metadata.OccurredAt, nil
 }
 
 // lockKeyID reads the id of a lock's own API key and its public key from
@@ -366,17 +420,27 @@ func (s *Service) deleteLockKey(ctx context.Context, lockID, keyID uuid.UUID, pr
 // lock the actor can see but not change answers 403. A lock in no property
 // is seen by account-wide keys only.
 func authorizeLock(ctx context.Context, s lock.State, perms ...domain.Permission) error {
+	accountID := s.AccountID()
+	if !s.Exists() {
+		accountID = uuid.Nil
+	}
+	return authorizeLockIn(ctx, accountID, s.PropertyID(), perms...)
+}
+
+// authorizeLockIn is authorizeLock for a lock of accountID (uuid.Nil: no
+// lock) in propertyID.
+func authorizeLockIn(ctx context.Context, accountID, propertyID uuid.UUID, perms ...domain.Permission) error {
 	actor, ok := domain.ActorFrom(ctx)
 	if !ok || actor.AccountID == uuid.Nil {
 		return ErrNoActor
 	}
-	if !s.Exists() || s.AccountID() != actor.AccountID {
+	if accountID != actor.AccountID {
 		return lock.ErrNotFound
 	}
-	if actor.CanAny(s.PropertyID(), perms...) {
+	if actor.CanAny(propertyID, perms...) {
 		return nil
 	}
-	if err := AuthorizeRead(actor, s.PropertyID(), lock.ErrNotFound); err != nil {
+	if err := AuthorizeRead(actor, propertyID, lock.ErrNotFound); err != nil {
 		return err
 	}
 	return ErrPermission
