@@ -74,7 +74,7 @@ func decodeLockSync(body []byte) (commands.LockSync, error) {
 		return commands.LockSync{}, err
 	}
 	var out commands.LockSync
-	if in.SyncDate == nil {
+	if in.SyncDate == nil || *in.SyncDate == "" {
 		return out, domain.InvalidField("syncDate", "is required")
 	}
 	at, err := domain.ParseInstant("syncDate", *in.SyncDate, "must be an RFC 3339 date-time")
