@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/accessd/accessd/domain"
+	"github.com/accessd/accessd/domain/firmware"
 )
 
 // AccessLogCategory names the streams of the locks' access logs,
@@ -27,7 +28,7 @@ const FutureTolerance = 5 * time.Minute
 
 // Bounds of the free text a lock sends.
 const (
-	MaxFirmwareVersionLength = 64
+	MaxFirmwareVersionLength = firmware.MaxVersionLength
 	MaxDenyReasonLength      = 256
 	// MaxDeviceSignatureLength bounds the base64 text of a signature
 	// (an Ed25519 signature is 88 characters).
@@ -164,18 +165,15 @@ func (c Sync) Validate() error {
 	return ValidateFirmwareVersion("currentFirmwareVersion", c.CurrentFirmwareVersion)
 }
 
-// ValidateFirmwareVersion checks a version a lock reports: empty (unknown)
-// or 1 to 64 letters, digits, dots and dashes.
+// ValidateFirmwareVersion checks a version a lock reports: empty
+// (unknown), or one the firmware routes take (firmware.ValidateVersion:
+// 1 to 64 letters, digits, dots and dashes, not `.` or `..`), so that a
+// lock never reports a version no firmware could be named by.
 func ValidateFirmwareVersion(field, v string) error {
-	if len(v) > MaxFirmwareVersionLength {
-		return domain.InvalidField(field, "is longer than 64 characters")
+	if v == "" {
+		return nil
 	}
-	for _, r := range v {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
-			return domain.InvalidField(field, "may hold only letters, digits, dots and dashes")
-		}
-	}
-	return nil
+	return firmware.ValidateVersion(field, v)
 }
 
 // MaxSyncSkew bounds how far a sync's syncDate (the lock's clock) may be
