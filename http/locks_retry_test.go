@@ -24,11 +24,11 @@ func decodeUninstall(t *testing.T, r reply) uninstallOut {
 	return out
 }
 
-// A key that may not uninstall or deprovision a lock may not do it with
-// another key's Idempotency-Key either: the repeat is authorized against
-// the lock as the first request found it, and answers what it did, its
-// uninstallDate included. A caller who may act there can still retry once
-// the lock has left the property.
+// Another API key sending a used Idempotency-Key is refused (422: the key
+// is another caller's) and never gets the signed uninstall message; the
+// first caller's repeat is authorized against the lock as the first
+// request found it, and answers what it did, its uninstallDate included,
+// even once the lock has left the caller's property.
 func TestLockUninstallAndDeleteRetriesAreAuthorized(t *testing.T) {
 	h := newHarness(t)
 	prop, elsewhere := h.lockProperty(rootKey), h.lockProperty(rootKey)
@@ -48,7 +48,7 @@ func TestLockUninstallAndDeleteRetriesAreAuthorized(t *testing.T) {
 	assert.Equal(t, area, want.AreaID)
 	for name, key := range map[string]string{"support elsewhere": outsider, "install-lock elsewhere": otherInstaller} {
 		r := h.doKeyedRaw("PUT", uninstall, key, "uninstall-1", "")
-		assert.Equal(t, http.StatusNotFound, r.Status, "%s: %s", name, r.Error)
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", name, r.Error)
 		assert.Nil(t, r.Signatures, "%s: no signed uninstall message", name)
 		assert.Empty(t, r.Data, name)
 	}
@@ -63,9 +63,8 @@ func TestLockUninstallAndDeleteRetriesAreAuthorized(t *testing.T) {
 	del := "/locks/" + l.LockID
 	gone := h.doKeyedRaw("DELETE", del, rootKey, "delete-1", "")
 	require.Equal(t, http.StatusOK, gone.Status, gone.Error)
-	assert.Equal(t, http.StatusNotFound, h.doKeyedRaw("DELETE", del, outsider, "delete-1", "").Status)
-	assert.Equal(t, http.StatusForbidden, h.doKeyedRaw("DELETE", del, installer, "delete-1", "").Status,
-		"install-lock sees the property but may not deprovision")
+	assert.Equal(t, http.StatusUnprocessableEntity, h.doKeyedRaw("DELETE", del, outsider, "delete-1", "").Status)
+	assert.Equal(t, http.StatusUnprocessableEntity, h.doKeyedRaw("DELETE", del, installer, "delete-1", "").Status)
 	r := h.doKeyedRaw("DELETE", del, rootKey, "delete-1", "")
 	assert.Equal(t, http.StatusOK, r.Status, r.Error)
 	assert.Equal(t, l.LockID, r.field("lockId"))
@@ -76,7 +75,7 @@ func TestLockUninstallAndDeleteRetriesAreAuthorized(t *testing.T) {
 	leave := "/locks/" + l2.LockID + "/uninstall?uninstallMode=property"
 	left := h.doKeyedRaw("PUT", leave, installer, "uninstall-2", "")
 	require.Equal(t, http.StatusOK, left.Status, left.Error)
-	assert.Equal(t, http.StatusNotFound, h.doKeyedRaw("PUT", leave, otherInstaller, "uninstall-2", "").Status)
+	assert.Equal(t, http.StatusUnprocessableEntity, h.doKeyedRaw("PUT", leave, otherInstaller, "uninstall-2", "").Status)
 	again := h.doKeyedRaw("PUT", leave, installer, "uninstall-2", "")
 	require.Equal(t, http.StatusOK, again.Status, again.Error)
 	assert.Equal(t, decodeUninstall(t, left), decodeUninstall(t, again))
