@@ -119,3 +119,56 @@ func TestHistoryCarriesAccessLogFlags(t *testing.T) {
 	}
 	assert.Equal(t, 4, seen)
 }
+
+// An access attempt on a lock that has no key map yet (version 0) carries
+// keyMapVersion 0 in the history, as its access log does: the JSON item
+// has the field and the CSV cell says 0. Items other than access attempts
+// and key-map versions still carry none.
+func TestHistoryShowsKeyMapVersionZero(t *testing.T) {
+	h := newHarness(t)
+	prop := h.lockProperty(rootKey)
+	empty := h.mkArea(rootKey, prop, "Store room", "")
+	l := h.lsProvision(rootKey, "Store room door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(prop, empty, l.ID), rootKey, nil).Status)
+	phone := h.lsProvisionDevice(rootKey, h.grpUser(rootKey, "Visitor"))
+	logID := uuid.NewString()
+	h.lsSync(l, 0, lsEntry(l.ID, phone, logID, time.Now(), "denied"))
+	h.settle()
+	logs, _ := h.alPage(rootKey, "/locks/"+l.ID+"/logs")
+	require.Len(t, logs, 1)
+	require.Equal(t, 0, logs[0].KeyMapVersion, "no key map was in force")
+
+	status, _, body := h.rawGet("/audit/locks/"+l.ID+"/history", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	attempts := 0
+	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+		var it map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &it), line)
+		if it["eventType"] != "LockAccessLogged" {
+			assert.NotContains(t, it, "keyMapVersion", line)
+			continue
+		}
+		attempts++
+		assert.Equal(t, float64(0), it["keyMapVersion"], line)
+	}
+	assert.Equal(t, 1, attempts)
+
+	status, _, body = h.rawGet("/audit/locks/"+l.ID+"/history?format=csv", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	attempts = 0
+	for _, row := range rows[1:] {
+		if row[col["eventType"]] != "LockAccessLogged" {
+			assert.Empty(t, row[col["keyMapVersion"]], row[col["eventType"]])
+			continue
+		}
+		attempts++
+		assert.Equal(t, "0", row[col["keyMapVersion"]])
+	}
+	assert.Equal(t, 1, attempts)
+}

@@ -46,8 +46,8 @@ type HistoryItem struct {
 	FutureDate             *bool `json:"futureDate,omitempty"`
 	// KeyMapVersion is set on KeyMapVersionChanged items, and on access
 	// attempts (LockAccessLogged): the version in force at the attempt's
-	// accessDate, as the access logs show it (0, none yet: left out).
-	KeyMapVersion uint64 `json:"keyMapVersion,omitempty"`
+	// accessDate, as the access logs show it, 0 (no key map yet) too.
+	KeyMapVersion *uint64 `json:"keyMapVersion,omitempty"`
 	// CauseEventType is, on a KeyMapVersionChanged item, the type of the
 	// event that changed the key map (a grant or a revocation: a
 	// membership, an access list, an install); eventId, stream, the actor,
@@ -217,7 +217,7 @@ func historyItem(env *eventstore.Envelope) HistoryItem {
 		}
 		if env.Type == accessLogged {
 			it.DeviceSignatureFailure, it.StaleCredential, it.FutureDate = outcome.DeviceSignatureFailure, outcome.StaleCredential, outcome.FutureDate
-			it.KeyMapVersion = outcome.KeyMapVersion
+			it.KeyMapVersion = &outcome.KeyMapVersion
 		}
 	}
 	return it
@@ -244,8 +244,9 @@ func (a *Audit) keyMapPager(lockID uuid.UUID, from, to time.Time) pager {
 			}
 			lastVersion = version
 			t, _ := time.Parse(auditindex.TimeLayout, at)
+			v := uint64(version)
 			items = append(items, HistoryItem{Position: uint64(pos), RecordedAt: t, EventType: KeyMapVersionChanged,
-				IDs: map[string]string{"lockId": lockID.String()}, KeyMapVersion: uint64(version)})
+				IDs: map[string]string{"lockId": lockID.String()}, KeyMapVersion: &v})
 		}
 		if err := rows.Err(); err != nil {
 			return nil, false, err

@@ -73,8 +73,8 @@ func (h *HistoryWriter) Write(it HistoryItem) error {
 		return h.enc.Encode(it)
 	}
 	version := ""
-	if it.KeyMapVersion > 0 {
-		version = strconv.FormatUint(it.KeyMapVersion, 10)
+	if it.KeyMapVersion != nil {
+		version = strconv.FormatUint(*it.KeyMapVersion, 10)
 	}
 	row := []string{strconv.FormatUint(it.Position, 10), it.RecordedAt.Format(time.RFC3339Nano), it.EventType, it.EventID, it.Stream,
 		it.APIKeyID, it.ActorUserID, it.CorrelationID, it.CausationID, it.Result, it.DenyReason,
