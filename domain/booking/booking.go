@@ -5,6 +5,7 @@
 package booking
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,6 +57,9 @@ type State struct {
 	// guestUserDeleted: the booking was ended because its guest user was
 	// deleted (cancelled or checked out for userDeleted).
 	guestUserDeleted bool
+	// noCheckInCodes are the codes noCheckIn revoked: a door check-in
+	// judged in time after it gives them back.
+	noCheckInCodes []uuid.UUID
 }
 
 // Exists reports whether the booking was created.
@@ -233,7 +237,10 @@ func (c Reschedule) Decide(s State, now time.Time) ([]domain.Event, error) {
 
 // CheckIn checks a booked booking in, from start minus
 // Settings.CheckInOpensBefore until start plus Settings.GracePeriod (when
-// the booking becomes due noCheckIn), and never at or after end.
+// the booking becomes due noCheckIn), and never at or after end. A
+// noCheckIn booking is checked in too when the arrival is known
+// (ArrivedAt) and was in time: the guest opened the door within the grace
+// period, but the lock's log came after the scheduler's noCheckIn.
 type CheckIn struct {
 	Method   CheckMethod
 	UserID   uuid.UUID
@@ -258,7 +265,9 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if !c.Method.Valid() {
 		return nil, domain.InvalidField("method", "must be one of doorAccess, wifi, geofence, sensor, manual")
 	}
-	if s.status != StatusBooked {
+	// Only a known arrival can undo noCheckIn: a check-in asked for now is
+	// after the grace period by noCheckIn's own rule.
+	if s.status != StatusBooked && (s.status != StatusNoCheckIn || c.ArrivedAt == nil) {
 		return nil, s.transition("checked in")
 	}
 	if c.GuestUserDeleted && s.guestID != uuid.Nil {
@@ -284,9 +293,18 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if userID == uuid.Nil {
 		userID = s.guestID
 	}
-	return []domain.Event{BookingCheckedIn{
+	out := []domain.Event{BookingCheckedIn{
 		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, UserID: userID, At: now.UTC(),
-	}}, nil
+	}}
+	// Undoing noCheckIn gives back the codes it revoked, as they were.
+	for _, id := range s.noCheckInCodes {
+		h := s.codeHashes[id]
+		out = append(out, AccessCodeCreated{
+			AccessCodeID: id, BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, AreaID: s.areaID,
+			CodeHash: h.hash, Salt: h.salt, ValidFrom: s.start, ValidUntil: s.end,
+		})
+	}
+	return out, nil
 }
 
 // CheckOut checks a checked-in booking out.
@@ -387,7 +405,7 @@ func Evolve(s State, e domain.Event) State {
 	case BookingRescheduled:
 		s.areaID, s.groupID, s.start, s.end = e.AreaID, e.AreaUserGroupID, e.StartDateTime, e.EndDateTime
 	case BookingCheckedIn:
-		s.status = StatusCheckedIn
+		s.status, s.noCheckInCodes = StatusCheckedIn, nil
 	case BookingCheckedOut:
 		s.status = StatusCheckedOut
 		s.guestUserDeleted = e.Reason == CheckOutUserDeleted
@@ -403,6 +421,9 @@ func Evolve(s State, e domain.Event) State {
 		s.codeHashes = withHash(s.codeHashes, e.AccessCodeID, codeHash{hash: e.CodeHash, salt: e.Salt})
 	case AccessCodeRevoked:
 		s.codes = withCode(s.codes, e.AccessCodeID, false)
+		if s.status == StatusNoCheckIn {
+			s.noCheckInCodes = append(slices.Clip(s.noCheckInCodes), e.AccessCodeID)
+		}
 	case GuestRegistered:
 		s.guests = withGuest(s.guests, e.GuestID, false)
 	case GuestErased:

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/accessd/accessd/domain"
 	"github.com/accessd/accessd/domain/domaintest"
 )
@@ -90,4 +92,40 @@ func TestCheckInJudgedAtTheArrival(t *testing.T) {
 	at(late, domaintest.Case[State]{Name: "arrived after grace", Given: []domain.Event{created}, When: arrived(grace.Add(time.Minute)), Err: ErrGracePassed})
 	at(grace.Add(-time.Minute), domaintest.Case[State]{Name: "arrival after the decision is ignored", Given: []domain.Event{created}, When: arrived(late), Then: in(grace.Add(-time.Minute))})
 	at(end, domaintest.Case[State]{Name: "never at or after end", Given: []domain.Event{created}, When: arrived(start.Add(time.Hour)), Err: ErrCheckInClosed})
+}
+
+// A door opening within the grace period that reaches the booking only
+// after the scheduler recorded noCheckIn (a lock uploading late) still
+// checks the guest in, and gives back the codes noCheckIn revoked, not
+// one revoked before it. An arrival after the grace period, or a check-in
+// with no known arrival, leaves noCheckIn as it is.
+func TestDoorArrivalInTimeUndoesNoCheckIn(t *testing.T) {
+	t.Parallel()
+	grace := start.Add(set.GracePeriod)
+	kept := AccessCodeCreated{AccessCodeID: codeID, BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID,
+		CodeHash: "ab", Salt: "cd", ValidFrom: start, ValidUntil: end}
+	gone := kept
+	gone.AccessCodeID, gone.CodeHash, gone.Salt = uuid.MustParse("00000000-0000-0000-0000-00000000c0d2"), "ef", "01"
+	revoked := func(c AccessCodeCreated) AccessCodeRevoked {
+		return AccessCodeRevoked{AccessCodeID: c.AccessCodeID, BookingID: bookingID, AccountID: accountID, PropertyID: propID, AreaID: areaID}
+	}
+	ended := BookingNoCheckInRecorded{BookingID: bookingID, AccountID: accountID, PropertyID: propID, At: grace.Add(time.Second)}
+	history := []domain.Event{created, kept, gone, revoked(gone), ended, revoked(kept)}
+	arrived := func(at time.Time) CheckIn {
+		return CheckIn{Method: "doorAccess", Settings: set, ArrivedAt: &at}
+	}
+	late := grace.Add(time.Minute)
+	domaintest.Run(t, Evolve, late, []domaintest.Case[State]{
+		{Name: "arrived within grace", Given: history, When: arrived(grace.Add(-time.Second)), Then: []domain.Event{
+			BookingCheckedIn{BookingID: bookingID, AccountID: accountID, PropertyID: propID, Method: "doorAccess", UserID: guestID, At: late},
+			kept}},
+		{Name: "arrived at grace end", Given: history, When: arrived(grace), Err: ErrGracePassed},
+		{Name: "arrived before check-in opened", Given: history, When: arrived(start.Add(-set.CheckInOpensBefore - time.Second)), Err: ErrCheckInClosed},
+		{Name: "no known arrival", Given: history, When: CheckIn{Method: "manual", Settings: set}, Err: ErrTransition},
+		{Name: "checked in already", Given: append(append([]domain.Event{}, history...), BookingCheckedIn{BookingID: bookingID, AccountID: accountID,
+			PropertyID: propID, Method: "doorAccess", UserID: guestID, At: late}, kept), When: arrived(start), Err: ErrTransition},
+	})
+	domaintest.Run(t, Evolve, end, []domaintest.Case[State]{
+		{Name: "never at or after end", Given: history, When: arrived(start), Err: ErrCheckInClosed},
+	})
 }
