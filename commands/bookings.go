@@ -253,15 +253,38 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 	if err != nil {
 		return Result{}, err
 	}
+	cmd := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt, GuestUserDeleted: guestDeleted}
+	var reheld *slots
+	if cur.State.Status() == booking.StatusNoCheckIn {
+		// A door opened in time, seen after noCheckIn: take back the slots
+		// noCheckIn released before the booking is live again, but only
+		// once the decision would allow it.
+		if _, err := cmd.Decide(cur.State, s.p.Now()); err != nil {
+			return Result{}, err
+		}
+		sl, err := s.slotsOf(ctx, cur.State.AccountID(), cur.State.PropertyID(), cur.State.AreaID(), bookingID, cur.State.Start(), cur.State.End())
+		if err != nil {
+			return Result{}, err
+		}
+		if held, err := s.hold(ctx, sl); err != nil {
+			_, relErr := s.release(ctx, sl, held)
+			return Result{}, errors.Join(err, relErr)
+		}
+		reheld = &sl
+	}
 	var after booking.State
 	res, err := s.onBooking(ctx, actor, bookingID, "CheckInBooking", func(st booking.State, now time.Time) ([]domain.Event, error) {
-		events, err := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt, GuestUserDeleted: guestDeleted}.Decide(st, now)
+		events, err := cmd.Decide(st, now)
 		if err == nil {
 			after = booking.Evolve(st, events[0])
 		}
 		return events, err
 	})
 	if err != nil {
+		if reheld != nil {
+			_, relErr := s.release(ctx, *reheld, nil)
+			err = errors.Join(err, relErr)
+		}
 		return res, err
 	}
 	return s.grantStay(ctx, after, res)

@@ -112,6 +112,24 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 			return res, err
 		}
 		return b.s.afterEnd(ctx, ended, res, false)
+	case booking.StatusNoCheckIn:
+		// The lock's log came after noCheckIn, with an opening in time:
+		// the guest is checked in after all.
+		if !d.DoorCheckIn {
+			return Result{}, nil
+		}
+		ctx = withInternalKey(ctx, "booking-scheduler/lateDoorAccess/"+d.BookingID.String())
+		arrived := d.DoorAccessAt
+		res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
+		if errors.Is(err, booking.ErrCheckInClosed) || errors.Is(err, booking.ErrGuestRegistrationRequired) ||
+			errors.Is(err, booking.ErrGuestUserDeleted) || errors.Is(err, booking.ErrOverlap) {
+			// Nothing to undo noCheckIn with (another booking took the
+			// slot meanwhile, say): it stands, and says so.
+			b.log.Warn("booking scheduler: a door opening in time came after noCheckIn; it stands",
+				"bookingId", d.BookingID, "openedAt", arrived, "err", err)
+			return res, booking.ErrTransition
+		}
+		return res, err
 	case booking.StatusCheckedIn:
 		ctx = withInternalKey(ctx, "booking-scheduler/completed/"+d.BookingID.String())
 		return b.s.endStay(ctx, d.BookingID, "CompleteBooking", booking.Complete{}, true)

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -114,4 +115,71 @@ func TestDoorOpeningWithinGraceSeenLateChecksIn(t *testing.T) {
 	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
 	assert.Equal(t, "checkedIn", got.Status)
 	assert.Equal(t, 0, tick())
+}
+
+// A door opened within the grace period checks the guest in even when the
+// lock uploads its log after the scheduler has recorded noCheckIn: the
+// booking is checked in by doorAccess, its code, its slot and the guest's
+// membership are back, and a booking overlapping it is refused again.
+func TestDoorOpeningWithinGraceUploadedAfterNoCheckInChecksIn(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(time.Hour)), http.StatusCreated)
+	path := "/bookings/" + b.BookingID
+	r = h.do("POST", path+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+	// The opening just after the code reached the lock's key map: its
+	// history is dated by the store's commit times, which the test clock
+	// does not move, so any later instant would find the map without it.
+	var opened time.Time
+	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
+		if rec.Type == "AccessCodeCreated" {
+			opened = rec.RecordedAt.Add(time.Microsecond)
+		}
+	}
+	require.True(t, opened.After(start) && opened.Before(start.Add(time.Minute)), "within the grace period")
+
+	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
+	assert.Equal(t, 1, tick(), "noCheckIn: the lock has uploaded nothing yet")
+	require.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
+	require.Empty(t, h.codeEntries(f.lockID), "noCheckIn revokes the code")
+
+	h.clock.Advance(start.Add(75 * time.Second).Sub(h.clock.Now()))
+	h.syncAt(door, preciseCodeLog(codeID, opened))
+	assert.Equal(t, 1, tick(), "the late upload's opening checks the guest in")
+	got := decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+	assert.Equal(t, "doorAccess", got.CheckInMethod)
+	codes := h.codeEntries(f.lockID)
+	require.Len(t, codes, 1, "the code works again")
+	assert.Equal(t, codeID, codes[0].AccessCodeID)
+	assert.Len(t, h.keyMap(rootKey, f.lockID).KeyMapEntries, 2, "the guest's phone joins the code in the key map")
+	var list struct {
+		AccessCodes []struct {
+			State string `json:"state"`
+		} `json:"accessCodes"`
+	}
+	r = h.do("GET", path+"/access-codes", rootKey, nil)
+	require.NoError(t, json.Unmarshal(r.Data, &list))
+	require.Len(t, list.AccessCodes, 1)
+	assert.Equal(t, "active", list.AccessCodes[0].State)
+	assert.Equal(t, http.StatusConflict, h.book(f, start.Add(30*time.Minute), start.Add(2*time.Hour)).Status, "the slot is held again")
+
+	h.syncAt(door, preciseCodeLog(codeID, opened.Add(time.Microsecond)))
+	assert.Equal(t, 0, tick(), "once")
+}
+
+// preciseCodeLog is codeLog's granted opening dated to the nanosecond.
+func preciseCodeLog(codeID string, at time.Time) map[string]any {
+	e := codeLog(codeID, at, "granted")
+	e["accessDate"] = at.UTC().Format(time.RFC3339Nano)
+	return e
 }

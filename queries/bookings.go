@@ -171,12 +171,16 @@ func (q *Bookings) Current(ctx context.Context, accountID, propertyID string, no
 
 // Due lists up to limit bookings due at now: booked ones with a door
 // opening seen before their end (door check-in) or whose start plus grace
-// has passed (noCheckIn), checked-in ones whose end has passed.
+// has passed (noCheckIn), noCheckIn ones with a door opening before
+// noCheckIn was due (seen after it: door check-in), checked-in ones whose
+// end has passed.
 func (q *Bookings) Due(ctx context.Context, now time.Time, limit int) ([]booking.Due, error) {
 	t := bookings.FormatTime(now)
 	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id, status, door_access_at <> '' AND end_at > ?, door_access_at FROM `+bookings.Table+`
-		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND no_check_in_at <= ?) OR (status = ? AND end_at <= ?) LIMIT ?`),
-		t, string(booking.StatusBooked), t, string(booking.StatusBooked), t, string(booking.StatusCheckedIn), t, limit)
+		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND no_check_in_at <= ?) OR (status = ? AND end_at <= ?)
+			OR (status = ? AND door_access_at <> '' AND door_access_at < no_check_in_at AND end_at > ?) LIMIT ?`),
+		t, string(booking.StatusBooked), t, string(booking.StatusBooked), t, string(booking.StatusCheckedIn), t,
+		string(booking.StatusNoCheckIn), t, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due bookings: %w", err)
 	}

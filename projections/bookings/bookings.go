@@ -234,8 +234,10 @@ func (p *Projection) Apply(ctx context.Context, tx projections.Tx, env eventstor
 		id = e.BookingID.String()
 		change = func(d *Document) {
 			t := e.At.UTC()
-			// A guest by name checked in with no userId names nobody.
+			// A guest by name checked in with no userId names nobody. A
+			// check-in undoing noCheckIn clears when that ended the booking.
 			d.Status, d.CheckedInAt, d.CheckInMethod, d.CheckedInBy = string(booking.StatusCheckedIn), &t, string(e.Method), idOrEmpty(e.UserID)
+			d.EndedAt = nil
 		}
 	case booking.BookingCheckedOut:
 		id = e.BookingID.String()

@@ -51,8 +51,12 @@ func applyCode(ctx context.Context, tx projections.Tx, env eventstore.Envelope) 
 	t := tx.Table(CodesTable)
 	switch e := env.Event.(type) {
 	case booking.AccessCodeCreated:
+		// A code created again (a door check-in undoing noCheckIn gives its
+		// codes back) is active again; the same event delivered again
+		// changes nothing.
 		err := tx.Write(ctx, `INSERT INTO `+t+` (access_code_id, booking_id, account_id, property_id, area_id, code_hash, salt, valid_from, valid_until, state, position, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (access_code_id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (access_code_id) DO UPDATE SET state = excluded.state WHERE `+t+`.position < excluded.position`,
 			e.AccessCodeID.String(), e.BookingID.String(), e.AccountID.String(), e.PropertyID.String(), e.AreaID.String(),
 			e.CodeHash, e.Salt, FormatTime(e.ValidFrom), FormatTime(e.ValidUntil), CodeActive, int64(env.Position), FormatTime(env.Metadata.OccurredAt))
 		return true, err
