@@ -254,11 +254,16 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 		return Result{}, err
 	}
 	cmd := booking.CheckIn{Method: method, UserID: userID, Settings: set, ArrivedAt: arrivedAt, GuestUserDeleted: guestDeleted}
+	// A door opened in time, seen after noCheckIn: take back the slots
+	// noCheckIn released before the booking is live again, but only once
+	// the decision would allow it. The slot steps run without the
+	// scheduler's key: an attempt refused by a slot taken meanwhile gives
+	// back what it held, and a later one, under the same key, must hold it
+	// again rather than find the first hold done. Holding and releasing
+	// are idempotent by themselves; the check-in keeps the key.
 	var reheld *slots
+	slotCtx := WithIdempotencyKey(ctx, "")
 	if cur.State.Status() == booking.StatusNoCheckIn {
-		// A door opened in time, seen after noCheckIn: take back the slots
-		// noCheckIn released before the booking is live again, but only
-		// once the decision would allow it.
 		if _, err := cmd.Decide(cur.State, s.p.Now()); err != nil {
 			return Result{}, err
 		}
@@ -266,8 +271,8 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 		if err != nil {
 			return Result{}, err
 		}
-		if held, err := s.hold(ctx, sl); err != nil {
-			_, relErr := s.release(ctx, sl, held)
+		if held, err := s.hold(slotCtx, sl); err != nil {
+			_, relErr := s.release(slotCtx, sl, held)
 			return Result{}, errors.Join(err, relErr)
 		}
 		reheld = &sl
@@ -282,7 +287,7 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 	})
 	if err != nil {
 		if reheld != nil {
-			_, relErr := s.release(ctx, *reheld, nil)
+			_, relErr := s.release(slotCtx, *reheld, nil)
 			err = errors.Join(err, relErr)
 		}
 		return res, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +45,10 @@ type BookingScheduler struct {
 	s   *Service
 	due DueBookings
 	log *slog.Logger
+	// standing are the noCheckIn bookings whose late door opening could
+	// not check the guest in yet, already logged: they stay due, and are
+	// tried again each tick, until their end; one warning each is enough.
+	standing sync.Map
 }
 
 // NewBookingScheduler returns a scheduler, refusing nil dependencies.
@@ -123,10 +128,13 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 		res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
 		if errors.Is(err, booking.ErrCheckInClosed) || errors.Is(err, booking.ErrGuestRegistrationRequired) ||
 			errors.Is(err, booking.ErrGuestUserDeleted) || errors.Is(err, booking.ErrOverlap) {
-			// Nothing to undo noCheckIn with (another booking took the
-			// slot meanwhile, say): it stands, and says so.
-			b.log.Warn("booking scheduler: a door opening in time came after noCheckIn; it stands",
-				"bookingId", d.BookingID, "openedAt", arrived, "err", err)
+			// noCheckIn cannot be undone now (another booking took the
+			// slot meanwhile, say): it stands until a later tick can, and
+			// says so once.
+			if _, logged := b.standing.LoadOrStore(d.BookingID, true); !logged {
+				b.log.Warn("booking scheduler: a door opening in time came after noCheckIn; it stands for now",
+					"bookingId", d.BookingID, "openedAt", arrived, "err", err)
+			}
 			return res, booking.ErrTransition
 		}
 		return res, err

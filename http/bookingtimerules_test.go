@@ -177,6 +177,59 @@ func TestDoorOpeningWithinGraceUploadedAfterNoCheckInChecksIn(t *testing.T) {
 	assert.Equal(t, 0, tick(), "once")
 }
 
+// When another booking took a slot noCheckIn freed before the lock's late
+// upload (here the flat, above the booked room), noCheckIn stands while
+// it does: the tick does not fail, the code stays revoked and the other
+// booking keeps its slot. Once the slot is free again, a later pass checks
+// the guest in, with every slot held again, the room's too (taken and
+// given back by the first attempt).
+func TestDoorOpeningUploadedAfterNoCheckInWaitsForATakenSlot(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	room := h.mkArea(rootKey, f.property, "Room 1", f.flat)
+	door := h.lsProvision(rootKey, "Room 1 door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, room, door.ID), rootKey, nil).Status)
+	bookRoom := func(from, until time.Time) reply {
+		return h.do("POST", "/properties/"+f.property+"/bookings", rootKey, map[string]any{
+			"areaId": room, "guest": map[string]any{"userId": f.guest},
+			"startDateTime": rfc(from), "endDateTime": rfc(until), "source": "web"})
+	}
+	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
+	b := decodeBooking(t, bookRoom(start, start.Add(time.Hour)), http.StatusCreated)
+	r = h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+	var opened time.Time
+	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
+		if rec.Type == "AccessCodeCreated" {
+			opened = rec.RecordedAt.Add(time.Microsecond)
+		}
+	}
+
+	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
+	assert.Equal(t, 1, tick(), "noCheckIn")
+	other := decodeBooking(t, h.book(f, start.Add(30*time.Minute), start.Add(2*time.Hour)), http.StatusCreated)
+
+	h.clock.Advance(start.Add(75 * time.Second).Sub(h.clock.Now()))
+	h.syncAt(door, preciseCodeLog(codeID, opened))
+	assert.Equal(t, 0, tick())
+	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
+	assert.Empty(t, h.codeEntries(door.ID), "the code stays revoked")
+	assert.Equal(t, 0, tick(), "again")
+
+	// Once the slot is free, the next pass checks the guest in.
+	assert.Equal(t, http.StatusOK, h.do("POST", "/bookings/"+other.BookingID+"/cancel", rootKey, map[string]any{"reason": "byUser"}).Status)
+	assert.Equal(t, 1, tick())
+	assert.Equal(t, "checkedIn", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
+	assert.Len(t, h.codeEntries(door.ID), 1)
+	assert.Equal(t, http.StatusConflict, bookRoom(start.Add(30*time.Minute), start.Add(2*time.Hour)).Status, "the room's slot is held again")
+	assert.Equal(t, http.StatusConflict, h.book(f, start.Add(30*time.Minute), start.Add(2*time.Hour)).Status, "and the flat's")
+}
+
 // preciseCodeLog is codeLog's granted opening dated to the nanosecond.
 func preciseCodeLog(codeID string, at time.Time) map[string]any {
 	e := codeLog(codeID, at, "granted")
