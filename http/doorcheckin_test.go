@@ -136,3 +136,28 @@ func TestGuestPhoneOpeningChecksTheBookingIn(t *testing.T) {
 	assert.Equal(t, "checkedIn", got.Status)
 	assert.Equal(t, "doorAccess", got.CheckInMethod)
 }
+
+// A granted opening by the guest's phone within the grace period, uploaded
+// after the scheduler recorded noCheckIn, checks the booking in too.
+func TestGuestPhoneOpeningUploadedAfterNoCheckInChecksIn(t *testing.T) {
+	h := newHarness(t)
+	s := h.lsScene(rootKey) // the guest's phone in Room 101's group
+	r := h.do("PUT", "/properties/"+s.property, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
+	r = h.do("POST", "/properties/"+s.property+"/bookings", rootKey, map[string]any{
+		"areaId": s.area, "guest": map[string]any{"userId": s.user},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(time.Hour)), "source": "web"})
+	b := decodeBooking(t, r, http.StatusCreated)
+	tick := h.bookingTicker()
+
+	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
+	assert.Equal(t, 1, tick(), "noCheckIn")
+	h.clock.Advance(start.Add(75 * time.Second).Sub(h.clock.Now()))
+	h.syncAt(s.lock, lsEntry(s.lock.ID, s.phone, uuid.NewString(), start.Add(30*time.Second), "granted"))
+	assert.Equal(t, 1, tick())
+	got := decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK)
+	assert.Equal(t, "checkedIn", got.Status)
+	assert.Equal(t, "doorAccess", got.CheckInMethod)
+}
