@@ -158,6 +158,13 @@ func TestDoorOpeningWithinGraceUploadedAfterNoCheckInChecksIn(t *testing.T) {
 	got := decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK)
 	assert.Equal(t, "checkedIn", got.Status)
 	assert.Equal(t, "doorAccess", got.CheckInMethod)
+	var at struct {
+		CheckedInAt time.Time  `json:"checkedInAt"`
+		EndedAt     *time.Time `json:"endedAt"`
+	}
+	require.NoError(t, json.Unmarshal(h.do("GET", path, rootKey, nil).Data, &at))
+	assert.True(t, at.CheckedInAt.Equal(opened), "checked in as of the opening: %s", at.CheckedInAt)
+	assert.Nil(t, at.EndedAt)
 	codes := h.codeEntries(f.lockID)
 	require.Len(t, codes, 1, "the code works again")
 	assert.Equal(t, codeID, codes[0].AccessCodeID)

@@ -293,8 +293,13 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if userID == uuid.Nil {
 		userID = s.guestID
 	}
+	checkedInAt := now
+	if s.status == StatusNoCheckIn {
+		// Undoing noCheckIn: the guest was in before it was recorded.
+		checkedInAt = at
+	}
 	out := []domain.Event{BookingCheckedIn{
-		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, UserID: userID, At: now.UTC(),
+		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, UserID: userID, At: checkedInAt.UTC(),
 	}}
 	// Undoing noCheckIn gives back the codes it revoked, as they were.
 	for _, id := range s.noCheckInCodes {
