@@ -58,8 +58,9 @@ func (p *jetStreamPublisher) publishBatch(done <-chan struct{}, batch []outgoing
 			return fmt.Errorf("publish %s to %s: %w", o.msg.UUID, subject, err)
 		}
 		// Nats-Msg-Id = the event id: JetStream drops a message it already
-		// stored within its dedupe window (a batch re-sent after a crash).
-		futures[i], err = p.js.PublishMsgAsync(nm, nats.MsgId(o.msg.UUID))
+		// stored within its dedupe window (a batch re-sent after a crash);
+		// a re-delivery has one of its own (dedupeID).
+		futures[i], err = p.js.PublishMsgAsync(nm, nats.MsgId(dedupeID(o.msg)))
 		if err != nil {
 			return fmt.Errorf("publish %s to %s: %w", o.msg.UUID, subject, err)
 		}
