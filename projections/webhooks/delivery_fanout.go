@@ -33,7 +33,10 @@ func DeliveryID(webhookID, eventID uuid.UUID) uuid.UUID {
 // of its account that takes its type. A delivery is recorded before it is
 // published; one recorded earlier is published again only while no attempt
 // has been made (its first publication may have failed), so an event
-// message that comes again delivers nothing twice.
+// message that comes again delivers nothing twice. A message marked as an
+// operator's re-delivery (bus.MetaRedelivery) is the exception: it starts
+// a new round of attempts for each settled delivery of the event to a
+// webhook not deleted since, once per re-delivery (see redeliver).
 func (d *Delivery) fanOut(msg *message.Message) ([]*message.Message, error) {
 	ctx := msg.Context()
 	ev, err := bus.Decode(msg)
@@ -66,14 +69,34 @@ func (d *Delivery) fanOut(msg *message.Message) ([]*message.Message, error) {
 	// upgrade) may carry fields the bus now withholds: they are neither
 	// recorded nor sent.
 	payload := bus.WithholdPayload(msg.Payload)
+	redelivery := msg.Metadata.Get(bus.MetaRedelivery)
 	var out []*message.Message
 	for _, h := range hooks {
+		if redelivery != "" && h.DeletedPosition != 0 {
+			continue
+		}
 		rec := DeliveryRecord{
 			DeliveryID: DeliveryID(h.WebhookID, ev.EventID), WebhookID: h.WebhookID,
 			EventID: ev.EventID, EventType: ev.Type, Position: ev.Position, payload: payload, AccountID: accountID,
 		}
 		if err := d.table.insertPending(ctx, rec, d.now()); err != nil {
 			return nil, err
+		}
+		if redelivery != "" {
+			again, err := d.table.redeliver(ctx, rec.DeliveryID, redelivery, d.now())
+			if err != nil {
+				return nil, err
+			}
+			if again {
+				cur, err := d.table.get(ctx, rec.DeliveryID)
+				if err != nil {
+					return nil, err
+				}
+				// An id of its own: a broker may drop a message whose id
+				// (the delivery's) it has seen.
+				out = append(out, deliveryMessage(uuid.NewSHA1(rec.DeliveryID, []byte(redelivery)).String(), cur))
+				continue
+			}
 		}
 		cur, err := d.table.get(ctx, rec.DeliveryID)
 		if err != nil {

@@ -59,8 +59,8 @@ type DeliveryRecord struct {
 	// bus withholds (bus.WithholdPayload) even when an earlier version
 	// recorded them.
 	payload []byte
-	// attemptsBase is the attempts made before the last replay: the
-	// current round of MaxAttempts counts from it.
+	// attemptsBase is the attempts made before the last replay or
+	// re-delivery: the current round of MaxAttempts counts from it.
 	attemptsBase int
 }
 
@@ -80,11 +80,14 @@ type deliveries struct {
 // scheduled from it lacks; setup adds them. next_attempt_at is when the
 // next attempt of a pending delivery is due (Unix ms; NULL: at once),
 // queued_at when the message of that attempt was published (NULL: none is
-// out), attempts_base the attempts made before the last replay.
+// out), attempts_base the attempts made before the last replay;
+// redelivery_id is the last re-delivery of the event (bus.MetaRedelivery)
+// that started a round, so that its message coming twice starts one.
 var scheduleColumns = []struct{ name, def string }{
 	{"next_attempt_at", "BIGINT"},
 	{"queued_at", "BIGINT"},
 	{"attempts_base", "INTEGER NOT NULL DEFAULT 0"},
+	{"redelivery_id", "TEXT"},
 }
 
 // SetupDeliveries creates the deliveries table in db if missing, empty, as
@@ -117,18 +120,23 @@ func (t *deliveries) setup(ctx context.Context) error {
 			created_at BIGINT NOT NULL,
 			next_attempt_at BIGINT,
 			queued_at BIGINT,
-			attempts_base INTEGER NOT NULL DEFAULT 0
+			attempts_base INTEGER NOT NULL DEFAULT 0,
+			redelivery_id TEXT
 		)`); err != nil {
 		return fmt.Errorf("webhook deliveries setup: %w", err)
 	}
 	if err := t.addScheduleColumns(ctx); err != nil {
-		rows, rerr := t.db.QueryContext(ctx, `SELECT `+legacyColumns+` FROM `+DeliveriesTable+` WHERE 1 = 0`)
-		if rerr != nil {
-			return fmt.Errorf("webhook deliveries setup: %w", err)
+		// A table that has the retry schedule but lacks redelivery_id
+		// (made by the version before it) is read in full.
+		for _, columns := range []string{deliveryColumns, legacyColumns} {
+			rows, rerr := t.db.QueryContext(ctx, `SELECT `+columns+` FROM `+DeliveriesTable+` WHERE 1 = 0`)
+			if rerr == nil {
+				rows.Close()
+				t.selected, t.unscheduled = columns, fmt.Errorf("webhook deliveries setup: %w", err)
+				return nil
+			}
 		}
-		rows.Close()
-		t.selected, t.unscheduled = legacyColumns, fmt.Errorf("webhook deliveries setup: %w", err)
-		return nil
+		return fmt.Errorf("webhook deliveries setup: %w", err)
 	}
 	for _, stmt := range []string{
 		`CREATE INDEX IF NOT EXISTS ` + DeliveriesTable + `_by_webhook ON ` + DeliveriesTable + ` (webhook_id, position)`,
@@ -447,6 +455,22 @@ func (t deliveries) requeue(ctx context.Context, webhookID, id uuid.UUID, now ti
 		return DeliveryRecord{}, ErrNotFailed
 	}
 	return t.get(ctx, id)
+}
+
+// redeliver starts a new round of MaxAttempts for a settled (delivered or
+// failed) delivery, due now, its message about to be published, for the
+// re-delivery of its event named redelivery (bus.MetaRedelivery); false
+// when the delivery is pending (its attempts send the event anyway) or
+// that re-delivery started a round already (its message came twice).
+func (t deliveries) redeliver(ctx context.Context, id uuid.UUID, redelivery string, now time.Time) (bool, error) {
+	n, err := t.exec(ctx, `UPDATE `+DeliveriesTable+` SET status = ?, attempts_base = attempts, delivered_at = NULL,
+		next_attempt_at = ?, queued_at = ?, redelivery_id = ?
+		WHERE delivery_id = ? AND status IN (?, ?) AND (redelivery_id IS NULL OR redelivery_id <> ?)`,
+		StatusPending, now.UnixMilli(), now.UnixMilli(), redelivery, id.String(), StatusDelivered, StatusFailed, redelivery)
+	if err != nil {
+		return false, fmt.Errorf("redeliver delivery %s: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // due returns up to limit pending deliveries whose next attempt is due at

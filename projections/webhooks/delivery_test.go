@@ -1069,3 +1069,64 @@ func TestRetryLoopFailingWarnsOnce(t *testing.T) {
 		"says it works again")
 	require.Equal(t, 1, logs.count(slog.LevelWarn))
 }
+
+// redeliver hands an event to the fan-out as PUT /events/{eventId}/process
+// does: the forwarder's message, marked as the re-delivery redelivery.
+func (f *fixture) redeliver(ev eventstore.RecordedEvent, redelivery string) {
+	f.t.Helper()
+	msg, err := bus.Encode(ev)
+	require.NoError(f.t, err)
+	msg.Metadata.Set(bus.MetaRedelivery, redelivery)
+	require.NoError(f.t, f.events.Publish(bus.Topic(ev.Stream), msg))
+}
+
+// deliveredAfter waits until hook's one delivery is delivered after attempts.
+func (f *fixture) deliveredAfter(hook uuid.UUID, attempts int) webhooks.DeliveryRecord {
+	f.t.Helper()
+	var d webhooks.DeliveryRecord
+	f.waitFor(fmt.Sprintf("delivered after %d attempts", attempts), func() bool {
+		var ok bool
+		d, ok = f.only(hook)
+		return ok && d.Status == webhooks.StatusDelivered && d.Attempts == attempts
+	})
+	return d
+}
+
+// A re-delivered event (PUT /events/{eventId}/process) is POSTed again to
+// the webhook that took it, with the same event id, once per re-delivery;
+// the forwarder's repeats of the event, and a re-delivery's message that
+// comes twice, POST nothing. Every message below is handed over in order
+// on one topic, so each duplicate was fanned out before the re-delivery
+// after it.
+func TestDeliveryRedeliveredEventIsPostedAgain(t *testing.T) {
+	for _, backend := range []string{onGoChannel, onNATS} {
+		t.Run(backend, func(t *testing.T) {
+			f := newFixtureOn(t, backend)
+			rcv := newReceiver(t, always(http.StatusOK))
+			hook := f.register(rcv.srv.URL, "LockInstalled")
+			rcv.secret = secretFor(hook)
+			ev := f.event("LockInstalled")
+			f.publish(ev)
+			f.deliveredAfter(hook, 1)
+
+			f.publish(ev) // the forwarder's repeat
+			first := uuid.NewString()
+			f.redeliver(ev, first)
+			f.deliveredAfter(hook, 2)
+
+			f.redeliver(ev, first) // the same re-delivery's message again
+			f.publish(ev)
+			f.redeliver(ev, uuid.NewString())
+			d := f.deliveredAfter(hook, 3)
+
+			attempts, delivered := rcv.counts()
+			require.Equal(t, 3, attempts)
+			for _, got := range delivered {
+				require.Equal(t, ev.ID, got.EventID) // the receiver checked x-accessd-event-id against it
+			}
+			require.Equal(t, webhooks.DeliveryID(hook, ev.ID), d.DeliveryID)
+			require.NotNil(t, d.DeliveredAt)
+			require.Nil(t, d.NextAttemptAt)
+		})
+	}
+}
