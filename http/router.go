@@ -43,7 +43,8 @@ type Options struct {
 	// Webhooks reads webhooks and their deliveries (projections/webhooks'
 	// Delivery; nil: every webhook route is 404).
 	Webhooks Webhooks
-	// Reprocessor re-delivers one event to every projection.
+	// Reprocessor re-delivers one event to every projection (and, in
+	// the server, publishes it on the bus again for its consumers).
 	Reprocessor Reprocessor
 	// Waiter gives read-your-writes: a command's answer waits for it.
 	Waiter Waiter

@@ -47,7 +47,15 @@ func TestReadOnlyFlagChangesNothing(t *testing.T) {
 	status, _ = s.send(t.Context(), &sent{key: "p2", method: "POST", path: "/properties", body: map[string]any{"displayName": "Refused"}})
 	require.Equal(t, http.StatusServiceUnavailable, status)
 	// It reads the deliveries from integration.db.
-	require.Len(t, readOnlyDeliveries(t, s, hookID), 1)
+	deliveries := readOnlyDeliveries(t, s, hookID)
+	require.Len(t, deliveries, 1)
+	// Nor does it re-deliver an event: PUT /events/{eventId}/process is
+	// refused like every change, and publishes nothing.
+	eventID, _ := deliveries[0].(map[string]any)["eventId"].(string)
+	require.NotEmpty(t, eventID, deliveries)
+	status, data = s.send(t.Context(), &sent{key: "r1", method: "PUT", path: "/events/" + eventID + "/process"})
+	require.Equal(t, http.StatusServiceUnavailable, status, data)
+	require.Contains(t, data["error"], "read-only server")
 	// A forwarder or a delivery, had one run, would have republished the
 	// log by now: an idle server forwards within milliseconds.
 	time.Sleep(2 * time.Second)
@@ -62,7 +70,7 @@ func TestReadOnlyFlagChangesNothing(t *testing.T) {
 	toLegacyLayout(t, s.dataDir)
 	before = dirChecksums(t, s.dataDir)
 	s.start(t)
-	deliveries := readOnlyDeliveries(t, s, hookID)
+	deliveries = readOnlyDeliveries(t, s, hookID)
 	stopCleanly(t, s)
 	require.Len(t, deliveries, 1, "the read-only server lost the deliveries of an earlier version")
 	require.Equal(t, before, dirChecksums(t, s.dataDir), "the read-only server changed an earlier version's data directory")

@@ -307,6 +307,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 			logHead = h.RefreshHead
 		}
 	}
+	// PUT /events/{eventId}/process re-delivers the event to the read
+	// models, then publishes it on the bus again for its consumers
+	// (webhook delivery among them). A read-only server refuses the
+	// route (readOnly) and publishes nothing.
+	var reprocessor httpapi.Reprocessor = set
+	if !readOnlyMode {
+		redelivery, err := bus.NewRedelivery(store, integration.Publisher())
+		if err != nil {
+			return err
+		}
+		reprocessor = reprocessEach{set, redelivery}
+	}
 	// A read-only server writes nothing: the free space of its
 	// directories (read-only media report none) says nothing of it.
 	var writtenDirs []string
@@ -317,7 +329,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		Audit:    audit,
 		Signer:   httpapi.NewSigner(ed25519.NewKeyFromSeed(seed)),
 		Commands: service, Entities: queries.NewEntities(readDB).CacheLocks(lockChanges), Events: queries.NewEvents(readDB), KeyMaps: queries.NewKeyMaps(readDB),
-		Reprocessor: set, Waiter: set, KeyCache: keys, LogHead: logHead, KeysModel: keysModel,
+		Reprocessor: reprocessor, Waiter: set, KeyCache: keys, LogHead: logHead, KeysModel: keysModel,
 		Ready: ready, Storage: storageCheck(rawStore, readDB, integDB, writtenDirs), Gatherer: reg, Metrics: httpapi.NewMetrics(reg), Log: log,
 		PersonalData: personalReader,
 		Firmware:     queries.NewFirmware(readDB), FirmwareDir: filepath.Join(cfg.DataDir, "firmware"),
@@ -454,6 +466,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	log.Info("accessd stopped cleanly")
+	return nil
+}
+
+// reprocessEach re-delivers an event to each consumer in turn, stopping at
+// the first that fails.
+type reprocessEach []httpapi.Reprocessor
+
+func (each reprocessEach) Reprocess(ctx context.Context, position uint64) error {
+	for _, r := range each {
+		if err := r.Reprocess(ctx, position); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

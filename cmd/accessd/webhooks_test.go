@@ -13,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/eventstore/servicetest"
+	"github.com/accessd/accessd/projections/bus"
 )
 
 // TestServerDeliversSignedWebhooks: the real binary, embedded (in-process
@@ -105,4 +110,75 @@ func TestWebhooksAllowPrivateSetting(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, c.WebhooksAllowPrivate, "%v %q", tc.args, tc.env)
 	}
+}
+
+// TestReprocessRedeliversToWebhooks: PUT /events/{eventId}/process
+// publishes the event on the bus again, and the server's webhook
+// delivery, a subscriber of the bus, POSTs it to the webhook again with
+// the same event id. On NATS (a namespace of the test's own), JetStream
+// stores it again, not dropped as a repeat of the forwarder's message.
+func TestReprocessRedeliversToWebhooks(t *testing.T) {
+	t.Run("gochannel", func(t *testing.T) { reprocessRedelivers(t, "", "") })
+	t.Run("nats", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("needs NATS")
+		}
+		natsURL := servicetest.NATSURL(t)
+		ns := "t" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+		t.Cleanup(func() {
+			if nc, err := nats.Connect(natsURL); err == nil {
+				defer nc.Close()
+				if js, err := nc.JetStream(); err == nil {
+					_ = js.DeleteStream(bus.DefaultStream + "_" + strings.ToUpper(ns))
+					_ = js.DeleteStream(bus.DefaultStream + "_" + strings.ToUpper(ns) + bus.InternalStreamSuffix)
+				}
+			}
+		})
+		reprocessRedelivers(t, natsURL, ns)
+	})
+}
+
+func reprocessRedelivers(t *testing.T, natsURL, namespace string) {
+	hooks, hookURL := newEventReceiver(t)
+	key := strings.Repeat("r", 40)
+	var args []string
+	if natsURL != "" {
+		args = []string{"--bus", natsURL + "?" + bus.NamespaceParam + "=" + namespace}
+	}
+	s := startPrivacyServer(t, key, filepath.Join(t.TempDir(), "data"), args...)
+	defer s.stop()
+	s.ok(t, http.StatusCreated, key, "POST", "/accounts/webhooks", map[string]any{"url": hookURL, "eventTypes": []string{"PropertyCreated"}})
+	id := createPropertyEvent(t, s, key)
+	require.Eventually(t, func() bool { return hooks.snapshot()[id] == 1 }, 30*time.Second, 10*time.Millisecond, "the event was never delivered")
+
+	s.ok(t, http.StatusOK, key, "PUT", "/events/"+id+"/process", nil)
+	require.Eventually(t, func() bool { return hooks.snapshot()[id] == 2 }, 30*time.Second, 10*time.Millisecond, "the re-delivered event was not POSTed again")
+	require.Equal(t, 2, hooks.total(), "only the re-delivered event goes out again")
+
+	if natsURL != "" {
+		nc, err := nats.Connect(natsURL)
+		require.NoError(t, err)
+		defer nc.Close()
+		js, err := nc.JetStream()
+		require.NoError(t, err)
+		subject := namespace + "." + bus.TopicPrefix + "property"
+		info, err := js.StreamInfo(bus.DefaultStream+"_"+strings.ToUpper(namespace), &nats.StreamInfoRequest{SubjectsFilter: subject})
+		require.NoError(t, err)
+		require.Equal(t, map[string]uint64{subject: 2}, info.State.Subjects, "the forwarder's message and the re-delivery")
+		last, err := js.GetLastMsg(bus.DefaultStream+"_"+strings.ToUpper(namespace), subject)
+		require.NoError(t, err)
+		require.Equal(t, id, last.Header.Get("_watermill_message_uuid"))
+		require.NotEmpty(t, last.Header.Get(bus.MetaRedelivery))
+	}
+}
+
+// createPropertyEvent creates a property and answers the id of its event.
+func createPropertyEvent(t *testing.T, s *privacyServer, key string) string {
+	t.Helper()
+	s.ok(t, http.StatusCreated, key, "POST", "/properties", map[string]any{"displayName": "Redelivered"})
+	events, _ := s.ok(t, http.StatusOK, key, "GET", "/events?eventSource=property", nil)["events"].([]any)
+	require.Len(t, events, 1)
+	id, _ := events[0].(map[string]any)["eventId"].(string)
+	require.NotEmpty(t, id)
+	return id
 }
