@@ -148,8 +148,7 @@ func (s *Schedule) Admits(t time.Time, defaultTZ *time.Location) bool {
 // Narrow bounds the schedule by a membership's window: the later of the two
 // starts and the earlier of the two ends. A nil schedule with a window
 // becomes a schedule of only that window; no window returns s unchanged.
-// The result may admit nothing (its start at or after its end: see
-// AdmitsNothing).
+// The result may admit nothing (its start at or after its end).
 func (s *Schedule) Narrow(from, until *time.Time) *Schedule {
 	if from == nil && until == nil {
 		return s
@@ -165,13 +164,6 @@ func (s *Schedule) Narrow(from, until *time.Time) *Schedule {
 		n.ValidUntil = UTCPtr(until)
 	}
 	return n
-}
-
-// AdmitsNothing reports whether the schedule's bounds leave no instant:
-// its start at or after its end, as a grant narrowed by a membership whose
-// window lies outside the grant's may be. Nil admits every instant.
-func (s *Schedule) AdmitsNothing() bool {
-	return s != nil && s.ValidFrom != nil && s.ValidUntil != nil && !s.ValidFrom.Before(*s.ValidUntil)
 }
 
 // Clone is a deep copy with its instants in UTC and Weekly never nil, the

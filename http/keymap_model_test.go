@@ -272,13 +272,10 @@ func narrow(s *mSched, from, until *time.Time, tz string) *mSched {
 
 // keyMap is the reference key map of a lock: for every area of its chain,
 // the area's own group (always) and each access-list entry (by its
-// schedule), each member's every active device, unless the membership's
-// window lies outside the grant's; then every active code of
+// schedule), each member's every active device; then every active code of
 // a booking of an area of the chain. Entries equal as the key map shows
 // them count once; the first (nearest grant) is kept, as the audit says.
-// outside holds the devices that such a window alone kept out: a decision
-// says they are outside the schedule.
-func (m *kmModel) keyMap(lockID string) (entries []refEntry, outside map[string]bool) {
+func (m *kmModel) keyMap(lockID string) []refEntry {
 	var l *mLock
 	for _, x := range m.locks {
 		if x.id == lockID {
@@ -286,13 +283,12 @@ func (m *kmModel) keyMap(lockID string) (entries []refEntry, outside map[string]
 		}
 	}
 	out := []refEntry{}
-	outside = map[string]bool{}
 	if l == nil || l.deleted || l.area == "" {
-		return out, outside
+		return out
 	}
 	chain := m.chain(l.area)
 	if len(chain) == 0 {
-		return out, outside
+		return out
 	}
 	tz := m.prop(chain[0].prop).tz
 	seen := map[string]bool{}
@@ -313,13 +309,8 @@ func (m *kmModel) keyMap(lockID string) (entries []refEntry, outside map[string]
 				if d.user != uid || !d.active {
 					continue
 				}
-				sched := narrow(s, mem.from, mem.until, tz)
-				if sched != nil && sched.from != nil && sched.until != nil && !sched.from.Before(*sched.until) {
-					outside[d.id] = true // the windows do not overlap: no entry
-					continue
-				}
 				add(refEntry{accessKey: d.key, user: uid, device: d.id, group: groupID, area: a.id, booking: mem.booking, pub: d.pub,
-					sched: sched, viaType: viaType, viaArea: viaArea})
+					sched: narrow(s, mem.from, mem.until, tz), viaType: viaType, viaArea: viaArea})
 			}
 		}
 	}
@@ -348,7 +339,7 @@ func (m *kmModel) keyMap(lockID string) (entries []refEntry, outside map[string]
 			}
 		}
 	}
-	return out, outside
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -525,9 +516,6 @@ type kmSnapshot struct {
 	at       time.Time
 	versions map[string]int
 	entries  map[string][]refEntry
-	// outside holds, by lock, the devices whose membership windows lie
-	// outside their grants' (no entry, but a grant and a membership).
-	outside map[string]map[string]bool
 	// What a refusal's reason depends on: locks in an area, devices
 	// ("active" or "deprovisioned"; absent: none yet) and their users,
 	// and how many memberships each user holds.
@@ -1293,7 +1281,7 @@ func (k *kmRun) settle() time.Time {
 func (k *kmRun) check(changes int, all bool) {
 	k.t.Helper()
 	at := k.settle()
-	snap := kmSnapshot{at: at, versions: map[string]int{}, entries: map[string][]refEntry{}, outside: map[string]map[string]bool{},
+	snap := kmSnapshot{at: at, versions: map[string]int{}, entries: map[string][]refEntry{},
 		installed: map[string]bool{}, devices: map[string]string{}, owners: map[string]string{}, groupsOf: map[string]int{}}
 	for _, d := range k.m.devices {
 		snap.devices[d.id], snap.owners[d.id] = "deprovisioned", d.user
@@ -1310,8 +1298,8 @@ func (k *kmRun) check(changes int, all bool) {
 		if l.deleted {
 			continue
 		}
-		want, outside := k.m.keyMap(l.id)
-		snap.entries[l.id], snap.outside[l.id] = want, outside
+		want := k.m.keyMap(l.id)
+		snap.entries[l.id] = want
 		snap.installed[l.id] = l.area != ""
 		wantLines := make([]string, len(want))
 		for i, e := range want {
@@ -1554,7 +1542,7 @@ func (k *kmRun) checkAudit(lockID string, snap kmSnapshot, at time.Time) {
 		case len(reasons) > 0:
 		case allowed:
 			reasons = []string{"allowed"}
-		case entries > 0 || snap.outside[lockID][d.id]:
+		case entries > 0:
 			reasons = []string{"outsideSchedule"}
 		case snap.groupsOf[d.user] == 0:
 			reasons = []string{"noMembership"}

@@ -139,7 +139,7 @@ func (a *Audit) DecideDevice(ctx context.Context, accountID, lockID, deviceID uu
 	}
 
 	var mine []access.Explained
-	for _, e := range facts.explainRefusals(lockID) {
+	for _, e := range facts.explain(lockID) {
 		if e.UserDeviceID == deviceID {
 			mine = append(mine, e)
 		}

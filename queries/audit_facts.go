@@ -339,17 +339,6 @@ func (f *auditFacts) needs(lockID uuid.UUID) []uuid.UUID {
 // explain computes the lock's key map from the facts, with each entry's
 // grant and membership.
 func (f *auditFacts) explain(lockID uuid.UUID) []access.Explained {
-	return f.explainBy(lockID, access.Explain)
-}
-
-// explainRefusals is explain with the entries of members whose window lies
-// outside the grant's, which no key map lists, for a decision to name them
-// (see access.ExplainRefusals).
-func (f *auditFacts) explainRefusals(lockID uuid.UUID) []access.Explained {
-	return f.explainBy(lockID, access.ExplainRefusals)
-}
-
-func (f *auditFacts) explainBy(lockID uuid.UUID, explain func([]access.Grant, map[uuid.UUID][]access.Member, map[uuid.UUID][]access.Device, string) []access.Explained) []access.Explained {
 	chain := f.chain(lockID)
 	if len(chain) == 0 {
 		return []access.Explained{}
@@ -376,7 +365,7 @@ func (f *auditFacts) explainBy(lockID uuid.UUID, explain func([]access.Grant, ma
 	if a := f.areas[chain[0].ID]; a != nil {
 		tz = f.timezones[a.property]
 	}
-	out := explain(grants, members, devices, tz)
+	out := access.Explain(grants, members, devices, tz)
 	// Codes come after the devices' entries, as the key maps write them:
 	// a code opens the locks of its area and of every sub-area.
 	var codes []access.Code

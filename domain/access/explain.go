@@ -18,25 +18,10 @@ type Explained struct {
 // membership. Where two grants give the same entry, the first in grant
 // order (nearest area first) is kept.
 func Explain(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UUID][]Device, defaultTZ string) []Explained {
-	return explain(grants, members, devices, defaultTZ, false)
-}
-
-// ExplainRefusals is Explain with, besides, the entries no key map lists
-// because the membership's window lies outside the grant's (their
-// schedules admit nothing): a decision names that grant and membership
-// as why the member is refused (outside the schedule), not a missing grant.
-func ExplainRefusals(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UUID][]Device, defaultTZ string) []Explained {
-	return explain(grants, members, devices, defaultTZ, true)
-}
-
-func explain(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UUID][]Device, defaultTZ string, withDisjoint bool) []Explained {
 	out := []Explained{}
 	for _, g := range grants {
 		for _, m := range members[g.UserGroupID] {
-			s, ok := memberSchedule(g, m, defaultTZ)
-			if !ok && !withDisjoint {
-				continue
-			}
+			s := withZone(g.Schedule.Narrow(m.ValidFrom, m.ValidUntil), defaultTZ)
 			for _, d := range devices[m.UserID] {
 				out = append(out, Explained{
 					Entry: Entry{

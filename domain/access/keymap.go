@@ -132,18 +132,14 @@ func CodeEntries(codes []Code, tz string) []Entry {
 
 // Entries is the key map of an area's locks: one entry per (active device
 // of an admitted user, grant), its schedule the grant's narrowed by the
-// membership window; a member whose window lies outside the grant's gets
-// no entry through it. A schedule without a zone gets defaultTZ (the
+// membership window. A schedule without a zone gets defaultTZ (the
 // property's), so a lock evaluates it without knowing the property. The
 // result is sorted, so equal inputs give equal key maps.
 func Entries(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UUID][]Device, defaultTZ string) []Entry {
 	out := []Entry{}
 	for _, g := range grants {
 		for _, m := range members[g.UserGroupID] {
-			s, ok := memberSchedule(g, m, defaultTZ)
-			if !ok {
-				continue
-			}
+			s := withZone(g.Schedule.Narrow(m.ValidFrom, m.ValidUntil), defaultTZ)
 			for _, d := range devices[m.UserID] {
 				out = append(out, Entry{
 					AccessKeyID: d.AccessKeyID, UserID: m.UserID, UserDeviceID: d.DeviceID,
@@ -154,16 +150,6 @@ func Entries(grants []Grant, members map[uuid.UUID][]Member, devices map[uuid.UU
 	}
 	slices.SortFunc(out, compareEntries)
 	return slices.CompactFunc(out, func(a, b Entry) bool { return compareEntries(a, b) == 0 && a.Schedule.Equal(b.Schedule) })
-}
-
-// memberSchedule is the schedule of a member's entries through a grant:
-// the grant's narrowed by the membership window, in defaultTZ when it names
-// no zone. false when the two windows do not overlap: such an entry would
-// admit nothing, and a key map lists only credentials that may open the
-// lock (the audit leaves it out the same way, through Explain).
-func memberSchedule(g Grant, m Member, defaultTZ string) (*domain.Schedule, bool) {
-	s := withZone(g.Schedule.Narrow(m.ValidFrom, m.ValidUntil), defaultTZ)
-	return s, !s.AdmitsNothing()
 }
 
 func withZone(s *domain.Schedule, tz string) *domain.Schedule {

@@ -124,37 +124,3 @@ func TestHashIsStableAndChangesWithContent(t *testing.T) {
 	assert.NotEqual(t, access.Hash(a), access.Hash(c))
 	assert.Equal(t, access.Hash(access.Entries(nil, nil, nil, "UTC")), access.Hash([]access.Entry{}))
 }
-
-// A membership whose window lies outside the grant's gives no entry (it
-// would admit nothing), to the key map and to the audit's explanation
-// alike; only a decision's explanation keeps it, to name the grant and the
-// membership that missed each other. A window that ends where the grant's
-// starts does not overlap it either.
-func TestNoEntryWhenTheMembershipMissesTheGrantWindow(t *testing.T) {
-	t.Parallel()
-	july := &domain.Schedule{ValidFrom: at("2027-07-01T00:00:00Z"), ValidUntil: at("2027-08-01T00:00:00Z"), Weekly: []domain.WeeklyWindow{}}
-	grants := []access.Grant{{AreaID: floor, UserGroupID: cleaners, AccessType: area.AccessGroup, Schedule: july}}
-	devices := map[uuid.UUID][]access.Device{
-		alice: {{DeviceID: alicePhone, UserID: alice, AccessKeyID: aliceKey, PublicKey: "A"}},
-		bob:   {{DeviceID: bobPhone, UserID: bob, AccessKeyID: bobKey, PublicKey: "B"}},
-	}
-	members := map[uuid.UUID][]access.Member{cleaners: {
-		{UserID: alice, ValidFrom: at("2027-02-01T00:00:00Z"), ValidUntil: at("2027-07-01T00:00:00Z")},
-		{UserID: bob, ValidFrom: at("2027-06-15T00:00:00Z"), ValidUntil: at("2027-07-15T00:00:00Z")},
-	}}
-	entries := access.Entries(grants, members, devices, "UTC")
-	require.Len(t, entries, 1)
-	assert.Equal(t, bobKey, entries[0].AccessKeyID)
-	assert.Equal(t, *at("2027-07-01T00:00:00Z"), *entries[0].Schedule.ValidFrom)
-	assert.Equal(t, *at("2027-07-15T00:00:00Z"), *entries[0].Schedule.ValidUntil)
-	assert.Equal(t, entries, access.EntriesOf(access.Explain(grants, members, devices, "UTC")))
-
-	refusals := access.ExplainRefusals(grants, members, devices, "UTC")
-	require.Len(t, refusals, 2)
-	for _, e := range refusals {
-		if e.AccessKeyID == aliceKey {
-			assert.True(t, e.Schedule.AdmitsNothing())
-			assert.Equal(t, july, e.Grant.Schedule)
-		}
-	}
-}
