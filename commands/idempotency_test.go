@@ -188,6 +188,11 @@ func TestIdempotencyKeyRetriedByAnotherAPIKeyIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = commands.Execute(keyedAs(second, "k-4", "POST /counters/2 add"), p, counterAgg, legacy, "add", add(5))
 	require.ErrorIs(t, err, commands.ErrIdempotencyKeyReused)
+	// The refusal claimed nothing: the first caller's retry replays (and
+	// claims the key).
+	replay, err := commands.Execute(keyedAs(first, "k-4", "POST /counters/2 add"), p, counterAgg, legacy, "add", add(5))
+	require.NoError(t, err)
+	assert.True(t, replay.Replayed)
 	loaded, err := commands.Load(first, p, counterAgg, legacy)
 	require.NoError(t, err)
 	assert.Equal(t, 5, loaded.State.total, "nothing applied twice")

@@ -177,9 +177,6 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 	if key != "" && keyReused(ctx) {
 		return Result{}, ErrIdempotencyKeyReused
 	}
-	if err := p.claimKey(ctx); err != nil {
-		return Result{}, err
-	}
 	meta := p.metadata(ctx)
 	for attempt := 1; ; attempt++ {
 		loaded, err := load(ctx, p, agg, stream, key != "")
@@ -201,6 +198,12 @@ func Execute[S any](ctx context.Context, p *Pipeline, agg Aggregate[S], id uuid.
 					}
 				}
 			}
+		}
+		// Claimed only now, after the stream's events under the key were
+		// checked: a key an earlier build recorded without a claim must
+		// not be claimed by a request those events refuse.
+		if err := p.claimKey(ctx); err != nil {
+			return Result{}, err
 		}
 		now := p.now()
 		events, err := decide(loaded, now)
@@ -338,6 +341,10 @@ func (p *Pipeline) replayed(ctx context.Context, stream, key, name string, first
 		}
 		res.Revision, res.Position = rec.Revision, rec.Position
 	}
+	// A true retry of a request recorded before claims claims its key.
+	if err := p.claimKey(ctx); err != nil {
+		return Result{}, err
+	}
 	return res, nil
 }
 
@@ -352,12 +359,9 @@ func (p *Pipeline) checkKeyedStream(ctx context.Context, stream, key string) err
 	if want == "" {
 		return nil
 	}
-	if err := p.claimKey(ctx); err != nil {
-		return err
-	}
 	recs, err := p.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{Max: 1})
 	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
-		return nil
+		return p.claimKey(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", stream, err)
@@ -368,13 +372,13 @@ func (p *Pipeline) checkKeyedStream(ctx context.Context, stream, key string) err
 	}
 	m := env.Metadata
 	if m.CausationID != "idempotency-key:"+key || m.RequestFingerprint == "" {
-		return nil
+		return p.claimKey(ctx)
 	}
 	if !hmac.Equal([]byte(m.RequestFingerprint), []byte(want)) {
 		markKeyReused(ctx)
 		return ErrIdempotencyKeyReused
 	}
-	return nil
+	return p.claimKey(ctx)
 }
 
 func (p *Pipeline) metadata(ctx context.Context) eventstore.Metadata {
