@@ -29,7 +29,7 @@ const firmwareMultipartSlack = 1 << 20
 
 func (a *API) firmwareRoutes() []route {
 	return []route{
-		{method: "POST", path: "/firmware/{version}/upload", operation: "uploadFirmwareVersion", handler: a.uploadFirmware,
+		{method: "POST", path: "/firmware/{version}/upload", operation: firmwareUploadOperation, handler: a.uploadFirmware,
 			summary: "Upload a lock firmware image (raw application/octet-stream body, or multipart field file), up to 64 MiB (manage-firmware)."},
 		{method: "GET", path: "/firmware/{version}", operation: "getFirmwareVersion", handler: a.getFirmware,
 			summary: "A firmware version's metadata: size, sha256 and where it is assigned (manage-firmware or support)."},
@@ -108,6 +108,10 @@ func (a *API) uploadFirmware(w http.ResponseWriter, r *http.Request) {
 	}
 	a.writeFirmware(w, r, status, version)
 }
+
+// firmwareUploadOperation names the one route whose body the Idempotency-Key
+// fingerprint leaves to its handler (see fingerprintBody).
+const firmwareUploadOperation = "uploadFirmwareVersion"
 
 // recordFirmware places the image under its hash and records the
 // version; an image placed for an upload the command refuses (other

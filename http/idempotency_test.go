@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,10 +23,16 @@ import (
 // doKeyedRaw sends body as it is, with an Idempotency-Key.
 func (h *harness) doKeyedRaw(method, path, key, idem, body string) reply {
 	h.t.Helper()
+	return h.doKeyedTyped(method, path, key, idem, "application/json", body)
+}
+
+// doKeyedTyped is doKeyedRaw with the body sent as contentType.
+func (h *harness) doKeyedTyped(method, path, key, idem, contentType, body string) reply {
+	h.t.Helper()
 	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
 	require.NoError(h.t, err)
 	req.Header.Set("x-api-key", key)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Idempotency-Key", idem)
 	resp, err := h.client.Do(req)
 	require.NoError(h.t, err)
@@ -243,4 +250,23 @@ func TestIdempotencyKeyReusedForFirmwareUpload(t *testing.T) {
 	got := h.do("GET", "/firmware/1.0", rootKey, nil)
 	require.Equal(t, http.StatusOK, got.Status, got.Error)
 	assert.Equal(t, fwSHA256(image), fwDecode(t, got).SHA256)
+}
+
+// A JSON body is read as JSON whatever Content-Type the client sends, so
+// it is fingerprinted as such: two bodies sent as octet-stream or
+// multipart under one key are two requests, not a retry answered with
+// the first (only the firmware upload streams its body, and names it by
+// its hash itself).
+func TestIdempotencyKeyFingerprintsJSONUnderAnyContentType(t *testing.T) {
+	h := newHarness(t)
+	for i, ct := range []string{"application/octet-stream", "multipart/form-data; boundary=x"} {
+		key := fmt.Sprintf("typed-%d", i)
+		first := h.doKeyedTyped("POST", "/users", rootKey, key, ct, `{"displayName":"First"}`)
+		require.Equal(t, http.StatusCreated, first.Status, first.Error)
+		retry := h.doKeyedTyped("POST", "/users", rootKey, key, ct, `{"displayName":"First"}`)
+		require.Equal(t, http.StatusCreated, retry.Status, retry.Error)
+		assert.Equal(t, first.field("userId"), retry.field("userId"), ct)
+		other := h.doKeyedTyped("POST", "/users", rootKey, key, ct, `{"displayName":"Second"}`)
+		assert.Equal(t, http.StatusUnprocessableEntity, other.Status, "%s: %s", ct, other.Error)
+	}
 }

@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -194,15 +192,17 @@ func requestFingerprint(method string, u *url.URL, body string) string {
 // A body that is not JSON is hashed as its bytes. A body over
 // MaxBodyBytes is hashed as far as read: the handler refuses it anyway.
 //
-// Bodies that are not JSON by their Content-Type (firmware images,
-// multipart forms: large, and a form's boundary changes with every
-// retry) are not read here; their handler adds what identifies them
-// (the image's sha256) with withBodyDigest before running its command.
+// The firmware upload's body (an image, raw or in a multipart form:
+// large, and a form's boundary changes with every retry) is not read
+// here; its handler adds what identifies it (the image's sha256) with
+// withBodyDigest before running its command. Every other route reads
+// its body as JSON whatever its Content-Type, so it is digested here
+// whatever the Content-Type says.
 func fingerprintBody(r *http.Request) (string, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return "empty", nil
 	}
-	if !jsonContent(r.Header.Get("Content-Type")) {
+	if route := mux.CurrentRoute(r); route != nil && route.GetName() == firmwareUploadOperation {
 		return "unread", nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
@@ -245,24 +245,6 @@ func canonicalJSON(b []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out.Bytes(), true
-}
-
-// jsonContent reports whether a Content-Type is JSON's, or absent (the
-// API's bodies are JSON whatever the client says, as decodeBody reads
-// them).
-func jsonContent(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return true
-	}
-	switch {
-	case mt == "application/octet-stream", strings.HasPrefix(mt, "multipart/"):
-		return false
-	}
-	return true
 }
 
 type readCloser struct {
