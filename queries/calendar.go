@@ -3,11 +3,14 @@ package queries
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/accessd/accessd/projections"
 	"github.com/accessd/accessd/projections/calendar"
@@ -47,18 +50,28 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 	}
 	// The query compares whole milliseconds, so it keeps the rows of the
 	// milliseconds from and to fall in; the nanoseconds decide below.
-	query := `SELECT i.type, i.booking_id, i.property_id, i.area_id, i.start_ms, i.start_frac_ns, i.end_ms, i.end_frac_ns,
+	query := func(startFrac, endFrac string) string {
+		query := `SELECT i.type, i.booking_id, i.property_id, i.area_id, i.start_ms, ` + startFrac + `, i.end_ms, ` + endFrac + `,
 			i.status, i.guest_name, i.area_name
 		FROM ` + calendar.Table + ` i
 		WHERE i.account_id = ? AND i.start_ms <= ? AND i.start_ms >= ? AND i.end_ms >= ?`
-	args := []any{accountID, to.UnixMilli(), from.UnixMilli() - span, from.UnixMilli()}
-	if propertyIDs != nil {
-		query += ` AND i.property_id IN (?` + strings.Repeat(",?", len(propertyIDs)-1) + `)`
-		for _, p := range propertyIDs {
-			args = append(args, p)
+		if propertyIDs != nil {
+			query += ` AND i.property_id IN (?` + strings.Repeat(",?", len(propertyIDs)-1) + `)`
 		}
+		return q.db.Dialect.Rebind(query)
 	}
-	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(query), args...)
+	args := []any{accountID, to.UnixMilli(), from.UnixMilli() - span, from.UnixMilli()}
+	for _, p := range propertyIDs {
+		args = append(args, p)
+	}
+	rows, err := q.db.QueryContext(ctx, query("i.start_frac_ns", "i.end_frac_ns"), args...)
+	if err != nil && withoutFractions(err) {
+		// Tables of version 2 keep answering, in whole milliseconds,
+		// until a rebuild swaps them out: it rebuilds beside them, and a
+		// read-only server never does. Asking every time, not remembering,
+		// follows a swap whichever process made it.
+		rows, err = q.db.QueryContext(ctx, query("0", "0"), args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
@@ -108,6 +121,17 @@ func (q *Calendar) Items(ctx context.Context, accountID string, propertyIDs []st
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
 	return sortItems(out), nil
+}
+
+// withoutFractions reports whether err is the items query failing for
+// want of start_frac_ns and end_frac_ns, which the calendar's version 2
+// tables lack: SQLite says so in its text, PostgreSQL by undefined_column.
+func withoutFractions(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "42703" && strings.Contains(pg.Message, "_frac_ns") // undefined_column
+	}
+	return strings.Contains(err.Error(), "no such column: i.") && strings.Contains(err.Error(), "_frac_ns")
 }
 
 // sortItems orders items by start, then booking and type. It sorts

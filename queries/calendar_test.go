@@ -1,8 +1,16 @@
 package queries
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/accessd/accessd/projections"
+	"github.com/accessd/accessd/projections/calendar"
+	"github.com/accessd/accessd/projections/readmodeltest"
 )
 
 // A week across the start of summer time in Madrid (Sunday 29 March 2026,
@@ -100,4 +108,89 @@ func TestDayStart(t *testing.T) {
 			t.Errorf("%s %s starts at %s, another date", c.zone, c.date, got.In(loc))
 		}
 	}
+}
+
+// Tables built by the calendar's version 2, which had no nanoseconds
+// (start_frac_ns, end_frac_ns), keep answering until a rebuild replaces
+// them: a version bump rebuilds beside them while they serve, and a
+// read-only server on an older replay never rebuilds. Their items answer
+// in whole milliseconds, as version 2 did; once the tables are replaced
+// the same reader answers nanoseconds.
+func TestCalendarItemsFromVersion2Tables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "readmodels.db")
+	db := readmodeltest.Open(ctx, t, path)
+	t.Cleanup(func() { db.Close() })
+	exec := func(db *projections.DB, query string, args ...any) {
+		t.Helper()
+		_, err := db.ExecContext(ctx, db.Dialect.Rebind(query), args...)
+		require.NoError(t, err)
+	}
+	// Version 2's schema (the projection's Setup at that version).
+	exec(db, `CREATE TABLE calendar_items (
+		item_id TEXT PRIMARY KEY,
+		booking_id TEXT NOT NULL,
+		account_id TEXT NOT NULL,
+		property_id TEXT NOT NULL,
+		area_id TEXT NOT NULL,
+		guest_user_id TEXT NOT NULL DEFAULT '',
+		guest_name TEXT NOT NULL DEFAULT '',
+		area_name TEXT NOT NULL DEFAULT '',
+		type TEXT NOT NULL,
+		status TEXT NOT NULL,
+		start_ms BIGINT NOT NULL,
+		end_ms BIGINT NOT NULL
+	)`)
+	exec(db, `CREATE TABLE calendar_spans (property_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, max_ms BIGINT NOT NULL)`)
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		require.NoError(t, err)
+		return v
+	}
+	arrive, leave := at("2026-05-01T15:00:00.123Z"), at("2026-05-04T11:00:00.456Z")
+	exec(db, `INSERT INTO calendar_items (item_id, booking_id, account_id, property_id, area_id, guest_name, area_name, type, status, start_ms, end_ms)
+		VALUES ('b1', 'b1', 'acc', 'p1', 'a1', 'Ann', 'Room 1', 'booking', 'confirmed', ?, ?),
+			('c1', 'b1', 'acc', 'p1', 'a1', 'Ann', 'Room 1', 'accessCode', 'confirmed', ?, ?)`,
+		arrive.UnixMilli(), leave.UnixMilli(), arrive.UnixMilli(), leave.UnixMilli())
+	exec(db, `INSERT INTO calendar_spans (property_id, account_id, max_ms) VALUES ('p1', 'acc', ?)`, leave.Sub(arrive).Milliseconds())
+
+	from, to := at("2026-04-30T00:00:00Z"), at("2026-05-07T00:00:00Z")
+	want := []string{
+		"accessCode b1 2026-05-01T15:00:00.123Z 2026-05-04T11:00:00.456Z Access code: Ann · Room 1",
+		"arrival b1 2026-05-01T15:00:00.123Z 2026-05-01T15:00:00.123Z Arrival: Ann · Room 1",
+		"stay b1 2026-05-01T15:00:00.123Z 2026-05-04T11:00:00.456Z Stay: Ann · Room 1",
+		"departure b1 2026-05-04T11:00:00.456Z 2026-05-04T11:00:00.456Z Departure: Ann · Room 1",
+	}
+	check := func(cal *Calendar, propertyIDs []string, want []string) {
+		t.Helper()
+		items, err := cal.Items(ctx, "acc", propertyIDs, from, to)
+		require.NoError(t, err)
+		var got []string
+		for _, it := range items {
+			got = append(got, it.Type+" "+it.BookingID+" "+it.Start.Format(time.RFC3339Nano)+" "+it.End.Format(time.RFC3339Nano)+" "+it.Title)
+		}
+		require.Equal(t, want, got)
+	}
+	cal := NewCalendar(db)
+	check(cal, []string{"p1"}, want) // a property's calendar and timeline
+	check(cal, nil, want)            // the upcoming items of every property
+	if !readmodeltest.Postgres() {
+		ro, err := projections.OpenSQLiteReadOnly(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { ro.Close() })
+		check(NewCalendar(ro), nil, want)
+	}
+
+	// A rebuild swaps in the current version's tables.
+	exec(db, `DROP TABLE calendar_items`)
+	exec(db, `DROP TABLE calendar_spans`)
+	require.NoError(t, db.Update(ctx, func(tx projections.Tx) error { return calendar.New().Setup(ctx, tx) }))
+	code := at("2026-05-02T10:00:00.000000789Z")
+	exec(db, `INSERT INTO calendar_items (item_id, booking_id, account_id, property_id, area_id, guest_name, area_name, type, status,
+			start_ms, start_frac_ns, end_ms, end_frac_ns)
+		VALUES ('c2', 'b2', 'acc', 'p1', 'a1', 'Bo', 'Room 1', 'accessCode', 'confirmed', ?, ?, ?, ?)`,
+		code.UnixMilli(), calendar.FracNanos(code), code.UnixMilli()+1, calendar.FracNanos(code))
+	exec(db, `INSERT INTO calendar_spans (property_id, account_id, max_ms) VALUES ('p1', 'acc', 1)`)
+	check(cal, nil, []string{"accessCode b2 2026-05-02T10:00:00.000000789Z 2026-05-02T10:00:00.001000789Z Access code: Bo · Room 1"})
 }
