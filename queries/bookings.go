@@ -173,14 +173,22 @@ func (q *Bookings) Current(ctx context.Context, accountID, propertyID string, no
 // opening seen before their end (door check-in) or whose start plus grace
 // has passed (noCheckIn), noCheckIn ones with a door opening before
 // noCheckIn was due (seen after it: door check-in), checked-in ones whose
-// end has passed.
+// end has passed. The late door check-ins come last: one refused (a slot
+// taken, a guest never registered) stays due until its end, and however
+// many there are, they never keep the others out of a batch. Each part
+// comes in due order.
 func (q *Bookings) Due(ctx context.Context, now time.Time, limit int) ([]booking.Due, error) {
 	t := bookings.FormatTime(now)
 	rows, err := q.db.QueryContext(ctx, q.db.Dialect.Rebind(`SELECT booking_id, account_id, property_id, status, door_access_at <> '' AND end_at > ?, door_access_at FROM `+bookings.Table+`
 		WHERE (status = ? AND door_access_at <> '' AND end_at > ?) OR (status = ? AND no_check_in_at <= ?) OR (status = ? AND end_at <= ?)
-			OR (status = ? AND door_access_at <> '' AND door_access_at < no_check_in_at AND end_at > ?) LIMIT ?`),
+			OR (status = ? AND door_access_at <> '' AND door_access_at < no_check_in_at AND end_at > ?)
+		ORDER BY CASE WHEN status = ? THEN 1 ELSE 0 END,
+			CASE WHEN status = ? THEN end_at WHEN door_access_at <> '' AND end_at > ? THEN door_access_at ELSE no_check_in_at END,
+			booking_id
+		LIMIT ?`),
 		t, string(booking.StatusBooked), t, string(booking.StatusBooked), t, string(booking.StatusCheckedIn), t,
-		string(booking.StatusNoCheckIn), t, limit)
+		string(booking.StatusNoCheckIn), t,
+		string(booking.StatusNoCheckIn), string(booking.StatusCheckedIn), t, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due bookings: %w", err)
 	}
