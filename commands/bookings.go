@@ -271,6 +271,11 @@ func (s *Service) checkInBooking(ctx context.Context, bookingID uuid.UUID, metho
 		if err != nil {
 			return Result{}, err
 		}
+		// The scheduler tries again each tick while a slot is taken:
+		// those attempts must append nothing.
+		if err := s.free(ctx, sl); err != nil {
+			return Result{}, err
+		}
 		if held, err := s.hold(slotCtx, sl); err != nil {
 			_, relErr := s.release(slotCtx, sl, held)
 			return Result{}, errors.Join(err, relErr)

@@ -46,21 +46,42 @@ func (s *Service) slotsOf(ctx context.Context, accountID, propertyID, areaID, bo
 // holdOne holds the booking's slot in one index of the chain: its own
 // in the booked area's, via the booked area in an ancestor's.
 func (s *Service) holdOne(ctx context.Context, sl slots, areaID uuid.UUID) (Result, error) {
+	return Run(ctx, s.p, areaIndexAgg, areaID, "HoldBookingSlot", sl.holdIn(areaID))
+}
+
+func (sl slots) holdIn(areaID uuid.UUID) booking.Hold {
 	via := uuid.Nil
 	if areaID != sl.chain[0] {
 		via = sl.chain[0]
 	}
-	return Run(ctx, s.p, areaIndexAgg, areaID, "HoldBookingSlot", booking.Hold{
-		AreaID: areaID, BookingID: sl.bookingID, AccountID: sl.accountID, PropertyID: sl.propertyID,
-		Start: sl.start, End: sl.end, ViaAreaID: via})
+	return booking.Hold{AreaID: areaID, BookingID: sl.bookingID, AccountID: sl.accountID, PropertyID: sl.propertyID,
+		Start: sl.start, End: sl.end, ViaAreaID: via}
+}
+
+// free returns ErrOverlap when another booking holds an overlapping slot
+// in any index of the chain, holding nothing: an attempt that a slot
+// taken meanwhile refuses, and that may be tried again, then appends
+// nothing. hold still decides: a booking may take a slot after this.
+func (s *Service) free(ctx context.Context, sl slots) error {
+	for _, a := range sl.chain {
+		idx, err := Load(ctx, s.p, areaIndexAgg, a)
+		if err != nil {
+			return err
+		}
+		if _, err := sl.holdIn(a).Decide(idx.State, s.p.Now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // hold holds every slot, the booked area's first; each is appended at its
 // index's revision, so of two overlapping bookings of an area and of one
 // of its ancestors (or the same area) racing, one gets ErrBookingOverlap
-// in the index they share. It returns the areas it held, for undo.
+// in the index they share. It returns the areas it held, for undo (none,
+// not nil, when the first hold fails: release reads nil as every area).
 func (s *Service) hold(ctx context.Context, sl slots) ([]uuid.UUID, error) {
-	var held []uuid.UUID
+	held := []uuid.UUID{}
 	for _, a := range sl.chain {
 		if _, err := s.holdOne(ctx, sl, a); err != nil {
 			return held, err

@@ -237,6 +237,55 @@ func TestDoorOpeningUploadedAfterNoCheckInWaitsForATakenSlot(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, h.book(f, start.Add(30*time.Minute), start.Add(2*time.Hour)).Status, "and the flat's")
 }
 
+// A late door check-in refused by a slot taken in an ancestor's index
+// (the flat, above the booked room) appends nothing, however many ticks
+// try it again: no slot held in the room and given back each time.
+func TestRefusedLateDoorCheckInAppendsNothing(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
+	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	room := h.mkArea(rootKey, f.property, "Room 1", f.flat)
+	door := h.lsProvision(rootKey, "Room 1 door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, room, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
+	b := decodeBooking(t, h.do("POST", "/properties/"+f.property+"/bookings", rootKey, map[string]any{
+		"areaId": room, "guest": map[string]any{"userId": f.guest},
+		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(time.Hour)), "source": "web"}), http.StatusCreated)
+	r = h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+	var opened time.Time
+	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
+		if rec.Type == "AccessCodeCreated" {
+			opened = rec.RecordedAt.Add(time.Microsecond)
+		}
+	}
+
+	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
+	require.Equal(t, 1, tick(), "noCheckIn")
+	decodeBooking(t, h.book(f, start.Add(30*time.Minute), start.Add(2*time.Hour)), http.StatusCreated)
+	h.clock.Advance(start.Add(75 * time.Second).Sub(h.clock.Now()))
+	h.syncAt(door, preciseCodeLog(codeID, opened))
+	h.settle()
+	streams := []string{"booking-" + b.BookingID, "areabookings-" + room, "areabookings-" + f.flat}
+	count := func() []int {
+		var n []int
+		for _, s := range streams {
+			n = append(n, len(h.streamEvents(s)))
+		}
+		return n
+	}
+	before := count()
+	for range 3 {
+		assert.Equal(t, 0, tick())
+	}
+	assert.Equal(t, before, count(), "events in %v", streams)
+	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
+}
+
 // preciseCodeLog is codeLog's granted opening dated to the nanosecond.
 func preciseCodeLog(codeID string, at time.Time) map[string]any {
 	e := codeLog(codeID, at, "granted")
