@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -47,8 +48,48 @@ type BookingScheduler struct {
 	log *slog.Logger
 	// standing are the noCheckIn bookings whose late door opening could
 	// not check the guest in yet, already logged: they stay due, and are
-	// tried again each tick, until their end; one warning each is enough.
+	// tried again (each tick, or now and then when refused for good),
+	// until their end; one warning each is enough.
 	standing sync.Map
+	// refused are the noCheckIn bookings whose late door check-in was
+	// refused for a reason that does not pass by itself (the guest never
+	// registered, the guest user is deleted), each with when to try again:
+	// not every tick, only in case the property's rules changed.
+	refusedMu sync.Mutex
+	refused   map[uuid.UUID]time.Time
+}
+
+// refusedRetryAfter is how long a refused late door check-in waits
+// before it is tried again; maxRefused bounds the ones remembered.
+const (
+	refusedRetryAfter = 10 * time.Minute
+	maxRefused        = 10000
+)
+
+// waits reports whether the booking's late door check-in was refused
+// lately, for good.
+func (b *BookingScheduler) waits(bookingID uuid.UUID, now time.Time) bool {
+	b.refusedMu.Lock()
+	defer b.refusedMu.Unlock()
+	until, ok := b.refused[bookingID]
+	return ok && now.Before(until)
+}
+
+// refuse remembers a refusal for good, dropping the stale ones (all of
+// them, at worst: each is only tried once more) when full.
+func (b *BookingScheduler) refuse(bookingID uuid.UUID, now time.Time) {
+	b.refusedMu.Lock()
+	defer b.refusedMu.Unlock()
+	if b.refused == nil {
+		b.refused = map[uuid.UUID]time.Time{}
+	}
+	if len(b.refused) >= maxRefused {
+		maps.DeleteFunc(b.refused, func(_ uuid.UUID, until time.Time) bool { return !now.Before(until) })
+		if len(b.refused) >= maxRefused {
+			clear(b.refused)
+		}
+	}
+	b.refused[bookingID] = now.Add(refusedRetryAfter)
 }
 
 // NewBookingScheduler returns a scheduler, refusing nil dependencies.
@@ -73,6 +114,9 @@ func (b *BookingScheduler) Tick(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, d := range due {
+		if d.Status == booking.StatusNoCheckIn && b.waits(d.BookingID, now) {
+			continue
+		}
 		res, err := b.fire(ctx, d)
 		if errors.Is(err, booking.ErrTransition) || errors.Is(err, booking.ErrNotDue) || errors.Is(err, booking.ErrNotFound) {
 			continue
@@ -131,6 +175,9 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 			// noCheckIn cannot be undone now (another booking took the
 			// slot meanwhile, say): it stands until a later tick can, and
 			// says so once.
+			if errors.Is(err, booking.ErrGuestRegistrationRequired) || errors.Is(err, booking.ErrGuestUserDeleted) {
+				b.refuse(d.BookingID, b.s.p.Now())
+			}
 			if _, logged := b.standing.LoadOrStore(d.BookingID, true); !logged {
 				b.log.Warn("booking scheduler: a door opening in time came after noCheckIn; it stands for now",
 					"bookingId", d.BookingID, "openedAt", arrived, "err", err)

@@ -286,6 +286,48 @@ func TestRefusedLateDoorCheckInAppendsNothing(t *testing.T) {
 	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", "/bookings/"+b.BookingID, rootKey, nil), http.StatusOK).Status)
 }
 
+// A late door check-in refused because the guest never registered is
+// not tried again each tick: a change of the property's rules is only
+// seen at the next try, a while later.
+func TestLateDoorCheckInRefusedForGoodWaitsBeforeTryingAgain(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	settings := func(registration bool) {
+		r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
+			"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1, "guestRegistrationRequired": registration}})
+		require.Equal(t, http.StatusOK, r.Status, r.Error)
+	}
+	settings(true)
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
+	b := decodeBooking(t, h.book(f, start, start.Add(time.Hour)), http.StatusCreated)
+	path := "/bookings/" + b.BookingID
+	r := h.do("POST", path+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	codeID := r.field("accessCodeId")
+	tick := h.schedulerTick()
+	var opened time.Time
+	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
+		if rec.Type == "AccessCodeCreated" {
+			opened = rec.RecordedAt.Add(time.Microsecond)
+		}
+	}
+
+	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
+	require.Equal(t, 1, tick(), "noCheckIn")
+	h.clock.Advance(start.Add(75 * time.Second).Sub(h.clock.Now()))
+	h.syncAt(door, preciseCodeLog(codeID, opened))
+	assert.Equal(t, 0, tick(), "refused: the guest never registered")
+
+	settings(false)
+	assert.Equal(t, 0, tick(), "not tried again at once")
+	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
+	h.clock.Advance(15 * time.Minute)
+	assert.Equal(t, 1, tick(), "tried again a while later")
+	assert.Equal(t, "checkedIn", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
+}
+
 // preciseCodeLog is codeLog's granted opening dated to the nanosecond.
 func preciseCodeLog(codeID string, at time.Time) map[string]any {
 	e := codeLog(codeID, at, "granted")
