@@ -71,11 +71,12 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 		// models of an earlier version, as the server's start does.
 		var readDB *projections.DB
 		openReadModels := true
+		var integErr error
 		if kind == backends.SQLite {
 			// A mistyped --data-dir must not make an empty database and
 			// report that nothing failed; nor is readmodels.db made when
 			// integration.db is there alone (the read models deleted).
-			_, integErr := os.Stat(backends.IntegrationPath(*dir))
+			_, integErr = os.Stat(backends.IntegrationPath(*dir))
 			_, readErr := os.Stat(backends.SQLitePath(setting))
 			if integErr != nil && readErr != nil {
 				return fmt.Errorf("no webhook deliveries in %s: %w", *dir, integErr)
@@ -87,6 +88,20 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 				return err
 			}
 			defer readDB.Close()
+		}
+		if kind == backends.SQLite && integErr != nil {
+			// Without integration.db the deliveries can only be in the
+			// read models of an earlier version, to be moved; read models
+			// without them (another directory's --readmodels, or a
+			// server's that moved them) must not get an empty
+			// integration.db made beside them.
+			exists, err := projections.TableExists(ctx, readDB, webhooks.DeliveriesTable)
+			if err != nil {
+				return fmt.Errorf("--readmodels %s: %w", backends.Redact(setting), err)
+			}
+			if !exists {
+				return fmt.Errorf("no webhook deliveries in %s: %w", *dir, integErr)
+			}
 		}
 		if kind == backends.Postgres {
 			// A mistyped URL or search_path must not get a deliveries

@@ -144,6 +144,46 @@ func TestWebhooksReplayCreatesNoReadModels(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(dir, readModelsFile))
 }
 
+// A --data-dir without integration.db, given with the --readmodels of a
+// deployment whose deliveries are in its own integration.db, is refused
+// as one without any database is: no empty integration.db is made there
+// to report that nothing failed.
+func TestWebhooksReplayOfAnotherDirectorysReadModels(t *testing.T) {
+	deployment := t.TempDir()
+	rm, err := projections.OpenSQLite(t.Context(), filepath.Join(deployment, readModelsFile))
+	require.NoError(t, err)
+	require.NoError(t, rm.Close())
+	db, _, err := integration.Open(t.Context(), filepath.Join(deployment, integration.File), nil)
+	require.NoError(t, err)
+	hook, failed := uuid.New(), uuid.New()
+	_, err = db.ExecContext(t.Context(), `INSERT INTO `+webhooks.DeliveriesTable+`
+		(delivery_id, webhook_id, account_id, event_id, event_type, position, payload, status, attempts, created_at)
+		VALUES (?, ?, ?, ?, 'LockInstalled', 1, '{}', 'failed', 8, 1)`,
+		failed.String(), hook.String(), uuid.NewString(), uuid.NewString())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	readModels := "sqlite:" + filepath.Join(deployment, readModelsFile)
+	empty := t.TempDir()
+	for _, dir := range []string{filepath.Join(empty, "nope"), empty} {
+		for _, selector := range [][]string{{"--all"}, {"--webhook", hook.String()}} {
+			args := append([]string{"webhooks", "replay", "--data-dir", dir, "--readmodels", readModels}, selector...)
+			code, stdout, stderr := accessctl(t, args...)
+			require.Equal(t, exitFailed, code, "%s%s", stdout, stderr)
+			require.Contains(t, stderr, "no webhook deliveries in "+dir)
+			require.NoFileExists(t, filepath.Join(dir, integration.File))
+		}
+	}
+	require.NoDirExists(t, filepath.Join(empty, "nope"))
+
+	db, err = projections.OpenSQLiteReadOnly(t.Context(), filepath.Join(deployment, integration.File))
+	require.NoError(t, err)
+	defer db.Close()
+	var status string
+	require.NoError(t, db.QueryRowContext(t.Context(), `SELECT status FROM `+webhooks.DeliveriesTable+` WHERE delivery_id = ?`, failed.String()).Scan(&status))
+	require.Equal(t, "failed", status)
+}
+
 // On PostgreSQL read models the deliveries are in the read-model database
 // itself. One that holds no deployment (a mistyped URL or search_path) is
 // refused, as a data directory without deliveries is, and nothing is
