@@ -109,7 +109,11 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) processEvent(w http.ResponseWriter, r *http.Request) {
-	if err := requireOwner(r); err != nil {
+	err := requireOwner(r)
+	if err == nil {
+		err = decodeOptionalBody(r, &noInput{})
+	}
+	if err != nil {
 		writeErr(w, r, err)
 		return
 	}

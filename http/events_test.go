@@ -114,6 +114,18 @@ func TestReprocessEvent(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, h.do("PUT", "/events/x/process", rootKey, nil).Status)
 	support := h.newKey(rootKey, perm("support"))
 	assert.Equal(t, http.StatusForbidden, h.do("PUT", "/events/"+id+"/process", support, nil).Status)
+
+	// The body is optional, an empty object: anything else is a 400, as
+	// on the other routes that take none.
+	for body, want := range map[string]string{"not json": "malformed JSON", "[1,2": "", `{"bogus":1}`: "bogus: unknown field"} {
+		r := h.do("PUT", "/events/"+id+"/process", rootKey, body)
+		assert.Equal(t, http.StatusBadRequest, r.Status, body)
+		assert.Contains(t, r.Error, want, body)
+	}
+	for _, body := range []string{"{}", " \n"} {
+		r := h.do("PUT", "/events/"+id+"/process", rootKey, body)
+		assert.Equal(t, http.StatusOK, r.Status, r.Error)
+	}
 }
 
 // An event is an entity of the reference like the others: each entry of

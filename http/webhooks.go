@@ -163,6 +163,9 @@ func (a *API) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) replayWebhookDelivery(w http.ResponseWriter, r *http.Request) {
 	err := a.webhooksFor(r)
+	if err == nil {
+		err = decodeOptionalBody(r, &noInput{})
+	}
 	var hook, delivery uuid.UUID
 	if err == nil {
 		hook, err = a.ownWebhook(r)

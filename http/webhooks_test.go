@@ -237,6 +237,15 @@ func TestWebhookFailedDeliveryReplayed(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, h.do("POST", "/accounts/webhooks/"+hook.WebhookID+"/deliveries/"+hook.WebhookID+"/replay", rootKey, nil).Status)
 	require.Equal(t, http.StatusBadRequest, h.do("POST", "/accounts/webhooks/"+hook.WebhookID+"/deliveries/nope/replay", rootKey, nil).Status)
 
+	// The body is optional, an empty object: anything else is a 400 that
+	// queues nothing.
+	for body, want := range map[string]string{"not json": "malformed JSON", `{"bogus":1}`: "bogus: unknown field"} {
+		r := h.do("POST", replay, rootKey, body)
+		require.Equal(t, http.StatusBadRequest, r.Status, body)
+		require.Contains(t, r.Error, want, body)
+	}
+	require.Equal(t, "failed", h.settledDeliveries(rootKey, hook.WebhookID)[0].Status)
+
 	rcv.set(hook.Secret, http.StatusOK)
 	// A replay is no list: paging parameters are nothing to it.
 	r := h.do("POST", replay+"?pageSize=x", rootKey, nil)
@@ -248,7 +257,7 @@ func TestWebhookFailedDeliveryReplayed(t *testing.T) {
 	received, _ := rcv.events()
 	require.Len(t, received, 1)
 
-	again := h.do("POST", replay, rootKey, nil)
+	again := h.do("POST", replay, rootKey, "{}")
 	require.Equal(t, http.StatusConflict, again.Status)
 	require.Contains(t, again.Error, "failed")
 }
