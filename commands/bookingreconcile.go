@@ -119,6 +119,7 @@ func (b *BookingScheduler) reconcile(ctx context.Context, stay booking.Stay) (in
 	// repaired again, where a key of the booking alone replayed the first
 	// repair and left it wrong.
 	ctx = withInternalKey(ctx, fmt.Sprintf("booking-scheduler/%s/%s/%s/%d", step, st.ID(), end.UTC().Format(time.RFC3339Nano), g.Revision))
+	ctx = WithCorrelationID(ctx, "booking-scheduler-"+step+"-"+st.ID().String())
 	res, err := Execute(ctx, b.s.p, groupAgg, st.AreaUserGroupID(), "ReconcileBookingStay", func(l Loaded[group.State], now time.Time) ([]domain.Event, error) {
 		if !l.State.Exists() {
 			return nil, nil // the area is gone, and its group with it

@@ -137,7 +137,7 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 	switch d.Status {
 	case booking.StatusBooked:
 		if d.DoorCheckIn {
-			ctx = withInternalKey(ctx, "booking-scheduler/doorAccess/"+d.BookingID.String())
+			ctx = schedulerStep(ctx, "doorAccess", d.BookingID)
 			arrived := d.DoorAccessAt
 			res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
 			if !errors.Is(err, booking.ErrCheckInClosed) && !errors.Is(err, booking.ErrGuestRegistrationRequired) &&
@@ -147,7 +147,7 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 			// The window closed meanwhile, or the guest user is deleted
 			// (the deletion, finished, cancels the booking): noCheckIn if due.
 		}
-		ctx = withInternalKey(ctx, "booking-scheduler/noCheckIn/"+d.BookingID.String())
+		ctx = schedulerStep(ctx, "noCheckIn", d.BookingID)
 		set, err := b.s.bookingSettings(ctx, d.PropertyID)
 		if err != nil {
 			return Result{}, err
@@ -167,7 +167,7 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 		if !d.DoorCheckIn {
 			return Result{}, nil
 		}
-		ctx = withInternalKey(ctx, "booking-scheduler/lateDoorAccess/"+d.BookingID.String())
+		ctx = schedulerStep(ctx, "lateDoorAccess", d.BookingID)
 		arrived := d.DoorAccessAt
 		res, err := b.s.checkInBooking(ctx, d.BookingID, booking.MethodDoorAccess, uuid.Nil, &arrived)
 		if errors.Is(err, booking.ErrCheckInClosed) || errors.Is(err, booking.ErrGuestRegistrationRequired) ||
@@ -186,10 +186,18 @@ func (b *BookingScheduler) fire(ctx context.Context, d booking.Due) (Result, err
 		}
 		return res, err
 	case booking.StatusCheckedIn:
-		ctx = withInternalKey(ctx, "booking-scheduler/completed/"+d.BookingID.String())
+		ctx = schedulerStep(ctx, "completed", d.BookingID)
 		return b.s.endStay(ctx, d.BookingID, "CompleteBooking", booking.Complete{}, true)
 	}
 	return Result{}, nil
+}
+
+// schedulerStep keys a step of the booking's (its event ids) and names it
+// as the correlation of the events it appends: a retry of the step, by
+// this scheduler or another, correlates the same.
+func schedulerStep(ctx context.Context, step string, bookingID uuid.UUID) context.Context {
+	ctx = withInternalKey(ctx, "booking-scheduler/"+step+"/"+bookingID.String())
+	return WithCorrelationID(ctx, "booking-scheduler-"+step+"-"+bookingID.String())
 }
 
 func mustActor(ctx context.Context) domain.Actor {

@@ -63,9 +63,8 @@ func WithRequestFingerprint(ctx context.Context, fingerprint string) context.Con
 // header (1 to 255 printable ASCII characters), so no client key, however
 // spelled, derives the ids of a server-side step: a client sending
 // "booking-scheduler/noCheckIn/<id>" gets ids of its own and can neither
-// pre-empt nor suppress the scheduler's step. The byte is valid UTF-8 and
-// survives JSON (as \u001f) unchanged, so the causation id that carries
-// the key hashes the same after a round trip.
+// pre-empt nor suppress the scheduler's step. The events' causation id
+// names the step without the byte ("server-step:<account>/<key>").
 const internalKeyPrefix = "\x1finternal/"
 
 // idempotencyKeyFrom returns the request's key, scoped to the actor's

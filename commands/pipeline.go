@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -392,6 +393,12 @@ func (p *Pipeline) metadata(ctx context.Context) eventstore.Metadata {
 	m.CausationID = m.CorrelationID
 	if key := idempotencyKeyFrom(ctx); key != "" {
 		m.CausationID = "idempotency-key:" + key
+		if step, ok := strings.CutPrefix(key, internalKeyPrefix); ok {
+			// A server-side step is named without the prefix's control
+			// byte, which exports (the history's CSV) would carry, and
+			// apart from any client's key.
+			m.CausationID = "server-step:" + step
+		}
 		m.RequestFingerprint = p.sealFingerprint(fingerprintFrom(ctx))
 	}
 	return m

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/accessd/accessd/commands"
+	"github.com/accessd/accessd/eventstore"
 )
 
 // syncAt syncs a lock dated by the harness clock, pushing logs.
@@ -96,6 +99,51 @@ func TestDoorOpeningChecksTheBookingIn(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, checkIns)
+}
+
+// The events the booking scheduler appends (a door check-in, a
+// completion, a noCheckIn, and the memberships and slots they change)
+// carry a correlation id, as every event does, and a causation id
+// without control bytes; the history's CSV holds none either.
+func TestSchedulerEventsCarryACorrelationAndAPrintableCausation(t *testing.T) {
+	h := newHarness(t)
+	f := h.bookingFixture()
+	door := h.lsProvision(rootKey, "Flat 1A front door")
+	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
+	start := h.clock.Now().Add(3 * time.Hour).Truncate(time.Second)
+	stay := decodeBooking(t, h.book(f, start, start.Add(4*time.Hour)), http.StatusCreated)
+	later := start.Add(5 * time.Hour)
+	missed := decodeBooking(t, h.book(f, later, later.Add(24*time.Hour)), http.StatusCreated)
+	r := h.do("POST", "/bookings/"+stay.BookingID+"/access-codes", rootKey, map[string]any{"code": "2468"})
+	require.Equal(t, http.StatusCreated, r.Status, r.Error)
+	tick := h.bookingTicker()
+
+	h.clock.Advance(3*time.Hour + 10*time.Minute)
+	h.syncAt(door, codeLog(r.field("accessCodeId"), h.clock.Now().Add(-time.Minute), "granted"))
+	require.Equal(t, 1, tick(), "the door check-in")
+	h.clock.Advance(later.Add(3 * time.Hour).Sub(h.clock.Now()))
+	require.Equal(t, 2, tick(), "the stay's completion and the other booking's noCheckIn")
+	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", "/bookings/"+missed.BookingID, rootKey, nil), http.StatusOK).Status)
+
+	seen := map[string]int{}
+	recs, err := h.store.ReadAll(context.Background(), 0, 100000, eventstore.Filter{})
+	require.NoError(t, err)
+	for _, rec := range recs {
+		var m eventstore.Metadata
+		require.NoError(t, json.Unmarshal(rec.Metadata, &m))
+		seen[rec.Type]++
+		assert.NotEmpty(t, m.CorrelationID, "%s in %s", rec.Type, rec.Stream)
+		assert.False(t, strings.ContainsFunc(m.CausationID, unicode.IsControl), "%s in %s: causation %q", rec.Type, rec.Stream, m.CausationID)
+	}
+	for _, typ := range []string{"BookingCheckedIn", "BookingCompleted", "BookingNoCheckInRecorded"} {
+		assert.Equal(t, 1, seen[typ], typ)
+	}
+
+	h.settle()
+	status, _, body := h.rawGet("/audit/properties/"+f.property+"/history?format=csv", rootKey)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, "BookingCheckedIn")
+	assert.NotContains(t, body, "\x1f")
 }
 
 // A granted opening by a phone of the booking's guest, through the booked
