@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // History formats: one JSON object per line, or CSV with a header row.
@@ -151,11 +152,33 @@ func otherIDs(ids map[string]string) string {
 // a client (a request's X-Request-Id becomes the correlation id, a lock
 // writes its denyReason) that starts with =, +, -, @, a tab or a carriage
 // return gets a leading apostrophe. No value the server makes starts so.
+//
+// Any other control character than a tab, CR or LF (a lock's denyReason,
+// causation ids of older builds' server-side steps, which hold a 0x1F) is
+// written as its JSON escape (\u001f): a spreadsheet or a terminal shows
+// what a raw one would hide or act on.
 func csvText(s string) string {
+	if strings.ContainsFunc(s, csvControl) {
+		var b strings.Builder
+		for _, r := range s {
+			if csvControl(r) {
+				fmt.Fprintf(&b, "\\u%04x", r)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		s = b.String()
+	}
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
+}
+
+// csvControl is a control character a CSV cell escapes: all but the tab,
+// CR and LF, which CSV quoting keeps.
+func csvControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\t' && r != '\r' && r != '\n'
 }
 
 // Flush writes what the writer buffers to the underlying writer.

@@ -134,3 +134,32 @@ func TestHistoryCSVKeepsEveryByteOfACell(t *testing.T) {
 		})
 	}
 }
+
+// TestHistoryCSVEscapesControlBytes: a control byte other than a tab, CR
+// or LF (the 0x1F older builds wrote into their server-side steps'
+// causation ids, a NUL in a lock's denyReason) reaches the CSV as its JSON
+// escape, never raw; the NDJSON keeps the text as it is.
+func TestHistoryCSVEscapesControlBytes(t *testing.T) {
+	it := HistoryItem{Position: 9, RecordedAt: time.Date(2026, 3, 1, 12, 0, 2, 0, time.UTC), EventType: "BookingCheckedIn",
+		CausationID: "idempotency-key:\x1finternal/acc/booking-scheduler/doorAccess/b", DenyReason: "door\x00jammed\x7f\tagain",
+		IDs: map[string]string{}}
+	var out bytes.Buffer
+	w, err := NewHistoryWriter(&out, HistoryCSV)
+	require.NoError(t, err)
+	require.NoError(t, w.Write(it))
+	require.NoError(t, w.Flush())
+
+	text := out.String()
+	for _, c := range []string{"\x1f", "\x00", "\x7f"} {
+		assert.NotContains(t, text, c, "%q", text)
+	}
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	assert.Equal(t, `idempotency-key:\u001finternal/acc/booking-scheduler/doorAccess/b`, rows[1][col["causationId"]])
+	assert.Equal(t, "door\\u0000jammed\\u007f\tagain", rows[1][col["denyReason"]], "a tab is kept")
+}
