@@ -279,6 +279,7 @@ func TestAppendingCommandsRefuseAReplay(t *testing.T) {
 	for _, args := range [][]string{
 		{"keys", "create", "--data-dir", out, "--account", f.accountID.String(), "--permission", "owner"},
 		{"seed", "--events", "10", "--data-dir", out},
+		{"webhooks", "replay", "--all", "--data-dir", out},
 	} {
 		code, stdout, stderr := accessctl(t, args...)
 		require.Equal(t, exitFailed, code, "%v: %s%s", args, stdout, stderr)

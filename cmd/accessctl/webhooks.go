@@ -46,6 +46,11 @@ func webhooksReplayFlags(fs *flag.FlagSet, e env) action {
 		if *all && (*delivery != "" || *hook != "") {
 			return usagef("--all replays every failed delivery: leave out --delivery and --webhook")
 		}
+		// A replay copy's deliveries are evidence too: a read-only server
+		// never sends them, and queuing them would change the copy.
+		if err := refuseReplayCopy(*dir); err != nil {
+			return err
+		}
 		var deliveryID, webhookID uuid.UUID
 		var err error
 		if *delivery != "" {
