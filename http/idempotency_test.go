@@ -270,3 +270,25 @@ func TestIdempotencyKeyFingerprintsJSONUnderAnyContentType(t *testing.T) {
 		assert.Equal(t, http.StatusUnprocessableEntity, other.Status, "%s: %s", ct, other.Error)
 	}
 }
+
+// Two Idempotency-Key headers are a 400, as a query parameter given twice
+// is: nothing is made under either.
+func TestIdempotencyKeyGivenTwiceIs400(t *testing.T) {
+	h := newHarness(t)
+	req, err := http.NewRequest("POST", h.srv.URL+"/users", strings.NewReader(`{"displayName":"Twice"}`))
+	require.NoError(t, err)
+	req.Header.Set("x-api-key", rootKey)
+	req.Header.Add("Idempotency-Key", "one")
+	req.Header.Add("Idempotency-Key", "two")
+	resp, err := h.client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out reply
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Contains(t, out.Error, "Idempotency-Key")
+	for _, key := range []string{"one", "two"} {
+		r := h.doKeyedRaw("POST", "/users", rootKey, key, `{"displayName":"Other"}`)
+		assert.Equal(t, http.StatusCreated, r.Status, "%s was not claimed: %s", key, r.Error)
+	}
+}

@@ -110,6 +110,12 @@ func observe(m *Metrics, log *slog.Logger) mux.MiddlewareFunc {
 			}
 			w.Header().Set("X-Request-Id", requestID)
 			ctx := commands.WithCorrelationID(r.Context(), requestID)
+			if keys := r.Header.Values("Idempotency-Key"); len(keys) > 1 {
+				// Which one the client meant is anyone's guess, as with a
+				// query parameter given twice.
+				writeFailure(w, http.StatusBadRequest, "Idempotency-Key: give the header once")
+				return
+			}
 			if key := r.Header.Get("Idempotency-Key"); key != "" {
 				if len(key) > maxIdempotencyKey || !printableASCII(key) {
 					writeFailure(w, http.StatusBadRequest, "Idempotency-Key: 1 to 255 printable ASCII characters")
