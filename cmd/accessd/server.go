@@ -470,12 +470,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 }
 
 // reprocessEach re-delivers an event to each consumer in turn, stopping at
-// the first that fails.
+// the first that fails. A consumer after the first (the bus) failing is a
+// service unavailable (503), not the client's doing nor a bug: what came
+// before is done, and a retry, idempotent, delivers the rest.
 type reprocessEach []httpapi.Reprocessor
 
 func (each reprocessEach) Reprocess(ctx context.Context, position uint64) error {
-	for _, r := range each {
+	for i, r := range each {
 		if err := r.Reprocess(ctx, position); err != nil {
+			if i > 0 && ctx.Err() == nil {
+				return fmt.Errorf("%w: the read models have the event again, publishing it failed (%v); retry", eventstore.ErrUnavailable, err)
+			}
 			return err
 		}
 	}
