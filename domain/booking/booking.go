@@ -293,11 +293,9 @@ func (c CheckIn) Decide(s State, now time.Time) ([]domain.Event, error) {
 	if userID == uuid.Nil {
 		userID = s.guestID
 	}
-	checkedInAt := now
-	if s.status == StatusNoCheckIn {
-		// Undoing noCheckIn: the guest was in before it was recorded.
-		checkedInAt = at
-	}
+	// A known arrival (the door's first opening) is when the guest checked
+	// in, whenever the scheduler or the lock's upload got to it.
+	checkedInAt := at
 	out := []domain.Event{BookingCheckedIn{
 		BookingID: s.id, AccountID: s.accountID, PropertyID: s.propertyID, Method: c.Method, UserID: userID, At: checkedInAt.UTC(),
 	}}

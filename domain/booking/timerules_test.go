@@ -88,7 +88,7 @@ func TestCheckInJudgedAtTheArrival(t *testing.T) {
 	}
 	at := func(now time.Time, cases ...domaintest.Case[State]) { domaintest.Run(t, Evolve, now, cases) }
 	late := grace.Add(time.Hour)
-	at(late, domaintest.Case[State]{Name: "arrived within grace, decided after", Given: []domain.Event{created}, When: arrived(start.Add(time.Hour)), Then: in(late)})
+	at(late, domaintest.Case[State]{Name: "arrived within grace, decided after", Given: []domain.Event{created}, When: arrived(start.Add(time.Hour)), Then: in(start.Add(time.Hour))})
 	at(late, domaintest.Case[State]{Name: "arrived after grace", Given: []domain.Event{created}, When: arrived(grace.Add(time.Minute)), Err: ErrGracePassed})
 	at(grace.Add(-time.Minute), domaintest.Case[State]{Name: "arrival after the decision is ignored", Given: []domain.Event{created}, When: arrived(late), Then: in(grace.Add(-time.Minute))})
 	at(end, domaintest.Case[State]{Name: "never at or after end", Given: []domain.Event{created}, When: arrived(start.Add(time.Hour)), Err: ErrCheckInClosed})
