@@ -124,27 +124,17 @@ func TestDoorOpeningWithinGraceSeenLateChecksIn(t *testing.T) {
 func TestDoorOpeningWithinGraceUploadedAfterNoCheckInChecksIn(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
-	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
-		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
-	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.setMinuteGrace(f.property, false)
 	door := h.lsProvision(rootKey, "Flat 1A front door")
 	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
 	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
 	b := decodeBooking(t, h.book(f, start, start.Add(time.Hour)), http.StatusCreated)
 	path := "/bookings/" + b.BookingID
-	r = h.do("POST", path+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	r := h.do("POST", path+"/access-codes", rootKey, map[string]any{"code": "55443"})
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
 	codeID := r.field("accessCodeId")
 	tick := h.schedulerTick()
-	// The opening just after the code reached the lock's key map: its
-	// history is dated by the store's commit times, which the test clock
-	// does not move, so any later instant would find the map without it.
-	var opened time.Time
-	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
-		if rec.Type == "AccessCodeCreated" {
-			opened = rec.RecordedAt.Add(time.Microsecond)
-		}
-	}
+	opened := h.openedAfterCode(b.BookingID)
 	require.True(t, opened.After(start) && opened.Before(start.Add(time.Minute)), "within the grace period")
 
 	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
@@ -193,9 +183,7 @@ func TestDoorOpeningWithinGraceUploadedAfterNoCheckInChecksIn(t *testing.T) {
 func TestDoorOpeningUploadedAfterNoCheckInWaitsForATakenSlot(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
-	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
-		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
-	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.setMinuteGrace(f.property, false)
 	room := h.mkArea(rootKey, f.property, "Room 1", f.flat)
 	door := h.lsProvision(rootKey, "Room 1 door")
 	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, room, door.ID), rootKey, nil).Status)
@@ -206,16 +194,11 @@ func TestDoorOpeningUploadedAfterNoCheckInWaitsForATakenSlot(t *testing.T) {
 	}
 	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
 	b := decodeBooking(t, bookRoom(start, start.Add(time.Hour)), http.StatusCreated)
-	r = h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
 	codeID := r.field("accessCodeId")
 	tick := h.schedulerTick()
-	var opened time.Time
-	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
-		if rec.Type == "AccessCodeCreated" {
-			opened = rec.RecordedAt.Add(time.Microsecond)
-		}
-	}
+	opened := h.openedAfterCode(b.BookingID)
 
 	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
 	assert.Equal(t, 1, tick(), "noCheckIn")
@@ -243,9 +226,7 @@ func TestDoorOpeningUploadedAfterNoCheckInWaitsForATakenSlot(t *testing.T) {
 func TestRefusedLateDoorCheckInAppendsNothing(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
-	r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
-		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
-	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.setMinuteGrace(f.property, false)
 	room := h.mkArea(rootKey, f.property, "Room 1", f.flat)
 	door := h.lsProvision(rootKey, "Room 1 door")
 	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, room, door.ID), rootKey, nil).Status)
@@ -253,16 +234,11 @@ func TestRefusedLateDoorCheckInAppendsNothing(t *testing.T) {
 	b := decodeBooking(t, h.do("POST", "/properties/"+f.property+"/bookings", rootKey, map[string]any{
 		"areaId": room, "guest": map[string]any{"userId": f.guest},
 		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(time.Hour)), "source": "web"}), http.StatusCreated)
-	r = h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
+	r := h.do("POST", "/bookings/"+b.BookingID+"/access-codes", rootKey, map[string]any{"code": "55443"})
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
 	codeID := r.field("accessCodeId")
 	tick := h.schedulerTick()
-	var opened time.Time
-	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
-		if rec.Type == "AccessCodeCreated" {
-			opened = rec.RecordedAt.Add(time.Microsecond)
-		}
-	}
+	opened := h.openedAfterCode(b.BookingID)
 
 	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
 	require.Equal(t, 1, tick(), "noCheckIn")
@@ -292,12 +268,7 @@ func TestRefusedLateDoorCheckInAppendsNothing(t *testing.T) {
 func TestLateDoorCheckInRefusedForGoodWaitsBeforeTryingAgain(t *testing.T) {
 	h := newHarness(t)
 	f := h.bookingFixture()
-	settings := func(registration bool) {
-		r := h.do("PUT", "/properties/"+f.property, rootKey, map[string]any{"displayName": "Lock property",
-			"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1, "guestRegistrationRequired": registration}})
-		require.Equal(t, http.StatusOK, r.Status, r.Error)
-	}
-	settings(true)
+	h.setMinuteGrace(f.property, true)
 	door := h.lsProvision(rootKey, "Flat 1A front door")
 	require.Equal(t, http.StatusOK, h.do("PUT", installPath(f.property, f.flat, door.ID), rootKey, nil).Status)
 	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
@@ -307,12 +278,7 @@ func TestLateDoorCheckInRefusedForGoodWaitsBeforeTryingAgain(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, r.Error)
 	codeID := r.field("accessCodeId")
 	tick := h.schedulerTick()
-	var opened time.Time
-	for _, rec := range h.streamEvents("booking-" + b.BookingID) {
-		if rec.Type == "AccessCodeCreated" {
-			opened = rec.RecordedAt.Add(time.Microsecond)
-		}
-	}
+	opened := h.openedAfterCode(b.BookingID)
 
 	h.clock.Advance(start.Add(64 * time.Second).Sub(h.clock.Now()))
 	require.Equal(t, 1, tick(), "noCheckIn")
@@ -320,7 +286,7 @@ func TestLateDoorCheckInRefusedForGoodWaitsBeforeTryingAgain(t *testing.T) {
 	h.syncAt(door, preciseCodeLog(codeID, opened))
 	assert.Equal(t, 0, tick(), "refused: the guest never registered")
 
-	settings(false)
+	h.setMinuteGrace(f.property, false)
 	assert.Equal(t, 0, tick(), "not tried again at once")
 	assert.Equal(t, "noCheckIn", decodeBooking(t, h.do("GET", path, rootKey, nil), http.StatusOK).Status)
 	h.clock.Advance(15 * time.Minute)
@@ -333,4 +299,28 @@ func preciseCodeLog(codeID string, at time.Time) map[string]any {
 	e := codeLog(codeID, at, "granted")
 	e["accessDate"] = at.UTC().Format(time.RFC3339Nano)
 	return e
+}
+
+// setMinuteGrace gives the property a grace period and a check-in opening
+// of one minute, and whether guests must register first.
+func (h *harness) setMinuteGrace(propertyID string, registration bool) {
+	h.t.Helper()
+	r := h.do("PUT", "/properties/"+propertyID, rootKey, map[string]any{"displayName": "Lock property",
+		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1, "guestRegistrationRequired": registration}})
+	require.Equal(h.t, http.StatusOK, r.Status, r.Error)
+}
+
+// openedAfterCode is an opening just after the booking's access code
+// reached the lock's key map: its history is dated by the store's commit
+// times, which the test clock does not move, so any later instant would
+// find the map without it.
+func (h *harness) openedAfterCode(bookingID string) time.Time {
+	h.t.Helper()
+	var opened time.Time
+	for _, rec := range h.streamEvents("booking-" + bookingID) {
+		if rec.Type == "AccessCodeCreated" {
+			opened = rec.RecordedAt.Add(time.Microsecond)
+		}
+	}
+	return opened
 }

@@ -190,11 +190,9 @@ func TestGuestPhoneOpeningChecksTheBookingIn(t *testing.T) {
 func TestGuestPhoneOpeningUploadedAfterNoCheckInChecksIn(t *testing.T) {
 	h := newHarness(t)
 	s := h.lsScene(rootKey) // the guest's phone in Room 101's group
-	r := h.do("PUT", "/properties/"+s.property, rootKey, map[string]any{"displayName": "Lock property",
-		"bookingSettings": map[string]any{"noCheckInGraceMinutes": 1, "checkInOpensMinutesBefore": 1}})
-	require.Equal(t, http.StatusOK, r.Status, r.Error)
+	h.setMinuteGrace(s.property, false)
 	start := h.clock.Now().Add(-20 * time.Second).Truncate(time.Second)
-	r = h.do("POST", "/properties/"+s.property+"/bookings", rootKey, map[string]any{
+	r := h.do("POST", "/properties/"+s.property+"/bookings", rootKey, map[string]any{
 		"areaId": s.area, "guest": map[string]any{"userId": s.user},
 		"startDateTime": rfc(start), "endDateTime": rfc(start.Add(time.Hour)), "source": "web"})
 	b := decodeBooking(t, r, http.StatusCreated)
